@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package herald needs to build, test and benchmark,
+# plus the npm test clients. Idempotent: a second run installs nothing.
+# Runs apt through sudo when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
+      libuv1-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev
+      libssl-dev libjansson-dev libsqlite3-dev libprotobuf-c-dev
+      protobuf-c-compiler libcmocka-dev zlib1g-dev nodejs npm curl)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Test clients from npm (interop tests only).
+if [ -f tests/interop/package.json ] && [ ! -d tests/interop/node_modules ]; then
+  echo "deps: npm install (tests/interop)"
+  (cd tests/interop && npm install --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,47 @@
+/* fishjam_pb.h — the Fishjam server-notification protobuf mapping.
+ *
+ * Maps herald events to fishjam.ServerMessage (proto/fishjam.proto) and
+ * decodes what a server-notifier client sends (AuthRequest,
+ * SubscribeRequest). The wire facts are in shared/reference/fishjam-protocol.md.
+ */
+#ifndef HV_FISHJAM_PB_H
+#define HV_FISHJAM_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+
+/* EventType values of SubscribeRequest. */
+enum { HV_FJ_EVENT_UNSPECIFIED = 0, HV_FJ_EVENT_SERVER_NOTIFICATION = 1, HV_FJ_EVENT_METRICS = 2 };
+
+/* Encodes ev as one ServerMessage. Returns 0 with a malloc'd *out, or -1
+ * when the event's type has no protobuf form (then *out is NULL). Fields are
+ * read from the event's data (snake_case or camelCase keys), room_id falling
+ * back to the event's own room_id. */
+int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len);
+
+typedef enum hv_fj_request_kind {
+    HV_FJ_REQ_INVALID = 0,  /* not a decodable ServerMessage */
+    HV_FJ_REQ_AUTH,         /* auth_request: token */
+    HV_FJ_REQ_SUBSCRIBE,    /* subscribe_request: event_type */
+    HV_FJ_REQ_OTHER,        /* decodable, but some other member (or none) */
+} hv_fj_request_kind;
+
+typedef struct hv_fj_request {
+    hv_fj_request_kind kind;
+    char *token;     /* AUTH: malloc'd, NUL-terminated */
+    int event_type;  /* SUBSCRIBE */
+} hv_fj_request;
+
+/* Decodes a client's binary frame. Always fills req (kind INVALID on
+ * garbage); release with hv_fishjam_request_clear. */
+void hv_fishjam_decode_request(const uint8_t *buf, size_t len, hv_fj_request *req);
+void hv_fishjam_request_clear(hv_fj_request *req);
+
+/* Server replies, each a malloc'd ServerMessage. Return 0, -1 on failure. */
+int hv_fishjam_encode_authenticated(uint8_t **out, size_t *len);
+int hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *len);
+int hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,29 @@
+/* event_json.h — validation of published events (POST /v1/events).
+ *
+ * Input: one JSON object or a JSON array of objects, each
+ *   {"type": "room.created", "data": {...}, "room_id": "r1", "user_id": "u1"}
+ * type is required (dotted lower-case: segments of [a-z0-9_-], starting with
+ * a letter or digit, separated by single dots, at most 128 bytes); data is an
+ * optional object (default {}); room_id / user_id optional non-empty strings
+ * of at most 256 bytes. Unknown keys are refused, so a typo such as "roomId"
+ * is an error instead of a silently unrouted event.
+ */
+#ifndef HV_EVENT_JSON_H
+#define HV_EVENT_JSON_H
+
+#include <stddef.h>
+
+#include "core/event.h"
+
+#define HV_PUBLISH_MAX_BATCH 1000
+
+/* Parses body into new events (no ids yet). Returns 0 with *out a malloc'd
+ * array of *n event references; or -1 with a message for the client in err
+ * (e.g. "events[3].type must be a dotted lower-case name"). */
+int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t *n,
+                           char *err, size_t errlen);
+
+/* 1 when s is a valid event type name. */
+int hv_event_type_valid(const char *s);
+
+#endif

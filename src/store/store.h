@@ -1,0 +1,55 @@
+/* store.h — the durable event log and its engines.
+ *
+ * The store keeps every event with its id. The embedded default engine is
+ * SQLite in WAL mode (store/sqlite.c). Appends come from one thread only
+ * (the hub's commit thread) and group many events into one transaction;
+ * reads (history, resume) may come from any thread.
+ */
+#ifndef HV_STORE_H
+#define HV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+
+typedef struct hv_store hv_store;
+
+typedef struct hv_store_options {
+    const char *dir;     /* data directory, created if missing */
+    int sync_full;       /* 1: fsync every commit (power-loss safe); 0: NORMAL */
+} hv_store_options;
+
+/* Opens (creating if needed) the store. On failure returns NULL and writes
+ * a human-readable reason to err. */
+hv_store *hv_store_open(const hv_store_options *opt, char *err, size_t errlen);
+void hv_store_close(hv_store *st);
+
+/* Appends n events in one transaction. Assigns each event its id (strictly
+ * increasing, continuing after the last stored id) and time (now, ms), then
+ * commits. Returns 0 once the commit is durable; -1 on failure, in which case
+ * no event is stored and the ids are reset to 0. Single caller thread. */
+int hv_store_append(hv_store *st, hv_event **evs, size_t n);
+
+typedef struct hv_history_query {
+    uint64_t after_id;     /* only events with id > after_id */
+    int64_t after_time_ms; /* only events with time > this (0: no filter) */
+    size_t limit;          /* at most this many (1..10000) */
+    const char *room_id;   /* NULL: any */
+    const char *user_id;   /* NULL: any */
+    const char *type;      /* NULL: any; exact match */
+} hv_history_query;
+
+/* Events matching q in id order. *out is a malloc'd array of n event
+ * references (each to be unref'd, the array freed). Thread-safe.
+ * Returns 0, or -1 on a store error. */
+int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n);
+
+/* Deletes the oldest events beyond keep_events (0: no count limit) and
+ * those older than max_age_ms (0: no age limit). Returns events deleted. */
+long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
+
+uint64_t hv_store_last_id(hv_store *st);  /* 0 when empty */
+uint64_t hv_store_first_id(hv_store *st); /* oldest retained id, 0 when empty */
+
+#endif
