@@ -1,0 +1,253 @@
+/* herald/client.h — the C client library of the herald notification server.
+ *
+ * Three independent parts:
+ *
+ *   1. The notifier: a WebSocket client of the server notifier socket
+ *      (GET /socket/server/websocket, JSON variant). It authenticates with
+ *      the server token, subscribes to server notifications and/or metrics
+ *      and calls back once per event. It runs on the caller's libuv loop
+ *      (herald_notifier_start) or on a thread of its own
+ *      (herald_notifier_start_thread).
+ *   2. REST calls: herald_publish, herald_publish_json and herald_history,
+ *      synchronous (libcurl), safe to call from any thread.
+ *   3. Webhook decoding: herald_receive_binary (Fishjam protobuf body) and
+ *      herald_receive_json (Jellyfish {"notification": …} body, or herald's
+ *      native JSON envelope) turn a webhook body into a herald_notification.
+ *
+ * Return codes: 0 on success, a negative HERALD_E* value on failure;
+ * herald_strerror() names them. Functions that talk to the server take an
+ * error buffer (errbuf, errlen; either may be NULL/0) that receives a
+ * human-readable message, the server's {"errors": …} text when there is one.
+ *
+ * Server URLs look like "http://127.0.0.1:5002" (a path prefix such as
+ * "http://host/herald" is kept). NULL means HERALD_DEFAULT_SERVER; a NULL
+ * token means HERALD_DEFAULT_TOKEN.
+ */
+#ifndef HERALD_CLIENT_H
+#define HERALD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HERALD_EXTERN __attribute__((visibility("default")))
+#else
+#define HERALD_EXTERN
+#endif
+
+#define HERALD_DEFAULT_SERVER "http://127.0.0.1:5002"
+#define HERALD_DEFAULT_TOKEN "development"
+
+/* Error codes (all negative). */
+enum herald_error {
+    HERALD_OK = 0,
+    HERALD_EINVAL = -1,       /* bad argument (URL, JSON, option) */
+    HERALD_ENOMEM = -2,       /* out of memory */
+    HERALD_ENET = -3,         /* network failure (connect, send, receive) */
+    HERALD_EHTTP = -4,        /* the server answered with a 4xx/5xx status */
+    HERALD_EPROTO = -5,       /* the server's answer made no sense */
+    HERALD_ETIMEDOUT = -6,    /* timed out */
+    HERALD_ECLOSED = -7,      /* the notifier connection has ended */
+    HERALD_EDECODE = -8,      /* a webhook body that does not decode */
+    HERALD_ENOTNOTIF = -9,    /* decodes, but is not a notification */
+    HERALD_ESTATE = -10,      /* call not valid in the object's state */
+};
+
+/* herald_strerror — a short English description of a HERALD_E* code. */
+HERALD_EXTERN const char *herald_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* 1. Notifier                                                          */
+/* ------------------------------------------------------------------ */
+
+/* One server notification as it arrived on the notifier socket. Every
+ * pointer is valid only during the callback; absent optional fields are
+ * NULL. */
+typedef struct herald_event {
+    uint64_t id;            /* the event id (also as text in id_str) */
+    const char *id_str;     /* decimal, as sent */
+    const char *type;       /* e.g. "room.created" */
+    const char *room_id;    /* NULL when the event has none */
+    const char *user_id;    /* NULL when the event has none */
+    const char *timestamp;  /* ISO 8601 UTC, e.g. "2026-11-22T10:00:00.123Z" */
+    const char *data;       /* compact JSON text of the payload, "{}" if none */
+    const char *raw;        /* the whole envelope text, NUL-terminated */
+    size_t raw_len;
+} herald_event;
+
+/* Subscription flags of herald_notifier_options.subscriptions. */
+#define HERALD_SUBSCRIBE_SERVER_NOTIFICATIONS 0x1u
+#define HERALD_SUBSCRIBE_METRICS 0x2u
+
+typedef struct herald_notifier_options {
+    const char *server;       /* base URL; NULL: HERALD_DEFAULT_SERVER */
+    const char *token;        /* server token; NULL: HERALD_DEFAULT_TOKEN */
+    unsigned subscriptions;   /* HERALD_SUBSCRIBE_* bits; 0: notifications */
+    int timeout_ms;           /* connect+handshake+auth limit; 0: 10000 */
+
+    /* Callbacks, all optional, all called on the notifier's loop thread. */
+    /* Authenticated and every subscription acknowledged. */
+    void (*on_ready)(void *user);
+    /* One event. */
+    void (*on_server_notification)(const herald_event *ev, void *user);
+    /* One metrics report: the whole message text,
+     * {"type":"metrics.report","timestamp":…,"data":{…}}. */
+    void (*on_metrics)(const char *json, void *user);
+    /* The connection has ended; called exactly once per start, unless the
+     * notifier was freed first. code is the server's close code (e.g. 1000
+     * "invalid token", 1001 server shutdown, 4001 "slow consumer"), or
+     * 1006 with a description when the connection failed or broke without
+     * a close frame. */
+    void (*on_close)(int code, const char *reason, void *user);
+    void *user;
+} herald_notifier_options;
+
+typedef struct herald_notifier herald_notifier;
+
+/* herald_notifier_new — creates a notifier from options (copied). Does not
+ * connect. Returns NULL on a bad URL (only http:// and ws:// are
+ * supported) or out of memory; errbuf then says why. */
+HERALD_EXTERN herald_notifier *herald_notifier_new(const herald_notifier_options *opts,
+                                                   char *errbuf, size_t errlen);
+
+/* herald_notifier_start — connects on the caller's loop. Must be called on
+ * the loop's thread; the callbacks then run there while the caller runs
+ * the loop. A notifier starts once. Returns 0 or a HERALD_E* code. */
+HERALD_EXTERN int herald_notifier_start(herald_notifier *n, uv_loop_t *loop);
+
+/* herald_notifier_start_thread — connects on a new thread running a loop
+ * of its own; the callbacks run on that thread. Returns 0 or HERALD_E*. */
+HERALD_EXTERN int herald_notifier_start_thread(herald_notifier *n);
+
+/* herald_notifier_wait_ready — blocks until the notifier is authenticated
+ * and subscribed (0), the connection ended (HERALD_ECLOSED), or timeout_ms
+ * passed (HERALD_ETIMEDOUT; a negative timeout waits forever). Call it
+ * from any thread except the notifier's loop thread. */
+HERALD_EXTERN int herald_notifier_wait_ready(herald_notifier *n, int timeout_ms);
+
+/* herald_notifier_is_ready — 1 when authenticated and subscribed and still
+ * connected, else 0. Any thread. */
+HERALD_EXTERN int herald_notifier_is_ready(herald_notifier *n);
+
+/* herald_notifier_stop — closes the connection with code 1000 (waiting up
+ * to 2 s for the server's close reply). Any thread; returns at once;
+ * on_close follows on the loop thread. Harmless when already stopped. */
+HERALD_EXTERN void herald_notifier_stop(herald_notifier *n);
+
+/* herald_notifier_free — releases the notifier; no callback is called
+ * after it returns. Thread mode: stops and joins the thread. Caller's-loop
+ * mode: call on the loop thread, outside the notifier's callbacks; if the
+ * connection is still open it is closed and the memory is released once
+ * the loop has run the handles' close callbacks. NULL is ignored. */
+HERALD_EXTERN void herald_notifier_free(herald_notifier *n);
+
+/* ------------------------------------------------------------------ */
+/* 2. REST: publish and history (synchronous, any thread)               */
+/* ------------------------------------------------------------------ */
+
+/* herald_publish — publishes one event (POST /v1/events). type is
+ * required; room_id, user_id and data_json (a JSON object's text) may be
+ * NULL. On success stores the new event id in *id (if id is not NULL). */
+HERALD_EXTERN int herald_publish(const char *server, const char *token, const char *type,
+                                 const char *room_id, const char *user_id,
+                                 const char *data_json, uint64_t *id,
+                                 char *errbuf, size_t errlen);
+
+/* The answer of herald_publish_json. Release with herald_publish_result_clear. */
+typedef struct herald_publish_result {
+    uint64_t *ids;     /* the new ids, in request order */
+    size_t count;
+    char *response;    /* the server's JSON answer, {"ids":[…]} */
+} herald_publish_result;
+
+/* herald_publish_json — posts a raw body (one event object or a JSON
+ * array of them) to POST /v1/events. On success fills *out (if not NULL). */
+HERALD_EXTERN int herald_publish_json(const char *server, const char *token,
+                                      const char *body, size_t len,
+                                      herald_publish_result *out,
+                                      char *errbuf, size_t errlen);
+
+/* herald_publish_result_clear — frees what *r holds and zeroes it. */
+HERALD_EXTERN void herald_publish_result_clear(herald_publish_result *r);
+
+/* Filters of herald_history; zero / NULL members are left out. */
+typedef struct herald_history_query {
+    uint64_t since;        /* exclusive: events with a larger id */
+    unsigned limit;        /* at most this many; 0: the server's default */
+    const char *room_id;
+    const char *user_id;
+    const char *type;
+} herald_history_query;
+
+/* herald_history — GET /v1/events. On success *json_out gets the server's
+ * answer {"events":[<envelope>,…]} as a malloc'd string (free() it).
+ * q may be NULL for no filter. */
+HERALD_EXTERN int herald_history(const char *server, const char *token,
+                                 const herald_history_query *q, char **json_out,
+                                 char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* 3. Webhook bodies                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A decoded notification. Strings are malloc'd and NULL when absent (for
+ * protobuf bodies, proto3 empty strings count as absent); numbers are 0
+ * when absent. Release with herald_notification_clear. */
+typedef struct herald_notification {
+    char *name;          /* SDK camelCase member name, e.g. "roomCreated" */
+    char *type;          /* herald event type, e.g. "room.created" */
+    char *room_id;
+    char *peer_id;
+    int peer_type;       /* PeerType: 1 webrtc, 2 agent, 0 unspecified */
+    char *reason;        /* peerCrashed */
+    char *metadata;      /* peerMetadataUpdated: JSON text */
+    char *component_id;
+    char *track_id;      /* track… notifications */
+    int track_type;      /* TrackType: 1 video, 2 audio */
+    char *track_metadata;
+    char *stream_id;     /* livestream notifications */
+    char *viewer_id;
+    char *streamer_id;
+    char *channel_id;
+    /* Only for herald's native envelope: */
+    char *id;            /* event id, decimal */
+    char *user_id;
+    char *timestamp;
+    char *data;          /* the envelope's data, compact JSON */
+    /* A JSON rendering: {"name":"peerAdded","type":"peer.added",
+     * "data":{"roomId":"r1","peerId":"p1","peerType":1}} for protobuf
+     * bodies (data in the SDK's camelCase shape, proto3 defaults
+     * included); for a native envelope data is the envelope's own data
+     * and "id", "timestamp", "room_id", "user_id" are added when present. */
+    char *json;
+} herald_notification;
+
+/* herald_receive_binary — decodes a Fishjam webhook body (a protobuf
+ * fishjam.ServerMessage). Returns 0 and fills *out, HERALD_EDECODE for a
+ * body that does not decode (or sets no member), HERALD_ENOTNOTIF for a
+ * member that is no notification (authenticated, auth_request,
+ * subscribe_request, subscribe_response, metrics_report). *out is zeroed
+ * first in every case. */
+HERALD_EXTERN int herald_receive_binary(const uint8_t *body, size_t len,
+                                        herald_notification *out);
+
+/* herald_receive_json — decodes a JSON webhook body: the Jellyfish form
+ * {"notification":"<protobuf bytes as a JSON string>"} (code points below
+ * 256 taken as bytes) or herald's native envelope {"id":…,"type":…,…}.
+ * Same return codes as herald_receive_binary. */
+HERALD_EXTERN int herald_receive_json(const char *body, size_t len, herald_notification *out);
+
+/* herald_notification_clear — frees the strings of *n and zeroes it. */
+HERALD_EXTERN void herald_notification_clear(herald_notification *n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HERALD_CLIENT_H */

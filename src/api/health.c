@@ -1,0 +1,89 @@
+/* health.c — GET /health (liveness) and GET /metrics (Prometheus text),
+ * plus the figures of the MetricsReport sent to metrics subscribers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/router.h"
+#include "net/server.h"
+
+void hv_api_health(hv_conn *c, hv_http_req *r)
+{
+    (void)r;
+    hv_server *srv = c->loop->srv;
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,\"last_event_id\":\"%llu\"}",
+                     HERALD_VERSION, (long long)((hv_now_ms() - srv->started_ms) / 1000),
+                     (unsigned long long)hv_store_last_id(srv->store));
+    hv_http_respond(c, 200, "application/json", NULL, body, (size_t)n);
+}
+
+typedef struct textbuf {
+    char *s;
+    size_t len, cap;
+} textbuf;
+
+static void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(textbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)n;
+        b->s = realloc(b->s, b->cap);
+    }
+}
+
+static const char *const kind_names[HV_CONN_KINDS] = {"http", "ws_server", "ws_peer", "sse"};
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+static void counter(textbuf *b, const char *name, const char *help, unsigned long long v)
+{
+    tb_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
+void hv_api_metrics(hv_conn *c, hv_http_req *r)
+{
+    hv_server *srv = c->loop->srv;
+    if (!srv->cfg.open_metrics && hv_auth_require_server(c, r) != 0)
+        return;
+    hv_metrics *m = &srv->metrics;
+    textbuf b = {malloc(4096), 0, 4096};
+    tb_printf(&b, "# HELP herald_connections Open connections by kind.\n# TYPE herald_connections gauge\n");
+    for (int k = 0; k < HV_CONN_KINDS; k++)
+        tb_printf(&b, "herald_connections{kind=\"%s\"} %lld\n", kind_names[k], (long long)hv_server_conns(srv, k));
+    counter(&b, "herald_events_appended_total", "Events durably appended to the store.", LOAD(m->events_appended));
+    counter(&b, "herald_publish_requests_total", "Publish requests accepted by the hub.", LOAD(m->publish_requests));
+    counter(&b, "herald_publish_errors_total", "Publish requests that failed to commit.", LOAD(m->publish_errors));
+    counter(&b, "herald_deliveries_total", "Event frames queued to subscribers.", (unsigned long long)hv_server_deliveries(srv));
+    counter(&b, "herald_http_requests_total", "HTTP requests received.", LOAD(m->http_requests));
+    counter(&b, "herald_http_errors_total", "HTTP responses with status 400 or more.", LOAD(m->http_errors));
+    counter(&b, "herald_slow_consumers_total", "Sockets closed for falling behind.", LOAD(m->slow_consumers));
+    counter(&b, "herald_events_pruned_total", "Events removed by retention.", LOAD(m->events_pruned));
+    tb_printf(&b, "# HELP herald_outbound_queue_bytes Bytes queued for clients, not yet written.\n"
+                  "# TYPE herald_outbound_queue_bytes gauge\nherald_outbound_queue_bytes %lld\n",
+              (long long)hv_server_outbound_bytes(srv));
+    tb_printf(&b, "# HELP herald_store_commit_seconds Group commit latency.\n"
+                  "# TYPE herald_store_commit_seconds histogram\n");
+    unsigned long long cum = 0;
+    for (int i = 0; i < HV_COMMIT_BUCKETS; i++) {
+        cum += LOAD(m->commit_buckets[i]);
+        tb_printf(&b, "herald_store_commit_seconds_bucket{le=\"%g\"} %llu\n", hv_commit_bucket_bounds_ms[i] / 1000, cum);
+    }
+    cum += LOAD(m->commit_buckets[HV_COMMIT_BUCKETS]);
+    tb_printf(&b, "herald_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+    tb_printf(&b, "herald_store_commit_seconds_sum %.6f\nherald_store_commit_seconds_count %llu\n",
+              (double)LOAD(m->commit_latency_us_sum) / 1e6, LOAD(m->commits));
+    hv_http_respond(c, 200, "text/plain; version=0.0.4", NULL, b.s, b.len);
+    free(b.s);
+}

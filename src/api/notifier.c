@@ -1,0 +1,205 @@
+/* notifier.c — the server notifier socket; see notifier.h.
+ *
+ * States: a new socket is unauthenticated; its first frame must be an auth
+ * request (binary AuthRequest, or text {"type":"auth","token":…}), which
+ * also fixes the socket's format. After that it may only subscribe, to
+ * server notifications and/or metrics. The close codes and reasons are
+ * Fishjam's: 1000 "invalid token", 1000 "invalid auth request",
+ * 1003 "operation not allowed".
+ */
+#include "api/notifier.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/router.h"
+#include "codec/fishjam_pb.h"
+#include "core/log.h"
+#include "net/server.h"
+#include "net/ws.h"
+#include "net/ws_frame.h"
+
+enum { FMT_NONE, FMT_PB, FMT_JSON };
+
+typedef struct notif {
+    hv_list events_node;  /* on loop->notif_pb / notif_json */
+    hv_list metrics_node; /* on loop->metrics_pb / metrics_json */
+    hv_conn *conn;
+    uint8_t authed, format;
+} notif;
+
+static void send_pb(hv_conn *c, int (*enc)(uint8_t **, size_t *))
+{
+    uint8_t *buf;
+    size_t len;
+    if (enc(&buf, &len) == 0) {
+        hv_ws_send(c, HV_WS_BINARY, buf, len);
+        free(buf);
+    }
+}
+
+static void send_json(hv_conn *c, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s) {
+        hv_ws_send(c, HV_WS_TEXT, s, strlen(s));
+        free(s);
+    }
+}
+
+static int authenticate(hv_conn *c, notif *n, const char *token, int format)
+{
+    if (!token) {
+        hv_ws_close(c, 1000, "invalid auth request");
+        return -1;
+    }
+    if (!hv_auth_token_ok(c->loop->srv, token, strlen(token))) {
+        hv_info("Server WS authentication failed: invalid token");
+        hv_ws_close(c, 1000, "invalid token");
+        return -1;
+    }
+    n->authed = 1;
+    n->format = (uint8_t)format;
+    hv_info("Server WS authenticated.");
+    if (format == FMT_PB)
+        send_pb(c, hv_fishjam_encode_authenticated);
+    else
+        send_json(c, json_pack("{s:s}", "type", "authenticated"));
+    return 0;
+}
+
+static void subscribe(hv_conn *c, notif *n, int event_type)
+{
+    hv_loop *l = c->loop;
+    if (event_type == HV_FJ_EVENT_SERVER_NOTIFICATION && !hv_list_linked(&n->events_node))
+        hv_list_push(n->format == FMT_PB ? &l->notif_pb : &l->notif_json, &n->events_node);
+    if (event_type == HV_FJ_EVENT_METRICS && !hv_list_linked(&n->metrics_node))
+        hv_list_push(n->format == FMT_PB ? &l->metrics_pb : &l->metrics_json, &n->metrics_node);
+}
+
+static void on_binary(hv_conn *c, notif *n, const uint8_t *data, size_t len)
+{
+    hv_fj_request req;
+    hv_fishjam_decode_request(data, len, &req);
+    if (!n->authed) {
+        authenticate(c, n, req.kind == HV_FJ_REQ_AUTH ? req.token : NULL, FMT_PB);
+    } else if (n->format == FMT_PB && req.kind == HV_FJ_REQ_SUBSCRIBE) {
+        /* Unknown event types are answered and ignored (the reference
+         * crashes on them). */
+        subscribe(c, n, req.event_type);
+        uint8_t *buf;
+        size_t blen;
+        if (hv_fishjam_encode_subscribe_response(req.event_type, &buf, &blen) == 0) {
+            hv_ws_send(c, HV_WS_BINARY, buf, blen);
+            free(buf);
+        }
+    } else {
+        hv_ws_close(c, 1003, "operation not allowed");
+    }
+    hv_fishjam_request_clear(&req);
+}
+
+static int json_event_type(json_t *v)
+{
+    if (json_is_integer(v))
+        return (int)json_integer_value(v);
+    const char *s = json_string_value(v);
+    if (!s)
+        return -1;
+    if (!strcmp(s, "server_notification") || !strcmp(s, "EVENT_TYPE_SERVER_NOTIFICATION"))
+        return HV_FJ_EVENT_SERVER_NOTIFICATION;
+    if (!strcmp(s, "metrics") || !strcmp(s, "EVENT_TYPE_METRICS"))
+        return HV_FJ_EVENT_METRICS;
+    return -1;
+}
+
+static void on_text(hv_conn *c, notif *n, const uint8_t *data, size_t len)
+{
+    json_t *j = json_loadb((const char *)data, len, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (!n->authed) {
+        const char *token = type && !strcmp(type, "auth")
+                                ? json_string_value(json_object_get(j, "token")) : NULL;
+        authenticate(c, n, token, FMT_JSON);
+    } else if (n->format == FMT_JSON && type && !strcmp(type, "subscribe")) {
+        json_t *et = json_object_get(j, "event_type");
+        subscribe(c, n, json_event_type(et));
+        send_json(c, json_pack("{s:s,s:O?}", "type", "subscribe_response", "event_type", et));
+    } else {
+        hv_ws_close(c, 1003, "operation not allowed");
+    }
+    json_decref(j);
+}
+
+static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    notif *n = hv_ws_app(c);
+    if (opcode == HV_WS_BINARY)
+        on_binary(c, n, data, len);
+    else if (!n->authed || n->format == FMT_JSON)
+        on_text(c, n, data, len);
+    else
+        hv_ws_close(c, 1003, "operation not allowed");
+}
+
+static void on_close(hv_conn *c, int lost)
+{
+    (void)lost;
+    notif *n = hv_ws_app(c);
+    hv_list_remove(&n->events_node);
+    hv_list_remove(&n->metrics_node);
+    free(n);
+}
+
+static const hv_ws_handler handler = {on_message, on_close};
+
+void hv_api_notifier(hv_conn *c, hv_http_req *r)
+{
+    (void)r;
+    hv_info("New incoming server WebSocket connection, accepting");
+    notif *n = calloc(1, sizeof(*n));
+    if (!n)
+        abort();
+    hv_list_init(&n->events_node);
+    hv_list_init(&n->metrics_node);
+    n->conn = c;
+    if (hv_ws_accept(c, &handler, n, HV_CONN_KIND_WS_SERVER) != 0)
+        free(n);
+}
+
+/* ---- fan-out ------------------------------------------------------------- */
+
+static uint64_t send_events(hv_list *head, const hv_frame *f)
+{
+    uint64_t count = 0;
+    hv_list_each(it, head) {
+        hv_ws_send_frame(hv_container_of(it, notif, events_node)->conn, f);
+        count++;
+    }
+    return count;
+}
+
+uint64_t hv_notifier_deliver(hv_loop *l, hv_event *ev)
+{
+    uint64_t count = send_events(&l->notif_json, &ev->json);
+    if (ev->pb.buf) /* types with no protobuf form go to JSON subscribers only */
+        count += send_events(&l->notif_pb, &ev->pb);
+    return count;
+}
+
+static void send_metrics(hv_list *head, const hv_frame *f)
+{
+    if (!f->buf)
+        return;
+    hv_list_each(it, head)
+        hv_ws_send_frame(hv_container_of(it, notif, metrics_node)->conn, f);
+}
+
+void hv_notifier_deliver_metrics(hv_loop *l, const hv_frame *pb, const hv_frame *json)
+{
+    send_metrics(&l->metrics_pb, pb);
+    send_metrics(&l->metrics_json, json);
+}

@@ -1,0 +1,18 @@
+/* router.h — maps each HTTP request to its handler, and server-token auth. */
+#ifndef HV_ROUTER_H
+#define HV_ROUTER_H
+
+#include "net/conn.h"
+#include "net/http.h"
+
+/* Routes r (on c) to its handler; unknown paths get 404, wrong methods 405. */
+void hv_router_dispatch(hv_conn *c, hv_http_req *r);
+
+/* 1 when token equals the server token (constant time). */
+int hv_auth_token_ok(hv_server *srv, const char *token, size_t len);
+
+/* Checks "Authorization: Bearer <server token>"; on failure answers 401
+ * ("Missing token" / "Invalid token") and returns -1. */
+int hv_auth_require_server(hv_conn *c, hv_http_req *r);
+
+#endif

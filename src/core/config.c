@@ -1,0 +1,257 @@
+/* config.c — flags and HERALD_* environment variables; see config.h.
+ *
+ * One table lists every option once: its name, kind, where it is stored and
+ * its help text. The same table drives --help, the environment lookup and
+ * the command-line parse.
+ */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+
+enum opt_kind { OPT_STR, OPT_INT, OPT_SIZE, OPT_DOUBLE, OPT_U64, OPT_BOOL, OPT_LISTEN, OPT_LEVEL };
+
+typedef struct opt {
+    const char *name;
+    enum opt_kind kind;
+    size_t offset;
+    size_t size; /* for OPT_STR */
+    const char *help;
+} opt;
+
+#define O(name, kind, field, help) {name, kind, offsetof(hv_config, field), sizeof(((hv_config *)0)->field), help}
+
+static const opt options[] = {
+    O("listen", OPT_LISTEN, listen_port, "HOST:PORT to listen on (default 127.0.0.1:5002)"),
+    O("token", OPT_STR, token, "server (management) token; defaults to 'development' on loopback only"),
+    O("data-dir", OPT_STR, data_dir, "directory of the embedded store (default ./herald-data)"),
+    O("log-level", OPT_LEVEL, log_level, "error, warn, info or debug (default info)"),
+    O("metrics-interval", OPT_DOUBLE, metrics_interval_s, "seconds between MetricsReport messages (default 5)"),
+    O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
+    O("max-body", OPT_SIZE, max_body, "largest request body in bytes (default 4194304)"),
+    O("max-header", OPT_SIZE, max_header, "largest request head in bytes (default 16384)"),
+    O("header-timeout", OPT_DOUBLE, header_timeout_s, "seconds to receive a request head (default 10)"),
+    O("idle-timeout", OPT_DOUBLE, idle_timeout_s, "seconds an idle keep-alive connection stays open (default 60)"),
+    O("max-ws-message", OPT_SIZE, max_ws_message, "largest WebSocket message in bytes; larger closes 1009 (default 1048576)"),
+    O("max-outbound", OPT_SIZE, max_outbound, "bytes queued for one client before it is closed as a slow consumer (default 8388608)"),
+    O("ping-interval", OPT_DOUBLE, ping_interval_s, "seconds between WebSocket pings; no pong within it closes (default 30)"),
+    O("retention-events", OPT_U64, retention_events, "keep at most this many events (default 1000000, 0 = no limit)"),
+    O("retention-age", OPT_DOUBLE, retention_age_s, "drop events older than this many seconds (default 604800, 0 = no limit)"),
+    O("sync-full", OPT_BOOL, sync_full, "fsync every group commit, power-loss safe (default 1)"),
+    O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void set_defaults(hv_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->listen_host, "127.0.0.1");
+    c->listen_port = 5002;
+    strcpy(c->data_dir, "./herald-data");
+    c->log_level = HV_LOG_INFO;
+    c->metrics_interval_s = 5;
+    c->max_body = 4u << 20;
+    c->max_header = 16u << 10;
+    c->header_timeout_s = 10;
+    c->idle_timeout_s = 60;
+    c->max_ws_message = 1u << 20;
+    c->max_outbound = 8u << 20;
+    c->ping_interval_s = 30;
+    c->retention_events = 1000000;
+    c->retention_age_s = 7 * 24 * 3600;
+    c->sync_full = 1;
+    c->open_metrics = 1;
+}
+
+static void print_help(void)
+{
+    printf("usage: herald [options]\n\nherald, a notification server.\n\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        char env[64];
+        snprintf(env, sizeof(env), "HERALD_");
+        for (const char *p = options[i].name; *p && strlen(env) < sizeof(env) - 1; p++) {
+            size_t l = strlen(env);
+            env[l] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+            env[l + 1] = 0;
+        }
+        printf("  --%-18s %s\n  %-20s (env %s)\n", options[i].name, options[i].help, "", env);
+    }
+    printf("  --help               this text\n  --version            print the version\n");
+}
+
+static int parse_listen(hv_config *c, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon)
+        return -1;
+    size_t hl = (size_t)(colon - v);
+    if (hl >= sizeof(c->listen_host))
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || end == colon + 1)
+        return -1;
+    memcpy(c->listen_host, v, hl);
+    c->listen_host[hl] = 0;
+    if (hl >= 2 && c->listen_host[0] == '[') { /* [::1]:5002 */
+        memmove(c->listen_host, c->listen_host + 1, hl - 2);
+        c->listen_host[hl - 2] = 0;
+    }
+    if (!c->listen_host[0])
+        strcpy(c->listen_host, "0.0.0.0");
+    c->listen_port = (int)port;
+    return 0;
+}
+
+static int set_option(hv_config *c, const opt *o, const char *v)
+{
+    char *field = (char *)c + o->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_LISTEN:
+        return parse_listen(c, v);
+    case OPT_STR:
+        if (strlen(v) >= o->size)
+            return -1;
+        strcpy(field, v);
+        return 0;
+    case OPT_LEVEL: {
+        int l = hv_log_level_parse(v);
+        if (l < 0)
+            return -1;
+        *(int *)field = l;
+        return 0;
+    }
+    case OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (*end || end == v || x < 0 || x > 1024)
+            return -1;
+        *(int *)field = (int)x;
+        return 0;
+    }
+    case OPT_BOOL:
+        if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+            *(int *)field = 1;
+        else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+            *(int *)field = 0;
+        else
+            return -1;
+        return 0;
+    case OPT_SIZE:
+    case OPT_U64: {
+        unsigned long long x = strtoull(v, &end, 10);
+        if (*end || end == v || errno || v[0] == '-')
+            return -1;
+        if (o->kind == OPT_SIZE)
+            *(size_t *)field = (size_t)x;
+        else
+            *(uint64_t *)field = x;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        double x = strtod(v, &end);
+        if (*end || end == v || x < 0)
+            return -1;
+        *(double *)field = x;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static int load_env(hv_config *c)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        char env[64] = "HERALD_";
+        size_t l = strlen(env);
+        for (const char *p = options[i].name; *p && l < sizeof(env) - 1; p++)
+            env[l++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        env[l] = 0;
+        const char *v = getenv(env);
+        if (v && *v && set_option(c, &options[i], v) != 0) {
+            fprintf(stderr, "herald: bad value for %s: '%s'\n", env, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const opt *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+            return &options[i];
+    return NULL;
+}
+
+static int load_args(hv_config *c, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help();
+            return 1;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("herald %s\n", HERALD_VERSION);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "herald: unexpected argument '%s' (see --help)\n", a);
+            return -1;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const opt *o = find_option(name, nlen);
+        if (!o) {
+            fprintf(stderr, "herald: unknown option '%s' (see --help)\n", a);
+            return -1;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v || set_option(c, o, v) != 0) {
+            fprintf(stderr, "herald: bad value for --%s: '%s'\n", o->name, v ? v : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int hv_config_is_loopback(const char *host)
+{
+    if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+        return 1;
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+int hv_config_load(hv_config *c, int argc, char **argv)
+{
+    set_defaults(c);
+    if (load_env(c) != 0)
+        return -1;
+    int r = load_args(c, argc, argv);
+    if (r != 0)
+        return r;
+    if (!c->token[0]) {
+        if (!hv_config_is_loopback(c->listen_host)) {
+            fprintf(stderr, "herald: listening on %s needs an explicit --token (or HERALD_TOKEN); "
+                            "the default token 'development' is only for loopback\n", c->listen_host);
+            return -1;
+        }
+        strcpy(c->token, "development");
+    }
+    if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
+        fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+        return -1;
+    }
+    hv_log_level = c->log_level;
+    return 0;
+}

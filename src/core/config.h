@@ -1,0 +1,42 @@
+/* config.h — server settings from command-line flags and HERALD_* variables.
+ *
+ * Every flag --foo-bar has an environment twin HERALD_FOO_BAR; a flag given
+ * on the command line wins over the environment, which wins over the
+ * default.
+ */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hv_config {
+    char listen_host[256];
+    int listen_port;
+    char token[512];
+    char data_dir[1024];
+    int log_level;
+    double metrics_interval_s;     /* MetricsReport period */
+    int threads;                   /* I/O loops; 0 = one per core */
+    size_t max_body;               /* request body limit (bytes, after gunzip too) */
+    size_t max_header;             /* request line + headers limit */
+    double header_timeout_s;       /* slowloris guard */
+    double idle_timeout_s;         /* keep-alive idle close */
+    size_t max_ws_message;         /* close 1009 beyond */
+    size_t max_outbound;           /* slow-consumer bound per connection (bytes) */
+    double ping_interval_s;        /* WebSocket ping period; a pong must come within it */
+    uint64_t retention_events;     /* keep at most this many events (0 = no limit) */
+    double retention_age_s;        /* drop events older than this (0 = no limit) */
+    int sync_full;                 /* fsync each group commit */
+    int open_metrics;              /* /metrics without token */
+} hv_config;
+
+/* Fills cfg from defaults, environment and argv. Returns 0 to run, 1 when
+ * --help or --version was printed (exit 0), -1 on a bad setting (message
+ * already printed to stderr; exit 2). */
+int hv_config_load(hv_config *cfg, int argc, char **argv);
+
+/* 1 when the host is a loopback address or "localhost". */
+int hv_config_is_loopback(const char *host);
+
+#endif

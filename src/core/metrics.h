@@ -1,0 +1,35 @@
+/* metrics.h — server-wide counters for /metrics and MetricsReport.
+ *
+ * Counters written by one thread only are relaxed atomics (no contention,
+ * but safe to read from the metrics thread). Per-loop figures live in each
+ * loop and are summed when read.
+ */
+#ifndef HV_METRICS_H
+#define HV_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum { HV_CONN_KIND_HTTP, HV_CONN_KIND_WS_SERVER, HV_CONN_KIND_WS_PEER, HV_CONN_KIND_SSE, HV_CONN_KINDS };
+
+#define HV_COMMIT_BUCKETS 12 /* commit latency histogram, upper bounds in metrics.c */
+
+typedef struct hv_metrics {
+    atomic_uint_fast64_t events_appended;
+    atomic_uint_fast64_t publish_requests;
+    atomic_uint_fast64_t publish_errors;
+    atomic_uint_fast64_t commits;
+    atomic_uint_fast64_t commit_latency_us_sum;
+    atomic_uint_fast64_t commit_buckets[HV_COMMIT_BUCKETS + 1];
+    atomic_uint_fast64_t http_requests;
+    atomic_uint_fast64_t http_errors;
+    atomic_uint_fast64_t slow_consumers;
+    atomic_uint_fast64_t events_pruned;
+} hv_metrics;
+
+extern const double hv_commit_bucket_bounds_ms[HV_COMMIT_BUCKETS];
+
+/* Records one group commit that took us microseconds. */
+void hv_metrics_commit(hv_metrics *m, uint64_t us, uint64_t nevents);
+
+#endif

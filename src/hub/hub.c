@@ -1,0 +1,173 @@
+/* hub.c — group commit and hand-off to the loops; see hub.h.
+ *
+ * Publishers on any loop queue requests under a mutex; the commit thread
+ * sleeps on a condition variable, wakes, takes the whole queue and commits
+ * it as one transaction. The same thread prunes history to the retention
+ * limits about once a second.
+ */
+#include "hub/hub.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/log.h"
+#include "deliver/fanout.h"
+#include "net/server.h"
+
+#define PRUNE_EVERY_MS 1000
+
+typedef struct pub_req {
+    struct pub_req *next;
+    hv_event **evs;
+    size_t n;
+    hv_loop *origin;
+    hv_publish_done done;
+    void *arg;
+    int status;
+} pub_req;
+
+struct hv_hub {
+    hv_server *srv;
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    pub_req *head, *tail;
+    int stop;
+    uint64_t next_prune;
+};
+
+static void free_req(pub_req *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        hv_event_unref(r->evs[i]);
+    free(r->evs);
+    free(r);
+}
+
+static void on_done(hv_loop *l, void *arg)
+{
+    pub_req *r = arg;
+    r->done(l, r->arg, r->status, r->evs, r->n);
+    free_req(r);
+}
+
+static void commit_group(hv_hub *hub, pub_req *list)
+{
+    hv_server *srv = hub->srv;
+    size_t total = 0;
+    for (pub_req *r = list; r; r = r->next)
+        total += r->n;
+    hv_event **all = malloc(total * sizeof(*all));
+    size_t k = 0;
+    for (pub_req *r = list; r; r = r->next)
+        for (size_t i = 0; i < r->n; i++)
+            all[k++] = r->evs[i];
+
+    uint64_t t0 = uv_hrtime();
+    int status = hv_store_append(srv->store, all, total);
+    hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? total : 0);
+    if (status == 0) {
+        for (size_t i = 0; i < total; i++)
+            hv_event_encode(all[i]);
+        hv_fanout_post(srv, all, total);
+    } else {
+        hv_error("store: append of %zu events failed", total);
+    }
+    free(all);
+    while (list) {
+        pub_req *next = list->next;
+        list->status = status;
+        hv_loop_post(list->origin, on_done, list);
+        list = next;
+    }
+}
+
+static void maybe_prune(hv_hub *hub)
+{
+    uint64_t now = uv_hrtime() / 1000000;
+    if (now < hub->next_prune)
+        return;
+    hub->next_prune = now + PRUNE_EVERY_MS;
+    const hv_config *cfg = &hub->srv->cfg;
+    long n = hv_store_prune(hub->srv->store, cfg->retention_events,
+                            (int64_t)(cfg->retention_age_s * 1000));
+    if (n > 0)
+        atomic_fetch_add_explicit(&hub->srv->metrics.events_pruned, (uint64_t)n, memory_order_relaxed);
+}
+
+static void run(void *arg)
+{
+    hv_hub *hub = arg;
+    for (;;) {
+        uv_mutex_lock(&hub->mu);
+        if (!hub->head && !hub->stop)
+            uv_cond_timedwait(&hub->cv, &hub->mu, (uint64_t)PRUNE_EVERY_MS * 1000000);
+        pub_req *list = hub->head;
+        hub->head = hub->tail = NULL;
+        int stop = hub->stop;
+        uv_mutex_unlock(&hub->mu);
+        if (list)
+            commit_group(hub, list);
+        else if (stop)
+            break;
+        maybe_prune(hub);
+    }
+}
+
+hv_hub *hv_hub_start(hv_server *srv)
+{
+    hv_hub *hub = calloc(1, sizeof(*hub));
+    hub->srv = srv;
+    uv_mutex_init(&hub->mu);
+    uv_cond_init(&hub->cv);
+    if (uv_thread_create(&hub->thread, run, hub) != 0) {
+        free(hub);
+        return NULL;
+    }
+    return hub;
+}
+
+void hv_hub_stop(hv_hub *hub)
+{
+    uv_mutex_lock(&hub->mu);
+    hub->stop = 1;
+    uv_cond_signal(&hub->cv);
+    uv_mutex_unlock(&hub->mu);
+    uv_thread_join(&hub->thread);
+}
+
+void hv_hub_free(hv_hub *hub)
+{
+    if (!hub)
+        return;
+    uv_cond_destroy(&hub->cv);
+    uv_mutex_destroy(&hub->mu);
+    free(hub);
+}
+
+int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
+                   hv_publish_done done, void *arg)
+{
+    pub_req *r = calloc(1, sizeof(*r));
+    r->evs = evs;
+    r->n = n;
+    r->origin = origin;
+    r->done = done;
+    r->arg = arg;
+    uv_mutex_lock(&hub->mu);
+    if (hub->stop) {
+        uv_mutex_unlock(&hub->mu);
+        free_req(r);
+        return -1;
+    }
+    if (hub->tail)
+        hub->tail->next = r;
+    else
+        hub->head = r;
+    hub->tail = r;
+    uv_cond_signal(&hub->cv);
+    uv_mutex_unlock(&hub->mu);
+    atomic_fetch_add_explicit(&hub->srv->metrics.publish_requests, 1, memory_order_relaxed);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* hub.h — where every event is validated into the log and sent on.
+ *
+ * Ingest paths hand the hub a group of new events. The hub's commit thread
+ * takes every group waiting at that moment, appends them all to the store
+ * in one transaction (group commit: one fsync for many publishers), encodes
+ * each event once per wire format, hands the same immutable batch to every
+ * I/O loop for fan-out, and finally tells each publisher, on its own loop,
+ * that its events are durable.
+ */
+#ifndef HV_HUB_H
+#define HV_HUB_H
+
+#include <stddef.h>
+
+#include "core/event.h"
+#include "net/loop.h"
+
+typedef struct hv_hub hv_hub;
+
+/* Called on the publisher's loop once the group is committed (status 0,
+ * the events carry their ids) or has failed (status -1). The hub drops its
+ * references to evs after the call. */
+typedef void (*hv_publish_done)(hv_loop *loop, void *arg, int status, hv_event **evs, size_t n);
+
+hv_hub *hv_hub_start(hv_server *srv);
+/* Commits whatever is queued, then ends the commit thread. */
+void hv_hub_stop(hv_hub *hub);
+void hv_hub_free(hv_hub *hub);
+
+/* Queues n events (the hub takes the references and the array). Returns 0,
+ * or -1 when the hub is stopping (the events are released, done is not
+ * called). */
+int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
+                   hv_publish_done done, void *arg);
+
+#endif

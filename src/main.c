@@ -1,0 +1,144 @@
+/* main.c — herald's entry point.
+ *
+ * Reads the settings, opens the store, starts the hub's commit thread and
+ * the I/O loops, then runs the control loop on the main thread: SIGINT and
+ * SIGTERM start a graceful stop (no new connections, pending commits
+ * finished and answered, sockets closed with 1001, exit 0), and a timer
+ * sends the MetricsReport to metrics subscribers.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "codec/fishjam_pb.h"
+#include "core/log.h"
+#include "deliver/fanout.h"
+#include "hub/hub.h"
+#include "net/server.h"
+#include "net/ws_frame.h"
+
+typedef struct control {
+    hv_server *srv;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t metrics;
+    uint64_t last_events, last_deliveries;
+    int64_t last_ms;
+} control;
+
+static char *metrics_json(control *ctl)
+{
+    hv_server *srv = ctl->srv;
+    uint64_t events = atomic_load(&srv->metrics.events_appended);
+    uint64_t deliveries = hv_server_deliveries(srv);
+    int64_t now = hv_now_ms();
+    double secs = (double)(now - ctl->last_ms) / 1000.0;
+    if (secs <= 0)
+        secs = 1;
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "{\"connections\":{\"http\":%lld,\"ws_server\":%lld,\"ws_peer\":%lld,\"sse\":%lld},"
+             "\"events_per_s\":%.1f,\"deliveries_per_s\":%.1f,\"events_appended\":%llu,"
+             "\"deliveries\":%llu,\"outbound_queue_bytes\":%lld,\"last_event_id\":%llu,\"uptime_s\":%lld}",
+             (long long)hv_server_conns(srv, HV_CONN_KIND_HTTP),
+             (long long)hv_server_conns(srv, HV_CONN_KIND_WS_SERVER),
+             (long long)hv_server_conns(srv, HV_CONN_KIND_WS_PEER),
+             (long long)hv_server_conns(srv, HV_CONN_KIND_SSE),
+             (double)(events - ctl->last_events) / secs, (double)(deliveries - ctl->last_deliveries) / secs,
+             (unsigned long long)events, (unsigned long long)deliveries,
+             (long long)hv_server_outbound_bytes(srv), (unsigned long long)hv_store_last_id(srv->store),
+             (long long)((now - srv->started_ms) / 1000));
+    ctl->last_events = events;
+    ctl->last_deliveries = deliveries;
+    ctl->last_ms = now;
+    return strdup(buf);
+}
+
+static void on_metrics_timer(uv_timer_t *t)
+{
+    control *ctl = t->data;
+    char *figures = metrics_json(ctl);
+    hv_frame pb = {0}, json = {0};
+    uint8_t *buf;
+    size_t len;
+    if (hv_fishjam_encode_metrics_report(figures, &buf, &len) == 0) {
+        pb = hv_ws_frame_new(HV_WS_BINARY, buf, len);
+        free(buf);
+    }
+    char ts[32];
+    hv_time_iso8601(hv_now_ms(), ts);
+    size_t cap = strlen(figures) + 96;
+    char *env = malloc(cap);
+    int n = snprintf(env, cap, "{\"type\":\"metrics.report\",\"timestamp\":\"%s\",\"data\":%s}", ts, figures);
+    json = hv_ws_frame_new(HV_WS_TEXT, env, (size_t)n);
+    free(env);
+    free(figures);
+    hv_fanout_metrics(ctl->srv, pb, json);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    control *ctl = s->data;
+    hv_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    uv_signal_stop(&ctl->sigint);
+    uv_signal_stop(&ctl->sigterm);
+    uv_timer_stop(&ctl->metrics);
+    uv_close((uv_handle_t *)&ctl->sigint, NULL);
+    uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+    uv_close((uv_handle_t *)&ctl->metrics, NULL);
+}
+
+static int open_store(hv_server *srv)
+{
+    char err[512];
+    hv_store_options opt = {.dir = srv->cfg.data_dir, .sync_full = srv->cfg.sync_full};
+    srv->store = hv_store_open(&opt, err, sizeof(err));
+    if (!srv->store) {
+        hv_error("cannot open the store in %s: %s", srv->cfg.data_dir, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_control_loop(hv_server *srv)
+{
+    control ctl = {.srv = srv, .last_ms = hv_now_ms()};
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_init(loop, &ctl.sigint);
+    uv_signal_init(loop, &ctl.sigterm);
+    ctl.sigint.data = ctl.sigterm.data = &ctl;
+    uv_signal_start(&ctl.sigint, on_signal, SIGINT);
+    uv_signal_start(&ctl.sigterm, on_signal, SIGTERM);
+    uv_timer_init(loop, &ctl.metrics);
+    ctl.metrics.data = &ctl;
+    uint64_t ms = (uint64_t)(srv->cfg.metrics_interval_s * 1000);
+    uv_timer_start(&ctl.metrics, on_metrics_timer, ms, ms);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+}
+
+int main(int argc, char **argv)
+{
+    static hv_server srv;
+    int r = hv_config_load(&srv.cfg, argc, argv);
+    if (r != 0)
+        return r > 0 ? 0 : 2;
+    signal(SIGPIPE, SIG_IGN);
+    srv.started_ms = hv_now_ms();
+    if (open_store(&srv) != 0)
+        return 1;
+    srv.hub = hv_hub_start(&srv);
+    if (!srv.hub || hv_server_start(&srv) != 0) {
+        hv_server_stop(&srv);
+        hv_hub_free(srv.hub);
+        hv_store_close(srv.store);
+        return 1;
+    }
+    run_control_loop(&srv);
+    hv_server_stop(&srv);
+    hv_hub_free(srv.hub);
+    hv_store_close(srv.store);
+    hv_info("stopped");
+    return 0;
+}

@@ -1,0 +1,302 @@
+/* conn.c — connections: accept, read, the outbound queue, close.
+ *
+ * Output is a ring of (shared buffer, offset, length) items. A flush first
+ * tries uv_try_write with the whole queue as one iovec array (one writev
+ * syscall, no request object); whatever the kernel does not take is handed
+ * to one uv_write, and new output keeps queueing behind it until its
+ * callback. A connection is freed only when its socket is closed and no
+ * async work (a publish awaiting its commit, a pending flush) holds it.
+ */
+#include "net/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "net/http.h"
+#include "net/server.h"
+
+#define IOV_BATCH 64
+
+static void on_closed(uv_handle_t *h);
+
+static void stats_conns(hv_conn *c, int delta)
+{
+    atomic_fetch_add_explicit(&c->loop->stats.conns[c->kind], delta, memory_order_relaxed);
+}
+
+void hv_conn_set_kind(hv_conn *c, int kind)
+{
+    stats_conns(c, -1);
+    c->kind = (uint8_t)kind;
+    stats_conns(c, 1);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    hv_conn *c = h->data;
+    buf->base = c->loop->readbuf;
+    buf->len = c->loop->readbuf_size;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    hv_conn *c = s->data;
+    if (c->closing)
+        return;
+    if (nread > 0)
+        c->ops->on_data(c, buf->base, (size_t)nread);
+    else if (nread < 0)
+        c->ops->on_eof(c, (int)nread);
+    hv_loop_flush(c->loop);
+}
+
+void hv_conn_accept(hv_loop *l)
+{
+    hv_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->loop = l;
+    c->holds = 1; /* the open socket's own hold, released in on_closed */
+    uv_tcp_init(&l->uv, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept((uv_stream_t *)&l->listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    hv_list_push(&l->conns, &c->node);
+    c->kind = HV_CONN_KIND_HTTP;
+    stats_conns(c, 1);
+    hv_http_attach(c);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- outbound queue ---------------------------------------------------- */
+
+static void queue_grow(hv_conn *c)
+{
+    uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
+    hv_outq_item *nq = malloc(ncap * sizeof(*nq));
+    if (!nq)
+        abort();
+    for (uint32_t i = 0; i < c->qlen; i++)
+        nq[i] = c->q[(c->qhead + i) % c->qcap];
+    free(c->q);
+    c->q = nq;
+    c->qcap = ncap;
+    c->qhead = 0;
+}
+
+static void mark_dirty(hv_conn *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = 1;
+    c->holds++;
+    c->dirty_next = c->loop->dirty;
+    c->loop->dirty = c;
+}
+
+static void account(hv_conn *c, int64_t delta)
+{
+    c->qbytes = (size_t)((int64_t)c->qbytes + delta);
+    atomic_fetch_add_explicit(&c->loop->stats.outbound_bytes, delta, memory_order_relaxed);
+}
+
+void hv_conn_send_ref(hv_conn *c, hv_sbuf *buf, uint32_t off, uint32_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    if (c->qlen == c->qcap)
+        queue_grow(c);
+    hv_outq_item *it = &c->q[(c->qhead + c->qlen) % c->qcap];
+    it->buf = hv_sbuf_ref(buf);
+    it->off = off;
+    it->len = len;
+    c->qlen++;
+    account(c, len);
+    mark_dirty(c);
+}
+
+void hv_conn_send_copy(hv_conn *c, const void *bytes, size_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    hv_sbuf *b = hv_sbuf_dup(bytes, len);
+    hv_conn_send_ref(c, b, 0, (uint32_t)len);
+    hv_sbuf_unref(b);
+}
+
+/* Pops n bytes off the head of the queue (items fully or partly written). */
+static void queue_consume(hv_conn *c, size_t n)
+{
+    account(c, -(int64_t)n);
+    while (n > 0 && c->qlen > 0) {
+        hv_outq_item *it = &c->q[c->qhead];
+        if (n < it->len) {
+            it->off += (uint32_t)n;
+            it->len -= (uint32_t)n;
+            c->head_partial = 1;
+            return;
+        }
+        n -= it->len;
+        c->head_partial = 0;
+        hv_sbuf_unref(it->buf);
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+    }
+}
+
+static void queue_clear_from(hv_conn *c, uint32_t keep)
+{
+    while (c->qlen > keep) {
+        hv_outq_item *it = &c->q[(c->qhead + c->qlen - 1) % c->qcap];
+        account(c, -(int64_t)it->len);
+        hv_sbuf_unref(it->buf);
+        c->qlen--;
+    }
+}
+
+void hv_conn_drop_queued(hv_conn *c)
+{
+    /* Keep what the kernel has, and a half-written head item: cutting a
+     * frame in two would corrupt the stream. */
+    uint32_t keep = c->writing ? c->inflight : 0;
+    if (keep == 0 && c->head_partial && c->qlen > 0)
+        keep = 1;
+    queue_clear_from(c, keep);
+}
+
+static uint32_t fill_iov(hv_conn *c, uv_buf_t *iov, size_t *total)
+{
+    uint32_t n = c->qlen < IOV_BATCH ? c->qlen : IOV_BATCH;
+    *total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        hv_outq_item *it = &c->q[(c->qhead + i) % c->qcap];
+        iov[i] = uv_buf_init((char *)it->buf->data + it->off, it->len);
+        *total += it->len;
+    }
+    return n;
+}
+
+static void after_drain(hv_conn *c)
+{
+    if (c->close_when_drained)
+        hv_conn_close(c);
+    else if (c->ops->on_drained)
+        c->ops->on_drained(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    hv_conn *c = req->data;
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < c->inflight; i++)
+        bytes += c->q[(c->qhead + i) % c->qcap].len;
+    queue_consume(c, bytes);
+    c->writing = 0;
+    c->inflight = 0;
+    if (status < 0)
+        hv_conn_close(c);
+    else if (!c->closing)
+        hv_conn_flush(c);
+    hv_conn_release(c);
+}
+
+void hv_conn_flush(hv_conn *c)
+{
+    uv_buf_t iov[IOV_BATCH];
+    size_t total;
+    if (c->closing || c->writing)
+        return;
+    while (c->qlen > 0) {
+        uint32_t n = fill_iov(c, iov, &total);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
+        if (r == UV_EAGAIN || r == UV_ENOSYS)
+            r = 0;
+        if (r < 0) {
+            hv_conn_close(c);
+            return;
+        }
+        queue_consume(c, (size_t)r);
+        if ((size_t)r < total)
+            break;
+    }
+    if (c->qlen == 0) {
+        after_drain(c);
+        return;
+    }
+    c->inflight = fill_iov(c, iov, &total);
+    c->writing = 1;
+    c->wreq.data = c;
+    c->holds++;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, c->inflight, on_write) != 0) {
+        c->writing = 0;
+        c->inflight = 0;
+        c->holds--;
+        hv_conn_close(c);
+    }
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+void hv_conn_close_after_flush(hv_conn *c)
+{
+    if (c->closing)
+        return;
+    c->close_when_drained = 1;
+    if (c->qlen == 0 && !c->writing)
+        hv_conn_close(c);
+    else
+        mark_dirty(c);
+}
+
+void hv_conn_close(hv_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (c->ops && c->ops->on_close)
+        c->ops->on_close(c);
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    hv_conn *c = h->data;
+    queue_clear_from(c, 0);
+    hv_list_remove(&c->node);
+    stats_conns(c, -1);
+    hv_conn_release(c);
+}
+
+void hv_conn_hold(hv_conn *c)
+{
+    c->holds++;
+}
+
+void hv_conn_release(hv_conn *c)
+{
+    if (--c->holds > 0)
+        return;
+    free(c->q);
+    free(c);
+}
+
+void hv_conn_pause(hv_conn *c)
+{
+    if (!c->paused && !c->closing) {
+        c->paused = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}
+
+void hv_conn_resume(hv_conn *c)
+{
+    if (c->paused && !c->closing) {
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}

@@ -1,0 +1,42 @@
+/* server.h — the running server: settings, store, hub, loops, counters.
+ *
+ * One hv_server exists per process. It is created by main.c, which owns
+ * the control loop (signals, the metrics timer) on the main thread; the
+ * I/O loops and the hub's commit thread each run on threads of their own.
+ */
+#ifndef HV_SERVER_H
+#define HV_SERVER_H
+
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "net/loop.h"
+#include "store/store.h"
+
+typedef struct hv_hub hv_hub;
+
+struct hv_server {
+    hv_config cfg;
+    hv_store *store;
+    hv_hub *hub;
+    hv_loop **loops;
+    int nloops;
+    int port;                /* the bound port (useful with --listen :0) */
+    hv_metrics metrics;
+    int64_t started_ms;
+    atomic_int stopping;
+};
+
+/* Starts listening and the I/O loops; 0 or -1 with a logged reason. */
+int hv_server_start(hv_server *srv);
+/* Stops accepting, closes sockets with 1001, drains the hub, joins. */
+void hv_server_stop(hv_server *srv);
+
+/* Sums every loop's counters. */
+int64_t hv_server_conns(hv_server *srv, int kind);
+uint64_t hv_server_deliveries(hv_server *srv);
+int64_t hv_server_outbound_bytes(hv_server *srv);
+
+#endif

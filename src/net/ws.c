@@ -1,0 +1,345 @@
+/* ws.c — WebSocket connections on wslay; see ws.h.
+ *
+ * Input: the loop's read buffer is handed to wslay_event_recv through the
+ * recv callback; wslay gathers whole messages and calls on_msg_recv.
+ * Output: wslay's own frames (control frames, replies) go through the send
+ * callback, which always takes everything into the connection's queue, so
+ * wslay never holds half a frame and shared event frames can be queued
+ * between its frames safely.
+ */
+#include "net/ws.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <wslay/wslay.h>
+
+#include "core/log.h"
+#include "net/server.h"
+
+#define CLOSE_GRACE_MS 2000
+
+typedef struct hv_ws {
+    wslay_event_context_ptr ctx;
+    const hv_ws_handler *h;
+    void *app;
+    const uint8_t *in;
+    size_t in_len;
+    int64_t last_rx, ping_sent;
+    uint8_t closing, notified;
+} hv_ws;
+
+static hv_ws *ws_of(hv_conn *c)
+{
+    return c->proto;
+}
+
+static int64_t now_ms(hv_conn *c)
+{
+    return (int64_t)uv_now(&c->loop->uv);
+}
+
+/* ---- wslay callbacks ---------------------------------------------------- */
+
+static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+{
+    (void)flags;
+    hv_ws *ws = ws_of(user);
+    if (ws->in_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < ws->in_len ? len : ws->in_len;
+    memcpy(buf, ws->in, n);
+    ws->in += n;
+    ws->in_len -= n;
+    return (ssize_t)n;
+}
+
+static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
+{
+    (void)ctx, (void)flags;
+    hv_conn_send_copy(user, data, len);
+    return (ssize_t)len;
+}
+
+static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *user)
+{
+    hv_conn *c = user;
+    hv_ws *ws = ws_of(c);
+    if (m->opcode == WSLAY_PONG) {
+        ws->ping_sent = 0;
+        return;
+    }
+    if (m->opcode == WSLAY_CONNECTION_CLOSE || c->closing || ws->closing)
+        return; /* wslay answers a close itself */
+    if (m->opcode == WSLAY_TEXT_FRAME && !hv_utf8_valid(m->msg, m->msg_length)) {
+        wslay_event_queue_close(ctx, 1007, (const uint8_t *)"invalid UTF-8", 13);
+        return;
+    }
+    if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
+        ws->h->on_message(c, m->opcode, m->msg, m->msg_length);
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = cb_recv, .send_callback = cb_send, .on_msg_recv_callback = cb_msg};
+
+/* ---- connection ops ----------------------------------------------------- */
+
+static void pump(hv_conn *c)
+{
+    hv_ws *ws = ws_of(c);
+    if (c->closing)
+        return;
+    wslay_event_send(ws->ctx);
+    if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
+        hv_conn_close_after_flush(c);
+}
+
+static void ws_data(hv_conn *c, const char *data, size_t len)
+{
+    hv_ws *ws = ws_of(c);
+    ws->in = (const uint8_t *)data;
+    ws->in_len = len;
+    ws->last_rx = now_ms(c);
+    if (wslay_event_recv(ws->ctx) != 0) {
+        hv_conn_close(c);
+        return;
+    }
+    ws->in_len = 0;
+    pump(c);
+}
+
+static void ws_eof(hv_conn *c, int status)
+{
+    (void)status;
+    hv_conn_close(c);
+}
+
+static void ws_timeout(hv_conn *c, int64_t now)
+{
+    (void)now;
+    hv_conn_close(c); /* the close handshake did not finish in time */
+}
+
+static void ws_tick(hv_conn *c, int64_t now)
+{
+    hv_ws *ws = ws_of(c);
+    int64_t interval = (int64_t)(c->loop->srv->cfg.ping_interval_s * 1000);
+    if (ws->ping_sent && now - ws->ping_sent >= interval) {
+        hv_debug("websocket: no pong within %lld ms, closing", (long long)interval);
+        hv_conn_close(c);
+        return;
+    }
+    if (!ws->ping_sent && now - ws->last_rx >= interval) {
+        struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
+        wslay_event_queue_msg(ws->ctx, &ping);
+        ws->ping_sent = now;
+        pump(c);
+    }
+}
+
+static void ws_on_close(hv_conn *c)
+{
+    hv_ws *ws = ws_of(c);
+    int clean = wslay_event_get_close_received(ws->ctx);
+    if (!ws->notified) {
+        ws->notified = 1;
+        ws->h->on_close(c, !clean);
+    }
+    wslay_event_context_free(ws->ctx);
+    free(ws);
+    c->proto = NULL;
+}
+
+static void ws_shutdown(hv_conn *c)
+{
+    hv_ws_close(c, 1001, "server shutting down");
+}
+
+static const hv_conn_ops ws_ops = {
+    .on_data = ws_data, .on_eof = ws_eof, .on_timeout = ws_timeout, .on_tick = ws_tick,
+    .on_close = ws_on_close, .on_shutdown = ws_shutdown};
+
+/* ---- handshake ----------------------------------------------------------- */
+
+static int has_token(const char *header, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+static int key_valid(const char *key)
+{
+    unsigned char out[32];
+    size_t len = strlen(key);
+    if (len != 24)
+        return 0;
+    return EVP_DecodeBlock(out, (const unsigned char *)key, (int)len) == 18; /* 16 + padding */
+}
+
+static void accept_value(const char *key, char out[32])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char sha[SHA_DIGEST_LENGTH];
+    char buf[128];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s%s", key, guid);
+    SHA1((const unsigned char *)buf, n, sha);
+    EVP_EncodeBlock((unsigned char *)out, sha, SHA_DIGEST_LENGTH);
+}
+
+static int check_upgrade(hv_conn *c, hv_http_req *r)
+{
+    const char *up = hv_http_header_get(r, "upgrade");
+    const char *conn = hv_http_header_get(r, "connection");
+    const char *ver = hv_http_header_get(r, "sec-websocket-version");
+    const char *key = hv_http_header_get(r, "sec-websocket-key");
+    if (r->method != 1 /* HTTP_GET */) {
+        hv_http_error(c, 400, "WebSocket upgrade needs GET");
+        return -1;
+    }
+    if (!up || !has_token(up, "websocket") || !conn || !has_token(conn, "upgrade")) {
+        hv_http_respond(c, 426, "application/json", "Upgrade: websocket\r\n",
+                        "{\"errors\":\"this endpoint speaks WebSocket only\"}", 46);
+        return -1;
+    }
+    if (!ver || strcmp(ver, "13") != 0) {
+        hv_http_respond(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\n",
+                        "{\"errors\":\"unsupported WebSocket version\"}", 41);
+        return -1;
+    }
+    if (!key || !key_valid(key)) {
+        hv_http_error(c, 400, "missing or malformed Sec-WebSocket-Key");
+        return -1;
+    }
+    return 0;
+}
+
+int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
+{
+    hv_http_req *r = hv_http_request(c);
+    if (check_upgrade(c, r) != 0)
+        return -1;
+    char accept[32], resp[256];
+    accept_value(hv_http_header_get(r, "sec-websocket-key"), accept);
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    hv_conn_send_copy(c, resp, (size_t)n);
+    size_t rest_len;
+    char *rest = hv_http_detach(c, &rest_len);
+
+    hv_ws *ws = calloc(1, sizeof(*ws));
+    if (!ws)
+        abort();
+    ws->h = h;
+    ws->app = app;
+    ws->last_rx = now_ms(c);
+    wslay_event_context_server_init(&ws->ctx, &callbacks, c);
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, c->loop->srv->cfg.max_ws_message);
+    c->proto = ws;
+    c->ops = &ws_ops;
+    hv_conn_set_kind(c, kind);
+    hv_conn_resume(c);
+    if (rest) {
+        ws_data(c, rest, rest_len);
+        free(rest);
+    }
+    return 0;
+}
+
+void *hv_ws_app(hv_conn *c)
+{
+    return c->ops == &ws_ops ? ws_of(c)->app : NULL;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+void hv_ws_send(hv_conn *c, int opcode, const void *data, size_t len)
+{
+    if (c->closing || c->ops != &ws_ops || ws_of(c)->closing)
+        return;
+    struct wslay_event_msg m = {(uint8_t)opcode, data, len};
+    wslay_event_queue_msg(ws_of(c)->ctx, &m);
+    pump(c);
+}
+
+static void slow_consumer(hv_conn *c)
+{
+    hv_server *srv = c->loop->srv;
+    atomic_fetch_add_explicit(&srv->metrics.slow_consumers, 1, memory_order_relaxed);
+    hv_warn("websocket: closing slow consumer (%zu bytes queued)", c->qbytes);
+    hv_conn_drop_queued(c);
+    hv_ws_close(c, HV_WS_CLOSE_SLOW_CONSUMER, "slow consumer");
+}
+
+void hv_ws_send_frame(hv_conn *c, const hv_frame *f)
+{
+    if (c->closing || ws_of(c)->closing)
+        return;
+    if (c->qbytes + f->buf->len > c->loop->srv->cfg.max_outbound) {
+        slow_consumer(c);
+        return;
+    }
+    hv_conn_send_ref(c, f->buf, 0, f->buf->len);
+}
+
+void hv_ws_close(hv_conn *c, int code, const char *reason)
+{
+    if (c->closing || c->ops != &ws_ops)
+        return;
+    hv_ws *ws = ws_of(c);
+    if (ws->closing)
+        return;
+    ws->closing = 1;
+    wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+    c->deadline = now_ms(c) + CLOSE_GRACE_MS;
+    pump(c);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+int hv_utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if ((b & 0xE0) == 0xC0) n = 1, cp = b & 0x1F;
+        else if ((b & 0xF0) == 0xE0) n = 2, cp = b & 0x0F;
+        else if ((b & 0xF8) == 0xF0) n = 3, cp = b & 0x07;
+        else return 0;
+        if (i + n >= len)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}

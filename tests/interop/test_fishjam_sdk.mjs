@@ -1,0 +1,54 @@
+// test_fishjam_sdk.mjs — the real Fishjam JS server SDK (0.25.0) against herald.
+//
+// FishjamWSNotifier connects to /socket/server/websocket with fishjamId set
+// to herald's URL (so it sends "//socket/server/websocket"), authenticates
+// with protobuf frames and must receive roomCreated / peerAdded published
+// through POST /v1/events. A wrong token must end in onClose(1000,
+// "invalid token").
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { FishjamWSNotifier } from '@fishjam-cloud/js-server-sdk';
+import { startHerald, once } from './herald.mjs';
+
+// Node 20 has no global WebSocket; the SDK needs one.
+globalThis.WebSocket ??= WebSocket;
+
+const herald = await startHerald();
+after(() => herald.stop());
+
+function notifier(token, onClose = () => {}) {
+  return new FishjamWSNotifier({ fishjamId: herald.url, managementToken: token },
+    (err) => console.error('notifier error', err?.message), onClose);
+}
+
+test('FishjamWSNotifier receives roomCreated and peerAdded', async () => {
+  let closed = null;
+  const n = notifier('development', (code, reason) => { closed = { code, reason }; });
+  // The SDK sends auth + subscribe on open; wait until herald has logged both.
+  for (let i = 0; i < 100 && !herald.log().includes('Server WS authenticated.'); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.match(herald.log(), /New incoming server WebSocket connection, accepting/);
+  assert.match(herald.log(), /Server WS authenticated\./);
+  await new Promise((r) => setTimeout(r, 100)); // let the subscribe frame land
+
+  const roomCreated = once(n, 'roomCreated');
+  const peerAdded = once(n, 'peerAdded');
+  const res = await herald.publish([
+    { type: 'room.created', data: { room_id: 'r1' } },
+    { type: 'chat.message', room_id: 'r1', data: { text: 'no protobuf form, JSON only' } },
+    { type: 'peer.added', room_id: 'r1', data: { peer_id: 'p1', peer_type: 'webrtc' } },
+  ]);
+  assert.equal(res.status, 201);
+  assert.equal(res.body.ids.length, 3);
+
+  assert.deepEqual({ ...(await roomCreated) }, { roomId: 'r1' });
+  assert.deepEqual({ ...(await peerAdded) }, { roomId: 'r1', peerId: 'p1', peerType: 1 });
+  assert.equal(closed, null);
+});
+
+test('a wrong management token ends in onClose(1000, "invalid token")', async () => {
+  const closed = new Promise((resolve) => notifier('not-the-token', (code, reason) => resolve({ code, reason })));
+  const r = await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('no close')), 5000))]);
+  assert.deepEqual(r, { code: 1000, reason: 'invalid token' });
+});
