@@ -202,13 +202,13 @@ static int cb_headers_complete(http_parser *p)
     if (ce && strcasecmp(ce, "identity") != 0) {
         if (strcasecmp(ce, "gzip") != 0) {
             h->error = 415;
-            return 1;
+            return -1; /* any value but 0, 1, 2 stops http-parser with an error */
         }
         h->gzip = 1;
     }
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > cfg->max_body) {
         h->error = 413;
-        return 1;
+        return -1;
     }
     const char *expect = hv_http_header_get(&h->req, "expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor >= 1) {
@@ -296,6 +296,8 @@ static void dispatch(hv_conn *c)
 {
     hv_http *h = c->proto;
     hv_http_req *r = &h->req;
+    h->state = ST_HANDLING;
+    c->deadline = 0;
     if (h->gzip) {
         char *out;
         size_t out_len;
@@ -318,8 +320,6 @@ static void dispatch(hv_conn *c)
     r->body = h->body;
     r->body_len = h->body_len;
     atomic_fetch_add_explicit(&c->loop->srv->metrics.http_requests, 1, memory_order_relaxed);
-    h->state = ST_HANDLING;
-    c->deadline = 0;
     h->in_dispatch = 1;
     hv_router_dispatch(c, r);
     if (c->ops == &http_ops && !c->closing)

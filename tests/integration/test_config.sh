@@ -1,0 +1,30 @@
+# test_config.sh — flags, HERALD_* variables, and the rules on the token.
+. "$(dirname "$0")/lib.sh"
+
+out=$("$HERALD" --help); expect_eq "--help exits 0" 0 $?
+expect_match "--help lists --listen with its env twin" 'HERALD_LISTEN' "$out"
+expect_match "--version prints the version" '^herald [0-9]+\.[0-9]+\.[0-9]+' "$("$HERALD" --version)"
+
+"$HERALD" --no-such-flag 2>"$WORK/err"; expect_eq "unknown flag exits 2" 2 $?
+expect_match "unknown flag is named" "unknown option '--no-such-flag'" "$(cat "$WORK/err")"
+"$HERALD" --listen nonsense 2>"$WORK/err"; expect_eq "bad --listen exits 2" 2 $?
+
+"$HERALD" --listen 0.0.0.0:0 --data-dir "$WORK/d0" 2>"$WORK/err"; expect_eq "public address without a token exits 2" 2 $?
+expect_match "and says why" 'needs an explicit --token' "$(cat "$WORK/err")"
+
+HERALD_LOG_LEVEL=bogus "$HERALD" 2>"$WORK/err"; expect_eq "bad env value exits 2" 2 $?
+expect_match "names the variable" 'HERALD_LOG_LEVEL' "$(cat "$WORK/err")"
+
+# The environment sets the token; a flag would win over it.
+HERALD_TOKEN=s3cret herald_start
+expect_match "HERALD_TOKEN is the server token" '^201 ' "$(http POST /v1/events -H 'Authorization: Bearer s3cret' -d '{"type":"a.b"}')"
+expect_match "development is no longer accepted" '^401 ' "$(http POST /v1/events "${auth[@]}" -d '{"type":"a.b"}')"
+herald_stop; expect_eq "SIGTERM exits 0" 0 $?
+
+DATA_DIR=$WORK/d1 HERALD_TOKEN=fromenv herald_start --token fromflag
+expect_match "--token wins over HERALD_TOKEN" '^201 ' "$(http POST /v1/events -H 'Authorization: Bearer fromflag' -d '{"type":"a.b"}')"
+herald_stop
+
+"$HERALD" --listen 127.0.0.1:0 --data-dir /proc/forbidden 2>"$WORK/err"; expect_eq "unusable data dir exits 1" 1 $?
+expect_match "and says which" '/proc/forbidden' "$(cat "$WORK/err")"
+finish
