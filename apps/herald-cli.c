@@ -273,7 +273,7 @@ static char *next_line(line_reader *r, int block, int *would_block)
 {
     *would_block = 0;
     for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+        char *nl = r->buf ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
         if (nl || (r->eof && r->start < r->len)) {
             char *line = r->buf + r->start;
             if (nl) {

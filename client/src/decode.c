@@ -327,6 +327,8 @@ static int receive_native(json_t *root, herald_notification *out)
     static const char *const peer_types[] = {NULL, "webrtc", "agent", "vapi"};
     static const char *const track_types[] = {NULL, "video", "audio"};
     const char *type = json_string_value(json_object_get(root, "type"));
+    if (!*type)
+        return HERALD_EDECODE;
     if (!strcmp(type, "metrics.report") || !strcmp(type, "authenticated") ||
         !strcmp(type, "subscribe_response"))
         return HERALD_ENOTNOTIF;

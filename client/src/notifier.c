@@ -277,10 +277,12 @@ static void on_ws_end(herald_ws *ws, int code, const char *reason, void *user)
 static void on_ready_timeout(uv_timer_t *t)
 {
     herald_notifier *n = t->data;
-    herald__ws_abort(&n->ws, 1006,
-                     n->ws.state == HERALD_WS_OPEN
-                         ? "timed out waiting for the server to authenticate and subscribe"
-                         : "timed out connecting to the server");
+    const char *what = n->ws.state == HERALD_WS_OPEN ? "timed out waiting for the server to "
+                                                       "authenticate and subscribe"
+                       : n->ws.state == HERALD_WS_HANDSHAKE
+                           ? "timed out waiting for the WebSocket handshake"
+                           : "timed out connecting to the server";
+    herald__ws_abort(&n->ws, 1006, what);
 }
 
 static void on_wake(uv_async_t *a)

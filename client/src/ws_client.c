@@ -252,7 +252,10 @@ static void start_websocket(herald_ws *ws, const char *rest, size_t rest_len)
     if (rest_len) { /* frames that came with the handshake response */
         ws->in = (const uint8_t *)rest;
         ws->in_len = rest_len;
-        if (wslay_event_recv(ws->ctx) != 0) {
+        int rc = wslay_event_recv(ws->ctx);
+        ws->in = NULL; /* rest belongs to the caller's buffer */
+        ws->in_len = 0;
+        if (rc != 0) {
             finish(ws, 1006, "websocket protocol error", 1);
             return;
         }

@@ -78,16 +78,16 @@ static void header_done(herald_ws_handshake *h)
     } else if (!strcmp(f, "sec-websocket-accept")) {
         h->accept_ok = !strcmp(v, h->expect_accept);
         if (!h->accept_ok)
-            set_error(h, "wrong Sec-WebSocket-Accept '%s'", v);
+            set_error(h, "wrong Sec-WebSocket-Accept '%.60s'", v);
     } else if (!strcmp(f, "sec-websocket-extensions")) {
         if (vlen > 0) {
             h->bad_header = 1;
-            set_error(h, "server chose an extension we did not offer: %s", v);
+            set_error(h, "server chose an extension we did not offer: %.60s", v);
         }
     } else if (!strcmp(f, "sec-websocket-protocol")) {
         if (vlen > 0) {
             h->bad_header = 1;
-            set_error(h, "server chose a subprotocol we did not offer: %s", v);
+            set_error(h, "server chose a subprotocol we did not offer: %.60s", v);
         }
     }
     h->field_len = h->value_len = 0;

@@ -52,25 +52,47 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     hv_loop_flush(c->loop);
 }
 
-void hv_conn_accept(hv_loop *l)
+static hv_conn *conn_new(hv_loop *l)
 {
     hv_conn *c = calloc(1, sizeof(*c));
     if (!c)
-        return;
+        abort();
     c->loop = l;
     c->holds = 1; /* the open socket's own hold, released in on_closed */
     uv_tcp_init(&l->uv, &c->tcp);
     c->tcp.data = c;
-    if (uv_accept((uv_stream_t *)&l->listener, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-        return;
-    }
+    return c;
+}
+
+static void conn_start(hv_conn *c)
+{
     uv_tcp_nodelay(&c->tcp, 1);
-    hv_list_push(&l->conns, &c->node);
+    hv_list_push(&c->loop->conns, &c->node);
     c->kind = HV_CONN_KIND_HTTP;
     stats_conns(c, 1);
     hv_http_attach(c);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+void hv_conn_accept(hv_loop *l)
+{
+    hv_conn *c = conn_new(l);
+    if (uv_accept((uv_stream_t *)&l->listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    conn_start(c);
+}
+
+hv_conn *hv_conn_open_fd(hv_loop *l, int fd)
+{
+    hv_conn *c = conn_new(l);
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return NULL;
+    }
+    conn_start(c);
+    return c;
 }
 
 /* ---- outbound queue ---------------------------------------------------- */

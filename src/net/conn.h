@@ -50,6 +50,8 @@ struct hv_conn {
 
 /* Accepts a pending connection from the loop's listener. */
 void hv_conn_accept(hv_loop *l);
+/* Serves an already connected stream socket (tests and fuzzing). */
+hv_conn *hv_conn_open_fd(hv_loop *l, int fd);
 
 /* Queues a reference to buf[off, off+len) (takes a new reference). */
 void hv_conn_send_ref(hv_conn *c, hv_sbuf *buf, uint32_t off, uint32_t len);

@@ -208,6 +208,7 @@ static void test_bad_json(void **state)
     assert_int_equal(receive_json("{not json", &n), HERALD_EDECODE);
     assert_int_equal(receive_json("{\"hello\":1}", &n), HERALD_EDECODE);
     assert_int_equal(receive_json("[1,2]", &n), HERALD_EDECODE);
+    assert_int_equal(receive_json("{\"id\":\"1\",\"type\":\"\"}", &n), HERALD_EDECODE);
     assert_int_equal(receive_json("{\"id\":\"1\",\"type\":\"room.created\",\"data\":3}", &n),
                      HERALD_EDECODE);
     assert_int_equal(receive_json("{\"type\":\"metrics.report\",\"data\":{}}", &n),
