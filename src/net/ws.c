@@ -6,6 +6,12 @@
  * callback, which always takes everything into the connection's queue, so
  * wslay never holds half a frame and shared event frames can be queued
  * between its frames safely.
+ * Memory: a wslay context costs about 9 KiB, more than everything else a
+ * subscriber needs. Most subscribers only listen, so the context exists
+ * only while it holds state: it is freed once every byte received belongs
+ * to a complete frame, no fragmented message is pending and nothing is
+ * queued, and made again when the client next sends something or herald
+ * needs to send a control frame.
  */
 #include "net/ws.h"
 
@@ -18,17 +24,22 @@
 
 #include "core/log.h"
 #include "net/server.h"
+#include "net/ws_frame.h"
 
 #define CLOSE_GRACE_MS 2000
 
 typedef struct hv_ws {
-    wslay_event_context_ptr ctx;
+    wslay_event_context_ptr ctx; /* NULL while idle; its user data is the hv_ws */
+    hv_conn *conn;
     const hv_ws_handler *h;
     void *app;
     const uint8_t *in;
     size_t in_len;
     int64_t last_rx, ping_sent;
-    uint8_t closing, notified;
+    uint64_t fed, framed;        /* bytes given to wslay / bytes of complete frames */
+    uint64_t cur_frame;          /* size of the frame being received */
+    uint8_t closing, notified, in_fragment, close_received;
+    uint8_t in_recv, dead; /* inside wslay_event_recv; closed meanwhile */
 } hv_ws;
 
 static hv_ws *ws_of(hv_conn *c)
@@ -46,7 +57,7 @@ static int64_t now_ms(hv_conn *c)
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
     (void)flags;
-    hv_ws *ws = ws_of(user);
+    hv_ws *ws = user;
     if (ws->in_len == 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -61,14 +72,18 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
 {
     (void)ctx, (void)flags;
-    hv_conn_send_copy(user, data, len);
+    hv_ws *ws = user;
+    if (!ws->dead)
+        hv_conn_send_copy(ws->conn, data, len);
     return (ssize_t)len;
 }
 
 static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *user)
 {
-    hv_conn *c = user;
-    hv_ws *ws = ws_of(c);
+    hv_ws *ws = user;
+    hv_conn *c = ws->conn;
+    if (ws->dead)
+        return;
     if (m->opcode == WSLAY_PONG) {
         ws->ping_sent = 0;
         return;
@@ -83,32 +98,102 @@ static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         ws->h->on_message(c, m->opcode, m->msg, m->msg_length);
 }
 
+/* Frame boundaries, to know when the context holds no state. Client
+ * frames are always masked (wslay refuses others), so the header is
+ * 2 + extended length + 4 bytes of mask. */
+static void cb_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a, void *user)
+{
+    (void)ctx;
+    hv_ws *ws = user;
+    uint64_t len = a->payload_length;
+    ws->cur_frame = 2 + (len > 65535 ? 8 : len > 125 ? 2 : 0) + 4 + len;
+    if (a->opcode < 8) /* data or continuation: fin ends a message */
+        ws->in_fragment = !a->fin;
+}
+
+static void cb_frame_end(wslay_event_context_ptr ctx, void *user)
+{
+    (void)ctx;
+    hv_ws *ws = user;
+    ws->framed += ws->cur_frame;
+}
+
 static const struct wslay_event_callbacks callbacks = {
-    .recv_callback = cb_recv, .send_callback = cb_send, .on_msg_recv_callback = cb_msg};
+    .recv_callback = cb_recv, .send_callback = cb_send,
+    .on_frame_recv_start_callback = cb_frame_start, .on_frame_recv_end_callback = cb_frame_end,
+    .on_msg_recv_callback = cb_msg};
+
+static wslay_event_context_ptr ws_ctx(hv_conn *c)
+{
+    hv_ws *ws = ws_of(c);
+    if (!ws->ctx) {
+        if (wslay_event_context_server_init(&ws->ctx, &callbacks, ws) != 0)
+            abort();
+        wslay_event_config_set_max_recv_msg_length(ws->ctx, c->loop->srv->cfg.max_ws_message);
+        ws->fed = ws->framed = 0;
+    }
+    return ws->ctx;
+}
+
+/* Frees the context when it holds nothing worth keeping. */
+static void ws_release_idle(hv_ws *ws)
+{
+    if (!ws->ctx || ws->in_recv || ws->closing || ws->in_fragment || ws->fed != ws->framed ||
+        wslay_event_want_write(ws->ctx) || !wslay_event_want_read(ws->ctx) ||
+        wslay_event_get_close_sent(ws->ctx) || wslay_event_get_close_received(ws->ctx))
+        return;
+    wslay_event_context_free(ws->ctx);
+    ws->ctx = NULL;
+}
 
 /* ---- connection ops ----------------------------------------------------- */
 
 static void pump(hv_conn *c)
 {
     hv_ws *ws = ws_of(c);
-    if (c->closing)
+    if (c->closing || !ws->ctx)
         return;
     wslay_event_send(ws->ctx);
+    if (wslay_event_get_close_received(ws->ctx))
+        ws->close_received = 1;
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
         hv_conn_close_after_flush(c);
+    else
+        ws_release_idle(ws);
 }
 
 static void ws_data(hv_conn *c, const char *data, size_t len)
 {
     hv_ws *ws = ws_of(c);
+    wslay_event_context_ptr ctx = ws_ctx(c);
     ws->in = (const uint8_t *)data;
     ws->in_len = len;
+    ws->fed += len;
     ws->last_rx = now_ms(c);
-    if (wslay_event_recv(ws->ctx) != 0) {
-        hv_conn_close(c);
+    ws->in_recv = 1;
+    int r = wslay_event_recv(ctx);
+    ws->in_recv = 0;
+    if (ws->dead) { /* closed by a handler while wslay was running */
+        wslay_event_context_free(ws->ctx);
+        free(ws);
         return;
     }
     ws->in_len = 0;
+    if (r != 0) {
+        /* wslay gave up on the stream (a protocol error it does not answer
+         * itself, e.g. an oversized or fragmented control frame): say so
+         * with 1002 before closing. */
+        if (!ws->closing) {
+            static const uint8_t payload[] = {0x03, 0xea, 'p', 'r', 'o', 't', 'o', 'c', 'o', 'l', ' ',
+                                              'e', 'r', 'r', 'o', 'r'};
+            hv_frame f = hv_ws_frame_new(0x8, payload, sizeof(payload));
+            hv_conn_send_ref(c, f.buf, 0, f.buf->len);
+            hv_sbuf_unref(f.buf);
+            ws->closing = 1;
+        }
+        hv_conn_close_after_flush(c);
+        return;
+    }
     pump(c);
 }
 
@@ -135,7 +220,7 @@ static void ws_tick(hv_conn *c, int64_t now)
     }
     if (!ws->ping_sent && now - ws->last_rx >= interval) {
         struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
-        wslay_event_queue_msg(ws->ctx, &ping);
+        wslay_event_queue_msg(ws_ctx(c), &ping);
         ws->ping_sent = now;
         pump(c);
     }
@@ -144,14 +229,19 @@ static void ws_tick(hv_conn *c, int64_t now)
 static void ws_on_close(hv_conn *c)
 {
     hv_ws *ws = ws_of(c);
-    int clean = wslay_event_get_close_received(ws->ctx);
+    int clean = ws->close_received || (ws->ctx && wslay_event_get_close_received(ws->ctx));
     if (!ws->notified) {
         ws->notified = 1;
         ws->h->on_close(c, !clean);
     }
-    wslay_event_context_free(ws->ctx);
-    free(ws);
     c->proto = NULL;
+    if (ws->in_recv) { /* wslay is on the stack: ws_data frees */
+        ws->dead = 1;
+        return;
+    }
+    if (ws->ctx)
+        wslay_event_context_free(ws->ctx);
+    free(ws);
 }
 
 static void ws_shutdown(hv_conn *c)
@@ -214,13 +304,13 @@ static int check_upgrade(hv_conn *c, hv_http_req *r)
         return -1;
     }
     if (!up || !has_token(up, "websocket") || !conn || !has_token(conn, "upgrade")) {
-        hv_http_respond(c, 426, "application/json", "Upgrade: websocket\r\n",
-                        "{\"errors\":\"this endpoint speaks WebSocket only\"}", 46);
+        static const char body[] = "{\"errors\":\"this endpoint speaks WebSocket only\"}";
+        hv_http_respond(c, 426, "application/json", "Upgrade: websocket\r\n", body, sizeof(body) - 1);
         return -1;
     }
     if (!ver || strcmp(ver, "13") != 0) {
-        hv_http_respond(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\n",
-                        "{\"errors\":\"unsupported WebSocket version\"}", 41);
+        static const char body[] = "{\"errors\":\"unsupported WebSocket version; use 13\"}";
+        hv_http_respond(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\n", body, sizeof(body) - 1);
         return -1;
     }
     if (!key || !key_valid(key)) {
@@ -247,11 +337,10 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     hv_ws *ws = calloc(1, sizeof(*ws));
     if (!ws)
         abort();
+    ws->conn = c;
     ws->h = h;
     ws->app = app;
     ws->last_rx = now_ms(c);
-    wslay_event_context_server_init(&ws->ctx, &callbacks, c);
-    wslay_event_config_set_max_recv_msg_length(ws->ctx, c->loop->srv->cfg.max_ws_message);
     c->proto = ws;
     c->ops = &ws_ops;
     hv_conn_set_kind(c, kind);
@@ -275,7 +364,7 @@ void hv_ws_send(hv_conn *c, int opcode, const void *data, size_t len)
     if (c->closing || c->ops != &ws_ops || ws_of(c)->closing)
         return;
     struct wslay_event_msg m = {(uint8_t)opcode, data, len};
-    wslay_event_queue_msg(ws_of(c)->ctx, &m);
+    wslay_event_queue_msg(ws_ctx(c), &m);
     pump(c);
 }
 
@@ -292,9 +381,17 @@ void hv_ws_send_frame(hv_conn *c, const hv_frame *f)
 {
     if (c->closing || ws_of(c)->closing)
         return;
-    if (c->qbytes + f->buf->len > c->loop->srv->cfg.max_outbound) {
-        slow_consumer(c);
-        return;
+    size_t max = c->loop->srv->cfg.max_outbound;
+    if (c->qbytes + f->buf->len > max) {
+        /* Over the bound only counts what the kernel will not take: a big
+         * batch to a fast reader is written out here, not held against it. */
+        hv_conn_flush(c);
+        if (c->closing)
+            return;
+        if (c->qbytes + f->buf->len > max) {
+            slow_consumer(c);
+            return;
+        }
     }
     hv_conn_send_ref(c, f->buf, 0, f->buf->len);
 }
@@ -307,7 +404,7 @@ void hv_ws_close(hv_conn *c, int code, const char *reason)
     if (ws->closing)
         return;
     ws->closing = 1;
-    wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+    wslay_event_queue_close(ws_ctx(c), (uint16_t)code, (const uint8_t *)reason, strlen(reason));
     c->deadline = now_ms(c) + CLOSE_GRACE_MS;
     pump(c);
 }

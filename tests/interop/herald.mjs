@@ -43,6 +43,8 @@ export async function startHerald(extraArgs = []) {
         await exited;
       }
       rmSync(dataDir, { recursive: true, force: true });
+      if (/ERROR: AddressSanitizer|runtime error:|LeakSanitizer/.test(log))
+        throw new Error('sanitizer report in the herald log:\n' + log);
       return proc.exitCode;
     },
   };
