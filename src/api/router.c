@@ -18,7 +18,7 @@
 typedef struct route {
     const char *method;
     const char *path;
-    void (*handler)(hv_conn *c, hv_http_req *r);
+    hv_route_handler handler;
 } route;
 
 static const route routes[] = {
@@ -29,20 +29,29 @@ static const route routes[] = {
     {"GET", "/socket/server/websocket", hv_api_notifier},
 };
 
-void hv_router_dispatch(hv_conn *c, hv_http_req *r)
+int hv_router_find(const char *method, const char *path, hv_route_handler *out)
 {
     int path_found = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, r->path) != 0)
+        if (strcmp(routes[i].path, path) != 0)
             continue;
         path_found = 1;
-        if (strcmp(routes[i].method, r->method_name) == 0 ||
-            (!strcmp(r->method_name, "HEAD") && !strcmp(routes[i].method, "GET"))) {
-            routes[i].handler(c, r);
-            return;
+        if (strcmp(routes[i].method, method) == 0 ||
+            (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
+            *out = routes[i].handler;
+            return 200;
         }
     }
-    if (path_found)
+    return path_found ? 405 : 404;
+}
+
+void hv_router_dispatch(hv_conn *c, hv_http_req *r)
+{
+    hv_route_handler h;
+    int status = hv_router_find(r->method_name, r->path, &h);
+    if (status == 200)
+        h(c, r);
+    else if (status == 405)
         hv_http_error(c, 405, "method %s not allowed on %s", r->method_name, r->path);
     else
         hv_http_error(c, 404, "no such endpoint: %s", r->path);

@@ -164,6 +164,22 @@ static void resolve_head(hv_http *h)
     }
 }
 
+size_t hv_http_normalize_path(const char *in, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '/' && o > 0 && out[o - 1] == '/')
+            continue; /* collapse "//" (the Fishjam SDK sends "//room") */
+        out[o++] = in[i];
+    }
+    if (o > 1 && out[o - 1] == '/')
+        o--;
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = 0;
+    return o;
+}
+
 /* Splits the URL into a normalised path and a query string. */
 static void split_url(hv_http *h)
 {
@@ -172,17 +188,7 @@ static void split_url(hv_http *h)
     size_t plen = q ? (size_t)(q - url) : strlen(url);
     free(h->path);
     h->path = malloc(plen + 2);
-    size_t o = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (url[i] == '/' && o > 0 && h->path[o - 1] == '/')
-            continue; /* collapse "//" (the Fishjam SDK sends "//room") */
-        h->path[o++] = url[i];
-    }
-    if (o > 1 && h->path[o - 1] == '/')
-        o--;
-    if (o == 0)
-        h->path[o++] = '/';
-    h->path[o] = 0;
+    hv_http_normalize_path(url, plen, h->path);
     h->req.path = h->path;
     h->req.query = q ? q + 1 : "";
 }

@@ -63,4 +63,9 @@ char *hv_http_detach(hv_conn *c, size_t *len);
 
 const char *hv_http_status_text(int status);
 
+/* Writes the routing form of a URL path to out (room for len + 2 bytes):
+ * repeated slashes collapsed, a trailing slash dropped, "" becomes "/".
+ * Returns the new length. */
+size_t hv_http_normalize_path(const char *in, size_t len, char *out);
+
 #endif
