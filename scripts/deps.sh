@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev
       libssl-dev libjansson-dev libsqlite3-dev libprotobuf-c-dev
-      protobuf-c-compiler libcmocka-dev zlib1g-dev nodejs npm curl)
+      protobuf-c-compiler libcmocka-dev zlib1g-dev curl netcat-openbsd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -17,6 +17,11 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the interop test clients. A machine may already have
+# them from another source (whose nodejs bundles npm and conflicts with
+# Debian's npm package): only install what is missing as a command.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
