@@ -21,6 +21,7 @@ typedef struct pub_req {
     struct pub_req *next;
     hv_event **evs;
     size_t n;
+    hv_kvlist kv;
     hv_loop *origin;
     hv_publish_done done;
     void *arg;
@@ -37,11 +38,34 @@ struct hv_hub {
     uint64_t next_prune;
 };
 
+void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->items = realloc(l->items, l->cap * sizeof(*l->items));
+        if (!l->items)
+            abort();
+    }
+    l->items[l->n++] = (hv_kv_change){strdup(ns), strdup(key), value ? strdup(value) : NULL};
+}
+
+void hv_kvlist_clear(hv_kvlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->items[i].ns);
+        free((char *)l->items[i].key);
+        free((char *)l->items[i].value);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
 static void free_req(pub_req *r)
 {
     for (size_t i = 0; i < r->n; i++)
         hv_event_unref(r->evs[i]);
     free(r->evs);
+    hv_kvlist_clear(&r->kv);
     free(r);
 }
 
@@ -55,22 +79,30 @@ static void on_done(hv_loop *l, void *arg)
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
-    size_t total = 0;
-    for (pub_req *r = list; r; r = r->next)
+    size_t total = 0, nkv = 0;
+    for (pub_req *r = list; r; r = r->next) {
         total += r->n;
-    hv_event **all = malloc(total * sizeof(*all));
-    size_t k = 0;
-    for (pub_req *r = list; r; r = r->next)
+        nkv += r->kv.n;
+    }
+    hv_event **all = malloc((total + 1) * sizeof(*all));
+    hv_kv_change *kv = malloc((nkv + 1) * sizeof(*kv));
+    size_t k = 0, j = 0;
+    for (pub_req *r = list; r; r = r->next) {
         for (size_t i = 0; i < r->n; i++)
             all[k++] = r->evs[i];
+        for (size_t i = 0; i < r->kv.n; i++)
+            kv[j++] = r->kv.items[i];
+    }
 
     uint64_t t0 = uv_hrtime();
-    int status = hv_store_append(srv->store, all, total);
+    int status = hv_store_append_kv(srv->store, all, total, kv, nkv);
+    free(kv);
     hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? total : 0);
     if (status == 0) {
         for (size_t i = 0; i < total; i++)
             hv_event_encode(all[i]);
-        hv_fanout_post(srv, all, total);
+        if (total > 0)
+            hv_fanout_post(srv, all, total);
     } else {
         hv_error("store: append of %zu events failed", total);
     }
@@ -78,7 +110,10 @@ static void commit_group(hv_hub *hub, pub_req *list)
     while (list) {
         pub_req *next = list->next;
         list->status = status;
-        hv_loop_post(list->origin, on_done, list);
+        if (list->done)
+            hv_loop_post(list->origin, on_done, list);
+        else
+            free_req(list);
         list = next;
     }
 }
@@ -149,9 +184,19 @@ void hv_hub_free(hv_hub *hub)
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg)
 {
+    return hv_hub_commit(hub, evs, n, NULL, origin, done, arg);
+}
+
+int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_loop *origin,
+                  hv_publish_done done, void *arg)
+{
     pub_req *r = calloc(1, sizeof(*r));
     r->evs = evs;
     r->n = n;
+    if (kv) {
+        r->kv = *kv;
+        memset(kv, 0, sizeof(*kv));
+    }
     r->origin = origin;
     r->done = done;
     r->arg = arg;

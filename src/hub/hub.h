@@ -14,6 +14,7 @@
 
 #include "core/event.h"
 #include "net/loop.h"
+#include "store/store.h"
 
 typedef struct hv_hub hv_hub;
 
@@ -32,5 +33,21 @@ void hv_hub_free(hv_hub *hub);
  * called). */
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg);
+
+/* State changes committed with a group of events (see hv_kv_change). The
+ * list owns copies of its strings. */
+typedef struct hv_kvlist {
+    hv_kv_change *items;
+    size_t n, cap;
+} hv_kvlist;
+
+void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value);
+void hv_kvlist_clear(hv_kvlist *l);
+
+/* hv_hub_publish, plus state changes stored in the same transaction. The
+ * hub takes over kv's contents (kv is left empty). done may be NULL (no
+ * completion wanted; origin is then unused). */
+int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_loop *origin,
+                  hv_publish_done done, void *arg);
 
 #endif

@@ -42,7 +42,7 @@ enum { F_ROOM = 1, F_USER = 2, F_TYPE = 4, F_TIME = 8, F_VARIANTS = 16 };
 
 /* Cached statements of the writer connection. */
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_INSERT, W_META, W_PRUNE_COUNT, W_PRUNE_AGE,
-       W_MIN_ID, W_COUNT };
+       W_MIN_ID, W_KV_PUT, W_KV_DEL, W_KV_LOAD, W_COUNT };
 
 static const char *const writer_sql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -56,6 +56,10 @@ static const char *const writer_sql[W_COUNT] = {
                       "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
     [W_PRUNE_AGE] = "DELETE FROM events WHERE time_ms < ?1",
     [W_MIN_ID] = "SELECT COALESCE(MIN(id), 0) FROM events",
+    [W_KV_PUT] = "INSERT INTO kv(ns, key, value) VALUES(?1, ?2, ?3) "
+                 "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
+    [W_KV_DEL] = "DELETE FROM kv WHERE ns = ?1 AND key = ?2",
+    [W_KV_LOAD] = "SELECT key, value FROM kv WHERE ns = ?1 ORDER BY rowid",
 };
 
 /* Schema migrations: entry i takes the database from user_version i to
@@ -74,6 +78,10 @@ static const char *const migrations[] = {
     "CREATE INDEX events_user_id ON events(user_id, id) WHERE user_id IS NOT NULL;"
     "CREATE INDEX events_time ON events(time_ms);"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 2: state records (rooms, peers, ...) written in the same transaction
+     * as the events that announce their changes. */
+    "CREATE TABLE kv(ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY(ns, key));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -369,10 +377,26 @@ static int insert_event(hv_store *st, const hv_event *ev, uint64_t id, int64_t t
     return run(s);
 }
 
-static int append_txn(hv_store *st, hv_event **evs, size_t n, uint64_t base, int64_t now)
+static int apply_kv(hv_store *st, const hv_kv_change *kv)
+{
+    sqlite3_stmt *s = st->w[kv->value ? W_KV_PUT : W_KV_DEL];
+    if (bind_text(s, 1, kv->ns) != SQLITE_OK || bind_text(s, 2, kv->key) != SQLITE_OK ||
+        (kv->value && bind_text(s, 3, kv->value) != SQLITE_OK)) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
+    return run(s);
+}
+
+static int append_txn(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv,
+                      uint64_t base, int64_t now)
 {
     if (run(st->w[W_BEGIN]) != 0)
         return -1;
+    for (size_t i = 0; i < nkv; i++)
+        if (apply_kv(st, &kv[i]) != 0)
+            return -1;
     for (size_t i = 0; i < n; i++)
         if (insert_event(st, evs[i], base + 1 + i, now) != 0)
             return -1;
@@ -386,13 +410,18 @@ static int append_txn(hv_store *st, hv_event **evs, size_t n, uint64_t base, int
 
 int hv_store_append(hv_store *st, hv_event **evs, size_t n)
 {
-    if (n == 0)
+    return hv_store_append_kv(st, evs, n, NULL, 0);
+}
+
+int hv_store_append_kv(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv)
+{
+    if (n == 0 && nkv == 0)
         return 0;
     uint64_t base = atomic_load(&st->last_id);
     int64_t now = hv_now_ms();
     if (now < st->last_time_ms)
         now = st->last_time_ms; /* the clock stepped back: hold time still */
-    if (append_txn(st, evs, n, base, now) != 0) {
+    if (append_txn(st, evs, n, kv, nkv, base, now) != 0) {
         hv_error("store: append of %zu events failed: %s", n, sqlite3_errmsg(st->db));
         rollback(st);
         for (size_t i = 0; i < n; i++) {
@@ -405,11 +434,26 @@ int hv_store_append(hv_store *st, hv_event **evs, size_t n)
         evs[i]->id = base + 1 + i;
         evs[i]->time_ms = now;
     }
+    if (n == 0)
+        return 0;
     st->last_time_ms = now;
     if (atomic_load(&st->first_id) == 0)
         atomic_store(&st->first_id, base + 1);
     atomic_store(&st->last_id, base + n);
     return 0;
+}
+
+int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
+{
+    sqlite3_stmt *s = st->w[W_KV_LOAD];
+    if (bind_text(s, 1, ns) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Recomputes first_id after a prune (writer connection). */

@@ -31,6 +31,24 @@ void hv_store_close(hv_store *st);
  * no event is stored and the ids are reset to 0. Single caller thread. */
 int hv_store_append(hv_store *st, hv_event **evs, size_t n);
 
+/* A change to a state record (a room, a peer, ...), stored in namespace ns
+ * under key; value NULL deletes the record. */
+typedef struct hv_kv_change {
+    const char *ns;
+    const char *key;
+    const char *value;
+} hv_kv_change;
+
+/* hv_store_append, plus state changes applied in the same transaction (so
+ * a room and its room.created event are stored together or not at all).
+ * Events may be n == 0. */
+int hv_store_append_kv(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv);
+
+/* Calls fn for every record of namespace ns, oldest first. Writer thread
+ * (or before the hub starts). Returns 0, or -1 on a store error. */
+typedef void (*hv_kv_fn)(void *arg, const char *key, const char *value);
+int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg);
+
 typedef struct hv_history_query {
     uint64_t after_id;     /* only events with id > after_id */
     int64_t after_time_ms; /* only events with time > this (0: no filter) */
