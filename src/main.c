@@ -18,6 +18,7 @@
 #include "hub/hub.h"
 #include "net/server.h"
 #include "net/ws_frame.h"
+#include "rooms/rooms.h"
 
 typedef struct control {
     hv_server *srv;
@@ -128,16 +129,19 @@ int main(int argc, char **argv)
     srv.started_ms = hv_now_ms();
     if (open_store(&srv) != 0)
         return 1;
+    srv.rooms = hv_rooms_new(&srv); /* before the hub: it reads with the writer */
     srv.hub = hv_hub_start(&srv);
     if (!srv.hub || hv_server_start(&srv) != 0) {
         hv_server_stop(&srv);
         hv_hub_free(srv.hub);
+        hv_rooms_free(srv.rooms);
         hv_store_close(srv.store);
         return 1;
     }
     run_control_loop(&srv);
     hv_server_stop(&srv);
     hv_hub_free(srv.hub);
+    hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
     hv_info("stopped");
     return 0;

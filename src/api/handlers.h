@@ -10,5 +10,16 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r);  /* health.c */
 void hv_api_publish(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_history(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_notifier(hv_conn *c, hv_http_req *r); /* notifier.c */
+void hv_api_peer_socket(hv_conn *c, hv_http_req *r); /* peer_socket.c */
+/* rooms.c: the Fishjam room API */
+void hv_api_room_create(hv_conn *c, hv_http_req *r);
+void hv_api_room_list(hv_conn *c, hv_http_req *r);
+void hv_api_room_get(hv_conn *c, hv_http_req *r);
+void hv_api_room_delete(hv_conn *c, hv_http_req *r);
+void hv_api_peer_create(hv_conn *c, hv_http_req *r);
+void hv_api_peer_delete(hv_conn *c, hv_http_req *r);
+void hv_api_peer_refresh_token(hv_conn *c, hv_http_req *r);
+void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r);
+void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r);
 
 #endif

@@ -145,16 +145,16 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
         hv_ws_close(c, 1003, "operation not allowed");
 }
 
-static void on_close(hv_conn *c, int lost)
+static void on_close(hv_conn *c, int lost, const char *reason)
 {
-    (void)lost;
+    (void)lost, (void)reason;
     notif *n = hv_ws_app(c);
     hv_list_remove(&n->events_node);
     hv_list_remove(&n->metrics_node);
     free(n);
 }
 
-static const hv_ws_handler handler = {on_message, on_close};
+static const hv_ws_handler handler = {on_message, on_close, NULL};
 
 void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {

@@ -21,19 +21,86 @@ typedef struct route {
     hv_route_handler handler;
 } route;
 
+/* ":x" matches one path segment, decoded into req->param[i] in order. */
 static const route routes[] = {
     {"GET", "/health", hv_api_health},
     {"GET", "/metrics", hv_api_metrics},
     {"POST", "/v1/events", hv_api_publish},
     {"GET", "/v1/events", hv_api_history},
     {"GET", "/socket/server/websocket", hv_api_notifier},
+    {"GET", "/socket/peer/websocket", hv_api_peer_socket},
+    {"POST", "/room", hv_api_room_create},
+    {"GET", "/room", hv_api_room_list},
+    {"GET", "/room/:id", hv_api_room_get},
+    {"DELETE", "/room/:id", hv_api_room_delete},
+    {"POST", "/room/:id/peer", hv_api_peer_create},
+    {"DELETE", "/room/:id/peer/:pid", hv_api_peer_delete},
+    {"POST", "/room/:id/peer/:pid/refresh_token", hv_api_peer_refresh_token},
+    {"POST", "/room/:id/peer/:pid/subscribe_peer", hv_api_peer_subscribe},
+    {"POST", "/room/:id/peer/:pid/subscribe_tracks", hv_api_peer_subscribe},
+    {"POST", "/room/:id/viewer", hv_api_room_livestream_token},
+    {"POST", "/room/:id/streamer", hv_api_room_livestream_token},
 };
 
-int hv_router_find(const char *method, const char *path, hv_route_handler *out)
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes seg[0..len) into out (257 bytes); -1 when it does not
+ * fit, is empty, or decodes to a NUL or a slash. */
+static int decode_segment(const char *seg, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int ch = (unsigned char)seg[i];
+        if (ch == '%' && i + 2 < len && hexval(seg[i + 1]) >= 0 &&
+            hexval(seg[i + 2]) >= 0) {
+            ch = hexval(seg[i + 1]) * 16 + hexval(seg[i + 2]);
+            i += 2;
+        }
+        if (ch == 0 || ch == '/' || o >= 256)
+            return -1;
+        out[o++] = (char)ch;
+    }
+    out[o] = 0;
+    return o ? 0 : -1;
+}
+
+/* Matches path against a pattern; fills params. */
+static int match(const char *pattern, const char *path, char params[3][257])
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return 0;
+        pattern++, path++;
+        const char *pe = strchr(pattern, '/'), *se = strchr(path, '/');
+        size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
+        size_t sl = se ? (size_t)(se - path) : strlen(path);
+        if (pattern[0] == ':') {
+            if (np == 3 || decode_segment(path, sl, params[np++]) != 0)
+                return 0;
+        } else if (pl != sl || strncmp(pattern, path, pl) != 0) {
+            return 0;
+        }
+        pattern += pl;
+        path += sl;
+    }
+    return *pattern == 0 && *path == 0;
+}
+
+int hv_router_find(const char *method, const char *path, hv_route_handler *out, char params[3][257])
 {
     int path_found = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, path) != 0)
+        if (!match(routes[i].path, path, params))
             continue;
         path_found = 1;
         if (strcmp(routes[i].method, method) == 0 ||
@@ -48,7 +115,7 @@ int hv_router_find(const char *method, const char *path, hv_route_handler *out)
 void hv_router_dispatch(hv_conn *c, hv_http_req *r)
 {
     hv_route_handler h;
-    int status = hv_router_find(r->method_name, r->path, &h);
+    int status = hv_router_find(r->method_name, r->path, &h, r->param);
     if (status == 200)
         h(c, r);
     else if (status == 405)

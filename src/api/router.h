@@ -8,9 +8,9 @@
 typedef void (*hv_route_handler)(hv_conn *c, hv_http_req *r);
 
 /* Looks up the handler of method + path (already normalised): 200 and
- * *out set, 404 for an unknown path, 405 for a known path and wrong method
- * (HEAD matches GET routes). */
-int hv_router_find(const char *method, const char *path, hv_route_handler *out);
+ * *out set (params gets the route's decoded :segments), 404 for an unknown
+ * path, 405 for a known path and wrong method (HEAD matches GET routes). */
+int hv_router_find(const char *method, const char *path, hv_route_handler *out, char params[3][257]);
 
 /* Routes r (on c) to its handler; unknown paths get 404, wrong methods 405. */
 void hv_router_dispatch(hv_conn *c, hv_http_req *r);

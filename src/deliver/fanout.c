@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "api/notifier.h"
+#include "deliver/channels.h"
 #include "net/server.h"
 
 typedef struct batch {
@@ -33,7 +34,7 @@ static void deliver_batch(hv_loop *l, void *arg)
     if (!l->stopping) {
         uint64_t delivered = 0;
         for (size_t i = 0; i < b->n; i++)
-            delivered += hv_notifier_deliver(l, b->evs[i]);
+            delivered += hv_notifier_deliver(l, b->evs[i]) + hv_channels_deliver(l, b->evs[i]);
         atomic_fetch_add_explicit(&l->stats.deliveries, delivered, memory_order_relaxed);
     }
     batch_unref(b);

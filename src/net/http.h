@@ -33,6 +33,7 @@ typedef struct hv_http_req {
     size_t body_len;
     int keep_alive;
     int upgrade;           /* Connection: upgrade was requested */
+    char param[3][257];    /* decoded :params of the matched route */
 } hv_http_req;
 
 /* Puts a freshly accepted connection in HTTP mode. */

@@ -47,6 +47,8 @@ hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
     hv_list_init(&l->notif_json);
     hv_list_init(&l->metrics_pb);
     hv_list_init(&l->metrics_json);
+    hv_map_init(&l->room_subs);
+    hv_map_init(&l->user_subs);
     l->readbuf_size = READBUF_SIZE;
     l->readbuf = malloc(READBUF_SIZE);
     uv_async_init(&l->uv, &l->wake, on_wake);
@@ -90,6 +92,8 @@ void hv_loop_free(hv_loop *l)
      * are released (their fns see l->stopping). */
     on_wake(&l->wake);
     uv_loop_close(&l->uv);
+    hv_map_free(&l->room_subs); /* empty by now: every subscriber has left */
+    hv_map_free(&l->user_subs);
     uv_mutex_destroy(&l->inbox_mu);
     free(l->readbuf);
     free(l);

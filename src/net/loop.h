@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "core/list.h"
+#include "core/map.h"
 #include "core/metrics.h"
 
 typedef struct hv_server hv_server;
@@ -56,6 +57,8 @@ struct hv_loop {
     hv_loop_stats stats;
     /* Server-notifier subscribers (api/notifier.c), by wire format. */
     hv_list notif_pb, notif_json, metrics_pb, metrics_json;
+    /* App-client channels (deliver/channels.c): id -> hv_list of hv_sub. */
+    hv_map room_subs, user_subs;
 };
 
 /* Creates a loop that will accept on the already bound socket listen_fd. */

@@ -16,11 +16,13 @@
 #include "store/store.h"
 
 typedef struct hv_hub hv_hub;
+typedef struct hv_rooms hv_rooms;
 
 struct hv_server {
     hv_config cfg;
     hv_store *store;
     hv_hub *hub;
+    hv_rooms *rooms;
     hv_loop **loops;
     int nloops;
     int port;                /* the bound port (useful with --listen :0) */

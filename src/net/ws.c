@@ -40,6 +40,7 @@ typedef struct hv_ws {
     uint64_t cur_frame;          /* size of the frame being received */
     uint8_t closing, notified, in_fragment, close_received;
     uint8_t in_recv, dead; /* inside wslay_event_recv; closed meanwhile */
+    const char *lost_reason;
 } hv_ws;
 
 static hv_ws *ws_of(hv_conn *c)
@@ -200,6 +201,7 @@ static void ws_data(hv_conn *c, const char *data, size_t len)
 static void ws_eof(hv_conn *c, int status)
 {
     (void)status;
+    ws_of(c)->lost_reason = "connection lost";
     hv_conn_close(c);
 }
 
@@ -215,8 +217,14 @@ static void ws_tick(hv_conn *c, int64_t now)
     int64_t interval = (int64_t)(c->loop->srv->cfg.ping_interval_s * 1000);
     if (ws->ping_sent && now - ws->ping_sent >= interval) {
         hv_debug("websocket: no pong within %lld ms, closing", (long long)interval);
+        ws->lost_reason = "heartbeat timeout";
         hv_conn_close(c);
         return;
+    }
+    if (ws->h->on_tick) {
+        ws->h->on_tick(c, now);
+        if (c->closing)
+            return;
     }
     if (!ws->ping_sent && now - ws->last_rx >= interval) {
         struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
@@ -229,10 +237,11 @@ static void ws_tick(hv_conn *c, int64_t now)
 static void ws_on_close(hv_conn *c)
 {
     hv_ws *ws = ws_of(c);
-    int clean = ws->close_received || (ws->ctx && wslay_event_get_close_received(ws->ctx));
+    /* Clean: the peer sent a close frame, or herald itself was closing it. */
+    int clean = ws->close_received || ws->closing || (ws->ctx && wslay_event_get_close_received(ws->ctx));
     if (!ws->notified) {
         ws->notified = 1;
-        ws->h->on_close(c, !clean);
+        ws->h->on_close(c, !clean, ws->lost_reason ? ws->lost_reason : "connection lost");
     }
     c->proto = NULL;
     if (ws->in_recv) { /* wslay is on the stack: ws_data frees */

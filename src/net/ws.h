@@ -25,8 +25,11 @@ typedef struct hv_ws_handler {
     /* A complete text (opcode 1) or binary (2) message. Text is valid UTF-8. */
     void (*on_message)(hv_conn *c, int opcode, const uint8_t *data, size_t len);
     /* The connection is going away. lost = 1 when it ended without a close
-     * handshake (network loss, missing pong). */
-    void (*on_close)(hv_conn *c, int lost);
+     * handshake; reason then says how ("connection lost", "heartbeat
+     * timeout"). */
+    void (*on_close)(hv_conn *c, int lost, const char *reason);
+    /* Optional: called about ten times a second (deadlines of the endpoint). */
+    void (*on_tick)(hv_conn *c, int64_t now);
 } hv_ws_handler;
 
 /* Upgrades the current request. On a bad upgrade answers 400/426 and

@@ -1,0 +1,128 @@
+/* peer_socket.c — /socket/peer/websocket, the app client socket of a peer.
+ *
+ * A peer authenticates with its token: "Authorization: Bearer" or
+ * "?token=" on the upgrade, or a first text frame {"type":"auth","token":…}
+ * (within --header-timeout). It then receives, as native JSON envelopes,
+ * the events of its room and those addressed to its own user (user_id =
+ * its peer id), and may send {"type":"update_metadata","metadata":…}.
+ * Its presence is announced by the registry: peer.connected on auth,
+ * peer.disconnected on a clean close, peer.crashed when the connection is
+ * lost or misses its heartbeats. A second socket with the same token
+ * replaces the first (closed with 4002), so a client that reconnects
+ * before herald noticed the old connection died is never locked out.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/handlers.h"
+#include "core/log.h"
+#include "deliver/channels.h"
+#include "net/server.h"
+#include "net/ws.h"
+#include "net/ws_frame.h"
+#include "rooms/rooms.h"
+
+typedef struct peer_sock {
+    hv_sub sub;
+    hv_peer *peer;     /* NULL until authenticated */
+    uint64_t gen;
+    int64_t auth_deadline;
+} peer_sock;
+
+static void send_json(hv_conn *c, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s) {
+        hv_ws_send(c, HV_WS_TEXT, s, strlen(s));
+        free(s);
+    }
+}
+
+static void send_error(hv_conn *c, const char *msg)
+{
+    send_json(c, json_pack("{s:s,s:s}", "type", "error", "message", msg));
+}
+
+static void authenticate(hv_conn *c, peer_sock *ps, const char *token)
+{
+    hv_rooms *rooms = c->loop->srv->rooms;
+    ps->peer = token ? hv_peers_connect(rooms, token, c, &ps->gen) : NULL;
+    if (!ps->peer) {
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? "invalid token" : "invalid auth request");
+        return;
+    }
+    ps->sub.conn = c;
+    ps->sub.room_id = strdup(hv_peer_room_id(ps->peer));
+    ps->sub.user_id = strdup(hv_peer_id(ps->peer));
+    hv_channels_join(&ps->sub);
+    send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
+                           "room_id", hv_peer_room_id(ps->peer)));
+}
+
+static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    peer_sock *ps = hv_ws_app(c);
+    json_t *j = opcode == HV_WS_TEXT ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (!ps->peer) {
+        const char *token = type && !strcmp(type, "auth") ? json_string_value(json_object_get(j, "token")) : NULL;
+        authenticate(c, ps, token);
+    } else if (!j) {
+        send_error(c, opcode == HV_WS_TEXT ? "message is not valid JSON" : "binary messages are not accepted");
+    } else if (type && !strcmp(type, "update_metadata") && json_object_get(j, "metadata")) {
+        char *md = json_dumps(json_object_get(j, "metadata"), JSON_ENCODE_ANY | JSON_COMPACT);
+        hv_peers_update_metadata(c->loop->srv->rooms, ps->peer, md);
+        free(md);
+    } else {
+        send_error(c, "unknown message; expected {\"type\":\"update_metadata\",\"metadata\":…}");
+    }
+    json_decref(j);
+}
+
+static void on_close(hv_conn *c, int lost, const char *reason)
+{
+    peer_sock *ps = hv_ws_app(c);
+    hv_channels_leave(&ps->sub);
+    if (ps->peer)
+        hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
+    free(ps);
+}
+
+static void on_tick(hv_conn *c, int64_t now)
+{
+    peer_sock *ps = hv_ws_app(c);
+    if (!ps->peer && now >= ps->auth_deadline) {
+        ps->auth_deadline = INT64_MAX;
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "authentication timeout");
+    }
+}
+
+static const hv_ws_handler handler = {on_message, on_close, on_tick};
+
+/* The token of the upgrade request, if it carries one. */
+static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
+{
+    const char *auth = hv_http_header_get(r, "authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && auth[7])
+        return auth + 7;
+    return hv_http_query(r, "token", buf, len) == 1 && buf[0] ? buf : NULL;
+}
+
+void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
+{
+    char buf[512];
+    const char *tok = upgrade_token(r, buf, sizeof(buf));
+    char *token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
+    peer_sock *ps = calloc(1, sizeof(*ps));
+    ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.header_timeout_s * 1000);
+    if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {
+        free(ps);
+    } else if (token && !c->closing) {
+        authenticate(c, ps, token);
+        hv_loop_flush(c->loop);
+    }
+    free(token);
+}

@@ -1,0 +1,178 @@
+/* rooms.c — the Fishjam-compatible room and peer REST API.
+ *
+ * Each handler checks the server token, calls the registry, and answers.
+ * A change (create, delete, refresh) is answered only once its record and
+ * event are durable: the registry hands them to the hub, whose completion
+ * lands in room_done on this loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/router.h"
+#include "net/server.h"
+#include "rooms/model.h"
+#include "rooms/rooms.h"
+
+typedef struct pending {
+    hv_conn *conn;
+    int status;
+    char *body;
+} pending;
+
+static void respond(hv_conn *c, int status, char *body)
+{
+    if (status >= 300)
+        hv_http_error(c, status, "%s", body ? body : "error");
+    else if (body)
+        hv_http_respond(c, status, "application/json", NULL, body, strlen(body));
+    else
+        hv_http_respond(c, status, NULL, NULL, NULL, 0);
+    free(body);
+}
+
+static void room_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
+{
+    (void)l, (void)evs, (void)n;
+    pending *p = arg;
+    if (status != 0) {
+        free(p->body);
+        hv_http_error(p->conn, 503, "the store is unavailable; the change may not be saved");
+    } else {
+        respond(p->conn, p->status, p->body);
+    }
+    hv_conn_release(p->conn);
+    free(p);
+}
+
+/* Runs a changing operation: answers at once on failure, after the commit
+ * on success. */
+#define RUN_CHANGE(c, call)                                                     \
+    do {                                                                        \
+        pending *p_ = calloc(1, sizeof(*p_));                                   \
+        p_->conn = (c);                                                         \
+        hv_rooms_reply reply_ = {(c)->loop, room_done, p_};                     \
+        char *out_ = NULL;                                                      \
+        hv_conn_hold(c);                                                        \
+        int st_ = call;                                                         \
+        if (st_ >= 200 && st_ < 300) {                                          \
+            p_->status = st_;                                                   \
+            p_->body = out_;                                                    \
+        } else {                                                                \
+            respond((c), st_, out_);                                            \
+            hv_conn_release(c);                                                 \
+            free(p_);                                                           \
+        }                                                                       \
+    } while (0)
+
+/* "host:port" clients should use: the Host header, else the listen address. */
+static void address(hv_conn *c, hv_http_req *r, char *out, size_t len)
+{
+    const char *host = hv_http_header_get(r, "host");
+    if (host && *host && strlen(host) < 200 && !strpbrk(host, "\"\\ /"))
+        snprintf(out, len, "%s", host);
+    else
+        snprintf(out, len, "%.200s:%d", c->loop->srv->cfg.listen_host, c->loop->srv->port);
+}
+
+static hv_rooms *rooms_of(hv_conn *c)
+{
+    return c->loop->srv->rooms;
+}
+
+void hv_api_room_create(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char addr[256];
+    address(c, r, addr, sizeof(addr));
+    RUN_CHANGE(c, hv_rooms_create(rooms_of(c), r->body, r->body_len, addr, &out_, reply_));
+}
+
+void hv_api_room_list(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char *out;
+    int st = hv_rooms_list(rooms_of(c), &out);
+    respond(c, st, out);
+}
+
+void hv_api_room_get(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char *out;
+    int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
+    respond(c, st, out);
+}
+
+void hv_api_room_delete(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    RUN_CHANGE(c, hv_rooms_delete(rooms_of(c), r->param[0], &out_, reply_));
+}
+
+void hv_api_peer_create(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char addr[256];
+    address(c, r, addr, sizeof(addr));
+    RUN_CHANGE(c, hv_peers_create(rooms_of(c), r->param[0], r->body, r->body_len, addr, &out_, reply_));
+}
+
+void hv_api_peer_delete(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    RUN_CHANGE(c, hv_peers_delete(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
+}
+
+void hv_api_peer_refresh_token(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    RUN_CHANGE(c, hv_peers_refresh_token(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
+}
+
+/* subscribe_peer / subscribe_tracks: herald relays no media, so there is
+ * nothing to subscribe to; like the reference, a known peer gets 201. */
+void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char *out;
+    int st = hv_peers_check(rooms_of(c), r->param[0], r->param[1], &out);
+    respond(c, st == 200 ? 201 : st, out);
+}
+
+/* viewer / streamer tokens (livestream rooms). herald carries no media,
+ * but the SDK's calls succeed as against the reference: a livestream room
+ * gets a fresh token ({"token": …}, not wrapped in data); any other room
+ * a 400 the SDK maps to BadRequestException. */
+void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    char *out;
+    int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
+    if (st != 200) {
+        respond(c, st, out);
+        return;
+    }
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    const char *type = json_string_value(json_object_get(json_object_get(json_object_get(j, "data"), "config"), "roomType"));
+    int live = type && strstr(type, "livestream");
+    json_decref(j);
+    if (!live) {
+        hv_http_error(c, 400, "Room %s is not a livestream room", r->param[0]);
+        return;
+    }
+    char token[44], hash[65];
+    hv_token_new(token, hash);
+    hv_http_respond_json(c, 201, json_pack("{s:s}", "token", token));
+}

@@ -1,0 +1,455 @@
+/* registry.c — the rooms and peers registry; see rooms.h.
+ *
+ * One mutex guards the maps (rooms by id, peers by token hash) and every
+ * room and peer field. An operation validates, changes memory, and hands
+ * its events and state records to the hub before unlocking, so the log
+ * order is the order of the changes. A peer object is reference counted:
+ * the registry holds one reference while the peer exists, its socket one
+ * while connected, and each cross-loop close message one.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/log.h"
+#include "net/server.h"
+#include "net/ws.h"
+#include "rooms/model.h"
+#include "rooms/rooms.h"
+
+#define NS_ROOM "room"
+#define NS_PEER "peer"
+
+struct hv_rooms {
+    hv_server *srv;
+    uv_mutex_t mu;
+    hv_map rooms;   /* id -> hv_room */
+    hv_map tokens;  /* token hash -> hv_peer */
+    uint64_t next_gen;
+};
+
+/* ---- loading ----------------------------------------------------------- */
+
+static void load_room(void *arg, const char *key, const char *value)
+{
+    hv_rooms *r = arg;
+    hv_room *room = hv_room_from_record(key, value);
+    if (room)
+        hv_map_put(&r->rooms, room->id, room);
+}
+
+static void load_peer(void *arg, const char *key, const char *value)
+{
+    hv_rooms *r = arg;
+    hv_peer *p = hv_peer_from_record(key, value);
+    hv_room *room = p ? hv_map_get(&r->rooms, p->room_id) : NULL;
+    if (!room) {
+        hv_peer_release(p);
+        return;
+    }
+    hv_room_add_peer(room, p);
+    hv_map_put(&r->tokens, p->token_hash, p);
+}
+
+hv_rooms *hv_rooms_new(hv_server *srv)
+{
+    hv_rooms *r = calloc(1, sizeof(*r));
+    r->srv = srv;
+    uv_mutex_init(&r->mu);
+    hv_map_init(&r->rooms);
+    hv_map_init(&r->tokens);
+    if (hv_store_kv_load(srv->store, NS_ROOM, load_room, r) != 0 ||
+        hv_store_kv_load(srv->store, NS_PEER, load_peer, r) != 0)
+        hv_error("rooms: could not load rooms and peers from the store");
+    hv_info("rooms: %zu rooms loaded", r->rooms.count);
+    return r;
+}
+
+void hv_rooms_free(hv_rooms *r)
+{
+    if (!r)
+        return;
+    size_t it;
+    for (hv_map_entry *e = hv_map_first(&r->rooms, &it); e; e = hv_map_next(&r->rooms, e, &it)) {
+        hv_room *room = e->value;
+        for (size_t i = 0; i < room->npeers; i++)
+            hv_peer_release(room->peers[i]);
+        hv_room_free(room);
+    }
+    hv_map_free(&r->rooms);
+    hv_map_free(&r->tokens);
+    uv_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *dump(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static char *errmsg(const char *fmt, const char *a)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), fmt, a);
+    return strdup(buf);
+}
+
+static hv_event *room_event(const char *type, const hv_room *room)
+{
+    char *data = dump(json_pack("{s:s}", "room_id", room->id));
+    hv_event *ev = hv_event_new(type, room->id, NULL, data, strlen(data));
+    free(data);
+    return ev;
+}
+
+/* peer.* events carry room_id, peer_id and peer_type, plus extra keys. */
+static hv_event *peer_event(const char *type, const hv_peer *p, json_t *extra)
+{
+    json_t *d = json_pack("{s:s,s:s,s:s}", "room_id", p->room_id, "peer_id", p->id, "peer_type",
+                          hv_peer_type_name(p->type));
+    if (extra)
+        json_object_update(d, extra);
+    json_decref(extra);
+    char *data = dump(d);
+    hv_event *ev = hv_event_new(type, p->room_id, NULL, data, strlen(data));
+    free(data);
+    return ev;
+}
+
+/* Hands events and records to the hub (lock held). Takes the events.
+ * -1 when the hub is stopping: then reply.done will not be called. */
+static int commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
+{
+    hv_event **arr = malloc((n ? n : 1) * sizeof(*arr));
+    if (n)
+        memcpy(arr, evs, n * sizeof(*arr));
+    int rc = hv_hub_commit(r->srv->hub, arr, n, kv, reply.origin, reply.done, reply.arg);
+    hv_kvlist_clear(kv);
+    if (rc != 0)
+        hv_warn("rooms: change not committed, the server is stopping");
+    return rc;
+}
+
+/* The answer of an operation whose commit was refused. */
+static int stopping(char **out)
+{
+    free(*out);
+    *out = strdup("server is shutting down");
+    return 503;
+}
+
+static void put_peer_record(hv_kvlist *kv, const hv_peer *p)
+{
+    char *rec = hv_peer_record(p);
+    hv_kvlist_put(kv, NS_PEER, p->id, rec);
+    free(rec);
+}
+
+/* ---- closing a peer's socket from any thread ----------------------------- */
+
+typedef struct close_msg {
+    hv_peer *peer;
+    uint64_t gen;
+    int code;
+    char reason[64];
+    hv_rooms *rooms;
+} close_msg;
+
+static void do_close(hv_loop *l, void *arg)
+{
+    (void)l;
+    close_msg *m = arg;
+    hv_rooms *r = m->rooms;
+    uv_mutex_lock(&r->mu);
+    /* The socket can only go away on this very loop, so if it is still
+     * the peer's current one it is alive. */
+    hv_conn *c = m->peer->conn_gen == m->gen ? m->peer->conn : NULL;
+    uv_mutex_unlock(&r->mu);
+    if (c)
+        hv_ws_close(c, m->code, m->reason);
+    hv_peer_release(m->peer);
+    free(m);
+}
+
+static void close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason)
+{
+    if (!p->conn)
+        return;
+    close_msg *m = calloc(1, sizeof(*m));
+    atomic_fetch_add(&p->refs, 1);
+    m->peer = p;
+    m->gen = p->conn_gen;
+    m->code = code;
+    m->rooms = r;
+    snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    hv_loop_post(p->loop, do_close, m);
+}
+
+/* ---- REST operations ---------------------------------------------------- */
+
+int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
+                    char **out, hv_rooms_reply reply)
+{
+    char err[512];
+    hv_room *room = hv_room_from_body(body, len, err, sizeof(err));
+    if (!room) {
+        *out = strdup(err);
+        return 400;
+    }
+    uv_mutex_lock(&r->mu);
+    if (hv_map_get(&r->rooms, room->id)) {
+        uv_mutex_unlock(&r->mu);
+        *out = errmsg("Cannot add room with id \"%s\" - room already exists", room->id);
+        hv_room_free(room);
+        return 400;
+    }
+    hv_map_put(&r->rooms, room->id, room);
+    *out = dump(json_pack("{s:{s:o,s:s}}", "data", "room", hv_room_json(room), "fishjam_address", address));
+    hv_kvlist kv = {0};
+    char *rec = hv_room_record(room);
+    hv_kvlist_put(&kv, NS_ROOM, room->id, rec);
+    free(rec);
+    hv_event *ev = room_event("room.created", room);
+    int rc = commit(r, &ev, 1, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    return rc ? stopping(out) : 201;
+}
+
+int hv_rooms_list(hv_rooms *r, char **out)
+{
+    json_t *arr = json_array();
+    uv_mutex_lock(&r->mu);
+    size_t it;
+    for (hv_map_entry *e = hv_map_first(&r->rooms, &it); e; e = hv_map_next(&r->rooms, e, &it))
+        json_array_append_new(arr, hv_room_json(e->value));
+    uv_mutex_unlock(&r->mu);
+    *out = dump(json_pack("{s:o}", "data", arr));
+    return 200;
+}
+
+int hv_rooms_get(hv_rooms *r, const char *room_id, char **out)
+{
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
+    *out = room ? dump(json_pack("{s:o}", "data", hv_room_json(room)))
+                : errmsg("Room %s does not exist", room_id);
+    uv_mutex_unlock(&r->mu);
+    return room ? 200 : 404;
+}
+
+int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply)
+{
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_del(&r->rooms, room_id);
+    if (!room) {
+        uv_mutex_unlock(&r->mu);
+        *out = errmsg("Room %s does not exist", room_id);
+        return 404;
+    }
+    /* Like the reference: only room.deleted, no peer.* for its peers. */
+    hv_kvlist kv = {0};
+    for (size_t i = 0; i < room->npeers; i++) {
+        hv_peer *p = room->peers[i];
+        p->deleted = 1;
+        close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted");
+        hv_map_del(&r->tokens, p->token_hash);
+        hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
+        hv_peer_release(p);
+    }
+    hv_kvlist_put(&kv, NS_ROOM, room->id, NULL);
+    hv_event *ev = room_event("room.deleted", room);
+    int rc = commit(r, &ev, 1, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    hv_room_free(room);
+    *out = NULL;
+    return rc ? stopping(out) : 204;
+}
+
+static hv_peer *find_peer(hv_room *room, const char *peer_id)
+{
+    for (size_t i = 0; room && i < room->npeers; i++)
+        if (!strcmp(room->peers[i]->id, peer_id))
+            return room->peers[i];
+    return NULL;
+}
+
+int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
+                    const char *address, char **out, hv_rooms_reply reply)
+{
+    char err[256], token[44];
+    hv_peer *p = hv_peer_alloc(room_id);
+    if (hv_peer_from_body(p, body, len, err, sizeof(err)) != 0) {
+        hv_peer_release(p);
+        *out = strdup(err);
+        return 400;
+    }
+    hv_uuid4(p->id);
+    hv_token_new(token, p->token_hash);
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
+    int status = !room ? 404 : (room->max_peers && room->npeers >= (size_t)room->max_peers) ? 503 : 201;
+    if (status != 201) {
+        uv_mutex_unlock(&r->mu);
+        *out = errmsg(status == 404 ? "Room %s does not exist" : "Reached peer limit in room %s", room_id);
+        hv_peer_release(p);
+        return status;
+    }
+    hv_room_add_peer(room, p);
+    hv_map_put(&r->tokens, p->token_hash, p);
+    char url[300];
+    snprintf(url, sizeof(url), "%s/socket/peer/websocket", address);
+    *out = dump(json_pack("{s:{s:o,s:s,s:s}}", "data", "peer", hv_peer_json(p), "token", token,
+                          "peer_websocket_url", url));
+    hv_kvlist kv = {0};
+    put_peer_record(&kv, p);
+    hv_event *ev = peer_event("peer.added", p, NULL);
+    int rc = commit(r, &ev, 1, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    return rc ? stopping(out) : 201;
+}
+
+int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+                    hv_rooms_reply reply)
+{
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
+    hv_peer *p = find_peer(room, peer_id);
+    if (!p) {
+        uv_mutex_unlock(&r->mu);
+        *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
+        return 404;
+    }
+    hv_event *evs[2];
+    size_t n = 0;
+    if (p->conn) /* a connected peer: disconnected first, then deleted */
+        evs[n++] = peer_event("peer.disconnected", p, NULL);
+    evs[n++] = peer_event("peer.deleted", p, NULL);
+    p->deleted = 1;
+    close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted");
+    hv_room_remove_peer(room, p);
+    hv_map_del(&r->tokens, p->token_hash);
+    hv_kvlist kv = {0};
+    hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
+    int rc = commit(r, evs, n, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    hv_peer_release(p);
+    *out = NULL;
+    return rc ? stopping(out) : 204;
+}
+
+int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+                           hv_rooms_reply reply)
+{
+    char token[44], hash[65];
+    hv_token_new(token, hash);
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
+    hv_peer *p = find_peer(room, peer_id);
+    if (!p) {
+        uv_mutex_unlock(&r->mu);
+        *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
+        return 404;
+    }
+    /* The old token stops working at once; a socket already open stays. */
+    hv_map_del(&r->tokens, p->token_hash);
+    memcpy(p->token_hash, hash, sizeof(hash));
+    hv_map_put(&r->tokens, p->token_hash, p);
+    hv_kvlist kv = {0};
+    put_peer_record(&kv, p);
+    int rc = commit(r, NULL, 0, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    *out = dump(json_pack("{s:{s:s}}", "data", "token", token));
+    return rc ? stopping(out) : 201;
+}
+
+int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out)
+{
+    uv_mutex_lock(&r->mu);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
+    hv_peer *p = find_peer(room, peer_id);
+    uv_mutex_unlock(&r->mu);
+    if (!p) {
+        *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
+        return 404;
+    }
+    *out = NULL;
+    return 200;
+}
+
+/* ---- peer sockets ----------------------------------------------------------- */
+
+static const hv_rooms_reply no_reply = {NULL, NULL, NULL};
+
+hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen)
+{
+    char hash[65];
+    hv_token_hash(token, hash);
+    uv_mutex_lock(&r->mu);
+    hv_peer *p = hv_map_get(&r->tokens, hash);
+    if (!p || p->deleted) {
+        uv_mutex_unlock(&r->mu);
+        return NULL;
+    }
+    int replacing = p->conn != NULL;
+    if (replacing)
+        close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection");
+    p->conn = c;
+    p->loop = c->loop;
+    p->conn_gen = *gen = ++r->next_gen;
+    atomic_fetch_add(&p->refs, 1);
+    if (!replacing) {
+        hv_event *ev = peer_event("peer.connected", p, NULL);
+        hv_kvlist kv = {0};
+        commit(r, &ev, 1, &kv, no_reply);
+    }
+    uv_mutex_unlock(&r->mu);
+    return p;
+}
+
+void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const char *reason)
+{
+    uv_mutex_lock(&r->mu);
+    if (p->conn_gen == gen && p->conn) {
+        p->conn = NULL;
+        p->loop = NULL;
+        if (!p->deleted) {
+            hv_event *ev = lost ? peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
+                                : peer_event("peer.disconnected", p, NULL);
+            hv_kvlist kv = {0};
+            commit(r, &ev, 1, &kv, no_reply);
+        }
+    }
+    uv_mutex_unlock(&r->mu);
+    hv_peer_release(p);
+}
+
+void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json)
+{
+    uv_mutex_lock(&r->mu);
+    if (!p->deleted) {
+        free(p->metadata);
+        p->metadata = strdup(metadata_json);
+        hv_kvlist kv = {0};
+        put_peer_record(&kv, p);
+        hv_event *ev = peer_event("peer.metadata_updated", p,
+                                  json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));
+        commit(r, &ev, 1, &kv, no_reply);
+    }
+    uv_mutex_unlock(&r->mu);
+}
+
+const char *hv_peer_id(const hv_peer *p)
+{
+    return p->id;
+}
+
+const char *hv_peer_room_id(const hv_peer *p)
+{
+    return p->room_id;
+}

@@ -1,0 +1,75 @@
+/* rooms.h — rooms and peers: the Fishjam-compatible room model.
+ *
+ * The registry keeps every room and peer in memory behind one lock, and
+ * persists each change as a state record (store kv) committed in the same
+ * transaction as the event that announces it (room.created, peer.added,
+ * ...). Because every change is validated and handed to the hub while the
+ * lock is held, events reach the log in the order the changes happened.
+ * Peer sockets register here to be found by token and to be closed when
+ * their peer or room is deleted; their presence emits peer.connected,
+ * peer.disconnected and peer.crashed.
+ */
+#ifndef HV_ROOMS_H
+#define HV_ROOMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/hub.h"
+#include "net/conn.h"
+
+typedef struct hv_rooms hv_rooms;
+typedef struct hv_peer hv_peer;
+
+/* Close codes of peer sockets. */
+#define HV_CLOSE_REPLACED 4002
+#define HV_CLOSE_INVALID_TOKEN 4003
+#define HV_CLOSE_PEER_DELETED 4004
+#define HV_CLOSE_ROOM_DELETED 4005
+
+/* Loads rooms and peers from the store (all peers start disconnected). */
+hv_rooms *hv_rooms_new(hv_server *srv);
+void hv_rooms_free(hv_rooms *r);
+
+/* Where a committed change is answered: hv_hub_commit's done callback. */
+typedef struct hv_rooms_reply {
+    hv_loop *origin;
+    hv_publish_done done;
+    void *arg;
+} hv_rooms_reply;
+
+/* REST operations. Each returns an HTTP status. On success (2xx) *out is
+ * the JSON body to answer with (NULL for 204) and, for changes, reply.done
+ * will be called once the change is durable; on failure *out is the error
+ * message and nothing was changed. address is "host:port" for the
+ * fishjam_address / peer_websocket_url fields. */
+int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
+                    char **out, hv_rooms_reply reply);
+int hv_rooms_list(hv_rooms *r, char **out);
+int hv_rooms_get(hv_rooms *r, const char *room_id, char **out);
+int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply);
+int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
+                    const char *address, char **out, hv_rooms_reply reply);
+int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+                    hv_rooms_reply reply);
+int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+                           hv_rooms_reply reply);
+/* 200 when the peer exists (subscribe_peer / subscribe_tracks). */
+int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out);
+
+/* Peer sockets (called on the socket's loop). connect finds the peer of
+ * token and makes c its socket: a new connection emits peer.connected; one
+ * replacing an older socket closes that one with 4002 and emits nothing.
+ * Returns a peer reference and the connection's generation, or NULL. */
+hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen);
+/* The socket of generation gen is gone: emits peer.disconnected (clean
+ * close) or peer.crashed with reason (lost), unless the peer was deleted
+ * or the socket was replaced. Releases the reference. */
+void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const char *reason);
+/* Stores new metadata (JSON text) and emits peer.metadata_updated. */
+void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json);
+
+const char *hv_peer_id(const hv_peer *p);
+const char *hv_peer_room_id(const hv_peer *p);
+
+#endif
