@@ -57,6 +57,8 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token)
     ps->sub.conn = c;
     ps->sub.room_id = strdup(hv_peer_room_id(ps->peer));
     ps->sub.user_id = strdup(hv_peer_id(ps->peer));
+    ps->sub.owner = ps->peer;
+    ps->sub.owner_gen = ps->gen;
     hv_channels_join(&ps->sub);
     send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
                            "room_id", hv_peer_room_id(ps->peer)));

@@ -75,3 +75,16 @@ uint64_t hv_channels_deliver(hv_loop *l, hv_event *ev)
         return send_all(hv_map_get(&l->room_subs, ev->room_id), offsetof(hv_sub, room_node), ev);
     return 0;
 }
+
+hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uint64_t gen)
+{
+    hv_list *head = hv_map_get(&l->room_subs, room_id);
+    if (!head)
+        return NULL;
+    hv_list_each(it, head) {
+        hv_sub *s = hv_container_of(it, hv_sub, room_node);
+        if (s->owner == owner && s->owner_gen == gen)
+            return s;
+    }
+    return NULL;
+}

@@ -20,7 +20,13 @@ typedef struct hv_sub {
     hv_conn *conn;
     char *room_id; /* owned; NULL: no room */
     char *user_id; /* owned; NULL: no user */
+    const void *owner;  /* who this socket speaks for (a peer), for lookups */
+    uint64_t owner_gen; /* which of that owner's sockets */
 } hv_sub;
+
+/* The subscriber of room_id on loop l whose owner and generation match, or
+ * NULL (it has left). */
+hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uint64_t gen);
 
 /* Joins s (conn, room_id, user_id set) to its channels on conn's loop. */
 void hv_channels_join(hv_sub *s);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "deliver/channels.h"
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/model.h"
@@ -158,26 +159,22 @@ typedef struct close_msg {
     uint64_t gen;
     int code;
     char reason[64];
-    hv_rooms *rooms;
 } close_msg;
 
+/* Runs on the socket's own loop: the socket is found in that loop's room
+ * channel by (peer, generation), so a socket that already went away is
+ * simply not found. */
 static void do_close(hv_loop *l, void *arg)
 {
-    (void)l;
     close_msg *m = arg;
-    hv_rooms *r = m->rooms;
-    uv_mutex_lock(&r->mu);
-    /* The socket can only go away on this very loop, so if it is still
-     * the peer's current one it is alive. */
-    hv_conn *c = m->peer->conn_gen == m->gen ? m->peer->conn : NULL;
-    uv_mutex_unlock(&r->mu);
-    if (c)
-        hv_ws_close(c, m->code, m->reason);
+    hv_sub *s = hv_channels_find(l, m->peer->room_id, m->peer, m->gen);
+    if (s)
+        hv_ws_close(s->conn, m->code, m->reason);
     hv_peer_release(m->peer);
     free(m);
 }
 
-static void close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason)
+static void close_socket(hv_peer *p, int code, const char *reason)
 {
     if (!p->conn)
         return;
@@ -186,7 +183,6 @@ static void close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason)
     m->peer = p;
     m->gen = p->conn_gen;
     m->code = code;
-    m->rooms = r;
     snprintf(m->reason, sizeof(m->reason), "%s", reason);
     hv_loop_post(p->loop, do_close, m);
 }
@@ -257,7 +253,7 @@ int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
-        close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted");
+        close_socket(p, HV_CLOSE_ROOM_DELETED, "room deleted");
         hv_map_del(&r->tokens, p->token_hash);
         hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
         hv_peer_release(p);
@@ -331,7 +327,7 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
         evs[n++] = peer_event("peer.disconnected", p, NULL);
     evs[n++] = peer_event("peer.deleted", p, NULL);
     p->deleted = 1;
-    close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted");
+    close_socket(p, HV_CLOSE_PEER_DELETED, "peer deleted");
     hv_room_remove_peer(room, p);
     hv_map_del(&r->tokens, p->token_hash);
     hv_kvlist kv = {0};
@@ -398,7 +394,7 @@ hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *
     }
     int replacing = p->conn != NULL;
     if (replacing)
-        close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection");
+        close_socket(p, HV_CLOSE_REPLACED, "replaced by a new connection");
     p->conn = c;
     p->loop = c->loop;
     p->conn_gen = *gen = ++r->next_gen;

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function startHerald(extraArgs = []) {
+// opts.dataDir: use (and keep) this data directory instead of a fresh one.
+export async function startHerald(extraArgs = [], opts = {}) {
   const build = process.env.BUILD ?? new URL('../../build', import.meta.url).pathname;
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-interop-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-interop-'));
   const proc = spawn(join(build, 'herald'),
     ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--threads', '2', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -26,7 +27,7 @@ export async function startHerald(extraArgs = []) {
   });
   const url = `http://127.0.0.1:${port}`;
   return {
-    url, port, proc,
+    url, port, proc, dataDir,
     log: () => log,
     async publish(events, token = 'development') {
       const res = await fetch(`${url}/v1/events`, {
@@ -42,7 +43,7 @@ export async function startHerald(extraArgs = []) {
         proc.kill('SIGTERM');
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (/ERROR: AddressSanitizer|runtime error:|LeakSanitizer/.test(log))
         throw new Error('sanitizer report in the herald log:\n' + log);
       return proc.exitCode;
