@@ -7,7 +7,7 @@
 // restart.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -172,6 +172,9 @@ test('rooms and peers survive a restart; tokens keep working', async () => {
     const s = peerSocket(p.token);
     await s.ready;
     assert.equal(await first.stop(), 0);
+    // Tokens are stored only as hashes: no file of the store holds one.
+    for (const f of readdirSync(dir))
+      assert.ok(!readFileSync(join(dir, f)).includes(p.token), `${f} contains the peer token`);
     herald = await startHerald([], { dataDir: dir });
     const got = (await api('GET', `/room/${room}`)).body.data;
     assert.equal(got.peers.length, 1);
