@@ -16,6 +16,7 @@
 #include "hub/hub.h"
 #include "net/conn.h"
 #include "net/server.h"
+#include "rooms/rooms.h"
 
 static hv_server srv;
 static hv_loop *loop;
@@ -36,6 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv.store = hv_store_open(&opt, err, sizeof(err));
     if (!srv.store)
         abort();
+    srv.rooms = hv_rooms_new(&srv);
     srv.hub = hv_hub_start(&srv);
     int port;
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
