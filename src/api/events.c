@@ -37,6 +37,7 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
         hv_http_respond(c, 201, "application/json", NULL, body, len);
         free(body);
     }
+    hv_conn_flush(c); /* the answer goes out before this loop's fan-out work */
     hv_conn_release(c);
 }
 

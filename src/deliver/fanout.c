@@ -8,7 +8,7 @@
 #include "deliver/channels.h"
 #include "net/server.h"
 
-typedef struct batch {
+typedef struct hv_fanout_batch {
     atomic_int refs; /* one per loop */
     size_t n;
     hv_event *evs[];
@@ -40,7 +40,7 @@ static void deliver_batch(hv_loop *l, void *arg)
     batch_unref(b);
 }
 
-void hv_fanout_post(hv_server *srv, hv_event **evs, size_t n)
+hv_fanout_batch *hv_fanout_prepare(hv_server *srv, hv_event **evs, size_t n)
 {
     batch *b = malloc(sizeof(*b) + n * sizeof(hv_event *));
     if (!b)
@@ -49,8 +49,18 @@ void hv_fanout_post(hv_server *srv, hv_event **evs, size_t n)
     b->n = n;
     for (size_t i = 0; i < n; i++)
         b->evs[i] = hv_event_ref(evs[i]);
+    return b;
+}
+
+void hv_fanout_send(hv_server *srv, hv_fanout_batch *b)
+{
     for (int i = 0; i < srv->nloops; i++)
         hv_loop_post(srv->loops[i], deliver_batch, b);
+}
+
+void hv_fanout_post(hv_server *srv, hv_event **evs, size_t n)
+{
+    hv_fanout_send(srv, hv_fanout_prepare(srv, evs, n));
 }
 
 static void deliver_metrics(hv_loop *l, void *arg)

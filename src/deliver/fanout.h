@@ -17,6 +17,11 @@
 /* Posts events (new references are taken) to every loop of srv. */
 void hv_fanout_post(hv_server *srv, hv_event **evs, size_t n);
 
+/* The same in two steps: take the references now, post later. */
+typedef struct hv_fanout_batch hv_fanout_batch;
+hv_fanout_batch *hv_fanout_prepare(hv_server *srv, hv_event **evs, size_t n);
+void hv_fanout_send(hv_server *srv, hv_fanout_batch *b);
+
 /* Posts a MetricsReport, as a protobuf and a JSON frame (the references
  * are taken over), to every loop's metrics subscribers. */
 void hv_fanout_metrics(hv_server *srv, hv_frame pb, hv_frame json);

@@ -101,11 +101,14 @@ static void commit_group(hv_hub *hub, pub_req *list)
     if (status == 0) {
         for (size_t i = 0; i < total; i++)
             hv_event_encode(all[i]);
-        if (total > 0)
-            hv_fanout_post(srv, all, total);
     } else {
         hv_error("store: append of %zu events failed", total);
     }
+    /* Publishers hear first (their answer does not wait behind the
+     * fan-out of their own loop), then every loop delivers. The requests
+     * keep their events alive until answered, so the batch is posted
+     * before they can be freed. */
+    hv_fanout_batch *batch = status == 0 && total > 0 ? hv_fanout_prepare(srv, all, total) : NULL;
     free(all);
     while (list) {
         pub_req *next = list->next;
@@ -116,6 +119,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
             free_req(list);
         list = next;
     }
+    if (batch)
+        hv_fanout_send(srv, batch);
 }
 
 static void maybe_prune(hv_hub *hub)

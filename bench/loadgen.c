@@ -1,0 +1,337 @@
+/* loadgen.c — herald's load generator: flags, the phases of one run, and
+ * the one JSON line it prints.
+ *
+ * Three modes:
+ *   fan-out (default)  connect --subs N WebSocket subscribers (subs.c) at a
+ *                      bounded rate, then publish --events M (publisher.c,
+ *                      its own thread) while the main thread's epoll loop
+ *                      receives; ends when every subscriber has every
+ *                      acknowledged event, or nothing arrived for
+ *                      --drain-timeout seconds. Reports deliveries/s,
+ *                      latency quantiles, and with --server-pid the
+ *                      server's CPU seconds over the window.
+ *   --idle SECONDS     connect N, hold them idle, report the server's RSS
+ *                      growth per connection (VmRSS after - before) / N.
+ *   --publish-only     no subscribers: publish M events with --concurrency
+ *                      keep-alive connections, report acknowledged events/s.
+ * Helpers: --free-port prints a free loopback TCP port; --wait-ready S polls
+ * GET /health until it answers 200.
+ * Every subscriber's deliveries are counted; "missing" is the shortfall
+ * against the acknowledged events, "ok" is false on any shortfall, failure
+ * or disconnect.
+ */
+#include "lg.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct opts {
+    const char *cell, *host, *token;
+    int port, subs, batch, payload, concurrency, server_pid, publish_only, max_pending;
+    long events;
+    double rate, idle, connect_rate, drain_timeout, max_seconds, connect_timeout;
+} opts;
+
+static void usage(void)
+{
+    fputs("usage: loadgen [--server HOST:PORT] [--token T] [--cell NAME]\n"
+          "  --subs N          WebSocket subscribers (default 100)\n"
+          "  --events M        events to publish (default 100)\n"
+          "  --rate R          events per second, 0 = flat out (default 0)\n"
+          "  --batch B         events per POST (default 1)\n"
+          "  --payload BYTES   size of each event's data object (default 200)\n"
+          "  --concurrency K   POSTs in flight (default 4)\n"
+          "  --idle SECONDS    connect N subscribers and hold them idle (memory)\n"
+          "  --publish-only    no subscribers; measure acknowledged publishes/s\n"
+          "  --server-pid PID  read the server's CPU time and VmRSS from /proc\n"
+          "  --connect-rate R  new connections per second (default 4000)\n"
+          "  --max-pending K   handshakes in flight (default 512)\n"
+          "  --connect-timeout S  give up on a handshake after S (default 30)\n"
+          "  --drain-timeout S stop waiting when nothing arrives for S (default 15)\n"
+          "  --max-seconds S   stop starting new POSTs after S (default 0 = none)\n"
+          "  --free-port       print a free loopback port and exit\n"
+          "  --wait-ready S    wait up to S seconds for GET /health to answer 200\n",
+          stderr);
+    exit(2);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, l) || getsockname(fd, (struct sockaddr *)&a, &l))
+        return -1;
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p, (void)u;
+    return s * n;
+}
+
+static int wait_ready(const opts *o, double seconds)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/health", o->host, o->port);
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 2L);
+    int64_t end = lg_now_ns() + (int64_t)(seconds * 1e9);
+    long code = 0;
+    while (lg_now_ns() < end) {
+        if (curl_easy_perform(h) == CURLE_OK &&
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200)
+            break;
+        code = 0;
+        usleep(50000);
+    }
+    curl_easy_cleanup(h);
+    return code == 200 ? 0 : 1;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Sets key to v rounded to `dec` decimals, or null when v is negative/NaN. */
+static void put_real(json_t *o, const char *key, double v, int dec)
+{
+    if (!(v >= 0)) {
+        json_object_set_new(o, key, json_null());
+        return;
+    }
+    double f = pow(10, dec);
+    json_object_set_new(o, key, json_real(round(v * f) / f));
+}
+
+static void put_int(json_t *o, const char *key, long long v)
+{
+    json_object_set_new(o, key, json_integer(v));
+}
+
+static void parse(int argc, char **argv, opts *o)
+{
+    enum { O_SERVER = 256, O_TOKEN, O_CELL, O_SUBS, O_EVENTS, O_RATE, O_BATCH, O_PAYLOAD,
+           O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
+           O_FREEPORT, O_READY };
+    static const struct option lo[] = {
+        {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
+        {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
+        {"batch", 1, 0, O_BATCH},     {"payload", 1, 0, O_PAYLOAD}, {"concurrency", 1, 0, O_CONC},
+        {"idle", 1, 0, O_IDLE},       {"publish-only", 0, 0, O_PUBONLY},
+        {"server-pid", 1, 0, O_PID},  {"connect-rate", 1, 0, O_CRATE},
+        {"max-pending", 1, 0, O_PENDING}, {"drain-timeout", 1, 0, O_DRAIN},
+        {"max-seconds", 1, 0, O_MAXS}, {"connect-timeout", 1, 0, O_CTIMEOUT},
+        {"free-port", 0, 0, O_FREEPORT}, {"wait-ready", 1, 0, O_READY},
+        {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static char hostbuf[128];
+    double ready = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_SERVER: {
+            const char *colon = strrchr(optarg, ':');
+            if (!colon || (size_t)(colon - optarg) >= sizeof hostbuf)
+                usage();
+            memcpy(hostbuf, optarg, (size_t)(colon - optarg));
+            hostbuf[colon - optarg] = 0;
+            o->host = hostbuf;
+            o->port = atoi(colon + 1);
+            break;
+        }
+        case O_TOKEN: o->token = optarg; break;
+        case O_CELL: o->cell = optarg; break;
+        case O_SUBS: o->subs = atoi(optarg); break;
+        case O_EVENTS: o->events = atol(optarg); break;
+        case O_RATE: o->rate = atof(optarg); break;
+        case O_BATCH: o->batch = atoi(optarg); break;
+        case O_PAYLOAD: o->payload = atoi(optarg); break;
+        case O_CONC: o->concurrency = atoi(optarg); break;
+        case O_IDLE: o->idle = atof(optarg); break;
+        case O_PUBONLY: o->publish_only = 1; break;
+        case O_PID: o->server_pid = atoi(optarg); break;
+        case O_CRATE: o->connect_rate = atof(optarg); break;
+        case O_PENDING: o->max_pending = atoi(optarg); break;
+        case O_DRAIN: o->drain_timeout = atof(optarg); break;
+        case O_MAXS: o->max_seconds = atof(optarg); break;
+        case O_CTIMEOUT: o->connect_timeout = atof(optarg); break;
+        case O_FREEPORT: printf("%d\n", free_port()); exit(0);
+        case O_READY: ready = atof(optarg); break;
+        default: usage();
+        }
+    }
+    if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0)
+        usage();
+    if (ready >= 0)
+        exit(wait_ready(o, ready));
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.cell = "custom", .host = "127.0.0.1", .token = "development", .port = 5002,
+              .subs = 100, .events = 100, .batch = 1, .payload = 200, .concurrency = 4,
+              .max_pending = 512, .connect_rate = 4000, .drain_timeout = 15,
+              .connect_timeout = 30};
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    parse(argc, argv, &o);
+    raise_nofile();
+    if (o.publish_only)
+        o.subs = 0;
+    int pid = o.server_pid;
+    double self0 = lg_self_cpu_s();
+    long rss0 = pid ? lg_proc_rss_kib(pid) : -1;
+
+    static lg_hist hist;
+    lg_subs *subs = NULL;
+    const lg_subs_stats *st = NULL;
+    double connect_s = 0;
+    if (o.subs > 0) {
+        lg_subs_cfg sc = {.host = o.host, .port = o.port, .token = o.token, .n = o.subs,
+                          .connect_rate = o.connect_rate, .max_pending = o.max_pending,
+                          .connect_timeout_s = o.connect_timeout};
+        subs = lg_subs_new(&sc, &hist);
+        int64_t c0 = lg_now_ns();
+        lg_subs_connect_all(subs);
+        connect_s = (double)(lg_now_ns() - c0) / 1e9;
+        st = lg_subs_stats_get(subs);
+    }
+
+    json_t *out = json_object();
+    json_object_set_new(out, "cell", json_string(o.cell));
+    put_int(out, "subs", o.subs);
+
+    if (o.idle > 0) {
+        int64_t end = lg_now_ns() + (int64_t)(o.idle * 1e9);
+        double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+        while (lg_now_ns() < end)
+            lg_subs_run_once(subs, 100);
+        double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
+        long rss1 = pid ? lg_proc_rss_kib(pid) : -1;
+        int conns = st ? st->subscribed - st->closed : 0;
+        put_int(out, "conns", conns);
+        put_real(out, "seconds", o.idle, 3);
+        put_real(out, "server_cpu_s", pid ? cpu1 - cpu0 : -1, 3);
+        json_object_set_new(out, "rss0_kib", rss0 >= 0 ? json_integer(rss0) : json_null());
+        json_object_set_new(out, "rss_kib", rss1 >= 0 ? json_integer(rss1) : json_null());
+        put_real(out, "kib_per_conn", rss0 >= 0 && rss1 >= 0 && conns > 0
+                                          ? (double)(rss1 - rss0) / conns : -1, 3);
+        json_object_set_new(out, "ok", json_boolean(st && st->failed == 0 && st->closed == 0));
+    } else {
+        lg_pub pub = {.cfg = {.token = o.token, .events = o.events, .rate = o.rate,
+                              .batch = o.batch, .payload = o.payload,
+                              .concurrency = o.concurrency, .max_seconds = o.max_seconds}};
+        char url[256];
+        snprintf(url, sizeof url, "http://%s:%d/v1/events", o.host, o.port);
+        pub.cfg.url = url;
+        double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+        int64_t t_start = lg_now_ns();
+        uint64_t missing = 0, dups = 0;
+        if (!subs) {
+            lg_pub_run(&pub);
+        } else {
+            pthread_t th;
+            pthread_create(&th, NULL, lg_pub_thread, &pub);
+            int64_t last_progress = lg_now_ns(), last_check = 0;
+            uint64_t last_deliv = 0;
+            for (;;) {
+                lg_subs_run_once(subs, 20);
+                int64_t now = lg_now_ns();
+                if (st->deliveries != last_deliv) {
+                    last_deliv = st->deliveries;
+                    last_progress = now;
+                }
+                if (!atomic_load(&pub.done) || now - last_check < 50000000)
+                    continue;
+                last_check = now;
+                if (lg_subs_missing(subs, (uint64_t)atomic_load(&pub.acked), NULL) == 0)
+                    break;
+                if (now - last_progress > (int64_t)(o.drain_timeout * 1e9))
+                    break;
+            }
+            pthread_join(th, NULL);
+            missing = lg_subs_missing(subs, (uint64_t)pub.acked, &dups);
+        }
+        double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
+        long rss1 = pid ? lg_proc_rss_kib(pid) : -1;
+        long acked = atomic_load(&pub.acked);
+        int64_t t_end = subs ? st->last_delivery_ns : pub.last_ack_ns;
+        int64_t t_begin = pub.first_send_ns ? pub.first_send_ns : t_start;
+        double secs = t_end > t_begin ? (double)(t_end - t_begin) / 1e9 : -1;
+        double pub_secs = pub.last_ack_ns > t_begin ? (double)(pub.last_ack_ns - t_begin) / 1e9 : -1;
+        double cpu = pid ? cpu1 - cpu0 : -1;
+        put_int(out, "events", acked);
+        if (st) {
+            put_int(out, "deliveries", (long long)st->deliveries);
+            put_int(out, "missing", (long long)missing);
+        }
+        put_real(out, "seconds", secs, 3);
+        if (st)
+            put_real(out, "deliveries_per_s", secs > 0 ? (double)st->deliveries / secs : -1, 1);
+        put_real(out, "server_cpu_s", cpu, 2);
+        if (st)
+            put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)st->deliveries / cpu : -1, 1);
+        if (st && hist.total) {
+            put_real(out, "p50_ms", (double)lg_hist_quantile(&hist, 0.50) / 1000, 3);
+            put_real(out, "p90_ms", (double)lg_hist_quantile(&hist, 0.90) / 1000, 3);
+            put_real(out, "p99_ms", (double)lg_hist_quantile(&hist, 0.99) / 1000, 3);
+            put_real(out, "max_ms", (double)hist.max / 1000, 3);
+        }
+        json_object_set_new(out, "rss_kib", rss1 >= 0 ? json_integer(rss1) : json_null());
+        put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
+        if (!subs)
+            put_real(out, "publish_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
+        put_int(out, "publish_failed", atomic_load(&pub.failed));
+        put_int(out, "requests", atomic_load(&pub.requests));
+        put_int(out, "batch", o.batch);
+        put_int(out, "concurrency", o.concurrency);
+        put_real(out, "rate", o.rate, 3);
+        put_int(out, "payload", o.payload);
+        if (st) {
+            put_int(out, "dups", (long long)dups);
+            put_int(out, "reordered", (long long)st->reordered);
+            put_int(out, "bad_frames", (long long)st->bad);
+        }
+        if (pub.error[0])
+            json_object_set_new(out, "publish_error", json_string(pub.error));
+        json_object_set_new(out, "ok", json_boolean(missing == 0 && dups == 0 && pub.failed == 0 &&
+                                                   (!st || (st->failed == 0 && st->closed == 0))));
+    }
+    if (st) {
+        put_int(out, "connect_failed", st->failed);
+        put_int(out, "closed_by_server", st->closed);
+        put_real(out, "connect_s", connect_s, 2);
+        if (st->error[0])
+            json_object_set_new(out, "sub_error", json_string(st->error));
+    }
+    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    puts(line);
+    fflush(stdout);
+    free(line);
+    json_decref(out);
+    lg_subs_free(subs);
+    curl_global_cleanup();
+    return 0;
+}

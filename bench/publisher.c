@@ -1,0 +1,245 @@
+/* publisher.c — the load generator's event publisher (libcurl multi).
+ *
+ * Keeps up to `concurrency` POST /v1/events requests in flight on
+ * keep-alive HTTP/1.1 connections, each carrying one event (a JSON object
+ * body) or a batch (a JSON array). Every event is
+ *   {"type":"bench.tick","data":{"t":<CLOCK_REALTIME ns>,"pad":"xx…"}}
+ * with the pad sized so the "data" object is `payload` bytes. A slot's body
+ * is built once; before each send only the 19-digit "t" values are
+ * rewritten in place, so the time is stamped just before the request goes
+ * out. With a rate, batch k is not started before t0 + k*batch/rate
+ * (open loop); with rate 0 a slot is refilled as soon as its answer comes.
+ * A 201 answer's {"ids":[…]} is parsed with jansson: the ids counted are the
+ * events acknowledged (durably appended); anything else counts as failed.
+ */
+#include "lg.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_DIGITS 19
+
+typedef struct slot {
+    CURL *h;
+    char *body;
+    size_t bodylen;
+    size_t *toff; /* where each event's "t" digits are */
+    int nev;      /* events in the body as built */
+    int busy;
+    char *resp;
+    size_t resplen;
+} slot;
+
+#define RESP_CAP (256 * 1024)
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *user)
+{
+    slot *s = user;
+    size_t n = sz * nm;
+    size_t room = RESP_CAP - 1 - s->resplen;
+    size_t take = n < room ? n : room;
+    memcpy(s->resp + s->resplen, p, take);
+    s->resplen += take;
+    s->resp[s->resplen] = 0;
+    return n;
+}
+
+static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
+{
+    int pad = cfg->payload - 34; /* {"t":19 digits,"pad":""} is 34 bytes */
+    if (pad < 0)
+        pad = 0;
+    size_t one = 40 + 34 + (size_t)pad;
+    free(s->body);
+    free(s->toff);
+    s->body = malloc((size_t)n * (one + 1) + 3);
+    s->toff = malloc((size_t)n * sizeof(size_t));
+    if (!s->body || !s->toff)
+        abort();
+    char *p = s->body;
+    if (n > 1)
+        *p++ = '[';
+    for (int i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        p += sprintf(p, "{\"type\":\"bench.tick\",\"data\":{\"t\":");
+        s->toff[i] = (size_t)(p - s->body);
+        memset(p, '1', T_DIGITS);
+        p += T_DIGITS;
+        p += sprintf(p, ",\"pad\":\"");
+        memset(p, 'x', (size_t)pad);
+        p += pad;
+        p += sprintf(p, "\"}}");
+    }
+    if (n > 1)
+        *p++ = ']';
+    s->bodylen = (size_t)(p - s->body);
+    s->nev = n;
+}
+
+static void stamp(slot *s)
+{
+    int64_t t = lg_realtime_ns(); /* 19 digits until the year 2286 */
+    char d[T_DIGITS];
+    for (int i = T_DIGITS - 1; i >= 0; i--, t /= 10)
+        d[i] = (char)('0' + t % 10);
+    for (int i = 0; i < s->nev; i++)
+        memcpy(s->body + s->toff[i], d, T_DIGITS);
+}
+
+static long id_of(json_t *v)
+{
+    if (json_is_integer(v))
+        return (long)json_integer_value(v);
+    if (json_is_string(v))
+        return strtol(json_string_value(v), NULL, 10);
+    return -1;
+}
+
+static void finish(lg_pub *p, slot *s, CURLcode rc)
+{
+    long code = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+    long got = 0;
+    if (rc == CURLE_OK && code == 201) {
+        json_error_t err;
+        json_t *j = json_loadb(s->resp, s->resplen, 0, &err);
+        json_t *ids = json_object_get(j, "ids");
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v)
+        {
+            long id = id_of(v);
+            if (p->first_id < 0 || id < p->first_id)
+                p->first_id = id;
+            if (id > p->last_id)
+                p->last_id = id;
+            got++;
+        }
+        json_decref(j);
+        if (got != s->nev && !p->error[0])
+            snprintf(p->error, sizeof p->error, "201 with %ld ids for %d events", got, s->nev);
+        p->last_ack_ns = lg_now_ns();
+    } else if (!p->error[0]) {
+        if (rc != CURLE_OK)
+            snprintf(p->error, sizeof p->error, "POST: %s", curl_easy_strerror(rc));
+        else
+            snprintf(p->error, sizeof p->error, "POST: HTTP %ld %.150s", code, s->resp);
+    }
+    atomic_fetch_add(&p->acked, got);
+    atomic_fetch_add(&p->failed, s->nev - got);
+    atomic_fetch_add(&p->requests, 1);
+}
+
+void lg_pub_run(lg_pub *p)
+{
+    const lg_pub_cfg *cfg = &p->cfg;
+    int k = cfg->concurrency > 0 ? cfg->concurrency : 1;
+    int batch = cfg->batch > 0 ? cfg->batch : 1;
+    p->first_id = p->last_id = -1;
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k);
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)k);
+    char auth[300];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->token);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    slot *slots = calloc((size_t)k, sizeof *slots);
+    if (!slots)
+        abort();
+    for (int i = 0; i < k; i++) {
+        slot *s = &slots[i];
+        s->h = curl_easy_init();
+        s->resp = malloc(RESP_CAP);
+        if (!s->h || !s->resp)
+            abort();
+        curl_easy_setopt(s->h, CURLOPT_URL, cfg->url);
+        curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_write);
+        curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+        curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
+        curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 120L);
+        curl_easy_setopt(s->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
+    int64_t t0 = lg_now_ns();
+    int64_t cap_ns = cfg->max_seconds > 0 ? (int64_t)(cfg->max_seconds * 1e9) : 0;
+    long started = 0, nbatch = 0;
+    int inflight = 0;
+    for (;;) {
+        int64_t now = lg_now_ns();
+        int stop = cap_ns && now - t0 >= cap_ns;
+        int64_t due = 0;
+        for (int i = 0; i < k && !stop && started < cfg->events; i++) {
+            slot *s = &slots[i];
+            if (s->busy)
+                continue;
+            if (cfg->rate > 0) {
+                due = t0 + (int64_t)((double)nbatch * batch / cfg->rate * 1e9);
+                if (now < due)
+                    break;
+            }
+            int n = cfg->events - started < batch ? (int)(cfg->events - started) : batch;
+            if (s->nev != n)
+                build_body(cfg, s, n);
+            stamp(s);
+            s->resplen = 0;
+            curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
+            curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->bodylen);
+            if (!p->first_send_ns)
+                p->first_send_ns = now;
+            curl_multi_add_handle(m, s->h);
+            s->busy = 1;
+            inflight++;
+            started += n;
+            nbatch++;
+            due = 0;
+        }
+        if (!inflight && (started >= cfg->events || stop))
+            break;
+        int running = 0, left = 0, completed = 0;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            slot *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            CURLcode rc = msg->data.result;
+            curl_multi_remove_handle(m, s->h);
+            finish(p, s, rc);
+            s->busy = 0;
+            inflight--;
+            completed++;
+        }
+        if (completed)
+            continue;
+        int wait_ms = 100;
+        if (due) {
+            int64_t d = (due - lg_now_ns()) / 1000000;
+            wait_ms = d < 0 ? 0 : d < 100 ? (int)d : 100;
+        }
+        curl_multi_poll(m, NULL, 0, wait_ms, NULL);
+    }
+    for (int i = 0; i < k; i++) {
+        curl_easy_cleanup(slots[i].h);
+        free(slots[i].body);
+        free(slots[i].toff);
+        free(slots[i].resp);
+    }
+    free(slots);
+    curl_slist_free_all(hdrs);
+    curl_multi_cleanup(m);
+    atomic_store(&p->done, 1);
+}
+
+void *lg_pub_thread(void *arg)
+{
+    lg_pub_run(arg);
+    return NULL;
+}

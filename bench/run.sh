@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# bench/run.sh — herald's benchmark: builds the server and the load
+# generator (bench/Makefile -> build/bench/loadgen), then runs each cell
+# against its own freshly started build/herald (a free loopback port, a
+# fresh temp data dir, --log-level warn; stopped by PID after the cell and
+# on any exit), and prints one JSON line per cell on stdout. The lines are
+# also kept in build/bench/results.jsonl; the progress goes to stderr.
+#
+#   bash bench/run.sh                 all cells
+#   bash bench/run.sh fanout_rate ... a subset
+#   BENCH_SCALE=0.1 bash bench/run.sh every size scaled (a quick check)
+#   BENCH_LG_CPUS=1 bash bench/run.sh pin the load generator (taskset -c)
+#   BENCH_NO_BUILD=1 ...              skip building
+#   BENCH_DATA_ROOT=DIR ...           where the temp data dirs go (default
+#                                     $TMPDIR or /tmp; must be a real disk,
+#                                     not tmpfs, for the fsync to mean anything)
+#
+# Cells (sizes at BENCH_SCALE=1):
+#   fanout_flat     10,000 subscribers x 1,000 events, single-event POSTs
+#                   from 16 concurrent publishers, flat out
+#   fanout_serial   the same with 1 publisher waiting for each ack (worst
+#                   case for the server's write coalescing)
+#   fanout_rate     10,000 subscribers x 100 events at 5 events/s (latency)
+#   idle_rss        19,000 idle subscribers on a fresh server: RSS growth
+#                   per connection after holding them 10 s
+#   publish_single  100,000 single-event POSTs, 64 keep-alive connections
+#   publish_batch   1,000,000 events in POSTs of 100, 8 connections
+# The exit status is 1 if any cell reports "ok":false or the server died.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+SCALE=${BENCH_SCALE:-1}
+HERALD=$ROOT/build/herald
+LG=$ROOT/build/bench/loadgen
+OUT=$ROOT/build/bench/results.jsonl
+ALL_CELLS=(fanout_flat fanout_serial fanout_rate idle_rss publish_single publish_batch)
+CELLS=("$@")
+[ ${#CELLS[@]} -eq 0 ] && CELLS=("${ALL_CELLS[@]}")
+for c in "${CELLS[@]}"; do
+    [[ " ${ALL_CELLS[*]} " == *" $c "* ]] || { echo "unknown cell: $c (known: ${ALL_CELLS[*]})" >&2; exit 2; }
+done
+
+log() { echo "bench: $*" >&2; }
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    log "building herald and the load generator"
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j2 --target herald >/dev/null
+    make -s -f bench/Makefile >/dev/null
+fi
+
+# Both processes need ~19,000 descriptors for idle_rss.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+log "ulimit -n $(ulimit -n), nproc $(nproc), BENCH_SCALE=$SCALE"
+
+DATA_ROOT=${BENCH_DATA_ROOT:-${TMPDIR:-/tmp}}
+log "data dirs under $DATA_ROOT ($(df -T "$DATA_ROOT" | awk 'NR == 2 { print $2 }'))"
+
+PIN=()
+[ -n "${BENCH_LG_CPUS:-}" ] && PIN=(taskset -c "$BENCH_LG_CPUS")
+
+scale() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s + 0.5); if (v < 1) v = 1; print v }'; }
+
+SPID=""
+DATA=""
+PORT=""
+FAILED=0
+
+stop_server() {
+    if [ -n "$SPID" ]; then
+        if kill -0 "$SPID" 2>/dev/null; then
+            kill "$SPID" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$SPID" 2>/dev/null || true
+        fi
+        wait "$SPID" 2>/dev/null || true
+        SPID=""
+    fi
+    [ -n "$DATA" ] && rm -rf "$DATA"
+    DATA=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+start_server() {
+    PORT=$("$LG" --free-port)
+    DATA=$(mktemp -d "$DATA_ROOT/herald-bench.XXXXXX")
+    "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn \
+        >"$DATA/herald.log" 2>&1 &
+    SPID=$!
+    if ! "$LG" --server "127.0.0.1:$PORT" --wait-ready 15; then
+        log "herald did not become ready; its log:"
+        tail -20 "$DATA/herald.log" >&2 || true
+        exit 1
+    fi
+}
+
+run_cell() {
+    local cell=$1; shift
+    start_server
+    log "$cell: herald pid $SPID on 127.0.0.1:$PORT"
+    local line
+    line=$("${PIN[@]}" "$LG" --server "127.0.0.1:$PORT" --server-pid "$SPID" --cell "$cell" "$@") || true
+    if ! kill -0 "$SPID" 2>/dev/null; then
+        log "$cell: HERALD DIED during the cell; its log:"
+        tail -20 "$DATA/herald.log" >&2 || true
+        FAILED=1
+    fi
+    if [ -z "$line" ]; then
+        line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"
+    fi
+    echo "$line"
+    echo "$line" >>"$OUT"
+    [[ "$line" == *'"ok":false'* ]] && FAILED=1
+    local warns
+    warns=$(grep -ciE 'warn|error' "$DATA/herald.log" || true)
+    [ "$warns" != "0" ] && { log "$cell: herald logged $warns warning/error lines, first ones:"; grep -iE 'warn|error' "$DATA/herald.log" | head -5 >&2; }
+    stop_server
+}
+
+mkdir -p "$(dirname "$OUT")"
+log "results also go to $OUT"
+for cell in "${CELLS[@]}"; do
+    case $cell in
+    fanout_flat)
+        run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 16 --batch 1 ;;
+    fanout_serial)
+        run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 1 --batch 1 ;;
+    fanout_rate)
+        run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
+    idle_rss)
+        run_cell "$cell" --subs "$(scale 19000)" --idle 10 ;;
+    publish_single)
+        run_cell "$cell" --publish-only --events "$(scale 100000)" --concurrency 64 --batch 1 --max-seconds 60 ;;
+    publish_batch)
+        run_cell "$cell" --publish-only --events "$(scale 1000000)" --concurrency 8 --batch 100 --max-seconds 60 ;;
+    esac
+done
+exit $FAILED
