@@ -38,7 +38,7 @@ export async function startHerald(extraArgs = [], opts = {}) {
       return { status: res.status, body: await res.json() };
     },
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.on('exit', r));
         proc.kill('SIGTERM');
         await exited;
@@ -46,6 +46,7 @@ export async function startHerald(extraArgs = [], opts = {}) {
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (/ERROR: AddressSanitizer|runtime error:|LeakSanitizer/.test(log))
         throw new Error('sanitizer report in the herald log:\n' + log);
+      if (proc.signalCode) throw new Error(`herald died of ${proc.signalCode}:\n${log}`);
       return proc.exitCode;
     },
   };
