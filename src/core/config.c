@@ -46,6 +46,17 @@ static const opt options[] = {
     O("retention-age", OPT_DOUBLE, retention_age_s, "drop events older than this many seconds (default 604800, 0 = no limit)"),
     O("sync-full", OPT_BOOL, sync_full, "fsync every group commit, power-loss safe (default 1)"),
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
+    O("webhook-retry-schedule", OPT_STR, webhook_retry_schedule,
+      "seconds to wait before each retry (default 5,300,1800,7200,18000,36000,36000, like Svix)"),
+    O("webhook-timeout", OPT_DOUBLE, webhook_timeout_s, "seconds a webhook request may take (default 30)"),
+    O("webhook-connect-timeout", OPT_DOUBLE, webhook_connect_timeout_s, "seconds to connect (default 10)"),
+    O("webhook-max-in-flight", OPT_INT, webhook_max_in_flight, "concurrent requests per endpoint (default 8)"),
+    O("webhook-disable-after", OPT_DOUBLE, webhook_disable_after_s,
+      "seconds of failures with no success before an endpoint is disabled (default 432000 = 5 days)"),
+    O("webhook-deny", OPT_STR, webhook_deny,
+      "networks webhooks may not reach (default link-local and cloud metadata addresses)"),
+    O("webhook-allow", OPT_STR, webhook_allow, "if set, the only networks webhooks may reach"),
+    O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -68,6 +79,13 @@ static void set_defaults(hv_config *c)
     c->retention_age_s = 7 * 24 * 3600;
     c->sync_full = 1;
     c->open_metrics = 1;
+    strcpy(c->webhook_retry_schedule, "5,300,1800,7200,18000,36000,36000");
+    c->webhook_timeout_s = 30;
+    c->webhook_connect_timeout_s = 10;
+    c->webhook_max_in_flight = 8;
+    c->webhook_disable_after_s = 5 * 24 * 3600;
+    strcpy(c->webhook_deny, "169.254.0.0/16,fe80::/10,0.0.0.0/8,100.100.100.200/32,fd00:ec2::254/128");
+    c->webhook_response_cap = 1024;
 }
 
 static void print_help(void)

@@ -29,6 +29,15 @@ typedef struct hv_config {
     double retention_age_s;        /* drop events older than this (0 = no limit) */
     int sync_full;                 /* fsync each group commit */
     int open_metrics;              /* /metrics without token */
+    /* webhooks */
+    char webhook_retry_schedule[256]; /* seconds between attempts, comma-separated */
+    double webhook_timeout_s;         /* whole request */
+    double webhook_connect_timeout_s;
+    int webhook_max_in_flight;        /* per endpoint */
+    double webhook_disable_after_s;   /* failing this long disables an endpoint */
+    char webhook_deny[1024];          /* CIDRs never called (SSRF guard) */
+    char webhook_allow[1024];         /* if set, only these CIDRs are called */
+    size_t webhook_response_cap;      /* bytes of a response body kept */
 } hv_config;
 
 /* Fills cfg from defaults, environment and argv. Returns 0 to run, 1 when

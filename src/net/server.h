@@ -17,12 +17,16 @@
 
 typedef struct hv_hub hv_hub;
 typedef struct hv_rooms hv_rooms;
+typedef struct hv_endpoints hv_endpoints;
+typedef struct hv_webhooks hv_webhooks;
 
 struct hv_server {
     hv_config cfg;
     hv_store *store;
     hv_hub *hub;
     hv_rooms *rooms;
+    hv_endpoints *endpoints; /* webhook endpoints (deliver/endpoints.c) */
+    hv_webhooks *webhooks;   /* the delivery engine (deliver/webhooks.c) */
     hv_loop **loops;
     int nloops;
     int port;                /* the bound port (useful with --listen :0) */

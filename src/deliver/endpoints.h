@@ -1,0 +1,89 @@
+/* endpoints.h — webhook endpoints: who gets which events, how, signed
+ * with what.
+ *
+ * An endpoint is an immutable, reference-counted snapshot: an update
+ * builds a new snapshot and swaps it in, so the hub (matching events at
+ * commit time), the delivery engine and the API read endpoints without
+ * holding the lock for long. Endpoints are stored as state records (kv
+ * namespace "webhook") committed with the events of their changes.
+ * A room created with a webhookUrl gets a room endpoint (id "room_<room
+ * id>", protobuf, that room only) registered before room.created is
+ * committed; the hub retires it once room.deleted is matched to it, and it
+ * disappears when its last delivery is done.
+ */
+#ifndef HV_ENDPOINTS_H
+#define HV_ENDPOINTS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+#include "hub/hub.h"
+
+enum { HV_WH_JSON = 0, HV_WH_PROTOBUF = 1, HV_WH_JELLYFISH_JSON = 2 };
+
+typedef struct hv_endpoint {
+    atomic_int refs;
+    char id[80];
+    char *url;
+    int format;               /* HV_WH_* */
+    char **types;             /* globs such as "peer.*"; none = every type */
+    size_t ntypes;
+    char **rooms;             /* room ids; none = every room (and none) */
+    size_t nrooms;
+    char *secret;             /* "whsec_<base64>" */
+    char *prev_secret;        /* still signed with until prev_until_ms (rotation) */
+    int64_t prev_until_ms;
+    char *description;
+    int enabled;
+    char *disabled_reason;    /* why it was disabled, or NULL */
+    int room_webhook;         /* made by a room's webhookUrl */
+    int retired;              /* room deleted: matches nothing more */
+    int64_t created_ms;
+} hv_endpoint;
+
+typedef struct hv_endpoints hv_endpoints;
+
+/* Loads the endpoints from the store (before the hub starts). */
+hv_endpoints *hv_endpoints_new(hv_server *srv);
+void hv_endpoints_free(hv_endpoints *e);
+
+/* A reference to the current snapshot of id, or NULL. */
+hv_endpoint *hv_endpoints_get(hv_endpoints *e, const char *id);
+hv_endpoint *hv_endpoint_ref(hv_endpoint *ep);
+void hv_endpoint_unref(hv_endpoint *ep);
+
+/* 1 when ep (enabled or not) wants ev: type glob, room filter, and a
+ * protobuf form for protobuf endpoints. */
+int hv_endpoint_wants(const hv_endpoint *ep, const hv_event *ev);
+
+/* Hub thread, inside a commit: calls fn(arg, endpoint id) for every
+ * endpoint that wants ev, disabled ones included (their deliveries wait
+ * for re-enabling); retires a room endpoint on its room.deleted. */
+void hv_endpoints_match(hv_endpoints *e, const hv_event *ev,
+                        void (*fn)(void *arg, const char *endpoint_id), void *arg);
+
+/* Disables an endpoint (410 Gone, or failing for too long): stores it and
+ * emits component.crashed {"component_id": id, "room_id"?: …, "reason"}.
+ * Any thread. */
+void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason);
+
+/* A room endpoint has delivered everything it will ever get: forget it. */
+void hv_endpoints_drop_retired(hv_endpoints *e, const char *id);
+
+/* Room webhooks (called by the rooms registry with its lock held, before
+ * it commits room.created; kv receives the endpoint's record). */
+void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv);
+
+/* Signing: the value of the webhook-signature header for id, timestamp and
+ * body ("v1,<base64>" per secret, space-separated). out holds 256 bytes. */
+void hv_webhook_sign(const hv_endpoint *ep, const char *msg_id, int64_t ts, const void *body,
+                     size_t len, int64_t now_ms, char out[256]);
+/* HMAC of one secret; returns -1 when the secret is not "whsec_<base64>". */
+int hv_webhook_signature(const char *secret, const char *msg_id, int64_t ts, const void *body,
+                         size_t len, char out[64]);
+/* A new secret "whsec_" + base64 of 32 random bytes. */
+void hv_webhook_secret_new(char out[64]);
+
+#endif

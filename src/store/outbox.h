@@ -1,0 +1,104 @@
+/* outbox.h — the durable webhook outbox.
+ *
+ * One row per (event, endpoint) that must be delivered, inserted in the
+ * same transaction as the event itself (hv_store_commit), so a delivery
+ * owed for an acknowledged event survives kill -9. The delivery engine
+ * owns a second SQLite connection (hv_outbox) through which it loads due
+ * rows and records every attempt, in batches. The attempts table keeps
+ * the history the deliveries API shows (time, status code, latency,
+ * error, a response excerpt).
+ */
+#ifndef HV_OUTBOX_H
+#define HV_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+#include "store/store.h"
+
+enum { HV_OUTBOX_PENDING = 0, HV_OUTBOX_DELIVERED = 1, HV_OUTBOX_FAILED = 2 };
+
+/* A row to insert with a commit: the event is evs[event_index] of the same
+ * commit (its id is known only inside the transaction). *id_out receives
+ * the new row's id. */
+typedef struct hv_outbox_new {
+    const char *endpoint_id;
+    size_t event_index;
+    int64_t next_at_ms;  /* first attempt time, normally "now" */
+    uint64_t id;         /* out */
+} hv_outbox_new;
+
+/* Everything one hub transaction writes. */
+typedef struct hv_commit {
+    hv_event **evs;
+    size_t n;
+    const hv_kv_change *kv;
+    size_t nkv;
+    hv_outbox_new *outbox;
+    size_t noutbox;
+} hv_commit;
+
+/* hv_store_append_kv plus outbox rows, one transaction (hub thread). */
+int hv_store_commit(hv_store *st, hv_commit *c);
+
+/* The engine's connection. */
+typedef struct hv_outbox hv_outbox;
+hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen);
+void hv_outbox_close(hv_outbox *ob);
+
+/* A pending row, with its event loaded (one reference). */
+typedef struct hv_outbox_item {
+    uint64_t id;
+    char endpoint_id[80];
+    uint64_t event_id;
+    int attempts;       /* attempts made so far */
+    int64_t next_at_ms;
+    hv_event *event;    /* NULL if the event is gone (pruned) */
+} hv_outbox_item;
+
+/* Pending rows with id > after_id, in id order, at most limit (to load
+ * the backlog at start in pages). *out is malloc'd; release each event and
+ * free the array. Returns 0 or -1. */
+int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
+                           hv_outbox_item **out, size_t *n);
+
+/* One finished attempt. status is the row's new state: PENDING (retry at
+ * next_at_ms), DELIVERED or FAILED (gave up). http_status 0 when no
+ * response (then error says why). */
+typedef struct hv_attempt {
+    uint64_t outbox_id;
+    const char *endpoint_id;
+    uint64_t event_id;
+    int64_t time_ms;
+    int http_status;
+    int latency_ms;
+    const char *error;     /* NULL on an HTTP answer */
+    const char *response;  /* excerpt of the response body, may be NULL */
+    int status;
+    int attempts;          /* total attempts after this one */
+    int64_t next_at_ms;
+} hv_attempt;
+
+/* Records attempts (and the rows' new states) in one transaction. */
+int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n);
+
+/* Marks a row pending again, due now (manual retry). Returns 1 if the row
+ * exists for that endpoint, 0 if not, -1 on error. */
+int hv_outbox_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
+
+/* Inserts rows (due now) for every event of ids (replay); returns how
+ * many, -1 on error. *first_id gets the first new row id. */
+long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
+                      int64_t now_ms, uint64_t *first_id);
+
+/* The attempts of an endpoint, newest first, as a JSON array text:
+ * [{"id","delivery_id","event_id","timestamp","status_code","latency_ms",
+ *   "error","response","state"}…]; before_id 0 = from the newest.
+ * Reader connection, any thread. Returns malloc'd text or NULL. */
+char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id, size_t limit);
+
+/* Counts for /metrics and the API: pending rows (all endpoints, or one). */
+long hv_outbox_pending_count(hv_store *st, const char *endpoint_id);
+
+#endif
