@@ -1,54 +1,34 @@
 /* herald-cli.c — the herald command-line tool, a thin shell over the
- * client library (herald/client.h).
+ * client library (herald/client.h). This file: options, usage, dispatch.
  *
  *   herald-cli listen [--metrics]          notifications as JSON lines
  *   herald-cli publish TYPE [DATA_JSON] [--room R] [--user U]
  *   herald-cli publish < events.jsonl      one event object per line
  *   herald-cli history [--since N] [--limit N] [--room R] [--user U] [--type T]
+ *   herald-cli room create|list|get|delete …   the Fishjam room API
+ *   herald-cli peer add|delete|refresh-token …
+ *   herald-cli peer connect --peer-token T     a peer's socket, events as JSON lines
  *
  * Global options: --server URL (env HERALD_SERVER, default
- * http://127.0.0.1:5002), --token T (env HERALD_TOKEN, default
- * "development"), --json (publish/history: print the server's JSON
- * answers), --help. Options may come before or after the command
- * (getopt_long permutes). Errors go to stderr with exit status 1; usage
- * errors exit with 2.
- *
- * listen runs the notifier on a loop of its own until SIGINT/SIGTERM (exit
- * 0) or until the server closes (exit 1, code and reason on stderr). Once
- * subscribed it says "herald-cli: listening" on stderr. Stdin publishing
- * batches the lines that are already available (up to BATCH_MAX) into one
- * request, so a pipe of many lines costs few requests while lines typed by
- * hand go out one by one.
+ * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
+ * default "development"), --json, --help. Options may come before or after
+ * the command (getopt_long permutes); each command accepts only its own.
+ * Errors go to stderr with exit status 1; usage errors exit with 2.
+ * The commands live in cli_events.c, cli_rooms.c and cli_peer.c.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <jansson.h>
-
-#include "herald/client.h"
-
-#define BATCH_MAX 100
-
-typedef struct cli {
-    const char *server, *token;
-    const char *room, *user, *type;
-    int json, metrics;
-    int has_since, has_limit;
-    uint64_t since;
-    unsigned limit;
-} cli;
+#include "cli.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: herald-cli [--server URL] [--token T] COMMAND [ARGS]\n"
           "\n"
-          "commands:\n"
+          "events:\n"
           "  listen [--metrics]            print every notification as one JSON line\n"
           "                                (--metrics: metrics reports too)\n"
           "  publish TYPE [DATA_JSON] [--room R] [--user U]\n"
@@ -58,15 +38,42 @@ static void usage(FILE *out)
           "  history [--since N] [--limit N] [--room R] [--user U] [--type T]\n"
           "                                print stored events as JSON lines\n"
           "\n"
+          "rooms and peers (server token):\n"
+          "  room create [--max-peers N] [--webhook-url URL] [--room-id ID]\n"
+          "              [--video-codec h264|vp8] [--room-type T] [--public]\n"
+          "                                create a room, print it as JSON\n"
+          "  room list                     print every room, one JSON line each\n"
+          "  room get ROOM                 print a room as JSON\n"
+          "  room delete ROOM              delete a room\n"
+          "  peer add ROOM [--type webrtc|agent] [--metadata JSON]\n"
+          "                [--subscribe-mode auto|manual] [--token-only]\n"
+          "                                add a peer, print {\"peer\":…,\"token\":…}\n"
+          "                                (--token-only: the peer token alone)\n"
+          "  peer delete ROOM PEER         delete a peer\n"
+          "  peer refresh-token ROOM PEER [--token-only]\n"
+          "                                issue a new peer token, print {\"token\":…}\n"
+          "\n"
+          "peer socket (peer token):\n"
+          "  peer connect --peer-token T [--auth header|query|frame] [--metadata JSON]\n"
+          "                                connect as the peer, print each event as one\n"
+          "                                JSON line; --metadata sends update_metadata\n"
+          "                                once authenticated; Ctrl-C closes (exit 0),\n"
+          "                                a close by the server exits 1 with\n"
+          "                                \"CODE reason\" on stderr\n"
+          "\n"
           "options:\n"
           "  --server URL   server base URL (env HERALD_SERVER, default " HERALD_DEFAULT_SERVER ")\n"
           "  --token T      server token (env HERALD_TOKEN, default " HERALD_DEFAULT_TOKEN ")\n"
-          "  --json         publish/history: print the server's JSON answer\n"
-          "  --help         this text\n",
+          "  --peer-token T peer token for peer connect (env HERALD_PEER_TOKEN)\n"
+          "  --json         publish/history/room create/room list: print the server's\n"
+          "                 JSON answer\n"
+          "  --help         this text\n"
+          "\n"
+          "exit status: 0 success, 1 error (the server's message on stderr), 2 usage\n",
           out);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+int cli_usage_error(const char *fmt, const char *arg)
 {
     fputs("herald-cli: ", stderr);
     fprintf(stderr, fmt, arg);
@@ -74,339 +81,37 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-static int fail(const char *what, int rc, const char *err)
+int cli_fail(const char *what, int rc, const char *err)
 {
     fprintf(stderr, "herald-cli: %s: %s\n", what, err[0] ? err : herald_strerror(rc));
     return 1;
 }
 
-static void print_line(const char *text, size_t len)
+void cli_print_line(const char *text, size_t len)
 {
     fwrite(text, 1, len, stdout);
     fputc('\n', stdout);
     fflush(stdout);
 }
 
-/* Prints a JSON value as one compact line. */
-static void print_json(json_t *v)
+void cli_print_json(json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text) {
-        print_line(text, strlen(text));
+        cli_print_line(text, strlen(text));
         free(text);
     }
 }
 
-/* ---- listen ---- */
-
-typedef struct listener {
-    uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    herald_notifier *n;
-    int interrupted, code;
-    char reason[256];
-} listener;
-
-static void on_ready(void *user)
+void cli_print_json_text(const char *text, size_t len)
 {
-    (void)user;
-    fputs("herald-cli: listening\n", stderr);
-}
-
-static void on_notification(const herald_event *ev, void *user)
-{
-    (void)user;
-    if (!memchr(ev->raw, '\n', ev->raw_len)) {
-        print_line(ev->raw, ev->raw_len);
+    if (!memchr(text, '\n', len)) {
+        cli_print_line(text, len);
         return;
     }
-    json_t *v = json_loadb(ev->raw, ev->raw_len, 0, NULL);
-    print_json(v);
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    cli_print_json(v);
     json_decref(v);
-}
-
-static void on_metrics(const char *json, void *user)
-{
-    (void)user;
-    print_line(json, strlen(json));
-}
-
-static void on_close(int code, const char *reason, void *user)
-{
-    listener *l = user;
-    l->code = code;
-    snprintf(l->reason, sizeof(l->reason), "%s", reason);
-    uv_close((uv_handle_t *)&l->sigint, NULL);
-    uv_close((uv_handle_t *)&l->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)signum;
-    listener *l = s->data;
-    l->interrupted = 1;
-    herald_notifier_stop(l->n);
-}
-
-static int cmd_listen(const cli *c)
-{
-    listener l;
-    char err[256] = "";
-    memset(&l, 0, sizeof(l));
-    herald_notifier_options o = {
-        .server = c->server,
-        .token = c->token,
-        .subscriptions = HERALD_SUBSCRIBE_SERVER_NOTIFICATIONS |
-                         (c->metrics ? HERALD_SUBSCRIBE_METRICS : 0),
-        .on_ready = on_ready,
-        .on_server_notification = on_notification,
-        .on_metrics = on_metrics,
-        .on_close = on_close,
-        .user = &l,
-    };
-    l.n = herald_notifier_new(&o, err, sizeof(err));
-    if (!l.n)
-        return fail("listen", HERALD_EINVAL, err);
-    if (uv_loop_init(&l.loop) != 0) {
-        herald_notifier_free(l.n);
-        return fail("listen", HERALD_ENOMEM, "");
-    }
-    uv_signal_init(&l.loop, &l.sigint);
-    uv_signal_init(&l.loop, &l.sigterm);
-    l.sigint.data = l.sigterm.data = &l;
-    uv_signal_start(&l.sigint, on_signal, SIGINT);
-    uv_signal_start(&l.sigterm, on_signal, SIGTERM);
-    int rc = herald_notifier_start(l.n, &l.loop);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&l.sigint, NULL);
-        uv_close((uv_handle_t *)&l.sigterm, NULL);
-    }
-    uv_run(&l.loop, UV_RUN_DEFAULT);
-    herald_notifier_free(l.n);
-    uv_loop_close(&l.loop);
-    if (rc != 0)
-        return fail("listen", rc, "");
-    if (l.interrupted)
-        return 0;
-    fprintf(stderr, "herald-cli: connection closed: %d %s\n", l.code, l.reason);
-    return 1;
-}
-
-/* ---- publish ---- */
-
-static void print_ids(const cli *c, const herald_publish_result *r)
-{
-    if (c->json) {
-        json_t *v = json_loads(r->response, 0, NULL);
-        if (v)
-            print_json(v);
-        else
-            print_line(r->response, strlen(r->response));
-        json_decref(v);
-        return;
-    }
-    for (size_t i = 0; i < r->count; i++)
-        printf("%" PRIu64 "\n", r->ids[i]);
-    fflush(stdout);
-}
-
-static int publish_body(const cli *c, json_t *body)
-{
-    char err[512] = "";
-    herald_publish_result r;
-    char *text = json_dumps(body, JSON_COMPACT);
-    if (!text)
-        return fail("publish", HERALD_ENOMEM, "");
-    int rc = herald_publish_json(c->server, c->token, text, strlen(text), &r, err, sizeof(err));
-    free(text);
-    if (rc != 0)
-        return fail("publish", rc, err);
-    print_ids(c, &r);
-    herald_publish_result_clear(&r);
-    return 0;
-}
-
-static int cmd_publish_one(const cli *c, const char *type, const char *data)
-{
-    char err[512] = "";
-    if (!c->json) {
-        uint64_t id;
-        int rc = herald_publish(c->server, c->token, type, c->room, c->user, data, &id, err,
-                                sizeof(err));
-        if (rc != 0)
-            return fail("publish", rc, err);
-        printf("%" PRIu64 "\n", id);
-        return 0;
-    }
-    /* --json: same body, but keep the server's answer */
-    json_error_t jerr;
-    json_t *ev = json_pack("{s:s}", "type", type);
-    json_t *d = data ? json_loads(data, 0, &jerr) : NULL;
-    if (data && !json_is_object(d)) {
-        json_decref(ev);
-        json_decref(d);
-        return fail("publish", HERALD_EINVAL, "data must be a JSON object");
-    }
-    if (d)
-        json_object_set_new(ev, "data", d);
-    if (c->room)
-        json_object_set_new(ev, "room_id", json_string(c->room));
-    if (c->user)
-        json_object_set_new(ev, "user_id", json_string(c->user));
-    int rc = publish_body(c, ev);
-    json_decref(ev);
-    return rc;
-}
-
-/* Reads stdin by lines into its own buffer, so that it can tell whether
- * more lines are already available without blocking. */
-typedef struct line_reader {
-    char *buf;
-    size_t len, cap, start;
-    int eof;
-} line_reader;
-
-/* Next line (NUL-terminated, no '\n') or NULL at the end of input. When
- * block is 0 and no whole line is buffered or readable now, returns NULL
- * with *would_block set. */
-static char *next_line(line_reader *r, int block, int *would_block)
-{
-    *would_block = 0;
-    for (;;) {
-        char *nl = r->buf ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
-        if (nl || (r->eof && r->start < r->len)) {
-            char *line = r->buf + r->start;
-            if (nl) {
-                *nl = '\0';
-                r->start = (size_t)(nl - r->buf) + 1;
-            } else { /* last line without '\n' */
-                if (r->len == r->cap && !(r->buf = realloc(r->buf, ++r->cap)))
-                    return NULL;
-                line = r->buf + r->start;
-                r->buf[r->len] = '\0';
-                r->start = r->len;
-            }
-            return line;
-        }
-        if (r->eof)
-            return NULL;
-        if (!block) {
-            struct pollfd p = {.fd = 0, .events = POLLIN};
-            if (poll(&p, 1, 0) <= 0) {
-                *would_block = 1;
-                return NULL;
-            }
-        }
-        if (r->start > 0) { /* drop consumed lines */
-            memmove(r->buf, r->buf + r->start, r->len - r->start);
-            r->len -= r->start;
-            r->start = 0;
-        }
-        if (r->cap - r->len < 4096) {
-            size_t cap = r->cap ? r->cap * 2 : 65536;
-            char *p = realloc(r->buf, cap);
-            if (!p)
-                return NULL;
-            r->buf = p;
-            r->cap = cap;
-        }
-        ssize_t n = read(0, r->buf + r->len, r->cap - r->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            r->eof = 1;
-        else
-            r->len += (size_t)n;
-    }
-}
-
-static int cmd_publish_stdin(const cli *c)
-{
-    line_reader r = {0};
-    json_t *batch = json_array();
-    unsigned long lineno = 0;
-    int rc = 0, would_block = 0;
-    for (;;) {
-        char *line = next_line(&r, json_array_size(batch) == 0, &would_block);
-        if (!line || json_array_size(batch) >= BATCH_MAX) {
-            if (json_array_size(batch) > 0 && (rc = publish_body(c, batch)) != 0)
-                break;
-            json_array_clear(batch);
-            if (!line && !would_block)
-                break;
-        }
-        if (!line)
-            continue;
-        lineno++;
-        line += strspn(line, " \t\r");
-        if (!*line)
-            continue;
-        json_error_t jerr;
-        json_t *ev = json_loads(line, 0, &jerr);
-        if (!json_is_object(ev)) {
-            if (json_array_size(batch) > 0)
-                rc = publish_body(c, batch);
-            if (rc == 0) {
-                fprintf(stderr, "herald-cli: stdin line %lu: %s\n", lineno,
-                        ev ? "not a JSON object" : jerr.text);
-                rc = 1;
-            }
-            json_decref(ev);
-            break;
-        }
-        json_array_append_new(batch, ev);
-    }
-    json_decref(batch);
-    free(r.buf);
-    return rc;
-}
-
-/* ---- history ---- */
-
-static int cmd_history(const cli *c)
-{
-    char err[512] = "";
-    herald_history_query q = {
-        .since = c->since, .limit = c->limit,
-        .room_id = c->room, .user_id = c->user, .type = c->type,
-    };
-    /* Without --limit, page through everything after --since. */
-    for (int page = 0;; page++) {
-        char *answer = NULL;
-        int rc = herald_history(c->server, c->token, &q, &answer, err, sizeof(err));
-        if (rc != 0)
-            return fail("history", rc, err);
-        json_error_t jerr;
-        json_t *root = json_loads(answer, 0, &jerr);
-        json_t *events = json_object_get(root, "events");
-        if (!json_is_array(events)) {
-            fprintf(stderr, "herald-cli: history: unexpected answer: %.200s\n", answer);
-            json_decref(root);
-            free(answer);
-            return 1;
-        }
-        if (c->json && (page == 0 || json_array_size(events) > 0))
-            print_json(root);
-        uint64_t last = q.since;
-        size_t i;
-        json_t *ev;
-        json_array_foreach(events, i, ev) {
-            if (!c->json)
-                print_json(ev);
-            json_t *id = json_object_get(ev, "id");
-            uint64_t v = json_is_string(id)    ? strtoull(json_string_value(id), NULL, 10)
-                         : json_is_integer(id) ? (uint64_t)json_integer_value(id)
-                                               : 0;
-            if (v > last)
-                last = v;
-        }
-        size_t count = json_array_size(events);
-        json_decref(root);
-        free(answer);
-        if (c->has_limit || count == 0 || last <= q.since)
-            return 0;
-        q.since = last;
-    }
 }
 
 /* ---- main ---- */
@@ -422,30 +127,102 @@ static int parse_number(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { OPT_SERVER = 256, OPT_TOKEN, OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE,
-       OPT_LIMIT, OPT_TYPE };
+enum {
+    OPT_SERVER = 256, OPT_TOKEN, /* global */
+    OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
+    OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
+    OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
+};
+#define BIT(opt) (1u << ((opt) - OPT_SERVER))
+
+static const struct option longopts[] = {
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"metrics", no_argument, NULL, OPT_METRICS},
+    {"room", required_argument, NULL, OPT_ROOM},
+    {"user", required_argument, NULL, OPT_USER},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"max-peers", required_argument, NULL, OPT_MAX_PEERS},
+    {"webhook-url", required_argument, NULL, OPT_WEBHOOK_URL},
+    {"room-id", required_argument, NULL, OPT_ROOM_ID},
+    {"video-codec", required_argument, NULL, OPT_VIDEO_CODEC},
+    {"room-type", required_argument, NULL, OPT_ROOM_TYPE},
+    {"public", no_argument, NULL, OPT_PUBLIC},
+    {"metadata", required_argument, NULL, OPT_METADATA},
+    {"subscribe-mode", required_argument, NULL, OPT_SUBSCRIBE_MODE},
+    {"token-only", no_argument, NULL, OPT_TOKEN_ONLY},
+    {"peer-token", required_argument, NULL, OPT_PEER_TOKEN},
+    {"auth", required_argument, NULL, OPT_AUTH},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which options each command takes (besides --server and --token). */
+static const struct {
+    const char *name;
+    unsigned allowed;
+} commands[] = {
+    {"listen", BIT(OPT_METRICS)},
+    {"publish", BIT(OPT_ROOM) | BIT(OPT_USER) | BIT(OPT_JSON)},
+    {"history", BIT(OPT_SINCE) | BIT(OPT_LIMIT) | BIT(OPT_ROOM) | BIT(OPT_USER) |
+                    BIT(OPT_TYPE) | BIT(OPT_JSON)},
+    {"room create", BIT(OPT_MAX_PEERS) | BIT(OPT_WEBHOOK_URL) | BIT(OPT_ROOM_ID) |
+                        BIT(OPT_VIDEO_CODEC) | BIT(OPT_ROOM_TYPE) | BIT(OPT_PUBLIC) |
+                        BIT(OPT_JSON)},
+    {"room list", BIT(OPT_JSON)},
+    {"room get", BIT(OPT_JSON)},
+    {"room delete", 0},
+    {"peer add", BIT(OPT_TYPE) | BIT(OPT_METADATA) | BIT(OPT_SUBSCRIBE_MODE) |
+                     BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
+    {"peer delete", 0},
+    {"peer refresh-token", BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
+    {"peer connect", BIT(OPT_PEER_TOKEN) | BIT(OPT_AUTH) | BIT(OPT_METADATA)},
+};
+
+/* Refuses an option the command does not take. Unknown commands pass:
+ * the dispatch reports them. */
+static int check_options(const char *cmd, const char *sub, unsigned seen)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s%s%s", cmd, sub ? " " : "", sub ? sub : "");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) != 0)
+            continue;
+        unsigned extra = seen & ~(commands[i].allowed | BIT(OPT_SERVER) | BIT(OPT_TOKEN));
+        for (const struct option *o = longopts; extra && o->name; o++) {
+            if (o->val >= OPT_SERVER && (extra & BIT(o->val))) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "'%s' does not take --%s", name, o->name);
+                return cli_usage_error("%s", msg);
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"server", required_argument, NULL, OPT_SERVER}, {"token", required_argument, NULL, OPT_TOKEN},
-        {"json", no_argument, NULL, OPT_JSON},           {"help", no_argument, NULL, 'h'},
-        {"metrics", no_argument, NULL, OPT_METRICS},     {"room", required_argument, NULL, OPT_ROOM},
-        {"user", required_argument, NULL, OPT_USER},     {"since", required_argument, NULL, OPT_SINCE},
-        {"limit", required_argument, NULL, OPT_LIMIT},   {"type", required_argument, NULL, OPT_TYPE},
-        {NULL, 0, NULL, 0},
-    };
     cli c = {0};
-    c.server = getenv("HERALD_SERVER");
-    c.token = getenv("HERALD_TOKEN");
-    if (c.server && !*c.server)
-        c.server = NULL;
-    if (c.token && !*c.token)
-        c.token = NULL;
+    c.server = env("HERALD_SERVER");
+    c.token = env("HERALD_TOKEN");
+    c.peer_token = env("HERALD_PEER_TOKEN");
     int opt;
+    unsigned seen = 0;
     uint64_t num;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt >= OPT_SERVER)
+            seen |= BIT(opt);
         switch (opt) {
         case OPT_SERVER: c.server = optarg; break;
         case OPT_TOKEN: c.token = optarg; break;
@@ -456,51 +233,77 @@ int main(int argc, char **argv)
         case OPT_TYPE: c.type = optarg; break;
         case OPT_SINCE:
             if (parse_number(optarg, &c.since) != 0)
-                return usage_error("--since needs an event id, got '%s'", optarg);
+                return cli_usage_error("--since needs an event id, got '%s'", optarg);
             c.has_since = 1;
             break;
         case OPT_LIMIT:
             if (parse_number(optarg, &num) != 0 || num == 0 || num > 1000000)
-                return usage_error("--limit needs a positive number, got '%s'", optarg);
+                return cli_usage_error("--limit needs a positive number, got '%s'", optarg);
             c.limit = (unsigned)num;
             c.has_limit = 1;
             break;
+        case OPT_MAX_PEERS:
+            if (parse_number(optarg, &c.max_peers) != 0 || c.max_peers > INT32_MAX)
+                return cli_usage_error("--max-peers needs a number, got '%s'", optarg);
+            c.has_max_peers = 1;
+            break;
+        case OPT_WEBHOOK_URL: c.webhook_url = optarg; break;
+        case OPT_ROOM_ID: c.room_id = optarg; break;
+        case OPT_VIDEO_CODEC: c.video_codec = optarg; break;
+        case OPT_ROOM_TYPE: c.room_type = optarg; break;
+        case OPT_PUBLIC: c.is_public = 1; break;
+        case OPT_METADATA: c.metadata = optarg; break;
+        case OPT_SUBSCRIBE_MODE: c.subscribe_mode = optarg; break;
+        case OPT_TOKEN_ONLY: c.token_only = 1; break;
+        case OPT_PEER_TOKEN: c.peer_token = optarg; break;
+        case OPT_AUTH:
+            if (!strcmp(optarg, "header"))
+                c.auth = HERALD_PEER_AUTH_HEADER;
+            else if (!strcmp(optarg, "query"))
+                c.auth = HERALD_PEER_AUTH_QUERY;
+            else if (!strcmp(optarg, "frame"))
+                c.auth = HERALD_PEER_AUTH_FRAME;
+            else
+                return cli_usage_error("--auth is header, query or frame, got '%s'", optarg);
+            break;
         case 'h': usage(stdout); return 0;
         default:
-            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        return usage_error("%s", "missing command");
+        return cli_usage_error("%s", "missing command");
     const char *cmd = argv[optind];
     char **args = argv + optind + 1;
     int nargs = argc - optind - 1;
+    int has_sub = !strcmp(cmd, "room") || !strcmp(cmd, "peer");
+    int rc = check_options(cmd, has_sub && nargs > 0 ? args[0] : NULL, seen);
+    if (rc != 0)
+        return rc;
 
     if (!strcmp(cmd, "listen")) {
         if (nargs > 0)
-            return usage_error("listen takes no argument, got '%s'", args[0]);
-        if (c.room || c.user || c.type || c.has_since || c.has_limit || c.json)
-            return usage_error("%s", "listen takes only --metrics");
-        return cmd_listen(&c);
+            return cli_usage_error("listen takes no argument, got '%s'", args[0]);
+        return cli_listen(&c);
     }
     if (!strcmp(cmd, "publish")) {
-        if (c.metrics || c.type || c.has_since || c.has_limit)
-            return usage_error("%s", "publish takes --room, --user and --json only");
         if (nargs > 2)
-            return usage_error("publish: unexpected argument '%s'", args[2]);
+            return cli_usage_error("publish: unexpected argument '%s'", args[2]);
         if (nargs == 0) {
             if (c.room || c.user)
-                return usage_error("%s", "--room/--user need a TYPE (stdin lines carry their own)");
-            return cmd_publish_stdin(&c);
+                return cli_usage_error("%s", "--room/--user need a TYPE (stdin lines carry their own)");
+            return cli_publish_stdin(&c);
         }
-        return cmd_publish_one(&c, args[0], nargs > 1 ? args[1] : NULL);
+        return cli_publish_one(&c, args[0], nargs > 1 ? args[1] : NULL);
     }
     if (!strcmp(cmd, "history")) {
         if (nargs > 0)
-            return usage_error("history takes no argument, got '%s'", args[0]);
-        if (c.metrics)
-            return usage_error("%s", "history does not take --metrics");
-        return cmd_history(&c);
+            return cli_usage_error("history takes no argument, got '%s'", args[0]);
+        return cli_history(&c);
     }
-    return usage_error("unknown command '%s'", cmd);
+    if (!strcmp(cmd, "room"))
+        return cli_room(&c, args, nargs);
+    if (!strcmp(cmd, "peer"))
+        return cli_peer(&c, args, nargs);
+    return cli_usage_error("unknown command '%s'", cmd);
 }

@@ -5,8 +5,14 @@
  *   ws_handshake.c  the RFC 6455 opening handshake (request text, response
  *                check with http-parser, Sec-WebSocket-Accept)
  *   ws_client.c  a WebSocket client on a libuv loop, framing by wslay
- *   notifier.c   the notifier (JSON server-notifier protocol, threads)
- *   rest.c       publish and history over libcurl
+ *   session.c    what the notifier and the peer client share: a JSON
+ *                WebSocket session on the caller's loop or its own thread,
+ *                readiness, stop/abort, freeing; event envelope parsing
+ *   notifier.c   the notifier (JSON server-notifier protocol)
+ *   peer_client.c  the peer client (/socket/peer/websocket)
+ *   http.c       one synchronous libcurl request, error mapping
+ *   rest.c       publish and history
+ *   rooms.c      the Fishjam room REST API, createPeer answer parsing
  *   decode.c     webhook body decoding (protobuf reflection, jansson)
  */
 #ifndef HERALD_CLIENT_INTERNAL_H
@@ -16,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include <http_parser.h>
+#include <jansson.h>
 #include <uv.h>
 #include <wslay/wslay.h>
 
@@ -61,9 +70,11 @@ typedef struct herald_ws_handshake {
 } herald_ws_handshake;
 
 /* Makes a fresh key and writes the GET request for host:port path into a
- * malloc'd string (*req, *req_len). Returns 0 or HERALD_ENOMEM / EPROTO. */
+ * malloc'd string (*req, *req_len). headers (may be NULL) are extra header
+ * lines, each ending in "\r\n". Returns 0 or HERALD_ENOMEM / EPROTO. */
 int herald__ws_handshake_begin(herald_ws_handshake *h, const char *host, uint16_t port,
-                               const char *path, char **req, size_t *req_len);
+                               const char *path, const char *headers, char **req,
+                               size_t *req_len);
 
 /* Feeds response bytes. Returns 1 when the response is complete and
  * valid (*consumed = bytes of data that belonged to it; the rest are
@@ -102,7 +113,7 @@ struct herald_ws {
     herald_ws_callbacks cb;
     void *user;
     enum herald_ws_state state;
-    char *host, *path;
+    char *host, *path, *headers;
     uint16_t port;
     uv_getaddrinfo_t resolve;
     struct addrinfo *addrs, *next_addr;
@@ -123,11 +134,13 @@ struct herald_ws {
 /* Prepares ws on loop (initialises its timer). */
 int herald__ws_init(herald_ws *ws, uv_loop_t *loop, const herald_ws_callbacks *cb, void *user);
 
-/* Resolves host, connects, performs the handshake for path. Errors after
- * this returns 0 arrive through on_end. On a synchronous failure (a
- * HERALD_E* code) on_end is not called, but the handles are closed and
- * on_released still follows. */
-int herald__ws_connect(herald_ws *ws, const char *host, uint16_t port, const char *path);
+/* Resolves host, connects, performs the handshake for path, adding the
+ * header lines of headers (may be NULL; see herald__ws_handshake_begin).
+ * Errors after this returns 0 arrive through on_end. On a synchronous
+ * failure (a HERALD_E* code) on_end is not called, but the handles are
+ * closed and on_released still follows. */
+int herald__ws_connect(herald_ws *ws, const char *host, uint16_t port, const char *path,
+                       const char *headers);
 
 /* Queues one text message. Returns 0, or HERALD_ESTATE when not open. */
 int herald__ws_send_text(herald_ws *ws, const char *text, size_t len);
@@ -143,5 +156,102 @@ void herald__ws_abort(herald_ws *ws, int code, const char *reason);
 /* Frees what ws allocated (wslay context, addresses, strings); call from
  * on_released. */
 void herald__ws_dispose(herald_ws *ws);
+
+/* ---- a JSON WebSocket session (session.c) ---- */
+
+typedef struct herald_session herald_session;
+
+/* What the owner (notifier, peer client) does; every hook runs on the
+ * loop thread. */
+typedef struct herald_session_ops {
+    /* The WebSocket is open: send the first messages. Nonzero aborts. */
+    int (*on_open)(herald_session *s);
+    /* One text message that parsed as a JSON object; raw is its text,
+     * NUL-terminated. */
+    void (*on_message)(herald_session *s, json_t *msg, const char *raw, size_t len);
+    /* herald__session_wake was called (may be NULL). */
+    void (*on_wake)(herald_session *s);
+    /* The connection has ended (once per start): call the user's on_close
+     * unless herald__session_freed. */
+    void (*on_end)(herald_session *s, int code, const char *reason);
+    /* Release everything: the owner calls herald__session_destroy and
+     * frees itself. */
+    void (*dispose)(herald_session *s);
+} herald_session_ops;
+
+/* The first member of its owner. Fields below "loop" belong to session.c. */
+struct herald_session {
+    const herald_session_ops *ops;
+    herald_url url;
+    char *path;            /* request path (with the URL's prefix, query) */
+    char *headers;         /* extra handshake header lines, or NULL */
+    int timeout_ms;        /* connect + handshake + authentication */
+    const char *waiting_for; /* for the timeout message, e.g. "authenticate" */
+
+    uv_loop_t *loop;
+    uv_loop_t own_loop;
+    uv_thread_t thread;
+    int threaded;
+    herald_ws ws;
+    uv_timer_t ready_timer;
+    uv_async_t wake;
+    int handles_open;       /* ready_timer and wake not yet closed */
+    int ws_released;
+    int dispose_on_release; /* loop mode: freed while still connected */
+
+    atomic_int freed;       /* no more user callbacks */
+    uv_mutex_t mu;          /* guards what follows (owners may use it too) */
+    uv_cond_t cond;
+    int started, ready, ended, stop_requested, abort_requested, wake_alive;
+};
+
+/* Parses server (plain http/ws only), keeps path (appended to the URL's
+ * prefix) and timeout_ms (<= 0: 10000), sets up the mutex. On failure
+ * everything is released and a HERALD_E* code returned, errbuf filled. */
+int herald__session_init(herald_session *s, const herald_session_ops *ops, const char *server,
+                         const char *path, int timeout_ms, const char *waiting_for,
+                         char *errbuf, size_t errlen);
+/* Frees what herald__session_init and the connection allocated (not s). */
+void herald__session_destroy(herald_session *s);
+int herald__session_start(herald_session *s, uv_loop_t *loop);
+int herald__session_start_thread(herald_session *s);
+int herald__session_wait_ready(herald_session *s, int timeout_ms);
+int herald__session_is_ready(herald_session *s);
+/* Loop thread: marks the session ready; returns 1 the first time. */
+int herald__session_set_ready(herald_session *s);
+/* Any thread: run ops->on_wake on the loop. Returns 0, or HERALD_ECLOSED
+ * once the connection has ended. Call with s->mu held when locked is 1. */
+int herald__session_wake(herald_session *s, int locked);
+void herald__session_stop(herald_session *s);
+void herald__session_abort(herald_session *s);
+void herald__session_free(herald_session *s);
+/* Has the user freed the owner (no more callbacks)? */
+int herald__session_freed(herald_session *s);
+/* Sends msg (stolen) as compact JSON text. */
+int herald__session_send_json(herald_session *s, json_t *msg);
+
+/* If msg is an event envelope (it has an "id"), calls cb with it and
+ * returns 1; else returns 0. */
+int herald__event_deliver(json_t *msg, const char *raw, size_t len,
+                          void (*cb)(const herald_event *ev, void *user), void *user);
+
+/* ---- HTTP (http.c) ---- */
+
+/* "<base of server><path>" as a malloc'd string, or NULL with *rc set. */
+char *herald__api_url(const char *server, const char *path, int *rc, char *errbuf,
+                      size_t errlen);
+
+/* One request: method "GET", "POST" or "DELETE"; body may be NULL (a POST
+ * then sends an empty body). On 2xx returns 0 with the answer in *out
+ * (malloc'd, NUL-terminated, never NULL; out may be NULL to drop it). A
+ * 4xx/5xx gives HERALD_EHTTP with the server's {"errors": …} text in
+ * errbuf. *status (if not NULL) gets the HTTP status, 0 when there was no
+ * answer. */
+int herald__http(const char *method, const char *url, const char *token, const char *body,
+                 size_t body_len, char **out, size_t *out_len, int *status, char *errbuf,
+                 size_t errlen);
+
+/* curl_easy_escape without a handle: a malloc'd percent-encoded copy. */
+char *herald__escape(const char *s);
 
 #endif

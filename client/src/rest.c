@@ -1,10 +1,6 @@
-/* rest.c — the REST calls of the client library: publish and history.
- *
- * Each call is one synchronous libcurl easy transfer (its own handle, so
- * calls from several threads do not share state) with
- * "Authorization: Bearer <token>". Bodies are built and answers read with
- * jansson. An answer of 4xx/5xx becomes HERALD_EHTTP with the server's
- * {"errors": …} text in the caller's error buffer.
+/* rest.c — the event REST calls of the client library: publish and
+ * history. Each is one synchronous request (http.c); bodies are built and
+ * answers read with jansson.
  *
  *   herald_publish       POST /v1/events  {"type","room_id"?,"user_id"?,"data"?}
  *   herald_publish_json  POST /v1/events  caller's body (object or array)
@@ -16,164 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-
 #include "client_internal.h"
-
-#define MAX_RESPONSE (64u * 1024 * 1024)
-#define CONNECT_TIMEOUT_MS 10000L
-#define TOTAL_TIMEOUT_MS 120000L
-
-typedef struct buffer {
-    char *data;
-    size_t len, cap;
-    int too_big;
-} buffer;
-
-static uv_once_t curl_once = UV_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    buffer *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > MAX_RESPONSE) {
-        b->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p)
-            return 0;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* Puts the server's error message (or the body) in errbuf. */
-static int http_error(long status, const buffer *b, char *errbuf, size_t errlen)
-{
-    json_t *root = b->data ? json_loadb(b->data, b->len, 0, NULL) : NULL;
-    json_t *errors = json_object_get(root, "errors");
-    if (json_is_string(errors)) {
-        herald__fail(HERALD_EHTTP, errbuf, errlen, "%s (HTTP %ld)", json_string_value(errors),
-                     status);
-    } else if (errors) {
-        char *text = json_dumps(errors, JSON_COMPACT | JSON_ENCODE_ANY);
-        herald__fail(HERALD_EHTTP, errbuf, errlen, "%s (HTTP %ld)", text ? text : "error",
-                     status);
-        free(text);
-    } else if (b->len > 0) {
-        herald__fail(HERALD_EHTTP, errbuf, errlen, "HTTP %ld: %.200s", status, b->data);
-    } else {
-        herald__fail(HERALD_EHTTP, errbuf, errlen, "HTTP %ld", status);
-    }
-    json_decref(root);
-    return HERALD_EHTTP;
-}
-
-/* One request. body NULL means GET. On 2xx returns 0 with the answer in
- * *out (malloc'd, NUL-terminated, never NULL). */
-static int request(const char *url, const char *token, const char *body, size_t body_len,
-                   char **out, size_t *out_len, char *errbuf, size_t errlen)
-{
-    char curl_err[CURL_ERROR_SIZE] = "";
-    buffer b = {0};
-    uv_once(&curl_once, curl_init_once);
-
-    CURL *c = curl_easy_init();
-    if (!c)
-        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "cannot create a curl handle");
-    size_t alen = strlen(token ? token : HERALD_DEFAULT_TOKEN) + 32;
-    char *auth = malloc(alen);
-    struct curl_slist *headers = NULL, *h;
-    int rc = HERALD_ENOMEM;
-    if (!auth)
-        goto out;
-    snprintf(auth, alen, "Authorization: Bearer %s", token ? token : HERALD_DEFAULT_TOKEN);
-    const char *lines[] = {auth, "Accept: application/json",
-                           body ? "Content-Type: application/json" : NULL, "Expect:"};
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        if (!lines[i])
-            continue;
-        if (!(h = curl_slist_append(headers, lines[i])))
-            goto out;
-        headers = h;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "herald-client/0.1");
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
-    CURLcode cc = curl_easy_perform(c);
-    if (cc != CURLE_OK) {
-        if (b.too_big)
-            rc = herald__fail(HERALD_EPROTO, errbuf, errlen, "answer larger than %u bytes",
-                              MAX_RESPONSE);
-        else
-            rc = herald__fail(HERALD_ENET, errbuf, errlen, "%s: %s", url,
-                              curl_err[0] ? curl_err : curl_easy_strerror(cc));
-        goto out;
-    }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status > 299) {
-        rc = http_error(status, &b, errbuf, errlen);
-        goto out;
-    }
-    if (!b.data && !(b.data = calloc(1, 1)))
-        goto out;
-    *out = b.data;
-    *out_len = b.len;
-    b.data = NULL;
-    rc = 0;
-out:
-    if (rc == HERALD_ENOMEM)
-        herald__fail(rc, errbuf, errlen, "out of memory");
-    free(b.data);
-    free(auth);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    return rc;
-}
-
-/* "<base>/v1/events" */
-static char *events_url(const char *server, char *errbuf, size_t errlen, int *rc)
-{
-    herald_url u;
-    *rc = herald__url_parse(server, &u, errbuf, errlen);
-    if (*rc != 0)
-        return NULL;
-    size_t len = strlen(u.base) + 16;
-    char *url = malloc(len);
-    if (url)
-        snprintf(url, len, "%s/v1/events", u.base);
-    else
-        *rc = herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
-    herald__url_clear(&u);
-    return url;
-}
 
 static int parse_id(json_t *v, uint64_t *id)
 {
@@ -212,10 +51,11 @@ int herald_publish_json(const char *server, const char *token, const char *body,
         memset(out, 0, sizeof(*out));
     if (!body)
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "no body to publish");
-    char *url = events_url(server, errbuf, errlen, &rc);
+    char *url = herald__api_url(server, "/v1/events", &rc, errbuf, errlen);
     if (!url)
         return rc;
-    rc = request(url, token, body, len, &answer, &answer_len, errbuf, errlen);
+    rc = herald__http("POST", url, token, body, len, &answer, &answer_len, NULL, errbuf,
+                      errlen);
     free(url);
     if (rc != 0)
         return rc;
@@ -301,21 +141,21 @@ int herald_publish(const char *server, const char *token, const char *type, cons
 }
 
 /* Appends "&key=<escaped value>" to url (the first one with '?'). */
-static int add_param(CURL *c, char **url, size_t *len, const char *key, const char *value)
+static int add_param(char **url, size_t *len, const char *key, const char *value)
 {
-    char *esc = curl_easy_escape(c, value, 0);
+    char *esc = herald__escape(value);
     if (!esc)
         return -1;
     size_t need = *len + strlen(key) + strlen(esc) + 3;
     char *p = realloc(*url, need);
     if (!p) {
-        curl_free(esc);
+        free(esc);
         return -1;
     }
     *url = p;
     *len += (size_t)snprintf(p + *len, need - *len, "%c%s=%s", strchr(p, '?') ? '&' : '?', key,
                              esc);
-    curl_free(esc);
+    free(esc);
     return 0;
 }
 
@@ -326,37 +166,34 @@ int herald_history(const char *server, const char *token, const herald_history_q
     if (!json_out)
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "json_out is NULL");
     *json_out = NULL;
-    char *url = events_url(server, errbuf, errlen, &rc);
+    char *url = herald__api_url(server, "/v1/events", &rc, errbuf, errlen);
     if (!url)
         return rc;
     size_t len = strlen(url);
     if (q) {
-        uv_once(&curl_once, curl_init_once);
-        CURL *c = curl_easy_init();
         char num[24];
-        int bad = !c;
-        if (!bad && q->since) {
+        int bad = 0;
+        if (q->since) {
             snprintf(num, sizeof(num), "%" PRIu64, q->since);
-            bad = add_param(c, &url, &len, "since", num);
+            bad = add_param(&url, &len, "since", num);
         }
         if (!bad && q->limit) {
             snprintf(num, sizeof(num), "%u", q->limit);
-            bad = add_param(c, &url, &len, "limit", num);
+            bad = add_param(&url, &len, "limit", num);
         }
         if (!bad && q->room_id)
-            bad = add_param(c, &url, &len, "room_id", q->room_id);
+            bad = add_param(&url, &len, "room_id", q->room_id);
         if (!bad && q->user_id)
-            bad = add_param(c, &url, &len, "user_id", q->user_id);
+            bad = add_param(&url, &len, "user_id", q->user_id);
         if (!bad && q->type)
-            bad = add_param(c, &url, &len, "type", q->type);
-        curl_easy_cleanup(c);
+            bad = add_param(&url, &len, "type", q->type);
         if (bad) {
             free(url);
             return herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
         }
     }
     size_t answer_len;
-    rc = request(url, token, NULL, 0, json_out, &answer_len, errbuf, errlen);
+    rc = herald__http("GET", url, token, NULL, 0, json_out, &answer_len, NULL, errbuf, errlen);
     free(url);
     return rc;
 }

@@ -343,8 +343,8 @@ static void on_connected(uv_connect_t *req, int status)
     char *req_text = NULL;
     size_t req_len = 0;
     ws->state = HERALD_WS_HANDSHAKE;
-    if (herald__ws_handshake_begin(&ws->hs, ws->host, ws->port, ws->path, &req_text,
-                                   &req_len) != 0 ||
+    if (herald__ws_handshake_begin(&ws->hs, ws->host, ws->port, ws->path, ws->headers,
+                                   &req_text, &req_len) != 0 ||
         write_bytes(ws, req_text, req_len) != 0 ||
         uv_read_start((uv_stream_t *)&ws->tcp, on_alloc, on_read) != 0)
         finish(ws, 1006, "could not send the handshake", 1);
@@ -410,14 +410,16 @@ int herald__ws_init(herald_ws *ws, uv_loop_t *loop, const herald_ws_callbacks *c
     return 0;
 }
 
-int herald__ws_connect(herald_ws *ws, const char *host, uint16_t port, const char *path)
+int herald__ws_connect(herald_ws *ws, const char *host, uint16_t port, const char *path,
+                       const char *headers)
 {
     char service[8];
     struct addrinfo hints;
     ws->host = strdup(host);
     ws->path = strdup(path);
+    ws->headers = headers ? strdup(headers) : NULL;
     ws->port = port;
-    if (!ws->host || !ws->path) {
+    if (!ws->host || !ws->path || (headers && !ws->headers)) {
         finish(ws, 0, NULL, 0);
         return HERALD_ENOMEM;
     }
@@ -446,7 +448,8 @@ void herald__ws_dispose(herald_ws *ws)
         uv_freeaddrinfo(ws->addrs);
     free(ws->host);
     free(ws->path);
+    free(ws->headers);
     ws->ctx = NULL;
     ws->addrs = NULL;
-    ws->host = ws->path = NULL;
+    ws->host = ws->path = ws->headers = NULL;
 }

@@ -135,7 +135,8 @@ static int on_headers_complete(http_parser *p)
 }
 
 int herald__ws_handshake_begin(herald_ws_handshake *h, const char *host, uint16_t port,
-                               const char *path, char **req, size_t *req_len)
+                               const char *path, const char *headers, char **req,
+                               size_t *req_len)
 {
     unsigned char raw[16], digest[SHA_DIGEST_LENGTH];
     char concat[sizeof(h->key) + sizeof(WS_GUID)];
@@ -170,14 +171,17 @@ int herald__ws_handshake_begin(herald_ws_handshake *h, const char *host, uint16_
                               "Sec-WebSocket-Key: %s\r\n"
                               "Sec-WebSocket-Version: 13\r\n"
                               "User-Agent: herald-client/0.1\r\n"
+                              "%s"
                               "\r\n";
-    int n = snprintf(NULL, 0, fmt, path, hostport, h->key);
+    if (!headers)
+        headers = "";
+    int n = snprintf(NULL, 0, fmt, path, hostport, h->key, headers);
     if (n < 0)
         return HERALD_EPROTO;
     *req = malloc((size_t)n + 1);
     if (!*req)
         return HERALD_ENOMEM;
-    snprintf(*req, (size_t)n + 1, fmt, path, hostport, h->key);
+    snprintf(*req, (size_t)n + 1, fmt, path, hostport, h->key, headers);
     *req_len = (size_t)n;
     return 0;
 }

@@ -1,6 +1,6 @@
 /* herald/client.h — the C client library of the herald notification server.
  *
- * Three independent parts:
+ * Five independent parts:
  *
  *   1. The notifier: a WebSocket client of the server notifier socket
  *      (GET /socket/server/websocket, JSON variant). It authenticates with
@@ -13,6 +13,12 @@
  *   3. Webhook decoding: herald_receive_binary (Fishjam protobuf body) and
  *      herald_receive_json (Jellyfish {"notification": …} body, or herald's
  *      native JSON envelope) turn a webhook body into a herald_notification.
+ *   4. Rooms and peers: the Fishjam room REST API (herald_room_*,
+ *      herald_peer_*), synchronous like part 2, with the server token.
+ *   5. The peer client: an app client's WebSocket
+ *      (GET /socket/peer/websocket) authenticated with a peer token, which
+ *      receives the events of the peer's room and of the peer itself and
+ *      may update the peer's metadata. Runs like the notifier.
  *
  * Return codes: 0 on success, a negative HERALD_E* value on failure;
  * herald_strerror() names them. Functions that talk to the server take an
@@ -245,6 +251,179 @@ HERALD_EXTERN int herald_receive_json(const char *body, size_t len, herald_notif
 
 /* herald_notification_clear — frees the strings of *n and zeroes it. */
 HERALD_EXTERN void herald_notification_clear(herald_notification *n);
+
+/* ------------------------------------------------------------------ */
+/* 4. Rooms and peers: the Fishjam room REST API (synchronous)          */
+/* ------------------------------------------------------------------ */
+
+/* Every call below sends the server token (NULL: HERALD_DEFAULT_TOKEN) as
+ * "Authorization: Bearer", percent-encodes the ids in the path and, on
+ * success, hands back the "data" member of the server's answer as
+ * malloc'd compact JSON text (free() it). On a 4xx/5xx answer it returns
+ * HERALD_EHTTP with the server's message in errbuf (e.g. "Room r1 does not
+ * exist (HTTP 404)"). status (may be NULL) receives the HTTP status of
+ * the answer, 2xx included, or 0 when none came (network error, bad
+ * argument): a missing room or peer is HERALD_EHTTP with *status == 404.
+ * Output pointers are set to NULL on failure. */
+
+/* herald_room_create — POST /room. config_json is a RoomConfig object's
+ * text, e.g. {"maxPeers":3,"webhookUrl":"http://…","roomId":"r1",
+ * "videoCodec":"h264","roomType":"conference","public":false}; NULL means
+ * {}. *data_json gets {"room":Room,"fishjam_address":"host:port"}
+ * (herald_room_parse_id takes the id from it). */
+HERALD_EXTERN int herald_room_create(const char *server, const char *token,
+                                     const char *config_json, char **data_json, int *status,
+                                     char *errbuf, size_t errlen);
+
+/* herald_room_list — GET /room. *rooms_json gets [Room,…]. */
+HERALD_EXTERN int herald_room_list(const char *server, const char *token, char **rooms_json,
+                                   int *status, char *errbuf, size_t errlen);
+
+/* herald_room_get — GET /room/{room_id}. *room_json gets the Room:
+ * {"id":…,"config":{…},"peers":[Peer,…],"components":[]}. */
+HERALD_EXTERN int herald_room_get(const char *server, const char *token, const char *room_id,
+                                  char **room_json, int *status, char *errbuf, size_t errlen);
+
+/* herald_room_delete — DELETE /room/{room_id} (204). */
+HERALD_EXTERN int herald_room_delete(const char *server, const char *token,
+                                     const char *room_id, int *status, char *errbuf,
+                                     size_t errlen);
+
+/* herald_peer_add — POST /room/{room_id}/peer. peer_json is the request
+ * body, {"type":"webrtc"|"agent","options":{"metadata":{…},
+ * "subscribeMode":"auto"|"manual"}}; NULL means
+ * {"type":"webrtc","options":{}}. *data_json gets
+ * {"peer":Peer,"token":"…","peer_websocket_url":"host:port/socket/peer/websocket"};
+ * herald_peer_parse takes the peer id and token from it. A full room is
+ * HERALD_EHTTP with *status == 503. */
+HERALD_EXTERN int herald_peer_add(const char *server, const char *token, const char *room_id,
+                                  const char *peer_json, char **data_json, int *status,
+                                  char *errbuf, size_t errlen);
+
+/* herald_peer_delete — DELETE /room/{room_id}/peer/{peer_id} (204). A
+ * connected peer's socket is closed with 4004 "peer deleted". */
+HERALD_EXTERN int herald_peer_delete(const char *server, const char *token,
+                                     const char *room_id, const char *peer_id, int *status,
+                                     char *errbuf, size_t errlen);
+
+/* herald_peer_refresh_token — POST /room/{room_id}/peer/{peer_id}/refresh_token.
+ * *data_json gets {"token":"…"} (herald_peer_parse(…, NULL, &token) takes
+ * it out); the old token stops working. */
+HERALD_EXTERN int herald_peer_refresh_token(const char *server, const char *token,
+                                            const char *room_id, const char *peer_id,
+                                            char **data_json, int *status, char *errbuf,
+                                            size_t errlen);
+
+/* herald_peer_parse — takes the peer id (the "peer" object's "id") and
+ * the peer token ("token") out of a createPeer answer: the data_json of
+ * herald_peer_add, or the whole body {"data":{…}}; also takes the token of
+ * a refresh_token answer. peer_id and peer_token may each be NULL when not
+ * wanted; each wanted one gets a malloc'd string (free() it). Returns 0,
+ * HERALD_EINVAL when json is NULL or not a JSON object, HERALD_EPROTO
+ * when a wanted member is missing (both outputs are then NULL), or
+ * HERALD_ENOMEM. */
+HERALD_EXTERN int herald_peer_parse(const char *json, char **peer_id, char **peer_token);
+
+/* herald_room_parse_id — takes the room id out of a Room object, of the
+ * data_json of herald_room_create ({"room":{"id":…},…}), or of either
+ * wrapped in {"data":…}. *room_id gets a malloc'd string. Same return
+ * codes as herald_peer_parse. */
+HERALD_EXTERN int herald_room_parse_id(const char *json, char **room_id);
+
+/* ------------------------------------------------------------------ */
+/* 5. Peer client (GET /socket/peer/websocket)                          */
+/* ------------------------------------------------------------------ */
+
+/* How the peer client presents its peer token. */
+typedef enum herald_peer_auth {
+    HERALD_PEER_AUTH_HEADER = 0, /* "Authorization: Bearer <token>" on the upgrade */
+    HERALD_PEER_AUTH_QUERY = 1,  /* "?token=<token>" on the upgrade URL */
+    HERALD_PEER_AUTH_FRAME = 2,  /* a first text frame {"type":"auth","token":…} */
+} herald_peer_auth;
+
+typedef struct herald_peer_client_options {
+    const char *server;       /* base URL; NULL: HERALD_DEFAULT_SERVER */
+    const char *token;        /* the peer token (from herald_peer_add); required */
+    herald_peer_auth auth;    /* default HERALD_PEER_AUTH_HEADER */
+    int timeout_ms;           /* connect+handshake+auth limit; 0: 10000 */
+
+    /* Callbacks, all optional, all called on the client's loop thread. */
+    /* Authenticated, as peer_id of room room_id (valid during the call). */
+    void (*on_ready)(const char *peer_id, const char *room_id, void *user);
+    /* One event of the peer's room, or addressed to the peer (user_id ==
+     * peer id); the native envelope, see herald_event. */
+    void (*on_event)(const herald_event *ev, void *user);
+    /* The server refused a message ({"type":"error","message":…}); the
+     * connection stays open. */
+    void (*on_error)(const char *message, void *user);
+    /* The connection has ended; called exactly once per start, unless the
+     * client was freed first. code is the server's close code: 4001 "slow
+     * consumer", 4002 "replaced by a new connection", 4003 "invalid token"
+     * (or "invalid auth request", "authentication timeout"), 4004 "peer
+     * deleted", 4005 "room deleted", 1001 server shutdown; or 1006 with a
+     * description when the connection failed, broke, or was dropped by
+     * herald_peer_client_abort. */
+    void (*on_close)(int code, const char *reason, void *user);
+    void *user;
+} herald_peer_client_options;
+
+typedef struct herald_peer_client herald_peer_client;
+
+/* herald_peer_client_new — creates a peer client from options (copied).
+ * Does not connect. Returns NULL when the token is missing, on a bad URL
+ * (only http:// and ws://) or out of memory; errbuf then says why. */
+HERALD_EXTERN herald_peer_client *herald_peer_client_new(const herald_peer_client_options *opts,
+                                                         char *errbuf, size_t errlen);
+
+/* herald_peer_client_start — connects on the caller's loop; call on the
+ * loop's thread, then run the loop. Starts once. Returns 0 or HERALD_E*. */
+HERALD_EXTERN int herald_peer_client_start(herald_peer_client *pc, uv_loop_t *loop);
+
+/* herald_peer_client_start_thread — connects on a new thread running a
+ * loop of its own; the callbacks run on that thread. Returns 0 or
+ * HERALD_E*. */
+HERALD_EXTERN int herald_peer_client_start_thread(herald_peer_client *pc);
+
+/* herald_peer_client_wait_ready — blocks until authenticated (0), the
+ * connection ended (HERALD_ECLOSED), or timeout_ms passed
+ * (HERALD_ETIMEDOUT; negative waits forever). Any thread but the loop's. */
+HERALD_EXTERN int herald_peer_client_wait_ready(herald_peer_client *pc, int timeout_ms);
+
+/* herald_peer_client_is_ready — 1 when authenticated and still connected,
+ * else 0. Any thread. */
+HERALD_EXTERN int herald_peer_client_is_ready(herald_peer_client *pc);
+
+/* herald_peer_client_update_metadata — sends
+ * {"type":"update_metadata","metadata":<metadata_json>}; the server
+ * stores it and emits peer.metadata_updated (which this client receives
+ * too). metadata_json is any JSON value's text (usually an object). Any
+ * thread: the message is queued and sent from the loop thread, after
+ * authentication if that has not happened yet; messages go out in call
+ * order. Returns 0 when queued, HERALD_EINVAL for text that is not JSON,
+ * HERALD_ECLOSED once the connection has ended, HERALD_ENOMEM. */
+HERALD_EXTERN int herald_peer_client_update_metadata(herald_peer_client *pc,
+                                                     const char *metadata_json);
+
+/* herald_peer_client_stop — closes the connection with code 1000 (waiting
+ * up to 2 s for the server's reply), after sending queued metadata
+ * updates. Any thread; returns at once; on_close follows. Harmless when
+ * already stopped. */
+HERALD_EXTERN void herald_peer_client_stop(herald_peer_client *pc);
+
+/* herald_peer_client_abort — drops the connection abruptly: the TCP
+ * socket is closed without a close frame, as when the app crashes or its
+ * network goes away (the server then reports the peer crashed). Queued
+ * messages are discarded. Any thread; returns at once; on_close follows
+ * with 1006. */
+HERALD_EXTERN void herald_peer_client_abort(herald_peer_client *pc);
+
+/* herald_peer_client_free — releases the client; no callback is called
+ * after it returns. Same rules as herald_notifier_free: thread mode
+ * stops (close 1000) and joins; caller's-loop mode must be called on the
+ * loop thread outside the callbacks, and an open connection is closed
+ * with the memory released once the loop has run the close callbacks.
+ * NULL is ignored. */
+HERALD_EXTERN void herald_peer_client_free(herald_peer_client *pc);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,67 @@
+/* cli.h — what the files of herald-cli share.
+ *
+ *   herald-cli.c   main: options, usage, dispatch to the commands
+ *   cli_events.c   listen, publish, history
+ *   cli_rooms.c    room create/list/get/delete, peer add/delete/refresh-token
+ *   cli_peer.c     peer connect (the peer client)
+ *
+ * Every command returns the process exit status: 0 success, 1 an error
+ * (the server's message on stderr), 2 a usage error.
+ */
+#ifndef HERALD_CLI_H
+#define HERALD_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "herald/client.h"
+
+typedef struct cli {
+    const char *server, *token;
+    const char *room, *user, *type;
+    int json, metrics;
+    int has_since, has_limit;
+    uint64_t since;
+    unsigned limit;
+    /* room create */
+    const char *webhook_url, *room_id, *video_codec, *room_type;
+    int has_max_peers, is_public;
+    uint64_t max_peers;
+    /* peer add / connect */
+    const char *metadata, *subscribe_mode, *peer_token;
+    int token_only;
+    herald_peer_auth auth;
+} cli;
+
+/* Prints "herald-cli: <fmt with arg>" and the --help hint; returns 2. */
+int cli_usage_error(const char *fmt, const char *arg);
+
+/* Prints "herald-cli: <what>: <err or the code's description>"; returns 1. */
+int cli_fail(const char *what, int rc, const char *err);
+
+/* Writes text and a newline to stdout, flushed. */
+void cli_print_line(const char *text, size_t len);
+
+/* Prints a JSON value as one compact line. */
+void cli_print_json(json_t *v);
+
+/* Prints JSON text as one compact line (as is when it has no newline). */
+void cli_print_json_text(const char *text, size_t len);
+
+/* cli_events.c */
+int cli_listen(const cli *c);
+int cli_publish_one(const cli *c, const char *type, const char *data);
+int cli_publish_stdin(const cli *c);
+int cli_history(const cli *c);
+
+/* cli_rooms.c: args are what follows "room" / "peer" (the subcommand
+ * first). */
+int cli_room(const cli *c, char **args, int nargs);
+int cli_peer(const cli *c, char **args, int nargs);
+
+/* cli_peer.c */
+int cli_peer_connect(const cli *c);
+
+#endif
