@@ -54,7 +54,8 @@ static int hexval(int ch)
 }
 
 /* Percent-decodes seg[0..len) into out (257 bytes); -1 when it does not
- * fit, is empty, or decodes to a NUL or a slash. */
+ * fit, is empty, or decodes to a NUL. (An encoded slash is kept: such an
+ * id simply does not exist, which the handler says.) */
 static int decode_segment(const char *seg, size_t len, char *out)
 {
     size_t o = 0;
@@ -65,7 +66,7 @@ static int decode_segment(const char *seg, size_t len, char *out)
             ch = hexval(seg[i + 1]) * 16 + hexval(seg[i + 2]);
             i += 2;
         }
-        if (ch == 0 || ch == '/' || o >= 256)
+        if (ch == 0 || o >= 256)
             return -1;
         out[o++] = (char)ch;
     }

@@ -22,6 +22,7 @@ typedef struct pub_req {
     hv_event **evs;
     size_t n;
     hv_kvlist kv;
+    hv_after *after;
     hv_loop *origin;
     hv_publish_done done;
     void *arg;
@@ -58,6 +59,16 @@ void hv_kvlist_clear(hv_kvlist *l)
     }
     free(l->items);
     memset(l, 0, sizeof(*l));
+}
+
+static void post_after(hv_after *a)
+{
+    while (a) {
+        hv_after *next = a->next;
+        hv_loop_post(a->loop, a->fn, a->arg);
+        free(a);
+        a = next;
+    }
 }
 
 static void free_req(pub_req *r)
@@ -110,8 +121,13 @@ static void commit_group(hv_hub *hub, pub_req *list)
      * before they can be freed. */
     hv_fanout_batch *batch = status == 0 && total > 0 ? hv_fanout_prepare(srv, all, total) : NULL;
     free(all);
+    hv_after *after = NULL, **tail = &after;
     while (list) {
         pub_req *next = list->next;
+        *tail = list->after;
+        while (*tail)
+            tail = &(*tail)->next;
+        list->after = NULL;
         list->status = status;
         if (list->done)
             hv_loop_post(list->origin, on_done, list);
@@ -121,6 +137,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
     }
     if (batch)
         hv_fanout_send(srv, batch);
+    post_after(after);
 }
 
 static void maybe_prune(hv_hub *hub)
@@ -189,15 +206,16 @@ void hv_hub_free(hv_hub *hub)
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg)
 {
-    return hv_hub_commit(hub, evs, n, NULL, origin, done, arg);
+    return hv_hub_commit(hub, evs, n, NULL, NULL, origin, done, arg);
 }
 
-int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_loop *origin,
-                  hv_publish_done done, void *arg)
+int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
+                  hv_loop *origin, hv_publish_done done, void *arg)
 {
     pub_req *r = calloc(1, sizeof(*r));
     r->evs = evs;
     r->n = n;
+    r->after = after;
     if (kv) {
         r->kv = *kv;
         memset(kv, 0, sizeof(*kv));
@@ -208,6 +226,8 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_loop 
     uv_mutex_lock(&hub->mu);
     if (hub->stop) {
         uv_mutex_unlock(&hub->mu);
+        post_after(r->after);
+        r->after = NULL;
         free_req(r);
         return -1;
     }

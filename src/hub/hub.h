@@ -44,10 +44,23 @@ typedef struct hv_kvlist {
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value);
 void hv_kvlist_clear(hv_kvlist *l);
 
-/* hv_hub_publish, plus state changes stored in the same transaction. The
- * hub takes over kv's contents (kv is left empty). done may be NULL (no
- * completion wanted; origin is then unused). */
-int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_loop *origin,
-                  hv_publish_done done, void *arg);
+/* Work to post to a loop after the commit's events were handed to every
+ * loop (so it runs after their delivery there): e.g. closing a deleted
+ * peer's socket after it got room.deleted. Posted even if the commit
+ * fails. */
+typedef struct hv_after {
+    struct hv_after *next;
+    hv_loop *loop;
+    hv_loop_fn fn;
+    void *arg;
+} hv_after;
+
+/* hv_hub_publish, plus state changes stored in the same transaction and
+ * work to post after the fan-out (a malloc'd list, taken over). The hub
+ * takes over kv's contents (kv is left empty). done may be NULL (no
+ * completion wanted; origin is then unused). On -1 (stopping) the after
+ * list is posted at once. */
+int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
+                  hv_loop *origin, hv_publish_done done, void *arg);
 
 #endif

@@ -26,6 +26,7 @@
 struct hv_rooms {
     hv_server *srv;
     uv_mutex_t mu;
+    hv_after *closes; /* socket closes waiting for the next commit (lock held) */
     hv_map rooms;   /* id -> hv_room */
     hv_map tokens;  /* token hash -> hv_peer */
     uint64_t next_gen;
@@ -130,7 +131,11 @@ static int commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms
     hv_event **arr = malloc((n ? n : 1) * sizeof(*arr));
     if (n)
         memcpy(arr, evs, n * sizeof(*arr));
-    int rc = hv_hub_commit(r->srv->hub, arr, n, kv, reply.origin, reply.done, reply.arg);
+    /* Sockets closed by this change are closed after its events reach
+     * their loops, so a peer sees room.deleted before its 4005. */
+    hv_after *closes = r->closes;
+    r->closes = NULL;
+    int rc = hv_hub_commit(r->srv->hub, arr, n, kv, closes, reply.origin, reply.done, reply.arg);
     hv_kvlist_clear(kv);
     if (rc != 0)
         hv_warn("rooms: change not committed, the server is stopping");
@@ -174,7 +179,8 @@ static void do_close(hv_loop *l, void *arg)
     free(m);
 }
 
-static void close_socket(hv_peer *p, int code, const char *reason)
+/* Closes p's socket after the next commit (or at once with now). */
+static void close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now)
 {
     if (!p->conn)
         return;
@@ -184,7 +190,13 @@ static void close_socket(hv_peer *p, int code, const char *reason)
     m->gen = p->conn_gen;
     m->code = code;
     snprintf(m->reason, sizeof(m->reason), "%s", reason);
-    hv_loop_post(p->loop, do_close, m);
+    if (now) {
+        hv_loop_post(p->loop, do_close, m);
+        return;
+    }
+    hv_after *a = malloc(sizeof(*a));
+    *a = (hv_after){r->closes, p->loop, do_close, m};
+    r->closes = a;
 }
 
 /* ---- REST operations ---------------------------------------------------- */
@@ -253,7 +265,7 @@ int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
-        close_socket(p, HV_CLOSE_ROOM_DELETED, "room deleted");
+        close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted", 0);
         hv_map_del(&r->tokens, p->token_hash);
         hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
         hv_peer_release(p);
@@ -327,7 +339,7 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
         evs[n++] = peer_event("peer.disconnected", p, NULL);
     evs[n++] = peer_event("peer.deleted", p, NULL);
     p->deleted = 1;
-    close_socket(p, HV_CLOSE_PEER_DELETED, "peer deleted");
+    close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted", 0);
     hv_room_remove_peer(room, p);
     hv_map_del(&r->tokens, p->token_hash);
     hv_kvlist kv = {0};
@@ -394,7 +406,7 @@ hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *
     }
     int replacing = p->conn != NULL;
     if (replacing)
-        close_socket(p, HV_CLOSE_REPLACED, "replaced by a new connection");
+        close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
     p->conn = c;
     p->loop = c->loop;
     p->conn_gen = *gen = ++r->next_gen;

@@ -142,6 +142,9 @@ test('deleting a peer closes its socket (4004): disconnected then deleted; delet
   assert.deepEqual(await sp.closedP, { code: 4004, reason: 'peer deleted' });
   assert.equal((await api('DELETE', `/room/${room}`)).status, 204);
   assert.deepEqual(await sq.closedP, { code: 4005, reason: 'room deleted' });
+  // Each socket hears why before it is closed.
+  assert.deepEqual(sp.msgs.slice(-2).map((m) => m.type), ['peer.disconnected', 'peer.deleted']);
+  assert.equal(sq.msgs.at(-1).type, 'room.deleted');
   await sleep(100);
   const mine = (await history()).filter((e) => e.room_id === room).map((e) => `${e.type}${e.data.peer_id === p.id ? ':p' : e.data.peer_id === q.id ? ':q' : ''}`);
   assert.deepEqual(mine, ['room.created', 'peer.added:p', 'peer.added:q', 'peer.connected:p', 'peer.connected:q',

@@ -32,7 +32,9 @@ static void params_are_decoded(void **state)
     assert_int_equal(hv_router_find("GET", "/room/r1", &h, params), 200);
     assert_ptr_equal(h, hv_api_room_get);
     assert_string_equal(params[0], "r1");
-    assert_int_equal(hv_router_find("DELETE", "/room/my%20room/peer/p%2F1", &h, params), 404); /* %2F is not a segment */
+    assert_int_equal(hv_router_find("DELETE", "/room/my%20room/peer/p%2F1", &h, params), 200); /* %2F stays in the id */
+    assert_string_equal(params[1], "p/1");
+    assert_int_equal(hv_router_find("GET", "/room/a%00b", &h, params), 404);
     assert_int_equal(hv_router_find("DELETE", "/room/my%20room/peer/p-1", &h, params), 200);
     assert_ptr_equal(h, hv_api_peer_delete);
     assert_string_equal(params[0], "my room");
