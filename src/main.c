@@ -19,6 +19,8 @@
 #include "net/server.h"
 #include "net/ws_frame.h"
 #include "rooms/rooms.h"
+#include "deliver/endpoints.h"
+#include "deliver/webhooks.h"
 
 typedef struct control {
     hv_server *srv;
@@ -129,20 +131,24 @@ int main(int argc, char **argv)
     srv.started_ms = hv_now_ms();
     if (open_store(&srv) != 0)
         return 1;
-    srv.rooms = hv_rooms_new(&srv); /* before the hub: it reads with the writer */
+    /* Before the hub starts: these load their state with the writer. */
+    srv.rooms = hv_rooms_new(&srv);
+    srv.endpoints = hv_endpoints_new(&srv);
     srv.hub = hv_hub_start(&srv);
-    if (!srv.hub || hv_server_start(&srv) != 0) {
-        hv_server_stop(&srv);
-        hv_hub_free(srv.hub);
-        hv_rooms_free(srv.rooms);
-        hv_store_close(srv.store);
-        return 1;
-    }
-    run_control_loop(&srv);
+    /* The engine may disable an endpoint (through the hub) at once. */
+    srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
+    int ok = srv.hub && srv.webhooks && hv_server_start(&srv) == 0;
+    if (ok)
+        run_control_loop(&srv);
+    /* Loops and hub first (the hub hands work to the engine), then the
+     * engine, then the state they all read. */
     hv_server_stop(&srv);
     hv_hub_free(srv.hub);
+    hv_webhooks_stop(srv.webhooks);
+    hv_endpoints_free(srv.endpoints);
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
-    hv_info("stopped");
-    return 0;
+    if (ok)
+        hv_info("stopped");
+    return ok ? 0 : 1;
 }

@@ -12,9 +12,10 @@
  * metrics_report) are refused with HERALD_ENOTNOTIF.
  *
  * JSON: jansson parses the body. {"notification": "<string>"} is the
- * Jellyfish form, whose string holds the protobuf bytes one per code point
- * (code points below 256 are the bytes; a string with larger ones is taken
- * as its UTF-8 bytes, as the Python SDK does). Anything with a "type"
+ * Jellyfish form: the string's UTF-8 bytes are the protobuf bytes (as the
+ * Python SDK reads it); failing that, and when every code point is below
+ * 256, the code points are the bytes (herald's form for protobuf bytes
+ * that are not valid UTF-8). Anything with a "type"
  * string is herald's native envelope; its data fields are read with
  * snake_case or camelCase keys.
  */
@@ -287,7 +288,13 @@ static int receive_jellyfish(json_t *s, herald_notification *out)
         else
             bytes[n++] = (uint8_t)cp;
     }
-    int rc = wide ? herald_receive_binary(u, len, out) : herald_receive_binary(bytes, n, out);
+    /* The string's UTF-8 bytes first (what the Jellyfish server sent and
+     * the Python SDK reads back); when they are not a notification and
+     * every code point fits a byte, the one-byte-per-code-point form
+     * herald uses for protobuf bytes that are not UTF-8. */
+    int rc = herald_receive_binary(u, len, out);
+    if (rc != 0 && !wide)
+        rc = herald_receive_binary(bytes, n, out);
     free(bytes);
     return rc;
 }

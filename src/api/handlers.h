@@ -21,5 +21,16 @@ void hv_api_peer_delete(hv_conn *c, hv_http_req *r);
 void hv_api_peer_refresh_token(hv_conn *c, hv_http_req *r);
 void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r);
 void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r);
+/* webhooks.c: the webhook endpoints API */
+void hv_api_webhook_create(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_list(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_get(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_update(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_delete(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_disable(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_enable(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_replay(hv_conn *c, hv_http_req *r);
+void hv_api_webhook_retry(hv_conn *c, hv_http_req *r);
 
 #endif

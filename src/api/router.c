@@ -40,6 +40,16 @@ static const route routes[] = {
     {"POST", "/room/:id/peer/:pid/subscribe_tracks", hv_api_peer_subscribe},
     {"POST", "/room/:id/viewer", hv_api_room_livestream_token},
     {"POST", "/room/:id/streamer", hv_api_room_livestream_token},
+    {"POST", "/v1/webhooks", hv_api_webhook_create},
+    {"GET", "/v1/webhooks", hv_api_webhook_list},
+    {"GET", "/v1/webhooks/:id", hv_api_webhook_get},
+    {"PATCH", "/v1/webhooks/:id", hv_api_webhook_update},
+    {"DELETE", "/v1/webhooks/:id", hv_api_webhook_delete},
+    {"POST", "/v1/webhooks/:id/disable", hv_api_webhook_disable},
+    {"POST", "/v1/webhooks/:id/enable", hv_api_webhook_enable},
+    {"GET", "/v1/webhooks/:id/deliveries", hv_api_webhook_deliveries},
+    {"POST", "/v1/webhooks/:id/replay", hv_api_webhook_replay},
+    {"POST", "/v1/webhooks/:id/deliveries/:did/retry", hv_api_webhook_retry},
 };
 
 static int hexval(int ch)

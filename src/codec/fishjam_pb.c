@@ -241,6 +241,11 @@ static const char *member_for_type(const char *type)
     return NULL;
 }
 
+int hv_fishjam_has_form(const char *type)
+{
+    return member_for_type(type) != NULL;
+}
+
 int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len)
 {
     *out = NULL;

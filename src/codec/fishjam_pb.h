@@ -21,6 +21,9 @@ enum { HV_FJ_EVENT_UNSPECIFIED = 0, HV_FJ_EVENT_SERVER_NOTIFICATION = 1, HV_FJ_E
  * back to the event's own room_id. */
 int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len);
 
+/* 1 when events of this type have a protobuf form. */
+int hv_fishjam_has_form(const char *type);
+
 typedef enum hv_fj_request_kind {
     HV_FJ_REQ_INVALID = 0,  /* not a decodable ServerMessage */
     HV_FJ_REQ_AUTH,         /* auth_request: token */

@@ -58,11 +58,30 @@ void hv_endpoint_unref(hv_endpoint *ep);
  * protobuf form for protobuf endpoints. */
 int hv_endpoint_wants(const hv_endpoint *ep, const hv_event *ev);
 
-/* Hub thread, inside a commit: calls fn(arg, endpoint id) for every
+/* Hub thread, preparing a commit: calls fn(arg, endpoint id) for every
  * endpoint that wants ev, disabled ones included (their deliveries wait
- * for re-enabling); retires a room endpoint on its room.deleted. */
-void hv_endpoints_match(hv_endpoints *e, const hv_event *ev,
+ * for re-enabling); retires a room endpoint on its room.deleted, adding
+ * the changed record to kv. */
+void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
                         void (*fn)(void *arg, const char *endpoint_id), void *arg);
+
+/* The API's view of endpoints (JSON text, secrets left out). */
+char *hv_endpoints_list_json(hv_endpoints *e);
+
+/* API operations; each returns an HTTP status with *out the JSON answer
+ * or the error message (see api/webhooks.c for the bodies). Changes are
+ * committed through the hub before the answer (reply.done). */
+typedef struct hv_ep_reply {
+    hv_loop *origin;
+    hv_publish_done done;
+    void *arg;
+} hv_ep_reply;
+int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply);
+int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out);
+int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
+                        hv_ep_reply reply);
+int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply);
+int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply);
 
 /* Disables an endpoint (410 Gone, or failing for too long): stores it and
  * emits component.crashed {"component_id": id, "room_id"?: …, "reason"}.

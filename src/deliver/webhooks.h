@@ -35,6 +35,12 @@ void hv_webhooks_enqueue(hv_webhooks *w, const hv_outbox_new *rows, size_t n, hv
  * re-enabling an endpoint). Any thread. */
 void hv_webhooks_kick(hv_webhooks *w);
 
+/* Replay: new deliveries of these events to endpoint_id (the engine's
+ * thread inserts the outbox rows, then sends them). Takes a copy of ids. */
+void hv_webhooks_replay(hv_webhooks *w, const char *endpoint_id, const uint64_t *event_ids, size_t n);
+/* Retries one delivery (outbox row) now, whatever its state. */
+void hv_webhooks_retry(hv_webhooks *w, const char *endpoint_id, uint64_t outbox_id);
+
 /* Figures for /metrics. */
 typedef struct hv_webhook_stats {
     uint64_t delivered, failed_attempts, gave_up, in_flight, queued;

@@ -12,8 +12,11 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "deliver/endpoints.h"
 #include "deliver/fanout.h"
+#include "deliver/webhooks.h"
 #include "net/server.h"
+#include "store/outbox.h"
 
 #define PRUNE_EVERY_MS 1000
 
@@ -87,40 +90,98 @@ static void on_done(hv_loop *l, void *arg)
     free_req(r);
 }
 
+/* Everything one transaction writes, gathered from the waiting requests. */
+typedef struct group {
+    hv_event **evs;
+    size_t n;
+    hv_kv_change *kv;
+    size_t nkv;
+    hv_kvlist kv_extra;     /* endpoint records changed by matching */
+    hv_outbox_new *rows;    /* webhook deliveries owed */
+    size_t nrows, cap;
+    size_t cur;             /* the event being matched */
+    int64_t now;
+} group;
+
+static void gather(group *g, pub_req *list)
+{
+    size_t nkv = 0;
+    for (pub_req *r = list; r; r = r->next) {
+        g->n += r->n;
+        nkv += r->kv.n;
+    }
+    g->evs = malloc((g->n + 1) * sizeof(*g->evs));
+    g->kv = malloc((nkv + 1) * sizeof(*g->kv));
+    size_t k = 0;
+    for (pub_req *r = list; r; r = r->next) {
+        for (size_t i = 0; i < r->n; i++)
+            g->evs[k++] = r->evs[i];
+        for (size_t i = 0; i < r->kv.n; i++)
+            g->kv[g->nkv++] = r->kv.items[i];
+    }
+}
+
+static void add_row(void *arg, const char *endpoint_id)
+{
+    group *g = arg;
+    if (g->nrows == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->rows = realloc(g->rows, g->cap * sizeof(*g->rows));
+    }
+    g->rows[g->nrows++] = (hv_outbox_new){strdup(endpoint_id), g->cur, g->now, 0};
+}
+
+/* Outbox rows for every (event, endpoint) pair, written in the same
+ * transaction as the events: an acknowledged event's webhooks are owed. */
+static void match_endpoints(hv_server *srv, group *g)
+{
+    if (!srv->endpoints)
+        return;
+    g->now = hv_now_ms();
+    for (g->cur = 0; g->cur < g->n; g->cur++)
+        hv_endpoints_match(srv->endpoints, g->evs[g->cur], &g->kv_extra, add_row, g);
+    if (g->kv_extra.n) {
+        g->kv = realloc(g->kv, (g->nkv + g->kv_extra.n) * sizeof(*g->kv));
+        for (size_t i = 0; i < g->kv_extra.n; i++)
+            g->kv[g->nkv++] = g->kv_extra.items[i];
+    }
+}
+
+static void group_free(group *g)
+{
+    for (size_t i = 0; i < g->nrows; i++)
+        free((char *)g->rows[i].endpoint_id);
+    free(g->rows);
+    free(g->kv);
+    hv_kvlist_clear(&g->kv_extra);
+    free(g->evs);
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
-    size_t total = 0, nkv = 0;
-    for (pub_req *r = list; r; r = r->next) {
-        total += r->n;
-        nkv += r->kv.n;
-    }
-    hv_event **all = malloc((total + 1) * sizeof(*all));
-    hv_kv_change *kv = malloc((nkv + 1) * sizeof(*kv));
-    size_t k = 0, j = 0;
-    for (pub_req *r = list; r; r = r->next) {
-        for (size_t i = 0; i < r->n; i++)
-            all[k++] = r->evs[i];
-        for (size_t i = 0; i < r->kv.n; i++)
-            kv[j++] = r->kv.items[i];
-    }
+    group g = {0};
+    gather(&g, list);
+    match_endpoints(srv, &g);
 
     uint64_t t0 = uv_hrtime();
-    int status = hv_store_append_kv(srv->store, all, total, kv, nkv);
-    free(kv);
-    hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? total : 0);
+    hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows};
+    int status = hv_store_commit(srv->store, &c);
+    hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? g.n : 0);
     if (status == 0) {
-        for (size_t i = 0; i < total; i++)
-            hv_event_encode(all[i]);
+        for (size_t i = 0; i < g.n; i++)
+            hv_event_encode(g.evs[i]);
+        if (g.nrows && srv->webhooks)
+            hv_webhooks_enqueue(srv->webhooks, g.rows, g.nrows, g.evs);
     } else {
-        hv_error("store: append of %zu events failed", total);
+        hv_error("store: append of %zu events failed", g.n);
     }
     /* Publishers hear first (their answer does not wait behind the
      * fan-out of their own loop), then every loop delivers. The requests
-     * keep their events alive until answered, so the batch is posted
+     * keep their events alive until answered, so the batch is taken
      * before they can be freed. */
-    hv_fanout_batch *batch = status == 0 && total > 0 ? hv_fanout_prepare(srv, all, total) : NULL;
-    free(all);
+    hv_fanout_batch *batch = status == 0 && g.n > 0 ? hv_fanout_prepare(srv, g.evs, g.n) : NULL;
+    group_free(&g);
     hv_after *after = NULL, **tail = &after;
     while (list) {
         pub_req *next = list->next;

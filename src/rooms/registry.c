@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "deliver/channels.h"
+#include "deliver/endpoints.h"
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/model.h"
@@ -223,6 +224,11 @@ int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *addre
     char *rec = hv_room_record(room);
     hv_kvlist_put(&kv, NS_ROOM, room->id, rec);
     free(rec);
+    /* The room's webhook exists before room.created is committed, so
+     * room.created itself is delivered to it (Fishjam semantics). */
+    const char *hook = json_string_value(json_object_get(room->config, "webhookUrl"));
+    if (hook && r->srv->endpoints)
+        hv_endpoints_add_room(r->srv->endpoints, room->id, hook, &kv);
     hv_event *ev = room_event("room.created", room);
     int rc = commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);

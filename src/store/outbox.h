@@ -98,6 +98,10 @@ long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
  * Reader connection, any thread. Returns malloc'd text or NULL. */
 char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id, size_t limit);
 
+/* The state (HV_OUTBOX_*) of one row of endpoint_id, or -1 when there is
+ * no such row. Reader connection, any thread. */
+int hv_outbox_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id);
+
 /* Counts for /metrics and the API: pending rows (all endpoints, or one). */
 long hv_outbox_pending_count(hv_store *st, const char *endpoint_id);
 

@@ -2,14 +2,24 @@
  *
  * Files: <dir>/herald.db (+ -wal, -shm). The schema is versioned with
  * PRAGMA user_version and built by schema_migrate() from the `migrations`
- * list; later tables (rooms, peers, webhook outbox) are added there.
+ * list: the event log, state records (kv), the webhook outbox. The outbox
+ * code lives in store/outbox.c; sqlite_internal.h holds what both share.
  *
  * Writing: one connection, used only by the store's single writer thread
- * (appends and prunes). An append is one BEGIN IMMEDIATE ... COMMIT with a
- * cached INSERT; ids continue from an in-memory last_id, and the high-water
- * marks (last id, last time) are persisted in the `meta` table inside the
- * same transaction, so ids keep increasing across restarts even after
- * pruning deletes every event. Time never goes backwards between appends.
+ * (commits and prunes). A commit (hv_store_commit; hv_store_append[_kv]
+ * wrap it) is one BEGIN IMMEDIATE ... COMMIT with cached statements: kv
+ * changes, events, outbox rows; ids continue from an in-memory last_id,
+ * and the high-water marks (last id, last time) are persisted in the
+ * `meta` table inside the same transaction, so ids keep increasing across
+ * restarts even after pruning deletes every event. Time never goes
+ * backwards between appends. The webhook engine writes the outbox through
+ * its own connection (busy_timeout makes each side wait for the other).
+ *
+ * Pruning deletes old events (by count, by age) but never one a pending
+ * outbox row needs. Every deleted id lies below a horizon (in meta, never
+ * decreasing) above which the log is complete; first_id is the oldest
+ * event at or above it and history serves only [first_id, last_id], so
+ * events kept for the outbox never show up as a history with holes.
  *
  * Reading: a small pool of read-only connections guarded by a mutex and a
  * condition variable. WAL lets them read beside the writer; each history
@@ -23,26 +33,19 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "store/sqlite_internal.h"
 
-#define HV_STORE_READERS 4
-#define HV_BUSY_TIMEOUT_MS 5000
 #define HV_HISTORY_MAX 10000
 
-/* History filter bits; one prepared statement per combination. */
-enum { F_ROOM = 1, F_USER = 2, F_TYPE = 4, F_TIME = 8, F_VARIANTS = 16 };
-
-/* Cached statements of the writer connection. */
-enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_INSERT, W_META, W_PRUNE_COUNT, W_PRUNE_AGE,
-       W_MIN_ID, W_KV_PUT, W_KV_DEL, W_KV_LOAD, W_COUNT };
+/* Leaves out events a pending outbox row still needs. */
+#define NOT_OWED                                                                          \
+    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.status = 0)"
 
 static const char *const writer_sql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -53,9 +56,12 @@ static const char *const writer_sql[W_COUNT] = {
     [W_META] = "INSERT INTO meta(key, value) VALUES('last_id', ?1), ('last_time_ms', ?2) "
                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [W_PRUNE_COUNT] = "DELETE FROM events WHERE id <= "
-                      "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-    [W_PRUNE_AGE] = "DELETE FROM events WHERE time_ms < ?1",
-    [W_MIN_ID] = "SELECT COALESCE(MIN(id), 0) FROM events",
+                      "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)" NOT_OWED
+                      " RETURNING id",
+    [W_PRUNE_AGE] = "DELETE FROM events WHERE time_ms < ?1" NOT_OWED " RETURNING id",
+    [W_FIRST_ID] = "SELECT COALESCE((SELECT id FROM events WHERE id >= ?1 ORDER BY id LIMIT 1), 0)",
+    [W_HORIZON] = "INSERT INTO meta(key, value) VALUES('horizon', ?1) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [W_KV_PUT] = "INSERT INTO kv(ns, key, value) VALUES(?1, ?2, ?3) "
                  "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
     [W_KV_DEL] = "DELETE FROM kv WHERE ns = ?1 AND key = ?2",
@@ -82,42 +88,21 @@ static const char *const migrations[] = {
      * as the events that announce their changes. */
     "CREATE TABLE kv(ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(ns, key));",
+    /* 3: the webhook outbox (a row per event and endpoint owed a delivery;
+     * status 0 pending, 1 delivered, 2 failed) and every delivery attempt. */
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY, endpoint_id TEXT NOT NULL,"
+    "  event_id INTEGER NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE INDEX outbox_pending ON outbox(id) WHERE status = 0;"
+    "CREATE INDEX outbox_pending_event ON outbox(event_id) WHERE status = 0;"
+    "CREATE INDEX outbox_endpoint ON outbox(endpoint_id, id);"
+    "CREATE TABLE attempts(id INTEGER PRIMARY KEY, outbox_id INTEGER NOT NULL,"
+    "  endpoint_id TEXT NOT NULL, event_id INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+    "  status_code INTEGER, latency_ms INTEGER, error TEXT, response TEXT,"
+    "  state INTEGER NOT NULL);"
+    "CREATE INDEX attempts_endpoint ON attempts(endpoint_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-typedef struct reader {
-    sqlite3 *db;
-    sqlite3_stmt *hist[F_VARIANTS]; /* prepared on first use */
-} reader;
-
-struct hv_store {
-    sqlite3 *db; /* the writer connection */
-    sqlite3_stmt *w[W_COUNT];
-    int64_t last_time_ms; /* writer thread only */
-    _Atomic uint64_t last_id;
-    _Atomic uint64_t first_id;
-
-    reader readers[HV_STORE_READERS];
-    reader *idle[HV_STORE_READERS]; /* free readers, guarded by mu */
-    size_t nidle;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-
-    char path[];
-};
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* mkdir -p: creates dir and its missing parents. */
 static int mkdir_p(const char *dir)
@@ -147,26 +132,6 @@ static int mkdir_p(const char *dir)
         return -1;
     }
     return 0;
-}
-
-/* Binds a uint64 as SQLite's signed 64-bit integer, saturating. */
-static int bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    return sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
-}
-
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-}
-
-/* Runs a cached statement that returns no rows; 0 or -1. Always resets. */
-static int run(sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Runs a one-row, one-integer query on db. */
@@ -212,8 +177,9 @@ static int schema_migrate(sqlite3 *db, char *err, size_t errlen)
     return 0;
 }
 
-/* Journal mode, durability level and lock waiting for the writer. */
-static int configure_writer(sqlite3 *db, int sync_full, char *err, size_t errlen)
+/* Journal mode, durability level and lock waiting for a read-write
+ * connection (the writer, the webhook engine's). */
+int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen)
 {
     sqlite3_busy_timeout(db, HV_BUSY_TIMEOUT_MS);
     if (sqlite3_db_readonly(db, "main") == 1) {
@@ -240,10 +206,11 @@ static int configure_writer(sqlite3 *db, int sync_full, char *err, size_t errlen
 }
 
 /* Loads the high-water marks: the larger of what meta says and what the
- * events table holds (meta is absent before the first append). */
+ * events table holds (meta is absent before the first append), and the
+ * prune horizon with the first event at or above it. */
 static int load_state(hv_store *st)
 {
-    sqlite3_int64 meta_id = 0, meta_time = 0, max_id = 0, max_time = 0, min_id = 0;
+    sqlite3_int64 meta_id = 0, meta_time = 0, max_id = 0, max_time = 0, horizon = 0, first = 0;
     if (query_int64(st->db, "SELECT COALESCE((SELECT value FROM meta WHERE key='last_id'), 0)",
                     &meta_id) != 0 ||
         query_int64(st->db,
@@ -251,10 +218,16 @@ static int load_state(hv_store *st)
                     &meta_time) != 0 ||
         query_int64(st->db, "SELECT COALESCE(MAX(id), 0) FROM events", &max_id) != 0 ||
         query_int64(st->db, "SELECT COALESCE(MAX(time_ms), 0) FROM events", &max_time) != 0 ||
-        query_int64(st->db, "SELECT COALESCE(MIN(id), 0) FROM events", &min_id) != 0)
+        query_int64(st->db, "SELECT COALESCE((SELECT value FROM meta WHERE key='horizon'), 0)",
+                    &horizon) != 0 ||
+        query_int64(st->db,
+                    "SELECT COALESCE((SELECT id FROM events WHERE id >= (SELECT COALESCE("
+                    "(SELECT value FROM meta WHERE key='horizon'), 0)) ORDER BY id LIMIT 1), 0)",
+                    &first) != 0)
         return -1;
     atomic_store(&st->last_id, (uint64_t)(meta_id > max_id ? meta_id : max_id));
-    atomic_store(&st->first_id, (uint64_t)min_id);
+    atomic_store(&st->first_id, (uint64_t)first);
+    st->horizon = (uint64_t)horizon;
     st->last_time_ms = meta_time > max_time ? meta_time : max_time;
     return 0;
 }
@@ -265,13 +238,13 @@ static int prepare_writer(hv_store *st)
         if (sqlite3_prepare_v3(st->db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->w[i],
                                NULL) != SQLITE_OK)
             return -1;
-    return 0;
+    return hv_sqlite_outbox_prepare(st);
 }
 
 static int open_readers(hv_store *st, char *err, size_t errlen)
 {
     for (int i = 0; i < HV_STORE_READERS; i++) {
-        reader *r = &st->readers[i];
+        hv_reader *r = &st->readers[i];
         int rc = sqlite3_open_v2(st->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                                  NULL);
         if (rc != SQLITE_OK) {
@@ -296,7 +269,7 @@ static int open_writer(hv_store *st, int sync_full, char *err, size_t errlen)
                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
         return -1;
     }
-    if (configure_writer(st->db, sync_full, err, errlen) != 0 ||
+    if (hv_sqlite_configure(st->db, sync_full, err, errlen) != 0 ||
         schema_migrate(st->db, err, errlen) != 0)
         return -1;
     if (load_state(st) != 0 || prepare_writer(st) != 0) {
@@ -325,6 +298,7 @@ hv_store *hv_store_open(const hv_store_options *opt, char *err, size_t errlen)
         return NULL;
     }
     snprintf(st->path, plen, "%s/herald.db", opt->dir);
+    st->sync_full = opt->sync_full;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     if (open_writer(st, opt->sync_full, err, errlen) != 0 ||
@@ -342,13 +316,17 @@ void hv_store_close(hv_store *st)
     if (!st)
         return;
     for (int i = 0; i < HV_STORE_READERS; i++) {
-        reader *r = &st->readers[i];
+        hv_reader *r = &st->readers[i];
         for (int v = 0; v < F_VARIANTS; v++)
             sqlite3_finalize(r->hist[v]);
+        for (int v = 0; v < OR_COUNT; v++)
+            sqlite3_finalize(r->ob[v]);
         sqlite3_close(r->db);
     }
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(st->w[i]);
+    for (int i = 0; i < OW_COUNT; i++)
+        sqlite3_finalize(st->ow[i]);
     sqlite3_close(st->db);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
@@ -389,19 +367,20 @@ static int apply_kv(hv_store *st, const hv_kv_change *kv)
     return run(s);
 }
 
-static int append_txn(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv,
-                      uint64_t base, int64_t now)
+static int commit_txn(hv_store *st, hv_commit *c, uint64_t base, int64_t now)
 {
     if (run(st->w[W_BEGIN]) != 0)
         return -1;
-    for (size_t i = 0; i < nkv; i++)
-        if (apply_kv(st, &kv[i]) != 0)
+    for (size_t i = 0; i < c->nkv; i++)
+        if (apply_kv(st, &c->kv[i]) != 0)
             return -1;
-    for (size_t i = 0; i < n; i++)
-        if (insert_event(st, evs[i], base + 1 + i, now) != 0)
+    for (size_t i = 0; i < c->n; i++)
+        if (insert_event(st, c->evs[i], base + 1 + i, now) != 0)
             return -1;
+    if (c->noutbox > 0 && hv_sqlite_outbox_rows(st, c, base, now) != 0)
+        return -1;
     sqlite3_stmt *meta = st->w[W_META];
-    bind_u64(meta, 1, base + n);
+    bind_u64(meta, 1, base + c->n);
     sqlite3_bind_int64(meta, 2, now);
     if (run(meta) != 0)
         return -1;
@@ -415,31 +394,39 @@ int hv_store_append(hv_store *st, hv_event **evs, size_t n)
 
 int hv_store_append_kv(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv)
 {
-    if (n == 0 && nkv == 0)
+    hv_commit c = {.evs = evs, .n = n, .kv = kv, .nkv = nkv};
+    return hv_store_commit(st, &c);
+}
+
+int hv_store_commit(hv_store *st, hv_commit *c)
+{
+    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0)
         return 0;
     uint64_t base = atomic_load(&st->last_id);
     int64_t now = hv_now_ms();
     if (now < st->last_time_ms)
         now = st->last_time_ms; /* the clock stepped back: hold time still */
-    if (append_txn(st, evs, n, kv, nkv, base, now) != 0) {
-        hv_error("store: append of %zu events failed: %s", n, sqlite3_errmsg(st->db));
+    if (commit_txn(st, c, base, now) != 0) {
+        hv_error("store: commit of %zu events failed: %s", c->n, sqlite3_errmsg(st->db));
         rollback(st);
-        for (size_t i = 0; i < n; i++) {
-            evs[i]->id = 0;
-            evs[i]->time_ms = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            c->evs[i]->id = 0;
+            c->evs[i]->time_ms = 0;
         }
+        for (size_t i = 0; i < c->noutbox; i++)
+            c->outbox[i].id = 0;
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        evs[i]->id = base + 1 + i;
-        evs[i]->time_ms = now;
+    for (size_t i = 0; i < c->n; i++) {
+        c->evs[i]->id = base + 1 + i;
+        c->evs[i]->time_ms = now;
     }
-    if (n == 0)
+    if (c->n == 0)
         return 0;
     st->last_time_ms = now;
     if (atomic_load(&st->first_id) == 0)
         atomic_store(&st->first_id, base + 1);
-    atomic_store(&st->last_id, base + n);
+    atomic_store(&st->last_id, base + c->n);
     return 0;
 }
 
@@ -456,41 +443,74 @@ int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Recomputes first_id after a prune (writer connection). */
+/* Recomputes first_id in a prune's transaction: the oldest event at or
+ * above the horizon, 0 if none. Published before the commit, so history
+ * readers skip what is being deleted instead of seeing holes. */
 static void refresh_first_id(hv_store *st)
 {
-    sqlite3_stmt *s = st->w[W_MIN_ID];
+    sqlite3_stmt *s = st->w[W_FIRST_ID];
+    bind_u64(s, 1, st->horizon);
     if (sqlite3_step(s) == SQLITE_ROW)
         atomic_store(&st->first_id, (uint64_t)sqlite3_column_int64(s, 0));
     sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Steps a DELETE ... RETURNING id to the end: rows deleted (raising
+ * *max_id to the highest id), or -1. Always resets. */
+static long prune_step(sqlite3_stmt *s, uint64_t *max_id)
+{
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(s, 0);
+        if (id > *max_id)
+            *max_id = id;
+        n++;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? n : -1;
 }
 
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms)
 {
     if (keep_events == 0 && max_age_ms <= 0)
         return 0;
-    long deleted = 0;
+    long deleted = 0, n;
+    uint64_t max_id = 0, old_horizon = st->horizon, old_first = atomic_load(&st->first_id);
     if (run(st->w[W_BEGIN]) != 0)
         goto fail;
     if (keep_events > 0 && keep_events <= INT64_MAX) {
         bind_u64(st->w[W_PRUNE_COUNT], 1, keep_events);
-        if (run(st->w[W_PRUNE_COUNT]) != 0)
+        if ((n = prune_step(st->w[W_PRUNE_COUNT], &max_id)) < 0)
             goto fail;
-        deleted += (long)sqlite3_changes64(st->db);
+        deleted += n;
     }
     if (max_age_ms > 0) {
-        sqlite3_bind_int64(st->w[W_PRUNE_AGE], 1, hv_now_ms() - max_age_ms);
-        if (run(st->w[W_PRUNE_AGE]) != 0)
+        int64_t cutoff = hv_now_ms() - max_age_ms;
+        sqlite3_bind_int64(st->w[W_PRUNE_AGE], 1, cutoff);
+        if ((n = prune_step(st->w[W_PRUNE_AGE], &max_id)) < 0 ||
+            hv_sqlite_outbox_prune(st, cutoff) != 0)
             goto fail;
-        deleted += (long)sqlite3_changes64(st->db);
+        deleted += n;
     }
+    uint64_t horizon = max_id && max_id >= st->horizon ? max_id + 1 : st->horizon;
+    if (horizon != st->horizon) {
+        bind_u64(st->w[W_HORIZON], 1, horizon);
+        if (run(st->w[W_HORIZON]) != 0)
+            goto fail;
+    }
+    st->horizon = horizon;
+    refresh_first_id(st);
     if (run(st->w[W_COMMIT]) != 0)
         goto fail;
-    refresh_first_id(st);
     return deleted;
 fail:
     hv_error("store: prune failed: %s", sqlite3_errmsg(st->db));
     rollback(st);
+    st->horizon = old_horizon;
+    atomic_store(&st->first_id, old_first);
     return -1;
 }
 
@@ -506,29 +526,11 @@ uint64_t hv_store_first_id(hv_store *st)
 
 /* ---- history (any thread) ---- */
 
-static reader *reader_acquire(hv_store *st)
-{
-    pthread_mutex_lock(&st->mu);
-    while (st->nidle == 0)
-        pthread_cond_wait(&st->cv, &st->mu);
-    reader *r = st->idle[--st->nidle];
-    pthread_mutex_unlock(&st->mu);
-    return r;
-}
-
-static void reader_release(hv_store *st, reader *r)
-{
-    pthread_mutex_lock(&st->mu);
-    st->idle[st->nidle++] = r;
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
-}
-
 /* The history statement for one filter combination, prepared on first use.
  * Parameters: ?1 after_id, ?2 room, ?3 user, ?4 type, ?5 after_time, ?6 limit,
  * ?7 the published last_id (rows committed by an append that has not yet
  * returned stay invisible, so history never runs ahead of hv_store_last_id). */
-static sqlite3_stmt *history_stmt(reader *r, int mask)
+static sqlite3_stmt *history_stmt(hv_reader *r, int mask)
 {
     if (r->hist[mask])
         return r->hist[mask];
@@ -549,15 +551,15 @@ static sqlite3_stmt *history_stmt(reader *r, int mask)
     return r->hist[mask];
 }
 
-static hv_event *row_event(sqlite3_stmt *s)
+hv_event *hv_sqlite_row_event(sqlite3_stmt *s, int col)
 {
-    hv_event *ev = hv_event_new((const char *)sqlite3_column_text(s, 2),
-                                (const char *)sqlite3_column_text(s, 3),
-                                (const char *)sqlite3_column_text(s, 4),
-                                (const char *)sqlite3_column_text(s, 5),
-                                (size_t)sqlite3_column_bytes(s, 5));
-    ev->id = (uint64_t)sqlite3_column_int64(s, 0);
-    ev->time_ms = sqlite3_column_int64(s, 1);
+    hv_event *ev = hv_event_new((const char *)sqlite3_column_text(s, col + 2),
+                                (const char *)sqlite3_column_text(s, col + 3),
+                                (const char *)sqlite3_column_text(s, col + 4),
+                                (const char *)sqlite3_column_text(s, col + 5),
+                                (size_t)sqlite3_column_bytes(s, col + 5));
+    ev->id = (uint64_t)sqlite3_column_int64(s, col);
+    ev->time_ms = sqlite3_column_int64(s, col + 1);
     return ev;
 }
 
@@ -584,7 +586,7 @@ static int collect_rows(sqlite3_stmt *s, size_t limit, hv_event ***out, size_t *
             evs = grown;
             cap *= 2;
         }
-        evs[len++] = row_event(s);
+        evs[len++] = hv_sqlite_row_event(s, 0);
     }
     if (rc != SQLITE_DONE) {
         free_events(evs, len);
@@ -595,15 +597,15 @@ static int collect_rows(sqlite3_stmt *s, size_t limit, hv_event ***out, size_t *
     return 0;
 }
 
-static int run_history(reader *r, const hv_history_query *q, size_t limit, uint64_t high,
-                       hv_event ***out, size_t *n)
+static int run_history(hv_reader *r, const hv_history_query *q, uint64_t after, size_t limit,
+                       uint64_t high, hv_event ***out, size_t *n)
 {
     int mask = (q->room_id ? F_ROOM : 0) | (q->user_id ? F_USER : 0) |
                (q->type ? F_TYPE : 0) | (q->after_time_ms ? F_TIME : 0);
     sqlite3_stmt *s = history_stmt(r, mask);
     if (!s)
         return -1;
-    bind_u64(s, 1, q->after_id);
+    bind_u64(s, 1, after);
     bind_text(s, 2, q->room_id);
     bind_text(s, 3, q->user_id);
     bind_text(s, 4, q->type);
@@ -630,8 +632,13 @@ int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, s
     uint64_t high = atomic_load(&st->last_id);
     if (q->after_id >= high)
         return 0; /* nothing newer has been acknowledged */
-    reader *r = reader_acquire(st);
-    int rc = run_history(r, q, limit, high, out, n);
-    reader_release(st, r);
+    uint64_t first = atomic_load(&st->first_id);
+    if (first == 0)
+        return 0; /* everything was pruned */
+    /* Events kept below first_id only for the outbox are not history. */
+    uint64_t after = q->after_id >= first ? q->after_id : first - 1;
+    hv_reader *r = hv_sqlite_reader_acquire(st);
+    int rc = run_history(r, q, after, limit, high, out, n);
+    hv_sqlite_reader_release(st, r);
     return rc;
 }

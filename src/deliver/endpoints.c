@@ -1,0 +1,404 @@
+/* endpoints.c — the webhook endpoint registry; see endpoints.h.
+ *
+ * A mutex guards the map id -> current snapshot. Readers take a reference
+ * to a snapshot and let go of the lock; writers build a new snapshot and
+ * swap it in. Every change is stored (kv "webhook") through the hub,
+ * together with its event when it has one (component.crashed).
+ */
+#include "deliver/endpoints.h"
+
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "codec/fishjam_pb.h"
+#include "core/log.h"
+#include "deliver/endpoint_json.h"
+#include "deliver/webhooks.h"
+#include "store/outbox.h"
+#include "net/server.h"
+#include "rooms/model.h"
+
+#define NS "webhook"
+#define ROTATION_GRACE_MS (24 * 3600 * 1000LL)
+
+struct hv_endpoints {
+    hv_server *srv;
+    uv_mutex_t mu;
+    hv_map map; /* id -> hv_endpoint */
+};
+
+hv_endpoint *hv_endpoint_ref(hv_endpoint *ep)
+{
+    atomic_fetch_add_explicit(&ep->refs, 1, memory_order_relaxed);
+    return ep;
+}
+
+void hv_endpoint_unref(hv_endpoint *ep)
+{
+    if (!ep || atomic_fetch_sub_explicit(&ep->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < ep->ntypes; i++)
+        free(ep->types[i]);
+    for (size_t i = 0; i < ep->nrooms; i++)
+        free(ep->rooms[i]);
+    free(ep->types);
+    free(ep->rooms);
+    free(ep->url);
+    free(ep->secret);
+    free(ep->prev_secret);
+    free(ep->description);
+    free(ep->disabled_reason);
+    free(ep);
+}
+
+static void load_one(void *arg, const char *key, const char *value)
+{
+    (void)key;
+    hv_endpoints *e = arg;
+    hv_endpoint *ep = hv_endpoint_from_record(value);
+    if (ep)
+        hv_endpoint_unref(hv_map_put(&e->map, ep->id, ep));
+}
+
+hv_endpoints *hv_endpoints_new(hv_server *srv)
+{
+    hv_endpoints *e = calloc(1, sizeof(*e));
+    e->srv = srv;
+    uv_mutex_init(&e->mu);
+    hv_map_init(&e->map);
+    if (hv_store_kv_load(srv->store, NS, load_one, e) != 0)
+        hv_error("webhooks: could not load the endpoints from the store");
+    return e;
+}
+
+void hv_endpoints_free(hv_endpoints *e)
+{
+    if (!e)
+        return;
+    size_t it;
+    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it))
+        hv_endpoint_unref(m->value);
+    hv_map_free(&e->map);
+    uv_mutex_destroy(&e->mu);
+    free(e);
+}
+
+hv_endpoint *hv_endpoints_get(hv_endpoints *e, const char *id)
+{
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *ep = hv_map_get(&e->map, id);
+    if (ep)
+        hv_endpoint_ref(ep);
+    uv_mutex_unlock(&e->mu);
+    return ep;
+}
+
+int hv_endpoint_wants(const hv_endpoint *ep, const hv_event *ev)
+{
+    if (ep->retired)
+        return 0;
+    if (ep->format != HV_WH_JSON && !hv_fishjam_has_form(ev->type))
+        return 0;
+    if (ep->nrooms) {
+        int in = 0;
+        for (size_t i = 0; ev->room_id && i < ep->nrooms && !in; i++)
+            in = !strcmp(ep->rooms[i], ev->room_id);
+        if (!in)
+            return 0;
+    }
+    if (!ep->ntypes)
+        return 1;
+    for (size_t i = 0; i < ep->ntypes; i++)
+        if (fnmatch(ep->types[i], ev->type, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* Swaps in a new snapshot (lock held); the record goes to kv. */
+static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
+{
+    char *rec = hv_endpoint_record(ep);
+    hv_kvlist_put(kv, NS, ep->id, rec);
+    free(rec);
+    hv_endpoint_unref(hv_map_put(&e->map, ep->id, ep));
+}
+
+void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
+                        void (*fn)(void *arg, const char *endpoint_id), void *arg)
+{
+    uv_mutex_lock(&e->mu);
+    size_t it;
+    hv_endpoint *retire = NULL;
+    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
+        hv_endpoint *ep = m->value;
+        if (!hv_endpoint_wants(ep, ev))
+            continue;
+        fn(arg, ep->id);
+        /* Fishjam semantics: a room's URL is forgotten after room.deleted. */
+        if (ep->room_webhook && !strcmp(ev->type, "room.deleted"))
+            retire = ep;
+    }
+    if (retire) {
+        hv_endpoint *c = hv_endpoint_clone(retire);
+        c->retired = 1;
+        replace(e, c, kv);
+    }
+    uv_mutex_unlock(&e->mu);
+}
+
+char *hv_endpoints_list_json(hv_endpoints *e)
+{
+    json_t *arr = json_array();
+    uv_mutex_lock(&e->mu);
+    size_t it;
+    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it))
+        json_array_append_new(arr, hv_endpoint_view(m->value, 0));
+    uv_mutex_unlock(&e->mu);
+    json_t *j = json_pack("{s:o}", "webhooks", arr);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* ---- changes ------------------------------------------------------------- */
+
+/* Commits kv (and ev, if any) through the hub; lock held, so changes are
+ * stored in the order they were made. -1 when the hub is stopping. */
+static int commit(hv_endpoints *e, hv_event *ev, hv_kvlist *kv, hv_ep_reply reply)
+{
+    hv_event **arr = malloc(sizeof(*arr));
+    size_t n = 0;
+    if (ev)
+        arr[n++] = ev;
+    int rc = hv_hub_commit(e->srv->hub, arr, n, kv, NULL, reply.origin, reply.done, reply.arg);
+    hv_kvlist_clear(kv);
+    return rc;
+}
+
+static const hv_ep_reply no_reply = {NULL, NULL, NULL};
+
+void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
+{
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *old = hv_map_get(&e->map, id);
+    if (old && old->enabled) {
+        hv_endpoint *c = hv_endpoint_clone(old);
+        c->enabled = 0;
+        free(c->disabled_reason);
+        c->disabled_reason = strdup(reason);
+        const char *room = c->room_webhook && c->nrooms ? c->rooms[0] : NULL;
+        json_t *d = json_pack("{s:s,s:s,s:s}", "component_id", c->id, "component_type", "webhook", "reason", reason);
+        if (room)
+            json_object_set_new(d, "room_id", json_string(room));
+        char *data = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        hv_event *ev = hv_event_new("component.crashed", room, NULL, data, strlen(data));
+        free(data);
+        hv_kvlist kv = {0};
+        replace(e, c, &kv);
+        hv_warn("webhooks: endpoint %s disabled: %s", id, reason);
+        commit(e, ev, &kv, no_reply);
+    }
+    uv_mutex_unlock(&e->mu);
+}
+
+void hv_endpoints_drop_retired(hv_endpoints *e, const char *id)
+{
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *ep = hv_map_get(&e->map, id);
+    if (ep && ep->retired) {
+        hv_map_del(&e->map, id);
+        hv_endpoint_unref(ep);
+        hv_kvlist kv = {0};
+        hv_kvlist_put(&kv, NS, id, NULL);
+        commit(e, NULL, &kv, no_reply);
+    }
+    uv_mutex_unlock(&e->mu);
+}
+
+void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv)
+{
+    hv_endpoint *ep = hv_endpoint_alloc();
+    snprintf(ep->id, sizeof(ep->id), "room_%.70s", room_id);
+    ep->url = strdup(url);
+    ep->format = HV_WH_PROTOBUF; /* Fishjam: one raw ServerMessage per POST */
+    ep->rooms = calloc(1, sizeof(char *));
+    ep->rooms[0] = strdup(room_id);
+    ep->nrooms = 1;
+    char secret[64];
+    hv_webhook_secret_new(secret);
+    ep->secret = strdup(secret);
+    ep->room_webhook = 1;
+    ep->created_ms = hv_now_ms();
+    uv_mutex_lock(&e->mu);
+    replace(e, ep, kv);
+    uv_mutex_unlock(&e->mu);
+}
+
+/* ---- API operations ------------------------------------------------------ */
+
+static char *view_text(const hv_endpoint *ep, int with_secret)
+{
+    json_t *j = hv_endpoint_view(ep, with_secret);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static int bad(char **out, const char *msg)
+{
+    *out = strdup(msg);
+    return 400;
+}
+
+static int not_found(char **out, const char *id)
+{
+    char buf[160];
+    snprintf(buf, sizeof(buf), "Webhook %.100s does not exist", id);
+    *out = strdup(buf);
+    return 404;
+}
+
+static int stopping(char **out)
+{
+    free(*out);
+    *out = strdup("server is shutting down");
+    return 503;
+}
+
+int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return bad(out, "body must be a JSON object");
+    }
+    hv_endpoint *ep = hv_endpoint_alloc();
+    char err[256];
+    if (hv_endpoint_apply(ep, j, 1, err, sizeof(err)) != 0) {
+        json_decref(j);
+        hv_endpoint_unref(ep);
+        return bad(out, err);
+    }
+    json_decref(j);
+    char uuid[37];
+    hv_uuid4(uuid);
+    snprintf(ep->id, sizeof(ep->id), "ep_%.8s%.4s%.4s%.4s", uuid, uuid + 9, uuid + 14, uuid + 19);
+    if (!ep->secret) {
+        char secret[64];
+        hv_webhook_secret_new(secret);
+        ep->secret = strdup(secret);
+    }
+    ep->created_ms = hv_now_ms();
+    *out = view_text(ep, 1); /* the secret is shown once, here */
+    uv_mutex_lock(&e->mu);
+    hv_kvlist kv = {0};
+    replace(e, ep, &kv);
+    int rc = commit(e, NULL, &kv, reply);
+    uv_mutex_unlock(&e->mu);
+    return rc ? stopping(out) : 201;
+}
+
+int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out)
+{
+    hv_endpoint *ep = hv_endpoints_get(e, id);
+    if (!ep)
+        return not_found(out, id);
+    json_t *j = hv_endpoint_view(ep, 0);
+    json_object_set_new(j, "pending", json_integer(hv_outbox_pending_count(e->srv->store, id)));
+    *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    hv_endpoint_unref(ep);
+    return 200;
+}
+
+int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
+                        hv_ep_reply reply)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return bad(out, "body must be a JSON object");
+    }
+    /* "rotate_secret": true makes a new secret; the old one keeps signing
+     * (a second signature) for a day, so receivers can switch over. */
+    int rotate = json_is_true(json_object_get(j, "rotate_secret"));
+    json_object_del(j, "rotate_secret");
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *old = hv_map_get(&e->map, id);
+    if (!old) {
+        uv_mutex_unlock(&e->mu);
+        json_decref(j);
+        return not_found(out, id);
+    }
+    hv_endpoint *c = hv_endpoint_clone(old);
+    char err[256];
+    if (hv_endpoint_apply(c, j, 0, err, sizeof(err)) != 0) {
+        uv_mutex_unlock(&e->mu);
+        json_decref(j);
+        hv_endpoint_unref(c);
+        return bad(out, err);
+    }
+    int new_secret = rotate || (json_object_get(j, "secret") && strcmp(c->secret, old->secret) != 0);
+    json_decref(j);
+    if (rotate) {
+        char secret[64];
+        hv_webhook_secret_new(secret);
+        free(c->secret);
+        c->secret = strdup(secret);
+    }
+    if (new_secret) {
+        free(c->prev_secret);
+        c->prev_secret = strdup(old->secret);
+        c->prev_until_ms = hv_now_ms() + ROTATION_GRACE_MS;
+    }
+    *out = view_text(c, new_secret);
+    hv_kvlist kv = {0};
+    replace(e, c, &kv);
+    int rc = commit(e, NULL, &kv, reply);
+    uv_mutex_unlock(&e->mu);
+    return rc ? stopping(out) : 200;
+}
+
+int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply)
+{
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *ep = hv_map_del(&e->map, id);
+    if (!ep) {
+        uv_mutex_unlock(&e->mu);
+        return not_found(out, id);
+    }
+    hv_endpoint_unref(ep);
+    hv_kvlist kv = {0};
+    hv_kvlist_put(&kv, NS, id, NULL);
+    int rc = commit(e, NULL, &kv, reply);
+    uv_mutex_unlock(&e->mu);
+    *out = NULL;
+    return rc ? stopping(out) : 204;
+}
+
+int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply)
+{
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *old = hv_map_get(&e->map, id);
+    if (!old) {
+        uv_mutex_unlock(&e->mu);
+        return not_found(out, id);
+    }
+    hv_endpoint *c = hv_endpoint_clone(old);
+    c->enabled = enabled;
+    free(c->disabled_reason);
+    c->disabled_reason = enabled ? NULL : strdup("disabled through the API");
+    *out = view_text(c, 0);
+    hv_kvlist kv = {0};
+    replace(e, c, &kv);
+    int rc = commit(e, NULL, &kv, reply);
+    uv_mutex_unlock(&e->mu);
+    if (enabled && e->srv->webhooks)
+        hv_webhooks_kick(e->srv->webhooks);
+    return rc ? stopping(out) : 200;
+}

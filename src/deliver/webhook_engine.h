@@ -1,0 +1,160 @@
+/* webhook_engine.h — the delivery engine's insides, shared by its files:
+ * webhooks.c (the thread, the inbox, the public functions),
+ * webhook_queue.c (queues, retries, outcomes, the attempt log) and
+ * webhook_http.c (libcurl multi driven by libuv, one request per attempt).
+ * Everything here belongs to the engine thread, except the inbox (under
+ * mu) and the counters (atomics).
+ */
+#ifndef HV_WEBHOOK_ENGINE_H
+#define HV_WEBHOOK_ENGINE_H
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/list.h"
+#include "core/map.h"
+#include "deliver/endpoints.h"
+#include "deliver/netguard.h"
+#include "deliver/webhook_policy.h"
+#include "deliver/webhooks.h"
+
+typedef struct wh_ep wh_ep;
+
+/* One outbox row in memory: ready (on its endpoint's FIFO), waiting (in
+ * the retry heap) or in flight. */
+typedef struct wh_item {
+    hv_list link;        /* in ep->ready while ready */
+    uint64_t row_id, event_id;
+    hv_event *ev;        /* NULL until needed: loaded from the store then */
+    int attempts;        /* attempts made so far */
+    int64_t due_ms;      /* wall clock of the next attempt */
+    size_t heap_idx;     /* position in the retry heap, or NO_HEAP */
+    int from_hub;        /* handed over by the hub (not loaded from the outbox) */
+    int in_flight;
+    wh_ep *ep;
+} wh_item;
+
+#define WH_NO_HEAP ((size_t)-1)
+
+/* One endpoint's state in the engine (its settings live in the snapshot
+ * from hv_endpoints_get, fetched anew for every request). */
+struct wh_ep {
+    char id[80];
+    hv_list ready;       /* wh_item.link, FIFO */
+    hv_list dirty_link;  /* in w->dirty when it may have work to start */
+    size_t nitems;       /* ready + waiting + in flight */
+    int in_flight;
+    int64_t failing_since_ms; /* first failure since the last success, 0 = none */
+    int final_seen;      /* room endpoints: its room.deleted/crashed is done */
+};
+
+/* One finished attempt, as webhook_http.c reports it. */
+typedef struct wh_result {
+    int transport_ok;        /* the transfer completed (any status) */
+    long status;             /* HTTP status, 0 without an answer */
+    int64_t time_ms;         /* when the attempt started (wall clock) */
+    int latency_ms;
+    const char *error;       /* NULL when transport_ok */
+    const char *response;    /* excerpt (valid UTF-8), may be NULL */
+    int64_t retry_after_ms;  /* -1 when the answer had none */
+} wh_result;
+
+/* A message from another thread: a new row from the hub, a replay (new
+ * rows for ids) or a manual retry of row_id. */
+enum { WH_MSG_ROW, WH_MSG_REPLAY, WH_MSG_RETRY };
+typedef struct wh_msg {
+    struct wh_msg *next;
+    int kind;
+    uint64_t row_id;
+    char endpoint_id[80];
+    hv_event *ev;        /* WH_MSG_ROW */
+    int64_t next_at_ms;  /* WH_MSG_ROW */
+    uint64_t *ids;       /* WH_MSG_REPLAY */
+    size_t nids;
+} wh_msg;
+
+/* An attempt waiting in the batch for hv_outbox_record. */
+typedef struct wh_rec {
+    hv_attempt a;
+    char *endpoint_id, *error, *response;
+} wh_rec;
+
+struct hv_webhooks {
+    hv_server *srv;
+    hv_outbox *ob;
+    hv_netguard *guard;
+    int64_t sched[HV_WH_MAX_RETRIES];
+    int nsched;
+    long timeout_ms, connect_timeout_ms;
+    int max_in_flight;
+    int64_t disable_after_ms;
+    size_t response_cap;
+
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t retry_timer;  /* the earliest due time in the heap */
+    uv_timer_t flush_timer;  /* batched attempt records */
+    uv_timer_t curl_timer;   /* CURLMOPT_TIMERFUNCTION */
+
+    /* inbox, any thread */
+    uv_mutex_t mu;
+    wh_msg *inbox, **inbox_tail;
+    int kick, stop;
+
+    /* engine thread */
+    CURLM *multi;
+    hv_list reqs;            /* requests in flight (webhook_http.c) */
+    hv_list socks;           /* sockets watched for curl */
+    CURL *pool[64];          /* idle easy handles */
+    size_t npool;
+    hv_map eps;              /* id -> wh_ep */
+    hv_map rows;             /* row id (decimal) -> wh_item */
+    hv_map done;             /* row ids finished before the hub handed them over */
+    uint64_t hub_high;       /* highest row id the hub handed over */
+    uint64_t done_pruned;    /* hub_high when w->done was last pruned */
+    size_t ninflight;        /* requests in flight, all endpoints */
+    hv_list dirty;           /* wh_ep.dirty_link */
+    wh_item **heap;
+    size_t nheap, capheap;
+    wh_rec *batch;
+    size_t nbatch, capbatch;
+    uint64_t rng;            /* jitter (xorshift) */
+    int closing;
+
+    /* counters for /metrics */
+    atomic_uint_fast64_t delivered, failed_attempts, gave_up;
+    atomic_int_fast64_t in_flight, queued;
+};
+
+/* webhook_http.c */
+int wh_http_init(hv_webhooks *w);
+/* Starts the attempt (item->ev loaded). Returns 0, or -1 with a message
+ * in err when the request could not even be built. */
+int wh_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen);
+/* Abandons every request in flight (their items are left to the caller)
+ * and releases libcurl; the poll handles are closed. */
+void wh_http_shutdown(hv_webhooks *w);
+
+/* webhook_queue.c */
+void wh_queue_init(hv_webhooks *w);
+/* Frees every item and endpoint state; closes the queue's timers. */
+void wh_queue_free(hv_webhooks *w);
+/* A row for the engine (takes the reference to ev, which may be NULL):
+ * ignored if already in memory (but brought forward if due earlier), or
+ * if from_hub and already finished (w->done). */
+void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
+                 hv_event *ev, int attempts, int64_t due_ms, int from_hub);
+/* Forgets finished row ids the hub has moved past (w->hub_high). */
+void wh_prune_done(hv_webhooks *w);
+/* Writes the batched attempts to the outbox now. */
+void wh_flush(hv_webhooks *w);
+/* An attempt ended (called from webhook_http.c). */
+void wh_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r);
+/* Starts what can start now, then publishes the queued/in-flight counts. */
+void wh_pump(hv_webhooks *w);
+void wh_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
+
+#endif

@@ -1,0 +1,544 @@
+/* webhook_queue.c — the delivery engine's bookkeeping: per-endpoint FIFO
+ * queues, the retry heap, starting requests, judging their outcomes and
+ * recording attempts in the outbox. Engine thread only; see webhooks.c
+ * for the overall design and webhook_engine.h for the structures.
+ *
+ * Every pending row in memory is a wh_item of its endpoint's wh_ep. Ready
+ * items wait on the endpoint's FIFO; items waiting for a retry sit in one
+ * min-heap of due times watched by one uv_timer. Changes mark endpoints
+ * dirty; wh_pump then starts, for each dirty endpoint, as many requests as
+ * its in-flight limit allows, looking up the endpoint's snapshot for each
+ * one. Attempts are recorded in batches (flushed after FLUSH_MS or
+ * BATCH_MAX attempts, and always before the outbox is read back).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "deliver/webhook_engine.h"
+#include "net/server.h"
+#include "store/store.h"
+
+#define KEEP_EVENTS 256        /* queued items per endpoint that keep their event */
+#define PARK_EVENT_MS 30000    /* a retry further away lets go of its event */
+#define BATCH_MAX 256          /* attempts per outbox transaction */
+#define FLUSH_MS 20
+#define STORE_RETRY_MS 1000    /* the store could not give an event: try again */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void row_key(uint64_t id, char out[24])
+{
+    snprintf(out, 24, "%" PRIu64, id);
+}
+
+static double rand01(hv_webhooks *w)
+{
+    uint64_t x = w->rng; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return (double)(x >> 11) / (double)(1ULL << 53);
+}
+
+void wh_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight)
+{
+    atomic_store(&w->in_flight, (int_fast64_t)ninflight);
+    atomic_store(&w->queued, (int_fast64_t)(nitems - ninflight));
+}
+
+/* ---- the retry heap (min due_ms, then row id) ---------------------------- */
+
+static int heap_less(const wh_item *a, const wh_item *b)
+{
+    return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->row_id < b->row_id);
+}
+
+static void heap_set(hv_webhooks *w, size_t i, wh_item *it)
+{
+    w->heap[i] = it;
+    it->heap_idx = i;
+}
+
+static void heap_up(hv_webhooks *w, size_t i)
+{
+    wh_item *it = w->heap[i];
+    while (i > 0 && heap_less(it, w->heap[(i - 1) / 2])) {
+        heap_set(w, i, w->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(w, i, it);
+}
+
+static void heap_down(hv_webhooks *w, size_t i)
+{
+    wh_item *it = w->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= w->nheap)
+            break;
+        if (c + 1 < w->nheap && heap_less(w->heap[c + 1], w->heap[c]))
+            c++;
+        if (!heap_less(w->heap[c], it))
+            break;
+        heap_set(w, i, w->heap[c]);
+        i = c;
+    }
+    heap_set(w, i, it);
+}
+
+static void heap_push(hv_webhooks *w, wh_item *it)
+{
+    if (w->nheap == w->capheap) {
+        w->capheap = w->capheap ? w->capheap * 2 : 64;
+        w->heap = realloc(w->heap, w->capheap * sizeof(*w->heap));
+        if (!w->heap)
+            abort();
+    }
+    heap_set(w, w->nheap++, it);
+    heap_up(w, it->heap_idx);
+}
+
+static void heap_remove(hv_webhooks *w, wh_item *it)
+{
+    size_t i = it->heap_idx;
+    it->heap_idx = WH_NO_HEAP;
+    wh_item *last = w->heap[--w->nheap];
+    if (i == w->nheap)
+        return;
+    heap_set(w, i, last);
+    heap_up(w, i);
+    heap_down(w, last->heap_idx);
+}
+
+static void on_retry_timer(uv_timer_t *t);
+
+static void rearm(hv_webhooks *w)
+{
+    if (w->closing)
+        return;
+    if (!w->nheap) {
+        uv_timer_stop(&w->retry_timer);
+        return;
+    }
+    int64_t wait = w->heap[0]->due_ms - hv_now_ms();
+    uv_timer_start(&w->retry_timer, on_retry_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+/* ---- endpoints and items ------------------------------------------------- */
+
+static wh_ep *ep_get(hv_webhooks *w, const char *id)
+{
+    wh_ep *ep = hv_map_get(&w->eps, id);
+    if (ep)
+        return ep;
+    ep = calloc(1, sizeof(*ep));
+    if (!ep)
+        abort();
+    snprintf(ep->id, sizeof(ep->id), "%s", id);
+    hv_list_init(&ep->ready);
+    hv_list_init(&ep->dirty_link);
+    hv_map_put(&w->eps, ep->id, ep);
+    return ep;
+}
+
+static void mark_dirty(hv_webhooks *w, wh_ep *ep)
+{
+    if (!hv_list_linked(&ep->dirty_link))
+        hv_list_push(&w->dirty, &ep->dirty_link);
+}
+
+/* Puts a (not in flight) item where it belongs for its due time. */
+static void schedule(hv_webhooks *w, wh_item *it, int64_t due_ms)
+{
+    it->due_ms = due_ms;
+    if (due_ms <= hv_now_ms()) {
+        hv_list_push(&it->ep->ready, &it->link);
+        mark_dirty(w, it->ep);
+    } else {
+        heap_push(w, it);
+        rearm(w);
+    }
+}
+
+/* Removes an item from memory (from wherever it waits). remember: the row
+ * is finished in the outbox, so a late hand-over from the hub must not
+ * bring it back. */
+static void forget_item(hv_webhooks *w, wh_item *it, int remember)
+{
+    char key[24];
+    row_key(it->row_id, key);
+    hv_map_del(&w->rows, key);
+    if (it->heap_idx != WH_NO_HEAP)
+        heap_remove(w, it);
+    hv_list_remove(&it->link);
+    if (remember && !it->from_hub && it->row_id > w->hub_high)
+        hv_map_put(&w->done, key, (void *)1);
+    it->ep->nitems--;
+    mark_dirty(w, it->ep);
+    hv_event_unref(it->ev);
+    free(it);
+}
+
+/* A row for the engine (takes the reference to ev, which may be NULL). */
+void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
+                 hv_event *ev, int attempts, int64_t due_ms, int from_hub)
+{
+    char key[24];
+    row_key(row_id, key);
+    wh_item *known = hv_map_get(&w->rows, key);
+    if (known) {
+        /* already here; a manual retry may have brought it forward */
+        if (known->heap_idx != WH_NO_HEAP && due_ms < known->due_ms) {
+            heap_remove(w, known);
+            schedule(w, known, due_ms);
+            rearm(w);
+        }
+        hv_event_unref(ev);
+        return;
+    }
+    if (from_hub && hv_map_del(&w->done, key)) {
+        hv_event_unref(ev); /* loaded from the outbox and finished already */
+        return;
+    }
+    wh_item *it = calloc(1, sizeof(*it));
+    if (!it)
+        abort();
+    wh_ep *ep = ep_get(w, endpoint_id);
+    hv_list_init(&it->link);
+    it->row_id = row_id;
+    it->event_id = event_id;
+    it->attempts = attempts;
+    it->heap_idx = WH_NO_HEAP;
+    it->from_hub = from_hub;
+    it->ep = ep;
+    if (ev && ep->nitems >= KEEP_EVENTS) {
+        hv_event_unref(ev); /* far back in the queue: load it when its turn comes */
+        ev = NULL;
+    }
+    it->ev = ev;
+    ep->nitems++;
+    hv_map_put(&w->rows, key, it);
+    schedule(w, it, due_ms);
+}
+
+/* The hub is past every id <= hub_high: forget remembered ids up to it. */
+void wh_prune_done(hv_webhooks *w)
+{
+    if (!w->done.count || w->hub_high == w->done_pruned)
+        return;
+    w->done_pruned = w->hub_high;
+    char(*dead)[24] = malloc(w->done.count * sizeof(*dead));
+    size_t n = 0, it;
+    if (!dead)
+        return;
+    for (hv_map_entry *e = hv_map_first(&w->done, &it); e; e = hv_map_next(&w->done, e, &it))
+        if (strtoull(e->key, NULL, 10) <= w->hub_high)
+            snprintf(dead[n++], 24, "%s", e->key);
+    for (size_t i = 0; i < n; i++)
+        hv_map_del(&w->done, dead[i]);
+    free(dead);
+}
+
+/* Loads the event of an item from the store: 1 loaded, 0 gone, -1 error. */
+static int load_event(hv_webhooks *w, wh_item *it)
+{
+    hv_history_query q = {.after_id = it->event_id - 1, .limit = 1};
+    hv_event **evs = NULL;
+    size_t n = 0;
+    if (hv_store_history(w->srv->store, &q, &evs, &n) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i]->id == it->event_id && !it->ev) {
+            it->ev = evs[i];
+            hv_event_encode(it->ev); /* ours alone: nobody else sees it yet */
+            rc = 1;
+        } else {
+            hv_event_unref(evs[i]);
+        }
+    }
+    free(evs);
+    return rc;
+}
+
+/* ---- recording attempts -------------------------------------------------- */
+
+void wh_flush(hv_webhooks *w)
+{
+    if (!w->nbatch)
+        return;
+    hv_attempt *a = malloc(w->nbatch * sizeof(*a));
+    if (a) {
+        for (size_t i = 0; i < w->nbatch; i++)
+            a[i] = w->batch[i].a;
+        if (hv_outbox_record(w->ob, a, w->nbatch) != 0)
+            hv_error("webhooks: could not record %zu delivery attempts", w->nbatch);
+        free(a);
+    }
+    for (size_t i = 0; i < w->nbatch; i++) {
+        free(w->batch[i].endpoint_id);
+        free(w->batch[i].error);
+        free(w->batch[i].response);
+    }
+    w->nbatch = 0;
+    if (!w->closing)
+        uv_timer_stop(&w->flush_timer);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    wh_flush(t->data);
+}
+
+static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
+                   int64_t next_at_ms)
+{
+    if (w->nbatch == w->capbatch) {
+        w->capbatch = w->capbatch ? w->capbatch * 2 : 64;
+        w->batch = realloc(w->batch, w->capbatch * sizeof(*w->batch));
+        if (!w->batch)
+            abort();
+    }
+    wh_rec *rec = &w->batch[w->nbatch++];
+    rec->endpoint_id = strdup(it->ep->id);
+    rec->error = error ? strdup(error) : NULL;
+    rec->response = r && r->response ? strdup(r->response) : NULL;
+    rec->a = (hv_attempt){
+        .outbox_id = it->row_id,
+        .endpoint_id = rec->endpoint_id,
+        .event_id = it->event_id,
+        .time_ms = r ? r->time_ms : hv_now_ms(),
+        .http_status = r ? (int)r->status : 0,
+        .latency_ms = r ? r->latency_ms : 0,
+        .error = rec->error,
+        .response = rec->response,
+        .status = state,
+        .attempts = it->attempts,
+        .next_at_ms = next_at_ms,
+    };
+    if (w->nbatch >= BATCH_MAX)
+        wh_flush(w);
+    else if (!uv_is_active((uv_handle_t *)&w->flush_timer))
+        uv_timer_start(&w->flush_timer, on_flush_timer, FLUSH_MS, 0);
+}
+
+/* Fails a row for good without a request (it could not be built). */
+static void give_up_now(hv_webhooks *w, wh_item *it, const char *why)
+{
+    it->attempts++;
+    record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
+    atomic_fetch_add(&w->gave_up, 1);
+    hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good: %s", it->row_id,
+            it->event_id, it->ep->id, why);
+    forget_item(w, it, 1);
+}
+
+static int is_final_event(const hv_event *ev)
+{
+    return ev && (!strcmp(ev->type, "room.deleted") || !strcmp(ev->type, "room.crashed"));
+}
+
+void wh_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
+{
+    wh_ep *ep = it->ep;
+    it->in_flight = 0;
+    ep->in_flight--;
+    w->ninflight--;
+    it->attempts++;
+    int64_t now = hv_now_ms();
+    int outcome = hv_wh_classify(r->transport_ok, r->status);
+    char httperr[32];
+    const char *error = r->error;
+    if (!error && outcome != HV_WH_OK) {
+        snprintf(httperr, sizeof(httperr), "HTTP %ld", r->status);
+        error = httperr;
+    }
+    int state = HV_OUTBOX_PENDING;
+    int64_t next_at = 0;
+    if (outcome == HV_WH_OK) {
+        state = HV_OUTBOX_DELIVERED;
+        atomic_fetch_add(&w->delivered, 1);
+        ep->failing_since_ms = 0;
+    } else {
+        atomic_fetch_add(&w->failed_attempts, 1);
+        if (!ep->failing_since_ms)
+            ep->failing_since_ms = r->time_ms;
+        if (outcome == HV_WH_GONE) {
+            state = HV_OUTBOX_FAILED;
+            hv_endpoints_disable(w->srv->endpoints, ep->id, "410 Gone");
+            ep->failing_since_ms = 0;
+        } else if (it->attempts > w->nsched) {
+            state = HV_OUTBOX_FAILED;
+        } else {
+            int64_t delay = hv_wh_retry_delay(w->sched[it->attempts - 1], r->retry_after_ms, rand01(w));
+            next_at = now + delay;
+        }
+        if (ep->failing_since_ms && w->disable_after_ms > 0 &&
+            now - ep->failing_since_ms >= w->disable_after_ms) {
+            char iso[32], reason[64];
+            hv_time_iso8601(ep->failing_since_ms, iso);
+            snprintf(reason, sizeof(reason), "failing since %s", iso);
+            hv_endpoints_disable(w->srv->endpoints, ep->id, reason);
+            ep->failing_since_ms = 0;
+        }
+        if (state == HV_OUTBOX_FAILED) {
+            atomic_fetch_add(&w->gave_up, 1);
+            hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good after %d "
+                    "attempts: %s", it->row_id, it->event_id, ep->id, it->attempts, error);
+        } else {
+            hv_debug("webhooks: attempt %d of delivery %" PRIu64 " to %s failed (%s), next in %" PRId64
+                     " ms", it->attempts, it->row_id, ep->id, error, next_at - now);
+        }
+    }
+    record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
+    mark_dirty(w, ep);
+    if (state == HV_OUTBOX_PENDING) {
+        if (next_at - now > PARK_EVENT_MS) {
+            hv_event_unref(it->ev);
+            it->ev = NULL;
+        }
+        schedule(w, it, next_at);
+        return;
+    }
+    if (is_final_event(it->ev))
+        ep->final_seen = 1;
+    forget_item(w, it, 1);
+}
+
+/* ---- starting requests ---------------------------------------------------- */
+
+/* An endpoint with nothing in memory: drop a finished room endpoint, and
+ * forget our state unless it still tracks a failure streak. */
+static void settle_ep(hv_webhooks *w, wh_ep *ep)
+{
+    if (ep->nitems || w->closing)
+        return;
+    hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
+    if (snap && snap->retired && ep->final_seen)
+        hv_endpoints_drop_retired(w->srv->endpoints, ep->id);
+    int keep = snap && !snap->retired && ep->failing_since_ms;
+    hv_endpoint_unref(snap);
+    if (keep)
+        return;
+    hv_list_remove(&ep->dirty_link);
+    hv_map_del(&w->eps, ep->id);
+    free(ep);
+}
+
+static void pump_ep(hv_webhooks *w, wh_ep *ep)
+{
+    while (!hv_list_empty(&ep->ready) && ep->in_flight < w->max_in_flight && !w->closing) {
+        hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
+        if (!snap || !snap->enabled) {
+            /* deleted: its rows are closed (failed) so they are not loaded
+             * again; disabled: the rows stay pending in the outbox and come
+             * back with a kick */
+            while (!hv_list_empty(&ep->ready)) {
+                wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
+                if (!snap)
+                    record(w, it, NULL, "endpoint deleted", HV_OUTBOX_FAILED, 0);
+                forget_item(w, it, !snap);
+            }
+            hv_endpoint_unref(snap);
+            break;
+        }
+        /* A room webhook gets one request at a time, so a healthy receiver
+         * sees its room's notifications in order, as from Fishjam. */
+        if (snap->room_webhook && ep->in_flight >= 1) {
+            hv_endpoint_unref(snap);
+            break;
+        }
+        wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
+        hv_list_remove(&it->link);
+        char err[160] = "";
+        if (!it->ev) {
+            int rc = load_event(w, it);
+            if (rc < 0) {
+                hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
+                schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
+                hv_endpoint_unref(snap);
+                continue;
+            }
+            if (rc == 0)
+                snprintf(err, sizeof(err), "event %" PRIu64 " is no longer stored", it->event_id);
+        }
+        if (!err[0] && wh_http_start(w, it, snap, err, sizeof(err)) == 0) {
+            it->in_flight = 1;
+            ep->in_flight++;
+            w->ninflight++;
+        } else {
+            give_up_now(w, it, err);
+        }
+        hv_endpoint_unref(snap);
+    }
+    hv_list_remove(&ep->dirty_link); /* give_up_now may have marked it */
+    settle_ep(w, ep);
+}
+
+void wh_pump(hv_webhooks *w)
+{
+    if (w->closing)
+        return;
+    while (!hv_list_empty(&w->dirty)) {
+        wh_ep *ep = hv_container_of(w->dirty.next, wh_ep, dirty_link);
+        hv_list_remove(&ep->dirty_link);
+        pump_ep(w, ep);
+    }
+    wh_publish_stats(w, w->rows.count, w->ninflight);
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    hv_webhooks *w = t->data;
+    int64_t now = hv_now_ms();
+    while (w->nheap && w->heap[0]->due_ms <= now) {
+        wh_item *it = w->heap[0];
+        heap_remove(w, it);
+        hv_list_push(&it->ep->ready, &it->link);
+        mark_dirty(w, it->ep);
+    }
+    rearm(w);
+    wh_pump(w);
+}
+
+void wh_queue_init(hv_webhooks *w)
+{
+    hv_map_init(&w->eps);
+    hv_map_init(&w->rows);
+    hv_map_init(&w->done);
+    hv_list_init(&w->dirty);
+    uv_timer_init(&w->loop, &w->retry_timer);
+    w->retry_timer.data = w;
+    uv_timer_init(&w->loop, &w->flush_timer);
+    w->flush_timer.data = w;
+    w->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)w ^ 0x9E3779B97F4A7C15ULL;
+    if (!w->rng)
+        w->rng = 1;
+}
+
+void wh_queue_free(hv_webhooks *w)
+{
+    size_t it;
+    for (hv_map_entry *e = hv_map_first(&w->rows, &it); e; e = hv_map_next(&w->rows, e, &it)) {
+        wh_item *item = e->value;
+        hv_event_unref(item->ev);
+        free(item);
+    }
+    hv_map_free(&w->rows);
+    for (hv_map_entry *e = hv_map_first(&w->eps, &it); e; e = hv_map_next(&w->eps, e, &it))
+        free(e->value);
+    hv_map_free(&w->eps);
+    hv_map_free(&w->done);
+    free(w->heap);
+    w->heap = NULL;
+    w->nheap = 0;
+    free(w->batch);
+    w->batch = NULL;
+    wh_publish_stats(w, 0, 0);
+    uv_close((uv_handle_t *)&w->retry_timer, NULL);
+    uv_close((uv_handle_t *)&w->flush_timer, NULL);
+}

@@ -1,0 +1,352 @@
+/* webhooks.c — the webhook delivery engine: its thread, its queues, its
+ * retries and its bookkeeping in the outbox; see webhooks.h.
+ *
+ * The engine thread runs a libuv loop. Other threads talk to it through
+ * an inbox under a mutex plus a uv_async (new rows from the hub, kicks,
+ * stop). In memory, every pending outbox row is a wh_item belonging to
+ * its endpoint's wh_ep: ready items wait on the endpoint's own FIFO,
+ * items waiting for a retry sit in one min-heap of due times watched by a
+ * single uv_timer (webhook_queue.c). After every change the touched
+ * endpoints are "pumped": each starts requests (webhook_http.c) while it
+ * has ready items and fewer than webhook_max_in_flight in flight, so a
+ * slow endpoint never holds up another. The endpoint's snapshot is looked
+ * up for each request: a deleted endpoint's rows are closed (failed), a
+ * disabled endpoint's items are let go of (their rows stay pending in the
+ * outbox until a kick reloads them).
+ *
+ * Outcomes (webhook_policy.c decides): 2xx delivered; 410 disables the
+ * endpoint and fails the row; anything else is retried on the schedule
+ * with jitter (or Retry-After, clamped) until the schedule runs out. An
+ * endpoint with no success for webhook_disable_after_s is disabled. Every
+ * attempt is recorded through the engine's own outbox connection, in
+ * batches (at most every 20 ms or 256 attempts), and the batch is always
+ * flushed before rows are read back, so a row just finished can never be
+ * loaded again as pending. The hub may hand over a row the engine already
+ * loaded from the outbox and finished; such rows are remembered (w->done)
+ * until the hub has moved past them.
+ *
+ * Replays and manual retries also go through the inbox: the engine
+ * thread writes their outbox rows (after flushing its batch, so no stale
+ * state can overwrite them) and loads them like the backlog.
+ *
+ * Events are held only while useful: items far back in a long queue, and
+ * items waiting minutes for a retry, let go of their event and load it
+ * from the store again (hv_store_history) when their turn comes.
+ */
+#include "deliver/webhooks.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "deliver/webhook_engine.h"
+#include "net/server.h"
+#include "store/store.h"
+
+#define PAGE 1000 /* outbox rows per load */
+
+/* Reads the pending rows of the outbox with ids above after_id (from 0: the
+ * backlog at start, and after a kick); rows already in memory are kept as
+ * they are (a due time brought forward is taken). */
+static void load_pending(hv_webhooks *w, uint64_t after_id)
+{
+    wh_flush(w); /* what we finished must not read back as pending */
+    size_t total = 0;
+    for (;;) {
+        hv_outbox_item *items = NULL;
+        size_t n = 0;
+        if (hv_outbox_load_pending(w->ob, after_id, PAGE, &items, &n) != 0) {
+            hv_error("webhooks: could not load pending deliveries from the outbox");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            hv_outbox_item *o = &items[i];
+            after_id = o->id;
+            if (o->event)
+                hv_event_encode(o->event); /* loaded for us alone */
+            wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
+        }
+        free(items);
+        total += n;
+        if (n < PAGE)
+            break;
+    }
+    hv_debug("webhooks: %zu pending deliveries loaded from the outbox", total);
+}
+
+/* New rows for a replay, inserted in short transactions, then loaded. */
+static void replay(hv_webhooks *w, const char *endpoint_id, const uint64_t *ids, size_t n)
+{
+    uint64_t first = 0;
+    long total = 0;
+    for (size_t off = 0; off < n; off += PAGE) {
+        size_t k = n - off < PAGE ? n - off : PAGE;
+        uint64_t f = 0;
+        long got = hv_outbox_insert(w->ob, endpoint_id, ids + off, k, hv_now_ms(), &f);
+        if (got < 0) {
+            hv_error("webhooks: replay to %s: could not insert deliveries", endpoint_id);
+            break;
+        }
+        if (got > 0 && !first)
+            first = f;
+        total += got;
+    }
+    hv_info("webhooks: replaying %ld events to %s", total, endpoint_id);
+    if (first)
+        load_pending(w, first - 1);
+}
+
+static void retry(hv_webhooks *w, const char *endpoint_id, uint64_t row_id)
+{
+    wh_flush(w); /* a state recorded later would undo the retry */
+    if (row_id == 0 || hv_outbox_retry(w->ob, endpoint_id, row_id, hv_now_ms()) != 1)
+        return;
+    hv_outbox_item *items = NULL;
+    size_t n = 0;
+    if (hv_outbox_load_pending(w->ob, row_id - 1, 1, &items, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        hv_outbox_item *o = &items[i];
+        if (o->event)
+            hv_event_encode(o->event);
+        if (o->id == row_id)
+            wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
+        else
+            hv_event_unref(o->event);
+    }
+    free(items);
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+static void free_msgs(wh_msg *m)
+{
+    while (m) {
+        wh_msg *next = m->next;
+        hv_event_unref(m->ev);
+        free(m->ids);
+        free(m);
+        m = next;
+    }
+}
+
+static void close_all(hv_webhooks *w)
+{
+    wh_flush(w);
+    w->closing = 1;
+    wh_http_shutdown(w);
+    wh_queue_free(w);
+    uv_close((uv_handle_t *)&w->wake, NULL);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    hv_webhooks *w = a->data;
+    if (w->closing)
+        return;
+    uv_mutex_lock(&w->mu);
+    wh_msg *m = w->inbox;
+    w->inbox = NULL;
+    w->inbox_tail = &w->inbox;
+    int kick = w->kick, stop = w->stop;
+    w->kick = 0;
+    uv_mutex_unlock(&w->mu);
+    if (stop) {
+        free_msgs(m);
+        close_all(w);
+        return;
+    }
+    if (kick)
+        load_pending(w, 0);
+    while (m) {
+        wh_msg *next = m->next;
+        if (m->kind == WH_MSG_ROW) {
+            if (m->row_id > w->hub_high)
+                w->hub_high = m->row_id;
+            wh_add_item(w, m->row_id, m->endpoint_id, m->ev->id, m->ev, 0, m->next_at_ms, 1);
+            m->ev = NULL;
+        } else if (m->kind == WH_MSG_REPLAY) {
+            replay(w, m->endpoint_id, m->ids, m->nids);
+        } else {
+            retry(w, m->endpoint_id, m->row_id);
+        }
+        m->next = NULL;
+        free_msgs(m);
+        m = next;
+    }
+    wh_prune_done(w);
+    wh_pump(w);
+}
+
+static void run_thread(void *arg)
+{
+    hv_webhooks *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+hv_webhooks *hv_webhooks_start(hv_server *srv)
+{
+    const hv_config *cfg = &srv->cfg;
+    hv_webhooks *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->srv = srv;
+    char err[256];
+    w->nsched = hv_wh_schedule_parse(cfg->webhook_retry_schedule, w->sched, HV_WH_MAX_RETRIES);
+    if (w->nsched < 0) {
+        hv_error("webhooks: bad retry schedule \"%s\"", cfg->webhook_retry_schedule);
+        free(w);
+        return NULL;
+    }
+    w->guard = hv_netguard_new(cfg->webhook_deny, cfg->webhook_allow, err, sizeof(err));
+    if (!w->guard) {
+        hv_error("webhooks: %s", err);
+        free(w);
+        return NULL;
+    }
+    w->ob = hv_outbox_open(srv->store, err, sizeof(err));
+    if (!w->ob) {
+        hv_error("webhooks: cannot open the outbox: %s", err);
+        hv_netguard_free(w->guard);
+        free(w);
+        return NULL;
+    }
+    w->timeout_ms = cfg->webhook_timeout_s > 0 ? (long)(cfg->webhook_timeout_s * 1000) : 30000;
+    w->connect_timeout_ms =
+        cfg->webhook_connect_timeout_s > 0 ? (long)(cfg->webhook_connect_timeout_s * 1000) : 10000;
+    w->max_in_flight = cfg->webhook_max_in_flight > 0 ? cfg->webhook_max_in_flight : 1;
+    w->disable_after_ms = (int64_t)(cfg->webhook_disable_after_s * 1000);
+    w->response_cap = cfg->webhook_response_cap;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    uv_loop_init(&w->loop);
+    uv_mutex_init(&w->mu);
+    w->inbox_tail = &w->inbox;
+    w->kick = 1; /* the backlog */
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    wh_queue_init(w);
+    if (wh_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
+        hv_error("webhooks: cannot start the delivery engine");
+        w->stop = 1;
+        on_wake(&w->wake);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&w->loop);
+        uv_mutex_destroy(&w->mu);
+        hv_outbox_close(w->ob);
+        hv_netguard_free(w->guard);
+        curl_global_cleanup();
+        free(w);
+        return NULL;
+    }
+    uv_async_send(&w->wake);
+    hv_info("webhooks: delivery engine started (retry schedule: %d retries)", w->nsched);
+    return w;
+}
+
+void hv_webhooks_stop(hv_webhooks *w)
+{
+    if (!w)
+        return;
+    uv_mutex_lock(&w->mu);
+    w->stop = 1;
+    uv_async_send(&w->wake);
+    uv_mutex_unlock(&w->mu);
+    uv_thread_join(&w->thread);
+    free_msgs(w->inbox); /* nothing arrives after stop, but be thorough */
+    uv_loop_close(&w->loop);
+    uv_mutex_destroy(&w->mu);
+    hv_outbox_close(w->ob);
+    hv_netguard_free(w->guard);
+    curl_global_cleanup();
+    free(w);
+}
+
+/* Appends the messages head..*tail to the inbox and wakes the engine
+ * (after stop they are released: their rows stay pending for next time). */
+static void post(hv_webhooks *w, wh_msg *head, wh_msg **tail)
+{
+    uv_mutex_lock(&w->mu);
+    if (!w->stop) {
+        *w->inbox_tail = head;
+        w->inbox_tail = tail;
+        head = NULL;
+        uv_async_send(&w->wake); /* under the lock: the handle is open while !stop */
+    }
+    uv_mutex_unlock(&w->mu);
+    free_msgs(head);
+}
+
+void hv_webhooks_enqueue(hv_webhooks *w, const hv_outbox_new *rows, size_t n, hv_event **evs)
+{
+    if (!w || !n)
+        return;
+    wh_msg *head = NULL, **tail = &head;
+    for (size_t i = 0; i < n; i++) {
+        wh_msg *m = calloc(1, sizeof(*m));
+        if (!m)
+            abort();
+        m->kind = WH_MSG_ROW;
+        m->row_id = rows[i].id;
+        snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", rows[i].endpoint_id);
+        m->ev = hv_event_ref(evs[rows[i].event_index]);
+        m->next_at_ms = rows[i].next_at_ms;
+        *tail = m;
+        tail = &m->next;
+    }
+    post(w, head, tail);
+}
+
+void hv_webhooks_replay(hv_webhooks *w, const char *endpoint_id, const uint64_t *event_ids, size_t n)
+{
+    if (!w || !n)
+        return;
+    wh_msg *m = calloc(1, sizeof(*m));
+    if (!m || !(m->ids = malloc(n * sizeof(*m->ids))))
+        abort();
+    m->kind = WH_MSG_REPLAY;
+    snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", endpoint_id);
+    memcpy(m->ids, event_ids, n * sizeof(*m->ids));
+    m->nids = n;
+    post(w, m, &m->next);
+}
+
+void hv_webhooks_retry(hv_webhooks *w, const char *endpoint_id, uint64_t outbox_id)
+{
+    if (!w)
+        return;
+    wh_msg *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    m->kind = WH_MSG_RETRY;
+    snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", endpoint_id);
+    m->row_id = outbox_id;
+    post(w, m, &m->next);
+}
+
+void hv_webhooks_kick(hv_webhooks *w)
+{
+    if (!w)
+        return;
+    uv_mutex_lock(&w->mu);
+    if (!w->stop) {
+        w->kick = 1;
+        uv_async_send(&w->wake);
+    }
+    uv_mutex_unlock(&w->mu);
+}
+
+void hv_webhooks_stats(hv_webhooks *w, hv_webhook_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!w)
+        return;
+    out->delivered = atomic_load(&w->delivered);
+    out->failed_attempts = atomic_load(&w->failed_attempts);
+    out->gave_up = atomic_load(&w->gave_up);
+    int_fast64_t f = atomic_load(&w->in_flight), q = atomic_load(&w->queued);
+    out->in_flight = f > 0 ? (uint64_t)f : 0;
+    out->queued = q > 0 ? (uint64_t)q : 0;
+}

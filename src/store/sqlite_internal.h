@@ -1,0 +1,140 @@
+/* sqlite_internal.h — what store/sqlite.c (the event log) and store/outbox.c
+ * (the webhook outbox) share: the private hv_store struct with its writer
+ * connection and reader pool, the statement slots each file owns, small
+ * statement helpers and the reader pool's borrow/return. Not for use
+ * outside src/store/.
+ *
+ * Ownership: sqlite.c opens and closes everything and prepares the event
+ * log's writer statements (w[]); outbox.c prepares the outbox statements of
+ * the writer connection (ow[], used by hv_store_commit and hv_store_prune)
+ * and, lazily, its statements on reader connections (hv_reader.ob[]).
+ */
+#ifndef HV_SQLITE_INTERNAL_H
+#define HV_SQLITE_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/outbox.h"
+#include "store/store.h"
+
+#define HV_STORE_READERS 4
+#define HV_BUSY_TIMEOUT_MS 5000
+
+/* History filter bits; one prepared statement per combination. */
+enum { F_ROOM = 1, F_USER = 2, F_TYPE = 4, F_TIME = 8, F_VARIANTS = 16 };
+
+/* Cached statements of the writer connection (SQL in sqlite.c). */
+enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_INSERT, W_META, W_PRUNE_COUNT, W_PRUNE_AGE,
+       W_FIRST_ID, W_HORIZON, W_KV_PUT, W_KV_DEL, W_KV_LOAD, W_COUNT };
+
+/* Outbox statements of the writer connection (SQL in outbox.c). */
+enum { OW_INSERT, OW_PRUNE_OUTBOX, OW_PRUNE_ATTEMPTS, OW_COUNT };
+
+/* Outbox statements of a reader connection, prepared on first use. */
+enum { OR_ATTEMPTS, OR_PENDING_ALL, OR_PENDING_EP, OR_ROW_STATE, OR_COUNT };
+
+typedef struct hv_reader {
+    sqlite3 *db;
+    sqlite3_stmt *hist[F_VARIANTS]; /* prepared on first use */
+    sqlite3_stmt *ob[OR_COUNT];     /* outbox.c, prepared on first use */
+} hv_reader;
+
+struct hv_store {
+    sqlite3 *db; /* the writer connection */
+    sqlite3_stmt *w[W_COUNT];
+    sqlite3_stmt *ow[OW_COUNT];
+    int sync_full;
+    int64_t last_time_ms; /* writer thread only */
+    uint64_t horizon;     /* writer thread only: every id >= horizon is retained */
+    _Atomic uint64_t last_id;
+    _Atomic uint64_t first_id;
+
+    hv_reader readers[HV_STORE_READERS];
+    hv_reader *idle[HV_STORE_READERS]; /* free readers, guarded by mu */
+    size_t nidle;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+
+    char path[];
+};
+
+static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Binds a uint64 as SQLite's signed 64-bit integer, saturating. */
+static inline int bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    return sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
+static inline int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+/* Runs a cached statement that returns no rows; 0 or -1. Always resets. */
+static inline int run(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* sqlite.c: WAL, synchronous level and busy timeout of a read-write
+ * connection; 0 or -1 with err set. */
+int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen);
+
+/* Borrows a reader connection from the pool (waits for one). */
+static inline hv_reader *hv_sqlite_reader_acquire(hv_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    while (st->nidle == 0)
+        pthread_cond_wait(&st->cv, &st->mu);
+    hv_reader *r = st->idle[--st->nidle];
+    pthread_mutex_unlock(&st->mu);
+    return r;
+}
+
+static inline void hv_sqlite_reader_release(hv_store *st, hv_reader *r)
+{
+    pthread_mutex_lock(&st->mu);
+    st->idle[st->nidle++] = r;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* sqlite.c: an event from columns col..col+5 of s (id, time_ms, type,
+ * room_id, user_id, data). */
+hv_event *hv_sqlite_row_event(sqlite3_stmt *s, int col);
+
+/* outbox.c: prepares ow[]; 0 or -1. */
+int hv_sqlite_outbox_prepare(hv_store *st);
+
+/* outbox.c: inserts the commit's outbox rows inside the open transaction
+ * (events of the commit have ids base + 1 ...); sets each row's id.
+ * 0 or -1. */
+int hv_sqlite_outbox_rows(hv_store *st, hv_commit *c, uint64_t base, int64_t now);
+
+/* outbox.c: inside the open prune transaction, deletes a bounded batch of
+ * finished outbox rows created before cutoff_ms and of attempts made
+ * before it (except those of pending rows). 0 or -1. */
+int hv_sqlite_outbox_prune(hv_store *st, int64_t cutoff_ms);
+
+#endif

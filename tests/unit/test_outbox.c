@@ -1,0 +1,662 @@
+/* test_outbox.c — unit tests of the webhook outbox (src/store/outbox.c and
+ * its parts of src/store/sqlite.c).
+ *
+ * Each test opens a store in a fresh mkdtemp directory and, when needed,
+ * the delivery engine's connection (hv_outbox_open). Covers outbox rows
+ * committed with their events (ids, survival across a reopen, rollback on
+ * failure), loading pending rows in pages with their events, recording
+ * attempts and the attempts history JSON, manual retry, replay, pruning
+ * that keeps events still owed to an endpoint (and of finished outbox
+ * rows and attempts), migration of a version-2 database, and the hub's
+ * writer committing while the engine records attempts in another thread.
+ * Side effects are checked through a separate plain SQLite connection.
+ */
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "core/event.h"
+#include "store/outbox.h"
+#include "store/store.h"
+
+typedef struct fixture {
+    char tmp[64];
+    char dir[128];
+    char db[160];
+    hv_store *st;
+} fixture;
+
+static hv_store *open_store(fixture *f)
+{
+    hv_store_options opt = {.dir = f->dir};
+    char err[256] = "";
+    hv_store *st = hv_store_open(&opt, err, sizeof(err));
+    if (!st)
+        fail_msg("open failed: %s", err);
+    return st;
+}
+
+static hv_outbox *open_outbox(fixture *f)
+{
+    char err[256] = "";
+    hv_outbox *ob = hv_outbox_open(f->st, err, sizeof(err));
+    if (!ob)
+        fail_msg("outbox open failed: %s", err);
+    return ob;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-outbox-XXXXXX");
+    if (!mkdtemp(f->tmp))
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
+    snprintf(f->db, sizeof(f->db), "%s/herald.db", f->dir);
+    f->st = open_store(f);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    hv_store_close(f->st);
+    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs sql through a separate connection. */
+static void sql_exec(fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* A one-integer query through a separate connection. */
+static long long sql_int(fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Commits n events of type, each with one outbox row for endpoint ep
+ * (ep NULL: none). Fills ev_ids and row_ids (either may be NULL). */
+static int commit_n(hv_store *st, size_t n, const char *type, const char *ep, uint64_t *ev_ids,
+                    uint64_t *row_ids)
+{
+    hv_event **evs = calloc(n, sizeof(*evs));
+    hv_outbox_new *rows = calloc(n, sizeof(*rows));
+    for (size_t i = 0; i < n; i++) {
+        evs[i] = hv_event_new(type, "room1", NULL, "{\"k\":1}", 7);
+        rows[i] = (hv_outbox_new){.endpoint_id = ep, .event_index = i, .next_at_ms = 1000 + i};
+    }
+    hv_commit c = {.evs = evs, .n = n, .outbox = rows, .noutbox = ep ? n : 0};
+    int rc = hv_store_commit(st, &c);
+    for (size_t i = 0; i < n; i++) {
+        if (ev_ids)
+            ev_ids[i] = evs[i]->id;
+        if (row_ids)
+            row_ids[i] = rows[i].id;
+        hv_event_unref(evs[i]);
+    }
+    free(evs);
+    free(rows);
+    return rc;
+}
+
+static size_t load(hv_outbox *ob, uint64_t after, size_t limit, hv_outbox_item **items)
+{
+    size_t n = 99;
+    assert_int_equal(hv_outbox_load_pending(ob, after, limit, items, &n), 0);
+    return n;
+}
+
+static void free_items(hv_outbox_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].event)
+            hv_event_unref(items[i].event);
+    free(items);
+}
+
+/* Checks a loaded row and that its event came with it. */
+static void check_item(const hv_outbox_item *it, uint64_t id, const char *ep, uint64_t ev,
+                       int attempts, int64_t next_at)
+{
+    assert_int_equal(it->id, id);
+    assert_string_equal(it->endpoint_id, ep);
+    assert_int_equal(it->event_id, ev);
+    assert_int_equal(it->attempts, attempts);
+    assert_int_equal(it->next_at_ms, next_at);
+    assert_non_null(it->event);
+    assert_int_equal(it->event->id, ev);
+}
+
+static size_t history_count(hv_store *st, uint64_t *first)
+{
+    hv_event **evs;
+    size_t n;
+    assert_int_equal(hv_store_history(st, &(hv_history_query){.limit = 1000}, &evs, &n), 0);
+    if (first)
+        *first = n ? evs[0]->id : 0;
+    for (size_t i = 0; i < n; i++)
+        hv_event_unref(evs[i]);
+    free(evs);
+    return n;
+}
+
+/* ---- commits ---- */
+
+static void test_commit_rows(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(commit_n(f->st, 2, "pre.e", NULL, NULL, NULL), 0);
+    hv_event *evs[3] = {hv_event_new("a.e", NULL, NULL, NULL, 0),
+                        hv_event_new("b.e", NULL, NULL, NULL, 0),
+                        hv_event_new("c.e", NULL, NULL, NULL, 0)};
+    hv_outbox_new rows[4] = {{"ep1", 0, 100, 0}, {"ep2", 2, 200, 0}, {"ep1", 2, 300, 0},
+                             {"ep2", 1, 400, 0}};
+    hv_kv_change kv = {"room", "r1", "{\"id\":\"r1\"}"};
+    hv_commit c = {.evs = evs, .n = 3, .kv = &kv, .nkv = 1, .outbox = rows, .noutbox = 4};
+    assert_int_equal(hv_store_commit(f->st, &c), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(evs[i]->id, 3 + i);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rows[i].id, 1 + i);
+    assert_int_equal(hv_store_last_id(f->st), 5);
+    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 4);
+    assert_int_equal(hv_outbox_pending_count(f->st, "ep1"), 2);
+    assert_int_equal(hv_outbox_pending_count(f->st, "nope"), 0);
+
+    /* Rows survive a reopen, with their events. */
+    hv_store_close(f->st);
+    f->st = open_store(f);
+    hv_outbox *ob = open_outbox(f);
+    hv_outbox_item *items;
+    size_t n = load(ob, 0, 100, &items);
+    assert_int_equal(n, 4);
+    static const uint64_t want_ev[4] = {3, 5, 5, 4};
+    for (size_t i = 0; i < n; i++) {
+        check_item(&items[i], i + 1, rows[i].endpoint_id, want_ev[i], 0, rows[i].next_at_ms);
+        assert_int_equal(items[i].event->time_ms, evs[want_ev[i] - 3]->time_ms);
+        assert_string_equal(items[i].event->type, evs[want_ev[i] - 3]->type);
+    }
+    free_items(items, n);
+    hv_outbox_close(ob);
+    for (int i = 0; i < 3; i++)
+        hv_event_unref(evs[i]);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM kv WHERE ns = 'room'"), 1);
+
+    /* Outbox rows only (no event) name no event: rejected. */
+    hv_outbox_new lone = {"ep1", 0, 1, 0};
+    assert_int_equal(hv_store_commit(f->st, &(hv_commit){.outbox = &lone, .noutbox = 1}), -1);
+    assert_int_equal(lone.id, 0);
+    assert_int_equal(hv_store_commit(f->st, &(hv_commit){0}), 0);
+}
+
+static void test_commit_failure(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(commit_n(f->st, 3, "ok.e", "ep", NULL, NULL), 0);
+    sql_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON outbox WHEN NEW.endpoint_id = 'boom' "
+                "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    /* The outbox insert fails: nothing of the commit stays. */
+    hv_event *evs[2] = {hv_event_new("ok.e", NULL, NULL, NULL, 0),
+                        hv_event_new("ok.e", NULL, NULL, NULL, 0)};
+    hv_outbox_new rows[2] = {{"ep", 0, 1, 0}, {"boom", 1, 1, 0}};
+    hv_kv_change kv = {"room", "r9", "{}"};
+    hv_commit c = {.evs = evs, .n = 2, .kv = &kv, .nkv = 1, .outbox = rows, .noutbox = 2};
+    assert_int_equal(hv_store_commit(f->st, &c), -1);
+    for (int i = 0; i < 2; i++)
+        assert_true(evs[i]->id == 0 && evs[i]->time_ms == 0 && rows[i].id == 0);
+    assert_int_equal(hv_store_last_id(f->st), 3);
+    assert_int_equal(history_count(f->st, NULL), 3);
+    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 3);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM kv"), 0);
+
+    /* A row naming an event outside the commit fails the same way. */
+    rows[1] = (hv_outbox_new){"ep", 2, 1, 0};
+    assert_int_equal(hv_store_commit(f->st, &c), -1);
+    assert_int_equal(rows[0].id, 0);
+    assert_int_equal(evs[0]->id, 0);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox"), 3);
+
+    /* The store keeps working; ids continue without a hole. */
+    rows[1] = (hv_outbox_new){"ep", 1, 1, 0};
+    assert_int_equal(hv_store_commit(f->st, &c), 0);
+    for (int i = 0; i < 2; i++)
+        assert_true(evs[i]->id == 4u + i && rows[i].id == 4u + i);
+    assert_int_equal(sql_int(f, "SELECT event_id FROM outbox WHERE id = 5"), 5);
+    hv_event_unref(evs[0]);
+    hv_event_unref(evs[1]);
+}
+
+/* ---- the engine's connection ---- */
+
+static void test_load_pending_pages(void **state)
+{
+    fixture *f = *state;
+    uint64_t ev[10], row[10];
+    assert_int_equal(commit_n(f->st, 10, "page.e", "ep", ev, row), 0);
+    hv_outbox *ob = open_outbox(f);
+    uint64_t after = 0, seen = 0;
+    size_t pages = 0, n;
+    hv_outbox_item *items;
+    while ((n = load(ob, after, 4, &items)) > 0) {
+        assert_true(n <= 4);
+        for (size_t i = 0; i < n; i++) {
+            check_item(&items[i], row[seen], "ep", ev[seen], 0, 1000 + (int64_t)seen);
+            assert_string_equal(items[i].event->type, "page.e");
+            assert_string_equal(items[i].event->room_id, "room1");
+            assert_null(items[i].event->user_id);
+            assert_string_equal(items[i].event->data, "{\"k\":1}");
+            seen++;
+        }
+        after = items[n - 1].id;
+        free_items(items, n);
+        pages++;
+    }
+    assert_null(items);
+    assert_int_equal(seen, 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(load(ob, 0, 0, &items), 0);
+
+    /* An event removed behind the store's back comes back as NULL. */
+    sql_exec(f, "DELETE FROM events WHERE id = 2");
+    n = load(ob, 1, 1, &items);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].event_id, 2);
+    assert_null(items[0].event);
+    free_items(items, n);
+    hv_outbox_close(ob);
+}
+
+static hv_attempt attempt(uint64_t row, uint64_t ev, int64_t t, int http, int latency,
+                          const char *error, const char *response, int status, int attempts,
+                          int64_t next_at)
+{
+    return (hv_attempt){row, "ep1", ev, t, http, latency, error, response, status, attempts,
+                        next_at};
+}
+
+/* A page of the attempts history, parsed (to json_decref). */
+static json_t *attempts_page(hv_store *st, const char *ep, uint64_t before, size_t limit)
+{
+    char *js = hv_outbox_attempts_json(st, ep, before, limit);
+    assert_non_null(js);
+    json_t *arr = json_loads(js, 0, NULL);
+    free(js);
+    assert_true(json_is_array(arr));
+    return arr;
+}
+
+static size_t attempts_n(hv_store *st, const char *ep, uint64_t before, size_t limit)
+{
+    json_t *arr = attempts_page(st, ep, before, limit);
+    size_t n = json_array_size(arr);
+    json_decref(arr);
+    return n;
+}
+
+static void expect_attempts(hv_store *st, size_t limit, const char *want)
+{
+    char *js = hv_outbox_attempts_json(st, "ep1", 0, limit);
+    assert_non_null(js);
+    assert_string_equal(js, want);
+    free(js);
+}
+
+#define ATTEMPT_3                                                                          \
+    "{\"id\":\"3\",\"delivery_id\":\"1\",\"event_id\":\"1\","                                  \
+    "\"timestamp\":\"2025-11-24T16:00:05.000Z\",\"status_code\":null,\"latency_ms\":30000,"     \
+    "\"error\":\"timeout\",\"response\":null,\"state\":\"failed\"}"
+#define ATTEMPT_2                                                                          \
+    "{\"id\":\"2\",\"delivery_id\":\"2\",\"event_id\":\"2\","                                  \
+    "\"timestamp\":\"2025-11-24T16:00:00.001Z\",\"status_code\":200,\"latency_ms\":7,"         \
+    "\"error\":null,\"response\":\"ab\xef\xbf\xbd\",\"state\":\"delivered\"}"
+
+static void test_record_attempts(void **state)
+{
+    fixture *f = *state;
+    uint64_t ev[2], row[2];
+    assert_int_equal(commit_n(f->st, 2, "rec.e", "ep1", ev, row), 0);
+    assert_int_equal(commit_n(f->st, 1, "rec.e", "ep2", NULL, NULL), 0);
+    hv_outbox *ob = open_outbox(f);
+    int64_t t0 = 1764000000000LL; /* 2025-11-24T16:00:00.000Z */
+    hv_attempt batch1[2] = {
+        attempt(row[0], ev[0], t0, 500, 12, NULL, "oops", HV_OUTBOX_PENDING, 1, t0 + 5000),
+        attempt(row[1], ev[1], t0 + 1, 200, 7, NULL, "ab\xff", HV_OUTBOX_DELIVERED, 1, 0),
+    };
+    assert_int_equal(hv_outbox_record(ob, batch1, 2), 0);
+    assert_int_equal(hv_outbox_record(ob, batch1, 0), 0);
+    hv_outbox_item *items;
+    size_t n = load(ob, 0, 10, &items);
+    assert_int_equal(n, 2); /* row[0] (retrying) and ep2's row */
+    check_item(&items[0], row[0], "ep1", ev[0], 1, t0 + 5000);
+    free_items(items, n);
+    assert_int_equal(hv_outbox_pending_count(f->st, "ep1"), 1);
+
+    hv_attempt last = attempt(row[0], ev[0], t0 + 5000, 0, 30000, "timeout", NULL,
+                              HV_OUTBOX_FAILED, 2, t0 + 5000);
+    assert_int_equal(hv_outbox_record(ob, &last, 1), 0);
+    assert_int_equal(hv_outbox_pending_count(f->st, "ep1"), 0);
+    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 1"), HV_OUTBOX_FAILED);
+    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 2"), HV_OUTBOX_DELIVERED);
+
+    /* Newest first, exact shape (invalid UTF-8 in a response becomes U+FFFD). */
+    expect_attempts(f->st, 1, "[" ATTEMPT_3 "]");
+    expect_attempts(f->st, 2, "[" ATTEMPT_3 "," ATTEMPT_2 "]");
+    /* The next page, from before the last id seen. */
+    json_t *arr = attempts_page(f->st, "ep1", 2, 100);
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *a = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(a, "id")), "1");
+    assert_int_equal(json_integer_value(json_object_get(a, "status_code")), 500);
+    assert_string_equal(json_string_value(json_object_get(a, "response")), "oops");
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "pending");
+    assert_string_equal(json_string_value(json_object_get(a, "timestamp")),
+                        "2025-11-24T16:00:00.000Z");
+    json_decref(arr);
+    /* Limits are clamped to 1..1000; unknown endpoints have no attempts. */
+    assert_int_equal(attempts_n(f->st, "ep1", 0, 0), 1);
+    assert_int_equal(attempts_n(f->st, "ep1", 0, 1000000), 3);
+    assert_int_equal(attempts_n(f->st, "ep2", 0, 10), 0);
+    assert_null(hv_outbox_attempts_json(f->st, NULL, 0, 10));
+
+    /* A failed batch changes nothing. */
+    hv_attempt bad[2] = {attempt(row[1], ev[1], t0, 200, 1, NULL, NULL, HV_OUTBOX_PENDING, 9, 0),
+                         attempt(row[1], ev[1], t0, 200, 1, NULL, NULL, 1, 1, 0)};
+    bad[1].endpoint_id = NULL; /* NOT NULL column */
+    assert_int_equal(hv_outbox_record(ob, bad, 2), -1);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM attempts"), 3);
+    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 2"), HV_OUTBOX_DELIVERED);
+    assert_int_equal(hv_outbox_record(ob, &last, 1), 0); /* and the connection still works */
+    hv_outbox_close(ob);
+}
+
+static void test_retry(void **state)
+{
+    fixture *f = *state;
+    uint64_t ev[1], row[1];
+    assert_int_equal(commit_n(f->st, 1, "r.e", "ep1", ev, row), 0);
+    hv_outbox *ob = open_outbox(f);
+    hv_attempt gave_up = attempt(row[0], ev[0], 5, 0, 1, "refused", NULL, HV_OUTBOX_FAILED, 8, 9);
+    assert_int_equal(hv_outbox_record(ob, &gave_up, 1), 0);
+    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 0);
+    assert_int_equal(hv_outbox_retry(ob, "ep2", row[0], 777), 0);    /* other endpoint */
+    assert_int_equal(hv_outbox_retry(ob, "ep1", row[0] + 1, 777), 0); /* no such row */
+    assert_int_equal(hv_outbox_retry(ob, "ep1", row[0], 777), 1);
+    hv_outbox_item *items;
+    size_t n = load(ob, 0, 10, &items);
+    assert_int_equal(n, 1);
+    check_item(&items[0], row[0], "ep1", ev[0], 8, 777); /* attempts so far are kept */
+    free_items(items, n);
+    hv_outbox_close(ob);
+}
+
+static void test_insert_replay(void **state)
+{
+    fixture *f = *state;
+    uint64_t row[2];
+    assert_int_equal(commit_n(f->st, 5, "x.e", NULL, NULL, NULL), 0);
+    assert_int_equal(commit_n(f->st, 2, "y.e", "old", NULL, row), 0);
+    hv_outbox *ob = open_outbox(f);
+    uint64_t ids[3] = {2, 4, 99}, first = 123;
+    assert_int_equal(hv_outbox_insert(ob, "ep9", ids, 3, 4242, &first), 2); /* 99: no event */
+    assert_int_equal(first, row[1] + 1);
+    assert_int_equal(hv_outbox_insert(ob, "ep9", ids, 0, 4242, &first), 0);
+    assert_int_equal(first, 0);
+    hv_outbox_item *items;
+    size_t n = load(ob, row[1], 10, &items);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        check_item(&items[i], row[1] + 1 + i, "ep9", ids[i], 0, 4242);
+        assert_string_equal(items[i].event->type, "x.e");
+    }
+    free_items(items, n);
+    assert_int_equal(hv_outbox_pending_count(f->st, "ep9"), 2);
+    hv_outbox_close(ob);
+}
+
+/* ---- retention ---- */
+
+static void deliver(hv_outbox *ob, uint64_t row, uint64_t ev, int64_t t)
+{
+    hv_attempt a = attempt(row, ev, t, 200, 1, NULL, NULL, HV_OUTBOX_DELIVERED, 1, 0);
+    assert_int_equal(hv_outbox_record(ob, &a, 1), 0);
+}
+
+static void test_prune_keeps_owed_events(void **state)
+{
+    fixture *f = *state;
+    uint64_t row[11] = {0}; /* by event id: events 3, 5 and 7 are owed to ep */
+    for (int id = 1; id <= 10; id++)
+        assert_int_equal(commit_n(f->st, 1, "e", id % 2 && id > 1 && id < 9 ? "ep" : NULL,
+                                  NULL, &row[id]), 0);
+    hv_outbox *ob = open_outbox(f);
+    deliver(ob, row[5], 5, hv_now_ms());
+
+    /* Keep 2: events 3 and 7 are owed to ep and stay; 5 was delivered. */
+    assert_int_equal(hv_store_prune(f->st, 2, 0), 6);
+    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '3,7,9,10' FROM events"), 1);
+    assert_int_equal(hv_store_first_id(f->st), 9);
+    uint64_t first;
+    assert_int_equal(history_count(f->st, &first), 2); /* kept events are not history */
+    assert_int_equal(first, 9);
+    hv_outbox_item *items;
+    size_t n = load(ob, 0, 10, &items);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0].event->id, 3);
+    assert_int_equal(items[1].event->id, 7);
+    free_items(items, n);
+
+    /* Once delivered, 3 goes too; 7 is still owed. */
+    deliver(ob, row[3], 3, hv_now_ms());
+    assert_int_equal(hv_store_prune(f->st, 2, 0), 1);
+    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '7,9,10' FROM events"), 1);
+
+    /* By age: everything but 7 goes; the horizon survives a reopen. */
+    sleep_ms(30);
+    assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
+    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '7' FROM events"), 1);
+    assert_int_equal(hv_store_first_id(f->st), 0);
+    assert_int_equal(history_count(f->st, NULL), 0);
+    hv_outbox_close(ob);
+    hv_store_close(f->st);
+    f->st = open_store(f);
+    assert_int_equal(hv_store_first_id(f->st), 0);
+    assert_int_equal(hv_store_last_id(f->st), 10);
+    assert_int_equal(commit_n(f->st, 1, "e", NULL, NULL, NULL), 0);
+    assert_int_equal(hv_store_first_id(f->st), 11);
+    assert_int_equal(history_count(f->st, &first), 1);
+    assert_int_equal(first, 11);
+    hv_store_close(f->st);
+    f->st = open_store(f);
+    assert_int_equal(hv_store_first_id(f->st), 11);
+}
+
+static void test_prune_outbox_and_attempts(void **state)
+{
+    fixture *f = *state;
+    uint64_t ev[3], row[3];
+    assert_int_equal(commit_n(f->st, 3, "e", "ep1", ev, row), 0);
+    hv_outbox *ob = open_outbox(f);
+    int64_t old = hv_now_ms() - 3600 * 1000;
+    deliver(ob, row[0], ev[0], old);
+    deliver(ob, row[1], ev[1], old);
+    hv_attempt retrying = attempt(row[2], ev[2], old, 503, 1, NULL, NULL, HV_OUTBOX_PENDING, 1, 0);
+    assert_int_equal(hv_outbox_record(ob, &retrying, 1), 0);
+    sleep_ms(30);
+    /* Finished rows and their attempts go; the pending row keeps its own. */
+    assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
+    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '3' FROM outbox"), 1);
+    assert_int_equal(sql_int(f, "SELECT group_concat(outbox_id) = '3' FROM attempts"), 1);
+
+    /* The newest row of each table is kept, so ids are never reused. */
+    deliver(ob, row[2], ev[2], old);
+    assert_int_equal(hv_store_prune(f->st, 0, 10), 1); /* event 3, no longer owed */
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox"), 1);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM attempts"), 1);
+    uint64_t again[1];
+    assert_int_equal(commit_n(f->st, 1, "e", "ep1", NULL, again), 0);
+    assert_int_equal(again[0], 4);
+    json_t *arr = attempts_page(f->st, "ep1", 0, 10);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "id")), "4");
+    json_decref(arr);
+    hv_outbox_close(ob);
+}
+
+static void test_migrate_from_v2(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0);
+    hv_store_close(f->st);
+    f->st = NULL;
+    sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; PRAGMA user_version = 2");
+    f->st = open_store(f);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(hv_store_last_id(f->st), 3);
+    assert_int_equal(hv_store_first_id(f->st), 1);
+    assert_int_equal(commit_n(f->st, 2, "e", "ep", NULL, NULL), 0);
+    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 2);
+}
+
+/* ---- concurrency: the hub commits while the engine records ---- */
+
+#define CONC_COMMITS 150
+#define CONC_PER 4
+#define CONC_ROWS (CONC_COMMITS * CONC_PER)
+
+typedef struct conc {
+    fixture *f;
+    hv_outbox *ob;
+    int hub_failures, engine_failures, missing_events;
+    size_t recorded;
+    atomic_int hub_done;
+} conc;
+
+static void *hub_thread(void *arg)
+{
+    conc *c = arg;
+    for (int i = 0; i < CONC_COMMITS; i++) {
+        if (commit_n(c->f->st, CONC_PER, "c.e", "ep", NULL, NULL) != 0)
+            c->hub_failures++;
+        if (i % 10 == 0 && hv_store_prune(c->f->st, 20, 0) < 0)
+            c->hub_failures++;
+    }
+    atomic_store(&c->hub_done, 1);
+    return NULL;
+}
+
+static void *engine_thread(void *arg)
+{
+    conc *c = arg;
+    uint64_t after = 0;
+    int64_t deadline = hv_now_ms() + 60000;
+    while (hv_now_ms() < deadline) {
+        int done = atomic_load(&c->hub_done); /* before loading: no row is missed */
+        hv_outbox_item *items;
+        size_t n;
+        if (hv_outbox_load_pending(c->ob, after, 16, &items, &n) != 0) {
+            c->engine_failures++;
+            break;
+        }
+        if (n == 0 && done)
+            break;
+        hv_attempt *a = calloc(n ? n : 1, sizeof(*a));
+        for (size_t i = 0; i < n; i++) {
+            if (!items[i].event || items[i].event->id != items[i].event_id)
+                c->missing_events++;
+            a[i] = attempt(items[i].id, items[i].event_id, hv_now_ms(), 200, 1, NULL, "ok",
+                           HV_OUTBOX_DELIVERED, 1, 0);
+            a[i].endpoint_id = "ep";
+        }
+        if (n > 0 && hv_outbox_record(c->ob, a, n) != 0)
+            c->engine_failures++;
+        c->recorded += n;
+        if (n > 0)
+            after = items[n - 1].id;
+        else
+            sleep_ms(1);
+        free(a);
+        free_items(items, n);
+    }
+    return NULL;
+}
+
+static void test_concurrent_hub_and_engine(void **state)
+{
+    fixture *f = *state;
+    conc c = {.f = f, .ob = open_outbox(f)};
+    pthread_t hub, engine;
+    pthread_create(&engine, NULL, engine_thread, &c);
+    pthread_create(&hub, NULL, hub_thread, &c);
+    pthread_join(hub, NULL);
+    pthread_join(engine, NULL);
+    assert_int_equal(c.hub_failures, 0);
+    assert_int_equal(c.engine_failures, 0);
+    assert_int_equal(c.missing_events, 0);
+    assert_int_equal(c.recorded, CONC_ROWS);
+    assert_int_equal(hv_store_last_id(f->st), CONC_ROWS);
+    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 0);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox WHERE status = 1"), CONC_ROWS);
+    assert_int_equal(sql_int(f, "SELECT COUNT(DISTINCT outbox_id) FROM attempts"), CONC_ROWS);
+    /* Delivered events are no longer protected: the next prune trims them. */
+    assert_true(hv_store_prune(f->st, 20, 0) >= 0);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM events"), 20);
+    hv_outbox_close(c.ob);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_pending_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_owed_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_outbox_and_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_hub_and_engine, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
