@@ -7,7 +7,9 @@
 
 #include "api/handlers.h"
 #include "api/router.h"
+#include "deliver/webhooks.h"
 #include "net/server.h"
+#include "store/outbox.h"
 
 void hv_api_health(hv_conn *c, hv_http_req *r)
 {
@@ -73,6 +75,19 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     tb_printf(&b, "# HELP herald_outbound_queue_bytes Bytes queued for clients, not yet written.\n"
                   "# TYPE herald_outbound_queue_bytes gauge\nherald_outbound_queue_bytes %lld\n",
               (long long)hv_server_outbound_bytes(srv));
+    if (srv->webhooks) {
+        hv_webhook_stats ws;
+        hv_webhooks_stats(srv->webhooks, &ws);
+        counter(&b, "herald_webhook_deliveries_total", "Webhook requests answered 2xx.", ws.delivered);
+        counter(&b, "herald_webhook_failed_attempts_total", "Webhook attempts that failed (retried or not).", ws.failed_attempts);
+        counter(&b, "herald_webhook_gave_up_total", "Webhook deliveries abandoned after the last retry.", ws.gave_up);
+        tb_printf(&b, "# HELP herald_webhook_in_flight Webhook requests in flight.\n# TYPE herald_webhook_in_flight gauge\n"
+                      "herald_webhook_in_flight %llu\n# HELP herald_webhook_queued Webhook deliveries waiting in memory.\n"
+                      "# TYPE herald_webhook_queued gauge\nherald_webhook_queued %llu\n",
+                  (unsigned long long)ws.in_flight, (unsigned long long)ws.queued);
+        tb_printf(&b, "# HELP herald_webhook_pending Deliveries pending in the outbox.\n# TYPE herald_webhook_pending gauge\n"
+                      "herald_webhook_pending %ld\n", hv_outbox_pending_count(srv->store, NULL));
+    }
     tb_printf(&b, "# HELP herald_store_commit_seconds Group commit latency.\n"
                   "# TYPE herald_store_commit_seconds histogram\n");
     unsigned long long cum = 0;

@@ -127,15 +127,25 @@ static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
     hv_endpoint_unref(hv_map_put(&e->map, ep->id, ep));
 }
 
+/* 1 when a component.crashed event is about endpoint id: a disabled
+ * endpoint is not sent the news of its own disabling. */
+static int about(const hv_event *ev, const char *id)
+{
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\"component_id\":\"%s\"", id);
+    return strstr(ev->data, needle) != NULL;
+}
+
 void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
                         void (*fn)(void *arg, const char *endpoint_id), void *arg)
 {
     uv_mutex_lock(&e->mu);
     size_t it;
     hv_endpoint *retire = NULL;
+    int crash = !strcmp(ev->type, "component.crashed");
     for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
         hv_endpoint *ep = m->value;
-        if (!hv_endpoint_wants(ep, ev))
+        if (!hv_endpoint_wants(ep, ev) || (crash && about(ev, ep->id)))
             continue;
         fn(arg, ep->id);
         /* Fishjam semantics: a room's URL is forgotten after room.deleted. */

@@ -65,7 +65,8 @@ int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
 
 /* One finished attempt. status is the row's new state: PENDING (retry at
  * next_at_ms), DELIVERED or FAILED (gave up). http_status 0 when no
- * response (then error says why). */
+ * response; error says what went wrong ("HTTP 500", a curl error, a
+ * refused address), NULL on success. */
 typedef struct hv_attempt {
     uint64_t outbox_id;
     const char *endpoint_id;
@@ -73,7 +74,7 @@ typedef struct hv_attempt {
     int64_t time_ms;
     int http_status;
     int latency_ms;
-    const char *error;     /* NULL on an HTTP answer */
+    const char *error;     /* NULL on success */
     const char *response;  /* excerpt of the response body, may be NULL */
     int status;
     int attempts;          /* total attempts after this one */
