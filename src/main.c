@@ -141,10 +141,10 @@ int main(int argc, char **argv)
     if (ok)
         run_control_loop(&srv);
     /* Loops and hub first (the hub hands work to the engine), then the
-     * engine, then the state they all read. */
+     * engine, then the hub's memory and the state they all read. */
     hv_server_stop(&srv);
+    hv_webhooks_stop(srv.webhooks); /* it may still call the (stopped) hub */
     hv_hub_free(srv.hub);
-    hv_webhooks_stop(srv.webhooks);
     hv_endpoints_free(srv.endpoints);
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
