@@ -12,6 +12,7 @@
  * before herald noticed the old connection died is never locked out.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,7 +26,7 @@
 #include "rooms/rooms.h"
 
 typedef struct peer_sock {
-    hv_sub sub;
+    hv_sub *sub;       /* NULL until authenticated */
     hv_peer *peer;     /* NULL until authenticated */
     uint64_t gen;
     int64_t auth_deadline;
@@ -46,22 +47,56 @@ static void send_error(hv_conn *c, const char *msg)
     send_json(c, json_pack("{s:s,s:s}", "type", "error", "message", msg));
 }
 
-static void authenticate(hv_conn *c, peer_sock *ps, const char *token)
+static void resumed(hv_sub *sub, int status, uint64_t first_id)
+{
+    if (status == 0)
+        return;
+    char first[24], msg[160];
+    snprintf(first, sizeof(first), "%llu", (unsigned long long)first_id);
+    snprintf(msg, sizeof(msg), status == 1 ? "history no longer holds the events after %llu; live from now"
+                                           : "history could not be read after %llu; live from now",
+             (unsigned long long)sub->last_id);
+    send_json(sub->conn, json_pack("{s:s,s:s,s:s}", "type", "resume_failed", "message", msg, "first_id", first));
+}
+
+/* since: "" / NULL for a fresh start, else the last event id the client saw. */
+static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
 {
     hv_rooms *rooms = c->loop->srv->rooms;
+    uint64_t from = 0;
+    char *end = NULL;
+    if (since && *since) {
+        from = strtoull(since, &end, 10);
+        if (*end || *since == '-') {
+            hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "invalid auth request");
+            return;
+        }
+    }
     ps->peer = token ? hv_peers_connect(rooms, token, c, &ps->gen) : NULL;
     if (!ps->peer) {
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? "invalid token" : "invalid auth request");
         return;
     }
-    ps->sub.conn = c;
-    ps->sub.room_id = strdup(hv_peer_room_id(ps->peer));
-    ps->sub.user_id = strdup(hv_peer_id(ps->peer));
-    ps->sub.owner = ps->peer;
-    ps->sub.owner_gen = ps->gen;
-    hv_channels_join(&ps->sub);
+    const char *room = hv_peer_room_id(ps->peer);
+    ps->sub = hv_sub_new(c, HV_SUB_WS, hv_peer_id(ps->peer), &room, 1);
+    ps->sub->owner = ps->peer;
+    ps->sub->owner_gen = ps->gen;
+    hv_sub_join(ps->sub);
     send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
-                           "room_id", hv_peer_room_id(ps->peer)));
+                           "room_id", room));
+    if (since && *since)
+        hv_sub_resume(ps->sub, from, resumed);
+}
+
+/* A "since" given as a JSON string or number. */
+static const char *since_of(json_t *j, char *buf, size_t len)
+{
+    json_t *v = json_object_get(j, "since");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "x" : NULL;
 }
 
 static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
@@ -71,7 +106,8 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!ps->peer) {
         const char *token = type && !strcmp(type, "auth") ? json_string_value(json_object_get(j, "token")) : NULL;
-        authenticate(c, ps, token);
+        char buf[32];
+        authenticate(c, ps, token, since_of(j, buf, sizeof(buf)));
     } else if (!j) {
         send_error(c, opcode == HV_WS_TEXT ? "message is not valid JSON" : "binary messages are not accepted");
     } else if (type && !strcmp(type, "update_metadata") && json_object_get(j, "metadata")) {
@@ -87,7 +123,7 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
 static void on_close(hv_conn *c, int lost, const char *reason)
 {
     peer_sock *ps = hv_ws_app(c);
-    hv_channels_leave(&ps->sub);
+    hv_sub_release(ps->sub);
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
     free(ps);
@@ -115,15 +151,17 @@ static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
 
 void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
 {
-    char buf[512];
+    char buf[512], since[32] = "";
     const char *tok = upgrade_token(r, buf, sizeof(buf));
     char *token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
+    if (hv_http_query(r, "since", since, sizeof(since)) < 0)
+        strcpy(since, "x"); /* too long: refused as a bad auth request */
     peer_sock *ps = calloc(1, sizeof(*ps));
     ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.header_timeout_s * 1000);
     if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {
         free(ps);
     } else if (token && !c->closing) {
-        authenticate(c, ps, token);
+        authenticate(c, ps, token, since);
         hv_loop_flush(c->loop);
     }
     free(token);

@@ -50,6 +50,7 @@ void hv_event_unref(hv_event *ev)
         return;
     hv_sbuf_unref(ev->json.buf);
     hv_sbuf_unref(ev->pb.buf);
+    hv_sbuf_unref(ev->sse.buf);
     free(ev->type);
     free(ev->room_id);
     free(ev->user_id);
@@ -63,6 +64,15 @@ void hv_event_encode(hv_event *ev)
         size_t len;
         char *env = hv_envelope_json(ev, &len);
         ev->json = hv_ws_frame_new(HV_WS_TEXT, env, len);
+        /* The envelope is one line of JSON (no raw newlines), so it is one
+         * SSE data: line. */
+        char head[40];
+        int hl = snprintf(head, sizeof(head), "id: %llu\ndata: ", (unsigned long long)ev->id);
+        ev->sse.buf = hv_sbuf_new((size_t)hl + len + 2);
+        memcpy(ev->sse.buf->data, head, (size_t)hl);
+        memcpy(ev->sse.buf->data + hl, env, len);
+        memcpy(ev->sse.buf->data + hl + len, "\n\n", 2);
+        ev->sse.hdr = 0;
         free(env);
     }
     if (!ev->pb.buf) {

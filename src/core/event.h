@@ -36,6 +36,7 @@ typedef struct hv_event {
     /* Encodings, filled once by hv_event_encode() after the append. */
     hv_frame json;    /* native JSON envelope, WebSocket text frame */
     hv_frame pb;      /* fishjam.ServerMessage, WebSocket binary frame */
+    hv_frame sse;     /* Server-Sent Events record "id: …\ndata: <envelope>\n\n" (hdr 0) */
 } hv_event;
 
 /* A new event with copies of the given strings (room_id, user_id may be

@@ -1,68 +1,143 @@
-/* channels.c — per-loop room and user channels; see channels.h. A channel
- * is an hv_list head in the loop's map, created on the first join and
- * freed when its last subscriber leaves. */
+/* channels.c — per-loop channels and resume; see channels.h.
+ *
+ * A channel is an hv_list head in the loop's map (room_subs or
+ * user_subs), made on the first join and freed when its last link
+ * leaves. A subscriber has one link per room and one for its user.
+ */
 #include "deliver/channels.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/server.h"
 #include "net/ws.h"
 
-static void join(hv_map *m, const char *id, hv_list *node)
+#define REPLAY_PAGE 500
+
+hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const *rooms, size_t nrooms)
 {
-    hv_list *head = hv_map_get(m, id);
+    hv_sub *s = calloc(1, sizeof(*s));
+    s->conn = c;
+    s->proto = proto;
+    s->user_id = user_id ? strdup(user_id) : NULL;
+    s->rooms = nrooms ? calloc(nrooms, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < nrooms; i++)
+        s->rooms[i] = strdup(rooms[i]);
+    s->nrooms = nrooms;
+    return s;
+}
+
+static void link_join(hv_map *m, hv_sub_link *lk)
+{
+    hv_list *head = hv_map_get(m, lk->key);
     if (!head) {
         head = malloc(sizeof(*head));
         hv_list_init(head);
-        hv_map_put(m, id, head);
+        hv_map_put(m, lk->key, head);
     }
-    hv_list_push(head, node);
+    hv_list_push(head, &lk->node);
 }
 
-static void leave(hv_map *m, const char *id, hv_list *node)
+static void link_leave(hv_map *m, hv_sub_link *lk)
 {
-    if (!id || !hv_list_linked(node))
-        return;
-    hv_list_remove(node);
-    hv_list *head = hv_map_get(m, id);
+    hv_list_remove(&lk->node);
+    hv_list *head = hv_map_get(m, lk->key);
     if (head && hv_list_empty(head)) {
-        hv_map_del(m, id);
+        hv_map_del(m, lk->key);
         free(head);
     }
 }
 
-void hv_channels_join(hv_sub *s)
+void hv_sub_join(hv_sub *s)
 {
     hv_loop *l = s->conn->loop;
-    hv_list_init(&s->room_node);
-    hv_list_init(&s->user_node);
-    if (s->room_id)
-        join(&l->room_subs, s->room_id, &s->room_node);
-    if (s->user_id)
-        join(&l->user_subs, s->user_id, &s->user_node);
-}
-
-void hv_channels_leave(hv_sub *s)
-{
-    if (s->conn) {
-        hv_loop *l = s->conn->loop;
-        leave(&l->room_subs, s->room_id, &s->room_node);
-        leave(&l->user_subs, s->user_id, &s->user_node);
+    s->nlinks = s->nrooms + (s->user_id ? 1 : 0);
+    s->links = calloc(s->nlinks ? s->nlinks : 1, sizeof(*s->links));
+    for (size_t i = 0; i < s->nlinks; i++) {
+        hv_sub_link *lk = &s->links[i];
+        lk->sub = s;
+        lk->key = i < s->nrooms ? s->rooms[i] : s->user_id;
+        link_join(i < s->nrooms ? &l->room_subs : &l->user_subs, lk);
     }
-    free(s->room_id);
-    free(s->user_id);
-    s->room_id = s->user_id = NULL;
 }
 
-static uint64_t send_all(hv_list *head, size_t node_off, hv_event *ev)
+static void sub_free(hv_sub *s)
+{
+    for (size_t i = 0; i < s->nheld; i++)
+        hv_event_unref(s->held[i]);
+    free(s->held);
+    for (size_t i = 0; i < s->nrooms; i++)
+        free(s->rooms[i]);
+    free(s->rooms);
+    free(s->user_id);
+    free(s->links);
+    free(s);
+}
+
+void hv_sub_release(hv_sub *s)
+{
+    if (!s)
+        return;
+    hv_loop *l = s->conn->loop;
+    for (size_t i = 0; i < s->nlinks; i++)
+        link_leave(i < s->nrooms ? &l->room_subs : &l->user_subs, &s->links[i]);
+    s->nlinks = 0;
+    if (s->jobs > 0) {
+        s->dead = 1; /* the replay read frees it when it lands */
+        return;
+    }
+    sub_free(s);
+}
+
+/* ---- delivery ------------------------------------------------------------ */
+
+/* Sends ev to s: the client's frame for it, unless already sent. Returns
+ * 1 when queued. */
+static int send_event(hv_sub *s, hv_event *ev)
+{
+    if (ev->id <= s->last_id)
+        return 0;
+    s->last_id = ev->id;
+    if (s->proto == HV_SUB_WS) {
+        hv_ws_send_frame(s->conn, &ev->json);
+    } else {
+        hv_conn *c = s->conn;
+        if (c->qbytes + ev->sse.buf->len > c->loop->srv->cfg.max_outbound) {
+            hv_conn_flush(c);
+            if (!c->closing && c->qbytes + ev->sse.buf->len > c->loop->srv->cfg.max_outbound) {
+                atomic_fetch_add_explicit(&c->loop->srv->metrics.slow_consumers, 1, memory_order_relaxed);
+                hv_conn_drop_queued(c);
+                hv_conn_close_after_flush(c); /* SSE has no close code: the client resumes */
+                return 0;
+            }
+        }
+        hv_conn_send_ref(c, ev->sse.buf, 0, ev->sse.buf->len);
+    }
+    return 1;
+}
+
+static void hold(hv_sub *s, hv_event *ev)
+{
+    if (s->nheld == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->held = realloc(s->held, s->cap * sizeof(*s->held));
+    }
+    s->held[s->nheld++] = hv_event_ref(ev);
+}
+
+static uint64_t send_all(hv_list *head, hv_event *ev)
 {
     uint64_t n = 0;
     if (!head)
         return 0;
     hv_list_each(it, head) {
-        hv_sub *s = (hv_sub *)((char *)it - node_off);
-        hv_ws_send_frame(s->conn, &ev->json);
-        n++;
+        hv_sub *s = hv_container_of(it, hv_sub_link, node)->sub;
+        if (s->conn->closing)
+            continue;
+        if (s->replaying)
+            hold(s, ev);
+        else
+            n += (uint64_t)send_event(s, ev);
     }
     return n;
 }
@@ -70,9 +145,9 @@ static uint64_t send_all(hv_list *head, size_t node_off, hv_event *ev)
 uint64_t hv_channels_deliver(hv_loop *l, hv_event *ev)
 {
     if (ev->user_id)
-        return send_all(hv_map_get(&l->user_subs, ev->user_id), offsetof(hv_sub, user_node), ev);
+        return send_all(hv_map_get(&l->user_subs, ev->user_id), ev);
     if (ev->room_id)
-        return send_all(hv_map_get(&l->room_subs, ev->room_id), offsetof(hv_sub, room_node), ev);
+        return send_all(hv_map_get(&l->room_subs, ev->room_id), ev);
     return 0;
 }
 
@@ -82,9 +157,133 @@ hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uin
     if (!head)
         return NULL;
     hv_list_each(it, head) {
-        hv_sub *s = hv_container_of(it, hv_sub, room_node);
+        hv_sub *s = hv_container_of(it, hv_sub_link, node)->sub;
         if (s->owner == owner && s->owner_gen == gen)
             return s;
     }
     return NULL;
+}
+
+/* ---- resume ------------------------------------------------------------------ */
+
+typedef struct replay {
+    uv_work_t work;
+    hv_sub *sub;
+    hv_server *srv;
+    uint64_t after;
+    char *user_id;
+    char **rooms;
+    size_t nrooms;
+    hv_event **evs;
+    size_t n;
+    int status;       /* 0 ok, 1 gap, -1 store error */
+    uint64_t first_id;
+} replay;
+
+static void replay_read(uv_work_t *w)
+{
+    replay *r = w->data;
+    hv_store *st = r->srv->store;
+    uint64_t first = hv_store_first_id(st);
+    /* A gap: the first missed event (after + 1) is older than what the
+     * store still holds, and something was published since. */
+    if (r->after + 1 < first && hv_store_last_id(st) > r->after) {
+        r->status = 1;
+        r->first_id = first;
+        return;
+    }
+    if (hv_store_audience(st, r->after, REPLAY_PAGE, r->user_id, (const char *const *)r->rooms, r->nrooms,
+                          &r->evs, &r->n) != 0) {
+        r->status = -1;
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        hv_event_encode(r->evs[i]);
+}
+
+static void start_read(hv_sub *s, replay *r);
+
+static void finish_resume(hv_sub *s, int status, uint64_t first_id)
+{
+    s->replaying = 0;
+    if (s->done)
+        s->done(s, status, first_id);
+    for (size_t i = 0; i < s->nheld; i++) {
+        if (!s->conn->closing)
+            send_event(s, s->held[i]);
+        hv_event_unref(s->held[i]);
+    }
+    s->nheld = 0;
+}
+
+static void replay_free(replay *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        hv_event_unref(r->evs[i]);
+    free(r->evs);
+    free(r);
+}
+
+static void replay_landed(uv_work_t *w, int status)
+{
+    replay *r = w->data;
+    hv_sub *s = r->sub;
+    s->jobs--;
+    if (s->dead || s->conn->closing) {
+        if (s->dead && s->jobs == 0)
+            sub_free(s);
+        replay_free(r);
+        return;
+    }
+    if (status != 0 || r->status != 0) {
+        finish_resume(s, status ? -1 : r->status, r->first_id);
+        replay_free(r);
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        send_event(s, r->evs[i]);
+    int more = r->n == REPLAY_PAGE;
+    uint64_t next = r->n ? r->evs[r->n - 1]->id : r->after;
+    for (size_t i = 0; i < r->n; i++)
+        hv_event_unref(r->evs[i]);
+    free(r->evs);
+    r->evs = NULL;
+    r->n = 0;
+    hv_loop_flush(s->conn->loop);
+    if (more) {
+        r->after = next;
+        start_read(s, r);
+        return;
+    }
+    finish_resume(s, 0, 0);
+    hv_loop_flush(s->conn->loop);
+    free(r);
+}
+
+static void start_read(hv_sub *s, replay *r)
+{
+    s->jobs++;
+    if (uv_queue_work(&s->conn->loop->uv, &r->work, replay_read, replay_landed) != 0) {
+        s->jobs--;
+        finish_resume(s, -1, 0);
+        free(r);
+    }
+}
+
+void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
+{
+    s->done = done;
+    s->replaying = 1;
+    s->last_id = since;
+    replay *r = calloc(1, sizeof(*r));
+    r->work.data = r;
+    r->sub = s;
+    r->srv = s->conn->loop->srv;
+    r->after = since;
+    /* The subscriber outlives the read (see hv_sub_release), so its ids
+     * can be read by the worker: they do not change once joined. */
+    r->user_id = s->user_id;
+    r->rooms = s->rooms;
+    r->nrooms = s->nrooms;
+    start_read(s, r);
 }

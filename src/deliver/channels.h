@@ -1,10 +1,17 @@
-/* channels.h — per-loop room and user channels of app clients.
+/* channels.h — app clients' subscriptions: per-loop room and user
+ * channels, and gap-free resume.
  *
- * An app client (a peer socket now; user tokens and SSE later) joins the
- * channel of its room and of its user on its own loop. An event with a
- * user_id is private to that user and goes to the user's channel only; an
- * event with only a room_id goes to the room's channel. Each loop keeps
- * its own maps, so delivery takes no lock.
+ * An app client (peer socket, user socket, SSE stream) is an hv_sub: a
+ * user and a set of rooms. It joins the channel of each on its own loop.
+ * An event with a user_id is private to that user and goes to the user's
+ * channel only; an event with only a room_id goes to the room's channel.
+ * Each loop keeps its own maps, so delivery takes no lock.
+ *
+ * Resume: a client that reconnects with the last id it saw joins its
+ * channels first, holding live events back, then gets every stored event
+ * of its audience after that id (read on the thread pool, page by page),
+ * then the held live events that are newer than the last one sent. No
+ * gap (joined before reading), no duplicate (ids are compared).
  */
 #ifndef HV_CHANNELS_H
 #define HV_CHANNELS_H
@@ -15,24 +22,55 @@
 #include "core/list.h"
 #include "net/conn.h"
 
-typedef struct hv_sub {
-    hv_list room_node, user_node;
+enum { HV_SUB_WS = 0, HV_SUB_SSE = 1 };
+
+typedef struct hv_sub hv_sub;
+
+typedef struct hv_sub_link {
+    hv_list node;
+    hv_sub *sub;
+    char *key; /* room id or user id */
+} hv_sub_link;
+
+/* How a resume ended: 0 resumed with no gap; 1 history no longer holds
+ * the first missed event (first_id: the oldest it holds), live from now;
+ * -1 the store failed. */
+typedef void (*hv_resume_done)(hv_sub *s, int status, uint64_t first_id);
+
+struct hv_sub {
     hv_conn *conn;
-    char *room_id; /* owned; NULL: no room */
-    char *user_id; /* owned; NULL: no user */
-    const void *owner;  /* who this socket speaks for (a peer), for lookups */
-    uint64_t owner_gen; /* which of that owner's sockets */
-} hv_sub;
+    int proto;                /* HV_SUB_WS (json frames) or HV_SUB_SSE */
+    char *user_id;            /* NULL: no user channel */
+    char **rooms;
+    size_t nrooms;
+    hv_sub_link *links;       /* one per room, plus the user */
+    size_t nlinks;
+    const void *owner;        /* who this socket speaks for (a peer) */
+    uint64_t owner_gen;       /* which of that owner's sockets */
+    void *app;                /* the endpoint's state */
+    /* resume */
+    int replaying;
+    hv_event **held;
+    size_t nheld, cap;
+    uint64_t last_id;         /* highest id sent; older ones are skipped */
+    int jobs;                 /* replay reads in flight */
+    int dead;                 /* left while a read was in flight */
+    hv_resume_done done;
+};
 
-/* The subscriber of room_id on loop l whose owner and generation match, or
- * NULL (it has left). */
-hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uint64_t gen);
+/* A new subscriber of conn for user_id and rooms (copied). */
+hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const *rooms, size_t nrooms);
+/* Joins its channels (live delivery starts). */
+void hv_sub_join(hv_sub *s);
+/* Leaves and frees (later, if a replay read is in flight). */
+void hv_sub_release(hv_sub *s);
+/* Replays the audience's stored events with id > since, then goes live;
+ * calls done on the loop when the replay is sent. Call after join. */
+void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done);
 
-/* Joins s (conn, room_id, user_id set) to its channels on conn's loop. */
-void hv_channels_join(hv_sub *s);
-/* Leaves them (safe if never joined); frees the ids. */
-void hv_channels_leave(hv_sub *s);
 /* Queues ev to its audience on loop l; returns how many. */
 uint64_t hv_channels_deliver(hv_loop *l, hv_event *ev);
+/* The subscriber of room_id on loop l whose owner and generation match. */
+hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uint64_t gen);
 
 #endif

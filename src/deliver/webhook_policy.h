@@ -31,9 +31,11 @@ int hv_wh_classify(int transport_ok, long status);
  * server's wish is honoured, clamped to [base_ms, 2 × base_ms]. */
 int64_t hv_wh_retry_delay(int64_t base_ms, int64_t retry_after_ms, double r);
 
-/* The Jellyfish-era JSON body {"notification":"<protobuf bytes>"}: each
- * byte of the encoded ServerMessage becomes one code point (0-255) of a
- * JSON string. Returns malloc'd text (length in *out_len), or NULL. */
+/* The Jellyfish-era JSON body {"notification":"<protobuf bytes>"}. When
+ * the encoded ServerMessage is valid UTF-8 (the usual case) the string is
+ * that text, so receivers get the bytes back with bytes(notification,
+ * "utf-8") as the Python SDK does; otherwise each byte becomes one code
+ * point (0-255). Returns malloc'd text (length in *out_len), or NULL. */
 char *hv_wh_jellyfish_body(const uint8_t *pb, size_t len, size_t *out_len);
 
 /* Makes a response excerpt presentable as JSON text, in place: a

@@ -63,6 +63,13 @@ typedef struct hv_history_query {
  * Returns 0, or -1 on a store error. */
 int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n);
 
+/* The events with id > after_id that an app client may read: those
+ * addressed to user_id (if not NULL), and those of the given rooms that
+ * are addressed to no user. Id order, at most limit. Thread-safe (a
+ * reader). *out is malloc'd (free it and unref each event). 0 or -1. */
+int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
+                      const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
+
 /* Deletes the oldest events beyond keep_events (0: no count limit) and
  * those older than max_age_ms (0: no age limit). Returns events deleted. */
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);

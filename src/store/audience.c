@@ -1,0 +1,58 @@
+/* audience.c — the stored events an app client may read, for resume.
+ *
+ * A client's audience is its user (events addressed to it) and its rooms
+ * (room events addressed to no user). The rooms are passed as one JSON
+ * array bound to a static statement (json_each), so one prepared query
+ * serves any number of rooms. Runs on a reader connection, any thread.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "store/sqlite_internal.h"
+
+static const char sql[] =
+    "SELECT id, time_ms, type, room_id, user_id, data FROM events"
+    " WHERE id > ?1 AND id <= ?2 AND ("
+    "   (user_id IS NULL AND room_id IN (SELECT value FROM json_each(?3)))"
+    "   OR (?4 IS NOT NULL AND user_id = ?4))"
+    " ORDER BY id LIMIT ?5";
+
+int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
+                      const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nrooms; i++)
+        json_array_append_new(arr, json_string(rooms[i]));
+    char *rooms_json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    hv_reader *r = hv_sqlite_reader_acquire(st);
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)after_id);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)hv_store_last_id(st));
+        sqlite3_bind_text(s, 3, rooms_json, -1, SQLITE_STATIC);
+        if (user_id)
+            sqlite3_bind_text(s, 4, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)limit);
+        size_t cap = 64;
+        hv_event **evs = malloc(cap * sizeof(*evs));
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            if (*n == cap)
+                evs = realloc(evs, (cap *= 2) * sizeof(*evs));
+            evs[(*n)++] = hv_sqlite_row_event(s, 0);
+        }
+        rc = step == SQLITE_DONE ? 0 : -1;
+        *out = evs;
+    }
+    if (rc != 0)
+        hv_error("store: audience query failed: %s", sqlite3_errmsg(r->db));
+    sqlite3_finalize(s);
+    hv_sqlite_reader_release(st, r);
+    free(rooms_json);
+    return rc;
+}
