@@ -29,6 +29,7 @@ static const route routes[] = {
     {"GET", "/v1/events", hv_api_history},
     {"GET", "/socket/server/websocket", hv_api_notifier},
     {"GET", "/socket/peer/websocket", hv_api_peer_socket},
+    {"GET", "/v1/stream", hv_api_stream},
     {"POST", "/room", hv_api_room_create},
     {"GET", "/room", hv_api_room_list},
     {"GET", "/room/:id", hv_api_room_get},

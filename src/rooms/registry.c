@@ -458,6 +458,21 @@ void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json
     uv_mutex_unlock(&r->mu);
 }
 
+int hv_peers_identify(hv_rooms *r, const char *token, char peer_id[64], char room_id[160])
+{
+    char hash[65];
+    hv_token_hash(token, hash);
+    uv_mutex_lock(&r->mu);
+    hv_peer *p = hv_map_get(&r->tokens, hash);
+    int ok = p && !p->deleted;
+    if (ok) {
+        snprintf(peer_id, 64, "%s", p->id);
+        snprintf(room_id, 160, "%s", p->room_id);
+    }
+    uv_mutex_unlock(&r->mu);
+    return ok ? 0 : -1;
+}
+
 const char *hv_peer_id(const hv_peer *p)
 {
     return p->id;

@@ -69,6 +69,10 @@ void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const 
 /* Stores new metadata (JSON text) and emits peer.metadata_updated. */
 void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json);
 
+/* Who a peer token belongs to, without connecting (SSE streams): 0 and
+ * the ids copied out, or -1 for an unknown token. */
+int hv_peers_identify(hv_rooms *r, const char *token, char peer_id[64], char room_id[160]);
+
 const char *hv_peer_id(const hv_peer *p);
 const char *hv_peer_room_id(const hv_peer *p);
 

@@ -1,0 +1,155 @@
+/* sse.c — GET /v1/stream: an app client's events as Server-Sent Events.
+ *
+ * The same audience as the peer socket (its room, and events addressed to
+ * its own user), authenticated with "Authorization: Bearer" or ?token=
+ * (EventSource cannot set headers). Resume with the Last-Event-ID header
+ * (browsers send it when they reconnect) or ?since=. Each event is one
+ * record "id: <id>\ndata: <envelope>\n\n", encoded once per event and
+ * shared by every stream. A comment line every 15 s keeps proxies and
+ * clients from timing out; headers tell proxies not to buffer. A stream
+ * that falls too far behind is closed; the client reconnects and resumes.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/handlers.h"
+#include "core/log.h"
+#include "deliver/channels.h"
+#include "net/server.h"
+#include "rooms/rooms.h"
+
+#define HEARTBEAT_MS 15000
+#define RETRY_MS 3000
+
+typedef struct stream {
+    hv_sub *sub;
+    int64_t next_beat;
+} stream;
+
+static void sse_data(hv_conn *c, const char *data, size_t len)
+{
+    (void)c, (void)data, (void)len; /* a stream's client has nothing to say */
+}
+
+static void sse_eof(hv_conn *c, int status)
+{
+    (void)status;
+    hv_conn_close(c);
+}
+
+static void sse_timeout(hv_conn *c, int64_t now)
+{
+    (void)now;
+    hv_conn_close(c);
+}
+
+/* Every 15 s, or every ping interval when that is shorter. */
+static int64_t heartbeat_ms(hv_conn *c)
+{
+    int64_t ping = (int64_t)(c->loop->srv->cfg.ping_interval_s * 1000);
+    return ping < HEARTBEAT_MS ? ping : HEARTBEAT_MS;
+}
+
+static void sse_tick(hv_conn *c, int64_t now)
+{
+    stream *s = c->proto;
+    if (now < s->next_beat)
+        return;
+    s->next_beat = now + heartbeat_ms(c);
+    static const char beat[] = ": heartbeat\n\n";
+    hv_conn_send_copy(c, beat, sizeof(beat) - 1);
+}
+
+static void sse_close(hv_conn *c)
+{
+    stream *s = c->proto;
+    hv_sub_release(s->sub);
+    free(s);
+    c->proto = NULL;
+}
+
+static void sse_shutdown(hv_conn *c)
+{
+    hv_conn_close_after_flush(c);
+}
+
+static const hv_conn_ops sse_ops = {
+    .on_data = sse_data, .on_eof = sse_eof, .on_timeout = sse_timeout, .on_tick = sse_tick,
+    .on_close = sse_close, .on_shutdown = sse_shutdown};
+
+static void resumed(hv_sub *sub, int status, uint64_t first_id)
+{
+    if (status == 0)
+        return;
+    char rec[256];
+    int n = snprintf(rec, sizeof(rec),
+                     "event: resume_failed\ndata: {\"message\":\"history no longer holds the events after %llu; "
+                     "live from now\",\"first_id\":\"%llu\"}\n\n",
+                     (unsigned long long)sub->last_id, (unsigned long long)first_id);
+    hv_conn_send_copy(sub->conn, rec, (size_t)n);
+}
+
+static const char *stream_token(hv_http_req *r, char *buf, size_t len)
+{
+    const char *auth = hv_http_header_get(r, "authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && auth[7])
+        return auth + 7;
+    return hv_http_query(r, "token", buf, len) == 1 && buf[0] ? buf : NULL;
+}
+
+/* The resume point: Last-Event-ID wins over ?since=. -1 when malformed. */
+static int stream_since(hv_http_req *r, uint64_t *since, int *given)
+{
+    char buf[32];
+    const char *v = hv_http_header_get(r, "last-event-id");
+    if (!v || !*v)
+        v = hv_http_query(r, "since", buf, sizeof(buf)) == 1 ? buf : NULL;
+    *given = v && *v;
+    if (!*given)
+        return 0;
+    char *end;
+    *since = strtoull(v, &end, 10);
+    return *end || *v == '-' ? -1 : 0;
+}
+
+void hv_api_stream(hv_conn *c, hv_http_req *r)
+{
+    char buf[512], peer_id[64], room_id[160];
+    const char *token = stream_token(r, buf, sizeof(buf));
+    if (!token) {
+        hv_http_error(c, 401, "Missing token");
+        return;
+    }
+    if (hv_peers_identify(c->loop->srv->rooms, token, peer_id, room_id) != 0) {
+        hv_http_error(c, 401, "Invalid token");
+        return;
+    }
+    uint64_t since = 0;
+    int resume;
+    if (stream_since(r, &since, &resume) != 0) {
+        hv_http_error(c, 400, "Last-Event-ID / since must be an event id");
+        return;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n"
+                     "X-Accel-Buffering: no\r\nConnection: keep-alive\r\n\r\nretry: %d\n\n", RETRY_MS);
+    hv_conn_send_copy(c, head, (size_t)n);
+    size_t rest_len;
+    free(hv_http_detach(c, &rest_len)); /* anything after the request is ignored */
+    stream *s = calloc(1, sizeof(*s));
+    s->next_beat = (int64_t)uv_now(&c->loop->uv) + heartbeat_ms(c);
+    const char *room = room_id;
+    s->sub = hv_sub_new(c, HV_SUB_SSE, peer_id, &room, 1);
+    c->proto = s;
+    c->ops = &sse_ops;
+    hv_conn_set_kind(c, HV_CONN_KIND_SSE);
+    hv_conn_resume(c);
+    hv_sub_join(s->sub);
+    if (resume)
+        hv_sub_resume(s->sub, since, resumed);
+    hv_loop_flush(c->loop);
+}

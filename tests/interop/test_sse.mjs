@@ -1,0 +1,94 @@
+// test_sse.mjs — GET /v1/stream with a real EventSource client (the
+// `eventsource` npm package): headers, the peer's audience, heartbeats,
+// and the client's own automatic reconnect with Last-Event-ID after the
+// server restarts, resuming with no gap and no duplicate.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { startHerald } from './herald.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
+const dir = mkdtempSync(join(tmpdir(), 'herald-sse-'));
+let herald = await startHerald(['--ping-interval', '0.3'], { dataDir: dir });
+after(async () => { await herald.stop(); rmSync(dir, { recursive: true, force: true }); });
+
+async function api(method, path, body) {
+  const res = await fetch(herald.url + path, { method, headers: AUTH, body: body && JSON.stringify(body) });
+  const t = await res.text();
+  return { status: res.status, body: t ? JSON.parse(t) : null };
+}
+async function waitFor(pred, what, ms = 8000) {
+  for (let t = 0; t < ms; t += 25) { if (pred()) return; await sleep(25); }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('headers, bad tokens, and the raw stream with heartbeats', async () => {
+  const room = (await api('POST', '/room', {})).body.data.room.id;
+  const { token } = (await api('POST', `/room/${room}/peer`, { type: 'webrtc' })).body.data;
+  const bad = await fetch(`${herald.url}/v1/stream?token=nope`);
+  assert.equal(bad.status, 401);
+  assert.deepEqual(await bad.json(), { errors: 'Invalid token' });
+  assert.equal((await fetch(`${herald.url}/v1/stream`)).status, 401);
+  const badSince = await fetch(`${herald.url}/v1/stream?token=${token}`, { headers: { 'last-event-id': 'abc' } });
+  assert.equal(badSince.status, 400);
+
+  const ctl = new AbortController();
+  const res = await fetch(`${herald.url}/v1/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.match(res.headers.get('cache-control'), /no-cache/);
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const reader = res.body.getReader();
+  let text = '';
+  let pending = null; // one read in flight at a time: a lost read would lose bytes
+  const readUntil = async (re) => {
+    for (let t = 0; t < 200 && !re.test(text); t++) {
+      pending ??= reader.read().then((r) => { pending = null; if (r.value) text += Buffer.from(r.value).toString(); });
+      await Promise.race([pending, sleep(50)]);
+    }
+  };
+  await readUntil(/retry: \d+/);
+  assert.match(text, /^retry: 3000\n\n/);
+  const ids = (await api('POST', '/v1/events', { type: 'chat.message', room_id: room, data: { text: 'hi' } })).body.ids;
+  await readUntil(/data: /);
+  assert.match(text, new RegExp(`id: ${ids[0]}\\ndata: \\{"id":"${ids[0]}","type":"chat.message".*\\}\\n\\n`));
+  await readUntil(/: heartbeat/);
+  assert.match(text, /\n: heartbeat\n\n/);
+  ctl.abort();
+});
+
+test('EventSource gets its room and its user, then resumes by itself after a restart', async () => {
+  const room = (await api('POST', '/room', {})).body.data.room.id;
+  const other = (await api('POST', '/room', {})).body.data.room.id;
+  const { peer, token } = (await api('POST', `/room/${room}/peer`, { type: 'webrtc' })).body.data;
+  const got = [];
+  const es = new EventSource(`${herald.url}/v1/stream?token=${encodeURIComponent(token)}`);
+  es.onmessage = (m) => got.push({ id: m.lastEventId, ev: JSON.parse(m.data) });
+  await new Promise((r) => { es.onopen = r; });
+  const first = (await api('POST', '/v1/events', [
+    { type: 'chat.message', room_id: room, data: { n: 1 } },
+    { type: 'chat.message', room_id: other, data: { n: 'not mine' } },
+    { type: 'user.notice', user_id: peer.id, data: { n: 2 } },
+  ])).body.ids;
+  await waitFor(() => got.length >= 2, 'first events');
+  assert.deepEqual(got.map((g) => g.ev.data.n), [1, 2]);
+  assert.equal(got[0].id, first[0]);
+
+  // The server goes away; events are published while the client is away.
+  const port = herald.port;
+  assert.equal(await herald.stop(), 0);
+  herald = await startHerald(['--ping-interval', '0.3', '--listen', `127.0.0.1:${port}`], { dataDir: dir });
+  const missed = (await api('POST', '/v1/events', Array.from({ length: 50 }, (_, i) => ({
+    type: 'chat.message', room_id: room, data: { n: 100 + i } })))).body.ids;
+  // EventSource reconnects after the retry hint, sending Last-Event-ID.
+  await waitFor(() => got.some((g) => g.ev.data.n === 149), 'resumed events', 10000);
+  const live = (await api('POST', '/v1/events', { type: 'chat.message', room_id: room, data: { n: 'live' } })).body.ids;
+  await waitFor(() => got.some((g) => g.ev.data.n === 'live'), 'live event');
+  es.close();
+  const ids = got.map((g) => g.id);
+  assert.deepEqual(ids, [first[0], first[2], ...missed, live[0]]);
+});
