@@ -3,8 +3,8 @@
  *
  * The retry schedule parser (decimals, spaces, the default schedule, bad
  * entries), what an answer means (2xx, 410, the rest), the jitter band
- * and the Retry-After clamp, the Jellyfish JSON body (bytes as code
- * points), and the cleaning of response excerpts.
+ * and the Retry-After clamp, the Jellyfish JSON body (UTF-8 text as it
+ * is, other bytes as code points), and the cleaning of response excerpts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
