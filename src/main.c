@@ -129,6 +129,7 @@ int main(int argc, char **argv)
         return r > 0 ? 0 : 2;
     signal(SIGPIPE, SIG_IGN);
     srv.started_ms = hv_now_ms();
+    hv_limits_init(&srv.limits, (long)srv.cfg.max_connections, (long)srv.cfg.max_connections_per_user);
     if (open_store(&srv) != 0)
         return 1;
     /* Before the hub starts: these load their state with the writer. */
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
     hv_endpoints_free(srv.endpoints);
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
+    hv_limits_free(&srv.limits);
     if (ok)
         hv_info("stopped");
     return ok ? 0 : 1;

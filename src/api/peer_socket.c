@@ -72,6 +72,8 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
             return;
         }
     }
+    /* No per-user limit here: a peer has one socket at a time (a new
+     * one replaces the old). */
     ps->peer = token ? hv_peers_connect(rooms, token, c, &ps->gen) : NULL;
     if (!ps->peer) {
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? "invalid token" : "invalid auth request");

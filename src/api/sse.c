@@ -66,6 +66,7 @@ static void sse_tick(hv_conn *c, int64_t now)
 static void sse_close(hv_conn *c)
 {
     stream *s = c->proto;
+    hv_limits_user_release(&c->loop->srv->limits, s->sub->user_id);
     hv_sub_release(s->sub);
     free(s);
     c->proto = NULL;
@@ -127,9 +128,15 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 401, "Invalid token");
         return;
     }
+    if (!hv_limits_stream_ok(&c->loop->srv->limits) ||
+        hv_limits_user_acquire(&c->loop->srv->limits, peer_id) != 0) {
+        hv_http_error(c, 503, "too busy");
+        return;
+    }
     uint64_t since = 0;
     int resume;
     if (stream_since(r, &since, &resume) != 0) {
+        hv_limits_user_release(&c->loop->srv->limits, peer_id);
         hv_http_error(c, 400, "Last-Event-ID / since must be an event id");
         return;
     }

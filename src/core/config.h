@@ -29,6 +29,8 @@ typedef struct hv_config {
     double retention_age_s;        /* drop events older than this (0 = no limit) */
     int sync_full;                 /* fsync each group commit */
     int open_metrics;              /* /metrics without token */
+    size_t max_connections;        /* WebSockets + SSE streams; 0 = no limit */
+    size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
     /* webhooks */
     char webhook_retry_schedule[256]; /* seconds between attempts, comma-separated */
     double webhook_timeout_s;         /* whole request */

@@ -27,6 +27,9 @@ static void stats_conns(hv_conn *c, int delta)
 
 void hv_conn_set_kind(hv_conn *c, int kind)
 {
+    /* Long-lived connections count against --max-connections. */
+    if (c->kind == HV_CONN_KIND_HTTP && kind != HV_CONN_KIND_HTTP)
+        hv_limits_stream_add(&c->loop->srv->limits, 1);
     stats_conns(c, -1);
     c->kind = (uint8_t)kind;
     stats_conns(c, 1);
@@ -291,6 +294,8 @@ static void on_closed(uv_handle_t *h)
     queue_clear_from(c, 0);
     hv_list_remove(&c->node);
     stats_conns(c, -1);
+    if (c->kind != HV_CONN_KIND_HTTP)
+        hv_limits_stream_add(&c->loop->srv->limits, -1);
     hv_conn_release(c);
 }
 

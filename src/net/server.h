@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/metrics.h"
 #include "net/loop.h"
 #include "store/store.h"
@@ -31,6 +32,7 @@ struct hv_server {
     int nloops;
     int port;                /* the bound port (useful with --listen :0) */
     hv_metrics metrics;
+    hv_limits limits;
     int64_t started_ms;
     atomic_int stopping;
 };

@@ -334,6 +334,10 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     hv_http_req *r = hv_http_request(c);
     if (check_upgrade(c, r) != 0)
         return -1;
+    if (!hv_limits_stream_ok(&c->loop->srv->limits)) {
+        hv_http_error(c, 503, "too busy");
+        return -1;
+    }
     char accept[32], resp[256];
     accept_value(hv_http_header_get(r, "sec-websocket-key"), accept);
     int n = snprintf(resp, sizeof(resp),
