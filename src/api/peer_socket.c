@@ -1,11 +1,15 @@
-/* peer_socket.c — /socket/peer/websocket, the app client socket of a peer.
+/* peer_socket.c — /socket/peer/websocket, the app client socket (of a
+ * peer, or of a user with a user token).
  *
  * A peer authenticates with its token: "Authorization: Bearer" or
  * "?token=" on the upgrade, or a first text frame {"type":"auth","token":…}
  * (within --header-timeout). It then receives, as native JSON envelopes,
  * the events of its room and those addressed to its own user (user_id =
  * its peer id), and may send {"type":"update_metadata","metadata":…}.
- * Its presence is announced by the registry: peer.connected on auth,
+ * A user token (JWT, see auth/identity.h) works too: the socket then gets
+ * the user's events and those of the rooms the token names, and is closed
+ * with 4003 "token expired" when the token's exp passes.
+ * A peer's presence is announced by the registry: peer.connected on auth,
  * peer.disconnected on a clean close, peer.crashed when the connection is
  * lost or misses its heartbeats. A second socket with the same token
  * replaces the first (closed with 4002), so a client that reconnects
@@ -18,6 +22,7 @@
 #include <strings.h>
 
 #include "api/handlers.h"
+#include "auth/identity.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"
@@ -27,9 +32,11 @@
 
 typedef struct peer_sock {
     hv_sub *sub;       /* NULL until authenticated */
-    hv_peer *peer;     /* NULL until authenticated */
+    hv_peer *peer;     /* a peer token's peer; NULL for a user token */
     uint64_t gen;
     int64_t auth_deadline;
+    int64_t expires_ms; /* a user token's exp (wall clock); 0 = never */
+    int user_slot;      /* holds a per-user connection slot */
 } peer_sock;
 
 static void send_json(hv_conn *c, json_t *j)
@@ -59,6 +66,33 @@ static void resumed(hv_sub *sub, int status, uint64_t first_id)
     send_json(sub->conn, json_pack("{s:s,s:s,s:s}", "type", "resume_failed", "message", msg, "first_id", first));
 }
 
+/* A user token (JWT): the user's channel and the rooms it names. */
+static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, const char *since, uint64_t from)
+{
+    hv_client_id id;
+    char err[160];
+    if (!token || hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? err : "invalid auth request");
+        return;
+    }
+    if (hv_limits_user_acquire(&c->loop->srv->limits, id.user_id) != 0) {
+        hv_client_id_clear(&id);
+        hv_ws_close(c, 1013, "too busy");
+        return;
+    }
+    ps->user_slot = 1;
+    ps->expires_ms = id.exp_ms;
+    ps->sub = hv_sub_new(c, HV_SUB_WS, id.user_id, (const char *const *)id.rooms, id.nrooms);
+    hv_sub_join(ps->sub);
+    json_t *rooms = json_array();
+    for (size_t i = 0; i < id.nrooms; i++)
+        json_array_append_new(rooms, json_string(id.rooms[i]));
+    send_json(c, json_pack("{s:s,s:s,s:o}", "type", "authenticated", "user_id", id.user_id, "rooms", rooms));
+    hv_client_id_clear(&id);
+    if (since && *since)
+        hv_sub_resume(ps->sub, from, resumed);
+}
+
 /* since: "" / NULL for a fresh start, else the last event id the client saw. */
 static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
 {
@@ -72,11 +106,11 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
             return;
         }
     }
-    /* No per-user limit here: a peer has one socket at a time (a new
-     * one replaces the old). */
+    /* A peer token: no per-user limit, a peer has one socket at a time
+     * (a new one replaces the old). */
     ps->peer = token ? hv_peers_connect(rooms, token, c, &ps->gen) : NULL;
     if (!ps->peer) {
-        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? "invalid token" : "invalid auth request");
+        authenticate_user(c, ps, token, since, from);
         return;
     }
     const char *room = hv_peer_room_id(ps->peer);
@@ -106,13 +140,13 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     peer_sock *ps = hv_ws_app(c);
     json_t *j = opcode == HV_WS_TEXT ? json_loadb((const char *)data, len, 0, NULL) : NULL;
     const char *type = json_string_value(json_object_get(j, "type"));
-    if (!ps->peer) {
+    if (!ps->sub) {
         const char *token = type && !strcmp(type, "auth") ? json_string_value(json_object_get(j, "token")) : NULL;
         char buf[32];
         authenticate(c, ps, token, since_of(j, buf, sizeof(buf)));
     } else if (!j) {
         send_error(c, opcode == HV_WS_TEXT ? "message is not valid JSON" : "binary messages are not accepted");
-    } else if (type && !strcmp(type, "update_metadata") && json_object_get(j, "metadata")) {
+    } else if (ps->peer && type && !strcmp(type, "update_metadata") && json_object_get(j, "metadata")) {
         char *md = json_dumps(json_object_get(j, "metadata"), JSON_ENCODE_ANY | JSON_COMPACT);
         hv_peers_update_metadata(c->loop->srv->rooms, ps->peer, md);
         free(md);
@@ -125,6 +159,8 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
 static void on_close(hv_conn *c, int lost, const char *reason)
 {
     peer_sock *ps = hv_ws_app(c);
+    if (ps->user_slot)
+        hv_limits_user_release(&c->loop->srv->limits, ps->sub->user_id);
     hv_sub_release(ps->sub);
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
@@ -134,9 +170,12 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 static void on_tick(hv_conn *c, int64_t now)
 {
     peer_sock *ps = hv_ws_app(c);
-    if (!ps->peer && now >= ps->auth_deadline) {
+    if (!ps->sub && now >= ps->auth_deadline) {
         ps->auth_deadline = INT64_MAX;
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "authentication timeout");
+    } else if (ps->expires_ms && hv_now_ms() >= ps->expires_ms) {
+        ps->expires_ms = 0; /* a user token's time is up: it reconnects with a fresh one */
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "token expired");
     }
 }
 

@@ -1,8 +1,8 @@
 /* sse.c — GET /v1/stream: an app client's events as Server-Sent Events.
  *
- * The same audience as the peer socket (its room, and events addressed to
- * its own user), authenticated with "Authorization: Bearer" or ?token=
- * (EventSource cannot set headers). Resume with the Last-Event-ID header
+ * The same audience as the peer socket (a peer token: its room and its own
+ * user; a user token: its user and the rooms it names), authenticated with
+ * "Authorization: Bearer" or ?token= (EventSource cannot set headers). Resume with the Last-Event-ID header
  * (browsers send it when they reconnect) or ?since=. Each event is one
  * record "id: <id>\ndata: <envelope>\n\n", encoded once per event and
  * shared by every stream. A comment line every 15 s keeps proxies and
@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "api/handlers.h"
+#include "auth/identity.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"
@@ -27,6 +28,7 @@
 typedef struct stream {
     hv_sub *sub;
     int64_t next_beat;
+    int64_t expires_ms; /* a user token's exp: the stream ends then */
 } stream;
 
 static void sse_data(hv_conn *c, const char *data, size_t len)
@@ -56,6 +58,10 @@ static int64_t heartbeat_ms(hv_conn *c)
 static void sse_tick(hv_conn *c, int64_t now)
 {
     stream *s = c->proto;
+    if (s->expires_ms && hv_now_ms() >= s->expires_ms) {
+        hv_conn_close_after_flush(c); /* the client reconnects with a fresh token */
+        return;
+    }
     if (now < s->next_beat)
         return;
     s->next_beat = now + heartbeat_ms(c);
@@ -118,26 +124,28 @@ static int stream_since(hv_http_req *r, uint64_t *since, int *given)
 
 void hv_api_stream(hv_conn *c, hv_http_req *r)
 {
-    char buf[512], peer_id[64], room_id[160];
+    char buf[512], err[160];
+    hv_limits *lim = &c->loop->srv->limits;
     const char *token = stream_token(r, buf, sizeof(buf));
     if (!token) {
         hv_http_error(c, 401, "Missing token");
         return;
     }
-    if (hv_peers_identify(c->loop->srv->rooms, token, peer_id, room_id) != 0) {
-        hv_http_error(c, 401, "Invalid token");
-        return;
-    }
-    if (!hv_limits_stream_ok(&c->loop->srv->limits) ||
-        hv_limits_user_acquire(&c->loop->srv->limits, peer_id) != 0) {
-        hv_http_error(c, 503, "too busy");
+    hv_client_id id;
+    if (hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
+        hv_http_error(c, 401, "%s", !strcmp(err, "invalid token") ? "Invalid token" : err);
         return;
     }
     uint64_t since = 0;
     int resume;
     if (stream_since(r, &since, &resume) != 0) {
-        hv_limits_user_release(&c->loop->srv->limits, peer_id);
+        hv_client_id_clear(&id);
         hv_http_error(c, 400, "Last-Event-ID / since must be an event id");
+        return;
+    }
+    if (!hv_limits_stream_ok(lim) || hv_limits_user_acquire(lim, id.user_id) != 0) {
+        hv_client_id_clear(&id);
+        hv_http_error(c, 503, "too busy");
         return;
     }
     char head[256];
@@ -149,8 +157,9 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
     free(hv_http_detach(c, &rest_len)); /* anything after the request is ignored */
     stream *s = calloc(1, sizeof(*s));
     s->next_beat = (int64_t)uv_now(&c->loop->uv) + heartbeat_ms(c);
-    const char *room = room_id;
-    s->sub = hv_sub_new(c, HV_SUB_SSE, peer_id, &room, 1);
+    s->expires_ms = id.exp_ms;
+    s->sub = hv_sub_new(c, HV_SUB_SSE, id.user_id, (const char *const *)id.rooms, id.nrooms);
+    hv_client_id_clear(&id);
     c->proto = s;
     c->ops = &sse_ops;
     hv_conn_set_kind(c, HV_CONN_KIND_SSE);

@@ -25,7 +25,6 @@
 #include "auth/jwt.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -46,6 +46,8 @@ static const opt options[] = {
     O("retention-age", OPT_DOUBLE, retention_age_s, "drop events older than this many seconds (default 604800, 0 = no limit)"),
     O("sync-full", OPT_BOOL, sync_full, "fsync every group commit, power-loss safe (default 1)"),
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
+    O("jwt-secret", OPT_STR, jwt_secret, "HS256 secret of user tokens (JWT); unset = user tokens refused"),
+    O("jwt-audience", OPT_STR, jwt_audience, "if set, user tokens must carry this \"aud\""),
     O("max-connections", OPT_SIZE, max_connections, "WebSockets and SSE streams at once; 0 = no limit (default 0)"),
     O("max-connections-per-user", OPT_SIZE, max_connections_per_user,
       "app-client connections of one user (a peer, a token's sub) at once; 0 = no limit (default 0)"),

@@ -29,6 +29,8 @@ typedef struct hv_config {
     double retention_age_s;        /* drop events older than this (0 = no limit) */
     int sync_full;                 /* fsync each group commit */
     int open_metrics;              /* /metrics without token */
+    char jwt_secret[512];          /* HS256 secret of user tokens; "" = user tokens off */
+    char jwt_audience[256];        /* required "aud" of user tokens; "" = not checked */
     size_t max_connections;        /* WebSockets + SSE streams; 0 = no limit */
     size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
     /* webhooks */

@@ -1,0 +1,49 @@
+/* identity.c — peer token or user token; see identity.h. */
+#include "auth/identity.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rooms/rooms.h"
+
+int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, char *err, size_t errlen)
+{
+    memset(id, 0, sizeof(*id));
+    char peer_id[64], room_id[160];
+    if (hv_peers_identify(srv->rooms, token, peer_id, room_id) == 0) {
+        id->kind = HV_ID_PEER;
+        snprintf(id->user_id, sizeof(id->user_id), "%s", peer_id);
+        id->rooms = calloc(1, sizeof(char *));
+        id->rooms[0] = strdup(room_id);
+        id->nrooms = 1;
+        return 0;
+    }
+    /* Not a peer token: a JWT, if user tokens are on (three dot-separated parts). */
+    const char *dot = strchr(token, '.');
+    if (!srv->cfg.jwt_secret[0] || !dot || !strchr(dot + 1, '.')) {
+        snprintf(err, errlen, "invalid token");
+        return -1;
+    }
+    hv_identity who;
+    char why[128];
+    if (hv_jwt_verify(srv->cfg.jwt_secret, srv->cfg.jwt_audience, token, hv_now_ms() / 1000, &who, why,
+                      sizeof(why)) != 0) {
+        snprintf(err, errlen, "invalid token: %s", why);
+        return -1;
+    }
+    id->kind = HV_ID_USER;
+    memcpy(id->user_id, who.user_id, sizeof(id->user_id));
+    id->rooms = who.rooms; /* taken over */
+    id->nrooms = who.nrooms;
+    id->exp_ms = who.exp * 1000;
+    return 0;
+}
+
+void hv_client_id_clear(hv_client_id *id)
+{
+    for (size_t i = 0; i < id->nrooms; i++)
+        free(id->rooms[i]);
+    free(id->rooms);
+    memset(id, 0, sizeof(*id));
+}
