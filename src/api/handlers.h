@@ -12,6 +12,10 @@ void hv_api_history(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_notifier(hv_conn *c, hv_http_req *r); /* notifier.c */
 void hv_api_peer_socket(hv_conn *c, hv_http_req *r); /* peer_socket.c */
 void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */
+/* access.c: the seeds' access-id API */
+void hv_api_push_events(hv_conn *c, hv_http_req *r);
+void hv_api_drop_user(hv_conn *c, hv_http_req *r);
+void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r);
 /* rooms.c: the Fishjam room API */
 void hv_api_room_create(hv_conn *c, hv_http_req *r);
 void hv_api_room_list(hv_conn *c, hv_http_req *r);

@@ -34,9 +34,12 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     }
     id->kind = HV_ID_USER;
     memcpy(id->user_id, who.user_id, sizeof(id->user_id));
-    id->rooms = who.rooms; /* taken over */
+    id->rooms = who.nrooms ? calloc(who.nrooms, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < who.nrooms; i++)
+        id->rooms[i] = strdup(who.rooms[i]);
     id->nrooms = who.nrooms;
     id->exp_ms = who.exp * 1000;
+    hv_identity_clear(&who);
     return 0;
 }
 

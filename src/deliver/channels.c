@@ -178,12 +178,18 @@ typedef struct replay {
     size_t n;
     int status;       /* 0 ok, 1 gap, -1 store error */
     uint64_t first_id;
+    int64_t since_ms; /* > 0: start after the last event stored by then */
 } replay;
 
 static void replay_read(uv_work_t *w)
 {
     replay *r = w->data;
     hv_store *st = r->srv->store;
+    if (r->since_ms > 0) { /* the first page of a resume by time */
+        r->after = hv_store_id_at_time(st, r->since_ms);
+        r->since_ms = 0;
+        r->sub->last_id = r->after; /* read by the loop only after this work lands */
+    }
     uint64_t first = hv_store_first_id(st);
     /* A gap: the first missed event (after + 1) is older than what the
      * store still holds, and something was published since. */
@@ -270,7 +276,19 @@ static void start_read(hv_sub *s, replay *r)
     }
 }
 
+static void resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done);
+
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
+{
+    resume_from(s, since, 0, done);
+}
+
+void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done)
+{
+    resume_from(s, 0, since_ms > 0 ? since_ms : 1, done);
+}
+
+static void resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done)
 {
     s->done = done;
     s->replaying = 1;
@@ -280,10 +298,30 @@ void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
     r->sub = s;
     r->srv = s->conn->loop->srv;
     r->after = since;
+    r->since_ms = since_ms;
     /* The subscriber outlives the read (see hv_sub_release), so its ids
      * can be read by the worker: they do not change once joined. */
     r->user_id = s->user_id;
     r->rooms = s->rooms;
     r->nrooms = s->nrooms;
     start_read(s, r);
+}
+
+int hv_channels_drop_user(hv_loop *l, const char *user_id)
+{
+    hv_list *head = hv_map_get(&l->user_subs, user_id);
+    int n = 0;
+    if (!head)
+        return 0;
+    hv_list_each(it, head) {
+        hv_sub *s = hv_container_of(it, hv_sub_link, node)->sub;
+        if (s->conn->closing)
+            continue;
+        if (s->proto == HV_SUB_WS)
+            hv_ws_close(s->conn, 4006, "dropped");
+        else
+            hv_conn_close_after_flush(s->conn);
+        n++;
+    }
+    return n;
 }

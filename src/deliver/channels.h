@@ -67,6 +67,11 @@ void hv_sub_release(hv_sub *s);
 /* Replays the audience's stored events with id > since, then goes live;
  * calls done on the loop when the replay is sent. Call after join. */
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done);
+/* The same from a time: events stored after since_ms (ms since the epoch). */
+void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done);
+/* Closes every connection of user_id on loop l (WebSockets with 4006
+ * "dropped", streams ended). Returns how many. */
+int hv_channels_drop_user(hv_loop *l, const char *user_id);
 
 /* Queues ev to its audience on loop l; returns how many. */
 uint64_t hv_channels_deliver(hv_loop *l, hv_event *ev);

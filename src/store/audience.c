@@ -56,3 +56,19 @@ int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char 
     free(rooms_json);
     return rc;
 }
+
+uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
+{
+    uint64_t id = 0;
+    hv_reader *r = hv_sqlite_reader_acquire(st);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(r->db, "SELECT COALESCE(MAX(id), 0) FROM events WHERE time_ms <= ?1", -1, &s, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, time_ms);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            id = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    hv_sqlite_reader_release(st, r);
+    return id;
+}

@@ -70,6 +70,10 @@ int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, s
 int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                       const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
 
+/* The id of the newest event stored at or before time_ms (0: none).
+ * Thread-safe. Resume "since a time" starts after it. */
+uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms);
+
 /* Deletes the oldest events beyond keep_events (0: no count limit) and
  * those older than max_age_ms (0: no age limit). Returns events deleted. */
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
