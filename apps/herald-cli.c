@@ -8,13 +8,15 @@
  *   herald-cli room create|list|get|delete …   the Fishjam room API
  *   herald-cli peer add|delete|refresh-token …
  *   herald-cli peer connect --peer-token T     a peer's socket, events as JSON lines
+ *   herald-cli token --user U [--rooms R,…] [--ttl S] [--secret S]   a user token
  *
  * Global options: --server URL (env HERALD_SERVER, default
  * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
  * default "development"), --json, --help. Options may come before or after
  * the command (getopt_long permutes); each command accepts only its own.
  * Errors go to stderr with exit status 1; usage errors exit with 2.
- * The commands live in cli_events.c, cli_rooms.c and cli_peer.c.
+ * The commands live in cli_events.c, cli_rooms.c, cli_peer.c and
+ * cli_token.c; `token` parses its own options, which follow it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -60,6 +62,13 @@ static void usage(FILE *out)
           "                                once authenticated; Ctrl-C closes (exit 0),\n"
           "                                a close by the server exits 1 with\n"
           "                                \"CODE reason\" on stderr\n"
+          "\n"
+          "user tokens (development; no server involved):\n"
+          "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
+          "                                print a user token (JWT, HS256) for user U\n"
+          "                                that may read rooms r1,r2; --ttl default\n"
+          "                                3600; the secret defaults to env\n"
+          "                                HERALD_JWT_SECRET (options follow 'token')\n"
           "\n"
           "options:\n"
           "  --server URL   server base URL (env HERALD_SERVER, default " HERALD_DEFAULT_SERVER ")\n"
@@ -210,8 +219,13 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* cli_token.c: the token command; argv[0] is "token". */
+int cli_token(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "token"))
+        return cli_token(argc - 1, argv + 1);
     cli c = {0};
     c.server = env("HERALD_SERVER");
     c.token = env("HERALD_TOKEN");
@@ -305,5 +319,7 @@ int main(int argc, char **argv)
         return cli_room(&c, args, nargs);
     if (!strcmp(cmd, "peer"))
         return cli_peer(&c, args, nargs);
+    if (!strcmp(cmd, "token"))
+        return cli_usage_error("%s", "'token' must be the first argument");
     return cli_usage_error("unknown command '%s'", cmd);
 }

@@ -196,6 +196,8 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
         oldest = INT64_MIN;
     if (e <= oldest)
         return fail(err, errlen, "token expired");
+    if (e > HV_JWT_MAX_EXP)
+        return fail(err, errlen, "exp out of range");
 
     const json_t *nbf = json_object_get(c, "nbf");
     if (nbf) {

@@ -21,6 +21,7 @@
 #define HV_JWT_MAX_ID 256     /* longest sub / room id, in bytes */
 #define HV_JWT_MAX_ROOMS 1000 /* most entries in the rooms claim */
 #define HV_JWT_LEEWAY_S 30    /* clock skew allowed on exp and nbf */
+#define HV_JWT_MAX_EXP 253402300799LL /* 9999-12-31T23:59:59Z: exp * 1000 never overflows */
 
 typedef struct hv_identity {
     char user_id[HV_JWT_MAX_ID + 1]; /* sub */
@@ -36,7 +37,8 @@ typedef struct hv_identity {
  * Refuses: other algorithms (including "none" and RS*, ES*, HS384/512),
  * a "crit" header, a "typ" other than JWT, bad signatures, missing or
  * non-string sub (or sub empty, longer than 256 bytes or holding a NUL),
- * missing or non-integer exp, exp in the past (now_s >= exp + 30), a
+ * missing or non-integer exp, exp in the past (now_s >= exp + 30) or
+ * past HV_JWT_MAX_EXP (so callers may turn it into ms freely), a
  * non-integer nbf or nbf in the future (nbf > now_s + 30), rooms that is
  * not an array of strings (each 1–256 bytes without NUL, at most 1000),
  * duplicate keys in header or claims, tokens longer than 8 KiB, and

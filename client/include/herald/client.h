@@ -425,6 +425,28 @@ HERALD_EXTERN void herald_peer_client_abort(herald_peer_client *pc);
  * NULL is ignored. */
 HERALD_EXTERN void herald_peer_client_free(herald_peer_client *pc);
 
+/* ------------------------------------------------------------------ */
+/* User tokens (JWT)                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A user token authenticates an app client as one user on the peer
+ * socket, SSE and the access-id API: a JWT signed with HS256 under the
+ * secret configured in herald, normally minted by the user's own backend.
+ * The server reads "sub" (the user id: the user's own channel), "exp"
+ * and the optional "rooms" (the only rooms the token may read). */
+
+/* herald_token_mint — mints a user token for user_id, valid for ttl_s
+ * seconds from now: HS256 under secret, claims "sub" (user_id), "iat",
+ * "exp" and, when nrooms > 0, "rooms" (the nrooms strings of rooms).
+ * user_id and each room id must be 1–256 bytes, nrooms at most 1000,
+ * ttl_s positive (the server allows 30 s of clock skew on exp). Returns 0
+ * with *token_out a malloc'd NUL-terminated string (release with free()),
+ * or HERALD_EINVAL (bad argument; errbuf says which) / HERALD_ENOMEM with
+ * *token_out NULL. Makes no network call; safe from any thread. */
+HERALD_EXTERN int herald_token_mint(const char *secret, const char *user_id,
+                                    const char *const *rooms, size_t nrooms, int64_t ttl_s,
+                                    char **token_out, char *errbuf, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
