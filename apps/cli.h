@@ -4,6 +4,8 @@
  *   cli_events.c   listen, publish, history
  *   cli_rooms.c    room create/list/get/delete, peer add/delete/refresh-token
  *   cli_peer.c     peer connect (the peer client)
+ *   cli_subscribe.c  subscribe (the subscriber: reconnects and resumes)
+ *   cli_token.c    token (mint a user token)
  *
  * Every command returns the process exit status: 0 success, 1 an error
  * (the server's message on stderr), 2 a usage error.
@@ -33,6 +35,9 @@ typedef struct cli {
     const char *metadata, *subscribe_mode, *peer_token;
     int token_only;
     herald_peer_auth auth;
+    /* subscribe: the app-client token (--token or --peer-token) */
+    const char *app_token;
+    int no_reconnect;
 } cli;
 
 /* Prints "herald-cli: <fmt with arg>" and the --help hint; returns 2. */
@@ -63,5 +68,8 @@ int cli_peer(const cli *c, char **args, int nargs);
 
 /* cli_peer.c */
 int cli_peer_connect(const cli *c);
+
+/* cli_subscribe.c */
+int cli_subscribe(const cli *c);
 
 #endif

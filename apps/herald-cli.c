@@ -8,6 +8,8 @@
  *   herald-cli room create|list|get|delete …   the Fishjam room API
  *   herald-cli peer add|delete|refresh-token …
  *   herald-cli peer connect --peer-token T     a peer's socket, events as JSON lines
+ *   herald-cli subscribe --token T [--since N] [--no-reconnect]
+ *                                              app-client events, reconnecting and resuming
  *   herald-cli token --user U [--rooms R,…] [--ttl S] [--secret S]   a user token
  *
  * Global options: --server URL (env HERALD_SERVER, default
@@ -15,8 +17,10 @@
  * default "development"), --json, --help. Options may come before or after
  * the command (getopt_long permutes); each command accepts only its own.
  * Errors go to stderr with exit status 1; usage errors exit with 2.
- * The commands live in cli_events.c, cli_rooms.c, cli_peer.c and
- * cli_token.c; `token` parses its own options, which follow it.
+ * For subscribe, --token is the app-client token (user or peer token),
+ * not the server token. The commands live in cli_events.c, cli_rooms.c,
+ * cli_peer.c, cli_subscribe.c and cli_token.c; `token` parses its own
+ * options, which follow it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,13 +59,24 @@ static void usage(FILE *out)
           "  peer refresh-token ROOM PEER [--token-only]\n"
           "                                issue a new peer token, print {\"token\":…}\n"
           "\n"
-          "peer socket (peer token):\n"
+          "peer socket (peer token; subscribe: a user token too):\n"
           "  peer connect --peer-token T [--auth header|query|frame] [--metadata JSON]\n"
           "                                connect as the peer, print each event as one\n"
           "                                JSON line; --metadata sends update_metadata\n"
           "                                once authenticated; Ctrl-C closes (exit 0),\n"
           "                                a close by the server exits 1 with\n"
           "                                \"CODE reason\" on stderr\n"
+          "  subscribe --token T [--since N] [--no-reconnect]\n"
+          "                                T is a user token (JWT) or a peer token, NOT\n"
+          "                                the server token (--peer-token T works too):\n"
+          "                                print each event as one JSON line, exactly\n"
+          "                                once; when the connection drops (network,\n"
+          "                                1001 shutdown, 4001 slow consumer, 1013 busy)\n"
+          "                                reconnect with back-off and resume after the\n"
+          "                                last id (--since N: start after event N);\n"
+          "                                Ctrl-C exits 0; giving up (4002, 4003, 4004,\n"
+          "                                4005, 4006, 1000, or any drop with\n"
+          "                                --no-reconnect) exits 1 with \"CODE reason\"\n"
           "\n"
           "user tokens (development; no server involved):\n"
           "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
@@ -73,7 +88,8 @@ static void usage(FILE *out)
           "options:\n"
           "  --server URL   server base URL (env HERALD_SERVER, default " HERALD_DEFAULT_SERVER ")\n"
           "  --token T      server token (env HERALD_TOKEN, default " HERALD_DEFAULT_TOKEN ")\n"
-          "  --peer-token T peer token for peer connect (env HERALD_PEER_TOKEN)\n"
+          "  --token T      (subscribe) the app-client token instead\n"
+          "  --peer-token T peer token for peer connect and subscribe (env HERALD_PEER_TOKEN)\n"
           "  --json         publish/history/room create/room list: print the server's\n"
           "                 JSON answer\n"
           "  --help         this text\n"
@@ -141,6 +157,7 @@ enum {
     OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
     OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
     OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
+    OPT_NO_RECONNECT,
 };
 #define BIT(opt) (1u << ((opt) - OPT_SERVER))
 
@@ -166,6 +183,7 @@ static const struct option longopts[] = {
     {"token-only", no_argument, NULL, OPT_TOKEN_ONLY},
     {"peer-token", required_argument, NULL, OPT_PEER_TOKEN},
     {"auth", required_argument, NULL, OPT_AUTH},
+    {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
     {NULL, 0, NULL, 0},
 };
 
@@ -189,6 +207,7 @@ static const struct {
     {"peer delete", 0},
     {"peer refresh-token", BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
     {"peer connect", BIT(OPT_PEER_TOKEN) | BIT(OPT_AUTH) | BIT(OPT_METADATA)},
+    {"subscribe", BIT(OPT_PEER_TOKEN) | BIT(OPT_SINCE) | BIT(OPT_NO_RECONNECT)},
 };
 
 /* Refuses an option the command does not take. Unknown commands pass:
@@ -270,6 +289,7 @@ int main(int argc, char **argv)
         case OPT_SUBSCRIBE_MODE: c.subscribe_mode = optarg; break;
         case OPT_TOKEN_ONLY: c.token_only = 1; break;
         case OPT_PEER_TOKEN: c.peer_token = optarg; break;
+        case OPT_NO_RECONNECT: c.no_reconnect = 1; break;
         case OPT_AUTH:
             if (!strcmp(optarg, "header"))
                 c.auth = HERALD_PEER_AUTH_HEADER;
@@ -319,6 +339,16 @@ int main(int argc, char **argv)
         return cli_room(&c, args, nargs);
     if (!strcmp(cmd, "peer"))
         return cli_peer(&c, args, nargs);
+    if (!strcmp(cmd, "subscribe")) {
+        if (nargs > 0)
+            return cli_usage_error("subscribe takes no argument, got '%s'", args[0]);
+        if ((seen & BIT(OPT_TOKEN)) && (seen & BIT(OPT_PEER_TOKEN)))
+            return cli_usage_error("%s", "subscribe: give --token or --peer-token, not both");
+        /* --token given on this command line is the app token here; the
+         * server token from HERALD_TOKEN is not. */
+        c.app_token = (seen & BIT(OPT_TOKEN)) ? c.token : c.peer_token;
+        return cli_subscribe(&c);
+    }
     if (!strcmp(cmd, "token"))
         return cli_usage_error("%s", "'token' must be the first argument");
     return cli_usage_error("unknown command '%s'", cmd);

@@ -10,6 +10,7 @@
  *                readiness, stop/abort, freeing; event envelope parsing
  *   notifier.c   the notifier (JSON server-notifier protocol)
  *   peer_client.c  the peer client (/socket/peer/websocket)
+ *   subscriber.c the subscriber: peer-socket sessions that reconnect and resume
  *   http.c       one synchronous libcurl request, error mapping
  *   rest.c       publish and history
  *   rooms.c      the Fishjam room REST API, createPeer answer parsing

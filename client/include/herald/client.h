@@ -1,6 +1,6 @@
 /* herald/client.h — the C client library of the herald notification server.
  *
- * Five independent parts:
+ * Six independent parts:
  *
  *   1. The notifier: a WebSocket client of the server notifier socket
  *      (GET /socket/server/websocket, JSON variant). It authenticates with
@@ -19,6 +19,9 @@
  *      (GET /socket/peer/websocket) authenticated with a peer token, which
  *      receives the events of the peer's room and of the peer itself and
  *      may update the peer's metadata. Runs like the notifier.
+ *   6. The subscriber: an app client of the same socket (peer token or
+ *      user token) that reconnects by itself with back-off and resumes
+ *      from the last event it delivered, so no event is lost or repeated.
  *
  * Return codes: 0 on success, a negative HERALD_E* value on failure;
  * herald_strerror() names them. Functions that talk to the server take an
@@ -424,6 +427,98 @@ HERALD_EXTERN void herald_peer_client_abort(herald_peer_client *pc);
  * with the memory released once the loop has run the close callbacks.
  * NULL is ignored. */
 HERALD_EXTERN void herald_peer_client_free(herald_peer_client *pc);
+
+/* ------------------------------------------------------------------ */
+/* 6. Subscriber: a peer-socket client that reconnects and resumes      */
+/* ------------------------------------------------------------------ */
+
+/* A herald_subscriber is an app client of /socket/peer/websocket (peer
+ * token or user token) that survives dropped connections. It
+ * authenticates with a first frame {"type":"auth","token":…,"since":"N"}
+ * (since left out on a fresh start), remembers the id of the last event
+ * it delivered and, when the connection drops, connects again after an
+ * exponential back-off with jitter and resumes with since = that id: the
+ * server replays what was missed, so the application sees every event
+ * exactly once, ids strictly increasing (an event whose id is not above
+ * the last delivered one is skipped).
+ *
+ * Retried ends (with reconnect set): a network failure, a connection lost
+ * or refused, a timeout (1006), 1001 server shutting down, 1011, 1012,
+ * 1013 too busy, 1014, 4001 slow consumer. Every other end gives up: 1000,
+ * 4002 replaced by another connection with the same token, 4003 invalid
+ * token / token expired, 4004 peer deleted, 4005 room deleted, 4006
+ * dropped, and any code not listed.
+ *
+ * Back-off: before retry n (n = 1, 2, … counted since the last successful
+ * authentication) it waits a random time between d/2 and d, where
+ * d = min(backoff_max_ms, backoff_min_ms * 2^(n-1)). */
+
+typedef struct herald_subscriber_options {
+    const char *server;       /* base URL; NULL: HERALD_DEFAULT_SERVER */
+    const char *token;        /* user token (JWT) or peer token; required */
+    uint64_t since;           /* resume after this event id; 0: start live */
+    int reconnect;            /* nonzero: reconnect and resume after a retried
+                               * end; 0: give up on the first end */
+    unsigned backoff_min_ms;  /* first retry delay bound; 0: 250 */
+    unsigned backoff_max_ms;  /* largest delay bound; 0: 10000 */
+    unsigned max_attempts;    /* retries in a row before giving up; 0: no limit */
+    int timeout_ms;           /* connect+handshake+auth limit per attempt; 0: 10000 */
+
+    /* Callbacks, all optional, all called on the subscriber's loop thread. */
+    /* Authenticated (on every connection). resumed_after is the since sent
+     * with the auth frame, 0 for a fresh start. */
+    void (*on_ready)(uint64_t resumed_after, void *user);
+    /* One event (native envelope, see herald_event); never a duplicate. */
+    void (*on_event)(const herald_event *ev, void *user);
+    /* The server no longer holds every event after the since sent: events
+     * from the last delivered one up to first_id were lost; the
+     * subscription continues live. */
+    void (*on_resume_failed)(const char *message, uint64_t first_id, void *user);
+    /* The connection ended with code/reason (see herald_peer_client_options
+     * on_close) and retry number attempt (1, 2, …) is scheduled. */
+    void (*on_reconnect)(unsigned attempt, int code, const char *reason, void *user);
+    /* The subscriber has given up, or was stopped (then code is 1000):
+     * called exactly once per start, unless the subscriber was freed
+     * first. code/reason are those of the last connection's end. */
+    void (*on_close)(int code, const char *reason, void *user);
+    void *user;
+} herald_subscriber_options;
+
+typedef struct herald_subscriber herald_subscriber;
+
+/* herald_subscriber_new — creates a subscriber from options (copied).
+ * Does not connect. Returns NULL when the token is missing or holds
+ * control characters, on a bad URL (only http:// and ws://), when
+ * backoff_min_ms > backoff_max_ms, or out of memory; errbuf then says
+ * why. */
+HERALD_EXTERN herald_subscriber *herald_subscriber_new(const herald_subscriber_options *opts,
+                                                       char *errbuf, size_t errlen);
+
+/* herald_subscriber_start — connects on the caller's loop; call on the
+ * loop's thread, then run the loop (the subscriber keeps it alive until
+ * on_close). Starts once. Returns 0 or HERALD_E*. */
+HERALD_EXTERN int herald_subscriber_start(herald_subscriber *sub, uv_loop_t *loop);
+
+/* herald_subscriber_start_thread — the same on a new thread running a loop
+ * of its own; the callbacks run on that thread. Returns 0 or HERALD_E*. */
+HERALD_EXTERN int herald_subscriber_start_thread(herald_subscriber *sub);
+
+/* herald_subscriber_last_id — the id of the last event delivered to
+ * on_event (options.since before the first one). Pass it as since to a
+ * later subscriber to continue where this one stopped. Any thread. */
+HERALD_EXTERN uint64_t herald_subscriber_last_id(herald_subscriber *sub);
+
+/* herald_subscriber_stop — stops for good: closes the connection with
+ * code 1000 (or cancels a pending retry); on_close follows on the loop
+ * thread. Any thread; returns at once. Harmless when already stopped. */
+HERALD_EXTERN void herald_subscriber_stop(herald_subscriber *sub);
+
+/* herald_subscriber_free — releases the subscriber; no callback is called
+ * after it returns. Thread mode: stops and joins the thread. Caller's-loop
+ * mode: call on the loop thread, outside the subscriber's callbacks; a
+ * running subscriber is stopped and its memory released once the loop has
+ * run the handles' close callbacks. NULL is ignored. */
+HERALD_EXTERN void herald_subscriber_free(herald_subscriber *sub);
 
 /* ------------------------------------------------------------------ */
 /* User tokens (JWT)                                                    */

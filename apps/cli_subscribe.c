@@ -1,0 +1,123 @@
+/* cli_subscribe.c — herald-cli subscribe: the subscriber of the client
+ * library (herald_subscriber) on a loop of its own.
+ *
+ *   subscribe --token T [--since N] [--no-reconnect]
+ *
+ * T is an app-client token: a user token (JWT, `herald-cli token`) or a
+ * peer token (here --token is not the server token; --peer-token or
+ * HERALD_PEER_TOKEN work too). Prints every event (the native envelope)
+ * as one JSON line on stdout, each exactly once, ids increasing. On
+ * stderr: "herald-cli: subscribed" (fresh start) or "herald-cli: resumed
+ * after N" on every authentication, "herald-cli: connection closed: CODE
+ * reason; reconnecting (attempt n)" before each retry, "herald-cli: resume
+ * failed: …" when history no longer holds what was missed. SIGINT/SIGTERM
+ * close the socket with 1000 and exit 0; when the subscriber gives up the
+ * exit status is 1 with "herald-cli: connection closed: CODE reason".
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct sub_run {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    herald_subscriber *sub;
+    int interrupted, code;
+    char reason[256];
+} sub_run;
+
+static void on_ready(uint64_t resumed_after, void *user)
+{
+    (void)user;
+    if (resumed_after)
+        fprintf(stderr, "herald-cli: resumed after %llu\n", (unsigned long long)resumed_after);
+    else
+        fprintf(stderr, "herald-cli: subscribed\n");
+}
+
+static void on_event(const herald_event *ev, void *user)
+{
+    (void)user;
+    cli_print_json_text(ev->raw, ev->raw_len);
+}
+
+static void on_resume_failed(const char *message, uint64_t first_id, void *user)
+{
+    (void)user;
+    fprintf(stderr, "herald-cli: resume failed: %s (first id %llu)\n", message,
+            (unsigned long long)first_id);
+}
+
+static void on_reconnect(unsigned attempt, int code, const char *reason, void *user)
+{
+    (void)user;
+    fprintf(stderr, "herald-cli: connection closed: %d %s; reconnecting (attempt %u)\n", code,
+            reason, attempt);
+}
+
+static void on_close(int code, const char *reason, void *user)
+{
+    sub_run *r = user;
+    r->code = code;
+    snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    sub_run *r = s->data;
+    r->interrupted = 1;
+    herald_subscriber_stop(r->sub);
+}
+
+int cli_subscribe(const cli *c)
+{
+    sub_run r;
+    char err[256] = "";
+    memset(&r, 0, sizeof(r));
+    if (!c->app_token || !*c->app_token)
+        return cli_usage_error("%s", "subscribe needs --token T (a user or peer token)");
+    herald_subscriber_options o = {
+        .server = c->server,
+        .token = c->app_token,
+        .since = c->has_since ? c->since : 0,
+        .reconnect = !c->no_reconnect,
+        .on_ready = on_ready,
+        .on_event = on_event,
+        .on_resume_failed = on_resume_failed,
+        .on_reconnect = on_reconnect,
+        .on_close = on_close,
+        .user = &r,
+    };
+    r.sub = herald_subscriber_new(&o, err, sizeof(err));
+    if (!r.sub)
+        return cli_fail("subscribe", HERALD_EINVAL, err);
+    if (uv_loop_init(&r.loop) != 0) {
+        herald_subscriber_free(r.sub);
+        return cli_fail("subscribe", HERALD_ENOMEM, "");
+    }
+    uv_signal_init(&r.loop, &r.sigint);
+    uv_signal_init(&r.loop, &r.sigterm);
+    r.sigint.data = r.sigterm.data = &r;
+    uv_signal_start(&r.sigint, on_signal, SIGINT);
+    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+    int rc = herald_subscriber_start(r.sub, &r.loop);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&r.sigint, NULL);
+        uv_close((uv_handle_t *)&r.sigterm, NULL);
+    }
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    herald_subscriber_free(r.sub);
+    uv_run(&r.loop, UV_RUN_DEFAULT); /* the subscriber's last close callbacks */
+    uv_loop_close(&r.loop);
+    if (rc != 0)
+        return cli_fail("subscribe", rc, "");
+    if (r.interrupted)
+        return 0;
+    fprintf(stderr, "herald-cli: connection closed: %d %s\n", r.code, r.reason);
+    return 1;
+}
