@@ -17,6 +17,8 @@
 #include "net/conn.h"
 #include "net/server.h"
 #include "rooms/rooms.h"
+#include "deliver/endpoints.h"
+#include "core/limits.h"
 
 static hv_server srv;
 static hv_loop *loop;
@@ -38,6 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!srv.store)
         abort();
     srv.rooms = hv_rooms_new(&srv);
+    srv.endpoints = hv_endpoints_new(&srv); /* no delivery engine: rows stay in the outbox */
+    hv_limits_init(&srv.limits, 0, 0);
     srv.hub = hv_hub_start(&srv);
     int port;
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
