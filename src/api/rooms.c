@@ -10,61 +10,11 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "net/server.h"
 #include "rooms/model.h"
 #include "rooms/rooms.h"
-
-typedef struct pending {
-    hv_conn *conn;
-    int status;
-    char *body;
-} pending;
-
-static void respond(hv_conn *c, int status, char *body)
-{
-    if (status >= 300)
-        hv_http_error(c, status, "%s", body ? body : "error");
-    else if (body)
-        hv_http_respond(c, status, "application/json", NULL, body, strlen(body));
-    else
-        hv_http_respond(c, status, NULL, NULL, NULL, 0);
-    free(body);
-}
-
-static void room_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
-{
-    (void)l, (void)evs, (void)n;
-    pending *p = arg;
-    if (status != 0) {
-        free(p->body);
-        hv_http_error(p->conn, 503, "the store is unavailable; the change may not be saved");
-    } else {
-        respond(p->conn, p->status, p->body);
-    }
-    hv_conn_release(p->conn);
-    free(p);
-}
-
-/* Runs a changing operation: answers at once on failure, after the commit
- * on success. */
-#define RUN_CHANGE(c, call)                                                     \
-    do {                                                                        \
-        pending *p_ = calloc(1, sizeof(*p_));                                   \
-        p_->conn = (c);                                                         \
-        hv_rooms_reply reply_ = {(c)->loop, room_done, p_};                     \
-        char *out_ = NULL;                                                      \
-        hv_conn_hold(c);                                                        \
-        int st_ = call;                                                         \
-        if (st_ >= 200 && st_ < 300) {                                          \
-            p_->status = st_;                                                   \
-            p_->body = out_;                                                    \
-        } else {                                                                \
-            respond((c), st_, out_);                                            \
-            hv_conn_release(c);                                                 \
-            free(p_);                                                           \
-        }                                                                       \
-    } while (0)
 
 /* "host:port" clients should use: the Host header, else the listen address. */
 static void address(hv_conn *c, hv_http_req *r, char *out, size_t len)
@@ -87,7 +37,7 @@ void hv_api_room_create(hv_conn *c, hv_http_req *r)
         return;
     char addr[256];
     address(c, r, addr, sizeof(addr));
-    RUN_CHANGE(c, hv_rooms_create(rooms_of(c), r->body, r->body_len, addr, &out_, reply_));
+    HV_API_RUN_CHANGE(c, hv_rooms_create(rooms_of(c), r->body, r->body_len, addr, &out_, reply_));
 }
 
 void hv_api_room_list(hv_conn *c, hv_http_req *r)
@@ -96,7 +46,7 @@ void hv_api_room_list(hv_conn *c, hv_http_req *r)
         return;
     char *out;
     int st = hv_rooms_list(rooms_of(c), &out);
-    respond(c, st, out);
+    hv_api_respond(c, st, out);
 }
 
 void hv_api_room_get(hv_conn *c, hv_http_req *r)
@@ -105,14 +55,14 @@ void hv_api_room_get(hv_conn *c, hv_http_req *r)
         return;
     char *out;
     int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
-    respond(c, st, out);
+    hv_api_respond(c, st, out);
 }
 
 void hv_api_room_delete(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    RUN_CHANGE(c, hv_rooms_delete(rooms_of(c), r->param[0], &out_, reply_));
+    HV_API_RUN_CHANGE(c, hv_rooms_delete(rooms_of(c), r->param[0], &out_, reply_));
 }
 
 void hv_api_peer_create(hv_conn *c, hv_http_req *r)
@@ -121,21 +71,21 @@ void hv_api_peer_create(hv_conn *c, hv_http_req *r)
         return;
     char addr[256];
     address(c, r, addr, sizeof(addr));
-    RUN_CHANGE(c, hv_peers_create(rooms_of(c), r->param[0], r->body, r->body_len, addr, &out_, reply_));
+    HV_API_RUN_CHANGE(c, hv_peers_create(rooms_of(c), r->param[0], r->body, r->body_len, addr, &out_, reply_));
 }
 
 void hv_api_peer_delete(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    RUN_CHANGE(c, hv_peers_delete(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
+    HV_API_RUN_CHANGE(c, hv_peers_delete(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
 }
 
 void hv_api_peer_refresh_token(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    RUN_CHANGE(c, hv_peers_refresh_token(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
+    HV_API_RUN_CHANGE(c, hv_peers_refresh_token(rooms_of(c), r->param[0], r->param[1], &out_, reply_));
 }
 
 /* subscribe_peer / subscribe_tracks: herald relays no media, so there is
@@ -146,7 +96,7 @@ void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r)
         return;
     char *out;
     int st = hv_peers_check(rooms_of(c), r->param[0], r->param[1], &out);
-    respond(c, st == 200 ? 201 : st, out);
+    hv_api_respond(c, st == 200 ? 201 : st, out);
 }
 
 /* viewer / streamer tokens (livestream rooms). herald carries no media,
@@ -160,7 +110,7 @@ void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r)
     char *out;
     int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
     if (st != 200) {
-        respond(c, st, out);
+        hv_api_respond(c, st, out);
         return;
     }
     json_t *j = json_loads(out, 0, NULL);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
@@ -29,55 +30,6 @@
 
 #define REPLAY_MAX 100000
 
-typedef struct pending {
-    hv_conn *conn;
-    int status;
-    char *body;
-} pending;
-
-static void respond(hv_conn *c, int status, char *body)
-{
-    if (status >= 300)
-        hv_http_error(c, status, "%s", body ? body : "error");
-    else if (body)
-        hv_http_respond(c, status, "application/json", NULL, body, strlen(body));
-    else
-        hv_http_respond(c, status, NULL, NULL, NULL, 0);
-    free(body);
-}
-
-static void change_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
-{
-    (void)l, (void)evs, (void)n;
-    pending *p = arg;
-    if (status != 0) {
-        free(p->body);
-        hv_http_error(p->conn, 503, "the store is unavailable; the change may not be saved");
-    } else {
-        respond(p->conn, p->status, p->body);
-    }
-    hv_conn_release(p->conn);
-    free(p);
-}
-
-/* Runs a change: answers at once on failure, after the commit on success. */
-#define RUN_CHANGE(c, call)                                                     \
-    do {                                                                        \
-        pending *p_ = calloc(1, sizeof(*p_));                                   \
-        p_->conn = (c);                                                         \
-        hv_ep_reply reply_ = {(c)->loop, change_done, p_};                      \
-        char *out_ = NULL;                                                      \
-        hv_conn_hold(c);                                                        \
-        int st_ = call;                                                         \
-        if (st_ >= 200 && st_ < 300) {                                          \
-            p_->status = st_;                                                   \
-            p_->body = out_;                                                    \
-        } else {                                                                \
-            respond((c), st_, out_);                                            \
-            hv_conn_release(c);                                                 \
-            free(p_);                                                           \
-        }                                                                       \
-    } while (0)
 
 static hv_endpoints *eps(hv_conn *c)
 {
@@ -87,13 +39,13 @@ static hv_endpoints *eps(hv_conn *c)
 void hv_api_webhook_create(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        RUN_CHANGE(c, hv_endpoints_create(eps(c), r->body, r->body_len, &out_, reply_));
+        HV_API_RUN_CHANGE(c, hv_endpoints_create(eps(c), r->body, r->body_len, &out_, reply_));
 }
 
 void hv_api_webhook_list(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        respond(c, 200, hv_endpoints_list_json(eps(c)));
+        hv_api_respond(c, 200, hv_endpoints_list_json(eps(c)));
 }
 
 void hv_api_webhook_get(hv_conn *c, hv_http_req *r)
@@ -102,31 +54,31 @@ void hv_api_webhook_get(hv_conn *c, hv_http_req *r)
         return;
     char *out;
     int st = hv_endpoints_get_json(eps(c), r->param[0], &out);
-    respond(c, st, out);
+    hv_api_respond(c, st, out);
 }
 
 void hv_api_webhook_update(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        RUN_CHANGE(c, hv_endpoints_update(eps(c), r->param[0], r->body, r->body_len, &out_, reply_));
+        HV_API_RUN_CHANGE(c, hv_endpoints_update(eps(c), r->param[0], r->body, r->body_len, &out_, reply_));
 }
 
 void hv_api_webhook_delete(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        RUN_CHANGE(c, hv_endpoints_delete(eps(c), r->param[0], &out_, reply_));
+        HV_API_RUN_CHANGE(c, hv_endpoints_delete(eps(c), r->param[0], &out_, reply_));
 }
 
 void hv_api_webhook_disable(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        RUN_CHANGE(c, hv_endpoints_set_enabled(eps(c), r->param[0], 0, &out_, reply_));
+        HV_API_RUN_CHANGE(c, hv_endpoints_set_enabled(eps(c), r->param[0], 0, &out_, reply_));
 }
 
 void hv_api_webhook_enable(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
-        RUN_CHANGE(c, hv_endpoints_set_enabled(eps(c), r->param[0], 1, &out_, reply_));
+        HV_API_RUN_CHANGE(c, hv_endpoints_set_enabled(eps(c), r->param[0], 1, &out_, reply_));
 }
 
 /* ---- reads and replays on the thread pool -------------------------------- */
@@ -146,7 +98,7 @@ typedef struct job {
 static void job_after(uv_work_t *w, int status)
 {
     job *j = w->data;
-    respond(j->conn, status ? 500 : j->status, j->out);
+    hv_api_respond(j->conn, status ? 500 : j->status, j->out);
     hv_conn_release(j->conn);
     free(j);
 }
@@ -158,7 +110,7 @@ static void start_job(hv_conn *c, job *j, uv_work_cb fn)
     j->work.data = j;
     hv_conn_hold(c);
     if (uv_queue_work(&c->loop->uv, &j->work, fn, job_after) != 0) {
-        respond(c, 503, strdup("server busy"));
+        hv_api_respond(c, 503, strdup("server busy"));
         hv_conn_release(c);
         free(j);
     }

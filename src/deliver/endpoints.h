@@ -71,11 +71,7 @@ char *hv_endpoints_list_json(hv_endpoints *e);
 /* API operations; each returns an HTTP status with *out the JSON answer
  * or the error message (see api/webhooks.c for the bodies). Changes are
  * committed through the hub before the answer (reply.done). */
-typedef struct hv_ep_reply {
-    hv_loop *origin;
-    hv_publish_done done;
-    void *arg;
-} hv_ep_reply;
+typedef hv_reply hv_ep_reply;
 int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply);
 int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out);
 int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,

@@ -23,6 +23,14 @@ typedef struct hv_hub hv_hub;
  * references to evs after the call. */
 typedef void (*hv_publish_done)(hv_loop *loop, void *arg, int status, hv_event **evs, size_t n);
 
+/* Where a change made through the hub is answered: done(origin, arg, …)
+ * once it is durable. */
+typedef struct hv_reply {
+    hv_loop *origin;
+    hv_publish_done done;
+    void *arg;
+} hv_reply;
+
 hv_hub *hv_hub_start(hv_server *srv);
 /* Commits whatever is queued, then ends the commit thread. */
 void hv_hub_stop(hv_hub *hub);

@@ -32,11 +32,7 @@ hv_rooms *hv_rooms_new(hv_server *srv);
 void hv_rooms_free(hv_rooms *r);
 
 /* Where a committed change is answered: hv_hub_commit's done callback. */
-typedef struct hv_rooms_reply {
-    hv_loop *origin;
-    hv_publish_done done;
-    void *arg;
-} hv_rooms_reply;
+typedef hv_reply hv_rooms_reply;
 
 /* REST operations. Each returns an HTTP status. On success (2xx) *out is
  * the JSON body to answer with (NULL for 204) and, for changes, reply.done

@@ -1,0 +1,34 @@
+/* reply.h — answering API requests whose change is committed later.
+ *
+ * A handler that changes state (a room, a peer, a webhook endpoint) calls
+ * its operation with an hv_reply; on failure it answers at once, on
+ * success the answer (status and body prepared by the operation) is sent
+ * by hv_api_change_done once the hub has made the change durable.
+ */
+#ifndef HV_API_REPLY_H
+#define HV_API_REPLY_H
+
+#include "hub/hub.h"
+#include "net/conn.h"
+
+/* Answers status with body (JSON text, freed; NULL for an empty body).
+ * Statuses of 300 and up send body as {"errors": body}. */
+void hv_api_respond(hv_conn *c, int status, char *body);
+
+/* The two halves of HV_API_RUN_CHANGE: begin makes the reply (holding
+ * c); end takes the operation's status and output and either keeps them
+ * for the commit's answer (2xx) or answers now. */
+hv_reply hv_api_change_begin(hv_conn *c);
+void hv_api_change_end(hv_conn *c, hv_reply reply, int status, char *out);
+
+/* Runs call, an operation that may use reply_ and must set out_ and
+ * return an HTTP status, and answers as described above. */
+#define HV_API_RUN_CHANGE(c, call)                      \
+    do {                                                \
+        hv_reply reply_ = hv_api_change_begin(c);       \
+        char *out_ = NULL;                              \
+        int st_ = (call);                               \
+        hv_api_change_end((c), reply_, st_, out_);      \
+    } while (0)
+
+#endif
