@@ -5,6 +5,9 @@
  *     (subs.c), records publish->receipt latency into a log-bucket histogram
  *     (stats.c) and counts deliveries per subscriber;
  *   - the publisher thread (publisher.c) posts events with libcurl multi.
+ * The webhook cells (webhook.c) add a receiver thread (whrecv.c: libuv +
+ * http-parser, answers 200 at once, counts and checks signatures) while the
+ * main thread only waits; webhook_recovery also runs the server itself.
  * loadgen.c parses the flags, sequences the phases and prints the JSON line.
  */
 #ifndef HERALD_BENCH_LG_H
@@ -100,5 +103,59 @@ typedef struct lg_pub {
 void lg_pub_run(lg_pub *p);
 /* The publisher thread's entry point (arg is an lg_pub *). */
 void *lg_pub_thread(void *arg);
+
+/* ---- webhook receiver (whrecv.c): libuv + http-parser on its own thread ---- */
+typedef struct lg_recv_stats {
+    atomic_uint_fast64_t requests;    /* requests answered 200 */
+    atomic_uint_fast64_t deliveries;  /* distinct (endpoint, event id) pairs */
+    atomic_uint_fast64_t dups;        /* a (endpoint, event id) seen again */
+    atomic_uint_fast64_t verified;    /* sampled signatures that checked out */
+    atomic_uint_fast64_t bad_sig;     /* sampled signatures that did not */
+    atomic_uint_fast64_t bad;         /* malformed requests or webhook-ids */
+    atomic_uint_fast64_t connections; /* accepted so far */
+    atomic_int endpoints;             /* endpoint ids known */
+    atomic_int_fast64_t first_ns, last_ns; /* lg_now_ns of the first/last request */
+    double cpu_s;                     /* the receiver thread's CPU, after stop */
+} lg_recv_stats;
+
+typedef struct lg_recv lg_recv;
+/* Listens on host:port (0 = any free port) and answers from its own thread.
+ * Every verify_every-th request's signature is checked (0 = only the first
+ * of each endpoint). Endpoint ids not added with lg_recv_add_endpoint are
+ * taken on first sight with default_secret (NULL: counted as bad). */
+lg_recv *lg_recv_start(const char *host, int port, int verify_every, const char *default_secret);
+int lg_recv_port(const lg_recv *r);
+/* Before any delivery to it can arrive. Returns 0, or -1 when full. */
+int lg_recv_add_endpoint(lg_recv *r, const char *id, const char *secret);
+const lg_recv_stats *lg_recv_stats_get(const lg_recv *r);
+/* Stops the thread (closes every connection); the counts stay readable. */
+void lg_recv_stop(lg_recv *r);
+void lg_recv_free(lg_recv *r);
+int lg_recv_endpoints(const lg_recv *r);
+/* After stop: distinct event ids in [first, last] that endpoint i got. */
+uint64_t lg_recv_seen_range(const lg_recv *r, int i, uint64_t first, uint64_t last);
+
+/* ---- webhook cells (webhook.c) ---- */
+typedef struct lg_wh_cfg {
+    const char *cell, *host, *token;
+    int port;            /* the server's */
+    int server_pid;      /* throughput: the running server, for its CPU */
+    int endpoints;       /* throughput: endpoints, all to the one receiver */
+    long events;
+    int batch, payload, concurrency;
+    int recv_port;       /* 0 = any (throughput); recovery needs a fixed one */
+    int verify_every;    /* check the signature of every Nth request */
+    int max_in_flight;   /* recovery: --webhook-max-in-flight of the server */
+    double drain_timeout;
+    const char *dead;    /* recovery: "hang" (default) or "closed" */
+    char **server_argv;  /* recovery: the server command (after "--") */
+    int server_argc;
+    const char *server_log;
+} lg_wh_cfg;
+int lg_wh_throughput(const lg_wh_cfg *c);
+int lg_wh_recovery(const lg_wh_cfg *c);
+int lg_wh_selftest(const lg_wh_cfg *c);
+/* "whsec_" + base64 of 32 random bytes, NUL-terminated (51 bytes). */
+void lg_wh_make_secret(char out[64]);
 
 #endif

@@ -1,7 +1,7 @@
 /* loadgen.c — herald's load generator: flags, the phases of one run, and
  * the one JSON line it prints.
  *
- * Three modes:
+ * Modes:
  *   fan-out (default)  connect --subs N WebSocket subscribers (subs.c) at a
  *                      bounded rate, then publish --events M (publisher.c,
  *                      its own thread) while the main thread's epoll loop
@@ -14,6 +14,9 @@
  *                      growth per connection (VmRSS after - before) / N.
  *   --publish-only     no subscribers: publish M events with --concurrency
  *                      keep-alive connections, report acknowledged events/s.
+ *   --webhooks K       webhook delivery throughput to K endpoints on a local
+ *   --webhook-recovery receiver; outbox recovery after a restart (webhook.c)
+ *   --recv-selftest    the webhook receiver alone (webhook.c, whrecv.c)
  * Helpers: --free-port prints a free loopback TCP port; --wait-ready S polls
  * GET /health until it answers 200.
  * Every subscriber's deliveries are counted; "missing" is the shortfall
@@ -42,6 +45,11 @@ typedef struct opts {
     int port, subs, batch, payload, concurrency, server_pid, publish_only, max_pending;
     long events;
     double rate, idle, connect_rate, drain_timeout, max_seconds, connect_timeout;
+    /* webhook cells (webhook.c) */
+    int webhooks, wh_recovery, wh_selftest, recv_port, verify_every, max_in_flight;
+    const char *dead, *server_log;
+    char **server_argv;
+    int server_argc;
 } opts;
 
 static void usage(void)
@@ -61,6 +69,16 @@ static void usage(void)
           "  --connect-timeout S  give up on a handshake after S (default 30)\n"
           "  --drain-timeout S stop waiting when nothing arrives for S (default 15)\n"
           "  --max-seconds S   stop starting new POSTs after S (default 0 = none)\n"
+          "  --webhooks K      webhook throughput: K endpoints to a local receiver,\n"
+          "                    publish --events, count signed deliveries\n"
+          "  --webhook-recovery -- SERVER ARGS…  run the server twice: fill the\n"
+          "                    outbox with nobody answering, restart, time the drain\n"
+          "  --dead hang|closed  recovery: the dead receiver hangs (default) or refuses\n"
+          "  --recv-port P     the receiver's port (default any; recovery needs one)\n"
+          "  --verify-every N  check every Nth webhook signature (default 100)\n"
+          "  --max-in-flight N recovery: the server's --webhook-max-in-flight (64)\n"
+          "  --server-log FILE recovery: the server's output is appended there\n"
+          "  --recv-selftest   the webhook receiver alone against a curl client\n"
           "  --free-port       print a free loopback port and exit\n"
           "  --wait-ready S    wait up to S seconds for GET /health to answer 200\n",
           stderr);
@@ -134,7 +152,8 @@ static void parse(int argc, char **argv, opts *o)
 {
     enum { O_SERVER = 256, O_TOKEN, O_CELL, O_SUBS, O_EVENTS, O_RATE, O_BATCH, O_PAYLOAD,
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
-           O_FREEPORT, O_READY };
+           O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
+           O_SELFTEST };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -144,6 +163,10 @@ static void parse(int argc, char **argv, opts *o)
         {"max-pending", 1, 0, O_PENDING}, {"drain-timeout", 1, 0, O_DRAIN},
         {"max-seconds", 1, 0, O_MAXS}, {"connect-timeout", 1, 0, O_CTIMEOUT},
         {"free-port", 0, 0, O_FREEPORT}, {"wait-ready", 1, 0, O_READY},
+        {"webhooks", 1, 0, O_WEBHOOKS}, {"webhook-recovery", 0, 0, O_WHREC},
+        {"dead", 1, 0, O_DEAD},       {"recv-port", 1, 0, O_RPORT},
+        {"verify-every", 1, 0, O_VERIFY}, {"max-in-flight", 1, 0, O_MIF},
+        {"server-log", 1, 0, O_SLOG}, {"recv-selftest", 0, 0, O_SELFTEST},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -178,8 +201,23 @@ static void parse(int argc, char **argv, opts *o)
         case O_CTIMEOUT: o->connect_timeout = atof(optarg); break;
         case O_FREEPORT: printf("%d\n", free_port()); exit(0);
         case O_READY: ready = atof(optarg); break;
+        case O_WEBHOOKS: o->webhooks = atoi(optarg); break;
+        case O_WHREC: o->wh_recovery = 1; break;
+        case O_DEAD: o->dead = optarg; break;
+        case O_RPORT: o->recv_port = atoi(optarg); break;
+        case O_VERIFY: o->verify_every = atoi(optarg); break;
+        case O_MIF: o->max_in_flight = atoi(optarg); break;
+        case O_SLOG: o->server_log = optarg; break;
+        case O_SELFTEST: o->wh_selftest = 1; break;
         default: usage();
         }
+    }
+    if (o->wh_recovery) { /* the server command follows "--" */
+        o->server_argv = argv + optind;
+        o->server_argc = argc - optind;
+        if (o->server_argc < 1 || o->recv_port <= 0)
+            usage();
+        optind = argc;
     }
     if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0)
         usage();
@@ -192,11 +230,24 @@ int main(int argc, char **argv)
     opts o = {.cell = "custom", .host = "127.0.0.1", .token = "development", .port = 5002,
               .subs = 100, .events = 100, .batch = 1, .payload = 200, .concurrency = 4,
               .max_pending = 512, .connect_rate = 4000, .drain_timeout = 15,
-              .connect_timeout = 30};
+              .connect_timeout = 30, .verify_every = 100};
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     parse(argc, argv, &o);
     raise_nofile();
+    if (o.webhooks > 0 || o.wh_recovery || o.wh_selftest) {
+        lg_wh_cfg wc = {.cell = o.cell, .host = o.host, .token = o.token, .port = o.port,
+                        .server_pid = o.server_pid, .endpoints = o.webhooks, .events = o.events,
+                        .batch = o.batch, .payload = o.payload, .concurrency = o.concurrency,
+                        .recv_port = o.recv_port, .verify_every = o.verify_every,
+                        .max_in_flight = o.max_in_flight, .drain_timeout = o.drain_timeout,
+                        .dead = o.dead, .server_argv = o.server_argv, .server_argc = o.server_argc,
+                        .server_log = o.server_log};
+        int rc = o.wh_selftest ? lg_wh_selftest(&wc) : o.wh_recovery ? lg_wh_recovery(&wc)
+                                                                     : lg_wh_throughput(&wc);
+        curl_global_cleanup();
+        return rc;
+    }
     if (o.publish_only)
         o.subs = 0;
     int pid = o.server_pid;

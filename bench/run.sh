@@ -11,6 +11,8 @@
 #   BENCH_SCALE=0.1 bash bench/run.sh every size scaled (a quick check)
 #   BENCH_LG_CPUS=1 bash bench/run.sh pin the load generator (taskset -c)
 #   BENCH_NO_BUILD=1 ...              skip building
+#   BENCH_HERALD=PATH ...             another server binary (e.g. a sanitizer
+#                                     build); implies nothing about building
 #   BENCH_DATA_ROOT=DIR ...           where the temp data dirs go (default
 #                                     $TMPDIR or /tmp; must be a real disk,
 #                                     not tmpfs, for the fsync to mean anything)
@@ -25,16 +27,32 @@
 #                   per connection after holding them 10 s
 #   publish_single  100,000 single-event POSTs, 64 keep-alive connections
 #   publish_batch   1,000,000 events in POSTs of 100, 8 connections
-# The exit status is 1 if any cell reports "ok":false or the server died.
+#   webhook_receiver      no server: the load generator's webhook receiver
+#                   alone against a libcurl-multi client (64 keep-alive
+#                   connections, 200,000 signed POSTs), to show it is not
+#                   the limit of the cells below
+#   webhook_throughput    one webhook endpoint (a local keep-alive receiver,
+#                   libuv + http-parser, in the load generator) x 100,000
+#                   events published in POSTs of 1,000; signed deliveries/s
+#                   from the first POST to the last delivery received
+#                   (server: --webhook-max-in-flight 64)
+#   webhook_throughput_4  the same with 4 endpoints x 25,000 events
+#   webhook_recovery      100,000 deliveries left pending in the outbox (the
+#                   receiver hangs), SIGTERM, restart on the same data dir:
+#                   time from the restart to the last delivery (the load
+#                   generator runs the server itself for this cell)
+# The exit status is 1 if any cell reports "ok":false, the server died, or
+# it did not exit 0 on SIGTERM.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 SCALE=${BENCH_SCALE:-1}
-HERALD=$ROOT/build/herald
+HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=$ROOT/build/bench/loadgen
 OUT=$ROOT/build/bench/results.jsonl
-ALL_CELLS=(fanout_flat fanout_serial fanout_rate idle_rss publish_single publish_batch)
+ALL_CELLS=(fanout_flat fanout_serial fanout_rate idle_rss publish_single publish_batch
+           webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery)
 CELLS=("$@")
 [ ${#CELLS[@]} -eq 0 ] && CELLS=("${ALL_CELLS[@]}")
 for c in "${CELLS[@]}"; do
@@ -67,6 +85,8 @@ DATA=""
 PORT=""
 FAILED=0
 
+# SIGTERM, 5 s grace, then SIGKILL. herald must exit 0 on SIGTERM: any
+# other status (a crash on shutdown is 139) fails the run.
 stop_server() {
     if [ -n "$SPID" ]; then
         if kill -0 "$SPID" 2>/dev/null; then
@@ -74,7 +94,13 @@ stop_server() {
             for _ in $(seq 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
             kill -9 "$SPID" 2>/dev/null || true
         fi
-        wait "$SPID" 2>/dev/null || true
+        local rc=0
+        wait "$SPID" 2>/dev/null || rc=$?
+        if [ "$rc" != 0 ]; then
+            log "herald (pid $SPID) exited with status $rc after SIGTERM (139 = SIGSEGV, 137 = SIGKILL); its log:"
+            [ -n "$DATA" ] && tail -20 "$DATA/herald.log" >&2
+            FAILED=1
+        fi
         SPID=""
     fi
     [ -n "$DATA" ] && rm -rf "$DATA"
@@ -83,10 +109,13 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
+# Extra server flags for the next cell (set and cleared around run_cell).
+SERVER_EXTRA=()
+
 start_server() {
     PORT=$("$LG" --free-port)
     DATA=$(mktemp -d "$DATA_ROOT/herald-bench.XXXXXX")
-    "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn \
+    "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn "${SERVER_EXTRA[@]}" \
         >"$DATA/herald.log" 2>&1 &
     SPID=$!
     if ! "$LG" --server "127.0.0.1:$PORT" --wait-ready 15; then
@@ -119,6 +148,29 @@ run_cell() {
     stop_server
 }
 
+# A cell whose load generator runs the server itself (webhook_recovery: two
+# server lifetimes on one data dir). The server's output goes to
+# $DATA/herald.log; the load generator stops it and reports how it exited.
+run_spawn_cell() {
+    local cell=$1; shift
+    PORT=$("$LG" --free-port)
+    DATA=$(mktemp -d "$DATA_ROOT/herald-bench.XXXXXX")
+    log "$cell: the load generator runs herald on 127.0.0.1:$PORT itself"
+    local line
+    line=$("${PIN[@]}" "$LG" --server "127.0.0.1:$PORT" --cell "$cell" --server-log "$DATA/herald.log" "$@" \
+        -- "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn) || true
+    if [ -z "$line" ]; then
+        line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"
+    fi
+    echo "$line"
+    echo "$line" >>"$OUT"
+    [[ "$line" == *'"ok":false'* ]] && FAILED=1
+    local warns
+    warns=$(grep -ciE 'warn|error' "$DATA/herald.log" || true)
+    [ "$warns" != "0" ] && { log "$cell: herald logged $warns warning/error lines, first ones:"; grep -iE 'warn|error' "$DATA/herald.log" | head -5 >&2; }
+    stop_server
+}
+
 mkdir -p "$(dirname "$OUT")"
 log "results also go to $OUT"
 for cell in "${CELLS[@]}"; do
@@ -135,6 +187,23 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --publish-only --events "$(scale 100000)" --concurrency 64 --batch 1 --max-seconds 60 ;;
     publish_batch)
         run_cell "$cell" --publish-only --events "$(scale 1000000)" --concurrency 8 --batch 100 --max-seconds 60 ;;
+    webhook_receiver)
+        line=$("${PIN[@]}" "$LG" --cell "$cell" --recv-selftest --events "$(scale 200000)" --concurrency 64) || true
+        [ -z "$line" ] && line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"
+        echo "$line"
+        echo "$line" >>"$OUT"
+        [[ "$line" == *'"ok":false'* ]] && FAILED=1 ;;
+    webhook_throughput)
+        SERVER_EXTRA=(--webhook-max-in-flight 64)
+        run_cell "$cell" --webhooks 1 --events "$(scale 100000)" --batch 1000 --concurrency 2
+        SERVER_EXTRA=() ;;
+    webhook_throughput_4)
+        SERVER_EXTRA=(--webhook-max-in-flight 64)
+        run_cell "$cell" --webhooks 4 --events "$(scale 25000)" --batch 1000 --concurrency 2
+        SERVER_EXTRA=() ;;
+    webhook_recovery)
+        run_spawn_cell "$cell" --webhook-recovery --recv-port "$("$LG" --free-port)" --max-in-flight 64 \
+            --events "$(scale 100000)" --batch 1000 --concurrency 2 ;;
     esac
 done
 exit $FAILED

@@ -437,6 +437,8 @@ static void http_close(hv_conn *c)
 static void http_shutdown(hv_conn *c)
 {
     hv_http *h = c->proto;
+    if (!h)
+        return;
     if (h->state == ST_HANDLING)
         h->req.keep_alive = 0; /* close once the response is out */
     else

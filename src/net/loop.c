@@ -171,6 +171,8 @@ static void do_shutdown(hv_loop *l, void *arg)
         uv_close((uv_handle_t *)&l->listener, NULL);
     hv_list_each(it, &l->conns) {
         hv_conn *c = hv_container_of(it, hv_conn, node);
+        if (c->closing) /* already going; its protocol state is gone */
+            continue;
         if (c->ops && c->ops->on_shutdown)
             c->ops->on_shutdown(c);
         else

@@ -1,0 +1,677 @@
+/* webhook.c — the load generator's webhook cells.
+ *
+ * webhook_throughput (lg_wh_throughput): the receiver (whrecv.c) listens
+ * on a free loopback port; K endpoints are created on the running server
+ * (POST /v1/webhooks, url http://127.0.0.1:PORT/hook/<k>, a secret we
+ * made, so signatures can be checked); then M events are published
+ * (publisher.c) and the cell ends when every endpoint has every
+ * acknowledged event, or nothing arrived for --drain-timeout seconds.
+ * Deliveries per second are counted from the first POST to the last
+ * webhook request received; server CPU (utime+stime) over the same span.
+ * Afterwards herald_webhook_pending must fall to 0 (the engine records
+ * its attempts in batches).
+ *
+ * webhook_recovery (lg_wh_recovery): the load generator runs the server
+ * itself (the command after "--", plus flags per phase), twice on the same
+ * data dir:
+ *   1. fill: the endpoint points at a port where nobody answers (--dead
+ *      hang: a socket that listens but never accepts, so attempts hang
+ *      until --webhook-timeout, 3600 s here; --dead closed: nothing
+ *      listens, every first attempt is refused and rescheduled on the
+ *      3600 s schedule). M events are published, then we wait for
+ *      herald_webhook_pending to reach M, and stop the server (SIGTERM).
+ *   2. drain: the receiver starts on that port, the server is started
+ *      again (1 s retry schedule) and the clock runs from its fork to the
+ *      M-th distinct delivery received.
+ *
+ * lg_wh_selftest: the receiver alone against a libcurl-multi client doing
+ * what herald does (keep-alive POSTs of a signed 250-byte JSON body with
+ * the three webhook-* headers), to show the receiver is not the limit.
+ */
+#include "lg.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- small HTTP helpers (libcurl easy) ------------------------------------ */
+
+typedef struct membuf {
+    char *p;
+    size_t n, cap;
+} membuf;
+
+static size_t mb_write(char *d, size_t s, size_t nm, void *u)
+{
+    membuf *b = u;
+    size_t n = s * nm;
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 4096;
+        while (nc < b->n + n + 1)
+            nc *= 2;
+        char *g = realloc(b->p, nc);
+        if (!g)
+            return 0;
+        b->p = g;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return n;
+}
+
+/* One request; returns the status (0 on a transport error), body in *out. */
+static long http_req(const char *method, const char *url, const char *token, const char *body,
+                     membuf *out)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = NULL;
+    char auth[300];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hd = curl_slist_append(hd, auth);
+    }
+    if (body)
+        hd = curl_slist_append(hd, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mb_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    long code = 0;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return code;
+}
+
+/* A sample from GET /metrics ("name value" at a line start), or -1. */
+static double metric(const lg_wh_cfg *c, const char *name)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/metrics", c->host, c->port);
+    membuf b = {0};
+    double v = -1;
+    if (http_req("GET", url, c->token, NULL, &b) == 200 && b.p) {
+        size_t nl = strlen(name);
+        for (char *l = b.p; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            if (!strncmp(l, name, nl) && l[nl] == ' ') {
+                v = strtod(l + nl + 1, NULL);
+                break;
+            }
+        }
+    }
+    free(b.p);
+    return v;
+}
+
+/* Polls /metrics until name == want (or <= want when at_most); returns the
+ * last value read. */
+static double wait_metric(const lg_wh_cfg *c, const char *name, double want, int at_most, double secs)
+{
+    int64_t end = lg_now_ns() + (int64_t)(secs * 1e9);
+    double v;
+    for (;;) {
+        v = metric(c, name);
+        if (v >= 0 && (at_most ? v <= want : v == want))
+            break;
+        if (lg_now_ns() > end)
+            break;
+        usleep(50000);
+    }
+    return v;
+}
+
+void lg_wh_make_secret(char out[64])
+{
+    unsigned char key[32];
+    if (RAND_bytes(key, sizeof key) != 1)
+        abort();
+    memcpy(out, "whsec_", 6);
+    EVP_EncodeBlock((unsigned char *)out + 6, key, sizeof key); /* 44 chars */
+}
+
+/* POST /v1/webhooks; the id goes to id_out. Returns 0 or -1 (err set). */
+static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const char *secret,
+                           char *id_out, size_t idlen, char *err, size_t errlen)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/v1/webhooks", c->host, c->port);
+    json_t *req = json_pack("{s:s, s:s, s:s}", "url", target_url, "secret", secret, "description",
+                            "herald bench");
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    membuf b = {0};
+    long code = http_req("POST", url, c->token, body, &b);
+    free(body);
+    json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+    json_t *data = json_object_get(j, "data") ? json_object_get(j, "data") : j;
+    const char *id = json_string_value(json_object_get(data, "id"));
+    int rc = 0;
+    if (code != 201 || !id) {
+        snprintf(err, errlen, "POST /v1/webhooks: HTTP %ld %.150s", code, b.p ? b.p : "");
+        rc = -1;
+    } else {
+        snprintf(id_out, idlen, "%s", id);
+    }
+    json_decref(j);
+    free(b.p);
+    return rc;
+}
+
+/* ---- JSON output helpers --------------------------------------------------- */
+
+static void put_real(json_t *o, const char *key, double v, int dec)
+{
+    if (!(v >= 0)) {
+        json_object_set_new(o, key, json_null());
+        return;
+    }
+    double f = pow(10, dec);
+    json_object_set_new(o, key, json_real(round(v * f) / f));
+}
+
+static void put_int(json_t *o, const char *key, long long v)
+{
+    json_object_set_new(o, key, json_integer(v));
+}
+
+static void emit(json_t *out)
+{
+    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    puts(line);
+    fflush(stdout);
+    free(line);
+    json_decref(out);
+}
+
+static void put_recv(json_t *out, const lg_recv_stats *rs)
+{
+    put_int(out, "requests", (long long)atomic_load(&rs->requests));
+    put_int(out, "dups", (long long)atomic_load(&rs->dups));
+    put_int(out, "verified", (long long)atomic_load(&rs->verified));
+    put_int(out, "bad_signatures", (long long)atomic_load(&rs->bad_sig));
+    put_int(out, "bad_requests", (long long)atomic_load(&rs->bad));
+    put_int(out, "connections", (long long)atomic_load(&rs->connections));
+    put_real(out, "receiver_cpu_s", rs->cpu_s, 2);
+}
+
+/* Waits until the receiver has `expect` distinct deliveries (once the
+ * publisher, if any, is done), or nothing came for drain_timeout. */
+static void wait_deliveries(const lg_wh_cfg *c, const lg_recv_stats *rs, lg_pub *pub, int neps,
+                            uint64_t expect_fixed)
+{
+    int64_t last_progress = lg_now_ns(), last_log = lg_now_ns();
+    uint64_t last_req = 0;
+    for (;;) {
+        usleep(2000);
+        int64_t now = lg_now_ns();
+        uint64_t req = atomic_load(&rs->requests);
+        if (req != last_req) {
+            last_req = req;
+            last_progress = now;
+        }
+        int done = !pub || atomic_load(&pub->done);
+        uint64_t expect = pub ? (uint64_t)atomic_load(&pub->acked) * (uint64_t)neps : expect_fixed;
+        uint64_t got = atomic_load(&rs->deliveries);
+        if (now - last_log > 5000000000LL) {
+            fprintf(stderr, "loadgen: %s: %llu/%llu deliveries%s\n", c->cell, (unsigned long long)got,
+                    (unsigned long long)expect, done ? "" : " (publishing)");
+            last_log = now;
+        }
+        if (done && got >= expect)
+            break;
+        if (done && now - last_progress > (int64_t)(c->drain_timeout * 1e9))
+            break;
+    }
+}
+
+/* Distinct deliveries short of `per_ep` event ids [first, last] summed over
+ * the endpoints the receiver knows (after lg_recv_stop). */
+static uint64_t missing_of(const lg_recv *r, int neps, uint64_t first, uint64_t last)
+{
+    if (last < first || !first)
+        return 0;
+    uint64_t per = last - first + 1, miss = 0;
+    for (int i = 0; i < neps; i++)
+        miss += per - lg_recv_seen_range(r, i, first, last);
+    return miss;
+}
+
+/* ---- webhook_throughput ---------------------------------------------------- */
+
+int lg_wh_throughput(const lg_wh_cfg *c)
+{
+    json_t *out = json_object();
+    json_object_set_new(out, "cell", json_string(c->cell));
+    char err[300] = "";
+    double self0 = lg_self_cpu_s();
+    lg_recv *r = lg_recv_start("127.0.0.1", c->recv_port, c->verify_every, NULL);
+    if (!r) {
+        json_object_set_new(out, "ok", json_false());
+        json_object_set_new(out, "error", json_string("receiver could not listen"));
+        emit(out);
+        return 1;
+    }
+    int port = lg_recv_port(r);
+    char secret[64] = "";
+    lg_wh_make_secret(secret);
+    int neps = c->endpoints > 0 ? c->endpoints : 1;
+    for (int i = 0; i < neps && !err[0]; i++) {
+        char target[128], id[100];
+        snprintf(target, sizeof target, "http://127.0.0.1:%d/hook/%d", port, i);
+        if (create_endpoint(c, target, secret, id, sizeof id, err, sizeof err) == 0)
+            lg_recv_add_endpoint(r, id, secret);
+    }
+    const lg_recv_stats *rs = lg_recv_stats_get(r);
+    lg_pub pub = {.cfg = {.token = c->token, .events = err[0] ? 0 : c->events, .batch = c->batch,
+                          .payload = c->payload, .concurrency = c->concurrency}};
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/v1/events", c->host, c->port);
+    pub.cfg.url = url;
+    int pid = c->server_pid;
+    double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+    pthread_t th;
+    pthread_create(&th, NULL, lg_pub_thread, &pub);
+    wait_deliveries(c, rs, &pub, neps, 0);
+    double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
+    long rss = pid ? lg_proc_rss_kib(pid) : -1;
+    pthread_join(th, NULL);
+    double pending_after = wait_metric(c, "herald_webhook_pending", 0, 1, 10);
+    double delivered_total = metric(c, "herald_webhook_deliveries_total");
+    lg_recv_stop(r);
+
+    long acked = atomic_load(&pub.acked);
+    uint64_t deliveries = atomic_load(&rs->deliveries);
+    uint64_t missing = acked > 0 ? missing_of(r, neps, (uint64_t)pub.first_id, (uint64_t)pub.last_id) : 0;
+    int64_t t_end = atomic_load(&rs->last_ns);
+    double secs = t_end > pub.first_send_ns && pub.first_send_ns ? (double)(t_end - pub.first_send_ns) / 1e9 : -1;
+    double pub_secs = pub.last_ack_ns > pub.first_send_ns ? (double)(pub.last_ack_ns - pub.first_send_ns) / 1e9 : -1;
+    double cpu = pid ? cpu1 - cpu0 : -1;
+    put_int(out, "endpoints", neps);
+    put_int(out, "events", acked);
+    put_int(out, "deliveries", (long long)deliveries);
+    put_int(out, "missing", (long long)missing);
+    put_real(out, "seconds", secs, 3);
+    put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
+    put_real(out, "server_cpu_s", cpu, 2);
+    put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
+    put_real(out, "publish_s", pub_secs, 3);
+    put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
+    put_int(out, "publish_failed", atomic_load(&pub.failed));
+    put_int(out, "batch", c->batch);
+    put_int(out, "payload", c->payload);
+    put_recv(out, rs);
+    json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
+    put_real(out, "server_pending_after", pending_after, 0);
+    put_real(out, "server_delivered_total", delivered_total, 0);
+    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    if (!err[0] && pub.error[0])
+        snprintf(err, sizeof err, "%s", pub.error);
+    if (err[0])
+        json_object_set_new(out, "error", json_string(err));
+    int ok = !err[0] && acked == c->events && missing == 0 && atomic_load(&rs->dups) == 0 &&
+             atomic_load(&rs->bad_sig) == 0 && atomic_load(&rs->verified) > 0 &&
+             atomic_load(&rs->bad) == 0 && pending_after == 0;
+    json_object_set_new(out, "ok", json_boolean(ok));
+    emit(out);
+    lg_recv_free(r);
+    return 0;
+}
+
+/* ---- running the server ourselves (webhook_recovery) ----------------------- */
+
+/* Starts argv + extra (NULL-terminated) with stdout and stderr appended to
+ * logpath; the child gets SIGTERM if we die, and every CPU even when we
+ * are pinned (BENCH_LG_CPUS pins the load generator, not the server). */
+static pid_t spawn(char *const *argv, int argc, const char *const *extra, const char *logpath)
+{
+    int nextra = 0;
+    while (extra[nextra])
+        nextra++;
+    char **av = calloc((size_t)(argc + nextra + 1), sizeof *av);
+    if (!av)
+        abort();
+    for (int i = 0; i < argc; i++)
+        av[i] = argv[i];
+    for (int i = 0; i < nextra; i++)
+        av[argc + i] = (char *)extra[i];
+    int logfd = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    for (long i = 0; i < ncpu && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, &all);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        sched_setaffinity(0, sizeof all, &all);
+        if (getppid() != parent)
+            _exit(127);
+        if (logfd >= 0) {
+            dup2(logfd, 1);
+            dup2(logfd, 2);
+        }
+        execv(av[0], av);
+        _exit(127);
+    }
+    if (logfd >= 0)
+        close(logfd);
+    free(av);
+    return pid;
+}
+
+/* SIGTERM, then up to `secs` for it to exit (SIGKILL after). Writes how it
+ * ended ("exit 0", "signal 9", ...) and returns 0 for a clean exit 0. */
+static int stop_child(pid_t pid, double secs, double *took, char *how, size_t howlen)
+{
+    int64_t t0 = lg_now_ns();
+    kill(pid, SIGTERM);
+    int status = 0, killed = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            snprintf(how, howlen, "waitpid: %s", strerror(errno));
+            return -1;
+        }
+        if (!killed && lg_now_ns() - t0 > (int64_t)(secs * 1e9)) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        usleep(5000);
+    }
+    *took = (double)(lg_now_ns() - t0) / 1e9;
+    if (WIFEXITED(status))
+        snprintf(how, howlen, "%sexit %d", killed ? "SIGKILLed after timeout, " : "", WEXITSTATUS(status));
+    else
+        snprintf(how, howlen, "%ssignal %d", killed ? "SIGKILLed after timeout, " : "", WTERMSIG(status));
+    return !killed && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Polls GET /health until 200; returns seconds taken or -1. */
+static double wait_health(const lg_wh_cfg *c, pid_t pid, double secs)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/health", c->host, c->port);
+    int64_t t0 = lg_now_ns(), end = t0 + (int64_t)(secs * 1e9);
+    while (lg_now_ns() < end) {
+        membuf b = {0};
+        long code = http_req("GET", url, NULL, NULL, &b);
+        free(b.p);
+        if (code == 200)
+            return (double)(lg_now_ns() - t0) / 1e9;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        usleep(10000);
+    }
+    return -1;
+}
+
+int lg_wh_recovery(const lg_wh_cfg *c)
+{
+    json_t *out = json_object();
+    json_object_set_new(out, "cell", json_string(c->cell));
+    char err[300] = "", how1[64] = "", how2[64] = "", mif[16];
+    double self0 = lg_self_cpu_s();
+    int recv_port = c->recv_port;
+    snprintf(mif, sizeof mif, "%d", c->max_in_flight > 0 ? c->max_in_flight : 64);
+    char secret[64];
+    lg_wh_make_secret(secret);
+    int closed = c->dead && !strcmp(c->dead, "closed");
+
+    /* phase 1: fill the outbox while nobody answers */
+    int hole = -1;
+    if (!closed) {
+        hole = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(hole, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                .sin_port = htons((uint16_t)recv_port)};
+        if (bind(hole, (struct sockaddr *)&a, sizeof a) || listen(hole, 1024))
+            snprintf(err, sizeof err, "black hole on port %d: %s", recv_port, strerror(errno));
+    }
+    const char *fill_flags[] = {"--webhook-retry-schedule", "3600", "--webhook-timeout", "3600",
+                                "--webhook-max-in-flight", mif, NULL};
+    pid_t pid = err[0] ? -1 : spawn(c->server_argv, c->server_argc, fill_flags, c->server_log);
+    double ready1 = pid > 0 ? wait_health(c, pid, 15) : -1;
+    if (!err[0] && ready1 < 0)
+        snprintf(err, sizeof err, "server (fill phase) did not become ready");
+    char target[128], id[100] = "";
+    snprintf(target, sizeof target, "http://127.0.0.1:%d/hook/0", recv_port);
+    if (!err[0])
+        create_endpoint(c, target, secret, id, sizeof id, err, sizeof err);
+    lg_pub pub = {.cfg = {.token = c->token, .events = err[0] ? 0 : c->events, .batch = c->batch,
+                          .payload = c->payload, .concurrency = c->concurrency}};
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/v1/events", c->host, c->port);
+    pub.cfg.url = url;
+    int64_t f0 = lg_now_ns();
+    if (!err[0])
+        lg_pub_run(&pub);
+    long acked = atomic_load(&pub.acked);
+    double pending = err[0] ? -1 : wait_metric(c, "herald_webhook_pending", (double)acked, 0, 60);
+    double fill_s = (double)(lg_now_ns() - f0) / 1e9;
+    double failed_attempts = err[0] ? -1 : metric(c, "herald_webhook_failed_attempts_total");
+    if (!err[0] && pending != (double)acked)
+        snprintf(err, sizeof err, "herald_webhook_pending is %.0f, not %ld, after 60 s", pending, acked);
+    double stop1_s = -1;
+    if (pid > 0 && stop_child(pid, 30, &stop1_s, how1, sizeof how1) != 0 && !err[0])
+        snprintf(err, sizeof err, "fill-phase server did not stop cleanly on SIGTERM: %s", how1);
+    if (hole >= 0)
+        close(hole);
+    fprintf(stderr, "loadgen: %s: %ld events published, %.0f deliveries pending, server stopped (%s) "
+            "in %.2f s; restarting it\n", c->cell, acked, pending, how1, stop1_s);
+
+    /* phase 2: receiver up, server restarted, clock running */
+    lg_recv *r = err[0] ? NULL : lg_recv_start("127.0.0.1", recv_port, c->verify_every, NULL);
+    if (!err[0] && !r)
+        snprintf(err, sizeof err, "receiver could not listen on port %d", recv_port);
+    if (r && id[0])
+        lg_recv_add_endpoint(r, id, secret);
+    const char *drain_flags[] = {"--webhook-retry-schedule", "1,1,1,1,1", "--webhook-max-in-flight", mif,
+                                 NULL};
+    int64_t t0 = lg_now_ns();
+    pid = r ? spawn(c->server_argv, c->server_argc, drain_flags, c->server_log) : -1;
+    double ready2 = pid > 0 ? wait_health(c, pid, 30) : -1;
+    if (!err[0] && ready2 < 0)
+        snprintf(err, sizeof err, "server (drain phase) did not become ready");
+    static const lg_recv_stats none;
+    const lg_recv_stats *rs = r ? lg_recv_stats_get(r) : &none;
+    if (!err[0])
+        wait_deliveries(c, rs, NULL, 1, (uint64_t)acked);
+    double cpu = pid > 0 ? lg_proc_cpu_s(pid) : -1;
+    long rss = pid > 0 ? lg_proc_rss_kib(pid) : -1;
+    double pending_after = err[0] ? -1 : wait_metric(c, "herald_webhook_pending", 0, 1, 10);
+    double stop2_s = -1;
+    if (pid > 0 && stop_child(pid, 30, &stop2_s, how2, sizeof how2) != 0 && !err[0])
+        snprintf(err, sizeof err, "drain-phase server did not stop cleanly on SIGTERM: %s", how2);
+    lg_recv_stop(r);
+
+    uint64_t deliveries = atomic_load(&rs->deliveries);
+    uint64_t missing = r && acked > 0 ? missing_of(r, 1, (uint64_t)pub.first_id, (uint64_t)pub.last_id)
+                                      : (uint64_t)(acked > 0 ? acked : 0);
+    int64_t first = atomic_load(&rs->first_ns), last = atomic_load(&rs->last_ns);
+    double secs = last > t0 ? (double)(last - t0) / 1e9 : -1;
+    put_int(out, "events", acked);
+    put_real(out, "pending", pending, 0);
+    put_real(out, "seconds_to_drain", secs, 3);
+    put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
+    put_int(out, "deliveries", (long long)deliveries);
+    put_int(out, "missing", (long long)missing);
+    put_real(out, "ready_s", ready2, 3);
+    put_real(out, "first_delivery_s", first > t0 ? (double)(first - t0) / 1e9 : -1, 3);
+    put_real(out, "drain_only_per_s",
+             last > first && first > 0 ? (double)deliveries / ((double)(last - first) / 1e9) : -1, 1);
+    put_real(out, "server_cpu_s", cpu, 2);
+    put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
+    json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
+    put_real(out, "fill_s", fill_s, 3);
+    put_real(out, "fill_failed_attempts", failed_attempts, 0);
+    put_real(out, "stop_s", stop1_s, 3);
+    json_object_set_new(out, "dead", json_string(closed ? "closed" : "hang"));
+    json_object_set_new(out, "stop1", json_string(how1));
+    json_object_set_new(out, "stop2", json_string(how2));
+    put_real(out, "server_pending_after", pending_after, 0);
+    put_recv(out, rs);
+    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    if (!err[0] && pub.error[0])
+        snprintf(err, sizeof err, "%s", pub.error);
+    if (err[0])
+        json_object_set_new(out, "error", json_string(err));
+    int ok = !err[0] && acked == c->events && missing == 0 && atomic_load(&rs->dups) == 0 &&
+             atomic_load(&rs->bad_sig) == 0 && atomic_load(&rs->verified) > 0 &&
+             atomic_load(&rs->bad) == 0 && pending_after == 0;
+    json_object_set_new(out, "ok", json_boolean(ok));
+    emit(out);
+    lg_recv_free(r);
+    return 0;
+}
+
+/* ---- the receiver alone ---------------------------------------------------- */
+
+typedef struct st_slot {
+    CURL *h;
+    struct curl_slist *hd;
+    char body[256];
+} st_slot;
+
+static size_t st_discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p, (void)u;
+    return s * n;
+}
+
+/* Fills a slot for request number i: headers with a valid signature. */
+static void st_prepare(st_slot *s, const uint8_t *key, int keylen, long i)
+{
+    char id[64], ts[32], sig[128], line[200];
+    snprintf(id, sizeof id, "msg_%ld_ep_selftest", i + 1);
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    int bl = snprintf(s->body, sizeof s->body,
+                      "{\"id\":%ld,\"type\":\"bench.tick\",\"data\":{\"t\":1,\"pad\":\"%0180d\"}}", i + 1, 0);
+    char msg[512];
+    int ml = snprintf(msg, sizeof msg, "%s.%s.%s", id, ts, s->body);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned ln = 0;
+    HMAC(EVP_sha256(), key, keylen, (unsigned char *)msg, (size_t)ml, mac, &ln);
+    memcpy(sig, "v1,", 3);
+    EVP_EncodeBlock((unsigned char *)sig + 3, mac, (int)ln);
+    curl_slist_free_all(s->hd);
+    s->hd = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(line, sizeof line, "webhook-id: %s", id);
+    s->hd = curl_slist_append(s->hd, line);
+    snprintf(line, sizeof line, "webhook-timestamp: %s", ts);
+    s->hd = curl_slist_append(s->hd, line);
+    snprintf(line, sizeof line, "webhook-signature: %s", sig);
+    s->hd = curl_slist_append(s->hd, line);
+    s->hd = curl_slist_append(s->hd, "Expect:");
+    curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hd);
+    curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
+    curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)bl);
+}
+
+int lg_wh_selftest(const lg_wh_cfg *c)
+{
+    char secret[64];
+    lg_wh_make_secret(secret);
+    uint8_t key[64];
+    int keylen = EVP_DecodeBlock(key, (unsigned char *)secret + 6, 44) - 1; /* one '=' */
+    lg_recv *r = lg_recv_start("127.0.0.1", 0, c->verify_every, secret);
+    if (!r)
+        return 1;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook/0", lg_recv_port(r));
+    int k = c->concurrency > 0 ? c->concurrency : 64;
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)k);
+    st_slot *slots = calloc((size_t)k, sizeof *slots);
+    long started = 0, done = 0, failed = 0;
+    double self0 = lg_self_cpu_s();
+    int64_t t0 = lg_now_ns();
+    for (int i = 0; i < k && started < c->events; i++) {
+        slots[i].h = curl_easy_init();
+        curl_easy_setopt(slots[i].h, CURLOPT_URL, url);
+        curl_easy_setopt(slots[i].h, CURLOPT_WRITEFUNCTION, st_discard);
+        curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);
+        curl_easy_setopt(slots[i].h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slots[i].h, CURLOPT_TCP_NODELAY, 1L);
+        st_prepare(&slots[i], key, keylen, started++);
+        curl_multi_add_handle(m, slots[i].h);
+    }
+    while (done < started) {
+        int running, left;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            st_slot *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            long code = 0;
+            curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+            if (msg->data.result != CURLE_OK || code != 200)
+                failed++;
+            done++;
+            curl_multi_remove_handle(m, s->h);
+            if (started < c->events) {
+                st_prepare(s, key, keylen, started++);
+                curl_multi_add_handle(m, s->h);
+            }
+        }
+        curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    double secs = (double)(lg_now_ns() - t0) / 1e9;
+    lg_recv_stop(r);
+    const lg_recv_stats *rs = lg_recv_stats_get(r);
+    json_t *out = json_object();
+    json_object_set_new(out, "cell", json_string(c->cell));
+    put_int(out, "requests_sent", done);
+    put_int(out, "failed", failed);
+    put_int(out, "concurrency", k);
+    put_real(out, "seconds", secs, 3);
+    put_real(out, "requests_per_s", (double)done / secs, 1);
+    put_int(out, "deliveries", (long long)atomic_load(&rs->deliveries));
+    put_recv(out, rs);
+    put_real(out, "receiver_us_per_request", rs->cpu_s / (double)(done ? done : 1) * 1e6, 2);
+    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    json_object_set_new(out, "ok", json_boolean(failed == 0 && atomic_load(&rs->bad_sig) == 0 &&
+                                                (long)atomic_load(&rs->deliveries) == done));
+    emit(out);
+    for (int i = 0; i < k; i++) {
+        if (slots[i].h) {
+            curl_multi_remove_handle(m, slots[i].h);
+            curl_easy_cleanup(slots[i].h);
+        }
+        curl_slist_free_all(slots[i].hd);
+    }
+    free(slots);
+    curl_multi_cleanup(m);
+    lg_recv_free(r);
+    return 0;
+}
