@@ -15,6 +15,8 @@
  *   rest.c       publish and history
  *   rooms.c      the Fishjam room REST API, createPeer answer parsing
  *   decode.c     webhook body decoding (protobuf reflection, jansson)
+ *   webhook_verify.c  Standard Webhooks signature checks and signing
+ *   webhooks.c   the webhook endpoints REST API
  */
 #ifndef HERALD_CLIENT_INTERNAL_H
 #define HERALD_CLIENT_INTERNAL_H
@@ -242,8 +244,8 @@ int herald__event_deliver(json_t *msg, const char *raw, size_t len,
 char *herald__api_url(const char *server, const char *path, int *rc, char *errbuf,
                       size_t errlen);
 
-/* One request: method "GET", "POST" or "DELETE"; body may be NULL (a POST
- * then sends an empty body). On 2xx returns 0 with the answer in *out
+/* One request: method "GET", "POST", "PATCH" or "DELETE"; body may be
+ * NULL (a POST then sends an empty body). On 2xx returns 0 with the answer in *out
  * (malloc'd, NUL-terminated, never NULL; out may be NULL to drop it). A
  * 4xx/5xx gives HERALD_EHTTP with the server's {"errors": …} text in
  * errbuf. *status (if not NULL) gets the HTTP status, 0 when there was no

@@ -28,6 +28,11 @@ const char *herald_strerror(int code)
     case HERALD_EDECODE: return "undecodable body";
     case HERALD_ENOTNOTIF: return "not a notification";
     case HERALD_ESTATE: return "not valid in this state";
+    case HERALD_EWEBHOOK_HEADER: return "missing webhook header";
+    case HERALD_EWEBHOOK_TIMESTAMP: return "invalid webhook timestamp";
+    case HERALD_EWEBHOOK_TOO_OLD: return "webhook timestamp too old";
+    case HERALD_EWEBHOOK_TOO_NEW: return "webhook timestamp too new";
+    case HERALD_EWEBHOOK_SIGNATURE: return "no matching webhook signature";
     default: return "unknown error";
     }
 }

@@ -118,13 +118,13 @@ int herald__http(const char *method, const char *url, const char *token, const c
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "herald-client/0.1");
-    if (is_post) {
+    if (is_post || body) { /* a PATCH sends its body the same way */
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
-    } else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     }
+    if (!is_post && strcmp(method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         if (b.too_big)

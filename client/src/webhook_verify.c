@@ -1,0 +1,241 @@
+/* webhook_verify.c — Standard Webhooks signatures on the receiving side:
+ * herald_webhook_verify (headers as name/value pairs),
+ * herald_webhook_verify_values (the three header values) and
+ * herald_webhook_sign (the same signature, for tests and senders).
+ *
+ * A secret is "whsec_" + base64 (the prefix may be left out, as the
+ * standardwebhooks libraries allow); the HMAC-SHA256 key is the decoded
+ * bytes. The signed content is "<webhook-id>.<timestamp>.<raw body>", fed
+ * to an OpenSSL EVP_MAC in pieces; webhook-signature is a space-separated
+ * list of "v1,<base64 MAC>" and any one match accepts (secret rotation).
+ * Signatures are compared with CRYPTO_memcmp; the timestamp must lie
+ * within the tolerance on either side of now.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "client_internal.h"
+
+#define SECRET_PREFIX "whsec_"
+#define MAX_KEY 512                 /* bytes of a decoded secret */
+#define MAX_B64 ((MAX_KEY + 2) / 3 * 4)
+#define MAC_B64 44                  /* base64 of 32 bytes */
+#define DEFAULT_TOLERANCE_S 300
+#define MAX_TIMESTAMP_DIGITS 15     /* far beyond any real time, no overflow */
+
+/* Decodes secret into key; returns its length (> 0) or -1. */
+static int decode_secret(const char *secret, uint8_t key[MAX_KEY])
+{
+    if (!secret)
+        return -1;
+    if (!strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX)))
+        secret += strlen(SECRET_PREFIX);
+    size_t len = strlen(secret);
+    if (len == 0 || len > MAX_B64 || len % 4 == 1)
+        return -1;
+    char buf[MAX_B64 + 4];
+    memcpy(buf, secret, len);
+    while (len % 4) /* EVP_DecodeBlock wants whole quads: restore padding */
+        buf[len++] = '=';
+    buf[len] = '\0';
+    size_t pad = 0;
+    while (pad < 2 && buf[len - 1 - pad] == '=')
+        pad++;
+    for (size_t i = 0; i < len - pad; i++) {
+        char c = buf[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/'))
+            return -1; /* EVP_DecodeBlock would skip blanks; we do not */
+    }
+    uint8_t out[MAX_B64];
+    int n = EVP_DecodeBlock(out, (const unsigned char *)buf, (int)len);
+    if (n < 0 || (size_t)n < pad)
+        return -1;
+    n -= (int)pad; /* EVP_DecodeBlock counts the padding as zero bytes */
+    if (n <= 0 || n > MAX_KEY) {
+        OPENSSL_cleanse(out, sizeof(out));
+        return -1;
+    }
+    memcpy(key, out, (size_t)n);
+    OPENSSL_cleanse(out, sizeof(out));
+    return n;
+}
+
+/* base64 of HMAC-SHA256(key, id "." ts "." body) into out (45 bytes). */
+static int compute(const uint8_t *key, size_t klen, const char *id, int64_t ts, const void *body,
+                   size_t len, char out[MAC_B64 + 1])
+{
+    char tsbuf[32];
+    int tslen = snprintf(tsbuf, sizeof(tsbuf), ".%" PRId64 ".", ts);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    int rc = -1;
+    if (ctx && EVP_MAC_init(ctx, key, klen, params) == 1 &&
+        EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
+        EVP_MAC_update(ctx, (const unsigned char *)tsbuf, (size_t)tslen) == 1 &&
+        (len == 0 || EVP_MAC_update(ctx, body, len) == 1) &&
+        EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1 && mdlen == 32) {
+        EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
+        rc = 0;
+    }
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    OPENSSL_cleanse(md, sizeof(md));
+    return rc;
+}
+
+int herald_webhook_sign(const char *secret, const char *webhook_id, int64_t timestamp,
+                        const void *body, size_t len, char *out, size_t outlen, char *errbuf,
+                        size_t errlen)
+{
+    if (out && outlen)
+        out[0] = '\0';
+    if (!out || outlen < HERALD_WEBHOOK_SIGNATURE_SIZE)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen,
+                            "the output buffer needs %d bytes", HERALD_WEBHOOK_SIGNATURE_SIZE);
+    if (!webhook_id || !*webhook_id)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "a webhook id is required");
+    if (timestamp < 0)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "the timestamp is negative");
+    if (!body && len)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "body is NULL");
+    uint8_t key[MAX_KEY];
+    int klen = decode_secret(secret, key);
+    if (klen < 0)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen,
+                            "the secret is not \"whsec_\" + base64");
+    char mac[MAC_B64 + 1];
+    int rc = compute(key, (size_t)klen, webhook_id, timestamp, body, len, mac);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc != 0)
+        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "HMAC-SHA256 failed");
+    snprintf(out, outlen, "v1,%s", mac);
+    return 0;
+}
+
+/* Parses a webhook-timestamp value: decimal digits only. */
+static int parse_timestamp(const char *s, int64_t *ts)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MAX_TIMESTAMP_DIGITS)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *ts = v;
+    return 0;
+}
+
+/* Does one entry of the signature list match? Entries of another version
+ * (e.g. "v1a,…") never do. Constant time in the MAC. */
+static int entry_matches(const char *entry, size_t len, const char expected[MAC_B64 + 1])
+{
+    if (len != 3 + MAC_B64 || memcmp(entry, "v1,", 3) != 0)
+        return 0;
+    return CRYPTO_memcmp(entry + 3, expected, MAC_B64) == 0;
+}
+
+int herald_webhook_verify_values(const char *secret, const char *webhook_id,
+                                 const char *webhook_timestamp, const char *webhook_signature,
+                                 const void *body, size_t len,
+                                 const herald_webhook_verify_options *opts, char *errbuf,
+                                 size_t errlen)
+{
+    int64_t tolerance = opts && opts->tolerance_s ? opts->tolerance_s : DEFAULT_TOLERANCE_S;
+    if (tolerance < 0)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "the tolerance is negative");
+    if (!body && len)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "body is NULL");
+    uint8_t key[MAX_KEY];
+    int klen = decode_secret(secret, key);
+    if (klen < 0)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen,
+                            "the secret is not \"whsec_\" + base64");
+    int rc = 0;
+    const char *missing = !webhook_id || !*webhook_id               ? "webhook-id"
+                          : !webhook_timestamp || !*webhook_timestamp ? "webhook-timestamp"
+                          : !webhook_signature || !*webhook_signature ? "webhook-signature"
+                                                                      : NULL;
+    int64_t ts = 0;
+    int64_t now = opts && opts->now ? opts->now : (int64_t)time(NULL);
+    if (missing) {
+        rc = herald__fail(HERALD_EWEBHOOK_HEADER, errbuf, errlen, "missing %s header", missing);
+    } else if (parse_timestamp(webhook_timestamp, &ts) != 0) {
+        rc = herald__fail(HERALD_EWEBHOOK_TIMESTAMP, errbuf, errlen,
+                          "webhook-timestamp is not a number of seconds: '%.40s'",
+                          webhook_timestamp);
+    } else if (now - ts > tolerance) {
+        rc = herald__fail(HERALD_EWEBHOOK_TOO_OLD, errbuf, errlen,
+                          "webhook-timestamp %" PRId64 " is %" PRId64
+                          " s old (tolerance %" PRId64 " s)",
+                          ts, now - ts, tolerance);
+    } else if (ts - now > tolerance) {
+        rc = herald__fail(HERALD_EWEBHOOK_TOO_NEW, errbuf, errlen,
+                          "webhook-timestamp %" PRId64 " is %" PRId64
+                          " s in the future (tolerance %" PRId64 " s)",
+                          ts, ts - now, tolerance);
+    }
+    if (rc != 0) {
+        OPENSSL_cleanse(key, sizeof(key));
+        return rc;
+    }
+    char expected[MAC_B64 + 1];
+    rc = compute(key, (size_t)klen, webhook_id, ts, body, len, expected);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc != 0)
+        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "HMAC-SHA256 failed");
+    int found = 0;
+    for (const char *p = webhook_signature; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ' ');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        found |= n > 0 && entry_matches(p, n, expected);
+        p += n;
+    }
+    OPENSSL_cleanse(expected, sizeof(expected));
+    if (!found)
+        return herald__fail(HERALD_EWEBHOOK_SIGNATURE, errbuf, errlen,
+                            "no signature in webhook-signature matches (wrong secret, or "
+                            "the id, timestamp or body was changed)");
+    return 0;
+}
+
+/* The value of the first header named name (any case), or NULL. */
+static const char *header(const herald_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; h && i < n; i++)
+        if (h[i].name && !strcasecmp(h[i].name, name))
+            return h[i].value;
+    return NULL;
+}
+
+int herald_webhook_verify(const char *secret, const herald_header *headers, size_t nheaders,
+                          const void *body, size_t len, const herald_webhook_verify_options *opts,
+                          char *errbuf, size_t errlen)
+{
+    if (!headers && nheaders)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "headers is NULL");
+    return herald_webhook_verify_values(secret, header(headers, nheaders, "webhook-id"),
+                                        header(headers, nheaders, "webhook-timestamp"),
+                                        header(headers, nheaders, "webhook-signature"), body, len,
+                                        opts, errbuf, errlen);
+}
