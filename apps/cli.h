@@ -6,6 +6,9 @@
  *   cli_peer.c     peer connect (the peer client)
  *   cli_subscribe.c  subscribe (the subscriber: reconnects and resumes)
  *   cli_token.c    token (mint a user token)
+ *   cli_webhooks.c  webhooks add/update/list/get/delete/disable/enable/
+ *                  deliveries/replay/retry; parses its own options
+ *   cli_webhook_listen.c  webhook-listen (a local verifying receiver)
  *
  * Every command returns the process exit status: 0 success, 1 an error
  * (the server's message on stderr), 2 a usage error.
@@ -71,5 +74,15 @@ int cli_peer_connect(const cli *c);
 
 /* cli_subscribe.c */
 int cli_subscribe(const cli *c);
+
+/* cli_webhooks.c: when the command word of argv is "webhooks" or
+ * "webhook-listen", runs it (with its own options) and returns the exit
+ * status; otherwise returns -1. */
+int cli_webhooks_dispatch(int argc, char **argv);
+
+/* cli_webhook_listen.c: secret required; host, port, tolerance as given
+ * on the command line (NULL: 127.0.0.1, 0 (any free port), 300 s). */
+int cli_webhook_listen(const char *secret, const char *host, const char *port,
+                       const char *tolerance);
 
 #endif

@@ -11,6 +11,8 @@
  *   herald-cli subscribe --token T [--since N] [--no-reconnect]
  *                                              app-client events, reconnecting and resuming
  *   herald-cli token --user U [--rooms R,…] [--ttl S] [--secret S]   a user token
+ *   herald-cli webhooks add|update|list|get|delete|disable|enable|deliveries|replay|retry …
+ *   herald-cli webhook-listen --secret S [--port P] [--host H]   a local verifying receiver
  *
  * Global options: --server URL (env HERALD_SERVER, default
  * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
@@ -77,6 +79,29 @@ static void usage(FILE *out)
           "                                Ctrl-C exits 0; giving up (4002, 4003, 4004,\n"
           "                                4005, 4006, 1000, or any drop with\n"
           "                                --no-reconnect) exits 1 with \"CODE reason\"\n"
+          "\n"
+          "webhook endpoints (server token):\n"
+          "  webhooks add --url U [--event-types a,b] [--room-ids r1,r2]\n"
+          "               [--format json|protobuf|jellyfish-json] [--secret S]\n"
+          "               [--description D]\n"
+          "                                create an endpoint, print it with its secret\n"
+          "  webhooks update ID [options of add] [--rotate-secret]\n"
+          "                                change an endpoint, print it\n"
+          "  webhooks list                 print every endpoint, one JSON line each\n"
+          "  webhooks get ID               print an endpoint (with \"pending\")\n"
+          "  webhooks delete ID            delete an endpoint\n"
+          "  webhooks disable ID, webhooks enable ID\n"
+          "                                pause / resume its deliveries\n"
+          "  webhooks deliveries ID [--limit N] [--before ATTEMPT]\n"
+          "                                print its delivery attempts, newest first\n"
+          "  webhooks replay ID --since-id N | --since 2026-11-23T10:00:00Z\n"
+          "                                deliver those stored events again\n"
+          "  webhooks retry ID DELIVERY_ID attempt one delivery again now\n"
+          "  webhook-listen --secret S [--port P] [--host 127.0.0.1] [--tolerance SEC]\n"
+          "                                a local receiver: verifies each POST's\n"
+          "                                signature, answers 204 (or 401 with the\n"
+          "                                reason), prints one JSON line per request\n"
+          "                                (webhook_id, verified, content_type, body)\n"
           "\n"
           "user tokens (development; no server involved):\n"
           "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
@@ -245,6 +270,9 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "token"))
         return cli_token(argc - 1, argv + 1);
+    int wrc = cli_webhooks_dispatch(argc, argv); /* webhooks, webhook-listen */
+    if (wrc >= 0)
+        return wrc;
     cli c = {0};
     c.server = env("HERALD_SERVER");
     c.token = env("HERALD_TOKEN");

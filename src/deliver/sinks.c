@@ -1,0 +1,617 @@
+/* sinks.c — runs each configured sink on a thread of its own; see sinks.h.
+ *
+ * Each sink thread runs a small libuv loop with one async handle (woken by
+ * the hub's notices, by the module's completions and by stop) and two
+ * timers (the batch delay and the retry back-off). The loop is a state
+ * machine over one batch at a time:
+ *
+ *   idle --(new events; batch full or delay over)--> in flight
+ *   in flight --(complete 0)--> position stored --> idle
+ *   in flight --(complete != 0)--> backing off --(timer)--> in flight (same batch)
+ *
+ * Everything the status page reads from other threads (state, counters,
+ * last error) is behind the sink's mutex or atomic.
+ */
+#include "deliver/sinks.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "codec/envelope.h"
+#include "core/log.h"
+#include "deliver/sink_config.h"
+#include "deliver/sink_module.h"
+#include "hub/hub.h"
+#include "net/server.h"
+
+#define KV_NS "sink"
+
+typedef struct sink {
+    hv_sinks *set;
+    hv_sink_spec *spec;
+    hv_sink_module mod;
+    herald_sink_host host;
+    void *inst;
+    int loaded;                 /* module loaded; a thread runs */
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t delay, backoff;
+    uv_mutex_t mu;              /* guards the fields down to "stop" */
+    const char *state;          /* starting running retrying crashed failed stopped */
+    char *last_error;
+    int completed, complete_status;
+    char *complete_error;
+    int stop;
+    atomic_uint_fast64_t committed;  /* newest committed event id */
+    atomic_uint_fast64_t pos;        /* every event up to here is handled */
+    atomic_uint_fast64_t batches, events, failures;
+    atomic_uint attempt;
+    /* Sink thread only. */
+    hv_event **evs;             /* the batch in flight (references) */
+    char **envs;
+    herald_sink_event *sev;
+    herald_sink_batch batch;
+    uint64_t scanned_through;   /* the last event the batch's page covered */
+    int in_flight, backing_off, delay_due, delay_armed;
+    int64_t failing_since_ms;
+    int crash_reported;
+} sink;
+
+struct hv_sinks {
+    hv_server *srv;
+    hv_sink_spec *specs;
+    sink *sinks;
+    size_t n;
+    uv_mutex_t mu;              /* guards started (notify vs stop) */
+    int started;
+    char dir[1024];
+};
+
+static void set_state(sink *k, const char *state, const char *error)
+{
+    uv_mutex_lock(&k->mu);
+    k->state = state;
+    if (error) {
+        free(k->last_error);
+        k->last_error = strdup(error);
+    }
+    uv_mutex_unlock(&k->mu);
+}
+
+static void host_log(const herald_sink_host *host, int level, const char *fmt, ...)
+{
+    if (level > hv_log_level)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    hv_log(level < 0 ? 0 : level > 3 ? 3 : level, "sink %s: %s", host->sink_name, msg);
+}
+
+static void host_complete(const herald_sink_host *host, const herald_sink_batch *batch, int status,
+                          const char *error)
+{
+    sink *k = host->host_data;
+    uv_mutex_lock(&k->mu);
+    if (batch == &k->batch && !k->completed && !k->stop) {
+        k->completed = 1;
+        k->complete_status = status;
+        free(k->complete_error);
+        k->complete_error = error ? strdup(error) : NULL;
+        uv_async_send(&k->wake);
+    }
+    uv_mutex_unlock(&k->mu);
+}
+
+/* ---- position and crash reports, committed through the hub ---- */
+
+static void store_position(sink *k)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)atomic_load(&k->pos));
+    hv_kvlist kv = {0};
+    hv_kvlist_put(&kv, KV_NS, k->spec->name, v);
+    if (hv_hub_commit(k->set->srv->hub, NULL, 0, &kv, NULL, NULL, NULL, NULL) != 0)
+        hv_kvlist_clear(&kv);
+}
+
+static void report_crash(sink *k, const char *reason)
+{
+    json_t *d = json_pack("{s:s,s:s,s:s}", "component_id", k->spec->name, "component_type", "sink",
+                          "reason", reason ? reason : "failing");
+    char *data = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    hv_event **evs = malloc(sizeof(*evs));
+    evs[0] = hv_event_new("component.crashed", NULL, NULL, data, strlen(data));
+    free(data);
+    if (hv_hub_publish(k->set->srv->hub, evs, 1, NULL, NULL, NULL) != 0)
+        hv_warn("sink %s: could not emit component.crashed (stopping)", k->spec->name);
+}
+
+/* ---- the batch in flight ---- */
+
+static void batch_free(sink *k)
+{
+    for (size_t i = 0; i < k->batch.n; i++) {
+        hv_event_unref(k->evs[i]);
+        free(k->envs[i]);
+    }
+    free(k->evs);
+    free(k->envs);
+    free(k->sev);
+    k->evs = NULL;
+    k->envs = NULL;
+    k->sev = NULL;
+    memset(&k->batch, 0, sizeof(k->batch));
+    k->in_flight = 0;
+}
+
+static void deliver(sink *k)
+{
+    uv_mutex_lock(&k->mu);
+    k->completed = 0;
+    uv_mutex_unlock(&k->mu);
+    k->batch.attempt++;
+    atomic_store(&k->attempt, k->batch.attempt);
+    k->in_flight = 1;
+    k->mod.table->deliver(k->inst, &k->batch);
+}
+
+/* Takes the matching events of a page as the next batch (the others are
+ * skipped); 1 when there is one, 0 when the page had none. */
+static int build_batch(sink *k, hv_event **page, size_t n)
+{
+    k->evs = malloc(n * sizeof(*k->evs));
+    k->envs = malloc(n * sizeof(*k->envs));
+    k->sev = calloc(n, sizeof(*k->sev));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        hv_event *ev = page[i];
+        if (!hv_sink_spec_wants(k->spec, ev->type)) {
+            hv_event_unref(ev);
+            continue;
+        }
+        size_t len;
+        k->evs[m] = ev;
+        k->envs[m] = hv_envelope_json(ev, &len);
+        k->sev[m] = (herald_sink_event){ev->id, ev->time_ms, ev->type, ev->room_id, ev->user_id,
+                                        ev->data, ev->data_len, k->envs[m], len};
+        m++;
+    }
+    k->scanned_through = page[n - 1]->id;
+    k->batch = (herald_sink_batch){k->sev, m, 0};
+    if (m == 0)
+        batch_free(k);
+    return m > 0;
+}
+
+static void on_delay(uv_timer_t *t);
+
+/* 1 when the sink should wait for its batch to fill. */
+static int wait_for_more(sink *k, uint64_t committed)
+{
+    const hv_sink_spec *s = k->spec;
+    if (!s->max_delay_ms || k->delay_due || committed - atomic_load(&k->pos) >= s->max_events)
+        return 0;
+    if (!k->delay_armed) {
+        k->delay_armed = 1;
+        uv_timer_start(&k->delay, on_delay, s->max_delay_ms, 0);
+    }
+    return 1;
+}
+
+static void warn_gap(sink *k, uint64_t first_id)
+{
+    uint64_t pos = atomic_load(&k->pos);
+    if (pos && first_id > pos + 1)
+        hv_warn("sink %s: %llu events after id %llu were pruned by retention before it read them",
+                k->spec->name, (unsigned long long)(first_id - pos - 1), (unsigned long long)pos);
+}
+
+/* Starts the next batch if there is one and nothing is in flight. */
+static void pump(sink *k)
+{
+    int skipped = 0;
+    while (!k->in_flight && !k->backing_off) {
+        uint64_t committed = atomic_load(&k->committed);
+        if (committed <= atomic_load(&k->pos) || wait_for_more(k, committed))
+            break;
+        hv_history_query q = {.after_id = atomic_load(&k->pos), .limit = k->spec->max_events};
+        hv_event **page = NULL;
+        size_t n = 0;
+        if (hv_store_history(k->set->srv->store, &q, &page, &n) != 0) {
+            hv_error("sink %s: cannot read the event log", k->spec->name);
+            break;
+        }
+        if (n == 0) { /* pruned away: nothing left to read below committed */
+            free(page);
+            atomic_store(&k->pos, committed);
+            skipped = 1;
+            continue;
+        }
+        warn_gap(k, page[0]->id);
+        int have = build_batch(k, page, n);
+        free(page);
+        k->delay_due = 0;
+        if (!have) {
+            atomic_store(&k->pos, k->scanned_through);
+            skipped = 1;
+            continue;
+        }
+        deliver(k);
+        return; /* the position is stored after the batch */
+    }
+    if (skipped)
+        store_position(k);
+}
+
+static uint64_t backoff_ms(const hv_sink_spec *s, unsigned attempt)
+{
+    double d = (double)s->retry_initial_ms;
+    for (unsigned i = 1; i < attempt && d < (double)s->retry_max_ms; i++)
+        d *= 2;
+    if (d > (double)s->retry_max_ms)
+        d = (double)s->retry_max_ms;
+    d *= 0.8 + 0.4 * ((double)rand() / RAND_MAX); /* +-20 % jitter */
+    return d < 1 ? 1 : (uint64_t)d;
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    sink *k = t->data;
+    k->backing_off = 0;
+    deliver(k);
+}
+
+static void on_failure(sink *k, const char *error)
+{
+    atomic_fetch_add(&k->failures, 1);
+    int64_t now = hv_now_ms();
+    if (!k->failing_since_ms)
+        k->failing_since_ms = now;
+    const char *why = error && *error ? error : "the module reported a failure";
+    hv_warn("sink %s: batch of %zu events (ids %llu-%llu) failed, attempt %u: %s", k->spec->name,
+            k->batch.n, (unsigned long long)k->batch.events[0].id,
+            (unsigned long long)k->batch.events[k->batch.n - 1].id, k->batch.attempt, why);
+    int crashed = (double)(now - k->failing_since_ms) >= k->spec->crash_after_s * 1000;
+    set_state(k, crashed ? "crashed" : "retrying", why);
+    if (crashed && !k->crash_reported) {
+        k->crash_reported = 1;
+        hv_error("sink %s: failing for %.0f s, marked crashed (retrying every %llu ms at most)",
+                 k->spec->name, k->spec->crash_after_s, (unsigned long long)k->spec->retry_max_ms);
+        report_crash(k, why);
+    }
+    k->backing_off = 1;
+    uv_timer_start(&k->backoff, on_backoff, backoff_ms(k->spec, k->batch.attempt), 0);
+}
+
+static void on_success(sink *k)
+{
+    atomic_fetch_add(&k->batches, 1);
+    atomic_fetch_add(&k->events, k->batch.n);
+    atomic_store(&k->pos, k->scanned_through);
+    if (k->failing_since_ms)
+        hv_info("sink %s: delivering again after %u attempts", k->spec->name, k->batch.attempt);
+    k->failing_since_ms = 0;
+    k->crash_reported = 0;
+    atomic_store(&k->attempt, 0);
+    set_state(k, "running", NULL);
+    batch_free(k);
+    store_position(k);
+}
+
+static void on_delay(uv_timer_t *t)
+{
+    sink *k = t->data;
+    k->delay_armed = 0;
+    k->delay_due = 1;
+    pump(k);
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    sink *k = a->data;
+    uv_mutex_lock(&k->mu);
+    int stop = k->stop, completed = k->completed, status = k->complete_status;
+    char *error = k->complete_error;
+    k->complete_error = NULL;
+    if (completed)
+        k->completed = 2; /* seen: later complete() calls for it are ignored */
+    uv_mutex_unlock(&k->mu);
+    if (stop) {
+        free(error);
+        uv_walk(&k->loop, close_handle, NULL);
+        return;
+    }
+    if (!k->inst) { /* failed at create: idle until stopped */
+        free(error);
+        return;
+    }
+    if (completed == 1 && k->in_flight) {
+        if (status == 0)
+            on_success(k);
+        else
+            on_failure(k, error);
+    }
+    free(error);
+    pump(k);
+}
+
+static void sink_thread(void *arg)
+{
+    sink *k = arg;
+    char err[512] = "";
+    k->inst = k->mod.table->create(&k->host, k->spec->config_json, err, sizeof(err));
+    if (!k->inst) {
+        hv_error("sink %s: module %s refused its config: %s", k->spec->name, k->mod.table->name,
+                 err[0] ? err : "no reason given");
+        set_state(k, "failed", err[0] ? err : "create failed");
+    } else {
+        set_state(k, "running", NULL);
+        hv_info("sink %s: module %s started at event %llu", k->spec->name, k->mod.table->name,
+                (unsigned long long)atomic_load(&k->pos));
+        store_position(k); /* a new sink's starting point survives a restart */
+        pump(k);
+    }
+    uv_run(&k->loop, UV_RUN_DEFAULT);
+    if (k->inst)
+        k->mod.table->destroy(k->inst);
+    k->inst = NULL;
+    if (k->in_flight || k->batch.n)
+        batch_free(k);
+    set_state(k, "stopped", NULL);
+}
+
+/* ---- set-up ---- */
+
+static void load_position(void *arg, const char *key, const char *value)
+{
+    hv_sinks *s = arg;
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->specs[i].name, key))
+            atomic_store(&s->sinks[i].pos, strtoull(value, NULL, 10));
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s", path);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+        return NULL;
+    }
+    json_t *arr = json_object_get(root, "sinks");
+    char *text = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : strdup("[]");
+    json_decref(root);
+    return text;
+}
+
+static void init_sink(hv_sinks *s, size_t i)
+{
+    sink *k = &s->sinks[i];
+    k->set = s;
+    k->spec = &s->specs[i];
+    k->state = "starting";
+    uv_mutex_init(&k->mu);
+    k->host = (herald_sink_host){HERALD_SINK_ABI_VERSION, k->spec->name, host_log, host_complete, k};
+    char err[1200];
+    if (hv_sink_module_load(&k->mod, s->dir, k->spec->module, err, sizeof(err)) != 0) {
+        hv_error("sink %s: %s", k->spec->name, err);
+        k->state = "failed";
+        k->last_error = strdup(err);
+        return;
+    }
+    k->loaded = 1;
+}
+
+hv_sinks *hv_sinks_new(hv_server *srv)
+{
+    hv_sinks *s = calloc(1, sizeof(*s));
+    s->srv = srv;
+    uv_mutex_init(&s->mu);
+    if (srv->cfg.modules_dir[0])
+        snprintf(s->dir, sizeof(s->dir), "%s", srv->cfg.modules_dir);
+    else
+        hv_sink_default_dir(s->dir, sizeof(s->dir));
+    if (!srv->cfg.config_path[0])
+        return s;
+    char err[2048];
+    char *text = read_file(srv->cfg.config_path, err, sizeof(err));
+    if (!text || hv_sink_specs_parse(text, &s->specs, &s->n, err, sizeof(err)) != 0) {
+        hv_error("config %s: %s", srv->cfg.config_path, err);
+        free(text);
+        hv_sinks_free(s);
+        return NULL;
+    }
+    free(text);
+    s->sinks = calloc(s->n ? s->n : 1, sizeof(*s->sinks));
+    uint64_t last = hv_store_last_id(srv->store);
+    for (size_t i = 0; i < s->n; i++) {
+        atomic_store(&s->sinks[i].pos, s->specs[i].start_at_beginning ? 0 : last);
+        atomic_store(&s->sinks[i].committed, last);
+        init_sink(s, i);
+    }
+    hv_store_kv_load(srv->store, KV_NS, load_position, s);
+    return s;
+}
+
+void hv_sinks_start(hv_sinks *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        sink *k = &s->sinks[i];
+        if (!k->loaded)
+            continue;
+        uv_loop_init(&k->loop);
+        uv_async_init(&k->loop, &k->wake, on_wake);
+        uv_timer_init(&k->loop, &k->delay);
+        uv_timer_init(&k->loop, &k->backoff);
+        k->wake.data = k->delay.data = k->backoff.data = k;
+        if (uv_thread_create(&k->thread, sink_thread, k) != 0) {
+            hv_error("sink %s: cannot start its thread", k->spec->name);
+            uv_walk(&k->loop, close_handle, NULL);
+            uv_run(&k->loop, UV_RUN_DEFAULT);
+            uv_loop_close(&k->loop);
+            k->loaded = 0;
+            set_state(k, "failed", "no thread");
+        }
+    }
+    uv_mutex_lock(&s->mu);
+    s->started = 1;
+    uv_mutex_unlock(&s->mu);
+}
+
+void hv_sinks_notify(hv_sinks *s, uint64_t last_id)
+{
+    if (!s)
+        return;
+    uv_mutex_lock(&s->mu);
+    if (s->started)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->sinks[i].loaded) {
+                atomic_store(&s->sinks[i].committed, last_id);
+                uv_async_send(&s->sinks[i].wake);
+            }
+    uv_mutex_unlock(&s->mu);
+}
+
+void hv_sinks_stop(hv_sinks *s)
+{
+    if (!s)
+        return;
+    uv_mutex_lock(&s->mu);
+    int started = s->started;
+    s->started = 0;
+    uv_mutex_unlock(&s->mu);
+    if (!started)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        sink *k = &s->sinks[i];
+        if (!k->loaded)
+            continue;
+        uv_mutex_lock(&k->mu);
+        k->stop = 1;
+        uv_async_send(&k->wake);
+        uv_mutex_unlock(&k->mu);
+        uv_thread_join(&k->thread);
+        uv_loop_close(&k->loop);
+        k->loaded = 0;
+    }
+}
+
+void hv_sinks_free(hv_sinks *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; s->sinks && i < s->n; i++) {
+        sink *k = &s->sinks[i];
+        hv_sink_module_unload(&k->mod);
+        free(k->last_error);
+        free(k->complete_error);
+        uv_mutex_destroy(&k->mu);
+    }
+    free(s->sinks);
+    hv_sink_specs_free(s->specs, s->n);
+    uv_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- status ---- */
+
+static json_t *sink_status(sink *k)
+{
+    uint64_t pos = atomic_load(&k->pos), committed = atomic_load(&k->committed);
+    json_t *globs = json_array();
+    for (size_t g = 0; g < k->spec->nglobs; g++)
+        json_array_append_new(globs, json_string(k->spec->globs[g]));
+    if (!k->spec->nglobs && !k->spec->match_none)
+        json_array_append_new(globs, json_string("*"));
+    uv_mutex_lock(&k->mu);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s?}",
+        "name", k->spec->name, "module", k->spec->module,
+        "description", k->mod.table && k->mod.table->description ? k->mod.table->description : "",
+        "state", k->state, "position", (json_int_t)pos, "last_event_id", (json_int_t)committed,
+        "lag", (json_int_t)(committed > pos ? committed - pos : 0),
+        "batches", (json_int_t)atomic_load(&k->batches), "events", (json_int_t)atomic_load(&k->events),
+        "failures", (json_int_t)atomic_load(&k->failures), "attempt", (json_int_t)atomic_load(&k->attempt),
+        "events_filter", globs, "last_error", k->last_error);
+    uv_mutex_unlock(&k->mu);
+    return o;
+}
+
+char *hv_sinks_status_json(hv_sinks *s)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; s && i < s->n; i++)
+        json_array_append_new(arr, sink_status(&s->sinks[i]));
+    json_t *root = json_pack("{s:o}", "sinks", arr);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+static void append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char **buf, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+}
+
+char *hv_sinks_metrics_text(hv_sinks *s)
+{
+    char *b = strdup("");
+    size_t len = 0;
+    if (!s || !s->n)
+        return b;
+    static const char *const gauges[][2] = {
+        {"herald_sink_lag_events", "Events committed that the sink has not handled yet."},
+        {"herald_sink_events_total", "Events the sink's module reported handled."},
+        {"herald_sink_failures_total", "Batches the sink's module reported failed."},
+        {"herald_sink_up", "1 while the sink is delivering, 0 when retrying, crashed or failed."},
+    };
+    for (size_t g = 0; g < 4; g++) {
+        append(&b, &len, "# HELP %s %s\n# TYPE %s %s\n", gauges[g][0], gauges[g][1], gauges[g][0],
+               g == 1 || g == 2 ? "counter" : "gauge");
+        for (size_t i = 0; i < s->n; i++) {
+            sink *k = &s->sinks[i];
+            uint64_t pos = atomic_load(&k->pos), committed = atomic_load(&k->committed);
+            uv_mutex_lock(&k->mu);
+            int up = !strcmp(k->state, "running");
+            uv_mutex_unlock(&k->mu);
+            unsigned long long v = g == 0 ? (committed > pos ? committed - pos : 0)
+                                 : g == 1 ? atomic_load(&k->events)
+                                 : g == 2 ? atomic_load(&k->failures) : (unsigned long long)up;
+            append(&b, &len, "%s{sink=\"%s\"} %llu\n", gauges[g][0], k->spec->name, v);
+        }
+    }
+    return b;
+}
