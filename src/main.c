@@ -21,6 +21,7 @@
 #include "rooms/rooms.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
+#include "ingest/janus_dedup.h"
 
 typedef struct control {
     hv_server *srv;
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
     /* Before the hub starts: these load their state with the writer. */
     srv.rooms = hv_rooms_new(&srv);
     srv.endpoints = hv_endpoints_new(&srv);
+    srv.janus_dedup = hv_janus_dedup_new(srv.cfg.janus_dedup);
     srv.hub = hv_hub_start(&srv);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
     hv_limits_free(&srv.limits);
+    hv_janus_dedup_free(srv.janus_dedup);
     if (ok)
         hv_info("stopped");
     return ok ? 0 : 1;

@@ -16,6 +16,9 @@ void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */
 void hv_api_push_events(hv_conn *c, hv_http_req *r);
 void hv_api_drop_user(hv_conn *c, hv_http_req *r);
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r);
+/* janus.c: Janus event handlers (POST at --janus-path, WebSocket) */
+void hv_api_janus_events(hv_conn *c, hv_http_req *r);
+void hv_api_janus_ws(hv_conn *c, hv_http_req *r);
 /* rooms.c: the Fishjam room API */
 void hv_api_room_create(hv_conn *c, hv_http_req *r);
 void hv_api_room_list(hv_conn *c, hv_http_req *r);

@@ -72,6 +72,11 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     counter(&b, "herald_http_errors_total", "HTTP responses with status 400 or more.", LOAD(m->http_errors));
     counter(&b, "herald_slow_consumers_total", "Sockets closed for falling behind.", LOAD(m->slow_consumers));
     counter(&b, "herald_events_pruned_total", "Events removed by retention.", LOAD(m->events_pruned));
+    counter(&b, "herald_janus_events_total", "Janus events taken.", LOAD(m->janus_events));
+    counter(&b, "herald_janus_duplicates_total", "Resent Janus events dropped as duplicates.", LOAD(m->janus_duplicates));
+    counter(&b, "herald_janus_invalid_total", "Janus bodies refused as invalid (400).", LOAD(m->janus_invalid));
+    counter(&b, "herald_janus_auth_failures_total", "Janus requests refused for bad credentials (401).",
+            LOAD(m->janus_auth_failures));
     tb_printf(&b, "# HELP herald_outbound_queue_bytes Bytes queued for clients, not yet written.\n"
                   "# TYPE herald_outbound_queue_bytes gauge\nherald_outbound_queue_bytes %lld\n",
               (long long)hv_server_outbound_bytes(srv));

@@ -33,6 +33,7 @@ static const route routes[] = {
     {"POST", "/push_events", hv_api_push_events},
     {"POST", "/drop_user", hv_api_drop_user},
     {"GET", "/subscribe_to_events", hv_api_subscribe_to_events},
+    {"GET", "/janus/ws", hv_api_janus_ws},
     {"POST", "/room", hv_api_room_create},
     {"GET", "/room", hv_api_room_list},
     {"GET", "/room/:id", hv_api_room_get},
@@ -127,8 +128,26 @@ int hv_router_find(const char *method, const char *path, hv_route_handler *out, 
     return path_found ? 405 : 404;
 }
 
+/* 1 when path is the Janus HTTP handler's path (--janus-path, normalised
+ * like request paths); it is checked before the table. */
+static int is_janus_path(const hv_config *cfg, const char *path)
+{
+    char norm[sizeof(cfg->janus_path) + 2];
+    if (!cfg->janus_path[0])
+        return 0;
+    hv_http_normalize_path(cfg->janus_path, strlen(cfg->janus_path), norm);
+    return strcmp(norm, path) == 0;
+}
+
 void hv_router_dispatch(hv_conn *c, hv_http_req *r)
 {
+    if (is_janus_path(&c->loop->srv->cfg, r->path)) {
+        if (strcmp(r->method_name, "POST") == 0)
+            hv_api_janus_events(c, r);
+        else
+            hv_http_error(c, 405, "method %s not allowed on %s", r->method_name, r->path);
+        return;
+    }
     hv_route_handler h;
     int status = hv_router_find(r->method_name, r->path, &h, r->param);
     if (status == 200)

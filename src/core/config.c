@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "ingest/janus.h"
 
 enum opt_kind { OPT_STR, OPT_INT, OPT_SIZE, OPT_DOUBLE, OPT_U64, OPT_BOOL, OPT_LISTEN, OPT_LEVEL };
 
@@ -62,6 +63,11 @@ static const opt options[] = {
       "networks webhooks may not reach (default link-local and cloud metadata addresses)"),
     O("webhook-allow", OPT_STR, webhook_allow, "if set, the only networks webhooks may reach"),
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
+    O("janus-path", OPT_STR, janus_path, "path Janus's HTTP event handler posts to (default /janus/events)"),
+    O("janus-room-from", OPT_STR, janus_room_from,
+      "room_id of a Janus event: opaque_id, session or none (default opaque_id)"),
+    O("janus-room-prefix", OPT_STR, janus_room_prefix, "text put before a Janus event's room_id (default none)"),
+    O("janus-dedup", OPT_SIZE, janus_dedup, "recent Janus events remembered to drop resent ones (default 65536)"),
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -91,6 +97,9 @@ static void set_defaults(hv_config *c)
     c->webhook_disable_after_s = 5 * 24 * 3600;
     strcpy(c->webhook_deny, "169.254.0.0/16,fe80::/10,0.0.0.0/8,100.100.100.200/32,fd00:ec2::254/128");
     c->webhook_response_cap = 1024;
+    strcpy(c->janus_path, "/janus/events");
+    strcpy(c->janus_room_from, "opaque_id");
+    c->janus_dedup = 65536;
 }
 
 static void print_help(void)
@@ -273,6 +282,11 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+        return -1;
+    }
+    if (c->janus_path[0] != '/' || hv_janus_room_from_parse(c->janus_room_from) < 0) {
+        fprintf(stderr, "herald: --janus-path must start with '/' and --janus-room-from must be "
+                        "opaque_id, session or none\n");
         return -1;
     }
     hv_log_level = c->log_level;

@@ -42,6 +42,11 @@ typedef struct hv_config {
     char webhook_deny[1024];          /* CIDRs never called (SSRF guard) */
     char webhook_allow[1024];         /* if set, only these CIDRs are called */
     size_t webhook_response_cap;      /* bytes of a response body kept */
+    /* Janus ingest (api/janus.c, ingest/janus.c) */
+    char janus_path[256];             /* POST path of the sample event handler */
+    char janus_room_from[16];         /* none, opaque_id or session */
+    char janus_room_prefix[128];      /* put before the room id taken from an event */
+    size_t janus_dedup;               /* recent Janus event digests remembered */
 } hv_config;
 
 /* Fills cfg from defaults, environment and argv. Returns 0 to run, 1 when

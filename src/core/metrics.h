@@ -25,6 +25,10 @@ typedef struct hv_metrics {
     atomic_uint_fast64_t http_errors;
     atomic_uint_fast64_t slow_consumers;
     atomic_uint_fast64_t events_pruned;
+    atomic_uint_fast64_t janus_events;        /* Janus events taken */
+    atomic_uint_fast64_t janus_duplicates;    /* resent Janus events dropped */
+    atomic_uint_fast64_t janus_invalid;       /* Janus bodies refused with 400 */
+    atomic_uint_fast64_t janus_auth_failures; /* Janus requests refused with 401 */
 } hv_metrics;
 
 extern const double hv_commit_bucket_bounds_ms[HV_COMMIT_BUCKETS];

@@ -1,0 +1,262 @@
+/* janus.c — the Janus event-handler endpoints: POST <--janus-path> (the
+ * HTTP sample handler, default /janus/events) and GET /janus/ws (the
+ * WebSockets handler, whose every text frame is one body).
+ *
+ * Auth is the server token, as "Authorization: Bearer <token>" or as the
+ * password of HTTP Basic with any user name (Janus's sample handler can
+ * only send Basic, pre-emptively); the WebSocket upgrade also takes
+ * ?token=<token>, as Janus's WebSockets handler has no auth option. A
+ * refusal is logged and counted (Janus never looks at the answer).
+ *
+ * A body is parsed and mapped by ingest/janus.c, its events already taken
+ * are dropped (ingest/janus_dedup.c), the rest go to the hub, and the
+ * answer, 200 {"ids":[…],"duplicates":N}, goes out after the durable
+ * commit; on a WebSocket it is a text frame. If the commit fails the
+ * digests are forgotten again, so Janus's retry is taken.
+ */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/handlers.h"
+#include "api/router.h"
+#include "core/log.h"
+#include "hub/hub.h"
+#include "ingest/janus.h"
+#include "ingest/janus_dedup.h"
+#include "net/server.h"
+#include "net/ws.h"
+#include "net/ws_frame.h"
+
+#define COUNT(srv, field) atomic_fetch_add_explicit(&(srv)->metrics.field, 1, memory_order_relaxed)
+
+/* ---- auth ----------------------------------------------------------------- */
+
+/* 1 when a Basic credential ("user:password" in base64) has the server
+ * token as its password. */
+static int basic_ok(hv_server *srv, const char *b64)
+{
+    while (*b64 == ' ')
+        b64++;
+    size_t len = strlen(b64);
+    while (len && b64[len - 1] == ' ')
+        len--;
+    if (len == 0 || len % 4 || len > 4096)
+        return 0;
+    unsigned char out[3 * 4096 / 4 + 1];
+    int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
+    if (n < 0)
+        return 0;
+    for (size_t i = len; i > 0 && b64[i - 1] == '='; i--)
+        n--; /* EVP_DecodeBlock counts the padding as zero bytes */
+    unsigned char *colon = memchr(out, ':', (size_t)n);
+    if (!colon)
+        return 0;
+    size_t plen = (size_t)n - (size_t)(colon + 1 - out);
+    return hv_auth_token_ok(srv, (const char *)colon + 1, plen);
+}
+
+static int header_ok(hv_server *srv, const char *auth)
+{
+    if (!auth)
+        return 0;
+    if (!strncasecmp(auth, "Basic ", 6))
+        return basic_ok(srv, auth + 6);
+    if (strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    const char *tok = auth + 7;
+    while (*tok == ' ')
+        tok++;
+    return *tok && hv_auth_token_ok(srv, tok, strlen(tok));
+}
+
+/* Checks the credentials; on failure answers 401, logs, counts, -1. */
+static int require_auth(hv_conn *c, hv_http_req *r, int allow_query)
+{
+    hv_server *srv = c->loop->srv;
+    const char *auth = hv_http_header_get(r, "authorization");
+    char tok[512];
+    if (header_ok(srv, auth))
+        return 0;
+    if (allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1 &&
+        hv_auth_token_ok(srv, tok, strlen(tok)))
+        return 0;
+    COUNT(srv, janus_auth_failures);
+    hv_warn("janus: %s %s refused: %s credentials", r->method_name, r->path, auth ? "wrong" : "no");
+    static const char body[] = "{\"errors\":\"Invalid credentials: use the server token as Bearer "
+                               "or as the HTTP Basic password\"}";
+    hv_http_respond(c, 401, "application/json", "WWW-Authenticate: Basic realm=\"herald\"\r\n", body,
+                    sizeof(body) - 1);
+    return -1;
+}
+
+/* ---- ingest ---------------------------------------------------------------- */
+
+typedef struct janus_job {
+    hv_conn *conn;
+    int ws;
+    size_t n, dups;
+    uint8_t (*digests)[HV_JANUS_DIGEST_LEN]; /* of the n events sent to the hub */
+} janus_job;
+
+/* Sends the answer (HTTP response or WebSocket text frame). */
+static void answer(hv_conn *c, int ws, int status, const char *body, size_t len)
+{
+    if (ws) {
+        hv_ws_send(c, HV_WS_TEXT, body, len);
+    } else {
+        hv_http_respond(c, status, "application/json", NULL, body, len);
+        hv_conn_flush(c);
+    }
+}
+
+static void answer_error(hv_conn *c, int ws, int status, const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "errors", msg);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    answer(c, ws, status, s, strlen(s));
+    free(s);
+}
+
+static void answer_ids(hv_conn *c, int ws, hv_event **evs, size_t n, size_t dups)
+{
+    size_t cap = 48 + n * 24, len = 0;
+    char *body = malloc(cap);
+    if (!body)
+        abort();
+    len += (size_t)snprintf(body, cap, "{\"ids\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(body + len, cap - len, "%s\"%llu\"", i ? "," : "",
+                                (unsigned long long)evs[i]->id);
+    len += (size_t)snprintf(body + len, cap - len, "],\"duplicates\":%zu}", dups);
+    answer(c, ws, 200, body, len);
+    free(body);
+}
+
+static void job_free(janus_job *j)
+{
+    free(j->digests);
+    free(j);
+}
+
+static void janus_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
+{
+    janus_job *j = arg;
+    hv_server *srv = l->srv;
+    if (status != 0) {
+        if (srv->janus_dedup)
+            hv_janus_dedup_forget(srv->janus_dedup, j->digests, j->n);
+        COUNT(srv, publish_errors);
+        answer_error(j->conn, j->ws, 503, "the event store is unavailable; nothing was stored, retry later");
+    } else {
+        atomic_fetch_add_explicit(&srv->metrics.janus_events, n, memory_order_relaxed);
+        answer_ids(j->conn, j->ws, evs, n, j->dups);
+    }
+    hv_conn_release(j->conn);
+    job_free(j);
+}
+
+/* Keeps the events not seen before (the job gets their digests); returns
+ * them as a new array (the rest are released) and empties b. */
+static hv_event **take_new(hv_server *srv, hv_janus_batch *b, janus_job *j)
+{
+    uint8_t *keep = malloc(b->n);
+    if (!keep)
+        abort();
+    size_t fresh = b->n;
+    if (srv->janus_dedup)
+        fresh = hv_janus_dedup_claim(srv->janus_dedup, (const uint8_t(*)[HV_JANUS_DIGEST_LEN])b->digests,
+                                     b->n, keep);
+    else
+        memset(keep, 1, b->n);
+    hv_event **evs = calloc(fresh ? fresh : 1, sizeof(*evs));
+    j->digests = calloc(fresh ? fresh : 1, sizeof(*j->digests));
+    if (!evs || !j->digests)
+        abort();
+    for (size_t i = 0; i < b->n; i++) {
+        if (keep[i]) {
+            memcpy(j->digests[j->n], b->digests[i], HV_JANUS_DIGEST_LEN);
+            evs[j->n++] = b->evs[i];
+        } else {
+            hv_event_unref(b->evs[i]);
+        }
+    }
+    j->dups = b->n - fresh;
+    b->n = 0;
+    hv_janus_batch_free(b);
+    free(keep);
+    return evs;
+}
+
+static void ingest(hv_conn *c, const char *body, size_t len, int ws)
+{
+    hv_server *srv = c->loop->srv;
+    hv_janus_opts o = {(hv_janus_room_from)hv_janus_room_from_parse(srv->cfg.janus_room_from),
+                       srv->cfg.janus_room_prefix};
+    hv_janus_batch b;
+    char err[256];
+    if (hv_janus_parse(body, len, &o, &b, err, sizeof(err)) != 0) {
+        COUNT(srv, janus_invalid);
+        hv_warn("janus: invalid body refused (%zu bytes): %s", len, err);
+        answer_error(c, ws, 400, err);
+        return;
+    }
+    janus_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        abort();
+    j->conn = c;
+    j->ws = ws;
+    hv_event **evs = take_new(srv, &b, j);
+    atomic_fetch_add_explicit(&srv->metrics.janus_duplicates, j->dups, memory_order_relaxed);
+    if (j->n == 0) { /* a resent batch: all of it is stored already */
+        answer_ids(c, ws, evs, 0, j->dups);
+        free(evs);
+        job_free(j);
+        return;
+    }
+    hv_conn_hold(c);
+    if (!ws)
+        hv_conn_pause(c);
+    if (hv_hub_publish(srv->hub, evs, j->n, c->loop, janus_done, j) != 0) {
+        if (srv->janus_dedup)
+            hv_janus_dedup_forget(srv->janus_dedup, j->digests, j->n);
+        answer_error(c, ws, 503, "server is shutting down");
+        hv_conn_release(c);
+        job_free(j);
+    }
+}
+
+/* ---- endpoints -------------------------------------------------------------- */
+
+void hv_api_janus_events(hv_conn *c, hv_http_req *r)
+{
+    if (require_auth(c, r, 0) != 0)
+        return;
+    ingest(c, r->body, r->body_len, 0);
+}
+
+static void ws_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    (void)opcode; /* text as sent by Janus; binary frames are taken alike */
+    ingest(c, (const char *)data, len, 1);
+}
+
+static void ws_close(hv_conn *c, int lost, const char *reason)
+{
+    (void)c;
+    if (lost)
+        hv_info("janus: event handler WebSocket lost (%s)", reason ? reason : "");
+}
+
+static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL};
+
+void hv_api_janus_ws(hv_conn *c, hv_http_req *r)
+{
+    if (require_auth(c, r, 1) != 0)
+        return;
+    hv_info("janus: new event handler WebSocket connection, accepting");
+    hv_ws_accept(c, &ws_handler, NULL, HV_CONN_KIND_WS_SERVER);
+}
