@@ -6,6 +6,7 @@
  *   cli_peer.c     peer connect (the peer client)
  *   cli_subscribe.c  subscribe (the subscriber: reconnects and resumes)
  *   cli_token.c    token (mint a user token)
+ *   cli_sinks.c    sinks (the sink modules, their states and positions)
  *   cli_webhooks.c  webhooks add/update/list/get/delete/disable/enable/
  *                  deliveries/replay/retry; parses its own options
  *   cli_webhook_listen.c  webhook-listen (a local verifying receiver)
@@ -71,6 +72,9 @@ int cli_peer(const cli *c, char **args, int nargs);
 
 /* cli_peer.c */
 int cli_peer_connect(const cli *c);
+
+/* cli_sinks.c */
+int cli_sinks(const cli *c);
 
 /* cli_subscribe.c */
 int cli_subscribe(const cli *c);

@@ -13,6 +13,7 @@
  *   herald-cli token --user U [--rooms R,…] [--ttl S] [--secret S]   a user token
  *   herald-cli webhooks add|update|list|get|delete|disable|enable|deliveries|replay|retry …
  *   herald-cli webhook-listen --secret S [--port P] [--host H]   a local verifying receiver
+ *   herald-cli sinks [--json]                  sink modules, states, positions
  *
  * Global options: --server URL (env HERALD_SERVER, default
  * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
@@ -102,6 +103,11 @@ static void usage(FILE *out)
           "                                signature, answers 204 (or 401 with the\n"
           "                                reason), prints one JSON line per request\n"
           "                                (webhook_id, verified, content_type, body)\n"
+          "\n"
+          "sink modules (server token):\n"
+          "  sinks [--json]                print each sink: module, state (running,\n"
+          "                                retrying, crashed, failed), position in the\n"
+          "                                event log, lag, events, failures, last error\n"
           "\n"
           "user tokens (development; no server involved):\n"
           "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
@@ -233,6 +239,7 @@ static const struct {
     {"peer refresh-token", BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
     {"peer connect", BIT(OPT_PEER_TOKEN) | BIT(OPT_AUTH) | BIT(OPT_METADATA)},
     {"subscribe", BIT(OPT_PEER_TOKEN) | BIT(OPT_SINCE) | BIT(OPT_NO_RECONNECT)},
+    {"sinks", BIT(OPT_JSON)},
 };
 
 /* Refuses an option the command does not take. Unknown commands pass:
@@ -376,6 +383,11 @@ int main(int argc, char **argv)
          * server token from HERALD_TOKEN is not. */
         c.app_token = (seen & BIT(OPT_TOKEN)) ? c.token : c.peer_token;
         return cli_subscribe(&c);
+    }
+    if (!strcmp(cmd, "sinks")) {
+        if (nargs > 0)
+            return cli_usage_error("sinks takes no argument, got '%s'", args[0]);
+        return cli_sinks(&c);
     }
     if (!strcmp(cmd, "token"))
         return cli_usage_error("%s", "'token' must be the first argument");

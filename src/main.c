@@ -21,6 +21,7 @@
 #include "rooms/rooms.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
+#include "deliver/sinks.h"
 #include "ingest/janus_dedup.h"
 
 typedef struct control {
@@ -136,19 +137,25 @@ int main(int argc, char **argv)
     /* Before the hub starts: these load their state with the writer. */
     srv.rooms = hv_rooms_new(&srv);
     srv.endpoints = hv_endpoints_new(&srv);
+    srv.sinks = hv_sinks_new(&srv);
     srv.janus_dedup = hv_janus_dedup_new(srv.cfg.janus_dedup);
     srv.hub = hv_hub_start(&srv);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
-    int ok = srv.hub && srv.webhooks && hv_server_start(&srv) == 0;
-    if (ok)
+    int ok = srv.hub && srv.webhooks && srv.sinks && hv_server_start(&srv) == 0;
+    if (ok) {
+        hv_sinks_start(srv.sinks);
         run_control_loop(&srv);
+    }
+    /* Sinks first: their last positions are committed by the hub. */
+    hv_sinks_stop(srv.sinks);
     /* Loops and hub first (the hub hands work to the engine), then the
      * engine, then the hub's memory and the state they all read. */
     hv_server_stop(&srv);
     hv_webhooks_stop(srv.webhooks); /* it may still call the (stopped) hub */
     hv_hub_free(srv.hub);
     hv_endpoints_free(srv.endpoints);
+    hv_sinks_free(srv.sinks);
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
     hv_limits_free(&srv.limits);

@@ -19,6 +19,8 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r);
 /* janus.c: Janus event handlers (POST at --janus-path, WebSocket) */
 void hv_api_janus_events(hv_conn *c, hv_http_req *r);
 void hv_api_janus_ws(hv_conn *c, hv_http_req *r);
+/* sinks.c: sink modules and their positions */
+void hv_api_sinks_list(hv_conn *c, hv_http_req *r);
 /* rooms.c: the Fishjam room API */
 void hv_api_room_create(hv_conn *c, hv_http_req *r);
 void hv_api_room_list(hv_conn *c, hv_http_req *r);

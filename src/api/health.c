@@ -7,6 +7,7 @@
 
 #include "api/handlers.h"
 #include "api/router.h"
+#include "deliver/sinks.h"
 #include "deliver/webhooks.h"
 #include "net/server.h"
 #include "store/outbox.h"
@@ -93,6 +94,9 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
         tb_printf(&b, "# HELP herald_webhook_pending Deliveries pending in the outbox.\n# TYPE herald_webhook_pending gauge\n"
                       "herald_webhook_pending %ld\n", hv_outbox_pending_count(srv->store, NULL));
     }
+    char *sinks = hv_sinks_metrics_text(srv->sinks);
+    tb_printf(&b, "%s", sinks);
+    free(sinks);
     tb_printf(&b, "# HELP herald_store_commit_seconds Group commit latency.\n"
                   "# TYPE herald_store_commit_seconds histogram\n");
     unsigned long long cum = 0;

@@ -45,6 +45,7 @@ static const route routes[] = {
     {"POST", "/room/:id/peer/:pid/subscribe_tracks", hv_api_peer_subscribe},
     {"POST", "/room/:id/viewer", hv_api_room_livestream_token},
     {"POST", "/room/:id/streamer", hv_api_room_livestream_token},
+    {"GET", "/v1/sinks", hv_api_sinks_list},
     {"POST", "/v1/webhooks", hv_api_webhook_create},
     {"GET", "/v1/webhooks", hv_api_webhook_list},
     {"GET", "/v1/webhooks/:id", hv_api_webhook_get},

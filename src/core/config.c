@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,9 @@ static const opt options[] = {
       "networks webhooks may not reach (default link-local and cloud metadata addresses)"),
     O("webhook-allow", OPT_STR, webhook_allow, "if set, the only networks webhooks may reach"),
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
+    O("config", OPT_STR, config_path,
+      "JSON file: any option by its flag name, and \"sinks\" (flags and environment win over it)"),
+    O("modules-dir", OPT_STR, modules_dir, "folder of sink modules (default: sinks/ beside herald, else the installed one)"),
     O("janus-path", OPT_STR, janus_path, "path Janus's HTTP event handler posts to (default /janus/events)"),
     O("janus-room-from", OPT_STR, janus_room_from,
       "room_id of a Janus event: opaque_id, session or none (default opaque_id)"),
@@ -256,6 +260,70 @@ static int load_args(hv_config *c, int argc, char **argv)
     return 0;
 }
 
+/* --config FILE / --config=FILE on the command line, else HERALD_CONFIG. */
+static const char *config_file_named(int argc, char **argv)
+{
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            file = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            file = argv[i] + 9;
+    }
+    if (!file)
+        file = getenv("HERALD_CONFIG");
+    return file && *file ? file : NULL;
+}
+
+/* A config file value as the text a flag would carry. */
+static int file_value_text(json_t *v, char *out, size_t len)
+{
+    if (json_is_string(v))
+        return snprintf(out, len, "%s", json_string_value(v)) < (int)len ? 0 : -1;
+    if (json_is_integer(v))
+        return snprintf(out, len, "%lld", (long long)json_integer_value(v)), 0;
+    if (json_is_real(v))
+        return snprintf(out, len, "%.17g", json_real_value(v)), 0;
+    if (json_is_boolean(v))
+        return snprintf(out, len, "%d", json_is_true(v)), 0;
+    return -1;
+}
+
+/* Settings from the config file: every key but "sinks" (read by the sink
+ * host) is an option's flag name; an unknown key is an error. */
+static int load_file(hv_config *c, const char *path)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root || !json_is_object(root)) {
+        fprintf(stderr, "herald: config %s: %s\n", path, root ? "must be a JSON object" : je.text);
+        json_decref(root);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(root, key, v) {
+        if (!strcmp(key, "sinks"))
+            continue;
+        const opt *o = find_option(key, strlen(key));
+        char text[1024];
+        if (!o || !strcmp(key, "config")) {
+            fprintf(stderr, "herald: config %s: unknown setting \"%s\" (see --help)\n", path, key);
+            rc = -1;
+        } else if (file_value_text(v, text, sizeof(text)) != 0 || set_option(c, o, text) != 0) {
+            fprintf(stderr, "herald: config %s: bad value for \"%s\"\n", path, key);
+            rc = -1;
+        }
+        if (rc)
+            break;
+    }
+    json_decref(root);
+    if (rc == 0)
+        snprintf(c->config_path, sizeof(c->config_path), "%s", path);
+    return rc;
+}
+
 int hv_config_is_loopback(const char *host)
 {
     if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
@@ -267,6 +335,9 @@ int hv_config_is_loopback(const char *host)
 int hv_config_load(hv_config *c, int argc, char **argv)
 {
     set_defaults(c);
+    const char *file = config_file_named(argc, argv);
+    if (file && load_file(c, file) != 0)
+        return -1;
     if (load_env(c) != 0)
         return -1;
     int r = load_args(c, argc, argv);

@@ -42,6 +42,9 @@ typedef struct hv_config {
     char webhook_deny[1024];          /* CIDRs never called (SSRF guard) */
     char webhook_allow[1024];         /* if set, only these CIDRs are called */
     size_t webhook_response_cap;      /* bytes of a response body kept */
+    /* config file and sink modules (deliver/sinks.c) */
+    char config_path[1024];           /* --config: JSON file of settings and "sinks" */
+    char modules_dir[1024];           /* where sink modules are looked for; "" = default */
     /* Janus ingest (api/janus.c, ingest/janus.c) */
     char janus_path[256];             /* POST path of the sample event handler */
     char janus_room_from[16];         /* none, opaque_id or session */

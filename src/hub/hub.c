@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "deliver/endpoints.h"
 #include "deliver/fanout.h"
+#include "deliver/sinks.h"
 #include "deliver/webhooks.h"
 #include "net/server.h"
 #include "store/outbox.h"
@@ -173,6 +174,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
             hv_event_encode(g.evs[i]);
         if (g.nrows && srv->webhooks)
             hv_webhooks_enqueue(srv->webhooks, g.rows, g.nrows, g.evs);
+        if (g.n)
+            hv_sinks_notify(srv->sinks, g.evs[g.n - 1]->id);
     } else {
         hv_error("store: append of %zu events failed", g.n);
     }

@@ -20,6 +20,7 @@ typedef struct hv_hub hv_hub;
 typedef struct hv_rooms hv_rooms;
 typedef struct hv_endpoints hv_endpoints;
 typedef struct hv_webhooks hv_webhooks;
+typedef struct hv_sinks hv_sinks;
 typedef struct hv_janus_dedup hv_janus_dedup;
 
 struct hv_server {
@@ -29,6 +30,7 @@ struct hv_server {
     hv_rooms *rooms;
     hv_endpoints *endpoints; /* webhook endpoints (deliver/endpoints.c) */
     hv_webhooks *webhooks;   /* the delivery engine (deliver/webhooks.c) */
+    hv_sinks *sinks;         /* sink modules (deliver/sinks.c) */
     hv_janus_dedup *janus_dedup; /* recent Janus events (ingest/janus_dedup.c) */
     hv_loop **loops;
     int nloops;

@@ -708,6 +708,19 @@ HERALD_EXTERN int herald_webhook_retry(const char *server, const char *token, co
                                        uint64_t delivery_id, char **json_out, int *status,
                                        char *errbuf, size_t errlen);
 
+/* ------------------------------------------------------------------ */
+/* Sinks                                                                */
+/* ------------------------------------------------------------------ */
+
+/* herald_sinks_list — GET /v1/sinks (server token): every sink module
+ * herald was configured with. *json_out gets {"sinks":[{"name","module",
+ * "description","state" (running, retrying, crashed, failed, stopped),
+ * "position" (every event up to this id is handled),"last_event_id",
+ * "lag","batches","events","failures","attempt","events_filter",
+ * "last_error"},…]}. */
+HERALD_EXTERN int herald_sinks_list(const char *server, const char *token, char **json_out,
+                                    int *status, char *errbuf, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
