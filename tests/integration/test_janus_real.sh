@@ -3,10 +3,11 @@
 # herald, driven through its REST and Admin APIs (create a session, attach
 # janus.plugin.echotest, a message, a keepalive, an Admin custom_event,
 # detach, destroy). The janus.* events must reach a server notifier
-# listener (herald-cli listen) and the history once each. Three Janus
+# listener (herald-cli listen) and the history once each. Four Janus
 # runs: grouped indented JSON with the credentials in the backend URL;
-# grouping=false, compact and gzip with backend_user/backend_pwd; and a
-# wrong password, which herald refuses (401), logs and counts.
+# grouping=false, compact and gzip with backend_user/backend_pwd; the
+# WebSockets event handler (wsevh) on /janus/ws; and a wrong password,
+# which herald refuses (401), logs and counts.
 # Janus runs on free ports picked now and is stopped by its PID.
 . "$(dirname "$0")/lib.sh"
 JANUS=${JANUS:-$(command -v janus)}
@@ -25,14 +26,15 @@ metric() { curl -s "$URL/metrics" | sed -n "s/^$1 //p"; }
 PIDS+=($!)
 wait_for "$WORK/listen.err" 'listening' || fail "listen did not start: $(cat "$WORK/listen.err")"
 
-# janus_start NAME "sampleevh options": a Janus named NAME with one plugin,
-# one transport and one event handler; sets $JURL, $AURL, $JANUS_PID.
+# janus_start NAME "handler options" [HANDLER]: a Janus named NAME with one
+# plugin, one transport and one event handler (sampleevh unless HANDLER is
+# given, e.g. wsevh); sets $JURL, $AURL, $JANUS_PID.
 janus_start() {
-  local dir=$WORK/janus-$1 hp ap
+  local dir=$WORK/janus-$1 hp ap evh=${3:-sampleevh}
   mkdir -p "$dir"/{conf,plugins,transports,events,loggers}
   ln -s "$MODS/plugins/libjanus_echotest.so" "$dir/plugins/"
   ln -s "$MODS/transports/libjanus_http.so" "$dir/transports/"
-  ln -s "$MODS/events/libjanus_sampleevh.so" "$dir/events/"
+  ln -s "$MODS/events/libjanus_$evh.so" "$dir/events/"
   hp=$(free_port); ap=$(free_port)
   while [ "$ap" = "$hp" ]; do ap=$(free_port); done
   cat > "$dir/conf/janus.jcfg" <<JCFG
@@ -47,9 +49,11 @@ JCFG
 general: { events = true json = "indented" base_path = "/janus" http = true port = $hp ip = "127.0.0.1" https = false acl = "127." }
 admin: { admin_base_path = "/admin" admin_http = true admin_port = $ap admin_ip = "127.0.0.1" admin_https = false admin_acl = "127." }
 JCFG
-  cat > "$dir/conf/janus.eventhandler.sampleevh.jcfg" <<JCFG
-general: { enabled = true events = "all" max_retransmissions = 5 retransmissions_backoff = 100 $2 }
-JCFG
+  if [ "$evh" = sampleevh ]; then
+    echo "general: { enabled = true events = \"all\" max_retransmissions = 5 retransmissions_backoff = 100 $2 }"
+  else
+    echo "general: { enabled = true events = \"all\" $2 }"
+  fi > "$dir/conf/janus.eventhandler.$evh.jcfg"
   echo 'general: { events = true }' > "$dir/conf/janus.plugin.echotest.jcfg"
   "$JANUS" -F "$dir/conf" -C "$dir/conf/janus.jcfg" -o > "$dir/janus.log" 2>&1 &
   JANUS_PID=$!
@@ -104,8 +108,8 @@ PY
 history_lines() { curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/events?limit=10000" |
   python3 -c 'import json,sys; [print(json.dumps(e)) for e in json.load(sys.stdin)["events"]]'; }
 
-run() { # name "sampleevh options"
-  janus_start "$1" "$2" || return
+run() { # name "handler options" [handler]
+  janus_start "$1" "$2" "${3:-}" || return
   janus_cycle "$1"
   if wait_for "$WORK/listen.out" "\"emitter\":\"$1\".*\"name\":\"destroyed\""; then
     ok "$1: the session's destroyed event arrives"
@@ -124,6 +128,8 @@ run() { # name "sampleevh options"
 
 run janus-grouped "grouping = true json = \"indented\" backend = \"http://evuser:$TOKEN@127.0.0.1:$PORT/janus/events\""
 run janus-single-gzip "grouping = false json = \"compact\" compress = true backend = \"$URL/janus/events\" backend_user = \"evuser\" backend_pwd = \"$TOKEN\""
+# Janus's WebSockets event handler, on /janus/ws with the token in the URL.
+run janus-ws "grouping = true json = \"plain\" backend = \"ws://127.0.0.1:$PORT/janus/ws?token=$TOKEN\"" wsevh
 grep -q '"type":"janus.transport"' "$WORK/listen.out" && ok "transport events are taken too" || fail "no janus.transport"
 
 before=$(metric herald_janus_auth_failures_total)
