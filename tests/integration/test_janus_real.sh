@@ -142,4 +142,6 @@ after=$(metric herald_janus_auth_failures_total)
 [ "$after" -gt "$before" ] && ok "a wrong Basic password is refused and counted ($((after - before)))" || fail "no refusal counted"
 grep -q 'janus: POST /janus/events refused: wrong credentials' "$LOG" && ok "the refusal is logged" || fail "not logged"
 expect_eq "nothing from the wrong password is stored" 0 "$(history_lines | grep -c '"emitter": "janus-wrong"')"
+herald_stop
+expect_eq "herald stops cleanly" 0 "$?"
 finish
