@@ -1,0 +1,60 @@
+// sink_http_receiver.mjs — a stand-in HTTP backend for test_sink_http.sh:
+// what a Janus-style event backend is to herald's "http" sink module.
+//
+//   node sink_http_receiver.mjs --port P --log FILE [--fail /path:N …] [--delay-ms D]
+//
+// Listens on 127.0.0.1:P (0 = any; the port is printed as "port N" on
+// stdout once listening). Every request is appended to FILE as one JSON
+// line {"method","path","headers","status","body"} where body is the
+// request body decoded (gunzipped when Content-Encoding: gzip) and parsed
+// as JSON (or {"unparsed": text} when it is not JSON). The write is
+// synchronous, so a line is on disk before the answer goes out and a
+// kill -9 of this process loses nothing it answered 2xx to. The first N
+// requests to a path given with --fail are answered 503 (counted per
+// process, so a restarted receiver fails them again); --delay-ms slows
+// every answer. Everything else gets 204.
+import http from 'node:http';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+
+const args = process.argv.slice(2);
+let port = 0, log = null, delay = 0;
+const failLeft = new Map();
+for (let i = 0; i < args.length; i += 2) {
+  const [k, v] = [args[i], args[i + 1]];
+  if (k === '--port') port = Number(v);
+  else if (k === '--log') log = v;
+  else if (k === '--delay-ms') delay = Number(v);
+  else if (k === '--fail') { const j = v.lastIndexOf(':'); failLeft.set(v.slice(0, j), Number(v.slice(j + 1))); }
+  else { console.error(`unknown option ${k}`); process.exit(2); }
+}
+if (!log) { console.error('--log FILE is required'); process.exit(2); }
+
+function decode(headers, raw) {
+  let text;
+  try {
+    text = (headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw).toString('utf8');
+  } catch (e) {
+    return { unparsed: `bad gzip: ${e.message}` };
+  }
+  try { return JSON.parse(text); } catch { return { unparsed: text }; }
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const left = failLeft.get(req.url) ?? 0;
+    const status = left > 0 ? 503 : 204;
+    if (left > 0) failLeft.set(req.url, left - 1);
+    const rec = { method: req.method, path: req.url, headers: req.headers, status,
+                  body: decode(req.headers, Buffer.concat(chunks)) };
+    fs.appendFileSync(log, JSON.stringify(rec) + '\n');
+    setTimeout(() => {
+      res.writeHead(status, status === 503 ? { 'content-type': 'text/plain' } : {});
+      res.end(status === 503 ? 'try again later' : undefined);
+    }, delay);
+  });
+});
+server.listen(port, '127.0.0.1', () => console.log(`port ${server.address().port}`));
+process.on('SIGTERM', () => process.exit(0));
