@@ -169,6 +169,7 @@ static void deliver(sink *k)
  * skipped); 1 when there is one, 0 when the page had none. */
 static int build_batch(sink *k, hv_event **page, size_t n)
 {
+    k->scanned_through = page[n - 1]->id; /* before the page's events are released */
     k->evs = malloc(n * sizeof(*k->evs));
     k->envs = malloc(n * sizeof(*k->envs));
     k->sev = calloc(n, sizeof(*k->sev));
@@ -186,7 +187,6 @@ static int build_batch(sink *k, hv_event **page, size_t n)
                                         ev->data, ev->data_len, k->envs[m], len};
         m++;
     }
-    k->scanned_through = page[n - 1]->id;
     k->batch = (herald_sink_batch){k->sev, m, 0};
     if (m == 0)
         batch_free(k);
