@@ -28,6 +28,7 @@ sink_field() { # sink field
   curl -s "${auth[@]}" "$URL/v1/sinks" |
     python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
+field_is() { [ "$(sink_field "$1" "$2")" == "$3" ]; } # sink field value
 wait_for() { # seconds command… : polls until the command succeeds
   local t=$1; shift
   for _ in $(seq 1 $((t * 20))); do "$@" && return 0; sleep 0.05; done
@@ -85,7 +86,8 @@ expect_eq "entry ids are the herald ids" "$(cat "$WORK/ids" | tr '\n' ' ')" "$(s
 first=$(head -1 "$WORK/ids")
 expect_eq "an entry's fields" "id=$first type=peer.connected room_id=room-1 user_id=u7 time=T "'data={"peer_id":"p1","n":1}' \
   "$(entry "$first" | sed 's/time=[0-9]\{13\} /time=T /')"
-wait_for 5 test "$(grep -c pmessage "$WORK/sub.csv")" -ge 30
+messages_are() { [ "$(grep -c pmessage "$WORK/sub.csv")" -ge "$1" ]; }
+wait_for 5 messages_are 30
 expect_eq "every event was published once" 30 "$(grep -c pmessage "$WORK/sub.csv")"
 expect_eq "on its templated channel" 1 "$(grep -c '"herald:peer.connected:room-1"' "$WORK/sub.csv")"
 expect_eq "an event without a room has - in its channel" 9 "$(grep -c '"herald:chat.message:-"' "$WORK/sub.csv")"
@@ -99,7 +101,7 @@ expect_eq "the message is the native envelope" "$first peer.connected room-1 p1"
 publish 100 load.before
 kill -9 "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 publish 100 load.during
-wait_for 10 test "$(sink_field rs state)" == retrying || fail "the sink did not report retrying"
+wait_for 10 field_is rs state retrying || fail "the sink did not report retrying"
 expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field rs failures)"
 expect_match "last_error names redis" "redis at 127.0.0.1:$RPORT|cannot connect to redis" "$(sink_field rs last_error)"
 expect_match "lag grows while redis is down" '^[1-9][0-9]*$' "$(sink_field rs lag)"
@@ -107,7 +109,7 @@ redis_start
 publish 50 load.after
 wait_for 15 xlen_is 280 || fail "the stream did not reach 280 entries after redis came back: $(xlen)"
 expect_eq "every event in the stream exactly once, in order" "$(sort -n "$WORK/ids" | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
-wait_for 5 test "$(sink_field rs state)" == running
+wait_for 5 field_is rs state running
 expect_eq "the sink runs again" "running" "$(sink_field rs state)"
 expect_eq "no lag" 0 "$(sink_field rs lag)"
 
@@ -136,7 +138,7 @@ herald_stop
 # --- a second sink replaying the whole log into the same stream adds nothing
 sed -i 's/"name": "rs"/"name": "replay", "start": "beginning"/' "$WORK/herald.json"
 herald_start --config "$WORK/herald.json"
-wait_for 15 test "$(sink_field replay lag)" == 0 || fail "the replaying sink did not catch up"
+wait_for 15 field_is replay lag 0 || fail "the replaying sink did not catch up"
 expect_eq "a full replay adds no entry (ids already in the stream are refused)" "$total" "$(xlen)"
 expect_match "and says so in the log" "were already in stream herald:events: skipped" "$(cat "$LOG")"
 expect_eq "the replaying sink reports success" "running" "$(sink_field replay state)"
