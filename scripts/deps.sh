@@ -31,7 +31,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Test clients from npm (interop tests only).
-if [ -f tests/interop/package.json ] && [ ! -d tests/interop/node_modules ]; then
+# Again whenever package.json or the lock file is newer than the install.
+stamp=tests/interop/node_modules/.package-lock.json
+if [ -f tests/interop/package.json ] && { [ ! -f "$stamp" ] ||
+     [ tests/interop/package.json -nt "$stamp" ] || [ tests/interop/package-lock.json -nt "$stamp" ]; }; then
   echo "deps: npm install (tests/interop)"
   (cd tests/interop && npm install --no-audit --no-fund --loglevel=error)
 fi
