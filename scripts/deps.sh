@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev
       libssl-dev libjansson-dev libsqlite3-dev libprotobuf-c-dev
-      protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd
+      protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd sqlite3
       libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
       janus)  # janus: the real Janus of tests/integration/test_janus_real.sh
 
