@@ -76,6 +76,19 @@ uint64_t lg_subs_missing(const lg_subs *s, uint64_t expect, uint64_t *dups);
 /* Closes every socket with an RST (no TIME_WAIT piles up across cells). */
 void lg_subs_free(lg_subs *s);
 
+/* ---- Janus bodies (janus_body.c) ---- */
+typedef struct lg_janus_tpl lg_janus_tpl;
+/* Loads a capture (a JSON array of Janus events) as templates; NULL + err. */
+lg_janus_tpl *lg_janus_load(const char *path, char *err, size_t errlen);
+void lg_janus_free(lg_janus_tpl *t);
+size_t lg_janus_count(const lg_janus_tpl *t);
+/* A JSON array of n events (the templates in turn), NUL-terminated; *offs
+ * (malloc'd) gets two offsets per event for lg_janus_stamp. */
+char *lg_janus_body(const lg_janus_tpl *t, int n, size_t *len, size_t **offs);
+/* Gives each event the timestamp ts0_us + (*seq)++ and the body one
+ * session id, in place (16 digits each). */
+void lg_janus_stamp(char *body, const size_t *offs, int n, uint64_t ts0_us, uint64_t *seq);
+
 /* ---- publisher (publisher.c) ---- */
 typedef struct lg_pub_cfg {
     const char *url; /* http://host:port/v1/events */
@@ -86,6 +99,9 @@ typedef struct lg_pub_cfg {
     int payload;     /* size of each event's "data" object in bytes */
     int concurrency; /* POSTs in flight at once */
     double max_seconds; /* stop starting new POSTs after this long (0 = no cap) */
+    const lg_janus_tpl *janus; /* Janus bodies to url (…/janus/events), Basic auth */
+    int gzip;        /* Janus mode: gzip level of each body (0 = plain) */
+    int new_conn;    /* a new TCP connection per POST */
 } lg_pub_cfg;
 
 typedef struct lg_pub {
@@ -93,7 +109,10 @@ typedef struct lg_pub {
     atomic_long acked;    /* events acknowledged with 201 */
     atomic_long failed;   /* events in POSTs that did not get 201 */
     atomic_long requests; /* POSTs completed */
+    atomic_long dups;     /* Janus mode: events the server called duplicates */
     atomic_int done;
+    lg_hist *lat;         /* optional: request latency (µs) */
+    uint64_t body_bytes, wire_bytes; /* Janus mode: JSON bytes, bytes sent */
     int64_t first_send_ns, last_ack_ns;
     long first_id, last_id; /* ids the server assigned (-1 = none) */
     char error[256];        /* first failure, for the report */
@@ -134,6 +153,29 @@ void lg_recv_free(lg_recv *r);
 int lg_recv_endpoints(const lg_recv *r);
 /* After stop: distinct event ids in [first, last] that endpoint i got. */
 uint64_t lg_recv_seen_range(const lg_recv *r, int i, uint64_t first, uint64_t last);
+
+/* ---- HTTP helpers (webhook.c) ---- */
+/* One request (libcurl easy, Bearer token when not NULL); returns the
+ * status (0 on a transport error); the body (malloc'd, NUL-terminated, may
+ * be NULL) in *out when out is not NULL. */
+long lg_http_req(const char *method, const char *url, const char *token, const char *body, char **out);
+/* A sample of GET http://host:port/metrics ("name value"), or -1. */
+double lg_metric(const char *host, int port, const char *token, const char *name);
+
+/* ---- sink throughput cell (sinkbench.c) ---- */
+typedef struct lg_sink_cfg {
+    const char *cell, *host, *token;
+    int port, server_pid;
+    const char *sink;       /* the sink's name in herald's config */
+    const char *module;     /* for the report */
+    long events;
+    int batch, payload, concurrency;
+    int recv_port;          /* > 0: run the HTTP receiver there (http module) */
+    const char *verify_cmd; /* a shell command printing how many events the
+                             * sink's target holds, run after the cell */
+    double drain_timeout;
+} lg_sink_cfg;
+int lg_sink_throughput(const lg_sink_cfg *c);
 
 /* ---- webhook cells (webhook.c) ---- */
 typedef struct lg_wh_cfg {

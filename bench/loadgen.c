@@ -17,6 +17,13 @@
  *   --webhooks K       webhook delivery throughput to K endpoints on a local
  *   --webhook-recovery receiver; outbox recovery after a restart (webhook.c)
  *   --recv-selftest    the webhook receiver alone (webhook.c, whrecv.c)
+ *   --janus FILE       Janus ingest: POST /janus/events bodies of --batch
+ *                      real Janus events (templates from FILE, janus_body.c)
+ *                      with Basic auth, optionally gzip (--gzip LEVEL) or a
+ *                      new connection per POST (--new-conn); reports
+ *                      events/s, per server-CPU-second, request latency
+ *   --sink NAME        sink throughput: publish, then time until the sink's
+ *                      position reaches the last id (sinkbench.c)
  * Helpers: --free-port prints a free loopback TCP port; --wait-ready S polls
  * GET /health until it answers 200.
  * Every subscriber's deliveries are counted; "missing" is the shortfall
@@ -50,6 +57,9 @@ typedef struct opts {
     const char *dead, *server_log;
     char **server_argv;
     int server_argc;
+    /* Janus and sink cells */
+    const char *janus, *sink, *sink_module, *verify_cmd;
+    int gzip, new_conn;
 } opts;
 
 static void usage(void)
@@ -79,6 +89,13 @@ static void usage(void)
           "  --max-in-flight N recovery: the server's --webhook-max-in-flight (64)\n"
           "  --server-log FILE recovery: the server's output is appended there\n"
           "  --recv-selftest   the webhook receiver alone against a curl client\n"
+          "  --janus FILE      Janus ingest: bodies of --batch events built from the\n"
+          "                    capture FILE (a JSON array), POST /janus/events\n"
+          "  --gzip LEVEL      Janus: gzip each body at this zlib level (1-9)\n"
+          "  --new-conn        a new TCP connection for every POST\n"
+          "  --sink NAME       sink throughput of the configured sink NAME\n"
+          "  --sink-module M   the module's name, for the report\n"
+          "  --verify-cmd CMD  sink: a shell command printing the events the target holds\n"
           "  --free-port       print a free loopback port and exit\n"
           "  --wait-ready S    wait up to S seconds for GET /health to answer 200\n",
           stderr);
@@ -153,7 +170,7 @@ static void parse(int argc, char **argv, opts *o)
     enum { O_SERVER = 256, O_TOKEN, O_CELL, O_SUBS, O_EVENTS, O_RATE, O_BATCH, O_PAYLOAD,
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
-           O_SELFTEST };
+           O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -167,6 +184,9 @@ static void parse(int argc, char **argv, opts *o)
         {"dead", 1, 0, O_DEAD},       {"recv-port", 1, 0, O_RPORT},
         {"verify-every", 1, 0, O_VERIFY}, {"max-in-flight", 1, 0, O_MIF},
         {"server-log", 1, 0, O_SLOG}, {"recv-selftest", 0, 0, O_SELFTEST},
+        {"janus", 1, 0, O_JANUS},     {"gzip", 1, 0, O_GZIP},       {"new-conn", 0, 0, O_NEWCONN},
+        {"sink", 1, 0, O_SINK},       {"sink-module", 1, 0, O_SINKMOD},
+        {"verify-cmd", 1, 0, O_VERIFYCMD},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -209,6 +229,12 @@ static void parse(int argc, char **argv, opts *o)
         case O_MIF: o->max_in_flight = atoi(optarg); break;
         case O_SLOG: o->server_log = optarg; break;
         case O_SELFTEST: o->wh_selftest = 1; break;
+        case O_JANUS: o->janus = optarg; break;
+        case O_GZIP: o->gzip = atoi(optarg); break;
+        case O_NEWCONN: o->new_conn = 1; break;
+        case O_SINK: o->sink = optarg; break;
+        case O_SINKMOD: o->sink_module = optarg; break;
+        case O_VERIFYCMD: o->verify_cmd = optarg; break;
         default: usage();
         }
     }
@@ -219,10 +245,76 @@ static void parse(int argc, char **argv, opts *o)
             usage();
         optind = argc;
     }
-    if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0)
+    if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0 ||
+        o->gzip < 0 || o->gzip > 9)
         usage();
     if (ready >= 0)
         exit(wait_ready(o, ready));
+}
+
+/* The janus_ingest cells: publish-only, Janus bodies, request latency. */
+static int run_janus(const opts *o)
+{
+    char err[300] = "";
+    lg_janus_tpl *tpl = lg_janus_load(o->janus, err, sizeof err);
+    json_t *out = json_object();
+    json_object_set_new(out, "cell", json_string(o->cell));
+    static lg_hist lat;
+    lg_pub pub = {.cfg = {.token = o->token, .events = tpl ? o->events : 0, .batch = o->batch,
+                          .concurrency = o->concurrency, .max_seconds = o->max_seconds,
+                          .janus = tpl, .gzip = o->gzip, .new_conn = o->new_conn},
+                  .lat = &lat};
+    char url[256];
+    snprintf(url, sizeof url, "http://%s:%d/janus/events", o->host, o->port);
+    pub.cfg.url = url;
+    int pid = o->server_pid;
+    double self0 = lg_self_cpu_s();
+    double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+    double taken0 = lg_metric(o->host, o->port, o->token, "herald_janus_events_total");
+    if (tpl)
+        lg_pub_run(&pub);
+    double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
+    long rss = pid ? lg_proc_rss_kib(pid) : -1;
+    double taken1 = lg_metric(o->host, o->port, o->token, "herald_janus_events_total");
+    long acked = atomic_load(&pub.acked), reqs = atomic_load(&pub.requests);
+    double secs = pub.last_ack_ns > pub.first_send_ns && pub.first_send_ns
+                      ? (double)(pub.last_ack_ns - pub.first_send_ns) / 1e9 : -1;
+    double cpu = pid ? cpu1 - cpu0 : -1;
+    put_int(out, "events", acked);
+    put_real(out, "seconds", secs, 3);
+    put_real(out, "events_per_s", secs > 0 ? (double)acked / secs : -1, 1);
+    put_real(out, "server_cpu_s", cpu, 2);
+    put_real(out, "events_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
+    put_real(out, "p50_ms", (double)lg_hist_quantile(&lat, 0.50) / 1000, 3);
+    put_real(out, "p90_ms", (double)lg_hist_quantile(&lat, 0.90) / 1000, 3);
+    put_real(out, "p99_ms", (double)lg_hist_quantile(&lat, 0.99) / 1000, 3);
+    put_real(out, "max_ms", (double)lat.max / 1000, 3);
+    json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
+    put_int(out, "requests", reqs);
+    put_real(out, "requests_per_s", secs > 0 ? (double)reqs / secs : -1, 1);
+    put_int(out, "batch", o->batch);
+    put_int(out, "concurrency", o->concurrency);
+    json_object_set_new(out, "new_conn", json_boolean(o->new_conn));
+    put_int(out, "gzip", o->gzip);
+    put_real(out, "body_bytes", reqs ? (double)pub.body_bytes / (double)reqs : -1, 0);
+    put_real(out, "wire_bytes", reqs ? (double)pub.wire_bytes / (double)reqs : -1, 0);
+    put_int(out, "duplicates", atomic_load(&pub.dups));
+    put_real(out, "server_janus_events", taken0 >= 0 && taken1 >= 0 ? taken1 - taken0 : -1, 0);
+    put_int(out, "publish_failed", atomic_load(&pub.failed));
+    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    if (!err[0] && pub.error[0])
+        snprintf(err, sizeof err, "%s", pub.error);
+    if (err[0])
+        json_object_set_new(out, "error", json_string(err));
+    json_object_set_new(out, "ok", json_boolean(!err[0] && acked == o->events && pub.failed == 0 &&
+                                                pub.dups == 0 && taken1 - taken0 == (double)acked));
+    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    puts(line);
+    fflush(stdout);
+    free(line);
+    json_decref(out);
+    lg_janus_free(tpl);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -245,6 +337,21 @@ int main(int argc, char **argv)
                         .server_log = o.server_log};
         int rc = o.wh_selftest ? lg_wh_selftest(&wc) : o.wh_recovery ? lg_wh_recovery(&wc)
                                                                      : lg_wh_throughput(&wc);
+        curl_global_cleanup();
+        return rc;
+    }
+    if (o.janus) {
+        int rc = run_janus(&o);
+        curl_global_cleanup();
+        return rc;
+    }
+    if (o.sink) {
+        lg_sink_cfg sc = {.cell = o.cell, .host = o.host, .token = o.token, .port = o.port,
+                          .server_pid = o.server_pid, .sink = o.sink, .module = o.sink_module,
+                          .events = o.events, .batch = o.batch, .payload = o.payload,
+                          .concurrency = o.concurrency, .recv_port = o.recv_port,
+                          .verify_cmd = o.verify_cmd, .drain_timeout = o.drain_timeout};
+        int rc = lg_sink_throughput(&sc);
         curl_global_cleanup();
         return rc;
     }

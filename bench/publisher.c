@@ -11,11 +11,24 @@
  * (open loop); with rate 0 a slot is refilled as soon as its answer comes.
  * A 201 answer's {"ids":[…]} is parsed with jansson: the ids counted are the
  * events acknowledged (durably appended); anything else counts as failed.
+ *
+ * Janus mode (cfg.janus set, janus_body.c): the bodies are JSON arrays of
+ * real Janus events POSTed to /janus/events with HTTP Basic auth (any
+ * user, the token as password, as Janus's sample handler sends it); the
+ * answer is 200 {"ids":[…],"duplicates":N}. Each event is re-stamped
+ * before every send so none is a duplicate; with cfg.gzip the stamped body
+ * is deflated (zlib, gzip wrapper) per send and sent with
+ * Content-Encoding: gzip. cfg.new_conn forbids connection reuse, so every
+ * POST opens a new TCP connection (as the sample handler does).
+ * With p->lat set, each request's time from being handed to libcurl to
+ * its completion is recorded there (µs).
  */
 #include "lg.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +41,10 @@ typedef struct slot {
     size_t bodylen;
     size_t *toff; /* where each event's "t" digits are */
     int nev;      /* events in the body as built */
+    size_t *joff; /* Janus mode: 2 offsets per event (janus_body.c) */
+    unsigned char *zbody; /* gzip mode: the compressed body */
+    size_t zcap, zlen;
+    int64_t sent_ns;
     int busy;
     char *resp;
     size_t resplen;
@@ -80,6 +97,37 @@ static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
     s->nev = n;
 }
 
+static void build_janus(const lg_pub_cfg *cfg, slot *s, int n)
+{
+    free(s->body);
+    free(s->joff);
+    s->body = lg_janus_body(cfg->janus, n, &s->bodylen, &s->joff);
+    s->nev = n;
+    if (cfg->gzip) {
+        free(s->zbody);
+        s->zcap = compressBound((uLong)s->bodylen) + 64;
+        s->zbody = malloc(s->zcap);
+        if (!s->zbody)
+            abort();
+    }
+}
+
+/* Deflates the body into zbody with a gzip wrapper. */
+static void gzip_body(const lg_pub_cfg *cfg, slot *s)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, cfg->gzip, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    z.next_in = (unsigned char *)s->body;
+    z.avail_in = (uInt)s->bodylen;
+    z.next_out = s->zbody;
+    z.avail_out = (uInt)s->zcap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+        abort();
+    s->zlen = z.total_out;
+    deflateEnd(&z);
+}
+
 static void stamp(slot *s)
 {
     int64_t t = lg_realtime_ns(); /* 19 digits until the year 2286 */
@@ -104,7 +152,9 @@ static void finish(lg_pub *p, slot *s, CURLcode rc)
     long code = 0;
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
     long got = 0;
-    if (rc == CURLE_OK && code == 201) {
+    if (p->lat)
+        lg_hist_record(p->lat, (uint64_t)((lg_now_ns() - s->sent_ns) / 1000));
+    if (rc == CURLE_OK && code == (p->cfg.janus ? 200 : 201)) {
         json_error_t err;
         json_t *j = json_loadb(s->resp, s->resplen, 0, &err);
         json_t *ids = json_object_get(j, "ids");
@@ -119,9 +169,11 @@ static void finish(lg_pub *p, slot *s, CURLcode rc)
                 p->last_id = id;
             got++;
         }
+        long dups = (long)json_integer_value(json_object_get(j, "duplicates"));
         json_decref(j);
-        if (got != s->nev && !p->error[0])
-            snprintf(p->error, sizeof p->error, "201 with %ld ids for %d events", got, s->nev);
+        atomic_fetch_add(&p->dups, dups);
+        if (got + dups != s->nev && !p->error[0])
+            snprintf(p->error, sizeof p->error, "%ld with %ld ids for %d events", code, got, s->nev);
         p->last_ack_ns = lg_now_ns();
     } else if (!p->error[0]) {
         if (rc != CURLE_OK)
@@ -143,10 +195,20 @@ void lg_pub_run(lg_pub *p)
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k);
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)k);
-    char auth[300];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->token);
+    char auth[600];
+    if (cfg->janus) { /* Basic, any user, the token as password */
+        char cred[300];
+        unsigned char b64[420];
+        int cl = snprintf(cred, sizeof cred, "janus:%s", cfg->token);
+        EVP_EncodeBlock(b64, (const unsigned char *)cred, cl);
+        snprintf(auth, sizeof auth, "Authorization: Basic %s", b64);
+    } else {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->token);
+    }
     struct curl_slist *hdrs = curl_slist_append(NULL, auth);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (cfg->janus && cfg->gzip)
+        hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
     hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
     slot *slots = calloc((size_t)k, sizeof *slots);
     if (!slots)
@@ -166,8 +228,11 @@ void lg_pub_run(lg_pub *p)
         curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 120L);
         curl_easy_setopt(s->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        if (cfg->new_conn)
+            curl_easy_setopt(s->h, CURLOPT_FORBID_REUSE, 1L);
     }
     int64_t t0 = lg_now_ns();
+    uint64_t jts0 = (uint64_t)(lg_realtime_ns() / 1000), jseq = 0;
     int64_t cap_ns = cfg->max_seconds > 0 ? (int64_t)(cfg->max_seconds * 1e9) : 0;
     long started = 0, nbatch = 0;
     int inflight = 0;
@@ -186,11 +251,25 @@ void lg_pub_run(lg_pub *p)
             }
             int n = cfg->events - started < batch ? (int)(cfg->events - started) : batch;
             if (s->nev != n)
-                build_body(cfg, s, n);
-            stamp(s);
+                (cfg->janus ? build_janus : build_body)(cfg, s, n);
             s->resplen = 0;
-            curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
-            curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->bodylen);
+            if (cfg->janus) {
+                lg_janus_stamp(s->body, s->joff, n, jts0, &jseq);
+                p->body_bytes += s->bodylen;
+            } else {
+                stamp(s);
+            }
+            if (cfg->janus && cfg->gzip) {
+                gzip_body(cfg, s);
+                p->wire_bytes += s->zlen;
+                curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, (char *)s->zbody);
+                curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->zlen);
+            } else {
+                p->wire_bytes += s->bodylen;
+                curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
+                curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->bodylen);
+            }
+            s->sent_ns = lg_now_ns();
             if (!p->first_send_ns)
                 p->first_send_ns = now;
             curl_multi_add_handle(m, s->h);
@@ -230,6 +309,8 @@ void lg_pub_run(lg_pub *p)
         curl_easy_cleanup(slots[i].h);
         free(slots[i].body);
         free(slots[i].toff);
+        free(slots[i].joff);
+        free(slots[i].zbody);
         free(slots[i].resp);
     }
     free(slots);

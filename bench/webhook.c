@@ -128,6 +128,24 @@ static double metric(const lg_wh_cfg *c, const char *name)
     return v;
 }
 
+/* The public forms (lg.h), for the Janus and sink cells. */
+long lg_http_req(const char *method, const char *url, const char *token, const char *body, char **out)
+{
+    membuf b = {0};
+    long code = http_req(method, url, token, body, &b);
+    if (out)
+        *out = b.p;
+    else
+        free(b.p);
+    return code;
+}
+
+double lg_metric(const char *host, int port, const char *token, const char *name)
+{
+    lg_wh_cfg c = {.host = host, .port = port, .token = token};
+    return metric(&c, name);
+}
+
 /* Polls /metrics until name == want (or <= want when at_most); returns the
  * last value read. */
 static double wait_metric(const lg_wh_cfg *c, const char *name, double want, int at_most, double secs)

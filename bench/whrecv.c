@@ -14,6 +14,13 @@
  * endpoint's "whsec_" secret must be one of the header's v1 signatures,
  * and the timestamp within 5 minutes of the clock.
  *
+ * A request from herald's "http" sink module (one POST of a JSON array per
+ * batch) carries herald-batch-first-id, herald-batch-last-id and
+ * herald-batch-size instead: it counts for the endpoint "sink" (made on
+ * first sight, nothing to verify), whose bitmap gets the whole id range;
+ * a size that is not last - first + 1 counts as bad (the bench sink has no
+ * filter, so its batches are runs of consecutive ids).
+ *
  * The answers of all requests parsed from one read() go out in one
  * uv_try_write (uv_write for what did not fit). Counters are atomics the
  * main thread reads while the receiver runs; everything else belongs to
@@ -56,9 +63,9 @@ typedef struct rconn {
     char field[64];
     size_t field_len;
     int last_was_value;
-    int capture; /* 0 none, 1 id, 2 timestamp, 3 signature */
-    char hid[128], hts[32], hsig[512];
-    size_t hid_len, hts_len, hsig_len;
+    int capture; /* 0 none, 1 id, 2 timestamp, 3 signature, 4-6 batch first/last/size */
+    char hid[128], hts[32], hsig[512], hfirst[24], hlast[24], hsize[24];
+    size_t hid_len, hts_len, hsig_len, hfirst_len, hlast_len, hsize_len;
     char *body;
     size_t body_len, body_cap;
     int done_msgs; /* answers owed for this read */
@@ -205,6 +212,7 @@ static int on_message_begin(http_parser *p)
     c->last_was_value = 0;
     c->capture = 0;
     c->hid_len = c->hts_len = c->hsig_len = 0;
+    c->hfirst_len = c->hlast_len = c->hsize_len = 0;
     c->body_len = 0;
     return 0;
 }
@@ -232,6 +240,12 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
             c->capture = 2;
         else if (c->field_len == 17 && !strncasecmp(c->field, "webhook-signature", 17))
             c->capture = 3;
+        else if (c->field_len == 21 && !strncasecmp(c->field, "herald-batch-first-id", 21))
+            c->capture = 4;
+        else if (c->field_len == 20 && !strncasecmp(c->field, "herald-batch-last-id", 20))
+            c->capture = 5;
+        else if (c->field_len == 17 && !strncasecmp(c->field, "herald-batch-size", 17))
+            c->capture = 6;
     }
     if (c->capture == 1)
         append(c->hid, &c->hid_len, sizeof c->hid, at, n);
@@ -239,6 +253,12 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
         append(c->hts, &c->hts_len, sizeof c->hts - 1, at, n);
     else if (c->capture == 3)
         append(c->hsig, &c->hsig_len, sizeof c->hsig, at, n);
+    else if (c->capture == 4)
+        append(c->hfirst, &c->hfirst_len, sizeof c->hfirst - 1, at, n);
+    else if (c->capture == 5)
+        append(c->hlast, &c->hlast_len, sizeof c->hlast - 1, at, n);
+    else if (c->capture == 6)
+        append(c->hsize, &c->hsize_len, sizeof c->hsize - 1, at, n);
     return 0;
 }
 
@@ -274,6 +294,22 @@ static int on_message_complete(http_parser *p)
     if (nreq == 1)
         atomic_store(&r->st.first_ns, now);
     atomic_store(&r->st.last_ns, now);
+    if (c->hfirst_len && c->hlast_len) { /* a batch of the http sink module */
+        c->hfirst[c->hfirst_len] = c->hlast[c->hlast_len] = c->hsize[c->hsize_len] = 0;
+        uint64_t first = strtoull(c->hfirst, NULL, 10), last = strtoull(c->hlast, NULL, 10);
+        rep *e = ep_find(r, "sink", 4);
+        if (!e)
+            e = ep_add(r, "sink", 4, NULL);
+        if (!e || first == 0 || last < first || last > (1ULL << 36) ||
+            strtoull(c->hsize, NULL, 10) != last - first + 1) {
+            atomic_fetch_add(&r->st.bad, 1);
+            return 0;
+        }
+        e->requests++;
+        for (uint64_t ev = first; ev <= last; ev++)
+            mark_seen(r, e, ev);
+        return 0;
+    }
     /* msg_<event id>_<endpoint id> */
     if (c->hid_len < 6 || memcmp(c->hid, "msg_", 4) != 0) {
         atomic_fetch_add(&r->st.bad, 1);
