@@ -3,17 +3,23 @@
 # herald, driven through its REST and Admin APIs (create a session, attach
 # janus.plugin.echotest, a message, a keepalive, an Admin custom_event,
 # detach, destroy). The janus.* events must reach a server notifier
-# listener (herald-cli listen) and the history once each. Four Janus
-# runs: grouped indented JSON with the credentials in the backend URL;
-# grouping=false, compact and gzip with backend_user/backend_pwd; the
-# WebSockets event handler (wsevh) on /janus/ws; and a wrong password,
-# which herald refuses (401), logs and counts.
-# Janus runs on free ports picked now and is stopped by its PID.
+# listener (herald-cli listen), a `janus.*` webhook endpoint (received and
+# verified by herald-cli webhook-listen) and the history once each: the
+# run's janus event ids in history are the ids delivered to the webhook,
+# none twice, each webhook-id msg_<event id>_<endpoint id>, in history's
+# order (herald runs with --webhook-max-in-flight 1, so an endpoint's
+# requests go one at a time, in id order). Four Janus runs: grouped
+# indented JSON with the credentials in the backend URL; grouping=false,
+# compact and gzip with backend_user/backend_pwd; the WebSockets event
+# handler (wsevh) on /janus/ws; and a wrong password, which herald
+# refuses (401), logs and counts (nothing stored, nothing delivered).
+# Janus runs on free ports picked now; it, the listener and the webhook
+# receiver are stopped by their PIDs.
 . "$(dirname "$0")/lib.sh"
 JANUS=${JANUS:-$(command -v janus)}
 [ -x "$JANUS" ] || { echo "not ok - janus is not installed (scripts/deps.sh installs it)"; exit 1; }
 MODS=$(dirname "$(ls /usr/lib/*/janus/plugins/libjanus_echotest.so | head -1)")/..
-herald_start
+herald_start --webhook-max-in-flight 1
 
 wait_for() { # file regex
   for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
@@ -23,8 +29,20 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 metric() { curl -s "$URL/metrics" | sed -n "s/^$1 //p"; }
 
 "$CLI" --server "$URL" listen > "$WORK/listen.out" 2> "$WORK/listen.err" &
-PIDS+=($!)
+LISTEN_PID=$!
+PIDS+=("$LISTEN_PID")
 wait_for "$WORK/listen.err" 'listening' || fail "listen did not start: $(cat "$WORK/listen.err")"
+
+# A webhook endpoint for janus.*, delivered to webhook-listen.
+SECRET="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
+"$CLI" webhook-listen --secret "$SECRET" --port 0 > "$WORK/hook.out" 2> "$WORK/hook.err" &
+HOOK_PID=$!
+PIDS+=("$HOOK_PID")
+wait_for "$WORK/hook.err" '^listening on http://127.0.0.1:[0-9]+$' || fail "webhook-listen did not start: $(cat "$WORK/hook.err")"
+HOOK_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/hook.err")
+EP=$("$CLI" --server "$URL" webhooks add --url "http://127.0.0.1:$HOOK_PORT/janus" --event-types 'janus.*' \
+     --secret "$SECRET" | jq -r .id)
+expect_match "a janus.* webhook endpoint is added" '^ep_[A-Za-z0-9_-]+$' "$EP"
 
 # janus_start NAME "handler options" [HANDLER]: a Janus named NAME with one
 # plugin, one transport and one event handler (sampleevh unless HANDLER is
@@ -108,6 +126,57 @@ PY
 history_lines() { curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/events?limit=10000" |
   python3 -c 'import json,sys; [print(json.dumps(e)) for e in json.load(sys.stdin)["events"]]'; }
 
+# Compares the janus events of emitter $1 (all emitters when "*") in
+# $WORK/history.out with the webhook deliveries in $WORK/hook.out. Prints
+# "missing N" (history ids not delivered yet) for "missing", else the lines
+#   history <ids in history order>
+#   webhook <ids in delivery order>
+#   duplicates <ids delivered more than once>
+#   bad <deliveries not verified/204, or with another webhook-id>
+hook_check() { # emitter [missing]
+  python3 - "$1" "${2:-}" "$EP" "$WORK/history.out" "$WORK/hook.out" <<'PY'
+import json, sys, collections
+emitter, mode, ep, hpath, wpath = sys.argv[1:6]
+def mine(ev):
+    return isinstance(ev, dict) and str(ev.get("type", "")).startswith("janus.") and \
+        (emitter == "*" or (ev.get("data") or {}).get("emitter") == emitter)
+hist = [str(e["id"]) for e in map(json.loads, open(hpath)) if mine(e)]
+got, bad = [], []
+for line in open(wpath):
+    d = json.loads(line)
+    if not mine(d.get("body")):
+        continue
+    i = str(d["body"]["id"])
+    got.append(i)
+    if d.get("verified") is not True or d.get("status") != 204 or d.get("webhook_id") != f"msg_{i}_{ep}":
+        bad.append(f'{i}:{d.get("verified")}:{d.get("status")}:{d.get("webhook_id")}')
+if mode == "missing":
+    print("missing", len(set(hist) - set(got)))
+    sys.exit()
+print("history", *hist)
+print("webhook", *got)
+print("duplicates", *sorted(k for k, v in collections.Counter(got).items() if v > 1))
+print("bad", *bad)
+PY
+}
+# Waits for the webhook to have every event of emitter $1 in history,
+# then checks what it got.
+check_webhook() { # emitter label
+  local r
+  history_lines > "$WORK/history.out"
+  for _ in $(seq 1 200); do
+    [ "$(hook_check "$1" missing)" = "missing 0" ] && break; sleep 0.05
+  done
+  r=$(hook_check "$1")
+  local hist=$(echo "$r" | sed -n 's/^history//p') hook=$(echo "$r" | sed -n 's/^webhook//p')
+  [ -n "$hist" ] || fail "$2: no janus events in history"
+  expect_eq "$2: the webhook got the same janus event ids as history ($(echo $hist | wc -w))" \
+    "$(echo $hist | tr ' ' '\n' | sort -n | tr '\n' ' ')" "$(echo $hook | tr ' ' '\n' | sort -n -u | tr '\n' ' ')"
+  expect_eq "$2: none of them twice" "duplicates" "$(echo "$r" | grep '^duplicates')"
+  expect_eq "$2: each verified, answered 204, webhook-id msg_<event id>_$EP" "bad" "$(echo "$r" | grep '^bad')"
+  expect_eq "$2: in history's order" "$hist" "$hook"
+}
+
 run() { # name "handler options" [handler]
   janus_start "$1" "$2" "${3:-}" || return
   janus_cycle "$1"
@@ -124,6 +193,7 @@ run() { # name "handler options" [handler]
   history_lines > "$WORK/history.out"
   got=$(summary "$WORK/history.out" "$1" "$SID" | tr ' ' '\n' | grep -v '^janus.core:shutdown' | sort | tr '\n' ' ' | sed 's/ $//')
   expect_eq "$1: the history holds each event once" "$want" "$got"
+  check_webhook "$1" "$1"
 }
 
 run janus-grouped "grouping = true json = \"indented\" backend = \"http://evuser:$TOKEN@127.0.0.1:$PORT/janus/events\""
@@ -142,6 +212,18 @@ after=$(metric herald_janus_auth_failures_total)
 [ "$after" -gt "$before" ] && ok "a wrong Basic password is refused and counted ($((after - before)))" || fail "no refusal counted"
 grep -q 'janus: POST /janus/events refused: wrong credentials' "$LOG" && ok "the refusal is logged" || fail "not logged"
 expect_eq "nothing from the wrong password is stored" 0 "$(history_lines | grep -c '"emitter": "janus-wrong"')"
+expect_eq "nor delivered to the webhook" 0 "$(grep -c '"emitter":"janus-wrong"' "$WORK/hook.out")"
+# All runs together: every janus event in history reached the webhook once,
+# in order, and nothing came twice later (a late resend, a retry).
+check_webhook '*' "all runs"
+expect_eq "the webhook's deliveries are recorded as delivered" "0 delivered" \
+  "$("$CLI" --server "$URL" webhooks get "$EP" | jq -r .pending) $("$CLI" --server "$URL" webhooks deliveries "$EP" --limit 1 | jq -r .state)"
+kill -TERM "$LISTEN_PID" "$HOOK_PID"
+wait "$HOOK_PID"
+expect_eq "webhook-listen exits 0 on SIGTERM" 0 "$?"
+wait "$LISTEN_PID" 2>/dev/null
+grep -qE "AddressSanitizer|runtime error:|LeakSanitizer" "$WORK/hook.err" "$WORK/listen.err" &&
+  { fail "sanitizer report from herald-cli"; head -40 "$WORK/hook.err" "$WORK/listen.err"; }
 herald_stop
 expect_eq "herald stops cleanly" 0 "$?"
 finish
