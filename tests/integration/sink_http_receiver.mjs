@@ -1,7 +1,7 @@
 // sink_http_receiver.mjs — a stand-in HTTP backend for test_sink_http.sh:
 // what a Janus-style event backend is to herald's "http" sink module.
 //
-//   node sink_http_receiver.mjs --port P --log FILE [--fail /path:N …] [--delay-ms D]
+//   node sink_http_receiver.mjs --port P --log FILE [--answer /path:STATUS:N …] [--delay-ms D]
 //
 // Listens on 127.0.0.1:P (0 = any; the port is printed as "port N" on
 // stdout once listening). Every request is appended to FILE as one JSON
@@ -10,22 +10,25 @@
 // as JSON (or {"unparsed": text} when it is not JSON). The write is
 // synchronous, so a line is on disk before the answer goes out and a
 // kill -9 of this process loses nothing it answered 2xx to. The first N
-// requests to a path given with --fail are answered 503 (counted per
-// process, so a restarted receiver fails them again); --delay-ms slows
-// every answer. Everything else gets 204.
+// requests to a path given with --answer get STATUS instead (a number, or
+// "hang": no answer at all), counted per process, so a restarted receiver
+// does it again; --delay-ms slows every answer. Everything else gets 204.
 import http from 'node:http';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 
 const args = process.argv.slice(2);
 let port = 0, log = null, delay = 0;
-const failLeft = new Map();
+const special = new Map(); // path -> {status, left}
 for (let i = 0; i < args.length; i += 2) {
   const [k, v] = [args[i], args[i + 1]];
   if (k === '--port') port = Number(v);
   else if (k === '--log') log = v;
   else if (k === '--delay-ms') delay = Number(v);
-  else if (k === '--fail') { const j = v.lastIndexOf(':'); failLeft.set(v.slice(0, j), Number(v.slice(j + 1))); }
+  else if (k === '--answer') {
+    const [path, status, n] = v.split(':');
+    special.set(path, { status: status === 'hang' ? 'hang' : Number(status), left: Number(n) });
+  }
   else { console.error(`unknown option ${k}`); process.exit(2); }
 }
 if (!log) { console.error('--log FILE is required'); process.exit(2); }
@@ -44,15 +47,17 @@ const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const left = failLeft.get(req.url) ?? 0;
-    const status = left > 0 ? 503 : 204;
-    if (left > 0) failLeft.set(req.url, left - 1);
+    const sp = special.get(req.url);
+    const status = sp && sp.left > 0 ? sp.status : 204;
+    if (sp && sp.left > 0) sp.left--;
     const rec = { method: req.method, path: req.url, headers: req.headers, status,
                   body: decode(req.headers, Buffer.concat(chunks)) };
     fs.appendFileSync(log, JSON.stringify(rec) + '\n');
+    if (status === 'hang') return;
+    const headers = status >= 300 && status < 400 ? { location: '/elsewhere' } : { 'content-type': 'text/plain' };
     setTimeout(() => {
-      res.writeHead(status, status === 503 ? { 'content-type': 'text/plain' } : {});
-      res.end(status === 503 ? 'try again later' : undefined);
+      res.writeHead(status, status === 204 ? {} : headers);
+      res.end(status === 204 ? undefined : status === 503 ? 'try again later' : 'moved');
     }, delay);
   });
 });

@@ -3,10 +3,12 @@
 # node:http): batches arrive as JSON arrays in id order, each event exactly
 # as published, gzip bodies decode, Basic and Bearer auth and custom headers
 # are sent, the batch-id headers match the body, the "data" format, a
-# backend answering 503 is retried until it takes the batch, a backend
-# killed and restarted mid-stream loses nothing, herald stopped mid-stream
-# (SIGTERM, then kill -9) resumes from its stored position, and a bad
-# config leaves the sink "failed" with a clear error while herald serves.
+# backend answering 503 is retried until it takes the batch, a 302 is not
+# followed, a backend that does not answer times out and gets the same
+# batch again, a backend killed and restarted mid-stream loses nothing,
+# herald stopped mid-stream (SIGTERM, then kill -9) resumes from its stored
+# position, and bad settings leave the sink "failed" with a clear error
+# while herald serves.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 RX=$WORK/rx.jsonl
@@ -22,7 +24,7 @@ rx_start() { # port log [options…]
   RX_PORT=$(sed -n 's/^port //p' "$out")
   [ -n "$RX_PORT" ] || { cat "$out"; echo "receiver did not start"; exit 1; }
 }
-rx_start 0 "$RX" --fail /flaky:3
+rx_start 0 "$RX" --answer /flaky:503:3 --answer /redirect:302:1 --answer /hang:hang:1
 rx1_port=$RX_PORT
 rx_start 0 "$RX2" --delay-ms 25
 rx2_port=$RX_PORT rx2_pid=$RX_PID
@@ -41,6 +43,12 @@ cat > "$WORK/herald.json" <<EOF
    "config": {"url": "$R1/flaky"}},
   {"name": "slow", "module": "http", "batch": {"max_events": 5}, "retry": {"initial_ms": 50, "max_ms": 200},
    "config": {"url": "$R2/slow", "timeout_ms": 2000, "connect_timeout_ms": 500}},
+  {"name": "redirect", "module": "http", "retry": {"initial_ms": 50, "max_ms": 200},
+   "config": {"url": "$R1/redirect"}},
+  {"name": "hang", "module": "http", "retry": {"initial_ms": 50, "max_ms": 200},
+   "config": {"url": "$R1/hang", "timeout_ms": 400}},
+  {"name": "badauth", "module": "http", "config": {"url": "$R1/x", "auth": {"basic": {"user": "u"}}}},
+  {"name": "badkey", "module": "http", "config": {"url": "$R1/x", "gzp": true}},
   {"name": "badurl", "module": "http", "config": {"url": "ftp://example.com/x"}},
   {"name": "badheader", "module": "http", "config": {"url": "$R1/x", "headers": {"Content-Length": "5"}}}
  ]}
@@ -77,6 +85,9 @@ elif what == "statuses":
     print(" ".join(str(r["status"]) for r in reqs))
 elif what == "attempts":
     print(" ".join(r["headers"].get("herald-delivery-attempt", "") for r in reqs))
+elif what == "nth":  # the batch headers of request N
+    h = reqs[int(sys.argv[4])]["headers"]
+    print(h.get("herald-batch-first-id"), h.get("herald-batch-last-id"))
 elif what == "header":
     print(reqs[0]["headers"].get(sys.argv[4], ""))
 elif what == "shape":  # every request a POST of a non-empty array, ids rising within it, headers matching
@@ -97,6 +108,8 @@ expect_eq "a non-http URL: the sink is failed" failed "$(sink_field badurl state
 expect_match "saying why" '"url" must be an http:// or https:// URL' "$(sink_field badurl last_error)"
 expect_eq "a header the sink sets itself: failed" failed "$(sink_field badheader state)"
 expect_match "naming it" '"Content-Length" is set by the sink itself' "$(sink_field badheader last_error)"
+expect_match "a basic auth without a password: failed" '"auth" must be \{"basic"' "$(sink_field badauth last_error)"
+expect_eq "an unknown setting: failed, naming it" 'unknown setting "gzp"' "$(sink_field badkey last_error)"
 expect_eq "herald serves next to them" 200 "$(http GET /health | cut -d' ' -f1)"
 
 # --- events flow: arrays in id order, each as published
@@ -113,7 +126,7 @@ EOF
 expect_eq "40 events published" 40 "$(wc -l < "$WORK/ids")"
 want=$(tr '\n' ' ' < "$WORK/ids" | sed 's/ $//')
 last=$(tail -1 "$WORK/ids")
-for s in plain gz flaky; do
+for s in plain gz flaky redirect hang; do
   wait_field "$s" position "$last" && ok "sink $s caught up" || fail "$s: position $(sink_field "$s" position), want $last"
 done
 expect_eq "plain: every request a POSTed JSON array, ids rising, batch headers right" ok "$(rx "$RX" /plain shape)"
@@ -153,6 +166,12 @@ expect_eq "flaky: nothing lost, in order" "$want" "$(rx "$RX" /flaky firsts)"
 expect_match "flaky: its failures were counted" '^[3-9]' "$(sink_field flaky failures)"
 expect_match "the failure was logged with the status and URL" "HTTP 503 from $R1/flaky: try again later" "$(cat "$LOG")"
 expect_eq "a retried batch says its attempt" "1 2 3 4" "$(rx "$RX" /flaky attempts | cut -d' ' -f1-4)"
+expect_eq "redirect: a 302 is not followed and fails the batch, then it is sent again" "302 204" "$(rx "$RX" /redirect statuses | cut -d' ' -f1-2)"
+expect_match "saying so" "HTTP 302 from $R1/redirect \\(redirects are not followed\\)" "$(cat "$LOG")"
+expect_eq "redirect: nothing lost" "$want" "$(rx "$RX" /redirect firsts)"
+expect_match "hang: a backend that does not answer times out" "POST $R1/hang: .*[Tt]imed out" "$(cat "$LOG")"
+expect_eq "hang: the same batch is sent again (same batch headers)" "$(rx "$RX" /hang nth 0)" "$(rx "$RX" /hang nth 1)"
+expect_eq "hang: nothing lost" "$want" "$(rx "$RX" /hang firsts)"
 
 # --- the backend killed and restarted mid-stream: nothing lost
 wait_field slow position "$last" || fail "slow: first catch-up"
