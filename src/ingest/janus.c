@@ -7,11 +7,18 @@
  * know of a Janus event. Everything else is kept as it is: the object is
  * dumped compactly (jansson keeps the keys in their order) into the event's
  * data, and the SHA-256 of that text is the event's digest.
+ *
+ * Cost (bench/RESULTS.md, janus_ingest): the jansson parse and the compact
+ * dump are most of it. The SHA-256 implementation is fetched from OpenSSL
+ * once (OpenSSL 3's one-shot SHA256() looks it up on every call, which was
+ * ~40 % of the digest's time).
  */
 #include "ingest/janus.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,22 @@
 #include "core/event_json.h"
 
 #define ROOM_MAX 256
+
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha_md; /* NULL: fall back to SHA256() */
+
+static void sha_init(void)
+{
+    sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void digest_of(const char *text, size_t len, uint8_t *digest)
+{
+    pthread_once(&sha_once, sha_init);
+    unsigned int dlen = 0;
+    if (!sha_md || !EVP_Digest(text, len, digest, &dlen, sha_md, NULL) || dlen != HV_JANUS_DIGEST_LEN)
+        SHA256((const unsigned char *)text, len, digest);
+}
 
 const char *hv_janus_type_name(long long type)
 {
@@ -95,7 +118,7 @@ static hv_event *map_one(json_t *obj, long index, const hv_janus_opts *o, uint8_
     if (!text)
         abort();
     size_t tlen = strlen(text);
-    SHA256((const unsigned char *)text, tlen, digest);
+    digest_of(text, tlen, digest);
     char room[ROOM_MAX + 1];
     int has_room = room_of(obj, o, room) == 0;
     hv_event *ev = hv_event_new(hv_janus_type_name(json_integer_value(type)), has_room ? room : NULL,
