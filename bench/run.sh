@@ -41,6 +41,21 @@
 #                   receiver hangs), SIGTERM, restart on the same data dir:
 #                   time from the restart to the last delivery (the load
 #                   generator runs the server itself for this cell)
+#   janus_ingest    500,000 Janus events (the real 100-event capture
+#                   tests/data/janus/14-batch-100-events.json, every event
+#                   re-stamped so none is a duplicate) in POSTs of 100 to
+#                   /janus/events, Basic auth, 8 keep-alive connections;
+#                   events/s, per server-CPU-s, request latency
+#   janus_ingest_gzip     the same, 300,000 events, gzip bodies (level 6)
+#   janus_ingest_newconn  100,000 events, one POST at a time on a new TCP
+#                   connection each (what Janus's sample handler does)
+#   sink_throughput one line per sink module (file, sqlite-cdr, http to the
+#                   load generator's receiver, and redis / mqtt when
+#                   redis-server / mosquitto are installed, started here on
+#                   free loopback ports): 200,000 events in POSTs of 1,000,
+#                   events/s from the first POST until GET /v1/sinks shows
+#                   the sink at the last id (sink batch max_events 1000,
+#                   max_delay_ms 5). BENCH_SINKS="file http" picks modules.
 # The exit status is 1 if any cell reports "ok":false, the server died, or
 # it did not exit 0 on SIGTERM.
 set -euo pipefail
@@ -52,7 +67,9 @@ HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=$ROOT/build/bench/loadgen
 OUT=$ROOT/build/bench/results.jsonl
 ALL_CELLS=(fanout_flat fanout_serial fanout_rate idle_rss publish_single publish_batch
-           webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery)
+           webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery
+           janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
+JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
 CELLS=("$@")
 [ ${#CELLS[@]} -eq 0 ] && CELLS=("${ALL_CELLS[@]}")
 for c in "${CELLS[@]}"; do
@@ -64,7 +81,10 @@ log() { echo "bench: $*" >&2; }
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
     log "building herald and the load generator"
     cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build build -j2 --target herald >/dev/null
+    # herald and every sink module this checkout defines (sink_throughput)
+    SINK_TARGETS=$(cmake --build build --target help | awk '/herald-sink-/ { print $2 }' | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    cmake --build build -j2 --target herald $SINK_TARGETS >/dev/null
     make -s -f bench/Makefile >/dev/null
 fi
 
@@ -106,7 +126,26 @@ stop_server() {
     [ -n "$DATA" ] && rm -rf "$DATA"
     DATA=""
 }
-trap stop_server EXIT
+# Helper servers of the sink cell (redis-server, mosquitto), by PID.
+AUX_PIDS=()
+stop_aux() {
+    local p
+    for p in "${AUX_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    AUX_PIDS=()
+}
+SINK_DIR=""
+cleanup() {
+    stop_server
+    stop_aux
+    [ -n "$SINK_DIR" ] && rm -rf "$SINK_DIR"
+    SINK_DIR=""
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Extra server flags for the next cell (set and cleared around run_cell).
@@ -171,6 +210,80 @@ run_spawn_cell() {
     stop_server
 }
 
+emit_line() { # a line the load generator did not print (a skipped module)
+    echo "$1"
+    echo "$1" >>"$OUT"
+}
+
+# One sink module: a config file with one sink "bench" of that module, its
+# target (started here when it is a server), herald with --config, the
+# load generator's sink cell, then everything stopped.
+sink_cell() {
+    local m=$1 events=$2 cfg verify="" extra=()
+    local so="$(dirname "$HERALD")/sinks/herald-sink-$m.so"
+    if [ ! -f "$so" ]; then
+        emit_line "{\"cell\":\"sink_throughput\",\"module\":\"$m\",\"skipped\":\"$so not built\"}"
+        return
+    fi
+    SINK_DIR=$(mktemp -d "$DATA_ROOT/herald-sink.XXXXXX")
+    case $m in
+    file)
+        cfg="{\"path\":\"$SINK_DIR/events.jsonl\",\"max_bytes\":0}"
+        verify="wc -l < $SINK_DIR/events.jsonl" ;;
+    sqlite-cdr)
+        cfg="{\"path\":\"$SINK_DIR/cdr.db\"}"
+        if command -v sqlite3 >/dev/null; then
+            verify="sqlite3 $SINK_DIR/cdr.db 'SELECT count(*) FROM herald_events'"
+        fi ;;
+    http)
+        local rp
+        rp=$("$LG" --free-port)
+        cfg="{\"url\":\"http://127.0.0.1:$rp/sink\"}"
+        extra=(--recv-port "$rp") ;;
+    redis)
+        if ! command -v redis-server >/dev/null; then
+            emit_line "{\"cell\":\"sink_throughput\",\"module\":\"redis\",\"skipped\":\"redis-server not installed\"}"
+            rm -rf "$SINK_DIR"; SINK_DIR=""; return
+        fi
+        local rp
+        rp=$("$LG" --free-port)
+        redis-server --port "$rp" --bind 127.0.0.1 --dir "$SINK_DIR" --save '' --appendonly yes \
+            --appendfsync everysec --daemonize no >"$SINK_DIR/redis.log" 2>&1 &
+        AUX_PIDS+=($!)
+        for _ in $(seq 100); do [ "$(redis-cli -p "$rp" ping 2>/dev/null)" == PONG ] && break; sleep 0.05; done
+        cfg="{\"url\":\"redis://127.0.0.1:$rp/0\",\"stream\":\"herald:events\"}"
+        verify="redis-cli -p $rp XLEN herald:events" ;;
+    mqtt)
+        if ! command -v mosquitto >/dev/null; then
+            emit_line "{\"cell\":\"sink_throughput\",\"module\":\"mqtt\",\"skipped\":\"mosquitto not installed\"}"
+            rm -rf "$SINK_DIR"; SINK_DIR=""; return
+        fi
+        local mp
+        mp=$("$LG" --free-port)
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\npersistence false\nmax_queued_messages 0\n' \
+            "$mp" "$(id -un)" >"$SINK_DIR/mosquitto.conf"
+        mosquitto -c "$SINK_DIR/mosquitto.conf" >"$SINK_DIR/mosquitto.log" 2>&1 &
+        AUX_PIDS+=($!)
+        for _ in $(seq 100); do mosquitto_pub -p "$mp" -t probe -n 2>/dev/null && break; sleep 0.05; done
+        # a QoS 1 subscriber takes every event (the broker forwards them)
+        mosquitto_sub -p "$mp" -t 'herald/#' -q 1 -C "$events" >"$SINK_DIR/sub.out" 2>/dev/null &
+        AUX_PIDS+=($!)
+        sleep 0.2
+        cfg="{\"host\":\"127.0.0.1\",\"port\":$mp,\"qos\":1,\"topic\":\"herald/{type}/{room_id}\"}"
+        verify="for i in \$(seq 100); do [ \$(wc -l < $SINK_DIR/sub.out) -ge $events ] && break; sleep 0.05; done; wc -l < $SINK_DIR/sub.out" ;;
+    esac
+    printf '{"sinks":[{"name":"bench","module":"%s","batch":{"max_events":1000,"max_delay_ms":5},"config":%s}]}\n' \
+        "$m" "$cfg" >"$SINK_DIR/herald.json"
+    SERVER_EXTRA=(--config "$SINK_DIR/herald.json")
+    [ -n "$verify" ] && extra+=(--verify-cmd "$verify")
+    run_cell sink_throughput --sink bench --sink-module "$m" --events "$events" --batch 1000 \
+        --concurrency 2 "${extra[@]}"
+    SERVER_EXTRA=()
+    stop_aux
+    rm -rf "$SINK_DIR"
+    SINK_DIR=""
+}
+
 mkdir -p "$(dirname "$OUT")"
 log "results also go to $OUT"
 for cell in "${CELLS[@]}"; do
@@ -204,6 +317,19 @@ for cell in "${CELLS[@]}"; do
     webhook_recovery)
         run_spawn_cell "$cell" --webhook-recovery --recv-port "$("$LG" --free-port)" --max-in-flight 64 \
             --events "$(scale 100000)" --batch 1000 --concurrency 2 ;;
+    janus_ingest)
+        run_cell "$cell" --janus "$JANUS_SAMPLE" --events "$(scale 500000)" --batch 100 --concurrency 8 \
+            --max-seconds 60 ;;
+    janus_ingest_gzip)
+        run_cell "$cell" --janus "$JANUS_SAMPLE" --events "$(scale 300000)" --batch 100 --concurrency 8 \
+            --gzip 6 --max-seconds 60 ;;
+    janus_ingest_newconn)
+        run_cell "$cell" --janus "$JANUS_SAMPLE" --events "$(scale 100000)" --batch 100 --concurrency 1 \
+            --new-conn --max-seconds 60 ;;
+    sink_throughput)
+        for m in ${BENCH_SINKS:-file sqlite-cdr http redis mqtt}; do
+            sink_cell "$m" "$(scale 200000)"
+        done ;;
     esac
 done
 exit $FAILED
