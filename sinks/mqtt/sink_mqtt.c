@@ -245,6 +245,10 @@ static int client_new(mqtt_sink *s, char *err, size_t errlen)
     mosquitto_disconnect_callback_set(s->m, on_disconnect);
     mosquitto_publish_callback_set(s->m, on_publish);
     mosquitto_reconnect_delay_set(s->m, 1, 5, true);
+    /* libmosquitto keeps 20 QoS>0 messages in flight by default, which
+     * turns a batch into round trips of 20; a whole batch may be in
+     * flight at once (up to herald's batch cap). */
+    mosquitto_int_option(s->m, MOSQ_OPT_SEND_MAXIMUM, 10000);
     if (s->username)
         mosquitto_username_pw_set(s->m, s->username, s->password);
     int rc = mosquitto_connect_async(s->m, s->hostname, s->port, s->keepalive);
