@@ -41,10 +41,16 @@ void lg_hist_record(lg_hist *h, uint64_t v);
 uint64_t lg_hist_quantile(const lg_hist *h, double q);
 
 /* ---- subscribers (subs.c) ---- */
+/* Rooms: subscriber i (and event k, to room k % n) uses room/channel
+ * "r" + 6 digits of i; LG_ROOM_LEN characters. */
+#define LG_ROOM_LEN 7
 typedef struct lg_subs_cfg {
     const char *host; /* dotted IPv4 */
     int port;
     const char *token;
+    int nchan;           /* Nchan: GET /sub/<channel>, no auth, every text frame a message */
+    int rooms;           /* each subscriber on its own room (see LG_ROOM_LEN) */
+    const char *jwt_secret; /* herald rooms: user tokens (HS256) with rooms:[own room] */
     int n;               /* subscribers */
     double connect_rate; /* new connections per second */
     int max_pending;     /* handshakes in flight at once */
@@ -71,7 +77,9 @@ void lg_subs_connect_all(lg_subs *s);
 void lg_subs_run_once(lg_subs *s, int timeout_ms);
 const lg_subs_stats *lg_subs_stats_get(const lg_subs *s);
 /* Subscribers (still subscribed or not) that got fewer than `expect` events:
- * sum over them of the shortfall; *dups gets the surplus over `expect`. */
+ * sum over them of the shortfall; *dups gets the surplus over `expect`.
+ * With cfg.rooms, `expect` is the total published and subscriber i expects
+ * its share: the events k < expect with k % n == i. */
 uint64_t lg_subs_missing(const lg_subs *s, uint64_t expect, uint64_t *dups);
 /* Closes every socket with an RST (no TIME_WAIT piles up across cells). */
 void lg_subs_free(lg_subs *s);
@@ -91,8 +99,12 @@ void lg_janus_stamp(char *body, const size_t *offs, int n, uint64_t ts0_us, uint
 
 /* ---- publisher (publisher.c) ---- */
 typedef struct lg_pub_cfg {
-    const char *url; /* http://host:port/v1/events */
+    const char *url; /* http://host:port/v1/events (Nchan: http://host:port/pub/) */
     const char *token;
+    int nchan;       /* Nchan: POST url + channel, the body is the bare data
+                      * object, 201/202 acknowledges (batch must be 1) */
+    int rooms;       /* > 0: event k goes to room k % rooms (herald: room_id;
+                      * Nchan: the channel); 0: no room (Nchan: channel "bench") */
     long events;     /* total events to publish */
     double rate;     /* events per second, 0 = flat out */
     int batch;       /* events per POST (1 = a single object body) */

@@ -10,6 +10,14 @@
  *                      --drain-timeout seconds. Reports deliveries/s,
  *                      latency quantiles, and with --server-pid the
  *                      server's CPU seconds over the window.
+ *   --rooms            each subscriber on its own room (herald: an app client
+ *                      with a user token naming its room, --jwt-secret; the
+ *                      server must run with the same --jwt-secret); event k
+ *                      goes to room k % N, so N events give one each
+ *   --nchan            the server is Nchan (nginx): subscribers GET
+ *                      /sub/<channel>, events are POSTed to /pub/<channel>
+ *                      as the bare data object; --server-pid is then the
+ *                      nginx worker's PID (its CPU and RSS)
  *   --idle SECONDS     connect N, hold them idle, report the server's RSS
  *                      growth per connection (VmRSS after - before) / N.
  *   --publish-only     no subscribers: publish M events with --concurrency
@@ -60,6 +68,9 @@ typedef struct opts {
     /* Janus and sink cells */
     const char *janus, *sink, *sink_module, *verify_cmd;
     int gzip, new_conn;
+    /* rooms and Nchan */
+    int rooms, nchan;
+    const char *jwt_secret;
 } opts;
 
 static void usage(void)
@@ -96,6 +107,9 @@ static void usage(void)
           "  --sink NAME       sink throughput of the configured sink NAME\n"
           "  --sink-module M   the module's name, for the report\n"
           "  --verify-cmd CMD  sink: a shell command printing the events the target holds\n"
+          "  --rooms           each subscriber on its own room; event k to room k % subs\n"
+          "  --jwt-secret S    rooms on herald: mint user tokens with this secret\n"
+          "  --nchan           the server is Nchan (/sub/<channel>, /pub/<channel>)\n"
           "  --free-port       print a free loopback port and exit\n"
           "  --wait-ready S    wait up to S seconds for GET /health to answer 200\n",
           stderr);
@@ -170,7 +184,8 @@ static void parse(int argc, char **argv, opts *o)
     enum { O_SERVER = 256, O_TOKEN, O_CELL, O_SUBS, O_EVENTS, O_RATE, O_BATCH, O_PAYLOAD,
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
-           O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD };
+           O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
+           O_JWT, O_NCHAN };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -186,7 +201,8 @@ static void parse(int argc, char **argv, opts *o)
         {"server-log", 1, 0, O_SLOG}, {"recv-selftest", 0, 0, O_SELFTEST},
         {"janus", 1, 0, O_JANUS},     {"gzip", 1, 0, O_GZIP},       {"new-conn", 0, 0, O_NEWCONN},
         {"sink", 1, 0, O_SINK},       {"sink-module", 1, 0, O_SINKMOD},
-        {"verify-cmd", 1, 0, O_VERIFYCMD},
+        {"verify-cmd", 1, 0, O_VERIFYCMD}, {"rooms", 0, 0, O_ROOMS},
+        {"jwt-secret", 1, 0, O_JWT},  {"nchan", 0, 0, O_NCHAN},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -235,6 +251,9 @@ static void parse(int argc, char **argv, opts *o)
         case O_SINK: o->sink = optarg; break;
         case O_SINKMOD: o->sink_module = optarg; break;
         case O_VERIFYCMD: o->verify_cmd = optarg; break;
+        case O_ROOMS: o->rooms = 1; break;
+        case O_JWT: o->jwt_secret = optarg; break;
+        case O_NCHAN: o->nchan = 1; break;
         default: usage();
         }
     }
@@ -246,7 +265,8 @@ static void parse(int argc, char **argv, opts *o)
         optind = argc;
     }
     if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0 ||
-        o->gzip < 0 || o->gzip > 9)
+        o->gzip < 0 || o->gzip > 9 || (o->nchan && o->batch != 1) ||
+        (o->rooms && !o->nchan && !o->jwt_secret) || (o->rooms && o->subs < 1))
         usage();
     if (ready >= 0)
         exit(wait_ready(o, ready));
@@ -367,6 +387,7 @@ int main(int argc, char **argv)
     double connect_s = 0;
     if (o.subs > 0) {
         lg_subs_cfg sc = {.host = o.host, .port = o.port, .token = o.token, .n = o.subs,
+                          .nchan = o.nchan, .rooms = o.rooms, .jwt_secret = o.jwt_secret,
                           .connect_rate = o.connect_rate, .max_pending = o.max_pending,
                           .connect_timeout_s = o.connect_timeout};
         subs = lg_subs_new(&sc, &hist);
@@ -378,7 +399,10 @@ int main(int argc, char **argv)
 
     json_t *out = json_object();
     json_object_set_new(out, "cell", json_string(o.cell));
+    json_object_set_new(out, "server", json_string(o.nchan ? "nchan" : "herald"));
     put_int(out, "subs", o.subs);
+    if (o.rooms)
+        put_int(out, "rooms", o.subs);
 
     if (o.idle > 0) {
         int64_t end = lg_now_ns() + (int64_t)(o.idle * 1e9);
@@ -399,9 +423,11 @@ int main(int argc, char **argv)
     } else {
         lg_pub pub = {.cfg = {.token = o.token, .events = o.events, .rate = o.rate,
                               .batch = o.batch, .payload = o.payload,
-                              .concurrency = o.concurrency, .max_seconds = o.max_seconds}};
+                              .concurrency = o.concurrency, .max_seconds = o.max_seconds,
+                              .nchan = o.nchan, .rooms = o.rooms ? o.subs : 0}};
         char url[256];
-        snprintf(url, sizeof url, "http://%s:%d/v1/events", o.host, o.port);
+        snprintf(url, sizeof url, o.nchan ? "http://%s:%d/pub/" : "http://%s:%d/v1/events", o.host,
+                 o.port);
         pub.cfg.url = url;
         double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
         int64_t t_start = lg_now_ns();

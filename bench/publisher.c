@@ -12,6 +12,14 @@
  * A 201 answer's {"ids":[…]} is parsed with jansson: the ids counted are the
  * events acknowledged (durably appended); anything else counts as failed.
  *
+ * Rooms (cfg.rooms > 0): event k of the run goes to room "r<k % rooms>"
+ * (LG_ROOM_LEN characters, rewritten in place like "t": a "room_id" key in
+ * the event for herald, the channel in the URL for Nchan).
+ * Nchan mode (cfg.nchan): one message per POST to <url><channel>
+ * (http://host:port/pub/bench, or …/pub/r<k> with rooms) whose body is the
+ * bare data object {"t":…,"pad":"x…"} of `payload` bytes; 201 (delivered
+ * to subscribers) or 202 (queued, no subscriber) acknowledges it.
+ *
  * Janus mode (cfg.janus set, janus_body.c): the bodies are JSON arrays of
  * real Janus events POSTed to /janus/events with HTTP Basic auth (any
  * user, the token as password, as Janus's sample handler sends it); the
@@ -40,6 +48,7 @@ typedef struct slot {
     char *body;
     size_t bodylen;
     size_t *toff; /* where each event's "t" digits are */
+    size_t *roff; /* rooms: where each event's room name is */
     int nev;      /* events in the body as built */
     size_t *joff; /* Janus mode: 2 offsets per event (janus_body.c) */
     unsigned char *zbody; /* gzip mode: the compressed body */
@@ -69,12 +78,14 @@ static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
     int pad = cfg->payload - 34; /* {"t":19 digits,"pad":""} is 34 bytes */
     if (pad < 0)
         pad = 0;
-    size_t one = 40 + 34 + (size_t)pad;
+    size_t one = 40 + 34 + 24 + (size_t)pad;
     free(s->body);
     free(s->toff);
+    free(s->roff);
     s->body = malloc((size_t)n * (one + 1) + 3);
     s->toff = malloc((size_t)n * sizeof(size_t));
-    if (!s->body || !s->toff)
+    s->roff = malloc((size_t)n * sizeof(size_t));
+    if (!s->body || !s->toff || !s->roff)
         abort();
     char *p = s->body;
     if (n > 1)
@@ -82,7 +93,26 @@ static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
     for (int i = 0; i < n; i++) {
         if (i)
             *p++ = ',';
-        p += sprintf(p, "{\"type\":\"bench.tick\",\"data\":{\"t\":");
+        if (cfg->nchan) { /* the bare data object */
+            p += sprintf(p, "{\"t\":");
+            s->toff[i] = (size_t)(p - s->body);
+            memset(p, '1', T_DIGITS);
+            p += T_DIGITS;
+            p += sprintf(p, ",\"pad\":\"");
+            memset(p, 'x', (size_t)pad);
+            p += pad;
+            p += sprintf(p, "\"}");
+            continue;
+        }
+        p += sprintf(p, "{\"type\":\"bench.tick\",");
+        if (cfg->rooms > 0) {
+            p += sprintf(p, "\"room_id\":\"");
+            s->roff[i] = (size_t)(p - s->body);
+            memset(p, '0', LG_ROOM_LEN);
+            p += LG_ROOM_LEN;
+            p += sprintf(p, "\",");
+        }
+        p += sprintf(p, "\"data\":{\"t\":");
         s->toff[i] = (size_t)(p - s->body);
         memset(p, '1', T_DIGITS);
         p += T_DIGITS;
@@ -138,6 +168,14 @@ static void stamp(slot *s)
         memcpy(s->body + s->toff[i], d, T_DIGITS);
 }
 
+/* The name of room k % rooms (LG_ROOM_LEN characters, no NUL) at out. */
+static void room_name(const lg_pub_cfg *cfg, long k, char *out)
+{
+    char b[32];
+    snprintf(b, sizeof b, "r%06ld", k % cfg->rooms);
+    memcpy(out, b, LG_ROOM_LEN);
+}
+
 static long id_of(json_t *v)
 {
     if (json_is_integer(v))
@@ -154,7 +192,10 @@ static void finish(lg_pub *p, slot *s, CURLcode rc)
     long got = 0;
     if (p->lat)
         lg_hist_record(p->lat, (uint64_t)((lg_now_ns() - s->sent_ns) / 1000));
-    if (rc == CURLE_OK && code == (p->cfg.janus ? 200 : 201)) {
+    if (p->cfg.nchan && rc == CURLE_OK && (code == 201 || code == 202)) {
+        got = s->nev; /* Nchan assigns no ids we need */
+        p->last_ack_ns = lg_now_ns();
+    } else if (rc == CURLE_OK && code == (p->cfg.janus ? 200 : 201)) {
         json_error_t err;
         json_t *j = json_loadb(s->resp, s->resplen, 0, &err);
         json_t *ids = json_object_get(j, "ids");
@@ -190,7 +231,8 @@ void lg_pub_run(lg_pub *p)
 {
     const lg_pub_cfg *cfg = &p->cfg;
     int k = cfg->concurrency > 0 ? cfg->concurrency : 1;
-    int batch = cfg->batch > 0 ? cfg->batch : 1;
+    int batch = cfg->batch > 0 && !cfg->nchan ? cfg->batch : 1;
+    char url[600];
     p->first_id = p->last_id = -1;
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k);
@@ -257,7 +299,19 @@ void lg_pub_run(lg_pub *p)
                 lg_janus_stamp(s->body, s->joff, n, jts0, &jseq);
                 p->body_bytes += s->bodylen;
             } else {
+                if (cfg->rooms > 0 && !cfg->nchan)
+                    for (int e = 0; e < n; e++)
+                        room_name(cfg, started + e, s->body + s->roff[e]);
                 stamp(s);
+            }
+            if (cfg->nchan) { /* the channel is in the URL */
+                char ch[LG_ROOM_LEN + 1] = "bench";
+                if (cfg->rooms > 0) {
+                    room_name(cfg, started, ch);
+                    ch[LG_ROOM_LEN] = 0;
+                }
+                snprintf(url, sizeof url, "%s%s", cfg->url, ch);
+                curl_easy_setopt(s->h, CURLOPT_URL, url);
             }
             if (cfg->janus && cfg->gzip) {
                 gzip_body(cfg, s);
@@ -300,7 +354,9 @@ void lg_pub_run(lg_pub *p)
             continue;
         int wait_ms = 100;
         if (due) {
-            int64_t d = (due - lg_now_ns()) / 1000000;
+            /* rounded up: at high rates a slot goes out up to 1 ms late (its
+             * "t" is stamped when it does) rather than the thread spinning */
+            int64_t d = (due - lg_now_ns() + 999999) / 1000000;
             wait_ms = d < 0 ? 0 : d < 100 ? (int)d : 100;
         }
         curl_multi_poll(m, NULL, 0, wait_ms, NULL);
@@ -309,6 +365,7 @@ void lg_pub_run(lg_pub *p)
         curl_easy_cleanup(slots[i].h);
         free(slots[i].body);
         free(slots[i].toff);
+        free(slots[i].roff);
         free(slots[i].joff);
         free(slots[i].zbody);
         free(slots[i].resp);

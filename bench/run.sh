@@ -23,6 +23,13 @@
 #   fanout_serial   the same with 1 publisher waiting for each ack (worst
 #                   case for the server's write coalescing)
 #   fanout_rate     10,000 subscribers x 100 events at 5 events/s (latency)
+#   rooms_each      10,000 subscribers each on its own room (app clients on
+#                   /socket/peer/websocket with a user token naming that
+#                   room; server --jwt-secret), one event each: 10,000
+#                   single-event POSTs to room k % 10,000 paced at 20,000/s
+#                   (128 keep-alive connections; publish_per_s is the rate
+#                   achieved), publish->receipt latency, deliveries per
+#                   server-CPU-second
 #   idle_rss        19,000 idle subscribers on a fresh server: RSS growth
 #                   per connection after holding them 10 s
 #   publish_single  100,000 single-event POSTs, 64 keep-alive connections
@@ -66,7 +73,7 @@ SCALE=${BENCH_SCALE:-1}
 HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=$ROOT/build/bench/loadgen
 OUT=$ROOT/build/bench/results.jsonl
-ALL_CELLS=(fanout_flat fanout_serial fanout_rate idle_rss publish_single publish_batch
+ALL_CELLS=(fanout_flat fanout_serial fanout_rate rooms_each idle_rss publish_single publish_batch
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
 JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
@@ -294,6 +301,11 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 1 --batch 1 ;;
     fanout_rate)
         run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
+    rooms_each)
+        SERVER_EXTRA=(--jwt-secret bench-rooms-secret)
+        run_cell "$cell" --rooms --jwt-secret bench-rooms-secret --subs "$(scale 10000)" \
+            --events "$(scale 10000)" --rate 20000 --concurrency 128
+        SERVER_EXTRA=() ;;
     idle_rss)
         run_cell "$cell" --subs "$(scale 19000)" --idle 10 ;;
     publish_single)

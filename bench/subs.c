@@ -1,4 +1,19 @@
-/* subs.c — N WebSocket subscribers of herald's server notifier on one epoll.
+/* subs.c — N WebSocket subscribers (of herald, or of Nchan) on one epoll.
+ *
+ * What a subscriber subscribes to:
+ *   default     herald's server notifier (/socket/server/websocket, the
+ *               server token in an auth frame, then a subscribe frame): every
+ *               event;
+ *   cfg.rooms   (herald) an app client of its own room: subscriber i opens
+ *               /socket/peer/websocket?token=<JWT> with a user token it mints
+ *               itself (HS256 with cfg.jwt_secret through OpenSSL's HMAC;
+ *               sub "u<i>", rooms ["r<i>"], exp an hour ahead) and is
+ *               subscribed once "authenticated" arrives;
+ *   cfg.nchan   an Nchan WebSocket subscriber: GET /sub/<channel> (channel
+ *               "bench", or "r<i>" with cfg.rooms); no auth, subscribed at
+ *               the 101, and every text frame is one message whose body is
+ *               the published data object (its "t" gives the latency; Nchan
+ *               sends no id, so order is not checked).
  *
  * Each subscriber is a non-blocking TCP socket that goes through:
  *   CONNECTING  connect() in progress, waiting for EPOLLOUT;
@@ -29,6 +44,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -45,7 +61,7 @@ enum { ST_NEW, ST_CONNECTING, ST_HANDSHAKE, ST_AUTH, ST_SUBSCRIBED, ST_DEAD };
 
 typedef struct handshake {
     char accept[32];   /* expected Sec-WebSocket-Accept */
-    char req[512];     /* the upgrade request */
+    char req[768];     /* the upgrade request */
     size_t reqlen, reqsent;
     char resp[2048];   /* the answer so far */
     size_t resplen;
@@ -211,6 +227,23 @@ static void on_event(lg_subs *s, conn *c, const char *m, size_t len)
     lg_hist_record(s->hist, lat_ns > 0 ? (uint64_t)lat_ns / 1000 : 0);
 }
 
+/* Nchan: the frame is the published data object {"t":…,"pad":…}. */
+static void on_nchan_msg(lg_subs *s, conn *c, const char *m, size_t len)
+{
+    c->count++;
+    s->st.deliveries++;
+    s->st.last_delivery_ns = s->read_mono_ns;
+    const char *t = memmem(m, len, "\"t\":", 4);
+    int ok = 0;
+    uint64_t sent = t ? parse_u64(t + 4, m + len, &ok) : 0;
+    if (!ok) {
+        s->st.bad++;
+        return;
+    }
+    int64_t lat_ns = s->read_rt_ns - (int64_t)sent;
+    lg_hist_record(s->hist, lat_ns > 0 ? (uint64_t)lat_ns / 1000 : 0);
+}
+
 static void on_control(lg_subs *s, conn *c, const char *m, size_t len)
 {
     json_error_t err;
@@ -247,7 +280,9 @@ static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         return;
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         const char *m = (const char *)arg->msg;
-        if (arg->msg_length > 7 && !memcmp(m, "{\"id\":\"", 7))
+        if (s->cfg.nchan)
+            on_nchan_msg(s, c, m, arg->msg_length);
+        else if (arg->msg_length > 7 && !memcmp(m, "{\"id\":\"", 7))
             on_event(s, c, m, arg->msg_length);
         else
             on_control(s, c, m, arg->msg_length);
@@ -287,6 +322,38 @@ static void start_conn(lg_subs *s, conn *c)
     watch(s, c, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
+/* base64url without padding of n bytes into out (NUL-terminated). */
+static size_t b64url(const unsigned char *in, size_t n, char *out)
+{
+    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    while (len > 0 && out[len - 1] == '=')
+        len--;
+    out[len] = 0;
+    for (int k = 0; k < len; k++)
+        out[k] = out[k] == '+' ? '-' : out[k] == '/' ? '_' : out[k];
+    return (size_t)len;
+}
+
+/* A user token for subscriber i: HS256 over {"sub":"u<i>","exp":now+3600,
+ * "rooms":["r<i>"]} (header {"alg":"HS256","typ":"JWT"}). */
+static void mint_jwt(const char *secret, long i, char *out, size_t outlen)
+{
+    static const char hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    char claims[128];
+    int cl = snprintf(claims, sizeof claims, "{\"sub\":\"u%06ld\",\"exp\":%lld,\"rooms\":[\"r%06ld\"]}",
+                      i, (long long)(lg_realtime_ns() / 1000000000 + 3600), i);
+    char buf[400];
+    size_t n = b64url((const unsigned char *)hdr, sizeof hdr - 1, buf);
+    buf[n++] = '.';
+    n += b64url((const unsigned char *)claims, (size_t)cl, buf + n);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned maclen = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)buf, n, mac, &maclen);
+    buf[n++] = '.';
+    b64url(mac, maclen, buf + n);
+    snprintf(out, outlen, "%s", buf);
+}
+
 static void make_request(lg_subs *s, conn *c)
 {
     handshake *hs = c->hs = calloc(1, sizeof *hs);
@@ -299,14 +366,26 @@ static void make_request(lg_subs *s, conn *c)
     int catlen = snprintf(cat, sizeof cat, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", (char *)key);
     SHA1((unsigned char *)cat, (size_t)catlen, digest);
     EVP_EncodeBlock((unsigned char *)hs->accept, digest, sizeof digest);
+    char path[512];
+    long i = (long)(c - s->conns);
+    if (s->cfg.nchan && s->cfg.rooms)
+        snprintf(path, sizeof path, "/sub/r%06ld", i);
+    else if (s->cfg.nchan)
+        snprintf(path, sizeof path, "/sub/bench");
+    else if (s->cfg.rooms) {
+        char jwt[400];
+        mint_jwt(s->cfg.jwt_secret, i, jwt, sizeof jwt);
+        snprintf(path, sizeof path, "/socket/peer/websocket?token=%s", jwt);
+    } else
+        snprintf(path, sizeof path, "/socket/server/websocket");
     hs->reqlen = (size_t)snprintf(hs->req, sizeof hs->req,
-                                  "GET /socket/server/websocket HTTP/1.1\r\n"
+                                  "GET %s HTTP/1.1\r\n"
                                   "Host: %s:%d\r\n"
                                   "Upgrade: websocket\r\n"
                                   "Connection: Upgrade\r\n"
                                   "Sec-WebSocket-Key: %s\r\n"
                                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                                  s->cfg.host, s->cfg.port, (char *)key);
+                                  path, s->cfg.host, s->cfg.port, (char *)key);
 }
 
 static void send_request(lg_subs *s, conn *c)
@@ -357,6 +436,19 @@ static void open_ws(lg_subs *s, conn *c, const uint8_t *rest, size_t restlen)
         abort();
     wslay_event_config_set_max_recv_msg_length(c->ws, 1 << 20);
     c->state = ST_AUTH;
+    if (s->cfg.nchan) { /* subscribed at the upgrade */
+        c->state = ST_SUBSCRIBED;
+        c->ever_subscribed = 1;
+        s->st.subscribed++;
+        s->pending--;
+        ws_feed(s, c, rest, restlen);
+        return;
+    }
+    if (s->cfg.rooms) { /* the token was on the upgrade: wait for "authenticated" */
+        c->got_sub = 1;
+        ws_feed(s, c, rest, restlen);
+        return;
+    }
     char auth[256];
     int alen = snprintf(auth, sizeof auth, "{\"type\":\"auth\",\"token\":\"%s\"}", s->cfg.token);
     static const char sub[] = "{\"type\":\"subscribe\",\"event_type\":\"server_notification\"}";
@@ -532,10 +624,13 @@ uint64_t lg_subs_missing(const lg_subs *s, uint64_t expect, uint64_t *dups)
         const conn *c = &s->conns[i];
         if (!c->ever_subscribed)
             continue;
-        if (c->count < expect)
-            missing += expect - c->count;
+        uint64_t want = expect;
+        if (s->cfg.rooms) /* k % n == i for k < expect */
+            want = expect / (uint64_t)s->cfg.n + ((uint64_t)i < expect % (uint64_t)s->cfg.n);
+        if (c->count < want)
+            missing += want - c->count;
         else
-            extra += c->count - expect;
+            extra += c->count - want;
     }
     if (dups)
         *dups = extra;
