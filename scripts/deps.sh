@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev
       libssl-dev libjansson-dev libsqlite3-dev libprotobuf-c-dev
       protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd sqlite3
-      libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
+      libjemalloc-dev libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
       python3 janus)  # python3: test scripts read JSON; janus: the real Janus of tests/integration/test_janus_real.sh
 
 SUDO=""

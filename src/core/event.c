@@ -10,30 +10,36 @@
 #include "codec/fishjam_pb.h"
 #include "net/ws_frame.h"
 
-static char *dup_or_null(const char *s)
+/* Copies len bytes of s and a NUL to *at; returns the copy. */
+static char *place(char **at, const char *s, size_t len)
 {
-    return s ? strdup(s) : NULL;
+    char *out = *at;
+    memcpy(out, s, len);
+    out[len] = 0;
+    *at += len + 1;
+    return out;
 }
 
+/* One allocation holds the record and its strings (this runs for every
+ * event published or read back, so it saves four malloc/free pairs). */
 hv_event *hv_event_new(const char *type, const char *room_id, const char *user_id,
                        const char *data, size_t data_len)
 {
-    hv_event *ev = calloc(1, sizeof(*ev));
-    if (!ev)
-        abort();
-    atomic_init(&ev->refs, 1);
-    ev->type = strdup(type);
-    ev->room_id = dup_or_null(room_id);
-    ev->user_id = dup_or_null(user_id);
     if (!data) {
         data = "{}";
         data_len = 2;
     }
-    ev->data = malloc(data_len + 1);
-    if (!ev->data)
+    size_t tl = strlen(type), rl = room_id ? strlen(room_id) : 0, ul = user_id ? strlen(user_id) : 0;
+    hv_event *ev = malloc(sizeof(*ev) + tl + 1 + (room_id ? rl + 1 : 0) + (user_id ? ul + 1 : 0) + data_len + 1);
+    if (!ev)
         abort();
-    memcpy(ev->data, data, data_len);
-    ev->data[data_len] = 0;
+    memset(ev, 0, sizeof(*ev));
+    atomic_init(&ev->refs, 1);
+    char *at = (char *)(ev + 1);
+    ev->type = place(&at, type, tl);
+    ev->room_id = room_id ? place(&at, room_id, rl) : NULL;
+    ev->user_id = user_id ? place(&at, user_id, ul) : NULL;
+    ev->data = place(&at, data, data_len);
     ev->data_len = data_len;
     return ev;
 }
@@ -51,11 +57,7 @@ void hv_event_unref(hv_event *ev)
     hv_sbuf_unref(ev->json.buf);
     hv_sbuf_unref(ev->pb.buf);
     hv_sbuf_unref(ev->sse.buf);
-    free(ev->type);
-    free(ev->room_id);
-    free(ev->user_id);
-    free(ev->data);
-    free(ev);
+    free(ev); /* its strings live in the same block */
 }
 
 void hv_event_encode(hv_event *ev)

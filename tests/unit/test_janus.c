@@ -322,6 +322,40 @@ static void test_bad_bodies(void **state)
     free(big);
 }
 
+/* The stored data is the element's own text without the whitespace
+ * between tokens: strings, escapes and number spellings as Janus wrote
+ * them, and the same event sent indented or compact is the same event. */
+static void test_element_text_kept(void **state)
+{
+    (void)state;
+    const char *indented = "[\n   {\n      \"type\": 64,\n      \"s\": \"a b\\\" }, ]\\\\\",\n"
+                           "      \"u\": \"\\u00e9\\/\", \"n\": [ 1.50e3 , -0 ],\t\"o\": { }\r\n   } ,{\"type\":2}\n]\n";
+    hv_janus_batch b;
+    char err[256];
+    assert_int_equal(hv_janus_parse(indented, strlen(indented), &default_opts, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.n, 2);
+    assert_string_equal(b.evs[0]->data,
+                        "{\"type\":64,\"s\":\"a b\\\" }, ]\\\\\",\"u\":\"\\u00e9\\/\",\"n\":[1.50e3,-0],\"o\":{}}");
+    assert_string_equal(b.evs[1]->data, "{\"type\":2}");
+    uint8_t first[HV_JANUS_DIGEST_LEN];
+    memcpy(first, b.digests[0], sizeof(first));
+    hv_janus_batch_free(&b);
+    /* The same event, compact and alone: same text, same digest. */
+    const char *compact = "{\"type\":64,\"s\":\"a b\\\" }, ]\\\\\",\"u\":\"\\u00e9\\/\",\"n\":[1.50e3,-0],\"o\":{}}";
+    hv_event *ev = parse_single(compact, &default_opts, &b);
+    assert_string_equal(ev->data, compact);
+    assert_memory_equal(b.digests[0], first, sizeof(first));
+    hv_janus_batch_free(&b);
+    /* Whatever follows the array is refused, like any bad JSON. */
+    static const char *const bad[] = {"[{\"type\":1}] x", "[{\"type\":1} {\"type\":1}]", "[{\"type\":1},]",
+                                      "[{\"type\":1},,{\"type\":1}]", "[,{\"type\":1}]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(bad[i], strlen(bad[i]), "body is not valid JSON: *");
+    expect_error("{\"type\":2\0\r}", 13, "body is not valid JSON: a NUL byte at offset 9");
+    const char *nested = "[{\"type\":1},{\"type\":2},[{\"type\":3}]]";
+    expect_error(nested, strlen(nested), "events[2] must be a JSON object (a Janus event)");
+}
+
 static void test_dedup_resent_batch(void **state)
 {
     (void)state;
@@ -374,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_exact_ids_and_unknowns),
         cmocka_unit_test(test_room_rules),
         cmocka_unit_test(test_bad_bodies),
+        cmocka_unit_test(test_element_text_kept),
         cmocka_unit_test(test_dedup_resent_batch),
         cmocka_unit_test(test_dedup_same_in_one_batch_and_eviction),
     };
