@@ -7,7 +7,12 @@
 #                                                rooms_each idle_rss
 #   bash bench/compare-nchan.sh idle_rss ...     a subset
 #   BENCH_SCALE=0.1 bash bench/compare-nchan.sh  every size scaled (a quick check)
-#   BENCH_LG_CPUS / BENCH_NO_BUILD / BENCH_DATA_ROOT as in bench/run.sh
+#   BENCH_ROOMS_RATE=2000 ...                   rooms_each paced at 2,000/s, not 20,000/s
+#   BENCH_LG_CPUS / BENCH_NO_BUILD / BENCH_DATA_ROOT as in bench/run.sh;
+#   BENCH_HERALD=PATH                            another server binary (e.g. one
+#                                                built from a clean export of a
+#                                                commit); then only the load
+#                                                generator is built
 #
 # How it works:
 #   - Installs nginx-light and libnginx-mod-nchan with apt-get when the
@@ -73,11 +78,15 @@ NGINX=$(command -v nginx)
 log "$("$NGINX" -v 2>&1), nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    log "building herald and the load generator"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build build -j2 --target herald >/dev/null
+    if [ -z "${BENCH_HERALD:-}" ]; then
+        log "building herald"
+        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        cmake --build build -j2 --target herald >/dev/null
+    fi
+    log "building the load generator"
     make -s -f bench/Makefile >/dev/null
 fi
+log "herald: ${BENCH_HERALD:-$ROOT/build/herald}"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
@@ -90,7 +99,7 @@ nchan_args() {
     case $1 in
     fanout_flat) echo --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 16 --batch 1 ;;
     fanout_rate) echo --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
-    rooms_each)  echo --rooms --subs "$(scale 10000)" --events "$(scale 10000)" --rate 20000 --concurrency 128 ;;
+    rooms_each)  echo --rooms --subs "$(scale 10000)" --events "$(scale 10000)" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128 ;;
     idle_rss)    echo --subs "$(scale 19000)" --idle 10 ;;
     esac
 }
