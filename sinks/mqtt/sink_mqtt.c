@@ -46,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/sink_settings.h"
 #include "../common/sink_template.h"
 #include "herald/sink.h"
 
@@ -94,33 +95,6 @@ static int check_keys(json_t *c, char *err, size_t errlen)
     return 0;
 }
 
-static int get_int(json_t *c, const char *key, int lo, int hi, int *out, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(c, key);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        snprintf(err, errlen, "\"%s\" must be a whole number from %d to %d", key, lo, hi);
-        return -1;
-    }
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-static int get_str(json_t *c, const char *key, char **out, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(c, key);
-    if (!v)
-        return 0;
-    if (!json_is_string(v) || !*json_string_value(v)) {
-        snprintf(err, errlen, "\"%s\" must be a non-empty string", key);
-        return -1;
-    }
-    free(*out);
-    *out = strdup(json_string_value(v));
-    return 0;
-}
-
 static int check_topic(const char *topic, char *err, size_t errlen)
 {
     if (sink_template_check(topic, err, errlen) != 0)
@@ -146,15 +120,15 @@ static int parse_config(mqtt_sink *s, const char *config_json, char *err, size_t
         snprintf(err, errlen, "the config must be a JSON object");
     else if (retain && !json_is_boolean(retain))
         snprintf(err, errlen, "\"retain\" must be true or false");
-    else if (!check_keys(c, err, errlen) && !get_str(c, "host", &s->hostname, err, errlen) &&
-             !get_str(c, "client_id", &s->client_id, err, errlen) &&
-             !get_str(c, "username", &s->username, err, errlen) &&
-             !get_str(c, "password", &s->password, err, errlen) && !get_str(c, "topic", &s->topic, err, errlen) &&
-             !get_int(c, "port", 1, 65535, &s->port, err, errlen) &&
-             !get_int(c, "keepalive", 5, 65535, &s->keepalive, err, errlen) &&
-             !get_int(c, "qos", 0, 2, &s->qos, err, errlen) &&
-             !get_int(c, "connect_timeout_ms", 1, 600000, &s->connect_timeout_ms, err, errlen) &&
-             !get_int(c, "publish_timeout_ms", 1, 600000, &s->publish_timeout_ms, err, errlen) &&
+    else if (!check_keys(c, err, errlen) && !sink_setting_str(c, "host", &s->hostname, err, errlen) &&
+             !sink_setting_str(c, "client_id", &s->client_id, err, errlen) &&
+             !sink_setting_str(c, "username", &s->username, err, errlen) &&
+             !sink_setting_str(c, "password", &s->password, err, errlen) && !sink_setting_str(c, "topic", &s->topic, err, errlen) &&
+             !sink_setting_int(c, "port", 1, 65535, &s->port, err, errlen) &&
+             !sink_setting_int(c, "keepalive", 5, 65535, &s->keepalive, err, errlen) &&
+             !sink_setting_int(c, "qos", 0, 2, &s->qos, err, errlen) &&
+             !sink_setting_int(c, "connect_timeout_ms", 1, 600000, &s->connect_timeout_ms, err, errlen) &&
+             !sink_setting_int(c, "publish_timeout_ms", 1, 600000, &s->publish_timeout_ms, err, errlen) &&
              !check_topic(s->topic, err, errlen))
         rc = 0;
     if (rc == 0 && s->password && !s->username) {

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "../common/sink_settings.h"
 #include "../common/sink_template.h"
 #include "herald/sink.h"
 
@@ -127,43 +128,14 @@ static int unknown_key(json_t *c, char *err, size_t errlen)
     return 0;
 }
 
-/* An optional integer setting in [lo, hi]; 0 when fine. */
-static int get_int(json_t *c, const char *key, long long lo, long long hi, long long *out, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(c, key);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        snprintf(err, errlen, "\"%s\" must be a whole number from %lld to %lld", key, lo, hi);
-        return -1;
-    }
-    *out = json_integer_value(v);
-    return 0;
-}
-
-/* An optional string setting; 0 when fine (absent leaves *out alone). */
-static int get_str(json_t *c, const char *key, char **out, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(c, key);
-    if (!v)
-        return 0;
-    if (!json_is_string(v) || !*json_string_value(v)) {
-        snprintf(err, errlen, "\"%s\" must be a non-empty string", key);
-        return -1;
-    }
-    free(*out);
-    *out = strdup(json_string_value(v));
-    return 0;
-}
-
 static int parse_numbers(redis_sink *r, json_t *c, char *err, size_t errlen)
 {
     long long port = r->port, db = r->db, ct = 2000, mt = 5000;
     r->maxlen = 0;
-    if (get_int(c, "port", 1, 65535, &port, err, errlen) || get_int(c, "db", 0, 1000000, &db, err, errlen) ||
-        get_int(c, "maxlen", 0, INT64_MAX, &r->maxlen, err, errlen) ||
-        get_int(c, "connect_timeout_ms", 1, 600000, &ct, err, errlen) ||
-        get_int(c, "command_timeout_ms", 1, 600000, &mt, err, errlen))
+    if (sink_setting_ll(c, "port", 1, 65535, &port, err, errlen) || sink_setting_ll(c, "db", 0, 1000000, &db, err, errlen) ||
+        sink_setting_ll(c, "maxlen", 0, INT64_MAX, &r->maxlen, err, errlen) ||
+        sink_setting_ll(c, "connect_timeout_ms", 1, 600000, &ct, err, errlen) ||
+        sink_setting_ll(c, "command_timeout_ms", 1, 600000, &mt, err, errlen))
         return -1;
     r->port = (int)port;
     r->db = (int)db;
@@ -191,9 +163,9 @@ static int parse_strings(redis_sink *r, json_t *c, char *err, size_t errlen)
         return -1;
     }
     if ((url && parse_url(r, json_string_value(url), err, errlen) != 0) ||
-        get_str(c, "host", &r->hostname, err, errlen) || get_str(c, "username", &r->username, err, errlen) ||
-        get_str(c, "password", &r->password, err, errlen) || get_str(c, "stream", &r->stream, err, errlen) ||
-        get_str(c, "publish", &r->publish, err, errlen))
+        sink_setting_str(c, "host", &r->hostname, err, errlen) || sink_setting_str(c, "username", &r->username, err, errlen) ||
+        sink_setting_str(c, "password", &r->password, err, errlen) || sink_setting_str(c, "stream", &r->stream, err, errlen) ||
+        sink_setting_str(c, "publish", &r->publish, err, errlen))
         return -1;
     if (r->publish && sink_template_check(r->publish, err, errlen) != 0)
         return -1;
