@@ -1,4 +1,5 @@
-/* audience.c — the stored events an app client may read, for resume.
+/* audience.c — the stored events an app client may read, for resume, and
+ * the id at a time (the SQLite engine's, engine.h).
  *
  * A client's audience is its user (events addressed to it) and its rooms
  * (room events addressed to no user). The rooms are passed as one JSON
@@ -18,9 +19,10 @@ static const char sql[] =
     "   OR (?4 IS NOT NULL AND user_id = ?4))"
     " ORDER BY id LIMIT ?5";
 
-int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
-                      const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n)
+int hv_sqlite_audience(hv_store *base, uint64_t after_id, size_t limit, const char *user_id,
+                       const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     *out = NULL;
     *n = 0;
     json_t *arr = json_array();
@@ -33,7 +35,7 @@ int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char 
     int rc = -1;
     if (sqlite3_prepare_v2(r->db, sql, -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(s, 1, (sqlite3_int64)after_id);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)hv_store_last_id(st));
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)hv_store_last_id(base));
         sqlite3_bind_text(s, 3, rooms_json, -1, SQLITE_STATIC);
         if (user_id)
             sqlite3_bind_text(s, 4, user_id, -1, SQLITE_STATIC);
@@ -57,8 +59,9 @@ int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char 
     return rc;
 }
 
-uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
+uint64_t hv_sqlite_id_at_time(hv_store *base, int64_t time_ms)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     uint64_t id = 0;
     hv_reader *r = hv_sqlite_reader_acquire(st);
     sqlite3_stmt *s = NULL;

@@ -1,5 +1,5 @@
-/* outbox.c — the durable webhook outbox (store/outbox.h) in the store's
- * SQLite database (tables outbox and attempts, migration 3 in sqlite.c).
+/* outbox.c — the durable webhook outbox (store/outbox.h) of the SQLite
+ * engine (engine.h), in the store's SQLite database (tables outbox and attempts, migration 3 in sqlite.c).
  *
  * Three connections touch it:
  *  - the store's writer (hub thread): hv_store_commit inserts the rows owed
@@ -20,8 +20,6 @@
  * Ids are never reused: pruning always keeps the newest row of each table
  * (SQLite would otherwise hand out max(id) + 1 again).
  */
-#include "store/outbox.h"
-
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +48,7 @@ static const char *const writer_sql[OW_COUNT] = {
         " WHERE o.id = attempts.outbox_id AND o.status = 0) ORDER BY id LIMIT ?2)",
 };
 
-int hv_sqlite_outbox_prepare(hv_store *st)
+int hv_sqlite_outbox_prepare(hv_sqlite *st)
 {
     for (int i = 0; i < OW_COUNT; i++)
         if (sqlite3_prepare_v3(st->db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->ow[i],
@@ -59,7 +57,7 @@ int hv_sqlite_outbox_prepare(hv_store *st)
     return 0;
 }
 
-int hv_sqlite_outbox_rows(hv_store *st, hv_commit *c, uint64_t base, int64_t now)
+int hv_sqlite_outbox_rows(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now)
 {
     sqlite3_stmt *s = st->ow[OW_INSERT];
     for (size_t i = 0; i < c->noutbox; i++) {
@@ -80,7 +78,7 @@ int hv_sqlite_outbox_rows(hv_store *st, hv_commit *c, uint64_t base, int64_t now
     return 0;
 }
 
-int hv_sqlite_outbox_prune(hv_store *st, int64_t cutoff_ms)
+int hv_sqlite_outbox_prune(hv_sqlite *st, int64_t cutoff_ms)
 {
     for (int i = OW_PRUNE_OUTBOX; i <= OW_PRUNE_ATTEMPTS; i++) {
         sqlite3_bind_int64(st->ow[i], 1, cutoff_ms);
@@ -112,15 +110,17 @@ static const char *const engine_sql[E_COUNT] = {
                  " SELECT ?1, id, 0, 0, ?3, ?3 FROM events WHERE id = ?2",
 };
 
-struct hv_outbox {
-    hv_store *st;
+typedef struct sq_outbox {
+    hv_outbox base; /* ops: the SQLite engine */
+    hv_sqlite *st;
     sqlite3 *db;
     sqlite3_stmt *s[E_COUNT];
     pthread_mutex_t mu; /* serializes every call (statements are shared) */
-};
+} sq_outbox;
 
-void hv_outbox_close(hv_outbox *ob)
+void hv_sqlite_outbox_close(hv_outbox *base)
 {
+    sq_outbox *ob = (sq_outbox *)base;
     if (!ob)
         return;
     for (int i = 0; i < E_COUNT; i++)
@@ -130,13 +130,15 @@ void hv_outbox_close(hv_outbox *ob)
     free(ob);
 }
 
-hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen)
+hv_outbox *hv_sqlite_outbox_open(hv_store *base, char *err, size_t errlen)
 {
-    hv_outbox *ob = calloc(1, sizeof(*ob));
+    hv_sqlite *st = hv_sqlite_of(base);
+    sq_outbox *ob = calloc(1, sizeof(*ob));
     if (!ob) {
         set_err(err, errlen, "out of memory");
         return NULL;
     }
+    ob->base.ops = base->ops;
     ob->st = st;
     pthread_mutex_init(&ob->mu, NULL);
     int rc = sqlite3_open_v2(st->path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -153,13 +155,13 @@ hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen)
             set_err(err, errlen, "cannot prepare outbox statements: %s", sqlite3_errmsg(ob->db));
             goto fail;
         }
-    return ob;
+    return &ob->base;
 fail:
-    hv_outbox_close(ob);
+    hv_sqlite_outbox_close(&ob->base);
     return NULL;
 }
 
-static void ob_rollback(hv_outbox *ob)
+static void ob_rollback(sq_outbox *ob)
 {
     if (!sqlite3_get_autocommit(ob->db))
         run(ob->s[E_ROLLBACK]);
@@ -206,9 +208,10 @@ static int collect_pending(sqlite3_stmt *s, hv_outbox_item **out, size_t *n)
     return 0;
 }
 
-int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
+int hv_sqlite_load_pending(hv_outbox *base, uint64_t after_id, size_t limit,
                            hv_outbox_item **out, size_t *n)
 {
+    sq_outbox *ob = (sq_outbox *)base;
     *out = NULL;
     *n = 0;
     if (limit == 0)
@@ -226,7 +229,7 @@ int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
     return rc;
 }
 
-static int record_one(hv_outbox *ob, const hv_attempt *a)
+static int record_one(sq_outbox *ob, const hv_attempt *a)
 {
     sqlite3_stmt *s = ob->s[E_ATTEMPT];
     bind_u64(s, 1, a->outbox_id);
@@ -251,8 +254,9 @@ static int record_one(hv_outbox *ob, const hv_attempt *a)
     return run(s);
 }
 
-int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n)
+int hv_sqlite_record(hv_outbox *base, const hv_attempt *a, size_t n)
 {
+    sq_outbox *ob = (sq_outbox *)base;
     if (n == 0)
         return 0;
     pthread_mutex_lock(&ob->mu);
@@ -269,8 +273,9 @@ int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n)
     return rc;
 }
 
-int hv_outbox_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms)
+int hv_sqlite_retry(hv_outbox *base, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms)
 {
+    sq_outbox *ob = (sq_outbox *)base;
     if (!endpoint_id)
         return 0;
     pthread_mutex_lock(&ob->mu);
@@ -287,9 +292,10 @@ int hv_outbox_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, 
     return rc != 0 ? -1 : found;
 }
 
-long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
+long hv_sqlite_insert(hv_outbox *base, const char *endpoint_id, const uint64_t *event_ids, size_t n,
                       int64_t now_ms, uint64_t *first_id)
 {
+    sq_outbox *ob = (sq_outbox *)base;
     if (first_id)
         *first_id = 0;
     if (n == 0)
@@ -444,9 +450,10 @@ static json_t *attempt_json(sqlite3_stmt *s)
     return o;
 }
 
-char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
+char *hv_sqlite_attempts_json(hv_store *base, const char *endpoint_id, uint64_t before_id,
                               size_t limit)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     if (!endpoint_id)
         return NULL;
     if (limit < 1)
@@ -479,8 +486,9 @@ char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t be
     return out;
 }
 
-long hv_outbox_pending_count(hv_store *st, const char *endpoint_id)
+long hv_sqlite_pending_count(hv_store *base, const char *endpoint_id)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     long n = -1;
     hv_reader *r = hv_sqlite_reader_acquire(st);
     sqlite3_stmt *s = reader_stmt(r, endpoint_id ? OR_PENDING_EP : OR_PENDING_ALL);
@@ -498,8 +506,9 @@ long hv_outbox_pending_count(hv_store *st, const char *endpoint_id)
     return n;
 }
 
-int hv_outbox_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id)
+int hv_sqlite_row_state(hv_store *base, const char *endpoint_id, uint64_t outbox_id)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     int state = -1;
     hv_reader *r = hv_sqlite_reader_acquire(st);
     sqlite3_stmt *s = reader_stmt(r, OR_ROW_STATE);

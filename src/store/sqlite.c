@@ -1,4 +1,5 @@
-/* sqlite.c — the embedded event store: SQLite in WAL mode (store.h).
+/* sqlite.c — the embedded event store: SQLite in WAL mode, the default
+ * engine of store.h (engine.h; hv_sqlite_open, the table at the end).
  *
  * Files: <dir>/herald.db (+ -wal, -shm). The schema is versioned with
  * PRAGMA user_version and built by schema_migrate() from the `migrations`
@@ -29,8 +30,6 @@
  * filters, so each can use the right index), prepared lazily, once per
  * connection. With no results, *out may be NULL.
  */
-#include "store/store.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -208,7 +207,7 @@ int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen)
 /* Loads the high-water marks: the larger of what meta says and what the
  * events table holds (meta is absent before the first append), and the
  * prune horizon with the first event at or above it. */
-static int load_state(hv_store *st)
+static int load_state(hv_sqlite *st)
 {
     sqlite3_int64 meta_id = 0, meta_time = 0, max_id = 0, max_time = 0, horizon = 0, first = 0;
     if (query_int64(st->db, "SELECT COALESCE((SELECT value FROM meta WHERE key='last_id'), 0)",
@@ -232,7 +231,7 @@ static int load_state(hv_store *st)
     return 0;
 }
 
-static int prepare_writer(hv_store *st)
+static int prepare_writer(hv_sqlite *st)
 {
     for (int i = 0; i < W_COUNT; i++)
         if (sqlite3_prepare_v3(st->db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->w[i],
@@ -241,7 +240,7 @@ static int prepare_writer(hv_store *st)
     return hv_sqlite_outbox_prepare(st);
 }
 
-static int open_readers(hv_store *st, char *err, size_t errlen)
+static int open_readers(hv_sqlite *st, char *err, size_t errlen)
 {
     for (int i = 0; i < HV_STORE_READERS; i++) {
         hv_reader *r = &st->readers[i];
@@ -259,7 +258,7 @@ static int open_readers(hv_store *st, char *err, size_t errlen)
 }
 
 /* Opens the writer connection and brings the schema up to date. */
-static int open_writer(hv_store *st, int sync_full, char *err, size_t errlen)
+static int open_writer(hv_sqlite *st, int sync_full, char *err, size_t errlen)
 {
     int rc = sqlite3_open_v2(st->path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -280,7 +279,10 @@ static int open_writer(hv_store *st, int sync_full, char *err, size_t errlen)
     return 0;
 }
 
-hv_store *hv_store_open(const hv_store_options *opt, char *err, size_t errlen)
+static const hv_store_engine sqlite_engine;
+static void sq_close(hv_store *base);
+
+hv_store *hv_sqlite_open(const hv_store_options *opt, char *err, size_t errlen)
 {
     if (!opt || !opt->dir || !*opt->dir) {
         set_err(err, errlen, "no data directory given");
@@ -292,27 +294,29 @@ hv_store *hv_store_open(const hv_store_options *opt, char *err, size_t errlen)
         return NULL;
     }
     size_t plen = strlen(opt->dir) + sizeof("/herald.db");
-    hv_store *st = calloc(1, sizeof(*st) + plen);
+    hv_sqlite *st = calloc(1, sizeof(*st) + plen);
     if (!st) {
         set_err(err, errlen, "out of memory");
         return NULL;
     }
+    st->base.ops = &sqlite_engine;
     snprintf(st->path, plen, "%s/herald.db", opt->dir);
     st->sync_full = opt->sync_full;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     if (open_writer(st, opt->sync_full, err, errlen) != 0 ||
         open_readers(st, err, errlen) != 0) {
-        hv_store_close(st);
+        sq_close(&st->base);
         return NULL;
     }
     hv_info("store: opened %s (last id %llu)", st->path,
             (unsigned long long)atomic_load(&st->last_id));
-    return st;
+    return &st->base;
 }
 
-void hv_store_close(hv_store *st)
+static void sq_close(hv_store *base)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     if (!st)
         return;
     for (int i = 0; i < HV_STORE_READERS; i++) {
@@ -334,13 +338,13 @@ void hv_store_close(hv_store *st)
 }
 
 /* Ends a failed write transaction, if SQLite has not already done so. */
-static void rollback(hv_store *st)
+static void rollback(hv_sqlite *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         run(st->w[W_ROLLBACK]);
 }
 
-static int insert_event(hv_store *st, const hv_event *ev, uint64_t id, int64_t time_ms)
+static int insert_event(hv_sqlite *st, const hv_event *ev, uint64_t id, int64_t time_ms)
 {
     sqlite3_stmt *s = st->w[W_INSERT];
     if (bind_u64(s, 1, id) != SQLITE_OK || sqlite3_bind_int64(s, 2, time_ms) != SQLITE_OK ||
@@ -355,7 +359,7 @@ static int insert_event(hv_store *st, const hv_event *ev, uint64_t id, int64_t t
     return run(s);
 }
 
-static int apply_kv(hv_store *st, const hv_kv_change *kv)
+static int apply_kv(hv_sqlite *st, const hv_kv_change *kv)
 {
     sqlite3_stmt *s = st->w[kv->value ? W_KV_PUT : W_KV_DEL];
     if (bind_text(s, 1, kv->ns) != SQLITE_OK || bind_text(s, 2, kv->key) != SQLITE_OK ||
@@ -367,7 +371,7 @@ static int apply_kv(hv_store *st, const hv_kv_change *kv)
     return run(s);
 }
 
-static int commit_txn(hv_store *st, hv_commit *c, uint64_t base, int64_t now)
+static int commit_txn(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now)
 {
     if (run(st->w[W_BEGIN]) != 0)
         return -1;
@@ -387,19 +391,9 @@ static int commit_txn(hv_store *st, hv_commit *c, uint64_t base, int64_t now)
     return run(st->w[W_COMMIT]);
 }
 
-int hv_store_append(hv_store *st, hv_event **evs, size_t n)
+static int sq_commit(hv_store *store, hv_commit *c)
 {
-    return hv_store_append_kv(st, evs, n, NULL, 0);
-}
-
-int hv_store_append_kv(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv)
-{
-    hv_commit c = {.evs = evs, .n = n, .kv = kv, .nkv = nkv};
-    return hv_store_commit(st, &c);
-}
-
-int hv_store_commit(hv_store *st, hv_commit *c)
-{
+    hv_sqlite *st = hv_sqlite_of(store);
     if (c->n == 0 && c->nkv == 0 && c->noutbox == 0)
         return 0;
     uint64_t base = atomic_load(&st->last_id);
@@ -430,8 +424,9 @@ int hv_store_commit(hv_store *st, hv_commit *c)
     return 0;
 }
 
-int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
+static int sq_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     sqlite3_stmt *s = st->w[W_KV_LOAD];
     if (bind_text(s, 1, ns) != SQLITE_OK)
         return -1;
@@ -446,7 +441,7 @@ int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
 /* Recomputes first_id in a prune's transaction: the oldest event at or
  * above the horizon, 0 if none. Published before the commit, so history
  * readers skip what is being deleted instead of seeing holes. */
-static void refresh_first_id(hv_store *st)
+static void refresh_first_id(hv_sqlite *st)
 {
     sqlite3_stmt *s = st->w[W_FIRST_ID];
     bind_u64(s, 1, st->horizon);
@@ -473,8 +468,9 @@ static long prune_step(sqlite3_stmt *s, uint64_t *max_id)
     return rc == SQLITE_DONE ? n : -1;
 }
 
-long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms)
+static long sq_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     if (keep_events == 0 && max_age_ms <= 0)
         return 0;
     long deleted = 0, n;
@@ -514,13 +510,15 @@ fail:
     return -1;
 }
 
-uint64_t hv_store_last_id(hv_store *st)
+static uint64_t sq_last_id(hv_store *base)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     return atomic_load(&st->last_id);
 }
 
-uint64_t hv_store_first_id(hv_store *st)
+static uint64_t sq_first_id(hv_store *base)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     return atomic_load(&st->first_id);
 }
 
@@ -620,8 +618,9 @@ static int run_history(hv_reader *r, const hv_history_query *q, uint64_t after, 
     return rc;
 }
 
-int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n)
+static int sq_history(hv_store *base, const hv_history_query *q, hv_event ***out, size_t *n)
 {
+    hv_sqlite *st = hv_sqlite_of(base);
     *out = NULL;
     *n = 0;
     size_t limit = q->limit;
@@ -642,3 +641,25 @@ int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, s
     hv_sqlite_reader_release(st, r);
     return rc;
 }
+
+static const hv_store_engine sqlite_engine = {
+    .name = "sqlite",
+    .close = sq_close,
+    .commit = sq_commit,
+    .kv_load = sq_kv_load,
+    .history = sq_history,
+    .audience = hv_sqlite_audience,
+    .id_at_time = hv_sqlite_id_at_time,
+    .prune = sq_prune,
+    .last_id = sq_last_id,
+    .first_id = sq_first_id,
+    .attempts_json = hv_sqlite_attempts_json,
+    .row_state = hv_sqlite_row_state,
+    .pending_count = hv_sqlite_pending_count,
+    .outbox_open = hv_sqlite_outbox_open,
+    .outbox_close = hv_sqlite_outbox_close,
+    .load_pending = hv_sqlite_load_pending,
+    .record = hv_sqlite_record,
+    .retry = hv_sqlite_retry,
+    .insert = hv_sqlite_insert,
+};

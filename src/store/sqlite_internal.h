@@ -1,5 +1,6 @@
 /* sqlite_internal.h — what store/sqlite.c (the event log) and store/outbox.c
- * (the webhook outbox) share: the private hv_store struct with its writer
+ * (the webhook outbox) share, the SQLite engine of engine.h: the private
+ * hv_sqlite struct (an hv_store) with its writer
  * connection and reader pool, the statement slots each file owns, small
  * statement helpers and the reader pool's borrow/return. Not for use
  * outside src/store/.
@@ -20,8 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store/outbox.h"
-#include "store/store.h"
+#include "store/engine.h"
 
 #define HV_STORE_READERS 4
 #define HV_BUSY_TIMEOUT_MS 5000
@@ -45,7 +45,8 @@ typedef struct hv_reader {
     sqlite3_stmt *ob[OR_COUNT];     /* outbox.c, prepared on first use */
 } hv_reader;
 
-struct hv_store {
+typedef struct hv_sqlite {
+    hv_store base; /* ops: the SQLite engine */
     sqlite3 *db; /* the writer connection */
     sqlite3_stmt *w[W_COUNT];
     sqlite3_stmt *ow[OW_COUNT];
@@ -62,20 +63,7 @@ struct hv_store {
     pthread_cond_t cv;
 
     char path[];
-};
-
-static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+} hv_sqlite;
 
 /* Binds a uint64 as SQLite's signed 64-bit integer, saturating. */
 static inline int bind_u64(sqlite3_stmt *s, int i, uint64_t v)
@@ -102,7 +90,7 @@ static inline int run(sqlite3_stmt *s)
 int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen);
 
 /* Borrows a reader connection from the pool (waits for one). */
-static inline hv_reader *hv_sqlite_reader_acquire(hv_store *st)
+static inline hv_reader *hv_sqlite_reader_acquire(hv_sqlite *st)
 {
     pthread_mutex_lock(&st->mu);
     while (st->nidle == 0)
@@ -112,7 +100,7 @@ static inline hv_reader *hv_sqlite_reader_acquire(hv_store *st)
     return r;
 }
 
-static inline void hv_sqlite_reader_release(hv_store *st, hv_reader *r)
+static inline void hv_sqlite_reader_release(hv_sqlite *st, hv_reader *r)
 {
     pthread_mutex_lock(&st->mu);
     st->idle[st->nidle++] = r;
@@ -125,16 +113,39 @@ static inline void hv_sqlite_reader_release(hv_store *st, hv_reader *r)
 hv_event *hv_sqlite_row_event(sqlite3_stmt *s, int col);
 
 /* outbox.c: prepares ow[]; 0 or -1. */
-int hv_sqlite_outbox_prepare(hv_store *st);
+int hv_sqlite_outbox_prepare(hv_sqlite *st);
 
 /* outbox.c: inserts the commit's outbox rows inside the open transaction
  * (events of the commit have ids base + 1 ...); sets each row's id.
  * 0 or -1. */
-int hv_sqlite_outbox_rows(hv_store *st, hv_commit *c, uint64_t base, int64_t now);
+int hv_sqlite_outbox_rows(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now);
 
 /* outbox.c: inside the open prune transaction, deletes a bounded batch of
  * finished outbox rows created before cutoff_ms and of attempts made
  * before it (except those of pending rows). 0 or -1. */
-int hv_sqlite_outbox_prune(hv_store *st, int64_t cutoff_ms);
+int hv_sqlite_outbox_prune(hv_sqlite *st, int64_t cutoff_ms);
+
+/* The engine's operations in outbox.c and audience.c (engine.h). */
+char *hv_sqlite_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
+                              size_t limit);
+int hv_sqlite_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id);
+long hv_sqlite_pending_count(hv_store *st, const char *endpoint_id);
+hv_outbox *hv_sqlite_outbox_open(hv_store *st, char *err, size_t errlen);
+void hv_sqlite_outbox_close(hv_outbox *ob);
+int hv_sqlite_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
+                           hv_outbox_item **out, size_t *n);
+int hv_sqlite_record(hv_outbox *ob, const hv_attempt *a, size_t n);
+int hv_sqlite_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
+long hv_sqlite_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,
+                      size_t n, int64_t now_ms, uint64_t *first_id);
+int hv_sqlite_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
+                       const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
+uint64_t hv_sqlite_id_at_time(hv_store *st, int64_t time_ms);
+
+/* The hv_sqlite of an hv_store of this engine. */
+static inline hv_sqlite *hv_sqlite_of(hv_store *st)
+{
+    return (hv_sqlite *)st;
+}
 
 #endif

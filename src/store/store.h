@@ -1,9 +1,12 @@
 /* store.h — the durable event log and its engines.
  *
- * The store keeps every event with its id. The embedded default engine is
- * SQLite in WAL mode (store/sqlite.c). Appends come from one thread only
- * (the hub's commit thread) and group many events into one transaction;
- * reads (history, resume) may come from any thread.
+ * The store keeps every event with its id. It is an interface with engines
+ * (store/engine.h, dispatched by store/store.c): the embedded default is
+ * SQLite in WAL mode (store/sqlite.c); the Redis engine (store/redis.c)
+ * keeps the log in a Redis Stream that several herald nodes can share.
+ * Appends come from one thread only (the hub's commit thread) and group
+ * many events into one transaction; reads (history, resume) may come from
+ * any thread.
  */
 #ifndef HV_STORE_H
 #define HV_STORE_H
@@ -16,8 +19,11 @@
 typedef struct hv_store hv_store;
 
 typedef struct hv_store_options {
-    const char *dir;     /* data directory, created if missing */
-    int sync_full;       /* 1: fsync every commit (power-loss safe); 0: NORMAL */
+    const char *dir;     /* data directory, created if missing (sqlite) */
+    int sync_full;       /* 1: fsync every commit (power-loss safe); 0: NORMAL (sqlite) */
+    const char *engine;  /* "sqlite" (NULL or "": the default) or "redis" */
+    const char *redis_url;    /* redis://[[user]:password@]host[:port][/db] */
+    const char *redis_prefix; /* key prefix, NULL or "": "herald:" */
 } hv_store_options;
 
 /* Opens (creating if needed) the store. On failure returns NULL and writes

@@ -1,0 +1,76 @@
+/* engine.h — the store as an interface: what every storage engine provides.
+ *
+ * hv_store and hv_outbox (store.h, outbox.h) are opaque to callers; inside
+ * src/store/ each begins with the engine's operation table, and store.c
+ * turns every public hv_store_* / hv_outbox_* call into one call through it.
+ * An engine embeds `hv_store` (and `hv_outbox`) as the first member of its
+ * own structs and casts back in its operations. Engines:
+ *   sqlite  store/sqlite.c, outbox.c, audience.c  (embedded default)
+ *   redis   store/redis*.c                         (shared by several nodes)
+ * Each operation has exactly the contract of the public function it backs
+ * (see store.h and outbox.h); store.c adds nothing but the dispatch.
+ * Not for use outside src/store/.
+ */
+#ifndef HV_STORE_ENGINE_H
+#define HV_STORE_ENGINE_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "store/outbox.h"
+#include "store/store.h"
+
+typedef struct hv_store_engine {
+    const char *name;
+    void (*close)(hv_store *st);
+    int (*commit)(hv_store *st, hv_commit *c);
+    int (*kv_load)(hv_store *st, const char *ns, hv_kv_fn fn, void *arg);
+    int (*history)(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n);
+    int (*audience)(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
+                    const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
+    uint64_t (*id_at_time)(hv_store *st, int64_t time_ms);
+    long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
+    uint64_t (*last_id)(hv_store *st);
+    uint64_t (*first_id)(hv_store *st);
+    /* the outbox, reader side (any thread) */
+    char *(*attempts_json)(hv_store *st, const char *endpoint_id, uint64_t before_id,
+                           size_t limit);
+    int (*row_state)(hv_store *st, const char *endpoint_id, uint64_t outbox_id);
+    long (*pending_count)(hv_store *st, const char *endpoint_id);
+    /* the delivery engine's connection */
+    hv_outbox *(*outbox_open)(hv_store *st, char *err, size_t errlen);
+    void (*outbox_close)(hv_outbox *ob);
+    int (*load_pending)(hv_outbox *ob, uint64_t after_id, size_t limit, hv_outbox_item **out,
+                        size_t *n);
+    int (*record)(hv_outbox *ob, const hv_attempt *a, size_t n);
+    int (*retry)(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
+    long (*insert)(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
+                   int64_t now_ms, uint64_t *first_id);
+} hv_store_engine;
+
+struct hv_store {
+    const hv_store_engine *ops;
+};
+
+struct hv_outbox {
+    const hv_store_engine *ops;
+};
+
+/* The engines' constructors (hv_store_open picks one). */
+hv_store *hv_sqlite_open(const hv_store_options *opt, char *err, size_t errlen);
+hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen);
+
+static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+#endif

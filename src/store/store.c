@@ -1,0 +1,134 @@
+/* store.c — the public store and outbox API (store.h, outbox.h), dispatched
+ * to the engine chosen at open (engine.h).
+ *
+ * hv_store_open reads opt->engine: NULL, "" or "sqlite" opens the embedded
+ * SQLite engine (store/sqlite.c), "redis" the Redis engine (store/redis.c).
+ * Every other function forwards to the engine's operation table; the
+ * contracts are those of store.h and outbox.h, whatever the engine.
+ */
+#include <string.h>
+
+#include "store/engine.h"
+
+hv_store *hv_store_open(const hv_store_options *opt, char *err, size_t errlen)
+{
+    if (!opt) {
+        set_err(err, errlen, "no store options given");
+        return NULL;
+    }
+    if (!opt->engine || !*opt->engine || !strcmp(opt->engine, "sqlite"))
+        return hv_sqlite_open(opt, err, errlen);
+    if (!strcmp(opt->engine, "redis"))
+        return hv_redis_open(opt, err, errlen);
+    set_err(err, errlen, "unknown store engine '%s' (sqlite or redis)", opt->engine);
+    return NULL;
+}
+
+void hv_store_close(hv_store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int hv_store_append(hv_store *st, hv_event **evs, size_t n)
+{
+    return hv_store_append_kv(st, evs, n, NULL, 0);
+}
+
+int hv_store_append_kv(hv_store *st, hv_event **evs, size_t n, const hv_kv_change *kv, size_t nkv)
+{
+    hv_commit c = {.evs = evs, .n = n, .kv = kv, .nkv = nkv};
+    return hv_store_commit(st, &c);
+}
+
+int hv_store_commit(hv_store *st, hv_commit *c)
+{
+    return st->ops->commit(st, c);
+}
+
+int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
+{
+    return st->ops->kv_load(st, ns, fn, arg);
+}
+
+int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n)
+{
+    return st->ops->history(st, q, out, n);
+}
+
+int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
+                      const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n)
+{
+    return st->ops->audience(st, after_id, limit, user_id, rooms, nrooms, out, n);
+}
+
+uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
+{
+    return st->ops->id_at_time(st, time_ms);
+}
+
+long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms)
+{
+    return st->ops->prune(st, keep_events, max_age_ms);
+}
+
+uint64_t hv_store_last_id(hv_store *st)
+{
+    return st->ops->last_id(st);
+}
+
+uint64_t hv_store_first_id(hv_store *st)
+{
+    return st->ops->first_id(st);
+}
+
+/* ---- the outbox ---- */
+
+hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen)
+{
+    return st->ops->outbox_open(st, err, errlen);
+}
+
+void hv_outbox_close(hv_outbox *ob)
+{
+    if (ob)
+        ob->ops->outbox_close(ob);
+}
+
+int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit, hv_outbox_item **out,
+                           size_t *n)
+{
+    return ob->ops->load_pending(ob, after_id, limit, out, n);
+}
+
+int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n)
+{
+    return ob->ops->record(ob, a, n);
+}
+
+int hv_outbox_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms)
+{
+    return ob->ops->retry(ob, endpoint_id, outbox_id, now_ms);
+}
+
+long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
+                      int64_t now_ms, uint64_t *first_id)
+{
+    return ob->ops->insert(ob, endpoint_id, event_ids, n, now_ms, first_id);
+}
+
+char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
+                              size_t limit)
+{
+    return st->ops->attempts_json(st, endpoint_id, before_id, limit);
+}
+
+int hv_outbox_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id)
+{
+    return st->ops->row_state(st, endpoint_id, outbox_id);
+}
+
+long hv_outbox_pending_count(hv_store *st, const char *endpoint_id)
+{
+    return st->ops->pending_count(st, endpoint_id);
+}
