@@ -478,8 +478,16 @@ void hv_sinks_start(hv_sinks *s)
             set_state(k, "failed", "no thread");
         }
     }
+    /* Events committed before notices were let through (the listener is
+     * already open): catch up with the store's newest id now. */
+    uint64_t last = hv_store_last_id(s->srv->store);
     uv_mutex_lock(&s->mu);
     s->started = 1;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->sinks[i].loaded && atomic_load(&s->sinks[i].committed) < last) {
+            atomic_store(&s->sinks[i].committed, last);
+            uv_async_send(&s->sinks[i].wake);
+        }
     uv_mutex_unlock(&s->mu);
 }
 
