@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "store/sqlite_internal.h"
+#include "store/text_json.h"
 
 #define PRUNE_BATCH 5000  /* rows of each table per prune call */
 #define ATTEMPTS_MAX 1000 /* page size limit of the attempts history */
@@ -353,35 +354,6 @@ static sqlite3_stmt *reader_stmt(hv_reader *r, int which)
     return r->ob[which];
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
 /* A JSON string of a stored text (a response excerpt may be cut inside a
  * character or not be UTF-8 at all): invalid bytes become U+FFFD. */
 static json_t *text_json(sqlite3_stmt *s, int col)
@@ -389,29 +361,7 @@ static json_t *text_json(sqlite3_stmt *s, int col)
     if (sqlite3_column_type(s, col) == SQLITE_NULL)
         return json_null();
     const unsigned char *t = sqlite3_column_text(s, col);
-    size_t len = (size_t)sqlite3_column_bytes(s, col);
-    json_t *j = json_stringn((const char *)t, len);
-    if (j || !t)
-        return j;
-    char *clean = malloc(3 * len + 1);
-    if (!clean)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(t + i, len - i);
-        if (k == 0) {
-            memcpy(clean + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(clean + o, t + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    j = json_stringn(clean, o);
-    free(clean);
-    return j;
+    return hv_store_text_json((const char *)t, (size_t)sqlite3_column_bytes(s, col));
 }
 
 static json_t *id_json(sqlite3_stmt *s, int col)

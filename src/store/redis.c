@@ -1,10 +1,542 @@
-/* redis.c — the Redis engine of the store (engine.h). Not written yet: the
- * constructor refuses, so "--engine redis" fails at open with a reason. */
-#include "store/engine.h"
+/* redis.c — the Redis engine of the store (engine.h): the event log in a
+ * Redis Stream that several herald nodes can share, state records in
+ * hashes, the webhook outbox beside them (redis_outbox.c). Keys and their
+ * layout: redis_internal.h; the scripts: redis_lua.c; connections:
+ * redis_conn.c.
+ *
+ * Durability: herald acknowledges a publish once the store said the commit
+ * is durable. With this engine that holds only when Redis runs with
+ * `appendonly yes` and `appendfsync always` (Redis fsyncs the append-only
+ * file before it answers); open checks CONFIG GET and logs a warning when
+ * it is weaker (it does not refuse: a cache-grade deployment may want it).
+ * Redis 6.2 or newer is required (XTRIM MINID, exclusive stream ranges).
+ *
+ * Writing: the hub's commit thread owns one connection. A commit (events,
+ * kv changes, outbox rows) is one script (COMMIT): it takes the next ids
+ * from the shared counter, the time from Redis's clock (never going back,
+ * so times are the same on every node), XADDs the events, applies the kv
+ * changes and writes the outbox rows — all or nothing. If the connection
+ * fails while the script runs, herald cannot know whether it ran: the
+ * publish fails, and the events may still be in the log (as when SQLite's
+ * disk fails between COMMIT and its answer).
+ *
+ * Reading: a small pool of connections (HV_REDIS_READERS), like SQLite's
+ * readers. History and audience read the log with XRANGE, bounded by this
+ * node's published last_id (history never runs ahead of an append that has
+ * not returned), and filter room, user, type and time in C: fine for now,
+ * but a filtered query over a long log reads every entry in its id range
+ * (an index per room or user, as SQLite has, would fix that). last_id and
+ * first_id are this node's view (loaded at open, moved by its own commits
+ * and prunes); following other nodes' appends is the next step of the
+ * multi-node work (Pub/Sub notifications).
+ *
+ * Pruning keeps the newest keep_events events and those younger than
+ * max_age_ms, never deleting one a pending outbox row needs (P ob:owed).
+ * Like the SQLite engine it keeps a horizon (every id >= horizon is
+ * retained) so history never shows holes; first_id is the oldest event at
+ * or above it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/redis_internal.h"
+
+#define HISTORY_MAX 10000
+#define SCAN_PAGE 1000      /* stream entries read per XRANGE when filtering */
+#define PRUNE_SCAN 200000   /* log entries one prune may look at */
+#define KV_PAGE 500
+
+static const hv_store_engine redis_engine;
+
+static void rd_close(hv_store *base)
+{
+    hv_redis *r = hv_redis_of(base);
+    if (!r)
+        return;
+    hv_redis_disconnect(&r->writer);
+    for (int i = 0; i < HV_REDIS_READERS; i++)
+        hv_redis_disconnect(&r->readers[i]);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* A simple command on the writer connection, from a list of strings. */
+static redisReply *writer_cmd(hv_redis *r, int argc, const char **argv)
+{
+    rargs a;
+    ra_init(&a);
+    for (int i = 0; i < argc; i++)
+        ra_str(&a, argv[i]);
+    redisReply *rep = hv_redis_cmd(r, &r->writer, &a, 1);
+    ra_free(&a);
+    return rep;
+}
+
+/* Redis 6.2 or newer; warns when the append-only file is not fsynced on
+ * every write. */
+static int check_server(hv_redis *r, char *err, size_t errlen)
+{
+    redisReply *rep = writer_cmd(r, 2, (const char *[]){"INFO", "server"});
+    if (!rep || rep->type != REDIS_REPLY_STRING) {
+        set_err(err, errlen, "Redis INFO failed: %s", rep && rep->str ? rep->str : "no answer");
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    const char *v = strstr(rep->str, "redis_version:");
+    int major = 0, minor = 0;
+    if (v)
+        sscanf(v + 14, "%d.%d", &major, &minor);
+    freeReplyObject(rep);
+    if (major < 6 || (major == 6 && minor < 2)) {
+        set_err(err, errlen, "Redis %d.%d is too old: the redis engine needs 6.2 or newer",
+                major, minor);
+        return -1;
+    }
+    const char *names[2] = {"appendonly", "appendfsync"}, *want[2] = {"yes", "always"};
+    for (int i = 0; i < 2; i++) {
+        rep = writer_cmd(r, 3, (const char *[]){"CONFIG", "GET", names[i]});
+        const char *got = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+                                  rep->element[1]->type == REDIS_REPLY_STRING
+                              ? rep->element[1]->str
+                              : NULL;
+        int weak = got && strcmp(got, want[i]) != 0;
+        if (!got)
+            hv_warn("store: cannot read Redis's %s setting (CONFIG GET refused?): "
+                    "acknowledged events are durable only with appendonly yes and "
+                    "appendfsync always", names[i]);
+        else if (weak)
+            hv_warn("store: Redis runs with %s %s: acknowledged events may be lost if Redis "
+                    "or its machine stops; run Redis with appendonly yes and appendfsync "
+                    "always for herald's durability", names[i], got);
+        if (rep)
+            freeReplyObject(rep);
+        if (weak)
+            break;
+    }
+    return 0;
+}
+
+static int load_scripts(hv_redis *r, char *err, size_t errlen)
+{
+    for (int i = 0; i < LUA_COUNT; i++) {
+        redisReply *rep = writer_cmd(r, 3, (const char *[]){"SCRIPT", "LOAD", hv_redis_lua[i]});
+        int ok = rep && rep->type == REDIS_REPLY_STRING && rep->len == 40;
+        if (ok)
+            memcpy(r->sha[i], rep->str, 41);
+        else
+            set_err(err, errlen, "Redis SCRIPT LOAD failed: %s",
+                    rep && rep->str ? rep->str : "no answer");
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* last_id, horizon and the first event at or above it. */
+static int load_state(hv_redis *r, char *err, size_t errlen)
+{
+    char meta[200], log[200];
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "HMGET");
+    ra_str(&a, hv_redis_key(r, meta, sizeof(meta), "meta"));
+    ra_str(&a, "last_id");
+    ra_str(&a, "horizon");
+    redisReply *rep = hv_redis_cmd(r, &r->writer, &a, 1);
+    ra_free(&a);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+        set_err(err, errlen, "cannot read %s: %s", meta, rep && rep->str ? rep->str : "no answer");
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    uint64_t last = hv_redis_u64(rep->element[0]), horizon = hv_redis_u64(rep->element[1]);
+    freeReplyObject(rep);
+    char start[32];
+    snprintf(start, sizeof(start), "%llu-0", (unsigned long long)horizon);
+    rep = writer_cmd(r, 6, (const char *[]){"XRANGE", hv_redis_key(r, log, sizeof(log), "log"),
+                                            start, "+", "COUNT", "1"});
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        set_err(err, errlen, "cannot read %s: %s", log, rep && rep->str ? rep->str : "no answer");
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    atomic_store(&r->last_id, last);
+    atomic_store(&r->first_id, rep->elements ? hv_redis_entry_id(rep->element[0]) : 0);
+    freeReplyObject(rep);
+    return 0;
+}
 
 hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
 {
-    (void)opt;
-    set_err(err, errlen, "the redis store engine is not available yet");
+    hv_redis *r = calloc(1, sizeof(*r));
+    if (!r) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->base.ops = &redis_engine;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    const char *prefix = opt->redis_prefix && *opt->redis_prefix ? opt->redis_prefix : "herald:";
+    if (strlen(prefix) >= sizeof(r->prefix) - 32) {
+        set_err(err, errlen, "Redis key prefix too long");
+        goto fail;
+    }
+    strcpy(r->prefix, prefix);
+    if (hv_redis_parse_url(r, opt->redis_url, err, errlen) != 0 ||
+        hv_redis_connect(r, &r->writer, err, errlen) != 0 || check_server(r, err, errlen) != 0 ||
+        load_scripts(r, err, errlen) != 0 || load_state(r, err, errlen) != 0)
+        goto fail;
+    for (int i = 0; i < HV_REDIS_READERS; i++) {
+        if (hv_redis_connect(r, &r->readers[i], err, errlen) != 0)
+            goto fail;
+        r->idle[r->nidle++] = &r->readers[i];
+    }
+    hv_info("store: redis %s:%d db %d prefix '%s' (last id %llu)", r->host, r->port, r->db,
+            r->prefix, (unsigned long long)atomic_load(&r->last_id));
+    return &r->base;
+fail:
+    rd_close(&r->base);
     return NULL;
 }
+
+/* ---- commits (hub thread) ---- */
+
+static void commit_failed(hv_commit *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        c->evs[i]->id = 0;
+        c->evs[i]->time_ms = 0;
+    }
+    for (size_t i = 0; i < c->noutbox; i++)
+        c->outbox[i].id = 0;
+}
+
+static int rd_commit(hv_store *base, hv_commit *c)
+{
+    hv_redis *r = hv_redis_of(base);
+    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0)
+        return 0;
+    for (size_t i = 0; i < c->noutbox; i++)
+        if (c->outbox[i].event_index >= c->n || !c->outbox[i].endpoint_id) {
+            hv_error("store: outbox row %zu names event %zu of a commit of %zu", i,
+                     c->outbox[i].event_index, c->n);
+            commit_failed(c);
+            return -1;
+        }
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_u64(&a, c->n);
+    ra_u64(&a, c->nkv);
+    ra_u64(&a, c->noutbox);
+    for (size_t i = 0; i < c->n; i++) {
+        const hv_event *ev = c->evs[i];
+        ra_str(&a, ev->type);
+        ra_opt(&a, ev->room_id);
+        ra_opt(&a, ev->user_id);
+        if (ev->data)
+            ra_add(&a, ev->data, ev->data_len);
+        else
+            ra_str(&a, "{}");
+    }
+    for (size_t i = 0; i < c->nkv; i++) {
+        ra_str(&a, c->kv[i].ns);
+        ra_str(&a, c->kv[i].key);
+        ra_opt(&a, c->kv[i].value);
+    }
+    for (size_t i = 0; i < c->noutbox; i++) {
+        ra_str(&a, c->outbox[i].endpoint_id);
+        ra_u64(&a, c->outbox[i].event_index);
+        ra_i64(&a, c->outbox[i].next_at_ms);
+    }
+    redisReply *rep = hv_redis_eval(r, &r->writer, LUA_COMMIT, &a, 0);
+    ra_free(&a);
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 2 + c->noutbox) {
+        hv_error("store: commit of %zu events failed", c->n);
+        if (rep)
+            freeReplyObject(rep);
+        commit_failed(c);
+        return -1;
+    }
+    uint64_t first = (uint64_t)rep->element[0]->integer;
+    int64_t now = rep->element[1]->integer;
+    for (size_t i = 0; i < c->noutbox; i++)
+        c->outbox[i].id = (uint64_t)rep->element[2 + i]->integer;
+    freeReplyObject(rep);
+    for (size_t i = 0; i < c->n; i++) {
+        c->evs[i]->id = first + 1 + i;
+        c->evs[i]->time_ms = now;
+    }
+    if (c->n == 0)
+        return 0;
+    if (atomic_load(&r->first_id) == 0)
+        atomic_store(&r->first_id, first + 1);
+    atomic_store(&r->last_id, first + c->n);
+    return 0;
+}
+
+static int rd_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
+{
+    hv_redis *r = hv_redis_of(base);
+    char order[512], hash[512], suffix[400];
+    snprintf(suffix, sizeof(suffix), "kvo:%s", ns);
+    hv_redis_key(r, order, sizeof(order), suffix);
+    snprintf(suffix, sizeof(suffix), "kv:%s", ns);
+    hv_redis_key(r, hash, sizeof(hash), suffix);
+    for (long start = 0;; start += KV_PAGE) {
+        rargs a;
+        ra_init(&a);
+        ra_str(&a, "ZRANGE");
+        ra_str(&a, order);
+        ra_i64(&a, start);
+        ra_i64(&a, start + KV_PAGE - 1);
+        redisReply *keys = hv_redis_cmd(r, &r->writer, &a, 1);
+        ra_free(&a);
+        if (!hv_redis_ok(keys, REDIS_REPLY_ARRAY, "kv load")) {
+            if (keys)
+                freeReplyObject(keys);
+            return -1;
+        }
+        size_t nk = keys->elements;
+        redisReply *vals = NULL;
+        if (nk > 0) {
+            ra_init(&a);
+            ra_str(&a, "HMGET");
+            ra_str(&a, hash);
+            for (size_t i = 0; i < nk; i++)
+                ra_add(&a, keys->element[i]->str, keys->element[i]->len);
+            vals = hv_redis_cmd(r, &r->writer, &a, 1);
+            ra_free(&a);
+            if (!hv_redis_ok(vals, REDIS_REPLY_ARRAY, "kv load") || vals->elements != nk) {
+                freeReplyObject(keys);
+                if (vals)
+                    freeReplyObject(vals);
+                return -1;
+            }
+            for (size_t i = 0; i < nk; i++)
+                if (vals->element[i]->type == REDIS_REPLY_STRING)
+                    fn(arg, keys->element[i]->str, vals->element[i]->str);
+            freeReplyObject(vals);
+        }
+        freeReplyObject(keys);
+        if (nk < KV_PAGE)
+            return 0;
+    }
+}
+
+/* ---- reading the log (any thread) ---- */
+
+typedef int (*match_fn)(const hv_event *ev, const void *arg);
+
+/* Events with ids in [from, to] that match, in id order, at most limit. */
+static int scan_log(hv_redis *r, uint64_t from, uint64_t to, size_t limit, match_fn match,
+                    const void *arg, hv_event ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (from > to || limit == 0)
+        return 0;
+    size_t cap = limit < 64 ? limit : 64, len = 0;
+    hv_event **evs = malloc(cap * sizeof(*evs));
+    if (!evs)
+        return -1;
+    char key[200], start[32], end[32];
+    hv_redis_key(r, key, sizeof(key), "log");
+    snprintf(end, sizeof(end), "%llu-0", (unsigned long long)to);
+    size_t page = match ? SCAN_PAGE : (limit < SCAN_PAGE ? limit : SCAN_PAGE);
+    int rc = 0;
+    rconn *c = hv_redis_reader_acquire(r);
+    while (len < limit && from <= to) {
+        snprintf(start, sizeof(start), "%llu-0", (unsigned long long)from);
+        rargs a;
+        ra_init(&a);
+        ra_str(&a, "XRANGE");
+        ra_str(&a, key);
+        ra_str(&a, start);
+        ra_str(&a, end);
+        ra_str(&a, "COUNT");
+        ra_u64(&a, page);
+        redisReply *rep = hv_redis_cmd(r, c, &a, 1);
+        ra_free(&a);
+        if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "XRANGE")) {
+            if (rep)
+                freeReplyObject(rep);
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < rep->elements && len < limit; i++) {
+            hv_event *ev = hv_redis_entry_event(rep->element[i]);
+            if (!ev)
+                continue;
+            if (match && !match(ev, arg)) {
+                hv_event_unref(ev);
+                continue;
+            }
+            if (len == cap) {
+                hv_event **grown = realloc(evs, 2 * cap * sizeof(*evs));
+                if (!grown) {
+                    hv_event_unref(ev);
+                    rc = -1;
+                    break;
+                }
+                evs = grown;
+                cap *= 2;
+            }
+            evs[len++] = ev;
+        }
+        size_t got = rep->elements;
+        from = got ? hv_redis_entry_id(rep->element[got - 1]) + 1 : to + 1;
+        freeReplyObject(rep);
+        if (rc != 0 || got < page)
+            break;
+    }
+    hv_redis_reader_release(r, c);
+    if (rc != 0) {
+        for (size_t i = 0; i < len; i++)
+            hv_event_unref(evs[i]);
+        free(evs);
+        return -1;
+    }
+    *out = evs;
+    *n = len;
+    return 0;
+}
+
+static int same(const char *want, const char *have)
+{
+    return !want || (have && !strcmp(want, have));
+}
+
+static int history_match(const hv_event *ev, const void *arg)
+{
+    const hv_history_query *q = arg;
+    return same(q->room_id, ev->room_id) && same(q->user_id, ev->user_id) &&
+           same(q->type, ev->type) && (!q->after_time_ms || ev->time_ms > q->after_time_ms);
+}
+
+static int rd_history(hv_store *base, const hv_history_query *q, hv_event ***out, size_t *n)
+{
+    hv_redis *r = hv_redis_of(base);
+    *out = NULL;
+    *n = 0;
+    size_t limit = q->limit < 1 ? 1 : q->limit > HISTORY_MAX ? HISTORY_MAX : q->limit;
+    uint64_t high = atomic_load(&r->last_id);
+    if (q->after_id >= high)
+        return 0;
+    uint64_t first = atomic_load(&r->first_id);
+    if (first == 0)
+        return 0;
+    uint64_t after = q->after_id >= first ? q->after_id : first - 1;
+    int filtered = q->room_id || q->user_id || q->type || q->after_time_ms;
+    return scan_log(r, after + 1, high, limit, filtered ? history_match : NULL, q, out, n);
+}
+
+typedef struct audience_arg {
+    const char *user_id;
+    const char *const *rooms;
+    size_t nrooms;
+} audience_arg;
+
+static int audience_match(const hv_event *ev, const void *arg)
+{
+    const audience_arg *a = arg;
+    if (ev->user_id)
+        return a->user_id && !strcmp(a->user_id, ev->user_id);
+    if (!ev->room_id)
+        return 0;
+    for (size_t i = 0; i < a->nrooms; i++)
+        if (!strcmp(a->rooms[i], ev->room_id))
+            return 1;
+    return 0;
+}
+
+static int rd_audience(hv_store *base, uint64_t after_id, size_t limit, const char *user_id,
+                       const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n)
+{
+    hv_redis *r = hv_redis_of(base);
+    audience_arg a = {user_id, rooms, nrooms};
+    return scan_log(r, after_id + 1, atomic_load(&r->last_id), limit, audience_match, &a, out, n);
+}
+
+static uint64_t rd_id_at_time(hv_store *base, int64_t time_ms)
+{
+    hv_redis *r = hv_redis_of(base);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_i64(&a, time_ms);
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = hv_redis_eval(r, c, LUA_ID_AT_TIME, &a, 1);
+    hv_redis_reader_release(r, c);
+    ra_free(&a);
+    uint64_t id = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "id at time") ? hv_redis_u64(rep) : 0;
+    if (rep)
+        freeReplyObject(rep);
+    return id;
+}
+
+static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
+{
+    hv_redis *r = hv_redis_of(base);
+    if (keep_events == 0 && max_age_ms <= 0)
+        return 0;
+    if (keep_events > ((uint64_t)1 << 53))
+        keep_events = 0; /* beyond any log: no count limit */
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_u64(&a, keep_events);
+    ra_i64(&a, max_age_ms > 0 ? max_age_ms : 0);
+    ra_i64(&a, PRUNE_SCAN);
+    redisReply *rep = hv_redis_eval(r, &r->writer, LUA_PRUNE, &a, 0);
+    ra_free(&a);
+    long deleted = -1;
+    if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "prune") && rep->elements == 3) {
+        deleted = (long)rep->element[0]->integer;
+        atomic_store(&r->first_id, hv_redis_u64(rep->element[2]));
+    } else {
+        hv_error("store: prune failed");
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return deleted;
+}
+
+static uint64_t rd_last_id(hv_store *base)
+{
+    return atomic_load(&hv_redis_of(base)->last_id);
+}
+
+static uint64_t rd_first_id(hv_store *base)
+{
+    return atomic_load(&hv_redis_of(base)->first_id);
+}
+
+static const hv_store_engine redis_engine = {
+    .name = "redis",
+    .close = rd_close,
+    .commit = rd_commit,
+    .kv_load = rd_kv_load,
+    .history = rd_history,
+    .audience = rd_audience,
+    .id_at_time = rd_id_at_time,
+    .prune = rd_prune,
+    .last_id = rd_last_id,
+    .first_id = rd_first_id,
+    .attempts_json = hv_redis_attempts_json,
+    .row_state = hv_redis_row_state,
+    .pending_count = hv_redis_pending_count,
+    .outbox_open = hv_redis_outbox_open,
+    .outbox_close = hv_redis_outbox_close,
+    .load_pending = hv_redis_load_pending,
+    .record = hv_redis_record,
+    .retry = hv_redis_retry,
+    .insert = hv_redis_insert,
+};

@@ -1,5 +1,7 @@
-/* test_outbox.c — unit tests of the webhook outbox (src/store/outbox.c and
- * its parts of src/store/sqlite.c).
+/* test_outbox.c — unit tests of the webhook outbox (outbox.h): the SQLite
+ * engine's (src/store/outbox.c and its parts of sqlite.c) and, through
+ * tests/unit/run_with_redis.sh, the Redis engine's with the same
+ * assertions (store_engine.h; the migration test is SQLite's only).
  *
  * Each test opens a store in a fresh mkdtemp directory and, when needed,
  * the delivery engine's connection (hv_outbox_open). Covers outbox rows
@@ -9,7 +11,8 @@
  * that keeps events still owed to an endpoint (and of finished outbox
  * rows and attempts), migration of a version-2 database, and the hub's
  * writer committing while the engine records attempts in another thread.
- * Side effects are checked through a separate plain SQLite connection.
+ * Side effects are checked through a side door into the engine's storage
+ * (store_engine.h: a plain SQLite connection, or plain Redis commands).
  */
 #include <ftw.h>
 #include <jansson.h>
@@ -29,17 +32,18 @@
 #include "core/event.h"
 #include "store/outbox.h"
 #include "store/store.h"
+#include "store_engine.h"
 
 typedef struct fixture {
     char tmp[64];
     char dir[128];
-    char db[160];
+    te te;
     hv_store *st;
 } fixture;
 
 static hv_store *open_store(fixture *f)
 {
-    hv_store_options opt = {.dir = f->dir};
+    hv_store_options opt = te_options(&f->te, f->dir, 0);
     char err[256] = "";
     hv_store *st = hv_store_open(&opt, err, sizeof(err));
     if (!st)
@@ -63,7 +67,7 @@ static int setup(void **state)
     if (!mkdtemp(f->tmp))
         return -1;
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
-    snprintf(f->db, sizeof(f->db), "%s/herald.db", f->dir);
+    te_init(&f->te, f->dir);
     f->st = open_store(f);
     *state = f;
     return 0;
@@ -79,6 +83,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hv_store_close(f->st);
+    te_cleanup(&f->te);
     nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -90,29 +95,15 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs sql through a separate connection. */
+/* The SQLite-only side door of the migration test. */
 static void sql_exec(fixture *f, const char *sql)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_close(db);
+    te_sql_exec(&f->te, sql);
 }
 
-/* A one-integer query through a separate connection. */
 static long long sql_int(fixture *f, const char *sql)
 {
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
+    return te_sql(&f->te, sql, NULL, 0);
 }
 
 /* Commits n events of type, each with one outbox row for endpoint ep
@@ -221,7 +212,7 @@ static void test_commit_rows(void **state)
     hv_outbox_close(ob);
     for (int i = 0; i < 3; i++)
         hv_event_unref(evs[i]);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM kv WHERE ns = 'room'"), 1);
+    assert_int_equal(te_kv_count(&f->te, "room"), 1);
 
     /* Outbox rows only (no event) name no event: rejected. */
     hv_outbox_new lone = {"ep1", 0, 1, 0};
@@ -234,8 +225,7 @@ static void test_commit_failure(void **state)
 {
     fixture *f = *state;
     assert_int_equal(commit_n(f->st, 3, "ok.e", "ep", NULL, NULL), 0);
-    sql_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON outbox WHEN NEW.endpoint_id = 'boom' "
-                "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    te_break_endpoint(&f->te, "boom"); /* SQLite: a trigger; Redis: a key of the wrong type */
     /* The outbox insert fails: nothing of the commit stays. */
     hv_event *evs[2] = {hv_event_new("ok.e", NULL, NULL, NULL, 0),
                         hv_event_new("ok.e", NULL, NULL, NULL, 0)};
@@ -248,21 +238,21 @@ static void test_commit_failure(void **state)
     assert_int_equal(hv_store_last_id(f->st), 3);
     assert_int_equal(history_count(f->st, NULL), 3);
     assert_int_equal(hv_outbox_pending_count(f->st, NULL), 3);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM kv"), 0);
+    assert_int_equal(te_kv_count(&f->te, "room"), 0);
 
     /* A row naming an event outside the commit fails the same way. */
     rows[1] = (hv_outbox_new){"ep", 2, 1, 0};
     assert_int_equal(hv_store_commit(f->st, &c), -1);
     assert_int_equal(rows[0].id, 0);
     assert_int_equal(evs[0]->id, 0);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox"), 3);
+    assert_int_equal(te_outbox_rows(&f->te), 3);
 
     /* The store keeps working; ids continue without a hole. */
     rows[1] = (hv_outbox_new){"ep", 1, 1, 0};
     assert_int_equal(hv_store_commit(f->st, &c), 0);
     for (int i = 0; i < 2; i++)
         assert_true(evs[i]->id == 4u + i && rows[i].id == 4u + i);
-    assert_int_equal(sql_int(f, "SELECT event_id FROM outbox WHERE id = 5"), 5);
+    assert_int_equal(te_outbox_field(&f->te, 5, "event_id"), 5);
     hv_event_unref(evs[0]);
     hv_event_unref(evs[1]);
 }
@@ -298,7 +288,7 @@ static void test_load_pending_pages(void **state)
     assert_int_equal(load(ob, 0, 0, &items), 0);
 
     /* An event removed behind the store's back comes back as NULL. */
-    sql_exec(f, "DELETE FROM events WHERE id = 2");
+    te_delete_event(&f->te, 2);
     n = load(ob, 1, 1, &items);
     assert_int_equal(n, 1);
     assert_int_equal(items[0].event_id, 2);
@@ -376,8 +366,8 @@ static void test_record_attempts(void **state)
                               HV_OUTBOX_FAILED, 2, t0 + 5000);
     assert_int_equal(hv_outbox_record(ob, &last, 1), 0);
     assert_int_equal(hv_outbox_pending_count(f->st, "ep1"), 0);
-    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 1"), HV_OUTBOX_FAILED);
-    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 2"), HV_OUTBOX_DELIVERED);
+    assert_int_equal(te_outbox_field(&f->te, 1, "status"), HV_OUTBOX_FAILED);
+    assert_int_equal(te_outbox_field(&f->te, 2, "status"), HV_OUTBOX_DELIVERED);
 
     /* Newest first, exact shape (invalid UTF-8 in a response becomes U+FFFD). */
     expect_attempts(f->st, 1, "[" ATTEMPT_3 "]");
@@ -404,8 +394,8 @@ static void test_record_attempts(void **state)
                          attempt(row[1], ev[1], t0, 200, 1, NULL, NULL, 1, 1, 0)};
     bad[1].endpoint_id = NULL; /* NOT NULL column */
     assert_int_equal(hv_outbox_record(ob, bad, 2), -1);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM attempts"), 3);
-    assert_int_equal(sql_int(f, "SELECT status FROM outbox WHERE id = 2"), HV_OUTBOX_DELIVERED);
+    assert_int_equal(te_attempt_rows(&f->te), 3);
+    assert_int_equal(te_outbox_field(&f->te, 2, "status"), HV_OUTBOX_DELIVERED);
     assert_int_equal(hv_outbox_record(ob, &last, 1), 0); /* and the connection still works */
     hv_outbox_close(ob);
 }
@@ -474,7 +464,8 @@ static void test_prune_keeps_owed_events(void **state)
 
     /* Keep 2: events 3 and 7 are owed to ep and stay; 5 was delivered. */
     assert_int_equal(hv_store_prune(f->st, 2, 0), 6);
-    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '3,7,9,10' FROM events"), 1);
+    char ids[256];
+    assert_string_equal(te_event_ids(&f->te, ids, sizeof(ids)), "3,7,9,10");
     assert_int_equal(hv_store_first_id(f->st), 9);
     uint64_t first;
     assert_int_equal(history_count(f->st, &first), 2); /* kept events are not history */
@@ -489,12 +480,12 @@ static void test_prune_keeps_owed_events(void **state)
     /* Once delivered, 3 goes too; 7 is still owed. */
     deliver(ob, row[3], 3, hv_now_ms());
     assert_int_equal(hv_store_prune(f->st, 2, 0), 1);
-    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '7,9,10' FROM events"), 1);
+    assert_string_equal(te_event_ids(&f->te, ids, sizeof(ids)), "7,9,10");
 
     /* By age: everything but 7 goes; the horizon survives a reopen. */
     sleep_ms(30);
     assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
-    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '7' FROM events"), 1);
+    assert_string_equal(te_event_ids(&f->te, ids, sizeof(ids)), "7");
     assert_int_equal(hv_store_first_id(f->st), 0);
     assert_int_equal(history_count(f->st, NULL), 0);
     hv_outbox_close(ob);
@@ -525,14 +516,16 @@ static void test_prune_outbox_and_attempts(void **state)
     sleep_ms(30);
     /* Finished rows and their attempts go; the pending row keeps its own. */
     assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
-    assert_int_equal(sql_int(f, "SELECT group_concat(id) = '3' FROM outbox"), 1);
-    assert_int_equal(sql_int(f, "SELECT group_concat(outbox_id) = '3' FROM attempts"), 1);
+    char ids[256];
+    assert_string_equal(te_outbox_ids(&f->te, ids, sizeof(ids)), "3");
+    te_attempt_rows_of(&f->te, ids, sizeof(ids));
+    assert_string_equal(ids, "3");
 
     /* The newest row of each table is kept, so ids are never reused. */
     deliver(ob, row[2], ev[2], old);
     assert_int_equal(hv_store_prune(f->st, 0, 10), 1); /* event 3, no longer owed */
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox"), 1);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM attempts"), 1);
+    assert_int_equal(te_outbox_rows(&f->te), 1);
+    assert_int_equal(te_attempt_rows(&f->te), 1);
     uint64_t again[1];
     assert_int_equal(commit_n(f->st, 1, "e", "ep1", NULL, again), 0);
     assert_int_equal(again[0], 4);
@@ -546,6 +539,8 @@ static void test_prune_outbox_and_attempts(void **state)
 static void test_migrate_from_v2(void **state)
 {
     fixture *f = *state;
+    if (f->te.redis)
+        skip(); /* the SQLite schema's migration: nothing like it in Redis */
     assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0);
     hv_store_close(f->st);
     f->st = NULL;
@@ -636,11 +631,13 @@ static void test_concurrent_hub_and_engine(void **state)
     assert_int_equal(c.recorded, CONC_ROWS);
     assert_int_equal(hv_store_last_id(f->st), CONC_ROWS);
     assert_int_equal(hv_outbox_pending_count(f->st, NULL), 0);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM outbox WHERE status = 1"), CONC_ROWS);
-    assert_int_equal(sql_int(f, "SELECT COUNT(DISTINCT outbox_id) FROM attempts"), CONC_ROWS);
+    assert_int_equal(te_outbox_with_status(&f->te, 1), CONC_ROWS);
+    char *rows = malloc(16 * CONC_ROWS);
+    assert_int_equal(te_attempt_rows_of(&f->te, rows, 16 * CONC_ROWS), CONC_ROWS);
+    free(rows);
     /* Delivered events are no longer protected: the next prune trims them. */
     assert_true(hv_store_prune(f->st, 20, 0) >= 0);
-    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM events"), 20);
+    assert_int_equal(te_event_count(&f->te), 20);
     hv_outbox_close(c.ob);
 }
 

@@ -1,4 +1,6 @@
-/* test_store.c — unit tests of the SQLite event store (src/store/sqlite.c).
+/* test_store.c — unit tests of the event store (src/store/), run against
+ * the SQLite engine and, through tests/unit/run_with_redis.sh, the Redis
+ * engine with the same assertions (store_engine.h).
  *
  * Each test opens a store in a fresh mkdtemp directory (a nested, missing
  * sub-directory, to exercise mkdir -p) and removes it afterwards. Covers id
@@ -24,16 +26,18 @@
 
 #include "core/event.h"
 #include "store/store.h"
+#include "store_engine.h"
 
 typedef struct fixture {
     char tmp[64];
     char dir[128];
+    te te;
     hv_store *st;
 } fixture;
 
 static hv_store *open_store(fixture *f, int sync_full)
 {
-    hv_store_options opt = {.dir = f->dir, .sync_full = sync_full};
+    hv_store_options opt = te_options(&f->te, f->dir, sync_full);
     char err[256] = "";
     hv_store *st = hv_store_open(&opt, err, sizeof(err));
     if (!st)
@@ -48,6 +52,7 @@ static int setup(void **state)
     if (!mkdtemp(f->tmp))
         return -1;
     snprintf(f->dir, sizeof(f->dir), "%s/data/sub", f->tmp);
+    te_init(&f->te, f->dir);
     f->st = open_store(f, 0);
     *state = f;
     return 0;
@@ -63,6 +68,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hv_store_close(f->st);
+    te_cleanup(&f->te);
     nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -296,6 +302,43 @@ static void test_prune_by_age(void **state)
     assert_int_equal(hv_store_first_id(f->st), 8);
 }
 
+static void test_audience_and_id_at_time(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(hv_store_id_at_time(f->st, hv_now_ms()), 0);
+    assert_int_equal(append_n(f->st, 2, "a.e", "r1", NULL), 0);   /* 1, 2 */
+    assert_int_equal(append_n(f->st, 1, "a.e", "r1", "u1"), 0);   /* 3: to u1 only */
+    assert_int_equal(append_n(f->st, 1, "a.e", "r2", NULL), 0);   /* 4 */
+    sleep_ms(20);
+    assert_int_equal(append_n(f->st, 1, "a.e", NULL, "u2"), 0);   /* 5 */
+    assert_int_equal(append_n(f->st, 1, "a.e", "r3", NULL), 0);   /* 6 */
+    const char *rooms[] = {"r1", "r3"};
+    hv_event **evs;
+    size_t n;
+    assert_int_equal(hv_store_audience(f->st, 0, 100, "u1", rooms, 2, &evs, &n), 0);
+    assert_int_equal(n, 4);
+    static const uint64_t want[] = {1, 2, 3, 6};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(evs[i]->id, want[i]);
+    free_history(evs, n);
+    assert_int_equal(hv_store_audience(f->st, 2, 1, "u2", rooms, 2, &evs, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(evs[0]->id, 5);
+    free_history(evs, n);
+    assert_int_equal(hv_store_audience(f->st, 0, 100, NULL, NULL, 0, &evs, &n), 0);
+    assert_int_equal(n, 0);
+    free(evs);
+
+    assert_int_equal(hv_store_history(f->st, &(hv_history_query){.limit = 10}, &evs, &n), 0);
+    int64_t t4 = evs[3]->time_ms, t6 = evs[5]->time_ms;
+    free_history(evs, n);
+    assert_true(t6 > t4);
+    assert_int_equal(hv_store_id_at_time(f->st, t4), 4);
+    assert_int_equal(hv_store_id_at_time(f->st, t6), 6);
+    assert_int_equal(hv_store_id_at_time(f->st, t6 + 100000), 6);
+    assert_int_equal(hv_store_id_at_time(f->st, 1), 0);
+}
+
 /* ---- concurrency: one writer, two readers ---- */
 
 #define CONC_BATCHES 200
@@ -387,30 +430,16 @@ static void test_concurrent_readers(void **state)
 
 /* ---- failures ---- */
 
-/* Makes inserts of type "boom" fail, through a separate connection. */
-static void install_failing_trigger(fixture *f)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/herald.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER boom BEFORE INSERT ON events "
-                                  "WHEN NEW.type = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_append_failure(void **state)
 {
     fixture *f = *state;
     assert_int_equal(append_n(f->st, 3, "ok.e", NULL, NULL), 0);
-    install_failing_trigger(f);
+    te_break_commits(&f->te); /* SQLite: a trigger refuses "boom"; Redis: a key of the wrong type */
     hv_event *evs[3] = {hv_event_new("ok.e", NULL, NULL, NULL, 0),
                         hv_event_new("boom", NULL, NULL, NULL, 0),
                         hv_event_new("ok.e", NULL, NULL, NULL, 0)};
     assert_int_equal(hv_store_append(f->st, evs, 3), -1);
+    te_unbreak_commits(&f->te);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(evs[i]->id, 0);
         hv_event_unref(evs[i]);
@@ -425,9 +454,34 @@ static void test_append_failure(void **state)
     assert_int_equal(count(f->st, (hv_history_query){.limit = 100}), 4);
 }
 
+/* Redis: a bad URL, nothing listening, an unknown engine. */
+static void test_open_errors_redis(fixture *f)
+{
+    char err[256] = "";
+    hv_store_options opt = te_options(&f->te, f->dir, 0);
+    opt.redis_url = "http://127.0.0.1:6379";
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_non_null(strstr(err, "redis://"));
+    opt.redis_url = "redis://127.0.0.1:notaport";
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_non_null(strstr(err, "bad Redis URL"));
+    opt.redis_url = "redis://127.0.0.1:1";
+    err[0] = 0;
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot connect to Redis"));
+    assert_null(hv_store_open(&opt, NULL, 0));
+    opt.engine = "nosuch";
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_non_null(strstr(err, "unknown store engine"));
+}
+
 static void test_open_errors(void **state)
 {
     fixture *f = *state;
+    if (f->te.redis) {
+        test_open_errors_redis(f);
+        return;
+    }
     char file[256], dir[300], err[256] = "";
     snprintf(file, sizeof(file), "%s/plainfile", f->tmp);
     FILE *fp = fopen(file, "w");
@@ -469,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_continues_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_by_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_by_age, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audience_and_id_at_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -1,0 +1,369 @@
+/* redis_conn.c — the Redis engine's connections (redis_internal.h).
+ *
+ * Synchronous hiredis contexts: the store's calls already run on threads
+ * that may block (the hub's commit thread, reader threads, the webhook
+ * engine's thread). Each context has a connect and a command timeout
+ * (HV_REDIS_TIMEOUT_MS), so a dead Redis makes calls fail instead of hang.
+ * After an I/O error the context is dropped and made again (AUTH, SELECT)
+ * on the next call; a read may be retried once at once, a write never (the
+ * command may have run). Scripts are called by EVALSHA; when Redis answers
+ * NOSCRIPT (restarted, SCRIPT FLUSH) the call is repeated as EVAL, which
+ * loads the script again. Readers come from a small pool guarded by a
+ * mutex and a condition variable, like the SQLite engine's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/log.h"
+#include "store/redis_internal.h"
+
+/* ---- argument lists ---- */
+
+void ra_init(rargs *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+void ra_free(rargs *a)
+{
+    for (int i = 0; i < a->nown; i++)
+        free(a->own[i]);
+    free(a->own);
+    free(a->v);
+    free(a->len);
+    memset(a, 0, sizeof(*a));
+}
+
+void ra_add(rargs *a, const char *s, size_t len)
+{
+    if (a->oom)
+        return;
+    if (a->n == a->cap) {
+        int ncap = a->cap ? 2 * a->cap : 16;
+        const char **v = realloc(a->v, (size_t)ncap * sizeof(*v));
+        if (v)
+            a->v = v;
+        size_t *l = v ? realloc(a->len, (size_t)ncap * sizeof(*l)) : NULL;
+        if (!v || !l) {
+            a->oom = 1;
+            return;
+        }
+        a->len = l;
+        a->cap = ncap;
+    }
+    a->v[a->n] = s ? s : "";
+    a->len[a->n++] = s ? len : 0;
+}
+
+void ra_str(rargs *a, const char *s)
+{
+    ra_add(a, s, s ? strlen(s) : 0);
+}
+
+static void ra_owned(rargs *a, char *s)
+{
+    if (!s || a->oom) {
+        free(s);
+        a->oom = 1;
+        return;
+    }
+    if ((a->nown & 15) == 0) {
+        char **o = realloc(a->own, (size_t)(a->nown + 16) * sizeof(*o));
+        if (!o) {
+            free(s);
+            a->oom = 1;
+            return;
+        }
+        a->own = o;
+    }
+    a->own[a->nown++] = s;
+    ra_str(a, s);
+}
+
+void ra_u64(rargs *a, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    ra_owned(a, strdup(buf));
+}
+
+void ra_i64(rargs *a, int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    ra_owned(a, strdup(buf));
+}
+
+void ra_opt(rargs *a, const char *s)
+{
+    if (!s) {
+        ra_add(a, "", 0);
+        return;
+    }
+    size_t len = strlen(s);
+    char *t = malloc(len + 2);
+    if (t) {
+        t[0] = '=';
+        memcpy(t + 1, s, len + 1);
+    }
+    ra_owned(a, t);
+}
+
+/* ---- URL ---- */
+
+static int copy_part(char *dst, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap)
+        return -1;
+    memcpy(dst, s, len);
+    dst[len] = 0;
+    return 0;
+}
+
+int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen)
+{
+    r->port = 6379;
+    r->db = 0;
+    if (!url || !*url)
+        url = "redis://127.0.0.1:6379";
+    if (strncmp(url, "redis://", 8) != 0) {
+        set_err(err, errlen, "the Redis URL must look like redis://[[user]:password@]host[:port][/db] (got '%.80s')", url);
+        return -1;
+    }
+    const char *p = url + 8, *end = p + strcspn(p, "/");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at) { /* [user]:password@ or password@ */
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        if ((colon && copy_part(r->user, sizeof(r->user), p, (size_t)(colon - p)) != 0) ||
+            copy_part(r->pass, sizeof(r->pass), pw, (size_t)(at - pw)) != 0) {
+            set_err(err, errlen, "Redis URL credentials too long");
+            return -1;
+        }
+        p = at + 1;
+    }
+    const char *hend = end, *port = NULL;
+    if (*p == '[') { /* [IPv6] */
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb)
+            goto bad;
+        if (copy_part(r->host, sizeof(r->host), p + 1, (size_t)(rb - p - 1)) != 0)
+            goto bad;
+        port = rb[1] == ':' ? rb + 2 : NULL;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (colon) {
+            hend = colon;
+            port = colon + 1;
+        }
+        if (copy_part(r->host, sizeof(r->host), p, (size_t)(hend - p)) != 0)
+            goto bad;
+    }
+    if (!r->host[0])
+        goto bad;
+    if (port) {
+        char *e;
+        errno = 0;
+        long v = strtol(port, &e, 10);
+        if (errno || e != end || v < 1 || v > 65535)
+            goto bad;
+        r->port = (int)v;
+    }
+    if (*end == '/' && end[1]) {
+        char *e;
+        long v = strtol(end + 1, &e, 10);
+        if (*e || v < 0 || v > 1000000)
+            goto bad;
+        r->db = (int)v;
+    }
+    return 0;
+bad:
+    set_err(err, errlen, "bad Redis URL '%.80s' (redis://[[user]:password@]host[:port][/db])", url);
+    return -1;
+}
+
+/* ---- connections ---- */
+
+static struct timeval ms_tv(int ms)
+{
+    return (struct timeval){ms / 1000, (ms % 1000) * 1000};
+}
+
+void hv_redis_disconnect(rconn *c)
+{
+    if (c->c)
+        redisFree(c->c);
+    c->c = NULL;
+}
+
+/* A command on a fresh context during connect: 0 if Redis said OK. */
+static int setup_cmd(redisContext *ctx, int argc, const char **argv, char *err, size_t errlen)
+{
+    redisReply *rep = redisCommandArgv(ctx, argc, argv, NULL);
+    int ok = rep && rep->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        set_err(err, errlen, "Redis %s failed: %s", argv[0],
+                rep ? rep->str : ctx->errstr);
+    if (rep)
+        freeReplyObject(rep);
+    return ok ? 0 : -1;
+}
+
+int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen)
+{
+    hv_redis_disconnect(c);
+    redisContext *ctx = redisConnectWithTimeout(r->host, r->port, ms_tv(HV_REDIS_TIMEOUT_MS));
+    if (!ctx || ctx->err) {
+        set_err(err, errlen, "cannot connect to Redis at %s:%d: %s", r->host, r->port,
+                ctx ? ctx->errstr : "out of memory");
+        if (ctx)
+            redisFree(ctx);
+        return -1;
+    }
+    redisSetTimeout(ctx, ms_tv(HV_REDIS_TIMEOUT_MS));
+    char db[16];
+    snprintf(db, sizeof(db), "%d", r->db);
+    const char *auth[] = {"AUTH", r->user[0] ? r->user : r->pass, r->pass};
+    const char *select[] = {"SELECT", db};
+    if ((r->pass[0] && setup_cmd(ctx, r->user[0] ? 3 : 2, auth, err, errlen) != 0) ||
+        (r->db && setup_cmd(ctx, 2, select, err, errlen) != 0)) {
+        redisFree(ctx);
+        return -1;
+    }
+    c->c = ctx;
+    return 0;
+}
+
+redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry)
+{
+    if (a->oom) {
+        hv_error("store: redis: out of memory building a command");
+        return NULL;
+    }
+    for (int attempt = 0; attempt <= (retry ? 1 : 0); attempt++) {
+        char err[256];
+        if (!c->c && hv_redis_connect(r, c, err, sizeof(err)) != 0) {
+            hv_error("store: %s", err);
+            return NULL;
+        }
+        redisReply *rep = redisCommandArgv(c->c, a->n, a->v, a->len);
+        if (rep)
+            return rep;
+        hv_error("store: redis %s: %s", a->n ? a->v[0] : "?", c->c->errstr);
+        hv_redis_disconnect(c);
+    }
+    return NULL;
+}
+
+redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry)
+{
+    rargs full;
+    ra_init(&full);
+    ra_str(&full, "EVALSHA");
+    ra_str(&full, r->sha[s]);
+    ra_str(&full, "0");
+    for (int i = 0; i < a->n; i++)
+        ra_add(&full, a->v[i], a->len[i]);
+    full.oom |= a->oom;
+    redisReply *rep = hv_redis_cmd(r, c, &full, retry);
+    if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
+        freeReplyObject(rep);
+        full.v[0] = "EVAL";
+        full.len[0] = 4;
+        full.v[1] = hv_redis_lua[s];
+        full.len[1] = strlen(hv_redis_lua[s]);
+        rep = hv_redis_cmd(r, c, &full, retry);
+    }
+    ra_free(&full);
+    return rep;
+}
+
+rconn *hv_redis_reader_acquire(hv_redis *r)
+{
+    pthread_mutex_lock(&r->mu);
+    while (r->nidle == 0)
+        pthread_cond_wait(&r->cv, &r->mu);
+    rconn *c = r->idle[--r->nidle];
+    pthread_mutex_unlock(&r->mu);
+    return c;
+}
+
+void hv_redis_reader_release(hv_redis *r, rconn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    r->idle[r->nidle++] = c;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+const char *hv_redis_key(hv_redis *r, char *buf, size_t len, const char *suffix)
+{
+    snprintf(buf, len, "%s%s", r->prefix, suffix);
+    return buf;
+}
+
+/* ---- replies ---- */
+
+int hv_redis_ok(const redisReply *rep, int type, const char *what)
+{
+    if (rep && rep->type == type)
+        return 1;
+    if (rep && rep->type == REDIS_REPLY_ERROR)
+        hv_error("store: redis %s: %s", what, rep->str);
+    else if (rep)
+        hv_error("store: redis %s: unexpected reply type %d", what, rep->type);
+    return 0;
+}
+
+uint64_t hv_redis_u64(const redisReply *rep)
+{
+    if (!rep)
+        return 0;
+    if (rep->type == REDIS_REPLY_INTEGER)
+        return rep->integer > 0 ? (uint64_t)rep->integer : 0;
+    if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS)
+        return strtoull(rep->str, NULL, 10);
+    return 0;
+}
+
+uint64_t hv_redis_entry_id(const redisReply *e)
+{
+    if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return 0;
+    return strtoull(e->element[0]->str, NULL, 10);
+}
+
+hv_event *hv_redis_entry_event(const redisReply *e)
+{
+    uint64_t id = hv_redis_entry_id(e);
+    if (!id || e->elements < 2 || e->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    const redisReply *f = e->element[1];
+    const char *type = NULL, *room = NULL, *user = NULL, *data = NULL;
+    size_t data_len = 0;
+    int64_t ms = 0;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *k = f->element[i], *v = f->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || k->len != (k->str[0] == 'm' ? 2u : 1u))
+            continue;
+        switch (k->str[0]) {
+        case 't': type = v->str; break;
+        case 'r': room = v->str; break;
+        case 'u': user = v->str; break;
+        case 'd': data = v->str, data_len = v->len; break;
+        case 'm': ms = strtoll(v->str, NULL, 10); break;
+        default: break;
+        }
+    }
+    if (!type || !data)
+        return NULL;
+    hv_event *ev = hv_event_new(type, room, user, data, data_len);
+    if (ev) {
+        ev->id = id;
+        ev->time_ms = ms;
+    }
+    return ev;
+}

@@ -1,0 +1,129 @@
+/* redis_internal.h — what the Redis engine's files share: the private
+ * hv_redis struct (an hv_store, engine.h), its connections, the Lua scripts
+ * and small reply helpers. Not for use outside src/store/.
+ *
+ * Files: redis.c (open/close, commits, kv, the event log's reads and
+ * pruning), redis_conn.c (URL, connections, the reader pool, argument
+ * lists, EVALSHA with a fallback to EVAL), redis_lua.c (the scripts),
+ * redis_outbox.c (the webhook outbox).
+ *
+ * Keys, all under the prefix P (default "herald:"):
+ *   P log              the event log: a Stream, entry id "<herald id>-0",
+ *                      fields t (type), ms (time), d (data), r (room, when
+ *                      set), u (user, when set)
+ *   P meta             hash: last_id, last_time_ms, horizon, outbox_seq,
+ *                      attempt_seq, kv_seq
+ *   P kv:<ns>          hash key -> value of one state namespace
+ *   P kvo:<ns>         zset key -> first-insert sequence (load order)
+ *   P ob:<id>          hash of an outbox row: ep, ev, st, n, at, c
+ *   P ob:all           zset of every row id; P ob:pending, P ob:pending:<ep>
+ *                      the pending ones (all, per endpoint)
+ *   P ob:owed / ob:owedn  zset and hash of event ids a pending row needs
+ *                      (with how many rows)
+ *   P at:<id>          hash of an attempt: o, ep, ev, ms, sc, lat, err, resp, st
+ *   P at:all, P at:ep:<ep>  zsets of attempt ids
+ * Keys are built inside the scripts from the prefix, so the engine needs
+ * one Redis (or a primary with replicas), not a Redis Cluster.
+ */
+#ifndef HV_REDIS_INTERNAL_H
+#define HV_REDIS_INTERNAL_H
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "store/engine.h"
+
+#define HV_REDIS_READERS 4
+#define HV_REDIS_TIMEOUT_MS 5000
+
+/* The scripts (redis_lua.c). */
+enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
+       LUA_INSERT, LUA_ATTEMPTS, LUA_COUNT };
+extern const char *const hv_redis_lua[LUA_COUNT];
+
+typedef struct rconn {
+    redisContext *c; /* NULL: (re)connect on next use */
+} rconn;
+
+typedef struct hv_redis {
+    hv_store base; /* ops: the Redis engine */
+    char host[256];
+    int port;
+    char user[128];
+    char pass[256];
+    int db;
+    char prefix[128];
+    char sha[LUA_COUNT][41];
+    rconn writer; /* the hub thread's */
+    _Atomic uint64_t last_id;
+    _Atomic uint64_t first_id;
+    rconn readers[HV_REDIS_READERS];
+    rconn *idle[HV_REDIS_READERS]; /* guarded by mu */
+    size_t nidle;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} hv_redis;
+
+static inline hv_redis *hv_redis_of(hv_store *st)
+{
+    return (hv_redis *)st;
+}
+
+/* An argument list for one command. Numbers are formatted into owned
+ * copies; strings are borrowed (must outlive the call). */
+typedef struct rargs {
+    const char **v;
+    size_t *len;
+    char **own;
+    int n, cap, nown;
+    int oom;
+} rargs;
+
+void ra_init(rargs *a);
+void ra_free(rargs *a);
+void ra_add(rargs *a, const char *s, size_t len); /* s NULL: "" */
+void ra_str(rargs *a, const char *s);             /* NUL-terminated */
+void ra_u64(rargs *a, uint64_t v);
+void ra_i64(rargs *a, int64_t v);
+/* An optional text: "" for NULL, "=" + text otherwise (the scripts decode). */
+void ra_opt(rargs *a, const char *s);
+
+/* redis_conn.c */
+int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen);
+int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen);
+void hv_redis_disconnect(rconn *c);
+/* Runs a command; NULL on an I/O error (the connection is dropped and
+ * made again on the next call). retry: once more after an I/O error (for
+ * reads only: a write may have happened). The reply may be an error reply. */
+redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry);
+/* EVALSHA of script s with args a (no KEYS), EVAL when Redis lost it. */
+redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry);
+rconn *hv_redis_reader_acquire(hv_redis *r);
+void hv_redis_reader_release(hv_redis *r, rconn *c);
+/* "<prefix><suffix>" into buf. */
+const char *hv_redis_key(hv_redis *r, char *buf, size_t len, const char *suffix);
+
+/* Reply helpers. */
+int hv_redis_ok(const redisReply *rep, int type, const char *what); /* logs errors */
+uint64_t hv_redis_u64(const redisReply *rep);                        /* integer or string */
+/* An event from a stream entry [id, [field, value, ...]]; NULL if malformed. */
+hv_event *hv_redis_entry_event(const redisReply *e);
+uint64_t hv_redis_entry_id(const redisReply *e);
+
+/* redis_outbox.c: the outbox operations. */
+char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
+                             size_t limit);
+int hv_redis_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id);
+long hv_redis_pending_count(hv_store *st, const char *endpoint_id);
+hv_outbox *hv_redis_outbox_open(hv_store *st, char *err, size_t errlen);
+void hv_redis_outbox_close(hv_outbox *ob);
+int hv_redis_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
+                          hv_outbox_item **out, size_t *n);
+int hv_redis_record(hv_outbox *ob, const hv_attempt *a, size_t n);
+int hv_redis_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
+long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,
+                     size_t n, int64_t now_ms, uint64_t *first_id);
+
+#endif

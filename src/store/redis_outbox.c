@@ -1,0 +1,346 @@
+/* redis_outbox.c — the durable webhook outbox (outbox.h) of the Redis
+ * engine: rows and attempts in Redis hashes, indexed by sorted sets (keys
+ * in redis_internal.h, scripts in redis_lua.c).
+ *
+ * Rows are written with their events by the COMMIT script (redis.c), so a
+ * delivery owed for an acknowledged event is stored with it. The delivery
+ * engine's connection (hv_outbox) is one Redis connection behind a mutex;
+ * every change it makes is one script: RECORD (a batch of attempts and the
+ * rows' new states), RETRY, INSERT (replay). The reader side (attempts
+ * history, row state, pending counts) uses the store's reader pool. Row
+ * and attempt ids come from counters in P meta, so they are never reused.
+ *
+ * Several nodes (not done yet): today every node's delivery engine loads
+ * every pending row, so two nodes on one Redis would both deliver. The
+ * plan: the COMMIT script also XADDs each new row id to a stream P ob:q
+ * read through a consumer group `webhooks`; each node XREADGROUPs rows
+ * (they become its own until acknowledged), XACKs them when the row
+ * leaves the pending state, and XAUTOCLAIMs rows idle past a timeout so
+ * the rows of a node that died are taken over by another one.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/redis_internal.h"
+#include "store/text_json.h"
+
+#define ATTEMPTS_MAX 1000
+
+typedef struct rd_outbox {
+    hv_outbox base; /* ops: the Redis engine */
+    hv_redis *r;
+    rconn c;
+    pthread_mutex_t mu; /* serializes every call on c */
+} rd_outbox;
+
+hv_outbox *hv_redis_outbox_open(hv_store *st, char *err, size_t errlen)
+{
+    rd_outbox *ob = calloc(1, sizeof(*ob));
+    if (!ob) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    ob->base.ops = st->ops;
+    ob->r = hv_redis_of(st);
+    pthread_mutex_init(&ob->mu, NULL);
+    if (hv_redis_connect(ob->r, &ob->c, err, errlen) != 0) {
+        hv_redis_outbox_close(&ob->base);
+        return NULL;
+    }
+    return &ob->base;
+}
+
+void hv_redis_outbox_close(hv_outbox *base)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    if (!ob)
+        return;
+    hv_redis_disconnect(&ob->c);
+    pthread_mutex_destroy(&ob->mu);
+    free(ob);
+}
+
+/* Runs script s on the engine's connection. */
+static redisReply *ob_eval(rd_outbox *ob, int s, rargs *a, int retry)
+{
+    pthread_mutex_lock(&ob->mu);
+    redisReply *rep = hv_redis_eval(ob->r, &ob->c, s, a, retry);
+    pthread_mutex_unlock(&ob->mu);
+    return rep;
+}
+
+static void free_items(hv_outbox_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].event)
+            hv_event_unref(items[i].event);
+    free(items);
+}
+
+int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_outbox_item **out,
+                          size_t *n)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    *out = NULL;
+    *n = 0;
+    if (limit == 0)
+        return 0;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, ob->r->prefix);
+    ra_u64(&a, after_id);
+    ra_u64(&a, limit);
+    redisReply *rep = ob_eval(ob, LUA_LOAD_PENDING, &a, 1);
+    ra_free(&a);
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox load")) {
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    hv_outbox_item *items = rep->elements ? calloc(rep->elements, sizeof(*items)) : NULL;
+    size_t len = 0;
+    int rc = rep->elements && !items ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < rep->elements; i++) {
+        const redisReply *row = rep->element[i];
+        if (row->type != REDIS_REPLY_ARRAY || row->elements < 5 ||
+            row->element[1]->type != REDIS_REPLY_STRING) {
+            rc = -1;
+            break;
+        }
+        hv_outbox_item *it = &items[len++];
+        it->id = hv_redis_u64(row->element[0]);
+        snprintf(it->endpoint_id, sizeof(it->endpoint_id), "%s", row->element[1]->str);
+        it->event_id = hv_redis_u64(row->element[2]);
+        it->attempts = (int)row->element[3]->integer;
+        it->next_at_ms = row->element[4]->integer;
+        it->event = row->elements > 5 ? hv_redis_entry_event(row->element[5]) : NULL;
+    }
+    freeReplyObject(rep);
+    if (rc != 0) {
+        hv_error("outbox: malformed pending rows from Redis");
+        free_items(items, len);
+        return -1;
+    }
+    *out = items;
+    *n = len;
+    return 0;
+}
+
+int hv_redis_record(hv_outbox *base, const hv_attempt *at, size_t n)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    if (n == 0)
+        return 0;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, ob->r->prefix);
+    ra_u64(&a, n);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hv_attempt *x = &at[i];
+        bad |= !x->endpoint_id;
+        ra_u64(&a, x->outbox_id);
+        ra_str(&a, x->endpoint_id);
+        ra_u64(&a, x->event_id);
+        ra_i64(&a, x->time_ms);
+        ra_i64(&a, x->http_status > 0 ? x->http_status : 0);
+        ra_i64(&a, x->latency_ms);
+        ra_opt(&a, x->error);
+        ra_opt(&a, x->response);
+        ra_i64(&a, x->status);
+        ra_i64(&a, x->attempts);
+        ra_i64(&a, x->next_at_ms);
+    }
+    int rc = -1;
+    if (bad) {
+        hv_error("outbox: recording %zu attempts failed: an attempt has no endpoint", n);
+    } else {
+        redisReply *rep = ob_eval(ob, LUA_RECORD, &a, 0);
+        rc = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "outbox record") ? 0 : -1;
+        if (rep)
+            freeReplyObject(rep);
+        if (rc != 0)
+            hv_error("outbox: recording %zu attempts failed", n);
+    }
+    ra_free(&a);
+    return rc;
+}
+
+int hv_redis_retry(hv_outbox *base, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    if (!endpoint_id)
+        return 0;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, ob->r->prefix);
+    ra_str(&a, endpoint_id);
+    ra_u64(&a, outbox_id);
+    ra_i64(&a, now_ms);
+    redisReply *rep = ob_eval(ob, LUA_RETRY, &a, 0);
+    ra_free(&a);
+    int rc = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "outbox retry") ? (int)rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
+long hv_redis_insert(hv_outbox *base, const char *endpoint_id, const uint64_t *event_ids,
+                     size_t n, int64_t now_ms, uint64_t *first_id)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    if (first_id)
+        *first_id = 0;
+    if (n == 0)
+        return 0;
+    if (!endpoint_id)
+        return -1;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, ob->r->prefix);
+    ra_str(&a, endpoint_id);
+    ra_i64(&a, now_ms);
+    for (size_t i = 0; i < n; i++)
+        ra_u64(&a, event_ids[i]);
+    redisReply *rep = ob_eval(ob, LUA_INSERT, &a, 0);
+    ra_free(&a);
+    long count = -1;
+    if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox replay") && rep->elements == 2) {
+        count = (long)rep->element[0]->integer;
+        if (first_id)
+            *first_id = hv_redis_u64(rep->element[1]);
+    } else {
+        hv_error("outbox: replay of %zu events failed", n);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return count;
+}
+
+/* ---- reader pool (any thread) ---- */
+
+static redisReply *reader_cmd(hv_redis *r, rargs *a, int script)
+{
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = script >= 0 ? hv_redis_eval(r, c, script, a, 1) : hv_redis_cmd(r, c, a, 1);
+    hv_redis_reader_release(r, c);
+    ra_free(a);
+    return rep;
+}
+
+static json_t *opt_text(const redisReply *v)
+{
+    return v->type == REDIS_REPLY_STRING ? hv_store_text_json(v->str, v->len) : json_null();
+}
+
+/* One attempt [id, row, event, time, code, latency, error, response, state]
+ * as the API's object (the same shape as the SQLite engine's). */
+static json_t *attempt_json(const redisReply *x)
+{
+    static const char *const states[] = {"pending", "delivered", "failed"};
+    if (x->type != REDIS_REPLY_ARRAY || x->elements != 9)
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (x->element[i]->type != REDIS_REPLY_STRING)
+            return NULL;
+    char ts[32];
+    hv_time_iso8601(strtoll(x->element[3]->str, NULL, 10), ts);
+    long long state = (long long)hv_redis_u64(x->element[8]);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int bad = json_object_set_new(o, "id", json_string(x->element[0]->str)) |
+              json_object_set_new(o, "delivery_id", json_string(x->element[1]->str)) |
+              json_object_set_new(o, "event_id", json_string(x->element[2]->str)) |
+              json_object_set_new(o, "timestamp", json_string(ts)) |
+              json_object_set_new(o, "status_code",
+                                  x->element[4]->type == REDIS_REPLY_STRING
+                                      ? json_integer(strtoll(x->element[4]->str, NULL, 10))
+                                      : json_null()) |
+              json_object_set_new(o, "latency_ms", json_integer((json_int_t)hv_redis_u64(x->element[5]))) |
+              json_object_set_new(o, "error", opt_text(x->element[6])) |
+              json_object_set_new(o, "response", opt_text(x->element[7])) |
+              json_object_set_new(o, "state", json_string(state >= 0 && state <= 2
+                                                              ? states[state] : "failed"));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
+                             size_t limit)
+{
+    hv_redis *r = hv_redis_of(st);
+    if (!endpoint_id)
+        return NULL;
+    if (limit < 1)
+        limit = 1;
+    if (limit > ATTEMPTS_MAX)
+        limit = ATTEMPTS_MAX;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_str(&a, endpoint_id);
+    if (before_id)
+        ra_u64(&a, before_id);
+    else
+        ra_str(&a, "+inf");
+    ra_u64(&a, limit);
+    redisReply *rep = reader_cmd(r, &a, LUA_ATTEMPTS);
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "attempts")) {
+        if (rep)
+            freeReplyObject(rep);
+        return NULL;
+    }
+    json_t *arr = json_array();
+    int ok = arr != NULL;
+    for (size_t i = 0; ok && i < rep->elements; i++)
+        ok = json_array_append_new(arr, attempt_json(rep->element[i])) == 0;
+    freeReplyObject(rep);
+    char *out = ok ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return out;
+}
+
+long hv_redis_pending_count(hv_store *st, const char *endpoint_id)
+{
+    hv_redis *r = hv_redis_of(st);
+    char key[512], suffix[400];
+    snprintf(suffix, sizeof(suffix), endpoint_id ? "ob:pending:%s" : "ob:pending",
+             endpoint_id ? endpoint_id : "");
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "ZCARD");
+    ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
+    redisReply *rep = reader_cmd(r, &a, -1);
+    long n = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "pending count") ? (long)rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+int hv_redis_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id)
+{
+    hv_redis *r = hv_redis_of(st);
+    char key[200], suffix[40];
+    snprintf(suffix, sizeof(suffix), "ob:%llu", (unsigned long long)outbox_id);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "HMGET");
+    ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
+    ra_str(&a, "ep");
+    ra_str(&a, "st");
+    redisReply *rep = reader_cmd(r, &a, -1);
+    int state = -1;
+    if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "row state") && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+        endpoint_id && !strcmp(rep->element[0]->str, endpoint_id))
+        state = (int)hv_redis_u64(rep->element[1]);
+    if (rep)
+        freeReplyObject(rep);
+    return state;
+}

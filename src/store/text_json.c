@@ -1,0 +1,69 @@
+/* text_json.c — stored texts (webhook response excerpts, errors) as JSON
+ * strings for the deliveries API, whatever the engine: a text cut inside a
+ * character, or not UTF-8 at all, gets U+FFFD for each invalid byte
+ * instead of being refused by jansson.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/text_json.h"
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+/* A JSON string of a stored text (a response excerpt may be cut inside a
+ * character or not be UTF-8 at all): invalid bytes become U+FFFD. */
+json_t *hv_store_text_json(const char *text, size_t len)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    json_t *j = json_stringn(text, len);
+    if (j || !t)
+        return j;
+    char *clean = malloc(3 * len + 1);
+    if (!clean)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(t + i, len - i);
+        if (k == 0) {
+            memcpy(clean + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(clean + o, t + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    j = json_stringn(clean, o);
+    free(clean);
+    return j;
+}
+
