@@ -17,6 +17,7 @@
 #include "api/router.h"
 #include "codec/fishjam_pb.h"
 #include "core/log.h"
+#include "deliver/reach.h"
 #include "net/server.h"
 #include "net/ws.h"
 #include "net/ws_frame.h"
@@ -74,8 +75,10 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
 static void subscribe(hv_conn *c, notif *n, int event_type)
 {
     hv_loop *l = c->loop;
-    if (event_type == HV_FJ_EVENT_SERVER_NOTIFICATION && !hv_list_linked(&n->events_node))
+    if (event_type == HV_FJ_EVENT_SERVER_NOTIFICATION && !hv_list_linked(&n->events_node)) {
         hv_list_push(n->format == FMT_PB ? &l->notif_pb : &l->notif_json, &n->events_node);
+        hv_reach_notifier(l->reach, +1); /* the hub wakes this loop for every event */
+    }
     if (event_type == HV_FJ_EVENT_METRICS && !hv_list_linked(&n->metrics_node))
         hv_list_push(n->format == FMT_PB ? &l->metrics_pb : &l->metrics_json, &n->metrics_node);
 }
@@ -149,6 +152,8 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 {
     (void)lost, (void)reason;
     notif *n = hv_ws_app(c);
+    if (hv_list_linked(&n->events_node))
+        hv_reach_notifier(c->loop->reach, -1);
     hv_list_remove(&n->events_node);
     hv_list_remove(&n->metrics_node);
     free(n);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver/reach.h"
 #include "net/server.h"
 #include "net/ws.h"
 
@@ -27,24 +28,36 @@ hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const
     return s;
 }
 
-static void link_join(hv_map *m, hv_sub_link *lk)
+/* The map of a channel kind. Creating or freeing a channel also updates
+ * the loop's reach summary (deliver/reach.h), which the hub checks
+ * before waking the loop. */
+static hv_map *channel_map(hv_loop *l, int kind)
 {
+    return kind == HV_REACH_ROOM ? &l->room_subs : &l->user_subs;
+}
+
+static void link_join(hv_loop *l, int kind, hv_sub_link *lk)
+{
+    hv_map *m = channel_map(l, kind);
     hv_list *head = hv_map_get(m, lk->key);
     if (!head) {
         head = malloc(sizeof(*head));
         hv_list_init(head);
         hv_map_put(m, lk->key, head);
+        hv_reach_channel(l->reach, kind, lk->key, +1);
     }
     hv_list_push(head, &lk->node);
 }
 
-static void link_leave(hv_map *m, hv_sub_link *lk)
+static void link_leave(hv_loop *l, int kind, hv_sub_link *lk)
 {
+    hv_map *m = channel_map(l, kind);
     hv_list_remove(&lk->node);
     hv_list *head = hv_map_get(m, lk->key);
     if (head && hv_list_empty(head)) {
         hv_map_del(m, lk->key);
         free(head);
+        hv_reach_channel(l->reach, kind, lk->key, -1);
     }
 }
 
@@ -57,7 +70,7 @@ void hv_sub_join(hv_sub *s)
         hv_sub_link *lk = &s->links[i];
         lk->sub = s;
         lk->key = i < s->nrooms ? s->rooms[i] : s->user_id;
-        link_join(i < s->nrooms ? &l->room_subs : &l->user_subs, lk);
+        link_join(l, i < s->nrooms ? HV_REACH_ROOM : HV_REACH_USER, lk);
     }
 }
 
@@ -80,7 +93,7 @@ void hv_sub_release(hv_sub *s)
         return;
     hv_loop *l = s->conn->loop;
     for (size_t i = 0; i < s->nlinks; i++)
-        link_leave(i < s->nrooms ? &l->room_subs : &l->user_subs, &s->links[i]);
+        link_leave(l, i < s->nrooms ? HV_REACH_ROOM : HV_REACH_USER, &s->links[i]);
     s->nlinks = 0;
     if (s->jobs > 0) {
         s->dead = 1; /* the replay read frees it when it lands */

@@ -6,10 +6,11 @@
 
 #include "api/notifier.h"
 #include "deliver/channels.h"
+#include "deliver/reach.h"
 #include "net/server.h"
 
 typedef struct hv_fanout_batch {
-    atomic_int refs; /* one per loop */
+    atomic_int refs; /* one per loop it is handed to */
     size_t n;
     hv_event *evs[];
 } batch;
@@ -28,9 +29,28 @@ static void batch_unref(batch *b)
     free(b);
 }
 
-static void deliver_batch(hv_loop *l, void *arg)
+int hv_fanout_wanted(hv_loop *l, hv_event *const *evs, size_t n)
 {
-    batch *b = arg;
+    for (size_t i = 0; i < n; i++)
+        if (hv_reach_wants(l->reach, evs[i]))
+            return 1;
+    return 0;
+}
+
+hv_fanout_batch *hv_fanout_prepare(hv_event *const *evs, size_t n, int loops)
+{
+    batch *b = malloc(sizeof(*b) + n * sizeof(hv_event *));
+    if (!b)
+        abort();
+    atomic_init(&b->refs, loops);
+    b->n = n;
+    for (size_t i = 0; i < n; i++)
+        b->evs[i] = hv_event_ref(evs[i]);
+    return b;
+}
+
+void hv_fanout_deliver(hv_loop *l, hv_fanout_batch *b)
+{
     if (!l->stopping) {
         uint64_t delivered = 0;
         for (size_t i = 0; i < b->n; i++)
@@ -38,29 +58,6 @@ static void deliver_batch(hv_loop *l, void *arg)
         atomic_fetch_add_explicit(&l->stats.deliveries, delivered, memory_order_relaxed);
     }
     batch_unref(b);
-}
-
-hv_fanout_batch *hv_fanout_prepare(hv_server *srv, hv_event **evs, size_t n)
-{
-    batch *b = malloc(sizeof(*b) + n * sizeof(hv_event *));
-    if (!b)
-        abort();
-    atomic_init(&b->refs, srv->nloops);
-    b->n = n;
-    for (size_t i = 0; i < n; i++)
-        b->evs[i] = hv_event_ref(evs[i]);
-    return b;
-}
-
-void hv_fanout_send(hv_server *srv, hv_fanout_batch *b)
-{
-    for (int i = 0; i < srv->nloops; i++)
-        hv_loop_post(srv->loops[i], deliver_batch, b);
-}
-
-void hv_fanout_post(hv_server *srv, hv_event **evs, size_t n)
-{
-    hv_fanout_send(srv, hv_fanout_prepare(srv, evs, n));
 }
 
 static void deliver_metrics(hv_loop *l, void *arg)

@@ -84,11 +84,39 @@ static void free_req(pub_req *r)
     free(r);
 }
 
-static void on_done(hv_loop *l, void *arg)
+/* What one commit hands one loop, in one message (one wake-up): the
+ * answers to that loop's publishers, then the batch for its subscribers
+ * (NULL when the loop has no recipient for it). */
+typedef struct loop_work {
+    pub_req *answers, **tail;
+    hv_fanout_batch *batch;
+    int wants; /* the loop's reach summary matched the batch */
+} loop_work;
+
+static void on_work(hv_loop *l, void *arg)
 {
-    pub_req *r = arg;
-    r->done(l, r->arg, r->status, r->evs, r->n);
-    free_req(r);
+    loop_work *w = arg;
+    pub_req *r = w->answers;
+    while (r) {
+        pub_req *next = r->next;
+        r->done(l, r->arg, r->status, r->evs, r->n);
+        free_req(r);
+        r = next;
+    }
+    if (w->batch)
+        hv_fanout_deliver(l, w->batch);
+    free(w);
+}
+
+static loop_work *work_of(loop_work **work, int i)
+{
+    if (!work[i]) {
+        work[i] = calloc(1, sizeof(*work[i]));
+        if (!work[i])
+            abort();
+        work[i]->tail = &work[i]->answers;
+    }
+    return work[i];
 }
 
 /* Everything one transaction writes, gathered from the waiting requests. */
@@ -158,6 +186,59 @@ static void group_free(group *g)
     free(g->evs);
 }
 
+/* Sets each request's status and queues its answer on its origin loop's
+ * work (requests without an answer are freed). Returns their
+ * after-commit messages, to post once the loops have their work. */
+static hv_after *queue_answers(loop_work **work, pub_req *list, int status)
+{
+    hv_after *after = NULL, **atail = &after;
+    while (list) {
+        pub_req *next = list->next;
+        *atail = list->after;
+        while (*atail)
+            atail = &(*atail)->next;
+        list->after = NULL;
+        list->status = status;
+        list->next = NULL;
+        if (list->done) {
+            loop_work *w = work_of(work, list->origin->index);
+            *w->tail = list;
+            w->tail = &list->next;
+        } else {
+            free_req(list);
+        }
+        list = next;
+    }
+    return after;
+}
+
+/* Answers every request and hands the batch (evs NULL: none) to the loops
+ * that may have a recipient for it: one message per loop that has
+ * anything; a loop with neither answers nor recipients is not woken. */
+static hv_after *hand_off(hv_server *srv, pub_req *list, int status, hv_event **evs, size_t n)
+{
+    int nl = srv->nloops, wanted = 0;
+    loop_work **work = calloc(nl > 0 ? (size_t)nl : 1, sizeof(*work));
+    if (!work)
+        abort();
+    /* After the commit: see reach.h for why a loop skipped here misses
+     * nothing it owes. */
+    for (int i = 0; evs && n > 0 && i < nl; i++)
+        if (hv_fanout_wanted(srv->loops[i], evs, n))
+            work_of(work, i)->wants = 1, wanted++;
+    hv_fanout_batch *batch = wanted ? hv_fanout_prepare(evs, n, wanted) : NULL;
+    hv_after *after = queue_answers(work, list, status);
+    for (int i = 0; i < nl; i++) {
+        if (!work[i])
+            continue;
+        if (work[i]->wants)
+            work[i]->batch = batch;
+        hv_loop_post(srv->loops[i], on_work, work[i]);
+    }
+    free(work);
+    return after;
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
@@ -179,28 +260,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
     } else {
         hv_error("store: append of %zu events failed", g.n);
     }
-    /* Publishers hear first (their answer does not wait behind the
-     * fan-out of their own loop), then every loop delivers. The requests
-     * keep their events alive until answered, so the batch is taken
-     * before they can be freed. */
-    hv_fanout_batch *batch = status == 0 && g.n > 0 ? hv_fanout_prepare(srv, g.evs, g.n) : NULL;
+    hv_after *after = hand_off(srv, list, status, status == 0 ? g.evs : NULL, g.n);
     group_free(&g);
-    hv_after *after = NULL, **tail = &after;
-    while (list) {
-        pub_req *next = list->next;
-        *tail = list->after;
-        while (*tail)
-            tail = &(*tail)->next;
-        list->after = NULL;
-        list->status = status;
-        if (list->done)
-            hv_loop_post(list->origin, on_done, list);
-        else
-            free_req(list);
-        list = next;
-    }
-    if (batch)
-        hv_fanout_send(srv, batch);
     post_after(after);
 }
 

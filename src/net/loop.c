@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "deliver/reach.h"
 #include "net/conn.h"
 #include "net/server.h"
 
@@ -49,6 +50,7 @@ hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
     hv_list_init(&l->metrics_json);
     hv_map_init(&l->room_subs);
     hv_map_init(&l->user_subs);
+    l->reach = hv_reach_new();
     l->readbuf_size = READBUF_SIZE;
     l->readbuf = malloc(READBUF_SIZE);
     uv_async_init(&l->uv, &l->wake, on_wake);
@@ -94,6 +96,7 @@ void hv_loop_free(hv_loop *l)
     uv_loop_close(&l->uv);
     hv_map_free(&l->room_subs); /* empty by now: every subscriber has left */
     hv_map_free(&l->user_subs);
+    hv_reach_free(l->reach);
     uv_mutex_destroy(&l->inbox_mu);
     free(l->readbuf);
     free(l);

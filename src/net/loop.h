@@ -21,6 +21,7 @@
 typedef struct hv_server hv_server;
 typedef struct hv_conn hv_conn;
 typedef struct hv_loop hv_loop;
+typedef struct hv_reach hv_reach;
 
 typedef void (*hv_loop_fn)(hv_loop *loop, void *arg);
 
@@ -59,6 +60,9 @@ struct hv_loop {
     hv_list notif_pb, notif_json, metrics_pb, metrics_json;
     /* App-client channels (deliver/channels.c): id -> hv_list of hv_sub. */
     hv_map room_subs, user_subs;
+    /* Which channels and notifiers exist here, for the hub's threads
+     * (deliver/reach.h): a loop with no recipient is not woken. */
+    hv_reach *reach;
 };
 
 /* Creates a loop that will accept on the already bound socket listen_fd. */
