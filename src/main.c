@@ -97,10 +97,14 @@ static void on_signal(uv_signal_t *s, int signum)
 static int open_store(hv_server *srv)
 {
     char err[512];
-    hv_store_options opt = {.dir = srv->cfg.data_dir, .sync_full = srv->cfg.sync_full};
+    const hv_config *cfg = &srv->cfg;
+    hv_store_options opt = {.dir = cfg->data_dir, .sync_full = cfg->sync_full,
+                            .engine = cfg->engine, .redis_url = cfg->redis_url,
+                            .redis_prefix = cfg->redis_prefix};
     srv->store = hv_store_open(&opt, err, sizeof(err));
     if (!srv->store) {
-        hv_error("cannot open the store in %s: %s", srv->cfg.data_dir, err);
+        hv_error("cannot open the %s store in %s: %s", cfg->engine,
+                 strcmp(cfg->engine, "redis") ? cfg->data_dir : "Redis", err);
         return -1;
     }
     return 0;

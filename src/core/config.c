@@ -34,6 +34,9 @@ static const opt options[] = {
     O("listen", OPT_LISTEN, listen_port, "HOST:PORT to listen on (default 127.0.0.1:5002)"),
     O("token", OPT_STR, token, "server (management) token; defaults to 'development' on loopback only"),
     O("data-dir", OPT_STR, data_dir, "directory of the embedded store (default ./herald-data)"),
+    O("engine", OPT_STR, engine, "store engine: sqlite (embedded, default) or redis"),
+    O("redis-url", OPT_STR, redis_url, "Redis of the redis engine, redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)"),
+    O("redis-prefix", OPT_STR, redis_prefix, "prefix of the redis engine's keys (default herald:)"),
     O("log-level", OPT_LEVEL, log_level, "error, warn, info or debug (default info)"),
     O("metrics-interval", OPT_DOUBLE, metrics_interval_s, "seconds between MetricsReport messages (default 5)"),
     O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
@@ -81,6 +84,9 @@ static void set_defaults(hv_config *c)
     strcpy(c->listen_host, "127.0.0.1");
     c->listen_port = 5002;
     strcpy(c->data_dir, "./herald-data");
+    strcpy(c->engine, "sqlite");
+    strcpy(c->redis_url, "redis://127.0.0.1:6379");
+    strcpy(c->redis_prefix, "herald:");
     c->log_level = HV_LOG_INFO;
     c->metrics_interval_s = 5;
     c->max_body = 4u << 20;
@@ -353,6 +359,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+        return -1;
+    }
+    if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {
+        fprintf(stderr, "herald: --engine must be sqlite or redis\n");
         return -1;
     }
     if (c->janus_path[0] != '/' || hv_janus_room_from_parse(c->janus_room_from) < 0) {

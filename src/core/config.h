@@ -15,6 +15,9 @@ typedef struct hv_config {
     int listen_port;
     char token[512];
     char data_dir[1024];
+    char engine[16];               /* store engine: sqlite or redis */
+    char redis_url[512];           /* redis engine: redis://[[user]:password@]host[:port][/db] */
+    char redis_prefix[128];        /* redis engine: key prefix */
     int log_level;
     double metrics_interval_s;     /* MetricsReport period */
     int threads;                   /* I/O loops; 0 = one per core */
