@@ -10,7 +10,8 @@
  * needless wake-up, never a missed one.
  *
  * Ordering: a loop counts a channel (seq_cst) before a new subscriber's
- * history read starts; the hub checks (seq_cst) after the store has
+ * history read starts; the hub (or, with the redis engine, the log
+ * follower, hub/follower.c) checks (seq_cst) after the store has
  * published the batch's last id. So a subscriber the hub did not see reads
  * the batch from the store in its resume, and one that does not resume
  * only asked for events from its subscription on.

@@ -4,6 +4,11 @@
  * sleeps on a condition variable, wakes, takes the whole queue and commits
  * it as one transaction. The same thread prunes history to the retention
  * limits about once a second.
+ *
+ * With a log shared by several nodes (the redis engine) the hub hands the
+ * loops only its publishers' answers: the log follower (follower.c) fans
+ * out every node's events, this node's included, in id order, and runs
+ * the after-commit work once the commit's events have gone out.
  */
 #include "hub/hub.h"
 
@@ -16,6 +21,7 @@
 #include "deliver/fanout.h"
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"
+#include "hub/follower.h"
 #include "net/server.h"
 #include "store/outbox.h"
 
@@ -41,6 +47,7 @@ struct hv_hub {
     pub_req *head, *tail;
     int stop;
     uint64_t next_prune;
+    hv_follower *follower; /* NULL: this node's log (SQLite), direct fan-out */
 };
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value)
@@ -260,9 +267,15 @@ static void commit_group(hv_hub *hub, pub_req *list)
     } else {
         hv_error("store: append of %zu events failed", g.n);
     }
-    hv_after *after = hand_off(srv, list, status, status == 0 ? g.evs : NULL, g.n);
+    int direct = status == 0 && !hub->follower;
+    /* Read before the hand-off: answering may drop the last references. */
+    uint64_t last = status == 0 && g.n ? g.evs[g.n - 1]->id : 0;
+    hv_after *after = hand_off(srv, list, status, direct ? g.evs : NULL, g.n);
     group_free(&g);
-    post_after(after);
+    if (hub->follower && last)
+        hv_follower_after(hub->follower, last, after);
+    else
+        post_after(after);
 }
 
 static void maybe_prune(hv_hub *hub)
@@ -301,9 +314,11 @@ hv_hub *hv_hub_start(hv_server *srv)
 {
     hv_hub *hub = calloc(1, sizeof(*hub));
     hub->srv = srv;
+    hub->follower = hv_follower_new(srv);
     uv_mutex_init(&hub->mu);
     uv_cond_init(&hub->cv);
     if (uv_thread_create(&hub->thread, run, hub) != 0) {
+        hv_follower_free(hub->follower);
         free(hub);
         return NULL;
     }
@@ -317,12 +332,19 @@ void hv_hub_stop(hv_hub *hub)
     uv_cond_signal(&hub->cv);
     uv_mutex_unlock(&hub->mu);
     uv_thread_join(&hub->thread);
+    hv_follower_stop(hub->follower);
+}
+
+void hv_hub_follow(hv_hub *hub)
+{
+    hv_follower_start(hub->follower);
 }
 
 void hv_hub_free(hv_hub *hub)
 {
     if (!hub)
         return;
+    hv_follower_free(hub->follower);
     uv_cond_destroy(&hub->cv);
     uv_mutex_destroy(&hub->mu);
     free(hub);

@@ -32,7 +32,11 @@ typedef struct hv_reply {
 } hv_reply;
 
 hv_hub *hv_hub_start(hv_server *srv);
-/* Commits whatever is queued, then ends the commit thread. */
+/* Once the loops exist: starts the log follower when the store's log is
+ * shared by several nodes (hub/follower.h); nothing otherwise. */
+void hv_hub_follow(hv_hub *hub);
+/* Commits whatever is queued, then ends the commit thread (and the log
+ * follower). */
 void hv_hub_stop(hv_hub *hub);
 void hv_hub_free(hv_hub *hub);
 

@@ -39,6 +39,8 @@ int hv_server_start(hv_server *srv)
     srv->port = port;
     for (int i = 0; i < n; i++)
         hv_loop_start(srv->loops[i]);
+    if (srv->hub)
+        hv_hub_follow(srv->hub);
     hv_info("herald %s listening on %s:%d (%d I/O threads, data in %s)", HERALD_VERSION,
             srv->cfg.listen_host, port, n, srv->cfg.data_dir);
     return 0;

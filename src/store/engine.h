@@ -32,6 +32,11 @@ typedef struct hv_store_engine {
     long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
     uint64_t (*last_id)(hv_store *st);
     uint64_t (*first_id)(hv_store *st);
+    /* following a shared log (NULL: the engine's log is this node's alone) */
+    hv_store_tail *(*tail_open)(hv_store *st);
+    int (*tail_read)(hv_store_tail *t, uint64_t *pos, size_t limit, int wait_ms,
+                     hv_event ***out, size_t *n, char *err, size_t errlen);
+    void (*tail_close)(hv_store_tail *t);
     /* the outbox, reader side (any thread) */
     char *(*attempts_json)(hv_store *st, const char *endpoint_id, uint64_t before_id,
                            size_t limit);
@@ -54,6 +59,11 @@ struct hv_store {
 
 struct hv_outbox {
     const hv_store_engine *ops;
+};
+
+/* An engine's tail embeds this as its first member. */
+struct hv_store_tail {
+    hv_store *st;
 };
 
 /* The engines' constructors (hv_store_open picks one). */

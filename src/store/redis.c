@@ -26,9 +26,10 @@
  * not returned), and filter room, user, type and time in C: fine for now,
  * but a filtered query over a long log reads every entry in its id range
  * (an index per room or user, as SQLite has, would fix that). last_id and
- * first_id are this node's view (loaded at open, moved by its own commits
- * and prunes); following other nodes' appends is the next step of the
- * multi-node work (Pub/Sub notifications).
+ * first_id are this node's view: loaded at open, moved up by its own
+ * commits and by the log follower's reads of every node's appends
+ * (redis_tail.c, hub/follower.c; both move them only up), first_id also
+ * by this node's prunes.
  *
  * Pruning keeps the newest keep_events events and those younger than
  * max_age_ms, never deleting one a pending outbox row needs (P ob:owed).
@@ -276,9 +277,7 @@ static int rd_commit(hv_store *base, hv_commit *c)
     }
     if (c->n == 0)
         return 0;
-    if (atomic_load(&r->first_id) == 0)
-        atomic_store(&r->first_id, first + 1);
-    atomic_store(&r->last_id, first + c->n);
+    hv_redis_publish(r, first + 1, first + c->n);
     return 0;
 }
 
@@ -530,6 +529,9 @@ static const hv_store_engine redis_engine = {
     .prune = rd_prune,
     .last_id = rd_last_id,
     .first_id = rd_first_id,
+    .tail_open = hv_redis_tail_open,
+    .tail_read = hv_redis_tail_read,
+    .tail_close = hv_redis_tail_close,
     .attempts_json = hv_redis_attempts_json,
     .row_state = hv_redis_row_state,
     .pending_count = hv_redis_pending_count,

@@ -5,7 +5,7 @@
  * Files: redis.c (open/close, commits, kv, the event log's reads and
  * pruning), redis_conn.c (URL, connections, the reader pool, argument
  * lists, EVALSHA with a fallback to EVAL), redis_lua.c (the scripts),
- * redis_outbox.c (the webhook outbox).
+ * redis_outbox.c (the webhook outbox), redis_tail.c (following the log).
  *
  * Keys, all under the prefix P (default "herald:"):
  *   P log              the event log: a Stream, entry id "<herald id>-0",
@@ -71,6 +71,21 @@ static inline hv_redis *hv_redis_of(hv_store *st)
     return (hv_redis *)st;
 }
 
+/* Publishes events [first, last] as readable on this node (the commit
+ * thread and the log follower both call this): last_id only moves up;
+ * first_id is set when the log was empty and moved down when the follower
+ * reads older entries than a commit of this node that published first
+ * (another node's commits landing just before it in an empty log). */
+static inline void hv_redis_publish(hv_redis *r, uint64_t first, uint64_t last)
+{
+    uint64_t cur = atomic_load(&r->first_id);
+    while ((cur == 0 || first < cur) && !atomic_compare_exchange_weak(&r->first_id, &cur, first))
+        ;
+    cur = atomic_load(&r->last_id);
+    while (cur < last && !atomic_compare_exchange_weak(&r->last_id, &cur, last))
+        ;
+}
+
 /* An argument list for one command. Numbers are formatted into owned
  * copies; strings are borrowed (must outlive the call). */
 typedef struct rargs {
@@ -125,5 +140,11 @@ int hv_redis_record(hv_outbox *ob, const hv_attempt *a, size_t n);
 int hv_redis_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
 long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,
                      size_t n, int64_t now_ms, uint64_t *first_id);
+
+/* redis_tail.c: following the log (store.h, hv_store_tail_*). */
+hv_store_tail *hv_redis_tail_open(hv_store *st);
+int hv_redis_tail_read(hv_store_tail *t, uint64_t *pos, size_t limit, int wait_ms,
+                       hv_event ***out, size_t *n, char *err, size_t errlen);
+void hv_redis_tail_close(hv_store_tail *t);
 
 #endif

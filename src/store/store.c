@@ -82,6 +82,23 @@ uint64_t hv_store_first_id(hv_store *st)
     return st->ops->first_id(st);
 }
 
+hv_store_tail *hv_store_tail_open(hv_store *st)
+{
+    return st->ops->tail_open ? st->ops->tail_open(st) : NULL;
+}
+
+int hv_store_tail_read(hv_store_tail *t, uint64_t *pos, size_t limit, int wait_ms,
+                       hv_event ***out, size_t *n, char *err, size_t errlen)
+{
+    return t->st->ops->tail_read(t, pos, limit, wait_ms, out, n, err, errlen);
+}
+
+void hv_store_tail_close(hv_store_tail *t)
+{
+    if (t)
+        t->st->ops->tail_close(t);
+}
+
 /* ---- the outbox ---- */
 
 hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen)

@@ -87,4 +87,21 @@ long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
 uint64_t hv_store_last_id(hv_store *st);  /* 0 when empty */
 uint64_t hv_store_first_id(hv_store *st); /* oldest retained id, 0 when empty */
 
+/* Following a log that other herald nodes append to (the redis engine;
+ * hub/follower.c is the one user). hv_store_tail_open returns NULL when
+ * the engine's log is this node's alone (sqlite). One tail has its own
+ * connection and is used by one thread. */
+typedef struct hv_store_tail hv_store_tail;
+hv_store_tail *hv_store_tail_open(hv_store *st);
+/* Waits up to wait_ms for log entries after *pos and reads at most limit
+ * of them, in id order, as events (*out malloc'd, each to unref; *n may
+ * be 0). *pos moves to the last entry read. Before returning, the store's
+ * last_id (and first_id when it was empty) is moved up to *pos, so
+ * history and resume on this node see those events. Returns 0, or -1
+ * when the log could not be read (err says why; the tail reconnects on
+ * the next call). */
+int hv_store_tail_read(hv_store_tail *t, uint64_t *pos, size_t limit, int wait_ms,
+                       hv_event ***out, size_t *n, char *err, size_t errlen);
+void hv_store_tail_close(hv_store_tail *t);
+
 #endif

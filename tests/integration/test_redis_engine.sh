@@ -8,8 +8,7 @@
 # and restarted: every acknowledged event is in history, rooms and
 # endpoints are still there; last, a second herald node on the same Redis
 # reads the same history and both nodes continue one id sequence. (Events
-# published on one node are not yet pushed to the other's subscribers: that
-# is the next step, not tested here.)
+# reaching every node's subscribers: test_redis_nodes.sh.)
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps.sh)"; exit 1; }

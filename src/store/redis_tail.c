@@ -1,0 +1,136 @@
+/* redis_tail.c — following the shared event log of the Redis engine
+ * (store.h hv_store_tail_*): what lets each node see every node's appends.
+ *
+ * A tail owns one connection of its own (a blocking read must not hold a
+ * reader of the pool) and reads with
+ *   XREAD COUNT <limit> BLOCK <wait_ms> STREAMS <prefix>log <pos>-0
+ * which answers at once when entries after pos exist, else when one is
+ * added or after wait_ms (nil). Entries come in id order and, since every
+ * commit's XADDs run inside one Lua script with the id counter, the log
+ * never gains an entry below one already visible: reading from the last id
+ * seen misses nothing. After a read the store's last_id is moved up to the
+ * last entry (hv_redis_publish), so history and resume on this node serve
+ * it before the caller hands it to any subscriber.
+ *
+ * Errors are returned, not logged (the caller logs once per outage); the
+ * connection is dropped and made again on the next call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/redis_internal.h"
+
+typedef struct redis_tail {
+    hv_store_tail base; /* base.st: the store */
+    rconn conn;
+} redis_tail;
+
+hv_store_tail *hv_redis_tail_open(hv_store *st)
+{
+    redis_tail *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->base.st = st;
+    return &t->base;
+}
+
+void hv_redis_tail_close(hv_store_tail *base)
+{
+    redis_tail *t = (redis_tail *)base;
+    hv_redis_disconnect(&t->conn);
+    free(t);
+}
+
+static void free_events(hv_event **evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hv_event_unref(evs[i]);
+    free(evs);
+}
+
+/* The entries array of an XREAD reply for one stream, NULL when the
+ * reply is nil (nothing new) or malformed (*bad set). */
+static const redisReply *entries_of(const redisReply *rep, int *bad)
+{
+    *bad = 0;
+    if (rep->type == REDIS_REPLY_NIL)
+        return NULL;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
+        rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[0]->elements != 2 ||
+        rep->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+        *bad = 1;
+        return NULL;
+    }
+    return rep->element[0]->element[1];
+}
+
+int hv_redis_tail_read(hv_store_tail *base, uint64_t *pos, size_t limit, int wait_ms,
+                       hv_event ***out, size_t *n, char *err, size_t errlen)
+{
+    redis_tail *t = (redis_tail *)base;
+    hv_redis *r = hv_redis_of(base->st);
+    *out = NULL;
+    *n = 0;
+    if (!t->conn.c && hv_redis_connect(r, &t->conn, err, errlen) != 0)
+        return -1;
+    char key[256], from[32];
+    hv_redis_key(r, key, sizeof(key), "log");
+    snprintf(from, sizeof(from), "%llu-0", (unsigned long long)*pos);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "XREAD");
+    ra_str(&a, "COUNT");
+    ra_u64(&a, limit ? limit : 1);
+    ra_str(&a, "BLOCK");
+    ra_i64(&a, wait_ms > 0 ? wait_ms : 1);
+    ra_str(&a, "STREAMS");
+    ra_str(&a, key);
+    ra_str(&a, from);
+    int oom = a.oom;
+    redisReply *rep = oom ? NULL : redisCommandArgv(t->conn.c, a.n, a.v, a.len);
+    ra_free(&a);
+    if (!rep) {
+        set_err(err, errlen, "reading the log: %s", oom ? "out of memory" : t->conn.c->errstr);
+        hv_redis_disconnect(&t->conn);
+        return -1;
+    }
+    int bad = 0;
+    const redisReply *ents = rep->type == REDIS_REPLY_ERROR ? NULL : entries_of(rep, &bad);
+    if (rep->type == REDIS_REPLY_ERROR || bad) {
+        set_err(err, errlen, "reading the log: %s",
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected XREAD reply");
+        freeReplyObject(rep);
+        return -1;
+    }
+    size_t got = ents ? ents->elements : 0;
+    hv_event **evs = got ? malloc(got * sizeof(*evs)) : NULL;
+    size_t len = 0;
+    uint64_t last = *pos, first = 0;
+    for (size_t i = 0; i < got; i++) {
+        uint64_t id = hv_redis_entry_id(ents->element[i]);
+        if (id <= last)
+            continue; /* not a herald entry id; never expected */
+        last = id;
+        if (!first)
+            first = id;
+        hv_event *ev = hv_redis_entry_event(ents->element[i]);
+        if (ev)
+            evs[len++] = ev; /* a malformed entry is skipped, as history does */
+    }
+    freeReplyObject(rep);
+    if (got && !evs) {
+        set_err(err, errlen, "reading the log: out of memory");
+        return -1;
+    }
+    if (last > *pos) {
+        hv_redis_publish(r, first, last);
+        *pos = last;
+    }
+    if (len == 0) {
+        free_events(evs, 0);
+        evs = NULL;
+    }
+    *out = evs;
+    *n = len;
+    return 0;
+}
