@@ -48,6 +48,26 @@ herald_start() {
   URL=http://127.0.0.1:$PORT
 }
 
+# A real redis-server for a test: redis_setup picks a free port and a data
+# dir ($RPORT, $RDIR; redis-cli as "${R[@]}"), redis_start starts it
+# (append-only, fsync always: what Redis acknowledged survives its own
+# kill -9; restartable on the same port and data) with $REDIS_PID set.
+redis_setup() {
+  command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps.sh)"; exit 1; }
+  RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  RDIR=$WORK/redis
+  mkdir -p "$RDIR"
+  R=(redis-cli -p "$RPORT")
+}
+redis_start() {
+  redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$RDIR" --save '' --appendonly yes \
+    --appendfsync always --daemonize no >>"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  for _ in $(seq 1 100); do [ "$("${R[@]}" ping 2>/dev/null)" == PONG ] && return 0; sleep 0.05; done
+  cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1
+}
+
 # Stops herald with SIGTERM and returns its exit code.
 herald_stop() {
   kill -TERM "$HERALD_PID" 2>/dev/null

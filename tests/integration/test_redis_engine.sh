@@ -11,16 +11,8 @@
 # reaching every node's subscribers: test_redis_nodes.sh.)
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps.sh)"; exit 1; }
-RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RDIR=$WORK/redis
-mkdir -p "$RDIR"
-R=(redis-cli -p "$RPORT")
-redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$RDIR" --save '' --appendonly yes \
-  --appendfsync always --daemonize no >>"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do [ "$("${R[@]}" ping 2>/dev/null)" == PONG ] && break; sleep 0.05; done
-[ "$("${R[@]}" ping 2>/dev/null)" == PONG ] || { cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1; }
+redis_setup
+redis_start
 
 P="it:"
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "$P" --threads 1)

@@ -9,20 +9,7 @@
 # the same stream adds nothing (idempotent entry ids).
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps.sh)"; exit 1; }
-RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RDIR=$WORK/redis
-mkdir -p "$RDIR"
-R=(redis-cli -p "$RPORT")
-
-redis_start() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$RDIR" --save '' --appendonly yes \
-    --appendfsync always --daemonize no >>"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  for _ in $(seq 1 100); do [ "$("${R[@]}" ping 2>/dev/null)" == PONG ] && return 0; sleep 0.05; done
-  cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1
-}
+redis_setup
 
 sink_field() { # sink field
   curl -s "${auth[@]}" "$URL/v1/sinks" |
