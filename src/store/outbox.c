@@ -354,50 +354,29 @@ static sqlite3_stmt *reader_stmt(hv_reader *r, int which)
     return r->ob[which];
 }
 
-/* A JSON string of a stored text (a response excerpt may be cut inside a
- * character or not be UTF-8 at all): invalid bytes become U+FFFD. */
-static json_t *text_json(sqlite3_stmt *s, int col)
+/* A stored text column as the shared builder takes it (NULL: SQL NULL). */
+static const char *col_text(sqlite3_stmt *s, int col, size_t *len)
 {
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return json_null();
-    const unsigned char *t = sqlite3_column_text(s, col);
-    return hv_store_text_json((const char *)t, (size_t)sqlite3_column_bytes(s, col));
-}
-
-static json_t *id_json(sqlite3_stmt *s, int col)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%lld", (long long)sqlite3_column_int64(s, col));
-    return json_string(buf);
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    return sqlite3_column_type(s, col) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, col);
 }
 
 /* One attempt row (columns of OR_ATTEMPTS) as the API's object. */
 static json_t *attempt_json(sqlite3_stmt *s)
 {
-    static const char *const states[] = {"pending", "delivered", "failed"};
-    char ts[32];
-    hv_time_iso8601(sqlite3_column_int64(s, 3), ts);
-    int state = sqlite3_column_int(s, 8);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int bad = json_object_set_new(o, "id", id_json(s, 0)) |
-              json_object_set_new(o, "delivery_id", id_json(s, 1)) |
-              json_object_set_new(o, "event_id", id_json(s, 2)) |
-              json_object_set_new(o, "timestamp", json_string(ts)) |
-              json_object_set_new(o, "status_code", sqlite3_column_type(s, 4) == SQLITE_NULL
-                                                        ? json_null()
-                                                        : json_integer(sqlite3_column_int(s, 4))) |
-              json_object_set_new(o, "latency_ms", json_integer(sqlite3_column_int64(s, 5))) |
-              json_object_set_new(o, "error", text_json(s, 6)) |
-              json_object_set_new(o, "response", text_json(s, 7)) |
-              json_object_set_new(o, "state", json_string(state >= 0 && state <= 2
-                                                              ? states[state] : "failed"));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    char id[24], row[24], ev[24];
+    snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(s, 0));
+    snprintf(row, sizeof(row), "%lld", (long long)sqlite3_column_int64(s, 1));
+    snprintf(ev, sizeof(ev), "%lld", (long long)sqlite3_column_int64(s, 2));
+    hv_attempt_row a = {.id = id, .delivery_id = row, .event_id = ev,
+                        .time_ms = sqlite3_column_int64(s, 3),
+                        .has_status = sqlite3_column_type(s, 4) != SQLITE_NULL,
+                        .status = sqlite3_column_int(s, 4),
+                        .latency_ms = sqlite3_column_int64(s, 5),
+                        .state = sqlite3_column_int(s, 8)};
+    a.error = col_text(s, 6, &a.error_len);
+    a.response = col_text(s, 7, &a.response_len);
+    return hv_store_attempt_json(&a);
 }
 
 char *hv_sqlite_attempts_json(hv_store *base, const char *endpoint_id, uint64_t before_id,

@@ -230,45 +230,28 @@ static redisReply *reader_cmd(hv_redis *r, rargs *a, int script)
     return rep;
 }
 
-static json_t *opt_text(const redisReply *v)
-{
-    return v->type == REDIS_REPLY_STRING ? hv_store_text_json(v->str, v->len) : json_null();
-}
-
 /* One attempt [id, row, event, time, code, latency, error, response, state]
  * as the API's object (the same shape as the SQLite engine's). */
 static json_t *attempt_json(const redisReply *x)
 {
-    static const char *const states[] = {"pending", "delivered", "failed"};
     if (x->type != REDIS_REPLY_ARRAY || x->elements != 9)
         return NULL;
     for (int i = 0; i < 4; i++)
         if (x->element[i]->type != REDIS_REPLY_STRING)
             return NULL;
-    char ts[32];
-    hv_time_iso8601(strtoll(x->element[3]->str, NULL, 10), ts);
-    long long state = (long long)hv_redis_u64(x->element[8]);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int bad = json_object_set_new(o, "id", json_string(x->element[0]->str)) |
-              json_object_set_new(o, "delivery_id", json_string(x->element[1]->str)) |
-              json_object_set_new(o, "event_id", json_string(x->element[2]->str)) |
-              json_object_set_new(o, "timestamp", json_string(ts)) |
-              json_object_set_new(o, "status_code",
-                                  x->element[4]->type == REDIS_REPLY_STRING
-                                      ? json_integer(strtoll(x->element[4]->str, NULL, 10))
-                                      : json_null()) |
-              json_object_set_new(o, "latency_ms", json_integer((json_int_t)hv_redis_u64(x->element[5]))) |
-              json_object_set_new(o, "error", opt_text(x->element[6])) |
-              json_object_set_new(o, "response", opt_text(x->element[7])) |
-              json_object_set_new(o, "state", json_string(state >= 0 && state <= 2
-                                                              ? states[state] : "failed"));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    const redisReply *code = x->element[4], *error = x->element[6], *response = x->element[7];
+    hv_attempt_row a = {.id = x->element[0]->str, .delivery_id = x->element[1]->str,
+                        .event_id = x->element[2]->str,
+                        .time_ms = strtoll(x->element[3]->str, NULL, 10),
+                        .has_status = code->type == REDIS_REPLY_STRING,
+                        .status = code->type == REDIS_REPLY_STRING ? strtoll(code->str, NULL, 10) : 0,
+                        .latency_ms = (int64_t)hv_redis_u64(x->element[5]),
+                        .error = error->type == REDIS_REPLY_STRING ? error->str : NULL,
+                        .error_len = error->type == REDIS_REPLY_STRING ? error->len : 0,
+                        .response = response->type == REDIS_REPLY_STRING ? response->str : NULL,
+                        .response_len = response->type == REDIS_REPLY_STRING ? response->len : 0,
+                        .state = (int)hv_redis_u64(x->element[8])};
+    return hv_store_attempt_json(&a);
 }
 
 char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,

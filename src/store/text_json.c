@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "store/text_json.h"
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -67,3 +68,33 @@ json_t *hv_store_text_json(const char *text, size_t len)
     return j;
 }
 
+
+static json_t *opt_text(const char *text, size_t len)
+{
+    return text ? hv_store_text_json(text, len) : json_null();
+}
+
+json_t *hv_store_attempt_json(const hv_attempt_row *a)
+{
+    static const char *const states[] = {"pending", "delivered", "failed"};
+    char ts[32];
+    hv_time_iso8601(a->time_ms, ts);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int bad = json_object_set_new(o, "id", json_string(a->id)) |
+              json_object_set_new(o, "delivery_id", json_string(a->delivery_id)) |
+              json_object_set_new(o, "event_id", json_string(a->event_id)) |
+              json_object_set_new(o, "timestamp", json_string(ts)) |
+              json_object_set_new(o, "status_code", a->has_status ? json_integer(a->status) : json_null()) |
+              json_object_set_new(o, "latency_ms", json_integer((json_int_t)a->latency_ms)) |
+              json_object_set_new(o, "error", opt_text(a->error, a->error_len)) |
+              json_object_set_new(o, "response", opt_text(a->response, a->response_len)) |
+              json_object_set_new(o, "state", json_string(a->state >= 0 && a->state <= 2 ? states[a->state]
+                                                                                         : "failed"));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
