@@ -65,16 +65,6 @@ struct hv_follower {
     waiting *head, **tail_of;  /* after-commit work by increasing id */
 };
 
-static void post_after(hv_after *a)
-{
-    while (a) {
-        hv_after *next = a->next;
-        hv_loop_post(a->loop, a->fn, a->arg);
-        free(a);
-        a = next;
-    }
-}
-
 static void deliver(hv_loop *l, void *arg)
 {
     hv_fanout_deliver(l, arg);
@@ -121,7 +111,7 @@ static void handed(hv_follower *f, uint64_t pos)
     uv_mutex_unlock(&f->mu);
     while (ready) {
         waiting *next = ready->next;
-        post_after(ready->after);
+        hv_after_post(ready->after);
         free(ready);
         ready = next;
     }
@@ -212,7 +202,7 @@ void hv_follower_after(hv_follower *f, uint64_t id, hv_after *after)
     }
     uv_mutex_unlock(&f->mu);
     if (now)
-        post_after(after);
+        hv_after_post(after);
 }
 
 void hv_follower_stop(hv_follower *f)

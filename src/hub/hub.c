@@ -72,7 +72,7 @@ void hv_kvlist_clear(hv_kvlist *l)
     memset(l, 0, sizeof(*l));
 }
 
-static void post_after(hv_after *a)
+void hv_after_post(hv_after *a)
 {
     while (a) {
         hv_after *next = a->next;
@@ -275,7 +275,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
     if (hub->follower && last)
         hv_follower_after(hub->follower, last, after);
     else
-        post_after(after);
+        hv_after_post(after);
 }
 
 static void maybe_prune(hv_hub *hub)
@@ -373,7 +373,7 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
     uv_mutex_lock(&hub->mu);
     if (hub->stop) {
         uv_mutex_unlock(&hub->mu);
-        post_after(r->after);
+        hv_after_post(r->after);
         r->after = NULL;
         free_req(r);
         return -1;

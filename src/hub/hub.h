@@ -67,6 +67,9 @@ typedef struct hv_after {
     void *arg;
 } hv_after;
 
+/* Posts each work item of the list to its loop and frees the list. */
+void hv_after_post(hv_after *list);
+
 /* hv_hub_publish, plus state changes stored in the same transaction and
  * work to post after the fan-out (a malloc'd list, taken over). The hub
  * takes over kv's contents (kv is left empty). done may be NULL (no
