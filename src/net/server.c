@@ -41,8 +41,12 @@ int hv_server_start(hv_server *srv)
         hv_loop_start(srv->loops[i]);
     if (srv->hub)
         hv_hub_follow(srv->hub);
-    hv_info("herald %s listening on %s:%d (%d I/O threads, data in %s)", HERALD_VERSION,
-            srv->cfg.listen_host, port, n, srv->cfg.data_dir);
+    if (!strcmp(srv->cfg.engine, "redis")) /* the URL may hold a password: the store logged where */
+        hv_info("herald %s listening on %s:%d (%d I/O threads, store: redis)", HERALD_VERSION,
+                srv->cfg.listen_host, port, n);
+    else
+        hv_info("herald %s listening on %s:%d (%d I/O threads, data in %s)", HERALD_VERSION,
+                srv->cfg.listen_host, port, n, srv->cfg.data_dir);
     return 0;
 }
 
