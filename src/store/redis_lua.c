@@ -92,7 +92,11 @@ static const char commit_lua[] = PRELUDE
     "return out\n";
 
 /* PRUNE: ARGV 2..4 = keep_events (0: no count limit), max_age_ms (0: no
- * age limit), the most entries one call may look at. Deletes the events
+ * age limit), the most entries one call may look at. It runs about once a
+ * second and blocks Redis while it runs, so its cost must not grow with
+ * the log: the count limit reads XLEN and only the excess entries, the age
+ * limit reads from the oldest in pages that start small (the oldest entry
+ * is usually young enough, and one entry tells). Deletes the events
  * up to the newest candidate (count first, then age; both select a prefix
  * of the log since times never decrease) except those a pending outbox
  * row needs; with an age limit, also finished outbox rows created before
@@ -103,18 +107,20 @@ static const char prune_lua[] = PRELUDE
     "local keep, age, cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local log = P .. 'log'\n"
     "local b = 0\n"
-    "if keep > 0 then local r = redis.call('XREVRANGE', log, '+', '-', 'COUNT', keep + 1)\n"
-    "  if #r == keep + 1 then b = eid(r[#r]) end end\n"
+    "if keep > 0 then local len = redis.call('XLEN', log)\n"
+    "  if len > keep then local r = redis.call('XRANGE', log, '-', '+', 'COUNT', math.min(len - keep, cap))\n"
+    "    if #r > 0 then b = eid(r[#r]) end end end\n"
     "local cutoff = 0\n"
     "if age > 0 then cutoff = now_ms() - age\n"
-    "  local start, seen = '-', 0\n"
-    "  while seen < cap do local r = redis.call('XRANGE', log, start, '+', 'COUNT', 1000)\n"
-    "    local stop = #r < 1000\n"
+    "  local start, seen, page = '-', 0, 16\n"
+    "  while seen < cap do local r = redis.call('XRANGE', log, start, '+', 'COUNT', page)\n"
+    "    local stop = #r < page\n"
     "    for _, e in ipairs(r) do if ems(e) < cutoff then if eid(e) > b then b = eid(e) end\n"
     "      else stop = true break end end\n"
     "    seen = seen + #r\n"
     "    if stop then break end\n"
-    "    start = '(' .. r[#r][1] end\n"
+    "    start = '(' .. r[#r][1]\n"
+    "    if page < 1000 then page = page * 4 end end\n"
     "end\n"
     "local deleted, maxdel = 0, 0\n"
     "if b > 0 then\n"
