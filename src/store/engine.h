@@ -8,7 +8,10 @@
  *   sqlite  store/sqlite.c, outbox.c, audience.c  (embedded default)
  *   redis   store/redis*.c                         (shared by several nodes)
  * Each operation has exactly the contract of the public function it backs
- * (see store.h and outbox.h); store.c adds nothing but the dispatch.
+ * (see store.h and outbox.h), except that store.c has already bounded the
+ * arguments both engines share: a history query's limit is 1..
+ * HV_STORE_HISTORY_MAX, an attempts page's limit 1..HV_OUTBOX_ATTEMPTS_MAX
+ * and its endpoint id is not NULL.
  * Not for use outside src/store/.
  */
 #ifndef HV_STORE_ENGINE_H
@@ -19,6 +22,9 @@
 
 #include "store/outbox.h"
 #include "store/store.h"
+
+#define HV_STORE_HISTORY_MAX 10000  /* events one history page may hold */
+#define HV_OUTBOX_ATTEMPTS_MAX 1000 /* attempts one deliveries page may hold */
 
 typedef struct hv_store_engine {
     const char *name;

@@ -29,7 +29,6 @@
 #include "store/text_json.h"
 
 #define PRUNE_BATCH 5000  /* rows of each table per prune call */
-#define ATTEMPTS_MAX 1000 /* page size limit of the attempts history */
 
 /* ---- writer connection (hub thread) ---- */
 
@@ -383,12 +382,6 @@ char *hv_sqlite_attempts_json(hv_store *base, const char *endpoint_id, uint64_t 
                               size_t limit)
 {
     hv_sqlite *st = hv_sqlite_of(base);
-    if (!endpoint_id)
-        return NULL;
-    if (limit < 1)
-        limit = 1;
-    if (limit > ATTEMPTS_MAX)
-        limit = ATTEMPTS_MAX;
     json_t *arr = json_array();
     if (!arr)
         return NULL;

@@ -43,7 +43,6 @@
 #include "core/log.h"
 #include "store/redis_internal.h"
 
-#define HISTORY_MAX 10000
 #define SCAN_PAGE 1000      /* stream entries read per XRANGE when filtering */
 #define PRUNE_SCAN 200000   /* log entries one prune may look at */
 #define KV_PAGE 500
@@ -425,7 +424,7 @@ static int rd_history(hv_store *base, const hv_history_query *q, hv_event ***out
     hv_redis *r = hv_redis_of(base);
     *out = NULL;
     *n = 0;
-    size_t limit = q->limit < 1 ? 1 : q->limit > HISTORY_MAX ? HISTORY_MAX : q->limit;
+    size_t limit = q->limit;
     uint64_t high = atomic_load(&r->last_id);
     if (q->after_id >= high)
         return 0;

@@ -26,7 +26,6 @@
 #include "store/redis_internal.h"
 #include "store/text_json.h"
 
-#define ATTEMPTS_MAX 1000
 
 typedef struct rd_outbox {
     hv_outbox base; /* ops: the Redis engine */
@@ -258,12 +257,6 @@ char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t bef
                              size_t limit)
 {
     hv_redis *r = hv_redis_of(st);
-    if (!endpoint_id)
-        return NULL;
-    if (limit < 1)
-        limit = 1;
-    if (limit > ATTEMPTS_MAX)
-        limit = ATTEMPTS_MAX;
     rargs a;
     ra_init(&a);
     ra_str(&a, r->prefix);

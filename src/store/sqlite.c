@@ -40,7 +40,6 @@
 #include "core/log.h"
 #include "store/sqlite_internal.h"
 
-#define HV_HISTORY_MAX 10000
 
 /* Leaves out events a pending outbox row still needs. */
 #define NOT_OWED                                                                          \
@@ -624,10 +623,6 @@ static int sq_history(hv_store *base, const hv_history_query *q, hv_event ***out
     *out = NULL;
     *n = 0;
     size_t limit = q->limit;
-    if (limit < 1)
-        limit = 1;
-    if (limit > HV_HISTORY_MAX)
-        limit = HV_HISTORY_MAX;
     uint64_t high = atomic_load(&st->last_id);
     if (q->after_id >= high)
         return 0; /* nothing newer has been acknowledged */

@@ -53,7 +53,9 @@ int hv_store_kv_load(hv_store *st, const char *ns, hv_kv_fn fn, void *arg)
 
 int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n)
 {
-    return st->ops->history(st, q, out, n);
+    hv_history_query bounded = *q;
+    bounded.limit = q->limit < 1 ? 1 : q->limit > HV_STORE_HISTORY_MAX ? HV_STORE_HISTORY_MAX : q->limit;
+    return st->ops->history(st, &bounded, out, n);
 }
 
 int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
@@ -137,6 +139,9 @@ long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
 char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
                               size_t limit)
 {
+    if (!endpoint_id)
+        return NULL;
+    limit = limit < 1 ? 1 : limit > HV_OUTBOX_ATTEMPTS_MAX ? HV_OUTBOX_ATTEMPTS_MAX : limit;
     return st->ops->attempts_json(st, endpoint_id, before_id, limit);
 }
 
