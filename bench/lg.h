@@ -167,6 +167,13 @@ int lg_recv_endpoints(const lg_recv *r);
 uint64_t lg_recv_seen_range(const lg_recv *r, int i, uint64_t first, uint64_t last);
 
 /* ---- HTTP helpers (webhook.c) ---- */
+/* A growing response body for libcurl: CURLOPT_WRITEFUNCTION lg_membuf_write,
+ * CURLOPT_WRITEDATA a zeroed lg_membuf; p stays NUL-terminated; free(p). */
+typedef struct lg_membuf {
+    char *p;
+    size_t n, cap;
+} lg_membuf;
+size_t lg_membuf_write(char *d, size_t s, size_t nm, void *u);
 /* One request (libcurl easy, Bearer token when not NULL); returns the
  * status (0 on a transport error); the body (malloc'd, NUL-terminated, may
  * be NULL) in *out when out is not NULL. */

@@ -29,30 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static size_t sb_write(char *d, size_t s, size_t nm, void *u)
-{
-    sbuf *b = u;
-    size_t n = s * nm;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *g = realloc(b->p, nc);
-        if (!g)
-            return 0;
-        b->p = g;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return n;
-}
 
 static const char *str_or(json_t *v, const char *dflt)
 {
@@ -66,7 +42,7 @@ typedef struct sink_state {
 } sink_state;
 
 /* GET /v1/sinks on h; fills st for the named sink. 0, or -1. */
-static int poll_sink(CURL *h, sbuf *b, const char *name, sink_state *st)
+static int poll_sink(CURL *h, lg_membuf *b, const char *name, sink_state *st)
 {
     b->n = 0;
     long code = 0;
@@ -138,13 +114,13 @@ int lg_sink_throughput(const lg_sink_cfg *c)
     char url[256];
     snprintf(url, sizeof url, "http://%s:%d/v1/sinks", c->host, c->port);
     CURL *h = curl_easy_init();
-    sbuf b = {0};
+    lg_membuf b = {0};
     char auth[300];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
     struct curl_slist *hd = curl_slist_append(NULL, auth);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sb_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, lg_membuf_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

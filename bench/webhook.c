@@ -53,14 +53,9 @@
 
 /* ---- small HTTP helpers (libcurl easy) ------------------------------------ */
 
-typedef struct membuf {
-    char *p;
-    size_t n, cap;
-} membuf;
-
-static size_t mb_write(char *d, size_t s, size_t nm, void *u)
+size_t lg_membuf_write(char *d, size_t s, size_t nm, void *u)
 {
-    membuf *b = u;
+    lg_membuf *b = u;
     size_t n = s * nm;
     if (b->n + n + 1 > b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 4096;
@@ -78,9 +73,8 @@ static size_t mb_write(char *d, size_t s, size_t nm, void *u)
     return n;
 }
 
-/* One request; returns the status (0 on a transport error), body in *out. */
 static long http_req(const char *method, const char *url, const char *token, const char *body,
-                     membuf *out)
+                     lg_membuf *out)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hd = NULL;
@@ -96,7 +90,7 @@ static long http_req(const char *method, const char *url, const char *token, con
     if (body)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mb_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, lg_membuf_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -113,7 +107,7 @@ static double metric(const lg_wh_cfg *c, const char *name)
 {
     char url[256];
     snprintf(url, sizeof url, "http://%s:%d/metrics", c->host, c->port);
-    membuf b = {0};
+    lg_membuf b = {0};
     double v = -1;
     if (http_req("GET", url, c->token, NULL, &b) == 200 && b.p) {
         size_t nl = strlen(name);
@@ -131,7 +125,7 @@ static double metric(const lg_wh_cfg *c, const char *name)
 /* The public forms (lg.h), for the Janus and sink cells. */
 long lg_http_req(const char *method, const char *url, const char *token, const char *body, char **out)
 {
-    membuf b = {0};
+    lg_membuf b = {0};
     long code = http_req(method, url, token, body, &b);
     if (out)
         *out = b.p;
@@ -182,7 +176,7 @@ static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const cha
                             "herald bench");
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    membuf b = {0};
+    lg_membuf b = {0};
     long code = http_req("POST", url, c->token, body, &b);
     free(body);
     json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
@@ -439,7 +433,7 @@ static double wait_health(const lg_wh_cfg *c, pid_t pid, double secs)
     snprintf(url, sizeof url, "http://%s:%d/health", c->host, c->port);
     int64_t t0 = lg_now_ns(), end = t0 + (int64_t)(secs * 1e9);
     while (lg_now_ns() < end) {
-        membuf b = {0};
+        lg_membuf b = {0};
         long code = http_req("GET", url, NULL, NULL, &b);
         free(b.p);
         if (code == 200)
