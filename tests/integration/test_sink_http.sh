@@ -179,7 +179,7 @@ seq 1 150 | sed 's/.*/{"type":"load.tick","data":{"i":&}}/' | "$CLI" --server "$
 sleep 0.3
 kill -9 "$rx2_pid"; wait "$rx2_pid" 2>/dev/null
 mid=$(sink_field slow position)
-sleep 0.5
+for _ in $(seq 1 100); do [[ "$(sink_field slow last_error)" =~ refused|Failed\ to\ connect|Couldn ]] && break; sleep 0.05; done
 expect_match "with the backend down the sink retries" 'refused|Failed to connect|Couldn' "$(sink_field slow last_error)"
 rx_start "$rx2_port" "$RX2" --delay-ms 25
 last=$(tail -1 "$WORK/ids2")

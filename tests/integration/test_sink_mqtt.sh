@@ -58,9 +58,11 @@ history_ids() { curl -s "${auth[@]}" "$URL/v1/events?limit=10000" |
 broker_start
 # A persistent session (-c -i), QoS 1: messages published while it
 # reconnects are queued for it.
-mosquitto_sub -p "$MPORT" -q 1 -c -i herald-test-sub -v -t 'herald/#' > "$WORK/sub.txt" 2>/dev/null &
+mosquitto_sub -p "$MPORT" -q 1 -c -i herald-test-sub -v -t 'herald/#' -t ready > "$WORK/sub.txt" 2>/dev/null &
 PIDS+=($!)
-sleep 0.3
+# Subscribed once a probe on its other topic comes through.
+wait_for 5 sh -c "mosquitto_pub -p $MPORT -t ready -m probe; grep -q '^ready probe' '$WORK/sub.txt'" ||
+  fail "the subscriber did not subscribe"
 cat > "$WORK/herald.json" <<EOF
 {"threads": 1,
  "sinks": [
@@ -99,7 +101,11 @@ wait_for 5 field_is mq lag 0
 expect_eq "the sink has no lag" 0 "$(sink_field mq lag)"
 
 # --- the broker killed -9 mid-stream, then back: every event arrives
-sleep 1.2 # the broker has saved the subscriber's session
+# The broker saves its persistence file (the subscriber's session) on SIGUSR1.
+saved=$(stat -c %y "$MDIR/mosquitto.db" 2>/dev/null)
+kill -USR1 "$BROKER_PID"
+wait_for 5 sh -c "[ -f '$MDIR/mosquitto.db' ] && [ \"\$(stat -c %y '$MDIR/mosquitto.db')\" != '$saved' ]" ||
+  fail "the broker did not save its session"
 publish 100 load.before &
 pub=$!
 sleep 0.2

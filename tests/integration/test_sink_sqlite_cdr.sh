@@ -125,7 +125,7 @@ lockpid2=$!; PIDS+=("$lockpid2")
 for _ in $(seq 1 100); do grep -q locked "$WORK/lock1" && grep -q locked "$WORK/lock2" && break; sleep 0.02; done
 fails_before=$(sink_field cdr failures)
 "$CLI" --server "$URL" publish room.deleted '{"room_id":"r-locked"}' --room r-locked > "$WORK/ids2"
-sleep 0.4
+for _ in $(seq 1 100); do [[ "$(sink_field calls last_error)" == *"database is locked"* ]] && break; sleep 0.05; done
 expect_match "past its busy timeout a locked database fails the batch" 'database is locked' "$(sink_field calls last_error)"
 wait "$lockpid" "$lockpid2"
 last=$(tail -1 "$WORK/ids2")
