@@ -262,14 +262,14 @@ static void commit_group(hv_hub *hub, pub_req *list)
             hv_event_encode(g.evs[i]);
         if (g.nrows && srv->webhooks)
             hv_webhooks_enqueue(srv->webhooks, g.rows, g.nrows, g.evs);
-        if (g.n)
-            hv_sinks_notify(srv->sinks, g.evs[g.n - 1]->id);
     } else {
         hv_error("store: append of %zu events failed", g.n);
     }
-    int direct = status == 0 && !hub->follower;
     /* Read before the hand-off: answering may drop the last references. */
     uint64_t last = status == 0 && g.n ? g.evs[g.n - 1]->id : 0;
+    if (last)
+        hv_sinks_notify(srv->sinks, last);
+    int direct = status == 0 && !hub->follower;
     hv_after *after = hand_off(srv, list, status, direct ? g.evs : NULL, g.n);
     group_free(&g);
     if (hub->follower && last)
