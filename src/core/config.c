@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "core/log.h"
@@ -37,6 +38,8 @@ static const opt options[] = {
     O("engine", OPT_STR, engine, "store engine: sqlite (embedded, default) or redis"),
     O("redis-url", OPT_STR, redis_url, "Redis of the redis engine, redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)"),
     O("redis-prefix", OPT_STR, redis_prefix, "prefix of the redis engine's keys (default herald:)"),
+    O("node-id", OPT_STR, node_id, "name of this node among the nodes sharing one Redis (default HOSTNAME:PORT)"),
+    O("node-timeout", OPT_DOUBLE, node_timeout_s, "seconds without a heartbeat after which the other nodes take over a node's work (default 10)"),
     O("log-level", OPT_LEVEL, log_level, "error, warn, info or debug (default info)"),
     O("metrics-interval", OPT_DOUBLE, metrics_interval_s, "seconds between MetricsReport messages (default 5)"),
     O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
@@ -87,6 +90,7 @@ static void set_defaults(hv_config *c)
     strcpy(c->engine, "sqlite");
     strcpy(c->redis_url, "redis://127.0.0.1:6379");
     strcpy(c->redis_prefix, "herald:");
+    c->node_timeout_s = 10;
     c->log_level = HV_LOG_INFO;
     c->metrics_interval_s = 5;
     c->max_body = 4u << 20;
@@ -359,6 +363,16 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+        return -1;
+    }
+    if (!c->node_id[0]) {
+        char host[64] = "herald";
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        snprintf(c->node_id, sizeof(c->node_id), "%s:%d", host, c->listen_port);
+    }
+    if (c->node_timeout_s < 0.5) {
+        fprintf(stderr, "herald: --node-timeout must be at least 0.5 s\n");
         return -1;
     }
     if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {

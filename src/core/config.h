@@ -18,6 +18,8 @@ typedef struct hv_config {
     char engine[16];               /* store engine: sqlite or redis */
     char redis_url[512];           /* redis engine: redis://[[user]:password@]host[:port][/db] */
     char redis_prefix[128];        /* redis engine: key prefix */
+    char node_id[128];             /* redis engine: this node's name ("" = host:port) */
+    double node_timeout_s;         /* redis engine: a node silent this long is dead */
     int log_level;
     double metrics_interval_s;     /* MetricsReport period */
     int threads;                   /* I/O loops; 0 = one per core */

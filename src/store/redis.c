@@ -189,6 +189,8 @@ hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
         goto fail;
     }
     strcpy(r->prefix, prefix);
+    snprintf(r->node, sizeof(r->node), "%s", opt->node_id && *opt->node_id ? opt->node_id : "herald");
+    r->node_timeout_ms = opt->node_timeout_ms > 0 ? opt->node_timeout_ms : 10000;
     if (hv_redis_parse_url(r, opt->redis_url, err, errlen) != 0 ||
         hv_redis_connect(r, &r->writer, err, errlen) != 0 || check_server(r, err, errlen) != 0 ||
         load_scripts(r, err, errlen) != 0 || load_state(r, err, errlen) != 0)

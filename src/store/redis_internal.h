@@ -55,6 +55,8 @@ typedef struct hv_redis {
     char pass[256];
     int db;
     char prefix[128];
+    char node[128];          /* this node's name (store options node_id) */
+    int64_t node_timeout_ms; /* a node silent this long is dead */
     char sha[LUA_COUNT][41];
     rconn writer; /* the hub thread's */
     _Atomic uint64_t last_id;

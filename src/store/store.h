@@ -24,6 +24,8 @@ typedef struct hv_store_options {
     const char *engine;  /* "sqlite" (NULL or "": the default) or "redis" */
     const char *redis_url;    /* redis://[[user]:password@]host[:port][/db] */
     const char *redis_prefix; /* key prefix, NULL or "": "herald:" */
+    const char *node_id;      /* this node's name among those sharing the store */
+    int64_t node_timeout_ms;  /* a node silent this long is dead (redis) */
 } hv_store_options;
 
 /* Opens (creating if needed) the store. On failure returns NULL and writes
