@@ -15,6 +15,7 @@
 #include "codec/fishjam_pb.h"
 #include "core/log.h"
 #include "deliver/fanout.h"
+#include "hub/heartbeat.h"
 #include "hub/hub.h"
 #include "net/server.h"
 #include "net/ws_frame.h"
@@ -148,16 +149,22 @@ int main(int argc, char **argv)
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
     int ok = srv.hub && srv.webhooks && srv.sinks && hv_server_start(&srv) == 0;
+    hv_heartbeat *heartbeat = NULL;
     if (ok) {
         hv_sinks_start(srv.sinks);
+        heartbeat = hv_heartbeat_start(&srv);
         run_control_loop(&srv);
     }
+    int shared = heartbeat != NULL;
+    hv_heartbeat_stop(heartbeat); /* it may kick the engine: stopped first */
     /* Sinks first: their last positions are committed by the hub. */
     hv_sinks_stop(srv.sinks);
     /* Loops and hub first (the hub hands work to the engine), then the
      * engine, then the hub's memory and the state they all read. */
     hv_server_stop(&srv);
     hv_webhooks_stop(srv.webhooks); /* it may still call the (stopped) hub */
+    if (shared) /* its attempts recorded, its unfinished deliveries go to the others */
+        hv_store_node_leave(srv.store);
     hv_hub_free(srv.hub);
     hv_endpoints_free(srv.endpoints);
     hv_sinks_free(srv.sinks);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "auth/identity.h"
 #include "deliver/channels.h"
@@ -41,9 +42,11 @@ static void push_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t 
 {
     (void)l, (void)evs, (void)n;
     hv_conn *c = arg;
-    if (status != 0)
-        hv_http_error(c, 503, "the event store is unavailable; nothing was stored, retry later");
-    else
+    if (status != 0) {
+        char msg[400];
+        hv_api_store_failure(c->loop->srv, status, msg, sizeof(msg));
+        hv_http_error(c, 503, "%s", msg);
+    } else
         hv_http_respond(c, 200, "application/json", NULL, "true", 4);
     hv_conn_release(c);
 }

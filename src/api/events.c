@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "codec/envelope.h"
 #include "core/event_json.h"
@@ -25,7 +26,9 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
     hv_conn *c = arg;
     if (status != 0) {
         atomic_fetch_add_explicit(&c->loop->srv->metrics.publish_errors, 1, memory_order_relaxed);
-        hv_http_error(c, 503, "the event store is unavailable; nothing was stored, retry later");
+        char msg[400];
+        hv_api_store_failure(c->loop->srv, status, msg, sizeof(msg));
+        hv_http_error(c, 503, "%s", msg);
     } else {
         size_t cap = 16 + n * 24, len = 0;
         char *body = malloc(cap);

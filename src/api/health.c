@@ -16,12 +16,20 @@ void hv_api_health(hv_conn *c, hv_http_req *r)
 {
     (void)r;
     hv_server *srv = c->loop->srv;
-    char body[256];
-    int n = snprintf(body, sizeof(body),
-                     "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,\"last_event_id\":\"%llu\"}",
-                     HERALD_VERSION, (long long)((hv_now_ms() - srv->started_ms) / 1000),
-                     (unsigned long long)hv_store_last_id(srv->store));
-    hv_http_respond(c, 200, "application/json", NULL, body, (size_t)n);
+    /* Liveness stays 200 while the store is down: the sockets are served
+     * and every node shares the store, so failing them all would only
+     * make a load balancer drop every node at once. "store" says whether
+     * publishes are taken ("up") or refused with 503 ("down", with why). */
+    char why[300];
+    int up = hv_store_available(srv->store, why, sizeof(why));
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)hv_store_last_id(srv->store));
+    json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:s}", "status", "ok", "version", HERALD_VERSION,
+                             "uptime_s", (json_int_t)((hv_now_ms() - srv->started_ms) / 1000),
+                             "last_event_id", id, "store", up ? "up" : "down");
+    if (!up)
+        json_object_set_new(body, "store_error", json_string(why));
+    hv_http_respond_json(c, 200, body);
 }
 
 typedef struct textbuf {
@@ -78,6 +86,9 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     counter(&b, "herald_janus_invalid_total", "Janus bodies refused as invalid (400).", LOAD(m->janus_invalid));
     counter(&b, "herald_janus_auth_failures_total", "Janus requests refused for bad credentials (401).",
             LOAD(m->janus_auth_failures));
+    tb_printf(&b, "# HELP herald_store_up 1 when the event store takes commits, 0 while it is "
+                  "unavailable (publishes answered 503).\n# TYPE herald_store_up gauge\n"
+                  "herald_store_up %d\n", hv_store_available(srv->store, NULL, 0));
     tb_printf(&b, "# HELP herald_outbound_queue_bytes Bytes queued for clients, not yet written.\n"
                   "# TYPE herald_outbound_queue_bytes gauge\nherald_outbound_queue_bytes %lld\n",
               (long long)hv_server_outbound_bytes(srv));

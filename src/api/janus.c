@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "core/log.h"
 #include "hub/hub.h"
@@ -150,7 +151,9 @@ static void janus_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t
         if (srv->janus_dedup)
             hv_janus_dedup_forget(srv->janus_dedup, j->digests, j->n);
         COUNT(srv, publish_errors);
-        answer_error(j->conn, j->ws, 503, "the event store is unavailable; nothing was stored, retry later");
+        char msg[400];
+        hv_api_store_failure(srv, status, msg, sizeof(msg));
+        answer_error(j->conn, j->ws, 503, msg);
     } else {
         atomic_fetch_add_explicit(&srv->metrics.janus_events, n, memory_order_relaxed);
         answer_ids(j->conn, j->ws, evs, n, j->dups);

@@ -1,10 +1,13 @@
-/* reply.c — answers to committed changes; see reply.h. */
+/* reply.c — answers to committed changes, and the 503 text of a commit
+ * the store did not take; see reply.h. */
 #include "api/reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/http.h"
+#include "net/server.h"
 
 typedef struct pending {
     hv_conn *conn;
@@ -29,12 +32,38 @@ static void change_done(hv_loop *l, void *arg, int status, hv_event **evs, size_
     pending *p = arg;
     if (status != 0) {
         free(p->body);
-        hv_http_error(p->conn, 503, "the store is unavailable; the change may not be saved");
+        char msg[400];
+        hv_api_store_failure(l->srv, status, msg, sizeof(msg));
+        hv_http_error(p->conn, 503, "%s", msg);
     } else {
         hv_api_respond(p->conn, p->status, p->body);
     }
     hv_conn_release(p->conn);
     free(p);
+}
+
+void hv_api_store_failure(hv_server *srv, int status, char *buf, size_t len)
+{
+    char why[300];
+    int down = !hv_store_available(srv->store, why, sizeof(why));
+    if (status == HV_PUBLISH_UNKNOWN)
+        snprintf(buf, len, "event store unavailable: %s; the commit was sent but not "
+                 "answered, so it may have been stored: check history before sending it again",
+                 down ? why : "it did not answer");
+    else if (down || status == HV_PUBLISH_REFUSED)
+        snprintf(buf, len, "event store unavailable: %s; nothing was stored, retry later",
+                 down ? why : "it did not answer");
+    else
+        snprintf(buf, len, "the event store is unavailable; nothing was stored, retry later");
+}
+
+int hv_api_store_refuse(hv_conn *c)
+{
+    char why[300];
+    if (hv_store_available(c->loop->srv->store, why, sizeof(why)))
+        return 0;
+    hv_http_error(c, 503, "event store unavailable: %s; nothing was changed, retry later", why);
+    return 1;
 }
 
 hv_reply hv_api_change_begin(hv_conn *c)

@@ -21,10 +21,23 @@ void hv_api_respond(hv_conn *c, int status, char *body);
 hv_reply hv_api_change_begin(hv_conn *c);
 void hv_api_change_end(hv_conn *c, hv_reply reply, int status, char *out);
 
+/* The text of the 503 for a commit that failed with status (of
+ * hv_publish_done): names the cause when the store is unavailable, and
+ * says whether anything may have been stored. */
+void hv_api_store_failure(hv_server *srv, int status, char *buf, size_t len);
+
+/* While the store is unavailable (hv_store_available), answers 503 and
+ * returns 1, so a change is refused before it touches in-memory state;
+ * else 0. */
+int hv_api_store_refuse(hv_conn *c);
+
 /* Runs call, an operation that may use reply_ and must set out_ and
- * return an HTTP status, and answers as described above. */
+ * return an HTTP status, and answers as described above; while the
+ * store is unavailable it answers 503 without running call. */
 #define HV_API_RUN_CHANGE(c, call)                      \
     do {                                                \
+        if (hv_api_store_refuse(c))                     \
+            break;                                      \
         hv_reply reply_ = hv_api_change_begin(c);       \
         char *out_ = NULL;                              \
         int st_ = (call);                               \

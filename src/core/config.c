@@ -369,7 +369,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         char host[64] = "herald";
         gethostname(host, sizeof(host) - 1);
         host[sizeof(host) - 1] = '\0';
-        snprintf(c->node_id, sizeof(c->node_id), "%s:%d", host, c->listen_port);
+        if (c->listen_port)
+            snprintf(c->node_id, sizeof(c->node_id), "%s:%d", host, c->listen_port);
+        else /* an ephemeral port: the process id tells nodes on one host apart */
+            snprintf(c->node_id, sizeof(c->node_id), "%s:0:%d", host, (int)getpid());
     }
     if (c->node_timeout_s < 0.5) {
         fprintf(stderr, "herald: --node-timeout must be at least 0.5 s\n");

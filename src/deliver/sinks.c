@@ -11,6 +11,17 @@
  *
  * Everything the status page reads from other threads (state, counters,
  * last error) is behind the sink's mutex or atomic.
+ *
+ * Several nodes on one store (redis): every node runs every sink's thread,
+ * but a sink delivers only on the node holding its lease (hv_store_lease,
+ * "sink:<name>", for the node timeout, renewed every quarter of it); the
+ * others stand by and ask again at each renewal. Sinks deliver in order
+ * from one position, so they are given to one node at a time rather than
+ * split across nodes. A node that takes a sink over reloads the sink's
+ * position from the store and goes on from there; what the previous holder
+ * delivered after its last stored position is delivered again (the
+ * exactly-once modules skip it by event id). A holder that cannot renew
+ * stops delivering when its lease runs out, as the next holder may start.
  */
 #include "deliver/sinks.h"
 
@@ -28,6 +39,7 @@
 #include "deliver/sink_module.h"
 #include "hub/hub.h"
 #include "net/server.h"
+#include "store/shared.h"
 
 #define KV_NS "sink"
 
@@ -61,6 +73,9 @@ typedef struct sink {
     int in_flight, backing_off, delay_due, delay_armed;
     int64_t failing_since_ms;
     int crash_reported;
+    int owner;                  /* holds the lease (always, with one node) */
+    int64_t owner_until_ms;     /* ... until then at least */
+    uv_timer_t lease;
 } sink;
 
 struct hv_sinks {
@@ -71,6 +86,7 @@ struct hv_sinks {
     uv_mutex_t mu;              /* guards started (notify vs stop) */
     int started;
     char dir[1024];
+    int64_t lease_ms;           /* 0: this node is alone, no lease */
 };
 
 static void set_state(sink *k, const char *state, const char *error)
@@ -216,10 +232,17 @@ static void warn_gap(sink *k, uint64_t first_id)
                 k->spec->name, (unsigned long long)(first_id - pos - 1), (unsigned long long)pos);
 }
 
+static int holds_lease(const sink *k)
+{
+    return k->owner && (!k->set->lease_ms || hv_now_ms() < k->owner_until_ms);
+}
+
 /* Starts the next batch if there is one and nothing is in flight. */
 static void pump(sink *k)
 {
     int skipped = 0;
+    if (!holds_lease(k))
+        return;
     while (!k->in_flight && !k->backing_off) {
         uint64_t committed = atomic_load(&k->committed);
         if (committed <= atomic_load(&k->pos) || wait_for_more(k, committed))
@@ -297,15 +320,55 @@ static void on_success(sink *k)
 {
     atomic_fetch_add(&k->batches, 1);
     atomic_fetch_add(&k->events, k->batch.n);
-    atomic_store(&k->pos, k->scanned_through);
+    int mine = holds_lease(k); /* else the next holder's position counts */
+    if (mine)
+        atomic_store(&k->pos, k->scanned_through);
     if (k->failing_since_ms)
         hv_info("sink %s: delivering again after %u attempts", k->spec->name, k->batch.attempt);
     k->failing_since_ms = 0;
     k->crash_reported = 0;
     atomic_store(&k->attempt, 0);
-    set_state(k, "running", NULL);
+    set_state(k, mine ? "running" : "standby", NULL);
     batch_free(k);
-    store_position(k);
+    if (mine)
+        store_position(k);
+}
+
+static void load_own_position(void *arg, const char *key, const char *value)
+{
+    sink *k = arg;
+    if (!strcmp(key, k->spec->name))
+        atomic_store(&k->pos, strtoull(value, NULL, 10));
+}
+
+/* Asks for (or renews) the sink's lease; on taking it, goes on from the
+ * position the previous holder stored. */
+static void on_lease(uv_timer_t *t)
+{
+    sink *k = t->data;
+    char name[300];
+    snprintf(name, sizeof(name), "sink:%s", k->spec->name);
+    int64_t asked = hv_now_ms();
+    int held = hv_store_lease(k->set->srv->store, name, k->set->lease_ms);
+    if (held == 1) {
+        k->owner_until_ms = asked + k->set->lease_ms;
+        if (!k->owner) {
+            k->owner = 1;
+            hv_store_kv_snapshot(k->set->srv->store, KV_NS, load_own_position, k);
+            hv_info("sink %s: this node runs it now, from event %llu", k->spec->name,
+                    (unsigned long long)atomic_load(&k->pos));
+            set_state(k, "running", NULL);
+            store_position(k);
+        }
+        pump(k);
+    } else if (k->owner && (held == 0 || !holds_lease(k))) {
+        k->owner = 0;
+        hv_warn("sink %s: %s", k->spec->name,
+                held == 0 ? "another node runs it now" : "lease lost (store unreachable)");
+        set_state(k, "standby", NULL);
+    } else if (!k->owner) {
+        set_state(k, "standby", NULL);
+    }
 }
 
 static void on_delay(uv_timer_t *t)
@@ -361,7 +424,13 @@ static void sink_thread(void *arg)
         hv_error("sink %s: module %s refused its config: %s", k->spec->name, k->mod.table->name,
                  err[0] ? err : "no reason given");
         set_state(k, "failed", err[0] ? err : "create failed");
+    } else if (k->set->lease_ms) { /* runs where it holds the lease */
+        hv_info("sink %s: module %s started; asking for its lease", k->spec->name,
+                k->mod.table->name);
+        uint64_t every = (uint64_t)(k->set->lease_ms / 4);
+        uv_timer_start(&k->lease, on_lease, 0, every > 1000 ? 1000 : every);
     } else {
+        k->owner = 1;
         set_state(k, "running", NULL);
         hv_info("sink %s: module %s started at event %llu", k->spec->name, k->mod.table->name,
                 (unsigned long long)atomic_load(&k->pos));
@@ -369,6 +438,11 @@ static void sink_thread(void *arg)
         pump(k);
     }
     uv_run(&k->loop, UV_RUN_DEFAULT);
+    if (k->owner && k->set->lease_ms) { /* the next node need not wait for it to expire */
+        char name[300];
+        snprintf(name, sizeof(name), "sink:%s", k->spec->name);
+        hv_store_lease(k->set->srv->store, name, 0);
+    }
     if (k->inst)
         k->mod.table->destroy(k->inst);
     k->inst = NULL;
@@ -430,6 +504,8 @@ hv_sinks *hv_sinks_new(hv_server *srv)
     hv_sinks *s = calloc(1, sizeof(*s));
     s->srv = srv;
     uv_mutex_init(&s->mu);
+    if (hv_store_shared(srv->store))
+        s->lease_ms = (int64_t)(srv->cfg.node_timeout_s * 1000);
     if (srv->cfg.modules_dir[0])
         snprintf(s->dir, sizeof(s->dir), "%s", srv->cfg.modules_dir);
     else
@@ -468,7 +544,8 @@ void hv_sinks_start(hv_sinks *s)
         uv_async_init(&k->loop, &k->wake, on_wake);
         uv_timer_init(&k->loop, &k->delay);
         uv_timer_init(&k->loop, &k->backoff);
-        k->wake.data = k->delay.data = k->backoff.data = k;
+        uv_timer_init(&k->loop, &k->lease);
+        k->wake.data = k->delay.data = k->backoff.data = k->lease.data = k;
         if (uv_thread_create(&k->thread, sink_thread, k) != 0) {
             hv_error("sink %s: cannot start its thread", k->spec->name);
             uv_walk(&k->loop, close_handle, NULL);
@@ -498,8 +575,11 @@ void hv_sinks_notify(hv_sinks *s, uint64_t last_id)
     uv_mutex_lock(&s->mu);
     if (s->started)
         for (size_t i = 0; i < s->n; i++)
-            if (s->sinks[i].loaded) {
-                atomic_store(&s->sinks[i].committed, last_id);
+            if (s->sinks[i].loaded) { /* the hub and the follower both notify: only up */
+                uint_fast64_t cur = atomic_load(&s->sinks[i].committed);
+                while (cur < last_id &&
+                       !atomic_compare_exchange_weak(&s->sinks[i].committed, &cur, last_id))
+                    ;
                 uv_async_send(&s->sinks[i].wake);
             }
     uv_mutex_unlock(&s->mu);

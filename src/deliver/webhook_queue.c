@@ -267,6 +267,19 @@ static int load_event(hv_webhooks *w, wh_item *it)
 
 /* ---- recording attempts -------------------------------------------------- */
 
+/* Another node holds row_id now (it took this node over while it seemed
+ * dead, or a manual retry there moved the row): forget it here. */
+static void let_go(hv_webhooks *w, uint64_t row_id)
+{
+    char key[24];
+    row_key(row_id, key);
+    wh_item *it = hv_map_get(&w->rows, key);
+    if (!it || it->in_flight)
+        return; /* finished already, or its attempt will be refused too */
+    hv_warn("webhooks: delivery %" PRIu64 " is now another node's; let go here", row_id);
+    forget_item(w, it, 0);
+}
+
 void wh_flush(hv_webhooks *w)
 {
     if (!w->nbatch)
@@ -277,6 +290,10 @@ void wh_flush(hv_webhooks *w)
             a[i] = w->batch[i].a;
         if (hv_outbox_record(w->ob, a, w->nbatch) != 0)
             hv_error("webhooks: could not record %zu delivery attempts", w->nbatch);
+        else
+            for (size_t i = 0; i < w->nbatch; i++)
+                if (a[i].lost)
+                    let_go(w, a[i].outbox_id);
         free(a);
     }
     for (size_t i = 0; i < w->nbatch; i++) {

@@ -40,6 +40,7 @@
 
 #include "core/log.h"
 #include "deliver/fanout.h"
+#include "deliver/sinks.h"
 #include "net/server.h"
 
 #define FOLLOW_PAGE 1000        /* entries per read */
@@ -153,6 +154,8 @@ static void run(void *arg)
             hv_event_unref(evs[i]);
         free(evs);
         handed(f, f->pos);
+        if (n) /* sinks follow every node's events, not only this node's commits */
+            hv_sinks_notify(f->srv->sinks, f->pos);
     }
 }
 

@@ -5,6 +5,13 @@
  * it as one transaction. The same thread prunes history to the retention
  * limits about once a second.
  *
+ * While the store says it is unavailable (hv_store_available: the redis
+ * engine's probe finds Redis gone or hung) the hub takes no work: a new
+ * request is answered HV_PUBLISH_REFUSED at once on its loop, and a group
+ * already queued (behind a commit that was stuck when Redis hung) is
+ * answered the same instead of being tried; pruning waits too. Only the
+ * store knows what "available" means, so the hub does not know Redis.
+ *
  * With a log shared by several nodes (the redis engine) the hub hands the
  * loops only its publishers' answers: the log follower (follower.c) fans
  * out every node's events, this node's included, in id order, and runs
@@ -61,6 +68,19 @@ void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *va
     l->items[l->n++] = (hv_kv_change){strdup(ns), strdup(key), value ? strdup(value) : NULL};
 }
 
+void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *value,
+                        size_t event_index)
+{
+    if (l->npresence == l->cap_presence) {
+        l->cap_presence = l->cap_presence ? l->cap_presence * 2 : 4;
+        l->presence = realloc(l->presence, l->cap_presence * sizeof(*l->presence));
+        if (!l->presence)
+            abort();
+    }
+    l->presence[l->npresence++] =
+        (hv_presence_op){op, strdup(peer_id), value ? strdup(value) : NULL, event_index};
+}
+
 void hv_kvlist_clear(hv_kvlist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -69,6 +89,11 @@ void hv_kvlist_clear(hv_kvlist *l)
         free((char *)l->items[i].value);
     }
     free(l->items);
+    for (size_t i = 0; i < l->npresence; i++) {
+        free((char *)l->presence[i].peer_id);
+        free((char *)l->presence[i].value);
+    }
+    free(l->presence);
     memset(l, 0, sizeof(*l));
 }
 
@@ -133,6 +158,8 @@ typedef struct group {
     hv_kv_change *kv;
     size_t nkv;
     hv_kvlist kv_extra;     /* endpoint records changed by matching */
+    hv_presence_op *pres;   /* the requests' session conditions, indexes rebased */
+    size_t npres;
     hv_outbox_new *rows;    /* webhook deliveries owed */
     size_t nrows, cap;
     size_t cur;             /* the event being matched */
@@ -141,15 +168,23 @@ typedef struct group {
 
 static void gather(group *g, pub_req *list)
 {
-    size_t nkv = 0;
+    size_t nkv = 0, npres = 0;
     for (pub_req *r = list; r; r = r->next) {
         g->n += r->n;
         nkv += r->kv.n;
+        npres += r->kv.npresence;
     }
     g->evs = malloc((g->n + 1) * sizeof(*g->evs));
     g->kv = malloc((nkv + 1) * sizeof(*g->kv));
+    g->pres = malloc((npres + 1) * sizeof(*g->pres));
     size_t k = 0;
     for (pub_req *r = list; r; r = r->next) {
+        for (size_t i = 0; i < r->kv.npresence; i++) {
+            hv_presence_op op = r->kv.presence[i];
+            if (op.event_index != HV_PRESENCE_NO_EVENT)
+                op.event_index += k; /* the request's events start at k */
+            g->pres[g->npres++] = op;
+        }
         for (size_t i = 0; i < r->n; i++)
             g->evs[k++] = r->evs[i];
         for (size_t i = 0; i < r->kv.n; i++)
@@ -189,6 +224,7 @@ static void group_free(group *g)
         free((char *)g->rows[i].endpoint_id);
     free(g->rows);
     free(g->kv);
+    free(g->pres);
     hv_kvlist_clear(&g->kv_extra);
     free(g->evs);
 }
@@ -246,6 +282,29 @@ static hv_after *hand_off(hv_server *srv, pub_req *list, int status, hv_event **
     return after;
 }
 
+/* Moves the outbox rows of events a presence condition dropped (id 0)
+ * behind the others, keeping their order; returns how many are kept. */
+static size_t kept_rows(group *g)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < g->nrows; i++)
+        if (g->rows[i].id) {
+            hv_outbox_new row = g->rows[i];
+            memmove(&g->rows[kept + 1], &g->rows[kept], (i - kept) * sizeof(row));
+            g->rows[kept++] = row;
+        }
+    return kept;
+}
+
+/* The id of the commit's last stored event (0: none). */
+static uint64_t last_kept(const group *g)
+{
+    for (size_t i = g->n; i > 0; i--)
+        if (g->evs[i - 1]->id)
+            return g->evs[i - 1]->id;
+    return 0;
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
@@ -254,19 +313,23 @@ static void commit_group(hv_hub *hub, pub_req *list)
     match_endpoints(srv, &g);
 
     uint64_t t0 = uv_hrtime();
-    hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows};
-    int status = hv_store_commit(srv->store, &c);
-    hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? g.n : 0);
+    hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows, g.pres, g.npres};
+    int status = HV_PUBLISH_REFUSED;
+    if (hv_store_available(srv->store, NULL, 0)) {
+        status = hv_store_commit(srv->store, &c);
+        hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? g.n : 0);
+    }
     if (status == 0) {
         for (size_t i = 0; i < g.n; i++)
             hv_event_encode(g.evs[i]);
-        if (g.nrows && srv->webhooks)
-            hv_webhooks_enqueue(srv->webhooks, g.rows, g.nrows, g.evs);
-    } else {
+        size_t rows = kept_rows(&g);
+        if (rows && srv->webhooks)
+            hv_webhooks_enqueue(srv->webhooks, g.rows, rows, g.evs);
+    } else if (status != HV_PUBLISH_REFUSED) {
         hv_error("store: append of %zu events failed", g.n);
     }
     /* Read before the hand-off: answering may drop the last references. */
-    uint64_t last = status == 0 && g.n ? g.evs[g.n - 1]->id : 0;
+    uint64_t last = status == 0 ? last_kept(&g) : 0;
     if (last)
         hv_sinks_notify(srv->sinks, last);
     int direct = status == 0 && !hub->follower;
@@ -281,7 +344,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
 static void maybe_prune(hv_hub *hub)
 {
     uint64_t now = uv_hrtime() / 1000000;
-    if (now < hub->next_prune)
+    if (now < hub->next_prune || !hv_store_available(hub->srv->store, NULL, 0))
         return;
     hub->next_prune = now + PRUNE_EVERY_MS;
     const hv_config *cfg = &hub->srv->cfg;
@@ -377,6 +440,12 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
         r->after = NULL;
         free_req(r);
         return -1;
+    }
+    if (!hv_store_available(hub->srv->store, NULL, 0)) {
+        uv_mutex_unlock(&hub->mu);
+        /* Refused, not queued: answered on its loop like a failed commit. */
+        hv_after_post(hand_off(hub->srv, r, HV_PUBLISH_REFUSED, NULL, 0));
+        return 0;
     }
     if (hub->tail)
         hub->tail->next = r;

@@ -11,16 +11,24 @@
 #define HV_HUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/event.h"
 #include "net/loop.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 typedef struct hv_hub hv_hub;
 
 /* Called on the publisher's loop once the group is committed (status 0,
- * the events carry their ids) or has failed (status -1). The hub drops its
- * references to evs after the call. */
+ * the events carry their ids) or has failed: HV_PUBLISH_FAILED (nothing
+ * stored), HV_PUBLISH_UNKNOWN (the store took the commit but did not
+ * answer: the events may be stored), HV_PUBLISH_REFUSED (the store was
+ * unavailable, hv_store_available: nothing was tried, nothing stored).
+ * The hub drops its references to evs after the call. */
+#define HV_PUBLISH_FAILED (-1)
+#define HV_PUBLISH_UNKNOWN HV_STORE_UNKNOWN
+#define HV_PUBLISH_REFUSED (-3)
 typedef void (*hv_publish_done)(hv_loop *loop, void *arg, int status, hv_event **evs, size_t n);
 
 /* Where a change made through the hub is answered: done(origin, arg, …)
@@ -42,18 +50,25 @@ void hv_hub_free(hv_hub *hub);
 
 /* Queues n events (the hub takes the references and the array). Returns 0,
  * or -1 when the hub is stopping (the events are released, done is not
- * called). */
+ * called). While the store is unavailable nothing is queued: done is
+ * called (posted to origin) with HV_PUBLISH_REFUSED, so publishers get
+ * their 503 at once instead of waiting on a store that does not answer. */
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg);
 
-/* State changes committed with a group of events (see hv_kv_change). The
- * list owns copies of its strings. */
+/* State changes committed with a group of events (see hv_kv_change), and
+ * conditions on peers' sessions (store/shared.h: only a store that several
+ * nodes share checks them). The list owns copies of its strings. */
 typedef struct hv_kvlist {
     hv_kv_change *items;
     size_t n, cap;
+    hv_presence_op *presence; /* event_index: among this commit's events */
+    size_t npresence, cap_presence;
 } hv_kvlist;
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value);
+void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *value,
+                        size_t event_index);
 void hv_kvlist_clear(hv_kvlist *l);
 
 /* Work to post to a loop after the commit's events were handed to every
@@ -77,5 +92,16 @@ void hv_after_post(hv_after *list);
  * list is posted at once. */
 int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
                   hv_loop *origin, hv_publish_done done, void *arg);
+
+/* Posts `after` once every event up to id has been handed to the loops
+ * (the log follower's pace with a shared log; at once otherwise): how a
+ * change replicated from another node closes sockets after the events
+ * that announced it. */
+void hv_hub_after(hv_hub *hub, uint64_t id, hv_after *after);
+/* With a store shared by several nodes: applies the changes other nodes
+ * committed that this node has not applied yet, now, on the caller's
+ * thread (hub/replica.c); e.g. before refusing a token another node has
+ * just issued. Returns 1 if something was applied. */
+int hv_hub_catch_up(hv_hub *hub);
 
 #endif

@@ -193,7 +193,7 @@ json_t *hv_peer_json(const hv_peer *p)
 {
     json_t *md = json_loads(p->metadata ? p->metadata : "null", JSON_DECODE_ANY, NULL);
     return json_pack("{s:s,s:s,s:s,s:o,s:[],s:s,s:{s:[],s:[]}}", "id", p->id, "type", hv_peer_type_name(p->type),
-                     "status", p->conn ? "connected" : "disconnected", "metadata", md ? md : json_null(),
+                     "status", p->conn || p->session ? "connected" : "disconnected", "metadata", md ? md : json_null(),
                      "tracks", "subscribeMode", p->subscribe_mode, "subscriptions", "peers", "tracks");
 }
 
@@ -267,6 +267,7 @@ void hv_peer_release(hv_peer *p)
         return;
     free(p->room_id);
     free(p->metadata);
+    free(p->session);
     free(p);
 }
 

@@ -26,6 +26,9 @@ typedef struct hv_peer {
     hv_conn *conn;
     hv_loop *loop;
     uint64_t conn_gen;
+    /* across nodes sharing one store (rooms/nodes.c) */
+    char *session;           /* its session as the store last said ("<node>/<n>"), NULL: none */
+    int confirmed;           /* the store has shown conn's session as the peer's */
 } hv_peer;
 
 struct hv_room {

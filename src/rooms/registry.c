@@ -19,19 +19,9 @@
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/model.h"
+#include "rooms/registry_internal.h"
 #include "rooms/rooms.h"
-
-#define NS_ROOM "room"
-#define NS_PEER "peer"
-
-struct hv_rooms {
-    hv_server *srv;
-    uv_mutex_t mu;
-    hv_after *closes; /* socket closes waiting for the next commit (lock held) */
-    hv_map rooms;   /* id -> hv_room */
-    hv_map tokens;  /* token hash -> hv_peer */
-    uint64_t next_gen;
-};
+#include "store/shared.h"
 
 /* ---- loading ----------------------------------------------------------- */
 
@@ -54,18 +44,27 @@ static void load_peer(void *arg, const char *key, const char *value)
     }
     hv_room_add_peer(room, p);
     hv_map_put(&r->tokens, p->token_hash, p);
+    hv_map_put(&r->peers, p->id, p);
 }
 
 hv_rooms *hv_rooms_new(hv_server *srv)
 {
     hv_rooms *r = calloc(1, sizeof(*r));
     r->srv = srv;
+    r->shared = hv_store_shared(srv->store);
+    r->node = srv->cfg.node_id;
+    /* Generations start from the clock: a session "<node>/<gen>" is then
+     * never one the same node held before it restarted. */
+    r->next_gen = (uint64_t)hv_now_ms() * 1000;
     uv_mutex_init(&r->mu);
     hv_map_init(&r->rooms);
     hv_map_init(&r->tokens);
+    hv_map_init(&r->peers);
     if (hv_store_kv_load(srv->store, NS_ROOM, load_room, r) != 0 ||
         hv_store_kv_load(srv->store, NS_PEER, load_peer, r) != 0)
         hv_error("rooms: could not load rooms and peers from the store");
+    if (r->shared)
+        rooms_load_sessions(r);
     hv_info("rooms: %zu rooms loaded", r->rooms.count);
     return r;
 }
@@ -83,6 +82,7 @@ void hv_rooms_free(hv_rooms *r)
     }
     hv_map_free(&r->rooms);
     hv_map_free(&r->tokens);
+    hv_map_free(&r->peers);
     uv_mutex_destroy(&r->mu);
     free(r);
 }
@@ -112,7 +112,7 @@ static hv_event *room_event(const char *type, const hv_room *room)
 }
 
 /* peer.* events carry room_id, peer_id and peer_type, plus extra keys. */
-static hv_event *peer_event(const char *type, const hv_peer *p, json_t *extra)
+hv_event *rooms_peer_event(const char *type, const hv_peer *p, json_t *extra)
 {
     json_t *d = json_pack("{s:s,s:s,s:s}", "room_id", p->room_id, "peer_id", p->id, "peer_type",
                           hv_peer_type_name(p->type));
@@ -127,7 +127,7 @@ static hv_event *peer_event(const char *type, const hv_peer *p, json_t *extra)
 
 /* Hands events and records to the hub (lock held). Takes the events.
  * -1 when the hub is stopping: then reply.done will not be called. */
-static int commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
+int rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
 {
     hv_event **arr = malloc((n ? n : 1) * sizeof(*arr));
     if (n)
@@ -180,8 +180,13 @@ static void do_close(hv_loop *l, void *arg)
     free(m);
 }
 
+void rooms_session(const hv_rooms *r, uint64_t gen, char out[160])
+{
+    snprintf(out, 160, "%.130s/%llu", r->node, (unsigned long long)gen);
+}
+
 /* Closes p's socket after the next commit (or at once with now). */
-static void close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now)
+void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now)
 {
     if (!p->conn)
         return;
@@ -230,7 +235,7 @@ int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *addre
     if (hook && r->srv->endpoints)
         hv_endpoints_add_room(r->srv->endpoints, room->id, hook, &kv);
     hv_event *ev = room_event("room.created", room);
-    int rc = commit(r, &ev, 1, &kv, reply);
+    int rc = rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     return rc ? stopping(out) : 201;
 }
@@ -260,7 +265,7 @@ int hv_rooms_get(hv_rooms *r, const char *room_id, char **out)
 int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply)
 {
     uv_mutex_lock(&r->mu);
-    hv_room *room = hv_map_del(&r->rooms, room_id);
+    hv_room *room = hv_map_get(&r->rooms, room_id);
     if (!room) {
         uv_mutex_unlock(&r->mu);
         *out = errmsg("Room %s does not exist", room_id);
@@ -268,21 +273,42 @@ int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply
     }
     /* Like the reference: only room.deleted, no peer.* for its peers. */
     hv_kvlist kv = {0};
+    hv_event *ev = room_event("room.deleted", room);
+    rooms_forget_room(r, room, &kv);
+    int rc = rooms_commit(r, &ev, 1, &kv, reply);
+    uv_mutex_unlock(&r->mu);
+    *out = NULL;
+    return rc ? stopping(out) : 204;
+}
+
+void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
+{
+    hv_map_del(&r->rooms, room->id);
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
-        close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted", 0);
+        rooms_close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted", 0);
         hv_map_del(&r->tokens, p->token_hash);
-        hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
+        hv_map_del(&r->peers, p->id);
+        if (kv)
+            hv_kvlist_put(kv, NS_PEER, p->id, NULL);
+        if (kv && r->shared) /* its session, wherever it is, ends with the room */
+            hv_kvlist_presence(kv, HV_PRESENCE_DROP, p->id, NULL, HV_PRESENCE_NO_EVENT);
         hv_peer_release(p);
     }
-    hv_kvlist_put(&kv, NS_ROOM, room->id, NULL);
-    hv_event *ev = room_event("room.deleted", room);
-    int rc = commit(r, &ev, 1, &kv, reply);
-    uv_mutex_unlock(&r->mu);
+    if (kv)
+        hv_kvlist_put(kv, NS_ROOM, room->id, NULL);
     hv_room_free(room);
-    *out = NULL;
-    return rc ? stopping(out) : 204;
+}
+
+void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p)
+{
+    p->deleted = 1;
+    rooms_close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted", 0);
+    if (room)
+        hv_room_remove_peer(room, p);
+    hv_map_del(&r->tokens, p->token_hash);
+    hv_map_del(&r->peers, p->id);
 }
 
 static hv_peer *find_peer(hv_room *room, const char *peer_id)
@@ -316,14 +342,15 @@ int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t l
     }
     hv_room_add_peer(room, p);
     hv_map_put(&r->tokens, p->token_hash, p);
+    hv_map_put(&r->peers, p->id, p);
     char url[300];
     snprintf(url, sizeof(url), "%s/socket/peer/websocket", address);
     *out = dump(json_pack("{s:{s:o,s:s,s:s}}", "data", "peer", hv_peer_json(p), "token", token,
                           "peer_websocket_url", url));
     hv_kvlist kv = {0};
     put_peer_record(&kv, p);
-    hv_event *ev = peer_event("peer.added", p, NULL);
-    int rc = commit(r, &ev, 1, &kv, reply);
+    hv_event *ev = rooms_peer_event("peer.added", p, NULL);
+    int rc = rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     return rc ? stopping(out) : 201;
 }
@@ -341,16 +368,18 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
     }
     hv_event *evs[2];
     size_t n = 0;
-    if (p->conn) /* a connected peer: disconnected first, then deleted */
-        evs[n++] = peer_event("peer.disconnected", p, NULL);
-    evs[n++] = peer_event("peer.deleted", p, NULL);
-    p->deleted = 1;
-    close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted", 0);
-    hv_room_remove_peer(room, p);
-    hv_map_del(&r->tokens, p->token_hash);
     hv_kvlist kv = {0};
+    /* A connected peer: disconnected first, then deleted. Its socket may
+     * be on another node: with a shared store, the store says whether it
+     * was connected (and ends its session). */
+    if (r->shared)
+        hv_kvlist_presence(&kv, HV_PRESENCE_DROP, p->id, NULL, n);
+    if (p->conn || r->shared)
+        evs[n++] = rooms_peer_event("peer.disconnected", p, NULL);
+    evs[n++] = rooms_peer_event("peer.deleted", p, NULL);
+    rooms_forget_peer(r, room, p);
     hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
-    int rc = commit(r, evs, n, &kv, reply);
+    int rc = rooms_commit(r, evs, n, &kv, reply);
     uv_mutex_unlock(&r->mu);
     hv_peer_release(p);
     *out = NULL;
@@ -376,7 +405,7 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
     hv_map_put(&r->tokens, p->token_hash, p);
     hv_kvlist kv = {0};
     put_peer_record(&kv, p);
-    int rc = commit(r, NULL, 0, &kv, reply);
+    int rc = rooms_commit(r, NULL, 0, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = dump(json_pack("{s:{s:s}}", "data", "token", token));
     return rc ? stopping(out) : 201;
@@ -400,27 +429,53 @@ int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char *
 
 static const hv_rooms_reply no_reply = {NULL, NULL, NULL};
 
-hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen)
+/* The live peer of a token hash, with the lock taken (NULL: unknown,
+ * lock released). A token another node has just issued may not have
+ * reached this node yet: with a shared store, this node catches up with
+ * the others' changes once before refusing it. */
+static hv_peer *peer_of_token(hv_rooms *r, const char *token)
 {
     char hash[65];
     hv_token_hash(token, hash);
-    uv_mutex_lock(&r->mu);
-    hv_peer *p = hv_map_get(&r->tokens, hash);
-    if (!p || p->deleted) {
+    /* Peer tokens are 43 base64url characters; a user's JWT is not worth
+     * a look at the store. */
+    int peer_like = strlen(token) == 43 && !strchr(token, '.');
+    for (int tries = 0;; tries++) {
+        uv_mutex_lock(&r->mu);
+        hv_peer *p = hv_map_get(&r->tokens, hash);
+        if (p && !p->deleted)
+            return p;
         uv_mutex_unlock(&r->mu);
-        return NULL;
+        if (!r->shared || !peer_like || tries == 1 || !hv_hub_catch_up(r->srv->hub))
+            return NULL;
     }
+}
+
+hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen)
+{
+    hv_peer *p = peer_of_token(r, token);
+    if (!p)
+        return NULL;
     int replacing = p->conn != NULL;
     if (replacing)
-        close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
+        rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
     p->conn = c;
     p->loop = c->loop;
     p->conn_gen = *gen = ++r->next_gen;
+    p->confirmed = 0;
     atomic_fetch_add(&p->refs, 1);
-    if (!replacing) {
-        hv_event *ev = peer_event("peer.connected", p, NULL);
+    /* With a shared store the socket the peer had may be on another node:
+     * the store takes the session over and keeps peer.connected only if
+     * the peer had none (rooms/nodes.c closes the other node's socket). */
+    if (!replacing || r->shared) {
+        hv_event *ev = rooms_peer_event("peer.connected", p, NULL);
         hv_kvlist kv = {0};
-        commit(r, &ev, 1, &kv, no_reply);
+        if (r->shared) {
+            char sess[160];
+            rooms_session(r, p->conn_gen, sess);
+            hv_kvlist_presence(&kv, HV_PRESENCE_CONNECT, p->id, sess, 0);
+        }
+        rooms_commit(r, &ev, 1, &kv, no_reply);
     }
     uv_mutex_unlock(&r->mu);
     return p;
@@ -433,10 +488,15 @@ void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const 
         p->conn = NULL;
         p->loop = NULL;
         if (!p->deleted) {
-            hv_event *ev = lost ? peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
-                                : peer_event("peer.disconnected", p, NULL);
+            hv_event *ev = lost ? rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
+                                : rooms_peer_event("peer.disconnected", p, NULL);
             hv_kvlist kv = {0};
-            commit(r, &ev, 1, &kv, no_reply);
+            if (r->shared) { /* announced only if this socket still held the session */
+                char sess[160];
+                rooms_session(r, gen, sess);
+                hv_kvlist_presence(&kv, HV_PRESENCE_LEAVE, p->id, sess, 0);
+            }
+            rooms_commit(r, &ev, 1, &kv, no_reply);
         }
     }
     uv_mutex_unlock(&r->mu);
@@ -451,26 +511,22 @@ void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json
         p->metadata = strdup(metadata_json);
         hv_kvlist kv = {0};
         put_peer_record(&kv, p);
-        hv_event *ev = peer_event("peer.metadata_updated", p,
+        hv_event *ev = rooms_peer_event("peer.metadata_updated", p,
                                   json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));
-        commit(r, &ev, 1, &kv, no_reply);
+        rooms_commit(r, &ev, 1, &kv, no_reply);
     }
     uv_mutex_unlock(&r->mu);
 }
 
 int hv_peers_identify(hv_rooms *r, const char *token, char peer_id[64], char room_id[160])
 {
-    char hash[65];
-    hv_token_hash(token, hash);
-    uv_mutex_lock(&r->mu);
-    hv_peer *p = hv_map_get(&r->tokens, hash);
-    int ok = p && !p->deleted;
-    if (ok) {
-        snprintf(peer_id, 64, "%s", p->id);
-        snprintf(room_id, 160, "%s", p->room_id);
-    }
+    hv_peer *p = peer_of_token(r, token);
+    if (!p)
+        return -1;
+    snprintf(peer_id, 64, "%s", p->id);
+    snprintf(room_id, 160, "%s", p->room_id);
     uv_mutex_unlock(&r->mu);
-    return ok ? 0 : -1;
+    return 0;
 }
 
 const char *hv_peer_id(const hv_peer *p)

@@ -38,11 +38,18 @@ typedef struct hv_store_engine {
     long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
     uint64_t (*last_id)(hv_store *st);
     uint64_t (*first_id)(hv_store *st);
+    int (*available)(hv_store *st, char *why, size_t len); /* NULL: always */
     /* following a shared log (NULL: the engine's log is this node's alone) */
     hv_store_tail *(*tail_open)(hv_store *st);
     int (*tail_read)(hv_store_tail *t, uint64_t *pos, size_t limit, int wait_ms,
                      hv_event ***out, size_t *n, char *err, size_t errlen);
     void (*tail_close)(hv_store_tail *t);
+    /* nodes sharing the store (NULL: this node is alone) */
+    int (*node_beat)(hv_store *st, hv_node_death **dead, size_t *n);
+    void (*node_leave)(hv_store *st);
+    int (*lease)(hv_store *st, const char *name, int64_t ttl_ms);
+    /* state shared with other nodes (store/shared_engine.h; NULL: none) */
+    const struct hv_shared_ops *shared;
     /* the outbox, reader side (any thread) */
     char *(*attempts_json)(hv_store *st, const char *endpoint_id, uint64_t before_id,
                            size_t limit);
@@ -53,7 +60,7 @@ typedef struct hv_store_engine {
     void (*outbox_close)(hv_outbox *ob);
     int (*load_pending)(hv_outbox *ob, uint64_t after_id, size_t limit, hv_outbox_item **out,
                         size_t *n);
-    int (*record)(hv_outbox *ob, const hv_attempt *a, size_t n);
+    int (*record)(hv_outbox *ob, hv_attempt *a, size_t n);
     int (*retry)(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
     long (*insert)(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
                    int64_t now_ms, uint64_t *first_id);

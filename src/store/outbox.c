@@ -254,9 +254,11 @@ static int record_one(sq_outbox *ob, const hv_attempt *a)
     return run(s);
 }
 
-int hv_sqlite_record(hv_outbox *base, const hv_attempt *a, size_t n)
+int hv_sqlite_record(hv_outbox *base, hv_attempt *a, size_t n)
 {
     sq_outbox *ob = (sq_outbox *)base;
+    for (size_t i = 0; i < n; i++)
+        a[i].lost = 0; /* one node: every row is ours */
     if (n == 0)
         return 0;
     pthread_mutex_lock(&ob->mu);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 enum { HV_OUTBOX_PENDING = 0, HV_OUTBOX_DELIVERED = 1, HV_OUTBOX_FAILED = 2 };
@@ -37,6 +38,11 @@ typedef struct hv_commit {
     size_t nkv;
     hv_outbox_new *outbox;
     size_t noutbox;
+    /* Conditions on peers' sessions (store/shared.h), checked in the same
+     * transaction; an event whose condition fails is dropped (id 0, its
+     * outbox rows get id 0). Ignored by a store that is one node's. */
+    const hv_presence_op *presence;
+    size_t npresence;
 } hv_commit;
 
 /* hv_store_append_kv plus outbox rows, one transaction (hub thread). */
@@ -79,10 +85,14 @@ typedef struct hv_attempt {
     int status;
     int attempts;          /* total attempts after this one */
     int64_t next_at_ms;
+    int lost;              /* out: not recorded, the row is another node's */
 } hv_attempt;
 
-/* Records attempts (and the rows' new states) in one transaction. */
-int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n);
+/* Records attempts (and the rows' new states) in one transaction. With a
+ * store shared by several nodes, an attempt on a row this node no longer
+ * holds (taken over by another node) is not recorded and gets lost = 1:
+ * the caller lets the row go. */
+int hv_outbox_record(hv_outbox *ob, hv_attempt *a, size_t n);
 
 /* Marks a row pending again, due now (manual retry). Returns 1 if the row
  * exists for that endpoint, 0 if not, -1 on error. */

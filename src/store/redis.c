@@ -17,8 +17,10 @@
  * so times are the same on every node), XADDs the events, applies the kv
  * changes and writes the outbox rows — all or nothing. If the connection
  * fails while the script runs, herald cannot know whether it ran: the
- * publish fails, and the events may still be in the log (as when SQLite's
- * disk fails between COMMIT and its answer).
+ * commit returns HV_STORE_UNKNOWN (store.h), the publish fails, and the
+ * events may still be in the log (as when SQLite's disk fails between
+ * COMMIT and its answer). While redis_health.c knows Redis is down the
+ * commit is not tried (and the hub refuses work before it gets here).
  *
  * Reading: a small pool of connections (HV_REDIS_READERS), like SQLite's
  * readers. History and audience read the log with XRANGE, bounded by this
@@ -54,6 +56,7 @@ static void rd_close(hv_store *base)
     hv_redis *r = hv_redis_of(base);
     if (!r)
         return;
+    hv_redis_health_stop(r);
     hv_redis_disconnect(&r->writer);
     for (int i = 0; i < HV_REDIS_READERS; i++)
         hv_redis_disconnect(&r->readers[i]);
@@ -147,15 +150,17 @@ static int load_state(hv_redis *r, char *err, size_t errlen)
     ra_str(&a, hv_redis_key(r, meta, sizeof(meta), "meta"));
     ra_str(&a, "last_id");
     ra_str(&a, "horizon");
+    ra_str(&a, "kvlog_seq"); /* before any snapshot is loaded: see shared.h */
     redisReply *rep = hv_redis_cmd(r, &r->writer, &a, 1);
     ra_free(&a);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
         set_err(err, errlen, "cannot read %s: %s", meta, rep && rep->str ? rep->str : "no answer");
         if (rep)
             freeReplyObject(rep);
         return -1;
     }
     uint64_t last = hv_redis_u64(rep->element[0]), horizon = hv_redis_u64(rep->element[1]);
+    r->feed_start = hv_redis_u64(rep->element[2]);
     freeReplyObject(rep);
     char start[32];
     snprintf(start, sizeof(start), "%llu-0", (unsigned long long)horizon);
@@ -183,6 +188,7 @@ hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
     r->base.ops = &redis_engine;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    hv_redis_health_init(r);
     const char *prefix = opt->redis_prefix && *opt->redis_prefix ? opt->redis_prefix : "herald:";
     if (strlen(prefix) >= sizeof(r->prefix) - 32) {
         set_err(err, errlen, "Redis key prefix too long");
@@ -200,6 +206,8 @@ hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
             goto fail;
         r->idle[r->nidle++] = &r->readers[i];
     }
+    if (hv_redis_health_start(r, err, errlen) != 0)
+        goto fail;
     hv_info("store: redis %s:%d db %d prefix '%s' (last id %llu)", r->host, r->port, r->db,
             r->prefix, (unsigned long long)atomic_load(&r->last_id));
     return &r->base;
@@ -258,33 +266,43 @@ static int rd_commit(hv_store *base, hv_commit *c)
         ra_u64(&a, c->outbox[i].event_index);
         ra_i64(&a, c->outbox[i].next_at_ms);
     }
+    ra_str(&a, r->node);
+    if (hv_redis_shared_args(r, &a, c) != 0) {
+        ra_free(&a);
+        commit_failed(c);
+        return -1;
+    }
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_COMMIT, &a, 0);
     ra_free(&a);
-    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 2 + c->noutbox) {
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 3 + c->noutbox) {
         hv_error("store: commit of %zu events failed", c->n);
+        int unknown = !rep && r->writer.sent; /* sent, no answer: it may have run */
         if (rep)
             freeReplyObject(rep);
         commit_failed(c);
-        return -1;
+        return unknown ? HV_STORE_UNKNOWN : -1;
     }
     uint64_t first = (uint64_t)rep->element[0]->integer;
     int64_t now = rep->element[1]->integer;
     for (size_t i = 0; i < c->noutbox; i++)
         c->outbox[i].id = (uint64_t)rep->element[2 + i]->integer;
+    /* A presence condition may have dropped events (redis_shared.c). */
+    size_t kept = hv_redis_kept_ids(c, rep->element[2 + c->noutbox], first, now);
     freeReplyObject(rep);
-    for (size_t i = 0; i < c->n; i++) {
-        c->evs[i]->id = first + 1 + i;
-        c->evs[i]->time_ms = now;
-    }
-    if (c->n == 0)
+    if (kept == 0)
         return 0;
-    hv_redis_publish(r, first + 1, first + c->n);
+    hv_redis_publish(r, first + 1, first + kept);
     return 0;
 }
 
 static int rd_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
 {
     hv_redis *r = hv_redis_of(base);
+    return hv_redis_kv_load_on(r, &r->writer, ns, fn, arg);
+}
+
+int hv_redis_kv_load_on(hv_redis *r, rconn *c, const char *ns, hv_kv_fn fn, void *arg)
+{
     char order[512], hash[512], suffix[400];
     snprintf(suffix, sizeof(suffix), "kvo:%s", ns);
     hv_redis_key(r, order, sizeof(order), suffix);
@@ -297,7 +315,7 @@ static int rd_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
         ra_str(&a, order);
         ra_i64(&a, start);
         ra_i64(&a, start + KV_PAGE - 1);
-        redisReply *keys = hv_redis_cmd(r, &r->writer, &a, 1);
+        redisReply *keys = hv_redis_cmd(r, c, &a, 1);
         ra_free(&a);
         if (!hv_redis_ok(keys, REDIS_REPLY_ARRAY, "kv load")) {
             if (keys)
@@ -312,7 +330,7 @@ static int rd_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
             ra_str(&a, hash);
             for (size_t i = 0; i < nk; i++)
                 ra_add(&a, keys->element[i]->str, keys->element[i]->len);
-            vals = hv_redis_cmd(r, &r->writer, &a, 1);
+            vals = hv_redis_cmd(r, c, &a, 1);
             ra_free(&a);
             if (!hv_redis_ok(vals, REDIS_REPLY_ARRAY, "kv load") || vals->elements != nk) {
                 freeReplyObject(keys);
@@ -533,6 +551,11 @@ static const hv_store_engine redis_engine = {
     .tail_open = hv_redis_tail_open,
     .tail_read = hv_redis_tail_read,
     .tail_close = hv_redis_tail_close,
+    .available = hv_redis_available,
+    .node_beat = hv_redis_node_beat,
+    .node_leave = hv_redis_node_leave,
+    .shared = &hv_redis_shared_ops,
+    .lease = hv_redis_lease,
     .attempts_json = hv_redis_attempts_json,
     .row_state = hv_redis_row_state,
     .pending_count = hv_redis_pending_count,

@@ -6,12 +6,22 @@
  * (HV_REDIS_TIMEOUT_MS), so a dead Redis makes calls fail instead of hang.
  * After an I/O error the context is dropped and made again (AUTH, SELECT)
  * on the next call; a read may be retried once at once, a write never (the
- * command may have run). Scripts are called by EVALSHA; when Redis answers
+ * command may have run: rconn.sent tells the caller whether it was sent).
+ * Before a command, a connection that became readable while idle is known
+ * closed (Redis restarted, or its idle `timeout` closed it) and is made
+ * again first, so such a close never fails a command, nor leaves a write
+ * in doubt.
+ * Failures feed the engine's health state (redis_health.c), and while
+ * Redis is marked down every command fails at once, without trying: the
+ * outage is logged once there, and no caller waits out a 5 s timeout
+ * against a Redis the probe already knows is gone or hung.
+ * Scripts are called by EVALSHA; when Redis answers
  * NOSCRIPT (restarted, SCRIPT FLUSH) the call is repeated as EVAL, which
  * loads the script again. Readers come from a small pool guarded by a
  * mutex and a condition variable, like the SQLite engine's.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -211,10 +221,22 @@ static int setup_cmd(redisContext *ctx, int argc, const char **argv, char *err, 
     return ok ? 0 : -1;
 }
 
+int hv_redis_timed_out(const redisContext *ctx)
+{
+    /* hiredis 0.14 has no REDIS_ERR_TIMEOUT: a read timeout is an I/O
+     * error with the text of EAGAIN. */
+    return ctx->err == REDIS_ERR_IO && !strcmp(ctx->errstr, strerror(EAGAIN));
+}
+
 int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen)
 {
+    return hv_redis_connect_ms(r, c, HV_REDIS_TIMEOUT_MS, err, errlen);
+}
+
+int hv_redis_connect_ms(hv_redis *r, rconn *c, int timeout_ms, char *err, size_t errlen)
+{
     hv_redis_disconnect(c);
-    redisContext *ctx = redisConnectWithTimeout(r->host, r->port, ms_tv(HV_REDIS_TIMEOUT_MS));
+    redisContext *ctx = redisConnectWithTimeout(r->host, r->port, ms_tv(timeout_ms));
     if (!ctx || ctx->err) {
         set_err(err, errlen, "cannot connect to Redis at %s:%d: %s", r->host, r->port,
                 ctx ? ctx->errstr : "out of memory");
@@ -222,7 +244,7 @@ int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen)
             redisFree(ctx);
         return -1;
     }
-    redisSetTimeout(ctx, ms_tv(HV_REDIS_TIMEOUT_MS));
+    redisSetTimeout(ctx, ms_tv(timeout_ms));
     char db[16];
     snprintf(db, sizeof(db), "%d", r->db);
     const char *auth[] = {"AUTH", r->user[0] ? r->user : r->pass, r->pass};
@@ -236,22 +258,42 @@ int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen)
     return 0;
 }
 
+void hv_redis_check_idle(rconn *c)
+{
+    /* Between commands nothing is owed to a synchronous context (every
+     * reply was read): readable means EOF or an error. */
+    struct pollfd p = {.fd = c->c ? c->c->fd : -1, .events = POLLIN};
+    if (c->c && poll(&p, 1, 0) > 0)
+        hv_redis_disconnect(c);
+}
+
 redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry)
 {
     if (a->oom) {
         hv_error("store: redis: out of memory building a command");
         return NULL;
     }
+    c->sent = 0;
     for (int attempt = 0; attempt <= (retry ? 1 : 0); attempt++) {
         char err[256];
+        if (!hv_redis_health_up(r))
+            return NULL; /* known down: logged once by the health state */
+        hv_redis_check_idle(c);
         if (!c->c && hv_redis_connect(r, c, err, sizeof(err)) != 0) {
-            hv_error("store: %s", err);
+            hv_redis_health_fail(r, 1, err);
             return NULL;
         }
+        c->sent = 1;
         redisReply *rep = redisCommandArgv(c->c, a->n, a->v, a->len);
         if (rep)
             return rep;
-        hv_error("store: redis %s: %s", a->n ? a->v[0] : "?", c->c->errstr);
+        if (hv_redis_timed_out(c->c))
+            snprintf(err, sizeof(err), "no answer within %d ms", HV_REDIS_TIMEOUT_MS);
+        else
+            snprintf(err, sizeof(err), "%s", c->c->errstr);
+        hv_error("store: redis %s: %s", a->n ? a->v[0] : "?", err);
+        /* A plain close may be Redis's idle timeout: the probe decides. */
+        hv_redis_health_fail(r, c->c->err != REDIS_ERR_EOF, err);
         hv_redis_disconnect(c);
     }
     return NULL;

@@ -5,7 +5,10 @@
  * Files: redis.c (open/close, commits, kv, the event log's reads and
  * pruning), redis_conn.c (URL, connections, the reader pool, argument
  * lists, EVALSHA with a fallback to EVAL), redis_lua.c (the scripts),
- * redis_outbox.c (the webhook outbox), redis_tail.c (following the log).
+ * redis_outbox.c (the webhook outbox), redis_tail.c (following the log),
+ * redis_health.c (whether Redis answers: the probe, fail-fast),
+ * redis_nodes.c (heartbeats and takeover of dead nodes), redis_shared.c
+ * (the change feed and presence shared by the nodes).
  *
  * Keys, all under the prefix P (default "herald:"):
  *   P log              the event log: a Stream, entry id "<herald id>-0",
@@ -22,6 +25,17 @@
  *                      (with how many rows)
  *   P at:<id>          hash of an attempt: o, ep, ev, ms, sc, lat, err, resp, st
  *   P at:all, P at:ep:<ep>  zsets of attempt ids
+ *   P ob:q             stream of pending rows (field r = row id; the row's
+ *                      field q is its entry), read by the consumer group
+ *                      "webhooks" whose consumers are the nodes
+ *   P nodes            zset node name -> time of its last heartbeat (ms)
+ *   P kvlog            the change feed (store/shared.h, redis_shared.c): a
+ *                      Stream, entry "<seq>-0" (seq: P meta kvlog_seq),
+ *                      fields ns, k, v (absent: deleted), n (node), e
+ *   P kv:presence      hash peer id -> session "<node>/<number>" (with
+ *                      P kvo:presence, like any namespace)
+ *   P presence:<node>  set of the peer ids whose session is on that node
+ *   P lease:<name>     string: the node holding lease <name> (expires)
  * Keys are built inside the scripts from the prefix, so the engine needs
  * one Redis (or a primary with replicas), not a Redis Cluster.
  */
@@ -37,15 +51,30 @@
 
 #define HV_REDIS_READERS 4
 #define HV_REDIS_TIMEOUT_MS 5000
+#define HV_REDIS_SHARED_MAX 8 /* shared namespaces (hv_store_kv_share) */
 
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
-       LUA_INSERT, LUA_ATTEMPTS, LUA_COUNT };
+       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
     redisContext *c; /* NULL: (re)connect on next use */
+    int sent;        /* the last command was written (it may have run) */
 } rconn;
+
+/* Whether Redis answers (redis_health.c): a probe thread's PINGs and the
+ * commands' failures move it. */
+typedef struct rhealth {
+    atomic_int up;        /* 1: answering; read by any thread */
+    pthread_t thread;     /* the probe */
+    int running;
+    pthread_mutex_t mu;   /* guards the fields below */
+    pthread_cond_t cv;    /* wakes the probe (poke, stop) */
+    int stop, poke;
+    int64_t down_since_ms;
+    char why[256];        /* "Redis at host:port is not answering (...)" */
+} rhealth;
 
 typedef struct hv_redis {
     hv_store base; /* ops: the Redis engine */
@@ -58,6 +87,9 @@ typedef struct hv_redis {
     char node[128];          /* this node's name (store options node_id) */
     int64_t node_timeout_ms; /* a node silent this long is dead */
     char sha[LUA_COUNT][41];
+    uint64_t feed_start; /* P meta kvlog_seq when opened (redis_shared.c) */
+    char shared_ns[HV_REDIS_SHARED_MAX][32]; /* namespaces sent to the feed */
+    int nshared;
     rconn writer; /* the hub thread's */
     _Atomic uint64_t last_id;
     _Atomic uint64_t first_id;
@@ -66,6 +98,7 @@ typedef struct hv_redis {
     size_t nidle;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    rhealth health;
 } hv_redis;
 
 static inline hv_redis *hv_redis_of(hv_store *st)
@@ -110,6 +143,10 @@ void ra_opt(rargs *a, const char *s);
 /* redis_conn.c */
 int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen);
 int hv_redis_connect(hv_redis *r, rconn *c, char *err, size_t errlen);
+int hv_redis_connect_ms(hv_redis *r, rconn *c, int timeout_ms, char *err, size_t errlen);
+int hv_redis_timed_out(const redisContext *ctx); /* the last error was a timeout */
+/* Drops a connection that Redis closed while it was idle (no I/O wait). */
+void hv_redis_check_idle(rconn *c);
 void hv_redis_disconnect(rconn *c);
 /* Runs a command; NULL on an I/O error (the connection is dropped and
  * made again on the next call). retry: once more after an I/O error (for
@@ -138,10 +175,38 @@ hv_outbox *hv_redis_outbox_open(hv_store *st, char *err, size_t errlen);
 void hv_redis_outbox_close(hv_outbox *ob);
 int hv_redis_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
                           hv_outbox_item **out, size_t *n);
-int hv_redis_record(hv_outbox *ob, const hv_attempt *a, size_t n);
+int hv_redis_record(hv_outbox *ob, hv_attempt *a, size_t n);
 int hv_redis_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
 long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,
                      size_t n, int64_t now_ms, uint64_t *first_id);
+
+/* redis_nodes.c: heartbeats and takeover of dead nodes. */
+int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+void hv_redis_node_leave(hv_store *st);
+int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms);
+
+/* redis_health.c: whether Redis answers. init before anything can fail
+ * (close stops and destroys it), start once open succeeded. fail: a
+ * command's failure (certain: connect or I/O error, marks Redis down;
+ * else a close, which only wakes the probe). */
+void hv_redis_health_init(hv_redis *r);
+int hv_redis_health_start(hv_redis *r, char *err, size_t errlen);
+void hv_redis_health_stop(hv_redis *r);
+int hv_redis_health_up(hv_redis *r);
+void hv_redis_health_fail(hv_redis *r, int certain, const char *why);
+int hv_redis_available(hv_store *st, char *why, size_t len); /* store.h */
+
+/* redis_shared.c: the change feed and presence (store/shared.h). */
+extern const struct hv_shared_ops hv_redis_shared_ops;
+/* Appends the commit's shared namespaces and presence conditions to the
+ * COMMIT arguments (after the node name); -1 if a condition is malformed. */
+int hv_redis_shared_args(hv_redis *r, rargs *a, const hv_commit *c);
+/* Gives the events COMMIT kept (mask: "1"/"0" per event) consecutive
+ * ids from first + 1 and time now, the dropped ones id 0; returns how
+ * many were kept. */
+size_t hv_redis_kept_ids(hv_commit *c, const redisReply *mask, uint64_t first, int64_t now);
+/* redis.c: the records of namespace ns on connection c, in load order. */
+int hv_redis_kv_load_on(hv_redis *r, rconn *c, const char *ns, hv_kv_fn fn, void *arg);
 
 /* redis_tail.c: following the log (store.h, hv_store_tail_*). */
 hv_store_tail *hv_redis_tail_open(hv_store *st);

@@ -42,17 +42,95 @@
     "  else redis.call('ZREM', P .. 'ob:pending', id) "                                      \
     "redis.call('ZREM', P .. 'ob:pending:' .. ep, id) owe(ev, -1) end\n"                     \
     "end\n"                                                                                  \
+    "local Q = P .. 'ob:q'\n"                                                                \
+    "local function group() redis.pcall('XGROUP', 'CREATE', Q, 'webhooks', '0', 'MKSTREAM') end\n" \
+    "local function queue(id) local e = redis.call('XADD', Q, '*', 'r', id)\n"             \
+    "  redis.call('HSET', P .. 'ob:' .. id, 'q', e) end\n"                                   \
+    "local function claim_new(node) redis.call('XREADGROUP', 'GROUP', 'webhooks', node, "     \
+    "'STREAMS', Q, '>') end\n"                                                               \
+    "local function owner(e) local p = redis.call('XPENDING', Q, 'webhooks', e, e, 1)\n"    \
+    "  if p[1] then return p[1][2] end return nil end\n"                                     \
+    "local function release(id, e) if e then redis.call('XACK', Q, 'webhooks', e) "           \
+    "redis.call('XDEL', Q, e) redis.call('HDEL', P .. 'ob:' .. id, 'q') end end\n"           \
     "local function new_row(ep, ev, at, c)\n"                                                \
     "  local id = redis.call('HINCRBY', P .. 'meta', 'outbox_seq', 1)\n"                     \
     "  redis.call('HSET', P .. 'ob:' .. id, 'ep', ep, 'ev', ev, 'st', 0, 'n', 0, 'at', at, 'c', c)\n" \
     "  redis.call('ZADD', P .. 'ob:all', id, id)\n"                                          \
     "  pending(id, ep, ev, true)\n"                                                          \
+    "  queue(id)\n"                                                                          \
     "  return id\n"                                                                          \
     "end\n"
 
+/* The COMMIT script's part for state shared by several nodes (store/
+ * shared.h, redis_shared.c). After the node name: the number of shared
+ * namespaces and their names, then the number of presence conditions and
+ * per condition its kind (c connect, l leave, n leave node, d drop), peer,
+ * value (session, or node for n) and event index ("" for none).
+ * SHARED_CHECK reads them and checks the key types (before any write);
+ * SHARED_DECIDE applies the conditions in order, ending or moving sessions
+ * (P kv:presence, P presence:<node>) and marking the events whose
+ * condition failed (keep[i] = false); SHARED_FEED appends the commit's
+ * shared changes, then the sessions it changed, to the feed P kvlog, each
+ * with the node and the log's last id (lid) after the commit. */
+#define SHARED_CHECK                                                                         \
+    "local t = r0 + 3 * nrows + 1\n"                                                          \
+    "local shared, nsh = {}, tonumber(ARGV[t]) or 0\n"                                       \
+    "for i = 1, nsh do shared[ARGV[t + i]] = true end\n"                                     \
+    "local npres, p0 = tonumber(ARGV[t + nsh + 1]) or 0, t + nsh + 2\n"                      \
+    "local SS, KL = P .. 'kv:presence', P .. 'kvlog'\n"                                       \
+    "local function nodeof(v) return string.match(v, '^(.*)/[^/]*$') or v end\n"            \
+    "ok = ok and is(KL, 'stream') and is(SS, 'hash') and is(P .. 'kvo:presence', 'zset')\n"  \
+    "for i = 0, npres - 1 do\n"                                                               \
+    "  local k, peer, v, idx = ARGV[p0 + 4 * i], ARGV[p0 + 4 * i + 1], ARGV[p0 + 4 * i + 2], ARGV[p0 + 4 * i + 3]\n" \
+    "  if not (k == 'c' or k == 'l' or k == 'n' or k == 'd') or not peer or peer == '' or\n" \
+    "     (k ~= 'd' and (not v or v == '')) or (idx ~= '' and not (tonumber(idx) and tonumber(idx) >= 0 and tonumber(idx) < n)) then\n" \
+    "    return redis.error_reply('bad presence condition') end\n"                            \
+    "  local cur = redis.call('HGET', SS, peer)\n"                                            \
+    "  if cur then ok = ok and is(P .. 'presence:' .. nodeof(cur), 'set') end\n"               \
+    "  if v ~= '' then ok = ok and is(P .. 'presence:' .. nodeof(v), 'set') end\n"             \
+    "end\n"
+
+#define SHARED_DECIDE                                                                        \
+    "local keep, moved = {}, {}\n"                                                            \
+    "local function session(peer, v)\n"                                                       \
+    "  local old = redis.call('HGET', SS, peer)\n"                                            \
+    "  if old then redis.call('SREM', P .. 'presence:' .. nodeof(old), peer) end\n"           \
+    "  if v then redis.call('HSET', SS, peer, v) redis.call('SADD', P .. 'presence:' .. nodeof(v), peer)\n" \
+    "    if not old then redis.call('ZADD', P .. 'kvo:presence', redis.call('HINCRBY', P .. 'meta', 'kv_seq', 1), peer) end\n" \
+    "  else redis.call('HDEL', SS, peer) redis.call('ZREM', P .. 'kvo:presence', peer) end\n" \
+    "  moved[#moved + 1] = {peer, v}\n"                                                       \
+    "end\n"                                                                                   \
+    "for i = 0, npres - 1 do\n"                                                               \
+    "  local k, peer, v, idx = ARGV[p0 + 4 * i], ARGV[p0 + 4 * i + 1], ARGV[p0 + 4 * i + 2], tonumber(ARGV[p0 + 4 * i + 3])\n" \
+    "  local cur, held = redis.call('HGET', SS, peer), false\n"                               \
+    "  if k == 'c' then held = not cur if cur ~= v then session(peer, v) end\n"               \
+    "  elseif k == 'l' then held = cur == v\n"                                                \
+    "  elseif k == 'n' then held = cur and nodeof(cur) == v\n"                                \
+    "  else held = cur and true or false end\n"                                               \
+    "  if k ~= 'c' and held then session(peer, false) end\n"                                  \
+    "  if idx then keep[idx] = keep[idx] ~= false and held end\n"                              \
+    "end\n"
+
+#define SHARED_FEED                                                                          \
+    "local function feed(ns, key, v)\n"                                                       \
+    "  local seq = redis.call('HINCRBY', P .. 'meta', 'kvlog_seq', 1)\n"                      \
+    "  local a = {'XADD', KL, 'MAXLEN', '~', '10000', n2s(seq) .. '-0', 'ns', ns, 'k', key, 'n', node, 'e', n2s(lid)}\n" \
+    "  if v then a[#a + 1] = 'v' a[#a + 1] = v end\n"                                         \
+    "  redis.call(unpack(a))\n"                                                               \
+    "end\n"                                                                                   \
+    "for i = 0, nkv - 1 do local ns = ARGV[k0 + 3 * i]\n"                                     \
+    "  if shared[ns] then feed(ns, ARGV[k0 + 3 * i + 1], opt(ARGV[k0 + 3 * i + 2])) end end\n" \
+    "for _, m in ipairs(moved) do feed('presence', m[1], m[2]) end\n"                         \
+    "out[#out + 1] = table.concat(mask)\n"
+
 /* COMMIT: ARGV 2..4 = n events, n kv changes, n outbox rows; then per
  * event type, room, user, data; per change ns, key, value; per row
- * endpoint, event index (0-based), next_at. Returns {base id, time, row ids…}. */
+ * endpoint, event index (0-based), next_at; then this node's name, then
+ * the shared part (SHARED_CHECK above). Returns {base id, time, row ids…,
+ * kept mask}: the events kept get ids base + 1, base + 2, ... in order,
+ * a dropped event's rows get id 0, the mask has "1" or "0" per event. The new rows are queued on P ob:q and read
+ * at once through the consumer group `webhooks` by this node, which thus
+ * owns them (its pending entries) until they are delivered or failed. */
 static const char commit_lua[] = PRELUDE
     "local n, nkv, nrows = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local e0, k0, r0 = 5, 5 + 4 * n, 5 + 4 * n + 3 * nkv\n"
@@ -64,10 +142,16 @@ static const char commit_lua[] = PRELUDE
     "for i = 0, nrows - 1 do local ep, idx = ARGV[r0 + 3 * i], tonumber(ARGV[r0 + 3 * i + 1])\n"
     "  if ep == '' or idx == nil or idx < 0 or idx >= n then return redis.error_reply('bad outbox row') end\n"
     "  ok = ok and is(P .. 'ob:pending:' .. ep, 'zset') end\n"
+    "local node = ARGV[r0 + 3 * nrows]\n"
+    "if not node or node == '' then return redis.error_reply('commit without a node name') end\n"
+    SHARED_CHECK
+    "ok = ok and is(Q, 'stream')\n"
     "if not ok then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "if nrows > 0 then group() end\n"
     "local now, base = now_ms(), meta('last_id')\n"
     "local last_t = meta('last_time_ms')\n"
     "if now < last_t then now = last_t end\n"
+    SHARED_DECIDE
     "for i = 0, nkv - 1 do\n"
     "  local ns, key, v = ARGV[k0 + 3 * i], ARGV[k0 + 3 * i + 1], opt(ARGV[k0 + 3 * i + 2])\n"
     "  if v then redis.call('HSET', P .. 'kv:' .. ns, key, v)\n"
@@ -75,20 +159,24 @@ static const char commit_lua[] = PRELUDE
     "      redis.call('ZADD', P .. 'kvo:' .. ns, redis.call('HINCRBY', P .. 'meta', 'kv_seq', 1), key) end\n"
     "  else redis.call('HDEL', P .. 'kv:' .. ns, key) redis.call('ZREM', P .. 'kvo:' .. ns, key) end\n"
     "end\n"
-    "for i = 0, n - 1 do\n"
-    "  local a = {'XADD', P .. 'log', n2s(base + 1 + i) .. '-0', 't', ARGV[e0 + 4 * i], 'ms', n2s(now),\n"
+    "local lid, ids, mask = base, {}, {}\n"
+    "for i = 0, n - 1 do mask[i + 1] = keep[i] == false and '0' or '1' end\n"
+    "for i = 0, n - 1 do if keep[i] ~= false then lid = lid + 1 ids[i] = lid\n"
+    "  local a = {'XADD', P .. 'log', n2s(lid) .. '-0', 't', ARGV[e0 + 4 * i], 'ms', n2s(now),\n"
     "             'd', ARGV[e0 + 4 * i + 3]}\n"
     "  local room, user = opt(ARGV[e0 + 4 * i + 1]), opt(ARGV[e0 + 4 * i + 2])\n"
     "  if room then a[#a + 1] = 'r' a[#a + 1] = room end\n"
     "  if user then a[#a + 1] = 'u' a[#a + 1] = user end\n"
     "  redis.call(unpack(a))\n"
-    "end\n"
-    "redis.call('HSET', P .. 'meta', 'last_id', n2s(base + n), 'last_time_ms', n2s(now))\n"
+    "end end\n"
+    "redis.call('HSET', P .. 'meta', 'last_id', n2s(lid), 'last_time_ms', n2s(now))\n"
     "local out = {base, now}\n"
     "for i = 0, nrows - 1 do\n"
-    "  out[#out + 1] = new_row(ARGV[r0 + 3 * i], base + 1 + tonumber(ARGV[r0 + 3 * i + 1]), "
-    "ARGV[r0 + 3 * i + 2], now)\n"
+    "  local ev = ids[tonumber(ARGV[r0 + 3 * i + 1])]\n"
+    "  out[#out + 1] = ev and new_row(ARGV[r0 + 3 * i], ev, ARGV[r0 + 3 * i + 2], now) or 0\n"
     "end\n"
+    "if nrows > 0 then claim_new(node) end\n"
+    SHARED_FEED
     "return out\n";
 
 /* PRUNE: ARGV 2..4 = keep_events (0: no count limit), max_age_ms (0: no
@@ -183,32 +271,57 @@ static const char id_at_time_lua[] = PRELUDE
     "end\n"
     "return ans\n";
 
-/* LOAD_PENDING: ARGV 2..3 = after id, limit. Pending rows with id > after
- * in id order: {id, endpoint, event id, attempts, next_at, entry or nil}. */
+/* LOAD_PENDING: ARGV 2..4 = after id, limit, node. This node's pending
+ * rows (their queue entry is among its pending entries in the group) with
+ * id > after, in id order: {id, endpoint, event id, attempts, next_at,
+ * entry or nil}. Rows of other nodes are skipped; a pending row whose
+ * entry nobody holds (written before rows were queued) is queued and
+ * claimed here. */
 static const char load_pending_lua[] = PRELUDE
+    "local after, limit, node = ARGV[2], tonumber(ARGV[3]), ARGV[4]\n"
+    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "group()\n"
     "local out = {}\n"
-    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ob:pending', '(' .. ARGV[2], '+inf',"
-    " 'LIMIT', 0, tonumber(ARGV[3]))) do\n"
-    "  local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at')\n"
-    "  if h[1] then\n"
-    "    local e = redis.call('XRANGE', P .. 'log', h[2] .. '-0', h[2] .. '-0')\n"
-    "    out[#out + 1] = {tonumber(id), h[1], tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), e[1] or false}\n"
+    "while #out < limit do\n"
+    "  local ids = redis.call('ZRANGEBYSCORE', P .. 'ob:pending', '(' .. after, '+inf', 'LIMIT', 0, 1000)\n"
+    "  for _, id in ipairs(ids) do\n"
+    "    local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at', 'q')\n"
+    "    local who = h[5] and owner(h[5])\n"
+    "    if h[1] and not who then queue(id) claim_new(node) who = node end\n"
+    "    if h[1] and who == node then\n"
+    "      local e = redis.call('XRANGE', P .. 'log', h[2] .. '-0', h[2] .. '-0')\n"
+    "      out[#out + 1] = {tonumber(id), h[1], tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), e[1] or false}\n"
+    "      if #out >= limit then break end\n"
+    "    end\n"
+    "    after = id\n"
     "  end\n"
+    "  if #ids < 1000 then break end\n"
     "end\n"
     "return out\n";
 
 /* RECORD: ARGV[2] = count, then per attempt: row id, endpoint, event id,
  * time, http status (0: none), latency, error, response, new state,
- * attempts, next_at. Stores each attempt and the row's new state. */
+ * attempts, next_at; then the node's name. Stores each attempt and the
+ * row's new state; a row that reached its end leaves the queue (XACK). An
+ * attempt on a row this node no longer holds (another node took it over
+ * while this one was thought dead, or a manual retry moved it) is not
+ * stored. Returns the ids of those rows. */
 static const char record_lua[] = PRELUDE
     "local n = tonumber(ARGV[2])\n"
+    "local node = ARGV[3 + 11 * n]\n"
+    "if not node or node == '' then return redis.error_reply('record without a node name') end\n"
     "for i = 0, n - 1 do local b = 3 + 11 * i\n"
     "  for j = 0, 10 do if j ~= 1 and j ~= 6 and j ~= 7 and not tonumber(ARGV[b + j]) then\n"
     "    return redis.error_reply('bad attempt') end end\n"
     "  if ARGV[b + 1] == '' then return redis.error_reply('attempt without endpoint') end\n"
     "end\n"
+    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local lost = {}\n"
     "for i = 0, n - 1 do local b = 3 + 11 * i\n"
     "  local row, ep, ev = ARGV[b], ARGV[b + 1], ARGV[b + 2]\n"
+    "  local h = redis.call('HMGET', P .. 'ob:' .. row, 'st', 'ep', 'ev', 'q')\n"
+    "  local who = h[4] and owner(h[4])\n"
+    "  if who and who ~= node then lost[#lost + 1] = tonumber(row) else\n"
     "  local id = redis.call('HINCRBY', P .. 'meta', 'attempt_seq', 1)\n"
     "  local a = {'HSET', P .. 'at:' .. id, 'o', row, 'ep', ep, 'ev', ev, 'ms', ARGV[b + 3],"
     " 'lat', ARGV[b + 5], 'st', ARGV[b + 8]}\n"
@@ -219,36 +332,72 @@ static const char record_lua[] = PRELUDE
     "  redis.call(unpack(a))\n"
     "  redis.call('ZADD', P .. 'at:all', id, id)\n"
     "  redis.call('ZADD', P .. 'at:ep:' .. ep, id, id)\n"
-    "  local h = redis.call('HMGET', P .. 'ob:' .. row, 'st', 'ep', 'ev')\n"
     "  if h[1] then local was, now = h[1] == '0', ARGV[b + 8] == '0'\n"
     "    if was ~= now then pending(row, h[2], h[3], now) end\n"
     "    redis.call('HSET', P .. 'ob:' .. row, 'st', ARGV[b + 8], 'n', ARGV[b + 9], 'at', ARGV[b + 10])\n"
-    "  end\n"
+    "    if not now then release(row, h[4]) end\n"
+    "  end end\n"
     "end\n"
-    "return n\n";
+    "return lost\n";
 
-/* RETRY: ARGV 2..4 = endpoint, row id, now. 1 if the row of that endpoint
- * exists (now pending, due now), 0 if not. */
+/* RETRY: ARGV 2..5 = endpoint, row id, now, node. 1 if the row of that
+ * endpoint exists (now pending, due now, and this node's), 0 if not. A row
+ * still pending on another node is taken from it (XCLAIM): that node's
+ * next attempt on it will not be recorded (RECORD) and it lets it go. */
 static const char retry_lua[] = PRELUDE
-    "local k = P .. 'ob:' .. ARGV[3]\n"
-    "local h = redis.call('HMGET', k, 'ep', 'st', 'ev')\n"
+    "local k, node = P .. 'ob:' .. ARGV[3], ARGV[5]\n"
+    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local h = redis.call('HMGET', k, 'ep', 'st', 'ev', 'q')\n"
     "if h[1] ~= ARGV[2] then return 0 end\n"
+    "group()\n"
     "if h[2] ~= '0' then pending(ARGV[3], h[1], h[3], true) end\n"
+    "if h[4] and owner(h[4]) then redis.call('XCLAIM', Q, 'webhooks', node, 0, h[4], 'JUSTID')\n"
+    "else queue(ARGV[3]) claim_new(node) end\n"
     "redis.call('HSET', k, 'st', 0, 'at', ARGV[4])\n"
     "return 1\n";
 
-/* INSERT: ARGV 2..3 = endpoint, now; then event ids. A pending row for
- * each event still stored. Returns {rows, first row id}. */
+/* INSERT: ARGV 2..4 = endpoint, now, node; then event ids. A pending row
+ * for each event still stored, this node's. Returns {rows, first row id}. */
 static const char insert_lua[] = PRELUDE
+    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "group()\n"
     "local count, first = 0, 0\n"
-    "for i = 4, #ARGV do\n"
+    "for i = 5, #ARGV do\n"
     "  if #redis.call('XRANGE', P .. 'log', ARGV[i] .. '-0', ARGV[i] .. '-0') > 0 then\n"
     "    local id = new_row(ARGV[2], tonumber(ARGV[i]), ARGV[3], ARGV[3])\n"
     "    if count == 0 then first = id end\n"
     "    count = count + 1\n"
     "  end\n"
     "end\n"
+    "if count > 0 then claim_new(ARGV[4]) end\n"
     "return {count, first}\n";
+
+/* BEAT: ARGV 2..3 = node, timeout ms. This node is alive now (P nodes,
+ * score = last beat); every other node silent for longer than the timeout
+ * is removed from P nodes (so exactly one beat, of one survivor, takes it
+ * over) and its pending queue entries become this node's (XCLAIM), then
+ * its consumer is deleted. Returns {{dead node, rows taken}…}. A node
+ * stopping cleanly sets its score to 0 (LEAVE) to be taken over at once. */
+static const char beat_lua[] = PRELUDE
+    "local node, timeout = ARGV[2], tonumber(ARGV[3])\n"
+    "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local now = now_ms()\n"
+    "redis.call('ZADD', P .. 'nodes', now, node)\n"
+    "local out = {}\n"
+    "for _, d in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', '(' .. n2s(now - timeout))) do\n"
+    "  redis.call('ZREM', P .. 'nodes', d)\n"
+    "  local moved = 0\n"
+    "  if redis.call('EXISTS', Q) == 1 then group()\n"
+    "    while true do local p = redis.call('XPENDING', Q, 'webhooks', '-', '+', 1000, d)\n"
+    "      if #p == 0 then break end\n"
+    "      local a = {'XCLAIM', Q, 'webhooks', node, 0}\n"
+    "      for _, x in ipairs(p) do a[#a + 1] = x[1] end\n"
+    "      a[#a + 1] = 'JUSTID' redis.call(unpack(a)) moved = moved + #p end\n"
+    "    redis.call('XGROUP', 'DELCONSUMER', Q, 'webhooks', d) end\n"
+    "  out[#out + 1] = {d, moved}\n"
+    "end\n"
+    "return out\n";
 
 /* ATTEMPTS: ARGV 2..4 = endpoint, before id ("+inf" for the newest), limit.
  * Newest first: {id, row, event, time, status code or nil, latency, error
@@ -263,6 +412,17 @@ static const char attempts_lua[] = PRELUDE
     "end\n"
     "return out\n";
 
+/* LEASE: ARGV 2..4 = lease name, node, ttl ms. 1 when the node holds the
+ * lease (free or its own: set for another ttl), 0 when another node does.
+ * ttl 0: given up if the node holds it; returns 0. */
+static const char lease_lua[] = PRELUDE
+    "local k, node, ttl = P .. 'lease:' .. ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+    "local cur = redis.call('GET', k)\n"
+    "if ttl <= 0 then if cur == node then redis.call('DEL', k) end return 0 end\n"
+    "if cur and cur ~= node then return 0 end\n"
+    "redis.call('SET', k, node, 'PX', ARGV[4])\n"
+    "return 1\n";
+
 const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_COMMIT] = commit_lua,
     [LUA_PRUNE] = prune_lua,
@@ -272,4 +432,6 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_RETRY] = retry_lua,
     [LUA_INSERT] = insert_lua,
     [LUA_ATTEMPTS] = attempts_lua,
+    [LUA_BEAT] = beat_lua,
+    [LUA_LEASE] = lease_lua,
 };

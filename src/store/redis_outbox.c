@@ -91,6 +91,7 @@ int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_o
     ra_str(&a, ob->r->prefix);
     ra_u64(&a, after_id);
     ra_u64(&a, limit);
+    ra_str(&a, ob->r->node);
     redisReply *rep = ob_eval(ob, LUA_LOAD_PENDING, &a, 1);
     ra_free(&a);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox load")) {
@@ -127,7 +128,15 @@ int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_o
     return 0;
 }
 
-int hv_redis_record(hv_outbox *base, const hv_attempt *at, size_t n)
+/* The attempts on row id were not recorded: the row is another node's. */
+static void mark_lost(hv_attempt *at, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (at[i].outbox_id == id)
+            at[i].lost = 1;
+}
+
+int hv_redis_record(hv_outbox *base, hv_attempt *at, size_t n)
 {
     rd_outbox *ob = (rd_outbox *)base;
     if (n == 0)
@@ -151,13 +160,17 @@ int hv_redis_record(hv_outbox *base, const hv_attempt *at, size_t n)
         ra_i64(&a, x->status);
         ra_i64(&a, x->attempts);
         ra_i64(&a, x->next_at_ms);
+        at[i].lost = 0;
     }
+    ra_str(&a, ob->r->node);
     int rc = -1;
     if (bad) {
         hv_error("outbox: recording %zu attempts failed: an attempt has no endpoint", n);
     } else {
         redisReply *rep = ob_eval(ob, LUA_RECORD, &a, 0);
-        rc = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "outbox record") ? 0 : -1;
+        rc = hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox record") ? 0 : -1;
+        for (size_t i = 0; rc == 0 && i < rep->elements; i++)
+            mark_lost(at, n, hv_redis_u64(rep->element[i]));
         if (rep)
             freeReplyObject(rep);
         if (rc != 0)
@@ -178,6 +191,7 @@ int hv_redis_retry(hv_outbox *base, const char *endpoint_id, uint64_t outbox_id,
     ra_str(&a, endpoint_id);
     ra_u64(&a, outbox_id);
     ra_i64(&a, now_ms);
+    ra_str(&a, ob->r->node);
     redisReply *rep = ob_eval(ob, LUA_RETRY, &a, 0);
     ra_free(&a);
     int rc = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "outbox retry") ? (int)rep->integer : -1;
@@ -201,6 +215,7 @@ long hv_redis_insert(hv_outbox *base, const char *endpoint_id, const uint64_t *e
     ra_str(&a, ob->r->prefix);
     ra_str(&a, endpoint_id);
     ra_i64(&a, now_ms);
+    ra_str(&a, ob->r->node);
     for (size_t i = 0; i < n; i++)
         ra_u64(&a, event_ids[i]);
     redisReply *rep = ob_eval(ob, LUA_INSERT, &a, 0);

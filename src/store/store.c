@@ -84,6 +84,11 @@ uint64_t hv_store_first_id(hv_store *st)
     return st->ops->first_id(st);
 }
 
+int hv_store_available(hv_store *st, char *why, size_t len)
+{
+    return st->ops->available ? st->ops->available(st, why, len) : 1;
+}
+
 hv_store_tail *hv_store_tail_open(hv_store *st)
 {
     return st->ops->tail_open ? st->ops->tail_open(st) : NULL;
@@ -120,7 +125,7 @@ int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit, hv_ou
     return ob->ops->load_pending(ob, after_id, limit, out, n);
 }
 
-int hv_outbox_record(hv_outbox *ob, const hv_attempt *a, size_t n)
+int hv_outbox_record(hv_outbox *ob, hv_attempt *a, size_t n)
 {
     return ob->ops->record(ob, a, n);
 }
@@ -153,4 +158,24 @@ int hv_outbox_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_i
 long hv_outbox_pending_count(hv_store *st, const char *endpoint_id)
 {
     return st->ops->pending_count(st, endpoint_id);
+}
+
+int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
+{
+    *dead = NULL;
+    *n = 0;
+    return st->ops->node_beat ? st->ops->node_beat(st, dead, n) : 0;
+}
+
+void hv_store_node_leave(hv_store *st)
+{
+    if (st->ops->node_leave)
+        st->ops->node_leave(st);
+}
+
+int hv_store_lease(hv_store *st, const char *name, int64_t ttl_ms)
+{
+    if (!st->ops->lease)
+        return ttl_ms > 0 ? 1 : 0;
+    return st->ops->lease(st, name, ttl_ms);
 }

@@ -36,7 +36,11 @@ void hv_store_close(hv_store *st);
 /* Appends n events in one transaction. Assigns each event its id (strictly
  * increasing, continuing after the last stored id) and time (now, ms), then
  * commits. Returns 0 once the commit is durable; -1 on failure, in which case
- * no event is stored and the ids are reset to 0. Single caller thread. */
+ * no event is stored and the ids are reset to 0; HV_STORE_UNKNOWN when the
+ * store took the commit but did not answer (the redis engine: the reply
+ * timed out or the connection broke): the events may or may not be stored,
+ * and the ids are reset to 0 as for -1. Single caller thread. */
+#define HV_STORE_UNKNOWN (-2)
 int hv_store_append(hv_store *st, hv_event **evs, size_t n);
 
 /* A change to a state record (a room, a peer, ...), stored in namespace ns
@@ -88,6 +92,37 @@ long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
 
 uint64_t hv_store_last_id(hv_store *st);  /* 0 when empty */
 uint64_t hv_store_first_id(hv_store *st); /* oldest retained id, 0 when empty */
+
+/* Whether the store can take a commit now; no I/O, any thread. 1, or 0
+ * with why (if not NULL) set to the cause, e.g. "Redis at host:port is
+ * not answering (Connection refused)". The sqlite engine is always
+ * available; the redis engine is not while its probe finds Redis gone or
+ * hung (store/redis_health.c). The hub refuses work while it is 0. */
+int hv_store_available(hv_store *st, char *why, size_t len);
+
+/* Nodes sharing one store (the redis engine; a no-op for sqlite).
+ * hv_store_node_beat says this node is alive; it is called by one thread
+ * (hub/follower.c) every few seconds, well within the node timeout. Each
+ * other node whose last beat is older than the timeout is taken over by
+ * this beat, exactly once across the deployment: its claimed webhook
+ * deliveries become this node's (reload them: hv_webhooks_kick) and it is
+ * returned in *dead (malloc'd, *n entries) so its peers can be ended.
+ * Returns 0, or -1 when the store could not be reached. */
+typedef struct hv_node_death {
+    char node[128];
+    long rows; /* webhook deliveries taken over */
+} hv_node_death;
+int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+/* This node stops cleanly: the others take its work over at their next
+ * beat instead of after the timeout. */
+void hv_store_node_leave(hv_store *st);
+
+/* A lease among the nodes sharing the store (one sink runs on one node at
+ * a time): 1 when this node holds lease `name` (taken now, or renewed for
+ * another ttl_ms), 0 when another node holds it, -1 when the store cannot
+ * be reached. ttl_ms 0 gives the lease up if this node holds it (returns
+ * 0). Always 1 for a store of one node (sqlite). */
+int hv_store_lease(hv_store *st, const char *name, int64_t ttl_ms);
 
 /* Following a log that other herald nodes append to (the redis engine;
  * hub/follower.c is the one user). hv_store_tail_open returns NULL when

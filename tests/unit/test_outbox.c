@@ -302,7 +302,7 @@ static hv_attempt attempt(uint64_t row, uint64_t ev, int64_t t, int http, int la
                           int64_t next_at)
 {
     return (hv_attempt){row, "ep1", ev, t, http, latency, error, response, status, attempts,
-                        next_at};
+                        next_at, 0};
 }
 
 /* A page of the attempts history, parsed (to json_decref). */

@@ -1,0 +1,19 @@
+/* heartbeat.h — this node's heartbeat among the nodes sharing one store
+ * (the redis engine), and what happens when another node dies: its
+ * webhook deliveries are reloaded here and its peers are ended.
+ */
+#ifndef HV_HEARTBEAT_H
+#define HV_HEARTBEAT_H
+
+#include "net/server.h"
+
+typedef struct hv_heartbeat hv_heartbeat;
+
+/* Starts beating (a thread of its own); NULL when the store is this
+ * node's alone (sqlite) or the thread cannot start (logged). */
+hv_heartbeat *hv_heartbeat_start(hv_server *srv);
+/* Ends the thread. On a clean stop, call hv_store_node_leave once the
+ * delivery engine has stopped, so the others take over at once. */
+void hv_heartbeat_stop(hv_heartbeat *hb);
+
+#endif

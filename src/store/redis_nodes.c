@@ -1,0 +1,102 @@
+/* redis_nodes.c — the nodes sharing one Redis: heartbeats, and the
+ * takeover of a node that stopped beating (store.h, hv_store_node_beat).
+ *
+ * Each node beats into the zset P nodes (score: the time of its last beat,
+ * Redis's clock, so nodes' clocks do not matter). The BEAT script
+ * (redis_lua.c) also removes every node whose beat is older than the node
+ * timeout and, in the same script, moves that node's pending entries in
+ * the webhook consumer group to the beating node (XCLAIM) and deletes its
+ * consumer: since the removal and the claim happen in one script, exactly
+ * one survivor takes a dead node over, whichever beats first.
+ *
+ * A node that restarts under the same name before the timeout simply
+ * finds its own pending entries again (they are still its). A node that
+ * stops cleanly sets its score to 0 (LEAVE), so the next beat of any
+ * other node takes its unfinished deliveries at once.
+ *
+ * Leases (hv_store_lease) give work that must run on one node at a time,
+ * in order (a sink), to one node: a key P lease:<name> holding the node's
+ * name with an expiry, taken when free and renewed by its holder; when
+ * the holder dies the key expires and the next node to ask takes it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/redis_internal.h"
+
+int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
+{
+    hv_redis *r = hv_redis_of(st);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_str(&a, r->node);
+    ra_i64(&a, r->node_timeout_ms);
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = hv_redis_eval(r, c, LUA_BEAT, &a, 0);
+    hv_redis_reader_release(r, c);
+    ra_free(&a);
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "node heartbeat")) {
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    hv_node_death *out = rep->elements ? calloc(rep->elements, sizeof(*out)) : NULL;
+    size_t len = 0;
+    for (size_t i = 0; out && i < rep->elements; i++) {
+        const redisReply *d = rep->element[i];
+        if (d->type != REDIS_REPLY_ARRAY || d->elements != 2 ||
+            d->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        snprintf(out[len].node, sizeof(out[len].node), "%s", d->element[0]->str);
+        out[len++].rows = (long)hv_redis_u64(d->element[1]);
+    }
+    if (rep->elements && !out)
+        hv_error("store: out of memory reading the nodes taken over");
+    freeReplyObject(rep);
+    *dead = out;
+    *n = len;
+    return 0;
+}
+
+void hv_redis_node_leave(hv_store *st)
+{
+    hv_redis *r = hv_redis_of(st);
+    char key[200];
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "ZADD");
+    ra_str(&a, hv_redis_key(r, key, sizeof(key), "nodes"));
+    ra_str(&a, "XX");
+    ra_str(&a, "0");
+    ra_str(&a, r->node);
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = hv_redis_cmd(r, c, &a, 0);
+    hv_redis_reader_release(r, c);
+    ra_free(&a);
+    if (hv_redis_ok(rep, REDIS_REPLY_INTEGER, "node leave"))
+        hv_info("store: node %s left; the other nodes take over its unfinished deliveries",
+                r->node);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms)
+{
+    hv_redis *r = hv_redis_of(st);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    ra_str(&a, name);
+    ra_str(&a, r->node);
+    ra_i64(&a, ttl_ms > 0 ? ttl_ms : 0);
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = hv_redis_eval(r, c, LUA_LEASE, &a, 0);
+    hv_redis_reader_release(r, c);
+    ra_free(&a);
+    int held = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "lease") ? (int)rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return held;
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# test_redis_outage.sh — two herald nodes (--engine redis) on one real
+# redis-server while Redis hangs and while it is gone (store/redis_health.c):
+#  (a) Redis SIGSTOPped: /health says the store is down, and a publish, a
+#      batch publish and a room creation are answered 503 with a JSON error
+#      naming Redis, at once (curl --max-time 4: a publish that waited for
+#      the 5 s command timeout would fail the test); /metrics shows
+#      herald_store_up 0; the server listener, the user subscriber (WS)
+#      and the SSE stream stay open; after SIGCONT publishes succeed on
+#      both nodes with no restart and the listener gets them;
+#  (b) Redis killed (-9) and restarted on the same port and append-only
+#      file while a publisher keeps publishing: 503 while it is down, then
+#      success; every event that was answered 2xx is in history, and the
+#      listener got every stored event (those whose 503 was ambiguous
+#      included) exactly once, in id order.
+# Each node logs each outage and each recovery once.
+. "$(dirname "$0")/lib.sh"
+
+redis_setup
+redis_start
+
+SECRET=0utage
+FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "outage:" --threads 2
+       --jwt-secret "$SECRET")
+wait_for() { # file regex [tries]
+  for _ in $(seq 1 "${3:-200}"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+ids_in() { # file: the ids of the JSON event lines, space-separated
+  python3 -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")))' "$1"
+}
+store_is() { # node up|down: waits until the node's /health says so
+  for _ in $(seq 1 200); do
+    curl -s --max-time 2 "${URLS[$1]}/health" | grep -q "\"store\":\"$2\"" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+publish() { # node body: prints "<status> <body>", gives up after 4 s
+  curl -s --max-time 4 -o "$WORK/pub.body" -w '%{http_code}' -X POST "${URLS[$1]}/v1/events" \
+    "${auth[@]}" -H 'Content-Type: application/json' -d "$2" >"$WORK/pub.status"
+  echo "$(cat "$WORK/pub.status") $(cat "$WORK/pub.body")"
+}
+ids_of() { # a 201 publish answer: its ids
+  python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1].split(" ",1)[1])["ids"]))' "$1"
+}
+alive() { # name pid
+  kill -0 "$2" 2>/dev/null && ok "$1 is still connected" || fail "$1 was closed"
+}
+
+declare -A URLS NODE_PID NODE_LOG
+for n in A B; do
+  DATA_DIR=$WORK/data.$n
+  herald_start "${FLAGS[@]}"
+  URLS[$n]=$URL
+  NODE_PID[$n]=$HERALD_PID
+  NODE_LOG[$n]=$LOG
+done
+
+# --- a listener on B, a user subscriber on A (WS), an SSE stream on B
+"$CLI" --server "${URLS[B]}" listen >"$WORK/listen.out" 2>"$WORK/listen.err" &
+LISTENER=$!; PIDS+=("$LISTENER")
+wait_for "$WORK/listen.err" listening || { fail "listener: $(cat "$WORK/listen.err")"; finish; exit 1; }
+UTOKEN=$("$CLI" token --user u1 --secret "$SECRET")
+"$CLI" --server "${URLS[A]}" subscribe --token "$UTOKEN" --no-reconnect >"$WORK/sub.out" 2>"$WORK/sub.err" &
+SUB=$!; PIDS+=("$SUB")
+wait_for "$WORK/sub.err" subscribed || fail "subscriber: $(cat "$WORK/sub.err")"
+curl -sN "${URLS[B]}/v1/stream" -H "Authorization: Bearer $UTOKEN" >"$WORK/sse.out" 2>/dev/null &
+SSE=$!; PIDS+=("$SSE")
+wait_for "$WORK/sse.out" '^retry:' || fail "the SSE stream did not open"
+
+ACKED=()
+r=$(publish A '{"type":"before.outage","user_id":"u1","data":{}}')
+expect_match "a publish before the outage is acknowledged" '^201 ' "$r"
+ACKED+=($(ids_of "$r"))
+wait_for "$WORK/sse.out" '"type":"before.outage"' || fail "the SSE stream did not get the first event"
+
+# --- (a) Redis hangs
+kill -STOP "$REDIS_PID"
+# A publish sent as Redis stops may be in flight: stored or not, it must
+# not be acknowledged unless stored (checked against history at the end).
+curl -s --max-time 20 -o "$WORK/inflight.body" -w '%{http_code}' -X POST "${URLS[A]}/v1/events" \
+  "${auth[@]}" -d '{"type":"in.flight","data":{}}' >"$WORK/inflight.status" &
+INFLIGHT=$!
+store_is A down && ok "A's /health reports the store down while Redis hangs" || fail "A: $(curl -s "${URLS[A]}/health")"
+store_is B down && ok "B's /health reports the store down" || fail "B: $(curl -s "${URLS[B]}/health")"
+expect_match "/health names Redis" "\"store_error\":\"Redis at 127.0.0.1:$RPORT is not answering" \
+  "$(curl -s "${URLS[A]}/health")"
+ERR="^503 \\{\"errors\":\"event store unavailable: Redis at 127.0.0.1:$RPORT is not answering"
+for n in A B; do
+  expect_match "a publish on $n while Redis hangs: 503 at once, naming Redis" "$ERR" \
+    "$(publish $n '{"type":"refused.event","data":{}}')"
+done
+expect_match "a batch publish while Redis hangs: 503 at once" "$ERR" \
+  "$(publish A '[{"type":"refused.batch","data":{}},{"type":"refused.batch","data":{}}]')"
+expect_match "creating a room while Redis hangs: 503 at once" "$ERR" \
+  "$(curl -s --max-time 4 -w '%{http_code}' -o "$WORK/room.body" -X POST "${URLS[B]}/room" "${auth[@]}" \
+       -H 'Content-Type: application/json' -d '{"roomId":"hang-room"}') $(cat "$WORK/room.body")"
+expect_match "/metrics: herald_store_up 0" $'\nherald_store_up 0' "$(curl -s "${URLS[A]}/metrics")"
+alive "the listener on B" "$LISTENER"
+alive "the user subscriber on A" "$SUB"
+alive "the SSE stream on B" "$SSE"
+kill -CONT "$REDIS_PID"
+store_is A up && ok "A's store is up again after SIGCONT" || fail "A: $(curl -s "${URLS[A]}/health")"
+store_is B up && ok "B's store is up again" || fail "B: $(curl -s "${URLS[B]}/health")"
+wait "$INFLIGHT"
+INFLIGHT_STATUS=$(cat "$WORK/inflight.status")
+case "$INFLIGHT_STATUS" in
+  201) ok "the in-flight publish was stored and acknowledged"; ACKED+=($(ids_of "201 $(cat "$WORK/inflight.body")")) ;;
+  503) expect_match "the in-flight publish failed with 503 (stored or not)" "event store unavailable" \
+         "$(cat "$WORK/inflight.body")" ;;
+  *) fail "the in-flight publish: $INFLIGHT_STATUS $(cat "$WORK/inflight.body")" ;;
+esac
+expect_match "/metrics: herald_store_up 1" $'\nherald_store_up 1' "$(curl -s "${URLS[A]}/metrics")"
+for n in A B; do
+  r=$(publish $n "{\"type\":\"after.hang\",\"user_id\":\"u1\",\"data\":{\"node\":\"$n\"}}")
+  expect_match "a publish on $n after SIGCONT is acknowledged, no restart" '^201 ' "$r"
+  ACKED+=($(ids_of "$r"))
+done
+wait_for "$WORK/listen.out" "\"id\":\"${ACKED[-1]}\"" && ok "the listener got the events published after the hang" ||
+  fail "listener: $(tail -2 "$WORK/listen.out")"
+wait_for "$WORK/sub.out" '"node":"B"' && ok "the user subscriber got them too" || fail "$(tail -2 "$WORK/sub.out")"
+wait_for "$WORK/sse.out" '"node":"B"' && ok "and the SSE stream" || fail "$(tail -2 "$WORK/sse.out")"
+
+# --- (b) Redis killed and restarted under a publisher
+(
+  i=0
+  while [ ! -e "$WORK/stop.pub" ]; do
+    i=$((i + 1))
+    code=$(curl -s --max-time 8 -o "$WORK/loop.body" -w '%{http_code}' -X POST "${URLS[A]}/v1/events" \
+      "${auth[@]}" -d "{\"type\":\"loop.event\",\"data\":{\"i\":$i}}")
+    echo "$code $(cat "$WORK/loop.body")" >>"$WORK/loop.log"
+    sleep 0.02
+  done
+) &
+LOOP=$!
+wait_for "$WORK/loop.log" '^201 ' || fail "the publisher loop got no 201 before the kill"
+kill -9 "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
+store_is A down && ok "A's store is down while Redis is gone" || fail "A: $(curl -s "${URLS[A]}/health")"
+store_is B down && ok "B's store is down" || fail "B: $(curl -s "${URLS[B]}/health")"
+expect_match "a publish while Redis is gone: 503 at once, naming Redis" "$ERR" \
+  "$(publish B '{"type":"refused.event","data":{}}')"
+wait_for "$WORK/loop.log" '^503 ' && ok "the publisher loop got 503s while Redis was gone" || fail "no 503 in the loop"
+alive "the listener on B" "$LISTENER"
+alive "the user subscriber on A" "$SUB"
+redis_start
+store_is A up && ok "A's store is up again after the restart" || fail "A: $(curl -s "${URLS[A]}/health")"
+store_is B up && ok "B's store is up again" || fail "B: $(curl -s "${URLS[B]}/health")"
+n201=$(grep -c '^201 ' "$WORK/loop.log")
+for _ in $(seq 1 200); do [ "$(grep -c '^201 ' "$WORK/loop.log")" -ge $((n201 + 3)) ] && break; sleep 0.05; done
+touch "$WORK/stop.pub"; wait "$LOOP"
+expect_eq "the publisher loop is answered 201 again after the restart" 201 "$(tail -1 "$WORK/loop.log" | cut -d' ' -f1)"
+expect_eq "the loop saw only 201 and 503 answers" "" "$(grep -vE '^(201|503) ' "$WORK/loop.log")"
+ACKED+=($(grep '^201 ' "$WORK/loop.log" | cut -d' ' -f2- | python3 -c 'import json,sys; print(" ".join(i for l in sys.stdin for i in json.loads(l)["ids"]))'))
+for n in A B; do
+  r=$(publish $n "{\"type\":\"after.restart\",\"data\":{\"node\":\"$n\"}}")
+  expect_match "a publish on $n after the restart is acknowledged" '^201 ' "$r"
+  ACKED+=($(ids_of "$r"))
+done
+
+# --- nothing acknowledged lost, nothing stored delivered twice
+history=$(curl -s "${auth[@]}" "${URLS[A]}/v1/events?since=0&limit=10000" |
+  python3 -c 'import json,sys; print(" ".join(e["id"] for e in json.load(sys.stdin)["events"]))')
+missing=0
+for id in "${ACKED[@]}"; do [[ " $history " == *" $id "* ]] || missing=$((missing + 1)); done
+expect_eq "every acknowledged event (${#ACKED[@]}) is in history" 0 "$missing"
+wait_for "$WORK/listen.out" "\"id\":\"${ACKED[-1]}\"" || true
+expect_eq "the listener got every stored event exactly once, in id order" "$history" "$(ids_in "$WORK/listen.out")"
+alive "the listener on B" "$LISTENER"
+for n in A B; do
+  expect_eq "node $n logged each Redis outage once" 2 "$(grep -c 'store: Redis at .* is not answering' "${NODE_LOG[$n]}")"
+  expect_eq "and each recovery once" 2 "$(grep -c 'store: Redis at .* answers again (down for' "${NODE_LOG[$n]}")"
+done
+
+kill "$SSE" 2>/dev/null
+kill -TERM "$SUB"; wait "$SUB"
+kill -TERM "$LISTENER"; wait "$LISTENER"
+expect_eq "the listener exits on SIGTERM, not on a close" 0 $?
+for n in A B; do
+  kill -TERM "${NODE_PID[$n]}"; wait "${NODE_PID[$n]}"
+  expect_eq "node $n stops cleanly" 0 $?
+done
+finish
