@@ -17,7 +17,7 @@ PIDS=()
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
