@@ -44,9 +44,13 @@ uint64_t lg_hist_quantile(const lg_hist *h, double q);
 /* Rooms: subscriber i (and event k, to room k % n) uses room/channel
  * "r" + 6 digits of i; LG_ROOM_LEN characters. */
 #define LG_ROOM_LEN 7
+#define LG_MAX_NODES 8
 typedef struct lg_subs_cfg {
     const char *host; /* dotted IPv4 */
     int port;
+    int nports;          /* > 0: subscriber i connects to ports[i % nports]
+                          * on host instead (several nodes of one deployment) */
+    int ports[LG_MAX_NODES];
     const char *token;
     int nchan;           /* Nchan: GET /sub/<channel>, no auth, every text frame a message */
     int rooms;           /* each subscriber on its own room (see LG_ROOM_LEN) */

@@ -32,6 +32,11 @@
  *                      events/s, per server-CPU-second, request latency
  *   --sink NAME        sink throughput: publish, then time until the sink's
  *                      position reaches the last id (sinkbench.c)
+ *   --sub-ports P,P    the fan-out cells across the nodes of one deployment
+ *                      (bench/nodes.sh): subscriber i on port P[i % count],
+ *                      publishes to --server; --server-pid PID,PID sums
+ *                      the nodes' CPU (and lists each), --redis-pid adds
+ *                      Redis's CPU over the same window
  * Helpers: --free-port prints a free loopback TCP port; --wait-ready S polls
  * GET /health until it answers 200.
  * Every subscriber's deliveries are counted; "missing" is the shortfall
@@ -71,6 +76,9 @@ typedef struct opts {
     /* rooms and Nchan */
     int rooms, nchan;
     const char *jwt_secret;
+    /* several nodes (bench/nodes.sh): subscribers split over sub_ports,
+     * server CPU summed over pids (pids[0] is server_pid), Redis's apart */
+    int sub_ports[LG_MAX_NODES], nsub_ports, pids[LG_MAX_NODES], npids, redis_pid;
 } opts;
 
 static void usage(void)
@@ -84,7 +92,11 @@ static void usage(void)
           "  --concurrency K   POSTs in flight (default 4)\n"
           "  --idle SECONDS    connect N subscribers and hold them idle (memory)\n"
           "  --publish-only    no subscribers; measure acknowledged publishes/s\n"
-          "  --server-pid PID  read the server's CPU time and VmRSS from /proc\n"
+          "  --server-pid PID[,PID…]  read the server's CPU time and VmRSS from /proc\n"
+          "                    (several: the nodes of one deployment, summed)\n"
+          "  --sub-ports P[,P…]  subscriber i connects to port P[i % count] on the\n"
+          "                    --server host (publishes still go to --server)\n"
+          "  --redis-pid PID   also report that process's CPU over the same window\n"
           "  --connect-rate R  new connections per second (default 4000)\n"
           "  --max-pending K   handshakes in flight (default 512)\n"
           "  --connect-timeout S  give up on a handshake after S (default 30)\n"
@@ -179,13 +191,78 @@ static void put_int(json_t *o, const char *key, long long v)
     json_object_set_new(o, key, json_integer(v));
 }
 
+/* "1,2,3" into out[LG_MAX_NODES]; the count, or usage() when malformed. */
+static int int_list(const char *arg, int *out)
+{
+    int n = 0;
+    for (const char *p = arg; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v <= 0 || n == LG_MAX_NODES || (*end && *end != ','))
+            usage();
+        out[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* utime+stime summed over the server's processes (every node), or -1. */
+static double servers_cpu_s(const opts *o)
+{
+    double sum = 0;
+    for (int i = 0; i < o->npids; i++) {
+        double v = lg_proc_cpu_s(o->pids[i]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return o->npids ? sum : -1;
+}
+
+/* VmRSS summed over the server's processes, or -1. */
+static long servers_rss_kib(const opts *o)
+{
+    long sum = 0;
+    for (int i = 0; i < o->npids; i++) {
+        long v = lg_proc_rss_kib(o->pids[i]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return o->npids ? sum : -1;
+}
+
+/* With several nodes (or one and --redis-pid): each one's CPU over the window and RSS at its end;
+ * with --redis-pid, Redis's CPU and CPU per acknowledged event. */
+static void put_nodes(json_t *out, const opts *o, const double *cpu0, double redis0, long acked)
+{
+    if (o->npids > 1 || (o->npids && o->redis_pid)) {
+        json_t *cpu = json_array(), *rss = json_array();
+        for (int i = 0; i < o->npids; i++) {
+            double c = lg_proc_cpu_s(o->pids[i]);
+            json_array_append_new(cpu, json_real(c >= 0 && cpu0[i] >= 0 ? round((c - cpu0[i]) * 100) / 100 : -1));
+            json_array_append_new(rss, json_integer(lg_proc_rss_kib(o->pids[i])));
+        }
+        put_int(out, "nodes", o->npids);
+        json_object_set_new(out, "node_cpu_s", cpu);
+        json_object_set_new(out, "node_rss_kib", rss);
+    }
+    if (o->redis_pid) {
+        double r1 = lg_proc_cpu_s(o->redis_pid);
+        double r = redis0 >= 0 && r1 >= 0 ? r1 - redis0 : -1;
+        put_real(out, "redis_cpu_s", r, 2);
+        put_real(out, "redis_cpu_us_per_event", r >= 0 && acked > 0 ? r * 1e6 / (double)acked : -1, 1);
+        put_real(out, "redis_rss_kib", (double)lg_proc_rss_kib(o->redis_pid), 0);
+    }
+}
+
 static void parse(int argc, char **argv, opts *o)
 {
     enum { O_SERVER = 256, O_TOKEN, O_CELL, O_SUBS, O_EVENTS, O_RATE, O_BATCH, O_PAYLOAD,
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
            O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
-           O_JWT, O_NCHAN };
+           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -203,6 +280,7 @@ static void parse(int argc, char **argv, opts *o)
         {"sink", 1, 0, O_SINK},       {"sink-module", 1, 0, O_SINKMOD},
         {"verify-cmd", 1, 0, O_VERIFYCMD}, {"rooms", 0, 0, O_ROOMS},
         {"jwt-secret", 1, 0, O_JWT},  {"nchan", 0, 0, O_NCHAN},
+        {"sub-ports", 1, 0, O_SUBPORTS}, {"redis-pid", 1, 0, O_REDISPID},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -229,7 +307,12 @@ static void parse(int argc, char **argv, opts *o)
         case O_CONC: o->concurrency = atoi(optarg); break;
         case O_IDLE: o->idle = atof(optarg); break;
         case O_PUBONLY: o->publish_only = 1; break;
-        case O_PID: o->server_pid = atoi(optarg); break;
+        case O_PID:
+            o->npids = int_list(optarg, o->pids);
+            o->server_pid = o->npids > 0 ? o->pids[0] : 0;
+            break;
+        case O_SUBPORTS: o->nsub_ports = int_list(optarg, o->sub_ports); break;
+        case O_REDISPID: o->redis_pid = atoi(optarg); break;
         case O_CRATE: o->connect_rate = atof(optarg); break;
         case O_PENDING: o->max_pending = atoi(optarg); break;
         case O_DRAIN: o->drain_timeout = atof(optarg); break;
@@ -379,7 +462,7 @@ int main(int argc, char **argv)
         o.subs = 0;
     int pid = o.server_pid;
     double self0 = lg_self_cpu_s();
-    long rss0 = pid ? lg_proc_rss_kib(pid) : -1;
+    long rss0 = pid ? servers_rss_kib(&o) : -1;
 
     static lg_hist hist;
     lg_subs *subs = NULL;
@@ -389,7 +472,8 @@ int main(int argc, char **argv)
         lg_subs_cfg sc = {.host = o.host, .port = o.port, .token = o.token, .n = o.subs,
                           .nchan = o.nchan, .rooms = o.rooms, .jwt_secret = o.jwt_secret,
                           .connect_rate = o.connect_rate, .max_pending = o.max_pending,
-                          .connect_timeout_s = o.connect_timeout};
+                          .connect_timeout_s = o.connect_timeout, .nports = o.nsub_ports};
+        memcpy(sc.ports, o.sub_ports, sizeof sc.ports);
         subs = lg_subs_new(&sc, &hist);
         int64_t c0 = lg_now_ns();
         lg_subs_connect_all(subs);
@@ -406,11 +490,11 @@ int main(int argc, char **argv)
 
     if (o.idle > 0) {
         int64_t end = lg_now_ns() + (int64_t)(o.idle * 1e9);
-        double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+        double cpu0 = pid ? servers_cpu_s(&o) : -1;
         while (lg_now_ns() < end)
             lg_subs_run_once(subs, 100);
-        double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
-        long rss1 = pid ? lg_proc_rss_kib(pid) : -1;
+        double cpu1 = pid ? servers_cpu_s(&o) : -1;
+        long rss1 = pid ? servers_rss_kib(&o) : -1;
         int conns = st ? st->subscribed - st->closed : 0;
         put_int(out, "conns", conns);
         put_real(out, "seconds", o.idle, 3);
@@ -429,7 +513,10 @@ int main(int argc, char **argv)
         snprintf(url, sizeof url, o.nchan ? "http://%s:%d/pub/" : "http://%s:%d/v1/events", o.host,
                  o.port);
         pub.cfg.url = url;
-        double cpu0 = pid ? lg_proc_cpu_s(pid) : -1;
+        double cpu0 = pid ? servers_cpu_s(&o) : -1, node_cpu0[LG_MAX_NODES];
+        for (int i = 0; i < o.npids; i++)
+            node_cpu0[i] = lg_proc_cpu_s(o.pids[i]);
+        double redis0 = o.redis_pid ? lg_proc_cpu_s(o.redis_pid) : -1;
         int64_t t_start = lg_now_ns();
         uint64_t missing = 0, dups = 0;
         if (!subs) {
@@ -457,8 +544,8 @@ int main(int argc, char **argv)
             pthread_join(th, NULL);
             missing = lg_subs_missing(subs, (uint64_t)pub.acked, &dups);
         }
-        double cpu1 = pid ? lg_proc_cpu_s(pid) : -1;
-        long rss1 = pid ? lg_proc_rss_kib(pid) : -1;
+        double cpu1 = pid ? servers_cpu_s(&o) : -1;
+        long rss1 = pid ? servers_rss_kib(&o) : -1;
         long acked = atomic_load(&pub.acked);
         int64_t t_end = subs ? st->last_delivery_ns : pub.last_ack_ns;
         int64_t t_begin = pub.first_send_ns ? pub.first_send_ns : t_start;
@@ -492,6 +579,7 @@ int main(int argc, char **argv)
         put_int(out, "concurrency", o.concurrency);
         put_real(out, "rate", o.rate, 3);
         put_int(out, "payload", o.payload);
+        put_nodes(out, &o, node_cpu0, redis0, acked);
         if (st) {
             put_int(out, "dups", (long long)dups);
             put_int(out, "reordered", (long long)st->reordered);

@@ -13,6 +13,9 @@
 #   BENCH_NO_BUILD=1 ...              skip building
 #   BENCH_HERALD=PATH ...             another server binary (e.g. a sanitizer
 #                                     build); implies nothing about building
+#   BENCH_LG=PATH ...                 another load generator binary
+#   BENCH_OUT=FILE ...                where the lines are appended too
+#                                     (default build/bench/results.jsonl)
 #   BENCH_DATA_ROOT=DIR ...           where the temp data dirs go (default
 #                                     $TMPDIR or /tmp; must be a real disk,
 #                                     not tmpfs, for the fsync to mean anything)
@@ -56,6 +59,8 @@
 #   janus_ingest_gzip     the same, 300,000 events, gzip bodies (level 6)
 #   janus_ingest_newconn  100,000 events, one POST at a time on a new TCP
 #                   connection each (what Janus's sample handler does)
+#   (bench/nodes.sh runs the fan-out and publish cells on several nodes of
+#   the redis engine sharing one redis-server)
 #   sink_throughput one line per sink module (file, sqlite-cdr, http to the
 #                   load generator's receiver, and redis / mqtt when
 #                   redis-server / mosquitto are installed, started here on
@@ -71,8 +76,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 SCALE=${BENCH_SCALE:-1}
 HERALD=${BENCH_HERALD:-$ROOT/build/herald}
-LG=$ROOT/build/bench/loadgen
-OUT=$ROOT/build/bench/results.jsonl
+LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
+OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
 ALL_CELLS=(fanout_flat fanout_serial fanout_rate rooms_each idle_rss publish_single publish_batch
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)

@@ -15,6 +15,9 @@
  *               the published data object (its "t" gives the latency; Nchan
  *               sends no id, so order is not checked).
  *
+ * With cfg.nports, subscriber i connects to cfg.ports[i % nports] (the
+ * nodes of one deployment; bench/nodes.sh), so they split evenly.
+ *
  * Each subscriber is a non-blocking TCP socket that goes through:
  *   CONNECTING  connect() in progress, waiting for EPOLLOUT;
  *   HANDSHAKE   RFC 6455 upgrade request sent (random Sec-WebSocket-Key),
@@ -88,7 +91,8 @@ struct lg_subs {
     int next;    /* next subscriber to start */
     int pending; /* started, neither subscribed nor dead */
     lg_subs_stats st;
-    struct sockaddr_in addr;
+    struct sockaddr_in addr[LG_MAX_NODES]; /* one per port (cfg.ports) */
+    int naddr;
     uint64_t rng;
     int64_t read_rt_ns; /* CLOCK_REALTIME of the read() being parsed */
     int64_t read_mono_ns;
@@ -313,7 +317,8 @@ static void start_conn(lg_subs *s, conn *c)
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&s->addr, sizeof s->addr) != 0 && errno != EINPROGRESS) {
+    const struct sockaddr_in *a = &s->addr[(c - s->conns) % s->naddr];
+    if (connect(c->fd, (const struct sockaddr *)a, sizeof *a) != 0 && errno != EINPROGRESS) {
         set_error(s, "connect: %s", strerror(errno));
         conn_kill(s, c, 0);
         return;
@@ -385,7 +390,8 @@ static void make_request(lg_subs *s, conn *c)
                                   "Connection: Upgrade\r\n"
                                   "Sec-WebSocket-Key: %s\r\n"
                                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                                  path, s->cfg.host, s->cfg.port, (char *)key);
+                                  path, s->cfg.host, ntohs(s->addr[i % s->naddr].sin_port),
+                                  (char *)key);
 }
 
 static void send_request(lg_subs *s, conn *c)
@@ -574,9 +580,12 @@ lg_subs *lg_subs_new(const lg_subs_cfg *cfg, lg_hist *hist)
         abort();
     for (int i = 0; i < cfg->n; i++)
         s->conns[i].fd = -1;
-    s->addr.sin_family = AF_INET;
-    s->addr.sin_port = htons((uint16_t)cfg->port);
-    inet_pton(AF_INET, cfg->host, &s->addr.sin_addr);
+    s->naddr = cfg->nports > 0 ? cfg->nports : 1;
+    for (int k = 0; k < s->naddr; k++) {
+        s->addr[k].sin_family = AF_INET;
+        s->addr[k].sin_port = htons((uint16_t)(cfg->nports > 0 ? cfg->ports[k] : cfg->port));
+        inet_pton(AF_INET, cfg->host, &s->addr[k].sin_addr);
+    }
     s->rng = (uint64_t)lg_now_ns() | 1;
     return s;
 }
