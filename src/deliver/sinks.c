@@ -24,6 +24,7 @@
  * stops delivering when its lease runs out, as the next holder may start.
  */
 #include "deliver/sinks.h"
+#include "deliver/sinks_internal.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -42,52 +43,6 @@
 #include "store/shared.h"
 
 #define KV_NS "sink"
-
-typedef struct sink {
-    hv_sinks *set;
-    hv_sink_spec *spec;
-    hv_sink_module mod;
-    herald_sink_host host;
-    void *inst;
-    int loaded;                 /* module loaded; a thread runs */
-    uv_thread_t thread;
-    uv_loop_t loop;
-    uv_async_t wake;
-    uv_timer_t delay, backoff;
-    uv_mutex_t mu;              /* guards the fields down to "stop" */
-    const char *state;          /* starting running retrying crashed failed stopped */
-    char *last_error;
-    int completed, complete_status;
-    char *complete_error;
-    int stop;
-    atomic_uint_fast64_t committed;  /* newest committed event id */
-    atomic_uint_fast64_t pos;        /* every event up to here is handled */
-    atomic_uint_fast64_t batches, events, failures;
-    atomic_uint attempt;
-    /* Sink thread only. */
-    hv_event **evs;             /* the batch in flight (references) */
-    char **envs;
-    herald_sink_event *sev;
-    herald_sink_batch batch;
-    uint64_t scanned_through;   /* the last event the batch's page covered */
-    int in_flight, backing_off, delay_due, delay_armed;
-    int64_t failing_since_ms;
-    int crash_reported;
-    int owner;                  /* holds the lease (always, with one node) */
-    int64_t owner_until_ms;     /* ... until then at least */
-    uv_timer_t lease;
-} sink;
-
-struct hv_sinks {
-    hv_server *srv;
-    hv_sink_spec *specs;
-    sink *sinks;
-    size_t n;
-    uv_mutex_t mu;              /* guards started (notify vs stop) */
-    int started;
-    char dir[1024];
-    int64_t lease_ms;           /* 0: this node is alone, no lease */
-};
 
 static void set_state(sink *k, const char *state, const char *error)
 {
@@ -624,82 +579,4 @@ void hv_sinks_free(hv_sinks *s)
     hv_sink_specs_free(s->specs, s->n);
     uv_mutex_destroy(&s->mu);
     free(s);
-}
-
-/* ---- status ---- */
-
-static json_t *sink_status(sink *k)
-{
-    uint64_t pos = atomic_load(&k->pos), committed = atomic_load(&k->committed);
-    json_t *globs = json_array();
-    for (size_t g = 0; g < k->spec->nglobs; g++)
-        json_array_append_new(globs, json_string(k->spec->globs[g]));
-    if (!k->spec->nglobs && !k->spec->match_none)
-        json_array_append_new(globs, json_string("*"));
-    uv_mutex_lock(&k->mu);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s?}",
-        "name", k->spec->name, "module", k->spec->module,
-        "description", k->mod.table && k->mod.table->description ? k->mod.table->description : "",
-        "state", k->state, "position", (json_int_t)pos, "last_event_id", (json_int_t)committed,
-        "lag", (json_int_t)(committed > pos ? committed - pos : 0),
-        "batches", (json_int_t)atomic_load(&k->batches), "events", (json_int_t)atomic_load(&k->events),
-        "failures", (json_int_t)atomic_load(&k->failures), "attempt", (json_int_t)atomic_load(&k->attempt),
-        "events_filter", globs, "last_error", k->last_error);
-    uv_mutex_unlock(&k->mu);
-    return o;
-}
-
-char *hv_sinks_status_json(hv_sinks *s)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; s && i < s->n; i++)
-        json_array_append_new(arr, sink_status(&s->sinks[i]));
-    json_t *root = json_pack("{s:o}", "sinks", arr);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
-static void append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char **buf, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    *len += (size_t)n;
-}
-
-char *hv_sinks_metrics_text(hv_sinks *s)
-{
-    char *b = strdup("");
-    size_t len = 0;
-    if (!s || !s->n)
-        return b;
-    static const char *const gauges[][2] = {
-        {"herald_sink_lag_events", "Events committed that the sink has not handled yet."},
-        {"herald_sink_events_total", "Events the sink's module reported handled."},
-        {"herald_sink_failures_total", "Batches the sink's module reported failed."},
-        {"herald_sink_up", "1 while the sink is delivering, 0 when retrying, crashed or failed."},
-    };
-    for (size_t g = 0; g < 4; g++) {
-        append(&b, &len, "# HELP %s %s\n# TYPE %s %s\n", gauges[g][0], gauges[g][1], gauges[g][0],
-               g == 1 || g == 2 ? "counter" : "gauge");
-        for (size_t i = 0; i < s->n; i++) {
-            sink *k = &s->sinks[i];
-            uint64_t pos = atomic_load(&k->pos), committed = atomic_load(&k->committed);
-            uv_mutex_lock(&k->mu);
-            int up = !strcmp(k->state, "running");
-            uv_mutex_unlock(&k->mu);
-            unsigned long long v = g == 0 ? (committed > pos ? committed - pos : 0)
-                                 : g == 1 ? atomic_load(&k->events)
-                                 : g == 2 ? atomic_load(&k->failures) : (unsigned long long)up;
-            append(&b, &len, "%s{sink=\"%s\"} %llu\n", gauges[g][0], k->spec->name, v);
-        }
-    }
-    return b;
 }
