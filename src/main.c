@@ -146,6 +146,9 @@ int main(int argc, char **argv)
     srv.sinks = hv_sinks_new(&srv);
     srv.janus_dedup = hv_janus_dedup_new(srv.cfg.janus_dedup);
     srv.hub = hv_hub_start(&srv);
+    /* Before any socket: the sessions this node held before a restart. */
+    if (srv.hub)
+        hv_rooms_restarted(srv.rooms);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
     int ok = srv.hub && srv.webhooks && srv.sinks && hv_server_start(&srv) == 0;

@@ -230,6 +230,35 @@ void hv_endpoints_drop_retired(hv_endpoints *e, const char *id)
     uv_mutex_unlock(&e->mu);
 }
 
+void hv_endpoints_apply(hv_endpoints *e, const hv_kv_entry *entry)
+{
+    if (strcmp(entry->ns, NS) != 0)
+        return;
+    hv_endpoint *ep = entry->value ? hv_endpoint_from_record(entry->value) : NULL;
+    if (entry->value && !ep)
+        return;
+    uv_mutex_lock(&e->mu);
+    hv_endpoint *old = ep ? hv_map_put(&e->map, ep->id, ep) : hv_map_del(&e->map, entry->key);
+    /* Deliveries this node holds for an endpoint enabled elsewhere resume. */
+    int kick = ep && ep->enabled && (!old || !old->enabled);
+    hv_endpoint_unref(old);
+    uv_mutex_unlock(&e->mu);
+    if (kick && e->srv->webhooks)
+        hv_webhooks_kick(e->srv->webhooks);
+}
+
+void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, const char *key),
+                       void *arg)
+{
+    if (strcmp(ns, NS) != 0)
+        return;
+    uv_mutex_lock(&e->mu);
+    size_t it;
+    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it))
+        each(arg, m->key);
+    uv_mutex_unlock(&e->mu);
+}
+
 void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv)
 {
     hv_endpoint *ep = hv_endpoint_alloc();

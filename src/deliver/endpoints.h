@@ -20,6 +20,7 @@
 
 #include "core/event.h"
 #include "hub/hub.h"
+#include "store/shared.h"
 
 enum { HV_WH_JSON = 0, HV_WH_PROTOBUF = 1, HV_WH_JELLYFISH_JSON = 2 };
 
@@ -86,6 +87,14 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason);
 
 /* A room endpoint has delivered everything it will ever get: forget it. */
 void hv_endpoints_drop_retired(hv_endpoints *e, const char *id);
+
+/* Across nodes sharing one store: applies an endpoint change another node
+ * committed (namespace "webhook"; others are ignored), read from the
+ * store's change feed (hub/replica.c). Commits nothing. */
+void hv_endpoints_apply(hv_endpoints *e, const hv_kv_entry *entry);
+/* Calls each(arg, id) for every endpoint (namespace "webhook"). */
+void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, const char *key),
+                       void *arg);
 
 /* Room webhooks (called by the rooms registry with its lock held, before
  * it commits room.created; kv receives the endpoint's record). */

@@ -15,7 +15,11 @@
  * With a log shared by several nodes (the redis engine) the hub hands the
  * loops only its publishers' answers: the log follower (follower.c) fans
  * out every node's events, this node's included, in id order, and runs
- * the after-commit work once the commit's events have gone out.
+ * the after-commit work once the commit's events have gone out; and the
+ * replica (replica.c) applies the rooms, peers and webhook endpoints the
+ * other nodes change. Commits may carry conditions on peers' sessions
+ * (store/shared.h): an event the store dropped has id 0 and gets no
+ * webhook row and no fan-out.
  */
 #include "hub/hub.h"
 
@@ -29,6 +33,7 @@
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"
 #include "hub/follower.h"
+#include "hub/replica.h"
 #include "net/server.h"
 #include "store/outbox.h"
 
@@ -55,6 +60,7 @@ struct hv_hub {
     int stop;
     uint64_t next_prune;
     hv_follower *follower; /* NULL: this node's log (SQLite), direct fan-out */
+    hv_replica *replica;   /* NULL: this node's state alone (SQLite) */
 };
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value)
@@ -378,10 +384,12 @@ hv_hub *hv_hub_start(hv_server *srv)
     hv_hub *hub = calloc(1, sizeof(*hub));
     hub->srv = srv;
     hub->follower = hv_follower_new(srv);
+    hub->replica = hv_replica_new(srv); /* before the first commit: it marks what is shared */
     uv_mutex_init(&hub->mu);
     uv_cond_init(&hub->cv);
     if (uv_thread_create(&hub->thread, run, hub) != 0) {
         hv_follower_free(hub->follower);
+        hv_replica_free(hub->replica);
         free(hub);
         return NULL;
     }
@@ -395,12 +403,27 @@ void hv_hub_stop(hv_hub *hub)
     uv_cond_signal(&hub->cv);
     uv_mutex_unlock(&hub->mu);
     uv_thread_join(&hub->thread);
+    hv_replica_stop(hub->replica); /* its socket closes may wait on the follower */
     hv_follower_stop(hub->follower);
 }
 
 void hv_hub_follow(hv_hub *hub)
 {
     hv_follower_start(hub->follower);
+    hv_replica_start(hub->replica);
+}
+
+void hv_hub_after(hv_hub *hub, uint64_t id, hv_after *after)
+{
+    if (hub->follower && id)
+        hv_follower_after(hub->follower, id, after);
+    else
+        hv_after_post(after);
+}
+
+int hv_hub_catch_up(hv_hub *hub)
+{
+    return hv_replica_catch_up(hub->replica);
 }
 
 void hv_hub_free(hv_hub *hub)
@@ -408,6 +431,7 @@ void hv_hub_free(hv_hub *hub)
     if (!hub)
         return;
     hv_follower_free(hub->follower);
+    hv_replica_free(hub->replica);
     uv_cond_destroy(&hub->cv);
     uv_mutex_destroy(&hub->mu);
     free(hub);

@@ -284,6 +284,10 @@ int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply
 void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
     hv_map_del(&r->rooms, room->id);
+    /* The room's record first: a node applying these changes closes the
+     * peers' sockets as the room's (4005), not one by one as deleted. */
+    if (kv)
+        hv_kvlist_put(kv, NS_ROOM, room->id, NULL);
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
@@ -296,8 +300,6 @@ void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
             hv_kvlist_presence(kv, HV_PRESENCE_DROP, p->id, NULL, HV_PRESENCE_NO_EVENT);
         hv_peer_release(p);
     }
-    if (kv)
-        hv_kvlist_put(kv, NS_ROOM, room->id, NULL);
     hv_room_free(room);
 }
 

@@ -17,6 +17,7 @@
 
 #include "hub/hub.h"
 #include "net/conn.h"
+#include "store/shared.h"
 
 typedef struct hv_rooms hv_rooms;
 typedef struct hv_peer hv_peer;
@@ -68,6 +69,29 @@ void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json
 /* Who a peer token belongs to, without connecting (SSE streams): 0 and
  * the ids copied out, or -1 for an unknown token. */
 int hv_peers_identify(hv_rooms *r, const char *token, char peer_id[64], char room_id[160]);
+
+/* ---- across nodes sharing one store (rooms/nodes.c) ---- */
+
+/* Applies a change another node committed, read from the store's change
+ * feed (hub/replica.c): namespaces "room", "peer" and "presence"; others
+ * are ignored. Commits nothing: the change is stored already. A room or
+ * peer deleted elsewhere closes its socket here (4005 / 4004) once the
+ * events of that commit have reached this node's loops; a session taken
+ * by another node's socket closes this node's one (4002, announcing
+ * nothing). */
+void hv_rooms_apply(hv_rooms *r, const hv_kv_entry *e);
+/* Calls each(arg, key) for every record of namespace ns this node holds
+ * (to find what a reloaded snapshot no longer has). */
+void hv_rooms_keys(hv_rooms *r, const char *ns, void (*each)(void *arg, const char *key),
+                   void *arg);
+/* Peers connected on nodes that died: each gets peer.crashed ("node <name>
+ * stopped answering") and its session ends, unless it has reconnected on
+ * another node meanwhile (the store decides). Call once per dead node,
+ * from one survivor (the heartbeat's takeover), not with the lock held. */
+void hv_rooms_nodes_died(hv_rooms *r, const char *const *nodes, size_t n);
+/* At start, before any socket: ends the sessions this node held before it
+ * restarted (peer.crashed, "node <name> restarted"). */
+void hv_rooms_restarted(hv_rooms *r);
 
 const char *hv_peer_id(const hv_peer *p);
 const char *hv_peer_room_id(const hv_peer *p);

@@ -1,0 +1,27 @@
+/* replica.h — keeping this node's rooms, peers, peer tokens and webhook
+ * endpoints in step with the other nodes sharing its store (the redis
+ * engine): the changes every node commits are read from the store's
+ * change feed (store/shared.h) and applied here, in commit order.
+ */
+#ifndef HV_REPLICA_H
+#define HV_REPLICA_H
+
+#include "net/server.h"
+
+typedef struct hv_replica hv_replica;
+
+/* NULL when the store is this node's alone (sqlite). Marks the shared
+ * namespaces (before the hub commits anything) and follows the feed from
+ * where it was when the store was opened, i.e. before the registries
+ * loaded their snapshot. */
+hv_replica *hv_replica_new(hv_server *srv);
+/* Starts the reading thread (the loops must exist: closes go to them). */
+void hv_replica_start(hv_replica *rp);
+/* Applies what the feed holds beyond what was applied, now, on the
+ * caller's thread (any thread without the registries' locks). Returns 1
+ * when it applied something. */
+int hv_replica_catch_up(hv_replica *rp);
+void hv_replica_stop(hv_replica *rp);
+void hv_replica_free(hv_replica *rp);
+
+#endif

@@ -1,0 +1,55 @@
+/* registry_internal.h — what the registry's files share: the hv_rooms
+ * struct and the helpers that build events, commit and close sockets.
+ * registry.c holds the REST operations and the peer sockets; nodes.c what
+ * crosses nodes sharing one store (changes made elsewhere, presence, the
+ * peers of dead nodes). Not for use outside src/rooms/.
+ */
+#ifndef HV_ROOMS_REGISTRY_INTERNAL_H
+#define HV_ROOMS_REGISTRY_INTERNAL_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "core/map.h"
+#include "hub/hub.h"
+#include "rooms/model.h"
+#include "rooms/rooms.h"
+
+#define NS_ROOM "room"
+#define NS_PEER "peer"
+
+struct hv_rooms {
+    hv_server *srv;
+    uv_mutex_t mu;
+    hv_after *closes; /* socket closes waiting for the next commit (lock held) */
+    hv_map rooms;   /* id -> hv_room */
+    hv_map tokens;  /* token hash -> hv_peer */
+    hv_map peers;   /* peer id -> hv_peer */
+    uint64_t next_gen;
+    int shared;       /* other nodes share the store: presence is decided there */
+    const char *node; /* this node's name */
+};
+
+/* A peer.* event (room_id, peer_id, peer_type, plus extra's keys; takes
+ * extra). */
+hv_event *rooms_peer_event(const char *type, const hv_peer *p, json_t *extra);
+/* Hands events (taken), records and conditions to the hub (lock held);
+ * the sockets queued by rooms_close_socket close after its events. -1
+ * when the hub is stopping. */
+int rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_reply reply);
+/* Closes p's socket after the next commit (r->closes), or at once. */
+void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now);
+/* "<node>/<gen>": the session of this node's socket of generation gen. */
+void rooms_session(const hv_rooms *r, uint64_t gen, char out[160]);
+/* Removes a room and its peers from memory (lock held): their sockets are
+ * queued to close with 4005; kv, if not NULL, gets the peers' deletions
+ * and, in shared mode, conditions ending their sessions. */
+void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv);
+/* Removes a peer from its room and the maps (lock held), queueing its
+ * socket's close with 4004. The caller releases the registry's reference. */
+void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p);
+
+/* nodes.c: loading the sessions at start (shared mode). */
+void rooms_load_sessions(hv_rooms *r);
+
+#endif
