@@ -5,8 +5,9 @@
  * missing several beats in a row. The beat itself decides, inside Redis,
  * which nodes are dead and gives each to exactly one survivor
  * (store/redis_nodes.c); here the survivor acts on what it was given: it
- * reloads its webhook deliveries, which now include the dead node's, and
- * logs the takeover. Why a thread of its own and not the follower's: a
+ * reloads its webhook deliveries, which now include the dead node's,
+ * ends the dead node's peers (peer.crashed, rooms/nodes.c) and logs the
+ * takeover. Why a thread of its own and not the follower's: a
  * beat must not wait behind a long fan-out or a blocking log read, or a
  * busy node would look dead to the others.
  */
@@ -19,6 +20,7 @@
 
 #include "core/log.h"
 #include "deliver/webhooks.h"
+#include "rooms/rooms.h"
 
 struct hv_heartbeat {
     hv_server *srv;
@@ -37,6 +39,14 @@ static void took_over(hv_heartbeat *hb, const hv_node_death *dead, size_t n)
     }
     if (rows)
         hv_webhooks_kick(hb->srv->webhooks);
+    /* Their peers' sockets are gone with them: peer.crashed, from here
+     * only (this beat alone took these nodes over). */
+    const char **names = n ? calloc(n, sizeof(*names)) : NULL;
+    for (size_t i = 0; names && i < n; i++)
+        names[i] = dead[i].node;
+    if (names)
+        hv_rooms_nodes_died(hb->srv->rooms, names, n);
+    free(names);
 }
 
 static void run(void *arg)
