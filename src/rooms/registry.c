@@ -1,11 +1,14 @@
 /* registry.c — the rooms and peers registry; see rooms.h.
  *
- * One mutex guards the maps (rooms by id, peers by token hash) and every
- * room and peer field. An operation validates, changes memory, and hands
- * its events and state records to the hub before unlocking, so the log
- * order is the order of the changes. A peer object is reference counted:
- * the registry holds one reference while the peer exists, its socket one
- * while connected, and each cross-loop close message one.
+ * One mutex guards the maps (rooms by id, peers by id and by token hash)
+ * and every room and peer field. An operation validates, changes memory,
+ * and hands its events and state records to the hub before unlocking, so
+ * the log order is the order of the changes. A peer object is reference
+ * counted: the registry holds one reference while the peer exists, its
+ * socket one while connected, and each cross-loop close message one.
+ * With a store several nodes share (r->shared), presence events carry
+ * conditions the store decides on, and the changes other nodes make are
+ * applied by nodes.c (see there).
  */
 #include <jansson.h>
 #include <stdio.h>

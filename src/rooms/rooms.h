@@ -7,7 +7,8 @@
  * lock is held, events reach the log in the order the changes happened.
  * Peer sockets register here to be found by token and to be closed when
  * their peer or room is deleted; their presence emits peer.connected,
- * peer.disconnected and peer.crashed.
+ * peer.disconnected and peer.crashed. With several nodes sharing one
+ * store, rooms, peers and sessions are shared too (rooms/nodes.c).
  */
 #ifndef HV_ROOMS_H
 #define HV_ROOMS_H
