@@ -44,7 +44,7 @@ SCALE=${BENCH_SCALE:-1}
 HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/nodes.jsonl}
-NODE_COUNTS=(${BENCH_NODES:-1 2})
+read -r -a NODE_COUNTS <<<"${BENCH_NODES:-1 2}"
 FSYNC=${BENCH_REDIS_FSYNC:-always}
 ALL_CELLS=(fanout_flat fanout_serial fanout_rate publish_single publish_batch)
 CELLS=("$@")
