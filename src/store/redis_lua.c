@@ -377,13 +377,25 @@ static const char insert_lua[] = PRELUDE
  * is removed from P nodes (so exactly one beat, of one survivor, takes it
  * over) and its pending queue entries become this node's (XCLAIM), then
  * its consumer is deleted. Returns {{dead node, rows taken}…}. A node
- * stopping cleanly sets its score to 0 (LEAVE) to be taken over at once. */
+ * stopping cleanly sets its score to 0 (LEAVE) to be taken over at once.
+ * When no node at all beat for half the timeout (P meta beat_ms), Redis
+ * itself was away (down, hung, restarting) or every node was: nobody
+ * could beat, so silence says nothing about any one node. Every node
+ * listed (but those that left) then gets a full timeout from now, and this
+ * beat takes nobody over. */
 static const char beat_lua[] = PRELUDE
     "local node, timeout = ARGV[2], tonumber(ARGV[3])\n"
     "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') then\n"
     "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local now = now_ms()\n"
+    "local last = meta('beat_ms')\n"
+    "redis.call('HSET', P .. 'meta', 'beat_ms', n2s(now))\n"
     "redis.call('ZADD', P .. 'nodes', now, node)\n"
+    "if last > 0 and now - last > timeout / 2 then\n"
+    "  for _, d in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '(0', '(' .. n2s(now))) do\n"
+    "    redis.call('ZADD', P .. 'nodes', now, d) end\n"
+    "  return {}\n"
+    "end\n"
     "local out = {}\n"
     "for _, d in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', '(' .. n2s(now - timeout))) do\n"
     "  redis.call('ZREM', P .. 'nodes', d)\n"

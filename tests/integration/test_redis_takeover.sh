@@ -8,8 +8,9 @@
 # B acknowledged is delivered, each with exactly one successful request,
 # and the events published on A are delivered by A, once each. Then the
 # same with node C stopped cleanly (SIGTERM): it hands its deliveries over
-# at once. The receiver is a small Python HTTP server whose answer is read
-# from a file.
+# at once. Before all that, Redis is stopped (SIGSTOP) for longer than the
+# node timeout: no node may take another over for it. The receiver is a
+# small Python HTTP server whose answer is read from a file.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
@@ -61,6 +62,14 @@ EP=$("$CLI" --server "${URLS[B]}" webhooks add --url "$HOOK" | jq -r .id)
 expect_match "endpoint added on B" '^ep_' "$EP"
 start_node A
 start_node C
+
+# --- Redis away for longer than --node-timeout: no node could beat, so no
+# node is taken for dead (each beat after it gives all a fresh timeout)
+sleep 0.5
+kill -STOP "$REDIS_PID"; sleep 2.5; kill -CONT "$REDIS_PID"
+sleep 2 # several beats of every node
+expect_eq "a Redis outage longer than the node timeout takes no node over" 0 \
+  "$(cat "${NODE_LOG[A]}" "${NODE_LOG[B]}" "${NODE_LOG[C]}" | grep -c "stopped beating")"
 
 publish() { # node n prefix: n events, prints nothing; counts the 2xx
   local okc=0

@@ -8,7 +8,8 @@
  * connection (hv_outbox) is given: the rows a node's commits create are
  * that node's alone; a node that stops beating is taken over by exactly
  * one other node, which then loads its rows, while the dead node's late
- * attempts are refused (lost) and not stored; a clean leave is taken over
+ * attempts are refused (lost) and not stored; silence of every node (Redis
+ * away) kills nobody; a clean leave is taken over
  * at the next beat; a manual retry moves a row to the node asked. With
  * SQLite (one node) the beat is a no-op and the multi-node tests skip.
  */
@@ -153,6 +154,20 @@ static const char *beat(hv_store *st, char *buf, size_t len)
     return buf;
 }
 
+/* st beats every 50 ms for ms (as its heartbeat thread does); the nodes
+ * it took over meanwhile, as beat() says them. */
+static const char *keep_beating(hv_store *st, long ms, char *out, size_t len)
+{
+    char buf[256];
+    out[0] = '\0';
+    for (long t = 0; t < ms; t += 50) {
+        if (*beat(st, buf, sizeof(buf)))
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", *out ? "," : "", buf);
+        sleep_ms(50);
+    }
+    return out;
+}
+
 static hv_attempt delivered(uint64_t row)
 {
     return (hv_attempt){.outbox_id = row, .endpoint_id = "ep1", .event_id = 1, .time_ms = 5,
@@ -203,8 +218,7 @@ static void test_dead_node_taken_over_once(void **state)
     hv_attempt ok = delivered(ra[0]);
     assert_int_equal(hv_outbox_record(f->oa, &ok, 1), 0);
     assert_int_equal(ok.lost, 0);
-    sleep_ms(TIMEOUT_MS + 100);
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(2)");
+    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(2)");
     assert_string_equal(beat(f->b, buf, sizeof(buf)), ""); /* once */
     char want[64];
     snprintf(want, sizeof(want), "%llu,%llu", (unsigned long long)ra[1], (unsigned long long)ra[2]);
@@ -224,6 +238,28 @@ static void test_dead_node_taken_over_once(void **state)
     assert_int_equal(te_attempt_rows(&f->te), before + 1);
     assert_int_equal(te_outbox_field(&f->te, (unsigned)ra[1], "status"), HV_OUTBOX_DELIVERED);
     snprintf(want, sizeof(want), "%llu", (unsigned long long)ra[2]);
+    assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
+}
+
+/* Nobody could beat (Redis was away): silence is nobody's death. */
+static void test_outage_is_not_death(void **state)
+{
+    fixture *f = *state;
+    if (!f->b)
+        skip();
+    char buf[256];
+    uint64_t ra[1];
+    commit_rows(f->a, 1, ra);
+    beat(f->a, buf, sizeof(buf));
+    beat(f->b, buf, sizeof(buf));
+    sleep_ms(TIMEOUT_MS + 100); /* neither beats */
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)ra[0]);
+    assert_string_equal(loaded(f->oa, buf, sizeof(buf)), want);
+    /* a stays silent while b beats: now it is dead */
+    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(1)");
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
 }
 
@@ -277,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_node_beat_is_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_are_the_committing_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_node_taken_over_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outage_is_not_death, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_is_taken_over_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_moves_the_row, setup, teardown),
     };
