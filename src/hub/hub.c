@@ -353,6 +353,10 @@ static void maybe_prune(hv_hub *hub)
     if (now < hub->next_prune || !hv_store_available(hub->srv->store, NULL, 0))
         return;
     hub->next_prune = now + PRUNE_EVERY_MS;
+    /* With several nodes on one store, one of them prunes (the holder of
+     * this lease, renewed at each pass); the others would redo its work. */
+    if (hv_store_lease(hub->srv->store, "retention", 3 * PRUNE_EVERY_MS) != 1)
+        return;
     const hv_config *cfg = &hub->srv->cfg;
     long n = hv_store_prune(hub->srv->store, cfg->retention_events,
                             (int64_t)(cfg->retention_age_s * 1000));
