@@ -46,6 +46,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "store/engine.h"
 
@@ -68,12 +69,18 @@ typedef struct rconn {
 typedef struct rhealth {
     atomic_int up;        /* 1: answering; read by any thread */
     pthread_t thread;     /* the probe */
-    int running;
-    pthread_mutex_t mu;   /* guards the fields below */
-    pthread_cond_t cv;    /* wakes the probe (poke, stop) */
+    pthread_mutex_t mu;   /* guards the fields down to why */
+    int running;          /* the probe's loop and wake handle exist */
     int stop, poke;
     int64_t down_since_ms;
     char why[256];        /* "Redis at host:port is not answering (...)" */
+    /* the probe thread's own */
+    uv_loop_t loop;
+    uv_timer_t tick;
+    uv_async_t wake;      /* poke, stop */
+    struct redisAsyncContext *ac;
+    int outstanding, poked;
+    uint64_t sent_ms, last_ms;
 } rhealth;
 
 typedef struct hv_redis {
