@@ -66,7 +66,8 @@
  * namespaces and their names, then the number of presence conditions and
  * per condition its kind (c connect, l leave, n leave node, d drop), peer,
  * value (session, or node for n) and event index ("" for none).
- * SHARED_CHECK reads them and checks the key types (before any write);
+ * SHARED_CHECK reads them and checks the types of the keys this commit
+ * will write (before any write: a commit with nothing shared checks none);
  * SHARED_DECIDE applies the conditions in order, ending or moving sessions
  * (P kv:presence, P presence:<node>) and marking the events whose
  * condition failed (keep[i] = false); SHARED_FEED appends the commit's
@@ -79,7 +80,10 @@
     "local npres, p0 = tonumber(ARGV[t + nsh + 1]) or 0, t + nsh + 2\n"                      \
     "local SS, KL = P .. 'kv:presence', P .. 'kvlog'\n"                                       \
     "local function nodeof(v) return string.match(v, '^(.*)/[^/]*$') or v end\n"            \
-    "ok = ok and is(KL, 'stream') and is(SS, 'hash') and is(P .. 'kvo:presence', 'zset')\n"  \
+    "local feeds = npres > 0\n"                                                               \
+    "for i = 0, nkv - 1 do feeds = feeds or shared[ARGV[k0 + 3 * i]] end\n"                  \
+    "if feeds then ok = ok and is(KL, 'stream') end\n"                                        \
+    "if npres > 0 then ok = ok and is(SS, 'hash') and is(P .. 'kvo:presence', 'zset') end\n" \
     "for i = 0, npres - 1 do\n"                                                               \
     "  local k, peer, v, idx = ARGV[p0 + 4 * i], ARGV[p0 + 4 * i + 1], ARGV[p0 + 4 * i + 2], ARGV[p0 + 4 * i + 3]\n" \
     "  if not (k == 'c' or k == 'l' or k == 'n' or k == 'd') or not peer or peer == '' or\n" \
@@ -135,8 +139,8 @@ static const char commit_lua[] = PRELUDE
     "local n, nkv, nrows = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local e0, k0, r0 = 5, 5 + 4 * n, 5 + 4 * n + 3 * nkv\n"
     "local ok = is(P .. 'log', 'stream') and is(P .. 'meta', 'hash')\n"
-    "  and is(P .. 'ob:pending', 'zset') and is(P .. 'ob:all', 'zset')\n"
-    "  and is(P .. 'ob:owed', 'zset') and is(P .. 'ob:owedn', 'hash')\n"
+    "if nrows > 0 then ok = ok and is(P .. 'ob:pending', 'zset') and is(P .. 'ob:all', 'zset')\n"
+    "  and is(P .. 'ob:owed', 'zset') and is(P .. 'ob:owedn', 'hash') and is(Q, 'stream') end\n"
     "for i = 0, nkv - 1 do local ns = ARGV[k0 + 3 * i]\n"
     "  ok = ok and is(P .. 'kv:' .. ns, 'hash') and is(P .. 'kvo:' .. ns, 'zset') end\n"
     "for i = 0, nrows - 1 do local ep, idx = ARGV[r0 + 3 * i], tonumber(ARGV[r0 + 3 * i + 1])\n"
@@ -145,7 +149,6 @@ static const char commit_lua[] = PRELUDE
     "local node = ARGV[r0 + 3 * nrows]\n"
     "if not node or node == '' then return redis.error_reply('commit without a node name') end\n"
     SHARED_CHECK
-    "ok = ok and is(Q, 'stream')\n"
     "if not ok then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "if nrows > 0 then group() end\n"
     "local now, base = now_ms(), meta('last_id')\n"
