@@ -28,6 +28,8 @@
  *   P ob:q             stream of pending rows (field r = row id; the row's
  *                      field q is its entry), read by the consumer group
  *                      "webhooks" whose consumers are the nodes
+ *   P ob:own:<node>    zset of the row ids a node holds (its pending
+ *                      entries in the group, by row id: what it loads)
  *   P nodes            zset node name -> time of its last heartbeat (ms)
  *   P kvlog            the change feed (store/shared.h, redis_shared.c): a
  *                      Stream, entry "<seq>-0" (seq: P meta kvlog_seq),

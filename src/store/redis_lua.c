@@ -46,12 +46,17 @@
     "local function group() redis.pcall('XGROUP', 'CREATE', Q, 'webhooks', '0', 'MKSTREAM') end\n" \
     "local function queue(id) local e = redis.call('XADD', Q, '*', 'r', id)\n"             \
     "  redis.call('HSET', P .. 'ob:' .. id, 'q', e) end\n"                                   \
-    "local function claim_new(node) redis.call('XREADGROUP', 'GROUP', 'webhooks', node, "     \
-    "'STREAMS', Q, '>') end\n"                                                               \
+    "local function own(node) return P .. 'ob:own:' .. node end\n"                            \
+    "local function claim_new(node)\n"                                                        \
+    "  local r = redis.call('XREADGROUP', 'GROUP', 'webhooks', node, 'STREAMS', Q, '>')\n"    \
+    "  for _, e in ipairs(r and r[1] and r[1][2] or {}) do local id = e[2][2]\n"              \
+    "    redis.call('ZADD', own(node), id, id) end\n"                                         \
+    "end\n"                                                                                   \
     "local function owner(e) local p = redis.call('XPENDING', Q, 'webhooks', e, e, 1)\n"    \
     "  if p[1] then return p[1][2] end return nil end\n"                                     \
-    "local function release(id, e) if e then redis.call('XACK', Q, 'webhooks', e) "           \
-    "redis.call('XDEL', Q, e) redis.call('HDEL', P .. 'ob:' .. id, 'q') end end\n"           \
+    "local function release(id, e, who) if e then redis.call('XACK', Q, 'webhooks', e) "      \
+    "redis.call('XDEL', Q, e) redis.call('HDEL', P .. 'ob:' .. id, 'q') end\n"                \
+    "  if who then redis.call('ZREM', own(who), id) end end\n"                                \
     "local function new_row(ep, ev, at, c)\n"                                                \
     "  local id = redis.call('HINCRBY', P .. 'meta', 'outbox_seq', 1)\n"                     \
     "  redis.call('HSET', P .. 'ob:' .. id, 'ep', ep, 'ev', ev, 'st', 0, 'n', 0, 'at', at, 'c', c)\n" \
@@ -148,6 +153,7 @@ static const char commit_lua[] = PRELUDE
     "  ok = ok and is(P .. 'ob:pending:' .. ep, 'zset') end\n"
     "local node = ARGV[r0 + 3 * nrows]\n"
     "if not node or node == '' then return redis.error_reply('commit without a node name') end\n"
+    "if nrows > 0 then ok = ok and is(own(node), 'zset') end\n"
     SHARED_CHECK
     "if not ok then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "if nrows > 0 then group() end\n"
@@ -275,30 +281,25 @@ static const char id_at_time_lua[] = PRELUDE
     "return ans\n";
 
 /* LOAD_PENDING: ARGV 2..4 = after id, limit, node. This node's pending
- * rows (their queue entry is among its pending entries in the group) with
+ * rows (P ob:own:<node>, kept with its pending entries in the group) with
  * id > after, in id order: {id, endpoint, event id, attempts, next_at,
- * entry or nil}. Rows of other nodes are skipped; a pending row whose
- * entry nobody holds (written before rows were queued) is queued and
- * claimed here. */
+ * entry or nil}. Reads only this node's rows, however many other nodes
+ * hold; an id whose row is gone or finished is dropped from the set. */
 static const char load_pending_lua[] = PRELUDE
     "local after, limit, node = ARGV[2], tonumber(ARGV[3]), ARGV[4]\n"
-    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
-    "group()\n"
+    "if not is(own(node), 'zset') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local out = {}\n"
     "while #out < limit do\n"
-    "  local ids = redis.call('ZRANGEBYSCORE', P .. 'ob:pending', '(' .. after, '+inf', 'LIMIT', 0, 1000)\n"
+    "  local ids = redis.call('ZRANGEBYSCORE', own(node), '(' .. after, '+inf', 'LIMIT', 0, limit - #out)\n"
     "  for _, id in ipairs(ids) do\n"
-    "    local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at', 'q')\n"
-    "    local who = h[5] and owner(h[5])\n"
-    "    if h[1] and not who then queue(id) claim_new(node) who = node end\n"
-    "    if h[1] and who == node then\n"
+    "    local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at', 'st')\n"
+    "    if h[1] and h[5] == '0' then\n"
     "      local e = redis.call('XRANGE', P .. 'log', h[2] .. '-0', h[2] .. '-0')\n"
     "      out[#out + 1] = {tonumber(id), h[1], tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), e[1] or false}\n"
-    "      if #out >= limit then break end\n"
-    "    end\n"
+    "    else redis.call('ZREM', own(node), id) end\n"
     "    after = id\n"
     "  end\n"
-    "  if #ids < 1000 then break end\n"
+    "  if #ids == 0 then break end\n"
     "end\n"
     "return out\n";
 
@@ -318,7 +319,8 @@ static const char record_lua[] = PRELUDE
     "    return redis.error_reply('bad attempt') end end\n"
     "  if ARGV[b + 1] == '' then return redis.error_reply('attempt without endpoint') end\n"
     "end\n"
-    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "if not is(Q, 'stream') or not is(own(node), 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local lost = {}\n"
     "for i = 0, n - 1 do local b = 3 + 11 * i\n"
     "  local row, ep, ev = ARGV[b], ARGV[b + 1], ARGV[b + 2]\n"
@@ -338,7 +340,7 @@ static const char record_lua[] = PRELUDE
     "  if h[1] then local was, now = h[1] == '0', ARGV[b + 8] == '0'\n"
     "    if was ~= now then pending(row, h[2], h[3], now) end\n"
     "    redis.call('HSET', P .. 'ob:' .. row, 'st', ARGV[b + 8], 'n', ARGV[b + 9], 'at', ARGV[b + 10])\n"
-    "    if not now then release(row, h[4]) end\n"
+    "    if not now then release(row, h[4], who or node) end\n"
     "  end end\n"
     "end\n"
     "return lost\n";
@@ -349,12 +351,15 @@ static const char record_lua[] = PRELUDE
  * next attempt on it will not be recorded (RECORD) and it lets it go. */
 static const char retry_lua[] = PRELUDE
     "local k, node = P .. 'ob:' .. ARGV[3], ARGV[5]\n"
-    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "if not is(Q, 'stream') or not is(own(node), 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local h = redis.call('HMGET', k, 'ep', 'st', 'ev', 'q')\n"
     "if h[1] ~= ARGV[2] then return 0 end\n"
     "group()\n"
     "if h[2] ~= '0' then pending(ARGV[3], h[1], h[3], true) end\n"
-    "if h[4] and owner(h[4]) then redis.call('XCLAIM', Q, 'webhooks', node, 0, h[4], 'JUSTID')\n"
+    "local who = h[4] and owner(h[4])\n"
+    "if who then redis.call('XCLAIM', Q, 'webhooks', node, 0, h[4], 'JUSTID')\n"
+    "  redis.call('ZREM', own(who), ARGV[3]) redis.call('ZADD', own(node), ARGV[3], ARGV[3])\n"
     "else queue(ARGV[3]) claim_new(node) end\n"
     "redis.call('HSET', k, 'st', 0, 'at', ARGV[4])\n"
     "return 1\n";
@@ -362,7 +367,8 @@ static const char retry_lua[] = PRELUDE
 /* INSERT: ARGV 2..4 = endpoint, now, node; then event ids. A pending row
  * for each event still stored, this node's. Returns {rows, first row id}. */
 static const char insert_lua[] = PRELUDE
-    "if not is(Q, 'stream') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "if not is(Q, 'stream') or not is(own(ARGV[4]), 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "group()\n"
     "local count, first = 0, 0\n"
     "for i = 5, #ARGV do\n"
@@ -388,7 +394,7 @@ static const char insert_lua[] = PRELUDE
  * beat takes nobody over. */
 static const char beat_lua[] = PRELUDE
     "local node, timeout = ARGV[2], tonumber(ARGV[3])\n"
-    "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') then\n"
+    "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') or not is(own(node), 'zset') then\n"
     "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local now = now_ms()\n"
     "local last = meta('beat_ms')\n"
@@ -410,6 +416,9 @@ static const char beat_lua[] = PRELUDE
     "      for _, x in ipairs(p) do a[#a + 1] = x[1] end\n"
     "      a[#a + 1] = 'JUSTID' redis.call(unpack(a)) moved = moved + #p end\n"
     "    redis.call('XGROUP', 'DELCONSUMER', Q, 'webhooks', d) end\n"
+    "  if redis.call('EXISTS', own(d)) == 1 then\n"
+    "    redis.call('ZUNIONSTORE', own(node), 2, own(node), own(d), 'AGGREGATE', 'MAX')\n"
+    "    redis.call('DEL', own(d)) end\n"
     "  out[#out + 1] = {d, moved}\n"
     "end\n"
     "return out\n";
