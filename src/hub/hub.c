@@ -311,6 +311,15 @@ static uint64_t last_kept(const group *g)
     return 0;
 }
 
+/* How many of the commit's events were stored (a dropped one has id 0). */
+static size_t stored(const group *g)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n; i++)
+        n += g->evs[i]->id != 0;
+    return n;
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
@@ -323,7 +332,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
     int status = HV_PUBLISH_REFUSED;
     if (hv_store_available(srv->store, NULL, 0)) {
         status = hv_store_commit(srv->store, &c);
-        hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? g.n : 0);
+        hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? stored(&g) : 0);
     }
     if (status == 0) {
         for (size_t i = 0; i < g.n; i++)
