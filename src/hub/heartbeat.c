@@ -1,22 +1,23 @@
 /* heartbeat.c — this node's heartbeat (heartbeat.h).
  *
- * One thread calls hv_store_node_beat every interval (a quarter of the
- * node timeout, at most a second), so a node is declared dead only after
- * missing several beats in a row. The beat itself decides, inside Redis,
- * which nodes are dead and gives each to exactly one survivor
- * (store/redis_nodes.c); here the survivor acts on what it was given: it
- * reloads its webhook deliveries, which now include the dead node's,
- * ends the dead node's peers (peer.crashed, rooms/nodes.c) and logs the
- * takeover. Why a thread of its own and not the follower's: a
- * beat must not wait behind a long fan-out or a blocking log read, or a
- * busy node would look dead to the others.
+ * The store beats for this node every interval (a quarter of the node
+ * timeout, at most a second; hv_store_node_watch), so a node is declared
+ * dead only after missing several beats in a row. The redis engine sends
+ * the beats from its probe loop (store/redis_health.c, hiredis's async API
+ * on libuv), not from the follower or the hub: a beat must not wait behind
+ * a long fan-out, a blocking log read or a commit, or a busy node would
+ * look dead to the others. The beat itself decides, inside Redis, which
+ * nodes are dead and gives each to exactly one survivor
+ * (store/redis_nodes.c); here, called back on the store's loop, the
+ * survivor acts on what it was given: it reloads its webhook deliveries,
+ * which now include the dead node's, ends the dead node's peers
+ * (peer.crashed, rooms/nodes.c: one Redis read, then commits handed to
+ * the hub) and logs the takeover.
  */
 #include "hub/heartbeat.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "core/log.h"
 #include "deliver/webhooks.h"
@@ -24,13 +25,12 @@
 
 struct hv_heartbeat {
     hv_server *srv;
-    uv_thread_t thread;
-    atomic_int stop;
     int interval_ms;
 };
 
-static void took_over(hv_heartbeat *hb, const hv_node_death *dead, size_t n)
+static void took_over(void *arg, const hv_node_death *dead, size_t n)
 {
+    hv_heartbeat *hb = arg;
     long rows = 0;
     for (size_t i = 0; i < n; i++) {
         hv_warn("nodes: node %s stopped beating; this node took over its %ld unfinished "
@@ -49,29 +49,6 @@ static void took_over(hv_heartbeat *hb, const hv_node_death *dead, size_t n)
     free(names);
 }
 
-static void run(void *arg)
-{
-    hv_heartbeat *hb = arg;
-    int down = 0;
-    while (!atomic_load(&hb->stop)) {
-        hv_node_death *dead = NULL;
-        size_t n = 0;
-        if (hv_store_node_beat(hb->srv->store, &dead, &n) != 0) {
-            if (!down)
-                hv_warn("nodes: heartbeat failed; the store is unreachable");
-            down = 1;
-        } else {
-            if (down)
-                hv_info("nodes: heartbeat works again");
-            down = 0;
-            took_over(hb, dead, n);
-        }
-        free(dead);
-        for (int slept = 0; slept < hb->interval_ms && !atomic_load(&hb->stop); slept += 50)
-            uv_sleep(50);
-    }
-}
-
 hv_heartbeat *hv_heartbeat_start(hv_server *srv)
 {
     if (strcmp(srv->cfg.engine, "redis") != 0)
@@ -82,9 +59,8 @@ hv_heartbeat *hv_heartbeat_start(hv_server *srv)
     hb->srv = srv;
     double ms = srv->cfg.node_timeout_s * 1000 / 4;
     hb->interval_ms = ms > 1000 ? 1000 : (int)ms;
-    atomic_init(&hb->stop, 0);
-    if (uv_thread_create(&hb->thread, run, hb) != 0) {
-        hv_error("nodes: cannot start the heartbeat thread");
+    if (!hv_store_node_watch(srv->store, took_over, hb, hb->interval_ms)) {
+        hv_error("nodes: the store cannot beat for this node");
         free(hb);
         return NULL;
     }
@@ -97,7 +73,6 @@ void hv_heartbeat_stop(hv_heartbeat *hb)
 {
     if (!hb)
         return;
-    atomic_store(&hb->stop, 1);
-    uv_thread_join(&hb->thread);
+    hv_store_node_watch(hb->srv->store, NULL, NULL, 0); /* waits for a callback under way */
     free(hb);
 }

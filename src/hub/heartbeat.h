@@ -9,11 +9,12 @@
 
 typedef struct hv_heartbeat hv_heartbeat;
 
-/* Starts beating (a thread of its own); NULL when the store is this
- * node's alone (sqlite) or the thread cannot start (logged). */
+/* Starts beating (the store beats on a thread of its own); NULL when the
+ * store is this node's alone (sqlite). */
 hv_heartbeat *hv_heartbeat_start(hv_server *srv);
-/* Ends the thread. On a clean stop, call hv_store_node_leave once the
- * delivery engine has stopped, so the others take over at once. */
+/* Stops beating (and waits for a takeover being handled). On a clean
+ * stop, call hv_store_node_leave once the delivery engine has stopped, so
+ * the others take over at once. */
 void hv_heartbeat_stop(hv_heartbeat *hb);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct hv_store_engine {
     /* nodes sharing the store (NULL: this node is alone) */
     int (*node_beat)(hv_store *st, hv_node_death **dead, size_t *n);
     void (*node_leave)(hv_store *st);
+    int (*node_watch)(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
     int (*lease)(hv_store *st, const char *name, int64_t ttl_ms);
     /* state shared with other nodes (store/shared_engine.h; NULL: none) */
     const struct hv_shared_ops *shared;

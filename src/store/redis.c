@@ -554,6 +554,7 @@ static const hv_store_engine redis_engine = {
     .available = hv_redis_available,
     .node_beat = hv_redis_node_beat,
     .node_leave = hv_redis_node_leave,
+    .node_watch = hv_redis_node_watch,
     .shared = &hv_redis_shared_ops,
     .lease = hv_redis_lease,
     .attempts_json = hv_redis_attempts_json,

@@ -54,6 +54,7 @@ void hv_redis_health_init(hv_redis *r)
     rhealth *h = &r->health;
     atomic_init(&h->up, 1);
     pthread_mutex_init(&h->mu, NULL);
+    pthread_mutex_init(&h->cb_mu, NULL);
 }
 
 int hv_redis_health_up(hv_redis *r)
@@ -79,6 +80,15 @@ static void mark_down(hv_redis *r, const char *why)
     h->down_since_ms = hv_now_ms();
     atomic_store_explicit(&h->up, 0, memory_order_release);
     hv_warn("store: %s: publishes are refused (503) until it answers again", h->why);
+}
+
+void hv_redis_probe_poke(hv_redis *r)
+{
+    rhealth *h = &r->health;
+    pthread_mutex_lock(&h->mu);
+    if (h->running)
+        uv_async_send(&h->wake);
+    pthread_mutex_unlock(&h->mu);
 }
 
 void hv_redis_health_fail(hv_redis *r, int certain, const char *why)
@@ -227,6 +237,13 @@ static int probe_connect(hv_redis *r)
     return 0;
 }
 
+struct redisAsyncContext *hv_redis_probe_context(hv_redis *r)
+{
+    if (!r->health.ac)
+        probe_connect(r);
+    return r->health.ac;
+}
+
 static void probe_ping(hv_redis *r)
 {
     rhealth *h = &r->health;
@@ -246,6 +263,7 @@ static void on_tick(uv_timer_t *t)
     hv_redis *r = t->data;
     rhealth *h = &r->health;
     uint64_t now = uv_now(&h->loop);
+    hv_redis_beat_tick(r, now);
     if (h->outstanding) {
         if (now - h->sent_ms >= HV_PROBE_TIMEOUT_MS) {
             char ms[16];
@@ -281,8 +299,8 @@ static void on_wake(uv_async_t *a)
         uv_walk(&h->loop, close_handle, NULL);
         return;
     }
-    if (poke && !h->outstanding) {
-        h->poked = 1;
+    if (poke) { /* a ping (unless one is out) and a beat if due, now */
+        h->poked = !h->outstanding;
         on_tick(&h->tick);
     }
 }
@@ -334,4 +352,5 @@ void hv_redis_health_stop(hv_redis *r)
         uv_loop_close(&h->loop);
     }
     pthread_mutex_destroy(&h->mu);
+    pthread_mutex_destroy(&h->cb_mu);
 }

@@ -83,6 +83,13 @@ typedef struct rhealth {
     struct redisAsyncContext *ac;
     int outstanding, poked;
     uint64_t sent_ms, last_ms;
+    /* this node's heartbeat on the probe's loop (redis_nodes.c) */
+    pthread_mutex_t cb_mu;  /* guards beat_fn, beat_arg, beat_every_ms */
+    hv_node_deaths_fn beat_fn; /* NULL: not beating */
+    void *beat_arg;
+    int beat_every_ms;
+    int beat_outstanding, beat_eval; /* beat_eval: EVAL, Redis lost the script */
+    uint64_t beat_last_ms;
 } rhealth;
 
 typedef struct hv_redis {
@@ -191,6 +198,13 @@ long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *eve
 
 /* redis_nodes.c: heartbeats and takeover of dead nodes. */
 int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+int hv_redis_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
+/* On the probe's loop, at each tick: sends the next beat when one is due. */
+void hv_redis_beat_tick(hv_redis *r, uint64_t now_ms);
+/* redis_health.c: the probe's connection, made if needed (NULL: none now). */
+struct redisAsyncContext *hv_redis_probe_context(hv_redis *r);
+/* redis_health.c: wakes the probe's loop to act at once. */
+void hv_redis_probe_poke(hv_redis *r);
 void hv_redis_node_leave(hv_store *st);
 int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms);
 

@@ -9,6 +9,12 @@
  * consumer: since the removal and the claim happen in one script, exactly
  * one survivor takes a dead node over, whichever beats first.
  *
+ * Beats are sent from the redis engine's probe loop (redis_health.c), on
+ * its asynchronous connection, once the hub's heartbeat module asked for
+ * them (hv_store_node_watch): the node is alive exactly as long as that
+ * loop can reach Redis, and a beat never waits behind the node's own
+ * work. hv_redis_node_beat is the same beat, synchronous, for tests.
+ *
  * A node that restarts under the same name before the timeout simply
  * finds its own pending entries again (they are still its). A node that
  * stops cleanly sets its score to 0 (LEAVE), so the next beat of any
@@ -19,11 +25,32 @@
  * name with an expiry, taken when free and renewed by its holder; when
  * the holder dies the key expires and the next node to ask takes it.
  */
+#include <hiredis/async.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "store/redis_internal.h"
+
+/* The BEAT script's answer {{node, rows}…} as a malloc'd array. */
+static hv_node_death *parse_deaths(const redisReply *rep, size_t *n)
+{
+    hv_node_death *out = rep->elements ? calloc(rep->elements, sizeof(*out)) : NULL;
+    size_t len = 0;
+    for (size_t i = 0; out && i < rep->elements; i++) {
+        const redisReply *d = rep->element[i];
+        if (d->type != REDIS_REPLY_ARRAY || d->elements != 2 ||
+            d->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        snprintf(out[len].node, sizeof(out[len].node), "%s", d->element[0]->str);
+        out[len++].rows = (long)hv_redis_u64(d->element[1]);
+    }
+    if (rep->elements && !out)
+        hv_error("store: out of memory reading the nodes taken over");
+    *n = len;
+    return out;
+}
 
 int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
 {
@@ -42,22 +69,75 @@ int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
             freeReplyObject(rep);
         return -1;
     }
-    hv_node_death *out = rep->elements ? calloc(rep->elements, sizeof(*out)) : NULL;
-    size_t len = 0;
-    for (size_t i = 0; out && i < rep->elements; i++) {
-        const redisReply *d = rep->element[i];
-        if (d->type != REDIS_REPLY_ARRAY || d->elements != 2 ||
-            d->element[0]->type != REDIS_REPLY_STRING)
-            continue;
-        snprintf(out[len].node, sizeof(out[len].node), "%s", d->element[0]->str);
-        out[len++].rows = (long)hv_redis_u64(d->element[1]);
-    }
-    if (rep->elements && !out)
-        hv_error("store: out of memory reading the nodes taken over");
+    *dead = parse_deaths(rep, n);
     freeReplyObject(rep);
-    *dead = out;
-    *n = len;
     return 0;
+}
+
+/* ---- the same beat on the probe's loop (redis_health.c) ---- */
+
+int hv_redis_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms)
+{
+    hv_redis *r = hv_redis_of(st);
+    rhealth *h = &r->health;
+    pthread_mutex_lock(&h->cb_mu); /* waits for a callback running now */
+    h->beat_fn = fn;
+    h->beat_arg = arg;
+    h->beat_every_ms = every_ms > 0 ? every_ms : 1000;
+    pthread_mutex_unlock(&h->cb_mu);
+    if (fn)
+        hv_redis_probe_poke(r); /* the first beat at once */
+    return fn != NULL;
+}
+
+static void on_beat(redisAsyncContext *ac, void *reply, void *arg)
+{
+    hv_redis *r = arg;
+    rhealth *h = &r->health;
+    (void)ac;
+    h->beat_outstanding = 0; /* one at a time: this was it (NULL: the connection ended) */
+    redisReply *rep = reply;
+    if (!rep)
+        return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (!strncmp(rep->str, "NOSCRIPT", 8))
+            h->beat_eval = 1; /* Redis restarted without it: send the text */
+        else
+            hv_warn("nodes: heartbeat refused by Redis: %s", rep->str);
+        return;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || !rep->elements)
+        return;
+    size_t n = 0;
+    hv_node_death *dead = parse_deaths(rep, &n);
+    pthread_mutex_lock(&h->cb_mu);
+    if (h->beat_fn && n)
+        h->beat_fn(h->beat_arg, dead, n);
+    pthread_mutex_unlock(&h->cb_mu);
+    free(dead);
+}
+
+void hv_redis_beat_tick(hv_redis *r, uint64_t now_ms)
+{
+    rhealth *h = &r->health;
+    pthread_mutex_lock(&h->cb_mu);
+    int watching = h->beat_fn != NULL, every = h->beat_every_ms;
+    pthread_mutex_unlock(&h->cb_mu);
+    if (!watching || h->beat_outstanding || (h->beat_last_ms && now_ms - h->beat_last_ms < (uint64_t)every))
+        return;
+    redisAsyncContext *ac = hv_redis_probe_context(r);
+    if (!ac)
+        return;
+    char timeout[24];
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)r->node_timeout_ms);
+    const char *argv[7] = {h->beat_eval ? "EVAL" : "EVALSHA",
+                           h->beat_eval ? hv_redis_lua[LUA_BEAT] : r->sha[LUA_BEAT], "0",
+                           r->prefix, r->node, timeout, NULL};
+    if (redisAsyncCommandArgv(ac, on_beat, r, 6, argv, NULL) == REDIS_OK) {
+        h->beat_outstanding = 1;
+        h->beat_last_ms = now_ms;
+        h->beat_eval = 0;
+    }
 }
 
 void hv_redis_node_leave(hv_store *st)

@@ -167,6 +167,11 @@ int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
     return st->ops->node_beat ? st->ops->node_beat(st, dead, n) : 0;
 }
 
+int hv_store_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms)
+{
+    return st->ops->node_watch ? st->ops->node_watch(st, fn, arg, every_ms) : 0;
+}
+
 void hv_store_node_leave(hv_store *st)
 {
     if (st->ops->node_leave)

@@ -113,6 +113,13 @@ typedef struct hv_node_death {
     long rows; /* webhook deliveries taken over */
 } hv_node_death;
 int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+/* The same beat, run by the store itself every every_ms (on a thread of
+ * its own, the redis engine's probe loop) until called with fn NULL:
+ * fn(arg, dead, n) runs on that thread after a beat that took nodes over
+ * (dead is the store's; copy what is kept). Returns 1 when beating, 0 for
+ * a store of one node (sqlite) or when stopped. */
+typedef void (*hv_node_deaths_fn)(void *arg, const hv_node_death *dead, size_t n);
+int hv_store_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
 /* This node stops cleanly: the others take its work over at their next
  * beat instead of after the timeout. */
 void hv_store_node_leave(hv_store *st);
