@@ -409,3 +409,63 @@ hv_event *hv_redis_entry_event(const redisReply *e)
     }
     return ev;
 }
+
+/* The entries array of an XREAD reply on one stream (NULL: none, or *bad
+ * when the reply has another shape). */
+static const redisReply *xread_entries(const redisReply *rep, int *bad)
+{
+    *bad = 0;
+    if (rep->type == REDIS_REPLY_NIL)
+        return NULL;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
+        rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[0]->elements != 2 ||
+        rep->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+        *bad = 1;
+        return NULL;
+    }
+    return rep->element[0]->element[1];
+}
+
+redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t after, size_t limit,
+                           int wait_ms, const char *what, const redisReply **ents, char *err,
+                           size_t errlen)
+{
+    *ents = NULL;
+    if (!c->c && hv_redis_connect(r, c, err, errlen) != 0)
+        return NULL;
+    char key[256], from[32];
+    hv_redis_key(r, key, sizeof(key), suffix);
+    snprintf(from, sizeof(from), "%llu-0", (unsigned long long)after);
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, "XREAD");
+    ra_str(&a, "COUNT");
+    ra_u64(&a, limit ? limit : 1);
+    if (wait_ms > 0) {
+        ra_str(&a, "BLOCK");
+        ra_i64(&a, wait_ms);
+    }
+    ra_str(&a, "STREAMS");
+    ra_str(&a, key);
+    ra_str(&a, from);
+    int oom = a.oom;
+    /* Straight on the connection: a blocking read that finds nothing is
+     * not a failure of Redis (hv_redis_cmd would count it as one). */
+    redisReply *rep = oom ? NULL : redisCommandArgv(c->c, a.n, a.v, a.len);
+    ra_free(&a);
+    if (!rep) {
+        set_err(err, errlen, "%s: %s", what, oom ? "out of memory" : c->c->errstr);
+        hv_redis_disconnect(c);
+        return NULL;
+    }
+    int bad = 0;
+    *ents = rep->type == REDIS_REPLY_ERROR ? NULL : xread_entries(rep, &bad);
+    if (rep->type == REDIS_REPLY_ERROR || bad) {
+        set_err(err, errlen, "%s: %s", what,
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected XREAD reply");
+        freeReplyObject(rep);
+        *ents = NULL;
+        return NULL;
+    }
+    return rep;
+}

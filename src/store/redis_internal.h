@@ -170,6 +170,13 @@ void hv_redis_disconnect(rconn *c);
 redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry);
 /* EVALSHA of script s with args a (no KEYS), EVAL when Redis lost it. */
 redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry);
+/* XREAD [COUNT limit] [BLOCK wait_ms] STREAMS <prefix><suffix> <after>-0
+ * on c (connected if needed). Returns the reply (to free) with *ents its
+ * entries (NULL: none came), or NULL with err "<what>: why" (the
+ * connection is dropped after an I/O error, made again next time). */
+redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t after, size_t limit,
+                           int wait_ms, const char *what, const redisReply **ents, char *err,
+                           size_t errlen);
 rconn *hv_redis_reader_acquire(hv_redis *r);
 void hv_redis_reader_release(hv_redis *r, rconn *c);
 /* "<prefix><suffix>" into buf. */

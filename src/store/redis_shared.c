@@ -124,61 +124,16 @@ static int hand_entry(const redisReply *e, hv_feed_fn fn, void *arg)
     return 1;
 }
 
-/* The entries of an XREAD reply for one stream (nil: none). */
-static const redisReply *xread_entries(const redisReply *rep, int *bad)
-{
-    *bad = 0;
-    if (rep->type == REDIS_REPLY_NIL)
-        return NULL;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
-        rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[0]->elements != 2 ||
-        rep->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
-        *bad = 1;
-        return NULL;
-    }
-    return rep->element[0]->element[1];
-}
-
 static int rs_feed_read(hv_store_feed *base, uint64_t after, size_t limit, int wait_ms,
                         hv_feed_fn fn, void *arg, char *err, size_t errlen)
 {
     redis_feed *f = (redis_feed *)base;
     hv_redis *r = hv_redis_of(base->st);
-    if (!f->conn.c && hv_redis_connect(r, &f->conn, err, errlen) != 0)
+    const redisReply *ents = NULL;
+    redisReply *rep = hv_redis_xread(r, &f->conn, "kvlog", after, limit, wait_ms,
+                                     "reading the change feed", &ents, err, errlen);
+    if (!rep)
         return -1;
-    char key[256], from[32];
-    hv_redis_key(r, key, sizeof(key), "kvlog");
-    snprintf(from, sizeof(from), "%llu-0", (unsigned long long)after);
-    rargs a;
-    ra_init(&a);
-    ra_str(&a, "XREAD");
-    ra_str(&a, "COUNT");
-    ra_u64(&a, limit ? limit : 1);
-    if (wait_ms > 0) {
-        ra_str(&a, "BLOCK");
-        ra_i64(&a, wait_ms);
-    }
-    ra_str(&a, "STREAMS");
-    ra_str(&a, key);
-    ra_str(&a, from);
-    int oom = a.oom;
-    /* Straight on the connection, like the log's tail: a blocking read
-     * that finds nothing is not a failure of Redis. */
-    redisReply *rep = oom ? NULL : redisCommandArgv(f->conn.c, a.n, a.v, a.len);
-    ra_free(&a);
-    if (!rep) {
-        set_err(err, errlen, "reading the change feed: %s", oom ? "out of memory" : f->conn.c->errstr);
-        hv_redis_disconnect(&f->conn);
-        return -1;
-    }
-    int bad = 0;
-    const redisReply *ents = rep->type == REDIS_REPLY_ERROR ? NULL : xread_entries(rep, &bad);
-    if (rep->type == REDIS_REPLY_ERROR || bad) {
-        set_err(err, errlen, "reading the change feed: %s",
-                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected XREAD reply");
-        freeReplyObject(rep);
-        return -1;
-    }
     int handed = 0;
     for (size_t i = 0; ents && i < ents->elements; i++)
         handed += hand_entry(ents->element[i], fn, arg);

@@ -48,22 +48,6 @@ static void free_events(hv_event **evs, size_t n)
     free(evs);
 }
 
-/* The entries array of an XREAD reply for one stream, NULL when the
- * reply is nil (nothing new) or malformed (*bad set). */
-static const redisReply *entries_of(const redisReply *rep, int *bad)
-{
-    *bad = 0;
-    if (rep->type == REDIS_REPLY_NIL)
-        return NULL;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
-        rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[0]->elements != 2 ||
-        rep->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
-        *bad = 1;
-        return NULL;
-    }
-    return rep->element[0]->element[1];
-}
-
 int hv_redis_tail_read(hv_store_tail *base, uint64_t *pos, size_t limit, int wait_ms,
                        hv_event ***out, size_t *n, char *err, size_t errlen)
 {
@@ -71,37 +55,11 @@ int hv_redis_tail_read(hv_store_tail *base, uint64_t *pos, size_t limit, int wai
     hv_redis *r = hv_redis_of(base->st);
     *out = NULL;
     *n = 0;
-    if (!t->conn.c && hv_redis_connect(r, &t->conn, err, errlen) != 0)
+    const redisReply *ents = NULL;
+    redisReply *rep = hv_redis_xread(r, &t->conn, "log", *pos, limit, wait_ms > 0 ? wait_ms : 1,
+                                     "reading the log", &ents, err, errlen);
+    if (!rep)
         return -1;
-    char key[256], from[32];
-    hv_redis_key(r, key, sizeof(key), "log");
-    snprintf(from, sizeof(from), "%llu-0", (unsigned long long)*pos);
-    rargs a;
-    ra_init(&a);
-    ra_str(&a, "XREAD");
-    ra_str(&a, "COUNT");
-    ra_u64(&a, limit ? limit : 1);
-    ra_str(&a, "BLOCK");
-    ra_i64(&a, wait_ms > 0 ? wait_ms : 1);
-    ra_str(&a, "STREAMS");
-    ra_str(&a, key);
-    ra_str(&a, from);
-    int oom = a.oom;
-    redisReply *rep = oom ? NULL : redisCommandArgv(t->conn.c, a.n, a.v, a.len);
-    ra_free(&a);
-    if (!rep) {
-        set_err(err, errlen, "reading the log: %s", oom ? "out of memory" : t->conn.c->errstr);
-        hv_redis_disconnect(&t->conn);
-        return -1;
-    }
-    int bad = 0;
-    const redisReply *ents = rep->type == REDIS_REPLY_ERROR ? NULL : entries_of(rep, &bad);
-    if (rep->type == REDIS_REPLY_ERROR || bad) {
-        set_err(err, errlen, "reading the log: %s",
-                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected XREAD reply");
-        freeReplyObject(rep);
-        return -1;
-    }
     size_t got = ents ? ents->elements : 0;
     hv_event **evs = got ? malloc(got * sizeof(*evs)) : NULL;
     size_t len = 0;
