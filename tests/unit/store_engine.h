@@ -13,6 +13,7 @@
 #ifndef HV_TEST_STORE_ENGINE_H
 #define HV_TEST_STORE_ENGINE_H
 
+#include <ftw.h>
 #include <hiredis/hiredis.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -59,6 +60,20 @@ TE_FN hv_store_options te_options(const te *t, const char *dir, int sync_full)
         o.redis_prefix = t->prefix;
     }
     return o;
+}
+
+/* ---- the fixture's temporary folder ---- */
+
+static int te_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Deletes the folder path and everything in it. */
+TE_FN void te_rmtree(const char *path)
+{
+    nftw(path, te_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- Redis side door ---- */

@@ -63,19 +63,13 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     hv_store_close(f->a);
     hv_store_close(f->b);
     te_cleanup(&f->te);
-    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    te_rmtree(f->tmp);
     free(f);
     return 0;
 }
