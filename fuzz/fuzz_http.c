@@ -6,6 +6,7 @@
  * hub) and WebSocket upgrades followed by frames all see fuzzed bytes. The
  * first input byte picks where the input is split into two reads.
  */
+#include <ftw.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,20 @@
 static hv_server srv;
 static hv_loop *loop;
 
+static char store_dir[] = "/tmp/herald-fuzz-http.XXXXXX";
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* libFuzzer ends with exit(): the store's folder goes with the run. */
+static void remove_store_dir(void)
+{
+    nftw(store_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -31,11 +46,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     hv_log_level = -1; /* silent */
     srv.cfg.max_body = 1 << 16;
     srv.cfg.sync_full = 0;
-    char dir[] = "/tmp/herald-fuzz-http.XXXXXX";
-    if (!mkdtemp(dir))
+    if (!mkdtemp(store_dir))
         abort();
+    atexit(remove_store_dir);
     char err[256];
-    hv_store_options opt = {.dir = dir, .sync_full = 0};
+    hv_store_options opt = {.dir = store_dir, .sync_full = 0};
     srv.store = hv_store_open(&opt, err, sizeof(err));
     if (!srv.store)
         abort();
