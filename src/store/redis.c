@@ -490,10 +490,7 @@ static uint64_t rd_id_at_time(hv_store *base, int64_t time_ms)
     ra_init(&a);
     ra_str(&a, r->prefix);
     ra_i64(&a, time_ms);
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = hv_redis_eval(r, c, LUA_ID_AT_TIME, &a, 1);
-    hv_redis_reader_release(r, c);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, LUA_ID_AT_TIME, 1);
     uint64_t id = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "id at time") ? hv_redis_u64(rep) : 0;
     if (rep)
         freeReplyObject(rep);

@@ -469,3 +469,12 @@ redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t a
     }
     return rep;
 }
+
+redisReply *hv_redis_reader_run(hv_redis *r, rargs *a, int script, int retry)
+{
+    rconn *c = hv_redis_reader_acquire(r);
+    redisReply *rep = script >= 0 ? hv_redis_eval(r, c, script, a, retry) : hv_redis_cmd(r, c, a, retry);
+    hv_redis_reader_release(r, c);
+    ra_free(a);
+    return rep;
+}

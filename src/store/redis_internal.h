@@ -178,6 +178,9 @@ redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t a
                            int wait_ms, const char *what, const redisReply **ents, char *err,
                            size_t errlen);
 rconn *hv_redis_reader_acquire(hv_redis *r);
+/* Script `script` (or, when negative, the command) a on a reader of the
+ * pool, any thread; a is freed. retry as for hv_redis_cmd. */
+redisReply *hv_redis_reader_run(hv_redis *r, rargs *a, int script, int retry);
 void hv_redis_reader_release(hv_redis *r, rconn *c);
 /* "<prefix><suffix>" into buf. */
 const char *hv_redis_key(hv_redis *r, char *buf, size_t len, const char *suffix);

@@ -60,10 +60,7 @@ int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
     ra_str(&a, r->prefix);
     ra_str(&a, r->node);
     ra_i64(&a, r->node_timeout_ms);
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = hv_redis_eval(r, c, LUA_BEAT, &a, 0);
-    hv_redis_reader_release(r, c);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, LUA_BEAT, 0);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "node heartbeat")) {
         if (rep)
             freeReplyObject(rep);
@@ -151,10 +148,7 @@ void hv_redis_node_leave(hv_store *st)
     ra_str(&a, "XX");
     ra_str(&a, "0");
     ra_str(&a, r->node);
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = hv_redis_cmd(r, c, &a, 0);
-    hv_redis_reader_release(r, c);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, -1, 0);
     if (hv_redis_ok(rep, REDIS_REPLY_INTEGER, "node leave"))
         hv_info("store: node %s left; the other nodes take over its unfinished deliveries",
                 r->node);
@@ -171,10 +165,7 @@ int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms)
     ra_str(&a, name);
     ra_str(&a, r->node);
     ra_i64(&a, ttl_ms > 0 ? ttl_ms : 0);
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = hv_redis_eval(r, c, LUA_LEASE, &a, 0);
-    hv_redis_reader_release(r, c);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, LUA_LEASE, 0);
     int held = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "lease") ? (int)rep->integer : -1;
     if (rep)
         freeReplyObject(rep);

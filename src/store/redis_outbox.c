@@ -235,15 +235,6 @@ long hv_redis_insert(hv_outbox *base, const char *endpoint_id, const uint64_t *e
 
 /* ---- reader pool (any thread) ---- */
 
-static redisReply *reader_cmd(hv_redis *r, rargs *a, int script)
-{
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = script >= 0 ? hv_redis_eval(r, c, script, a, 1) : hv_redis_cmd(r, c, a, 1);
-    hv_redis_reader_release(r, c);
-    ra_free(a);
-    return rep;
-}
-
 /* One attempt [id, row, event, time, code, latency, error, response, state]
  * as the API's object (the same shape as the SQLite engine's). */
 static json_t *attempt_json(const redisReply *x)
@@ -281,7 +272,7 @@ char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t bef
     else
         ra_str(&a, "+inf");
     ra_u64(&a, limit);
-    redisReply *rep = reader_cmd(r, &a, LUA_ATTEMPTS);
+    redisReply *rep = hv_redis_reader_run(r, &a, LUA_ATTEMPTS, 1);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "attempts")) {
         if (rep)
             freeReplyObject(rep);
@@ -307,7 +298,7 @@ long hv_redis_pending_count(hv_store *st, const char *endpoint_id)
     ra_init(&a);
     ra_str(&a, "ZCARD");
     ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
-    redisReply *rep = reader_cmd(r, &a, -1);
+    redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     long n = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "pending count") ? (long)rep->integer : -1;
     if (rep)
         freeReplyObject(rep);
@@ -325,7 +316,7 @@ int hv_redis_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id
     ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
     ra_str(&a, "ep");
     ra_str(&a, "st");
-    redisReply *rep = reader_cmd(r, &a, -1);
+    redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     int state = -1;
     if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "row state") && rep->elements == 2 &&
         rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&

@@ -53,14 +53,6 @@ static uint64_t rs_feed_start(hv_store *st)
 }
 
 /* A command on a reader of the pool. */
-static redisReply *reader_cmd(hv_redis *r, rargs *a)
-{
-    rconn *c = hv_redis_reader_acquire(r);
-    redisReply *rep = hv_redis_cmd(r, c, a, 1);
-    hv_redis_reader_release(r, c);
-    return rep;
-}
-
 static int rs_feed_position(hv_store *st, uint64_t *pos)
 {
     hv_redis *r = hv_redis_of(st);
@@ -70,8 +62,7 @@ static int rs_feed_position(hv_store *st, uint64_t *pos)
     ra_str(&a, "HGET");
     ra_str(&a, hv_redis_key(r, key, sizeof(key), "meta"));
     ra_str(&a, "kvlog_seq");
-    redisReply *rep = reader_cmd(r, &a);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     int ok = rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL);
     if (ok)
         *pos = hv_redis_u64(rep);
@@ -159,8 +150,7 @@ static int rs_presence_list(hv_store *st, const char *node, char ***peers, size_
     ra_init(&a);
     ra_str(&a, "SMEMBERS");
     ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
-    redisReply *rep = reader_cmd(r, &a);
-    ra_free(&a);
+    redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "presence list")) {
         if (rep)
             freeReplyObject(rep);
