@@ -26,6 +26,7 @@
 #define BATCH_MAX 256          /* attempts per outbox transaction */
 #define FLUSH_MS 20
 #define STORE_RETRY_MS 1000    /* the store could not give an event: try again */
+#define LOAD_AHEAD 256         /* events read at once for a queue's items */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -243,26 +244,49 @@ void wh_prune_done(hv_webhooks *w)
     free(dead);
 }
 
-/* Loads the event of an item from the store: 1 loaded, 0 gone, -1 error. */
-static int load_event(hv_webhooks *w, wh_item *it)
+/* The event of id among evs (sorted by id), or NULL. */
+static hv_event *find_event(hv_event **evs, size_t n, uint64_t id)
 {
-    hv_history_query q = {.after_id = it->event_id - 1, .limit = 1};
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (evs[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && evs[lo]->id == id ? evs[lo] : NULL;
+}
+
+/* Loads the event of an item from the store: 1 loaded, 0 gone, -1 error.
+ * One read of up to LOAD_AHEAD events from it also gives their events to
+ * the items queued behind it on its endpoint (a backlog is read in pages,
+ * not one store round trip per delivery: with Redis that trip is the
+ * network's). */
+static int load_event(hv_webhooks *w, wh_ep *ep, wh_item *it)
+{
+    hv_history_query q = {.after_id = it->event_id - 1, .limit = LOAD_AHEAD};
     hv_event **evs = NULL;
     size_t n = 0;
     if (hv_store_history(w->srv->store, &q, &evs, &n) != 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (evs[i]->id == it->event_id && !it->ev) {
-            it->ev = evs[i];
-            hv_event_encode(it->ev); /* ours alone: nobody else sees it yet */
-            rc = 1;
-        } else {
-            hv_event_unref(evs[i]);
-        }
+    for (size_t i = 0; i < n; i++)
+        hv_event_encode(evs[i]); /* ours alone: nobody else sees them yet */
+    hv_event *mine = find_event(evs, n, it->event_id);
+    if (mine && !it->ev)
+        it->ev = hv_event_ref(mine);
+    uint64_t last = n ? evs[n - 1]->id : 0;
+    size_t steps = 0; /* the next items only: the walk stays short */
+    for (hv_list *l = ep->ready.next; l != &ep->ready && steps < LOAD_AHEAD; l = l->next, steps++) {
+        wh_item *x = hv_container_of(l, wh_item, link);
+        hv_event *ev = !x->ev && x->event_id <= last ? find_event(evs, n, x->event_id) : NULL;
+        if (ev)
+            x->ev = hv_event_ref(ev);
     }
+    for (size_t i = 0; i < n; i++)
+        hv_event_unref(evs[i]);
     free(evs);
-    return rc;
+    return it->ev ? 1 : 0;
 }
 
 /* ---- recording attempts -------------------------------------------------- */
@@ -473,7 +497,7 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
         hv_list_remove(&it->link);
         char err[160] = "";
         if (!it->ev) {
-            int rc = load_event(w, it);
+            int rc = load_event(w, ep, it);
             if (rc < 0) {
                 hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
                 schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
