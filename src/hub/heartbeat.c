@@ -33,6 +33,11 @@ static void took_over(void *arg, const hv_node_death *dead, size_t n)
     hv_heartbeat *hb = arg;
     long rows = 0;
     for (size_t i = 0; i < n; i++) {
+        if (dead[i].rows < 0) { /* its survivor died before ending its peers */
+            hv_warn("nodes: node %s, taken over earlier, still has peers connected: ending them",
+                    dead[i].node);
+            continue;
+        }
         hv_warn("nodes: node %s stopped beating; this node took over its %ld unfinished "
                 "webhook deliveries", dead[i].node, dead[i].rows);
         rows += dead[i].rows;

@@ -31,6 +31,8 @@
  *   P ob:own:<node>    zset of the row ids a node holds (its pending
  *                      entries in the group, by row id: what it loads)
  *   P nodes            zset node name -> time of its last heartbeat (ms)
+ *   P reaped           zset node name -> when it was taken over (its
+ *                      peers' sessions may still need ending)
  *   P kvlog            the change feed (store/shared.h, redis_shared.c): a
  *                      Stream, entry "<seq>-0" (seq: P meta kvlog_seq),
  *                      fields ns, k, v (absent: deleted), n (node), e

@@ -391,10 +391,16 @@ static const char insert_lua[] = PRELUDE
  * itself was away (down, hung, restarting) or every node was: nobody
  * could beat, so silence says nothing about any one node. Every node
  * listed (but those that left) then gets a full timeout from now, and this
- * beat takes nobody over. */
+ * beat takes nobody over.
+ * A node taken over is remembered in P reaped; one taken over more than a
+ * timeout ago whose peers' sessions are still there (P presence:<node>:
+ * the survivor died before ending them) is returned again as {node, -1}
+ * by every beat until they are ended (ending a session is conditional,
+ * so several survivors doing it end each once) or the node is back. */
 static const char beat_lua[] = PRELUDE
     "local node, timeout = ARGV[2], tonumber(ARGV[3])\n"
-    "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') or not is(own(node), 'zset') then\n"
+    "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') or not is(own(node), 'zset')\n"
+    "   or not is(P .. 'reaped', 'zset') then\n"
     "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local now = now_ms()\n"
     "local last = meta('beat_ms')\n"
@@ -420,6 +426,12 @@ static const char beat_lua[] = PRELUDE
     "    redis.call('ZUNIONSTORE', own(node), 2, own(node), own(d), 'AGGREGATE', 'MAX')\n"
     "    redis.call('DEL', own(d)) end\n"
     "  out[#out + 1] = {d, moved}\n"
+    "  redis.call('ZADD', P .. 'reaped', now, d)\n"
+    "end\n"
+    "for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'reaped', '-inf', '(' .. n2s(now - timeout))) do\n"
+    "  if redis.call('ZSCORE', P .. 'nodes', m) or redis.call('SCARD', P .. 'presence:' .. m) == 0 then\n"
+    "    redis.call('ZREM', P .. 'reaped', m)\n"
+    "  else out[#out + 1] = {m, -1} end\n"
     "end\n"
     "return out\n";
 

@@ -44,7 +44,9 @@ static hv_node_death *parse_deaths(const redisReply *rep, size_t *n)
             d->element[0]->type != REDIS_REPLY_STRING)
             continue;
         snprintf(out[len].node, sizeof(out[len].node), "%s", d->element[0]->str);
-        out[len++].rows = (long)hv_redis_u64(d->element[1]);
+        const redisReply *rows = d->element[1]; /* -1: taken over before, peers left over */
+        out[len++].rows = rows->type == REDIS_REPLY_INTEGER ? (long)rows->integer
+                                                            : (long)hv_redis_u64(rows);
     }
     if (rep->elements && !out)
         hv_error("store: out of memory reading the nodes taken over");

@@ -110,7 +110,8 @@ int hv_store_available(hv_store *st, char *why, size_t len);
  * Returns 0, or -1 when the store could not be reached. */
 typedef struct hv_node_death {
     char node[128];
-    long rows; /* webhook deliveries taken over */
+    long rows; /* webhook deliveries taken over; -1: a node taken over
+                * earlier whose peers' sessions were never ended (end them) */
 } hv_node_death;
 int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
 /* The same beat, run by the store itself every every_ms (on a thread of

@@ -9,7 +9,8 @@
  * that node's alone; a node that stops beating is taken over by exactly
  * one other node, which then loads its rows, while the dead node's late
  * attempts are refused (lost) and not stored; silence of every node (Redis
- * away) kills nobody; a clean leave is taken over
+ * away) kills nobody; a node whose peers' sessions nobody ended is named
+ * again by later beats; a clean leave is taken over
  * at the next beat; a manual retry moves a row to the node asked. With
  * SQLite (one node) the beat is a no-op and the multi-node tests skip.
  */
@@ -257,6 +258,30 @@ static void test_outage_is_not_death(void **state)
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
 }
 
+/* The survivor that took a node over died before ending its peers'
+ * sessions: later beats name that node again (rows -1) until they end. */
+static void test_left_over_sessions_named_again(void **state)
+{
+    fixture *f = *state;
+    if (!f->b)
+        skip();
+    char buf[256];
+    freeReplyObject(te_cmd(&f->te, "SADD %Ppresence:a peer-1"));
+    beat(f->a, buf, sizeof(buf));
+    beat(f->b, buf, sizeof(buf));
+    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(0)");
+    /* nobody ended peer-1's session: a timeout later, every beat names a */
+    const char *seen = keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf));
+    assert_true(*seen != '\0');
+    for (const char *p = seen; *p; p += strlen("a(-1)") + (p[strlen("a(-1)")] == ','))
+        assert_memory_equal(p, "a(-1)", strlen("a(-1)"));
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(-1)");
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(-1)");
+    freeReplyObject(te_cmd(&f->te, "SREM %Ppresence:a peer-1"));
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    assert_int_equal(te_cmd_int(&f->te, "ZCARD %Preaped", NULL), 0);
+}
+
 static void test_leave_is_taken_over_at_once(void **state)
 {
     fixture *f = *state;
@@ -308,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_are_the_committing_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_node_taken_over_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_is_not_death, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_left_over_sessions_named_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_is_taken_over_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_moves_the_row, setup, teardown),
     };
