@@ -29,6 +29,7 @@
 #include "net/ws.h"
 #include "net/ws_frame.h"
 #include "rooms/rooms.h"
+#include "store/store.h"
 
 typedef struct peer_sock {
     hv_sub *sub;       /* NULL until authenticated */
@@ -105,6 +106,15 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
             hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "invalid auth request");
             return;
         }
+    }
+    /* A peer's connect is a change to commit (peer.connected, its session
+     * with several nodes): while the store cannot take it, the peer is
+     * told to come back (1013) rather than connected without a trace. */
+    char peer_id[64], room_id[160];
+    if (token && !hv_store_available(c->loop->srv->store, NULL, 0) &&
+        hv_peers_identify(rooms, token, peer_id, room_id) == 0) {
+        hv_ws_close(c, 1013, "event store unavailable, try again later");
+        return;
     }
     /* A peer token: no per-user limit, a peer has one socket at a time
      * (a new one replaces the old). */

@@ -7,7 +7,9 @@
 #      the 5 s command timeout would fail the test), while the publish that
 #      was in flight when Redis stopped still waits in its commit; that one
 #      gets a 503 saying it may have been stored (it is not acknowledged);
-#      /metrics shows herald_store_up 0; the server listener, the user
+#      /metrics shows herald_store_up 0; a peer socket authenticating with
+#      a peer token is closed with 1013 (checked with the `ws` client: the
+#      C client's wslay 1.1.1 refuses close codes above 1011); the server listener, the user
 #      subscriber (WS) and the SSE stream stay open; after SIGCONT
 #      publishes succeed on both nodes with no restart and the listener
 #      gets them;
@@ -72,6 +74,21 @@ curl -sN "${URLS[B]}/v1/stream" -H "Authorization: Bearer $UTOKEN" >"$WORK/sse.o
 SSE=$!; PIDS+=("$SSE")
 wait_for "$WORK/sse.out" '^retry:' || fail "the SSE stream did not open"
 
+peer_close() { # url token: "code reason" of the close of a peer socket that authenticates
+  NODE_PATH="$(cd "$(dirname "$0")/../interop" && pwd)/node_modules" timeout 5 node -e '
+const WebSocket = require("ws");
+const s = new WebSocket(process.argv[1].replace(/^http/, "ws") + "/socket/peer/websocket");
+s.on("open", () => s.send(JSON.stringify({ type: "auth", token: process.argv[2] })));
+s.on("close", (code, reason) => { console.log(code + " " + reason); process.exit(0); });
+s.on("error", (e) => { console.log("error " + e.message); process.exit(0); });' "$1" "$2"
+}
+# a room and a peer made before the outage (its token is used during it)
+curl -s -o /dev/null -X POST "${URLS[A]}/room" "${auth[@]}" -H 'Content-Type: application/json' \
+  -d '{"roomId":"outage-room"}'
+PTOK=$(curl -s -X POST "${URLS[A]}/room/outage-room/peer" "${auth[@]}" -H 'Content-Type: application/json' \
+  -d '{"type":"webrtc"}' | jq -r .data.token)
+expect_match "a peer token made before the outage" '^[A-Za-z0-9_-]{20,}$' "$PTOK"
+
 ACKED=()
 r=$(publish A '{"type":"before.outage","user_id":"u1","data":{}}')
 expect_match "a publish before the outage is acknowledged" '^201 ' "$r"
@@ -100,6 +117,8 @@ expect_match "creating a room while Redis hangs: 503 at once" "$ERR" \
   "$(curl -s --max-time 4 -w '%{http_code}' -o "$WORK/room.body" -X POST "${URLS[B]}/room" "${auth[@]}" \
        -H 'Content-Type: application/json' -d '{"roomId":"hang-room"}') $(cat "$WORK/room.body")"
 expect_match "/metrics: herald_store_up 0" $'\nherald_store_up 0' "$(curl -s "${URLS[A]}/metrics")"
+expect_eq "a peer connecting while Redis hangs is told to come back (1013)" \
+  "1013 event store unavailable, try again later" "$(peer_close "${URLS[B]}" "$PTOK")"
 wait "$INFLIGHT"
 expect_match "the publish in flight when Redis hung: 503, not acknowledged, maybe stored" \
   '^503 \{"errors":"event store unavailable: .*may have been stored' \
