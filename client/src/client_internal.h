@@ -131,6 +131,9 @@ struct herald_ws {
     size_t in_len;
     int close_code;         /* from the server's close frame, 0 if none */
     char close_reason[128];
+    int in_close;           /* a close frame is being received: its payload */
+    uint8_t close_frame[125];
+    size_t close_frame_len;
     char last_error[160];
 };
 

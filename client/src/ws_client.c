@@ -115,6 +115,50 @@ static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, 
     return 0;
 }
 
+/* The close frame's payload is kept as it arrives: wslay 1.1.1 refuses
+ * the close codes registered after its table (1012 service restart, 1013
+ * try again later, 1014 bad gateway) as a protocol error without passing
+ * the frame on, and the server uses 1012 and 1013 to say "reconnect". */
+static void ws_frame_start_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+    (void)ctx;
+    herald_ws *ws = user;
+    ws->in_close = arg->opcode == WSLAY_CONNECTION_CLOSE;
+    ws->close_frame_len = 0;
+}
+
+static void ws_frame_chunk_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
+{
+    (void)ctx;
+    herald_ws *ws = user;
+    size_t room = sizeof(ws->close_frame) - ws->close_frame_len;
+    size_t n = arg->data_length < room ? arg->data_length : room;
+    if (ws->in_close && n) {
+        memcpy(ws->close_frame + ws->close_frame_len, arg->data, n);
+        ws->close_frame_len += n;
+    }
+}
+
+static void ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
+{
+    (void)ctx;
+    herald_ws *ws = user;
+    if (!ws->in_close || ws->close_frame_len < 2)
+        return;
+    ws->in_close = 0;
+    int code = ws->close_frame[0] << 8 | ws->close_frame[1];
+    if (code < 1012 || code > 1014 || ws->close_code)
+        return; /* wslay passes the others on itself (ws_msg_cb) */
+    size_t rlen = ws->close_frame_len - 2;
+    if (rlen > sizeof(ws->close_reason) - 1)
+        rlen = sizeof(ws->close_reason) - 1;
+    memcpy(ws->close_reason, ws->close_frame + 2, rlen);
+    ws->close_reason[rlen] = '\0';
+    ws->close_code = code;
+}
+
 static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                       void *user)
 {
@@ -236,7 +280,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void start_websocket(herald_ws *ws, const char *rest, size_t rest_len)
 {
     struct wslay_event_callbacks cbs = {
-        ws_recv_cb, ws_send_cb, ws_genmask_cb, NULL, NULL, NULL, ws_msg_cb,
+        ws_recv_cb, ws_send_cb, ws_genmask_cb, ws_frame_start_cb, ws_frame_chunk_cb,
+        ws_frame_end_cb, ws_msg_cb,
     };
     if (wslay_event_context_client_init(&ws->ctx, &cbs, ws) != 0) {
         ws->ctx = NULL;

@@ -8,8 +8,9 @@
 #      was in flight when Redis stopped still waits in its commit; that one
 #      gets a 503 saying it may have been stored (it is not acknowledged);
 #      /metrics shows herald_store_up 0; a peer socket authenticating with
-#      a peer token is closed with 1013 (checked with the `ws` client: the
-#      C client's wslay 1.1.1 refuses close codes above 1011); the server listener, the user
+#      a peer token is closed with 1013 (seen by the `ws` client and by
+#      herald-cli, whose wslay 1.1.1 alone would call it a protocol error);
+#      the server listener, the user
 #      subscriber (WS) and the SSE stream stay open; after SIGCONT
 #      publishes succeed on both nodes with no restart and the listener
 #      gets them;
@@ -119,6 +120,9 @@ expect_match "creating a room while Redis hangs: 503 at once" "$ERR" \
 expect_match "/metrics: herald_store_up 0" $'\nherald_store_up 0' "$(curl -s "${URLS[A]}/metrics")"
 expect_eq "a peer connecting while Redis hangs is told to come back (1013)" \
   "1013 event store unavailable, try again later" "$(peer_close "${URLS[B]}" "$PTOK")"
+timeout 5 "$CLI" --server "${URLS[A]}" peer connect --peer-token "$PTOK" >/dev/null 2>"$WORK/peer.err"
+expect_eq "and the C client library says so too" \
+  "herald-cli: connection closed: 1013 event store unavailable, try again later" "$(cat "$WORK/peer.err")"
 wait "$INFLIGHT"
 expect_match "the publish in flight when Redis hung: 503, not acknowledged, maybe stored" \
   '^503 \{"errors":"event store unavailable: .*may have been stored' \
