@@ -98,6 +98,10 @@ struct hv_webhooks {
     uv_timer_t retry_timer;  /* the earliest due time in the heap */
     uv_timer_t flush_timer;  /* batched attempt records */
     uv_timer_t curl_timer;   /* CURLMOPT_TIMERFUNCTION */
+    uv_timer_t load_timer;   /* the next page of a backlog being loaded */
+    int loading;             /* a backlog is being loaded, from load_after */
+    uint64_t load_after;
+    size_t loaded;           /* rows loaded by the current load */
 
     /* inbox, any thread */
     uv_mutex_t mu;

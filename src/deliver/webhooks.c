@@ -47,33 +47,77 @@
 
 #define PAGE 1000 /* outbox rows per load */
 
-/* Reads the pending rows of the outbox with ids above after_id (from 0: the
- * backlog at start, and after a kick); rows already in memory are kept as
- * they are (a due time brought forward is taken). */
+static void on_load_timer(uv_timer_t *t);
+
+/* Reads one page of this node's pending rows of the outbox after
+ * w->load_after into memory; a full page asks for the next one on the
+ * next loop turn (load_timer), so a large backlog is loaded while the
+ * first pages are already being delivered and answered. Rows already in
+ * memory are kept as they are (a due time brought forward is taken). */
+/* Whether the attempts not yet recorded finish a row this read could
+ * return: a finished row is no longer in memory, so read back as pending
+ * it would be delivered again. Flushing only then keeps the batches big
+ * while a backlog is read page by page between deliveries. */
+static int batch_may_read_back(const hv_webhooks *w, uint64_t after_id)
+{
+    for (size_t i = 0; i < w->nbatch; i++)
+        if (w->batch[i].a.status != HV_OUTBOX_PENDING && w->batch[i].a.outbox_id > after_id)
+            return 1;
+    return 0;
+}
+
+static void load_page(hv_webhooks *w)
+{
+    if (batch_may_read_back(w, w->load_after))
+        wh_flush(w);
+    hv_outbox_item *items = NULL;
+    size_t n = 0;
+    if (hv_outbox_load_pending(w->ob, w->load_after, PAGE, &items, &n) != 0) {
+        hv_error("webhooks: could not load pending deliveries from the outbox");
+        w->loading = 0;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hv_outbox_item *o = &items[i];
+        w->load_after = o->id;
+        if (o->event)
+            hv_event_encode(o->event); /* loaded for us alone */
+        wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
+    }
+    free(items);
+    w->loaded += n;
+    if (n == PAGE && !w->closing) {
+        /* 1 ms, not 0: a timer re-armed at 0 from its own callback runs again
+         * before the loop polls, and the requests started would wait */
+        uv_timer_start(&w->load_timer, on_load_timer, 1, 0);
+        return;
+    }
+    w->loading = 0;
+    hv_debug("webhooks: %zu pending deliveries loaded from the outbox", w->loaded);
+}
+
+static void on_load_timer(uv_timer_t *t)
+{
+    hv_webhooks *w = t->data;
+    if (w->closing || !w->loading)
+        return;
+    load_page(w);
+    wh_prune_done(w);
+    wh_pump(w);
+}
+
+/* Loads the pending rows with ids above after_id (from 0: the backlog at
+ * start, and after a kick), page by page. A load already under way from a
+ * lower id will reach these rows; one from a higher id starts again here. */
 static void load_pending(hv_webhooks *w, uint64_t after_id)
 {
-    wh_flush(w); /* what we finished must not read back as pending */
-    size_t total = 0;
-    for (;;) {
-        hv_outbox_item *items = NULL;
-        size_t n = 0;
-        if (hv_outbox_load_pending(w->ob, after_id, PAGE, &items, &n) != 0) {
-            hv_error("webhooks: could not load pending deliveries from the outbox");
-            break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            hv_outbox_item *o = &items[i];
-            after_id = o->id;
-            if (o->event)
-                hv_event_encode(o->event); /* loaded for us alone */
-            wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
-        }
-        free(items);
-        total += n;
-        if (n < PAGE)
-            break;
-    }
-    hv_debug("webhooks: %zu pending deliveries loaded from the outbox", total);
+    if (w->loading && after_id >= w->load_after)
+        return;
+    if (!w->loading)
+        w->loaded = 0;
+    w->loading = 1;
+    w->load_after = after_id;
+    load_page(w);
 }
 
 /* New rows for a replay, inserted in short transactions, then loaded. */
@@ -138,6 +182,7 @@ static void close_all(hv_webhooks *w)
     w->closing = 1;
     wh_http_shutdown(w);
     wh_queue_free(w);
+    uv_close((uv_handle_t *)&w->load_timer, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
 
@@ -227,6 +272,8 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->kick = 1; /* the backlog */
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
+    uv_timer_init(&w->loop, &w->load_timer);
+    w->load_timer.data = w;
     wh_queue_init(w);
     if (wh_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
         hv_error("webhooks: cannot start the delivery engine");
