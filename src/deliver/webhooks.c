@@ -19,9 +19,11 @@
  * with jitter (or Retry-After, clamped) until the schedule runs out. An
  * endpoint with no success for webhook_disable_after_s is disabled. Every
  * attempt is recorded through the engine's own outbox connection, in
- * batches (at most every 20 ms or 256 attempts), and the batch is always
- * flushed before rows are read back, so a row just finished can never be
- * loaded again as pending. The hub may hand over a row the engine already
+ * batches (at most every 20 ms or 256 attempts), and the batch is flushed
+ * before rows are read back whenever it finishes a row the read could
+ * return, so a row just finished can never be loaded again as pending. A
+ * backlog is read a page per loop turn, delivered while the rest loads.
+ * The hub may hand over a row the engine already
  * loaded from the outbox and finished; such rows are remembered (w->done)
  * until the hub has moved past them.
  *
