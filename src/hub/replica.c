@@ -225,6 +225,7 @@ static void run(void *arg)
             hv_info("replica: following the other nodes' changes again");
         down = 0;
         backoff = 50;
+        hv_rooms_retry_refused(rp->srv->rooms); /* the store answers: what it refused */
     }
 }
 

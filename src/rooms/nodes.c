@@ -25,6 +25,13 @@
  * the socket and changes nothing. The socket's close then commits
  * nothing (its session is gone), so B's close after a move to C announces
  * no peer.disconnected.
+ *
+ * A socket that closes while the store is unreachable cannot end its
+ * session then (the commit is refused): its peer.disconnected or
+ * peer.crashed is kept and committed again, with the same condition, each
+ * time the replica thread finds the store available (about every 200 ms),
+ * until the store takes it. If the peer has reconnected meanwhile (its
+ * session moved), the condition fails and nothing is announced.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,4 +226,99 @@ void hv_rooms_restarted(hv_rooms *r)
 {
     if (r->shared)
         sessions_of_node_end(r, r->node, "node %.150s restarted");
+}
+
+/* ---- session ends the store refused ----------------------------------- */
+
+typedef struct rooms_leave {
+    struct rooms_leave *next;
+    hv_rooms *r;
+    char *type, *room_id, *data;
+    size_t data_len;
+    char peer_id[64];
+    char sess[160];
+} rooms_leave;
+
+static void leave_free(rooms_leave *l)
+{
+    free(l->type);
+    free(l->room_id);
+    free(l->data);
+    free(l);
+}
+
+static void commit_leave_record(rooms_leave *l, hv_loop *loop);
+
+static void on_leave_done(hv_loop *loop, void *arg, int status, hv_event **evs, size_t n)
+{
+    (void)loop, (void)evs, (void)n;
+    rooms_leave *l = arg;
+    if (status == 0) { /* stored, or dropped by its condition: either way done */
+        leave_free(l);
+        return;
+    }
+    hv_rooms *r = l->r;
+    uv_mutex_lock(&r->mu);
+    if (!r->refused)
+        hv_warn("rooms: the end of peer %s's session could not be stored; trying again when "
+                "the store answers", l->peer_id);
+    l->next = r->refused;
+    r->refused = l;
+    uv_mutex_unlock(&r->mu);
+}
+
+/* Commits l's event with its LEAVE condition (lock held). */
+static void commit_leave_record(rooms_leave *l, hv_loop *loop)
+{
+    hv_event *ev = hv_event_new(l->type, l->room_id, NULL, l->data, l->data_len);
+    hv_kvlist kv = {0};
+    hv_kvlist_presence(&kv, HV_PRESENCE_LEAVE, l->peer_id, l->sess, 0);
+    hv_reply reply = {loop, on_leave_done, l};
+    if (!loop) /* nowhere to learn the outcome: tried once */
+        reply = no_reply;
+    if (rooms_commit(l->r, &ev, 1, &kv, reply) != 0 || !loop)
+        leave_free(l); /* stopping: done will not be called */
+}
+
+void rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
+                        hv_loop *loop)
+{
+    rooms_leave *l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    l->r = r;
+    l->type = strdup(ev->type);
+    l->room_id = ev->room_id ? strdup(ev->room_id) : NULL;
+    l->data = malloc(ev->data_len ? ev->data_len : 1);
+    memcpy(l->data, ev->data, ev->data_len);
+    l->data_len = ev->data_len;
+    snprintf(l->peer_id, sizeof(l->peer_id), "%s", peer_id);
+    snprintf(l->sess, sizeof(l->sess), "%s", sess);
+    hv_event_unref(ev);
+    commit_leave_record(l, loop);
+}
+
+void hv_rooms_retry_refused(hv_rooms *r)
+{
+    if (!r || !r->shared || !hv_store_available(r->srv->store, NULL, 0))
+        return;
+    uv_mutex_lock(&r->mu);
+    rooms_leave *l = r->refused;
+    r->refused = NULL;
+    hv_loop *loop = r->srv->nloops ? r->srv->loops[0] : NULL;
+    while (l) {
+        rooms_leave *next = l->next;
+        commit_leave_record(l, loop);
+        l = next;
+    }
+    uv_mutex_unlock(&r->mu);
+}
+
+void rooms_free_refused(hv_rooms *r)
+{
+    while (r->refused) {
+        rooms_leave *next = r->refused->next;
+        leave_free(r->refused);
+        r->refused = next;
+    }
 }

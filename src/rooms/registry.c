@@ -86,6 +86,7 @@ void hv_rooms_free(hv_rooms *r)
     hv_map_free(&r->rooms);
     hv_map_free(&r->tokens);
     hv_map_free(&r->peers);
+    rooms_free_refused(r);
     uv_mutex_destroy(&r->mu);
     free(r);
 }
@@ -490,18 +491,20 @@ void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const 
 {
     uv_mutex_lock(&r->mu);
     if (p->conn_gen == gen && p->conn) {
+        hv_loop *loop = p->loop;
         p->conn = NULL;
         p->loop = NULL;
         if (!p->deleted) {
             hv_event *ev = lost ? rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
                                 : rooms_peer_event("peer.disconnected", p, NULL);
-            hv_kvlist kv = {0};
             if (r->shared) { /* announced only if this socket still held the session */
                 char sess[160];
                 rooms_session(r, gen, sess);
-                hv_kvlist_presence(&kv, HV_PRESENCE_LEAVE, p->id, sess, 0);
+                rooms_commit_leave(r, ev, p->id, sess, loop);
+            } else {
+                hv_kvlist kv = {0};
+                rooms_commit(r, &ev, 1, &kv, no_reply);
             }
-            rooms_commit(r, &ev, 1, &kv, no_reply);
         }
     }
     uv_mutex_unlock(&r->mu);

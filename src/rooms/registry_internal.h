@@ -28,6 +28,7 @@ struct hv_rooms {
     uint64_t next_gen;
     int shared;       /* other nodes share the store: presence is decided there */
     const char *node; /* this node's name */
+    struct rooms_leave *refused; /* session ends the store refused (nodes.c) */
 };
 
 /* A peer.* event (room_id, peer_id, peer_type, plus extra's keys; takes
@@ -51,5 +52,14 @@ void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p);
 
 /* nodes.c: loading the sessions at start (shared mode). */
 void rooms_load_sessions(hv_rooms *r);
+/* nodes.c: commits the end of a socket's session (shared mode; lock
+ * held): ev (taken) is kept only if the session sess still is the peer's.
+ * Refused because the store was unreachable, it is tried again later
+ * (hv_rooms_retry_refused), so the peer does not stay connected forever.
+ * loop: where the outcome is learnt (the socket's). */
+void rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
+                        hv_loop *loop);
+/* nodes.c: frees the session ends still waiting (hv_rooms_free). */
+void rooms_free_refused(hv_rooms *r);
 
 #endif

@@ -93,6 +93,9 @@ void hv_rooms_nodes_died(hv_rooms *r, const char *const *nodes, size_t n);
 /* At start, before any socket: ends the sessions this node held before it
  * restarted (peer.crashed, "node <name> restarted"). */
 void hv_rooms_restarted(hv_rooms *r);
+/* Commits again the session ends the store refused while it was
+ * unreachable (shared mode; any thread; a no-op while it still is). */
+void hv_rooms_retry_refused(hv_rooms *r);
 
 const char *hv_peer_id(const hv_peer *p);
 const char *hv_peer_room_id(const hv_peer *p);

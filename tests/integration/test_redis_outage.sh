@@ -10,6 +10,8 @@
 #      /metrics shows herald_store_up 0; a peer socket authenticating with
 #      a peer token is closed with 1013 (seen by the `ws` client and by
 #      herald-cli, whose wslay 1.1.1 alone would call it a protocol error);
+#      a peer connected before the hang that leaves during it is announced
+#      disconnected once Redis answers (its session end is retried);
 #      the server listener, the user
 #      subscriber (WS) and the SSE stream stay open; after SIGCONT
 #      publishes succeed on both nodes with no restart and the listener
@@ -89,6 +91,14 @@ curl -s -o /dev/null -X POST "${URLS[A]}/room" "${auth[@]}" -H 'Content-Type: ap
 PTOK=$(curl -s -X POST "${URLS[A]}/room/outage-room/peer" "${auth[@]}" -H 'Content-Type: application/json' \
   -d '{"type":"webrtc"}' | jq -r .data.token)
 expect_match "a peer token made before the outage" '^[A-Za-z0-9_-]{20,}$' "$PTOK"
+# and a peer connected on B before it, that leaves during it
+STEADY=$(curl -s -X POST "${URLS[A]}/room/outage-room/peer" "${auth[@]}" -H 'Content-Type: application/json' \
+  -d '{"type":"webrtc"}')
+STOK=$(echo "$STEADY" | jq -r .data.token); SPID=$(echo "$STEADY" | jq -r .data.peer.id)
+"$CLI" --server "${URLS[B]}" peer connect --peer-token "$STOK" >/dev/null 2>"$WORK/steady.err" &
+STEADY_PID=$!; PIDS+=("$STEADY_PID")
+wait_for "$WORK/steady.err" 'connected as peer' || fail "steady peer: $(cat "$WORK/steady.err")"
+peer_status() { curl -s "${URLS[A]}/room/outage-room" "${auth[@]}" | jq -r --arg p "$SPID" '.data.peers[] | select(.id == $p) | .status'; }
 
 ACKED=()
 r=$(publish A '{"type":"before.outage","user_id":"u1","data":{}}')
@@ -121,6 +131,7 @@ expect_match "/metrics: herald_store_up 0" $'\nherald_store_up 0' "$(curl -s "${
 expect_eq "a peer connecting while Redis hangs is told to come back (1013)" \
   "1013 event store unavailable, try again later" "$(peer_close "${URLS[B]}" "$PTOK")"
 timeout 5 "$CLI" --server "${URLS[A]}" peer connect --peer-token "$PTOK" >/dev/null 2>"$WORK/peer.err"
+kill -TERM "$STEADY_PID"; wait "$STEADY_PID" 2>/dev/null # it leaves while Redis hangs
 expect_eq "and the C client library says so too" \
   "herald-cli: connection closed: 1013 event store unavailable, try again later" "$(cat "$WORK/peer.err")"
 wait "$INFLIGHT"
@@ -139,6 +150,10 @@ for n in A B; do
   expect_match "a publish on $n after SIGCONT is acknowledged, no restart" '^201 ' "$r"
   ACKED+=($(ids_of "$r"))
 done
+wait_for "$WORK/listen.out" "\"peer.disconnected\".*\"$SPID\"" &&
+  ok "the peer that left during the hang is announced disconnected once Redis answers" ||
+  fail "no peer.disconnected for $SPID: $(grep -c peer. "$WORK/listen.out") peer events"
+expect_eq "and shown disconnected" disconnected "$(peer_status)"
 wait_for "$WORK/listen.out" "\"id\":\"${ACKED[-1]}\"" && ok "the listener got the events published after the hang" ||
   fail "listener: $(tail -2 "$WORK/listen.out")"
 wait_for "$WORK/sub.out" '"node":"B"' && ok "the user subscriber got them too" || fail "$(tail -2 "$WORK/sub.out")"
