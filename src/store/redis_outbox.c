@@ -10,13 +10,15 @@
  * history, row state, pending counts) uses the store's reader pool. Row
  * and attempt ids come from counters in P meta, so they are never reused.
  *
- * Several nodes (not done yet): today every node's delivery engine loads
- * every pending row, so two nodes on one Redis would both deliver. The
- * plan: the COMMIT script also XADDs each new row id to a stream P ob:q
- * read through a consumer group `webhooks`; each node XREADGROUPs rows
- * (they become its own until acknowledged), XACKs them when the row
- * leaves the pending state, and XAUTOCLAIMs rows idle past a timeout so
- * the rows of a node that died are taken over by another one.
+ * Several nodes: each row has one owner. The script that creates a row
+ * (COMMIT, INSERT, RETRY of a finished row) queues it on the stream
+ * P ob:q and reads it at once through the consumer group `webhooks` as the
+ * calling node, so it sits in that node's pending entries list (and in
+ * P ob:own:<node>, which LOAD_PENDING reads) until RECORD finishes it and
+ * acknowledges it. RECORD refuses an attempt from a node that no longer
+ * holds the row (lost: it lets it go). A dead node's entries are moved to
+ * the survivor that takes it over (BEAT, redis_nodes.c); a manual retry
+ * moves a pending row to the node asked (XCLAIM).
  */
 #include <jansson.h>
 #include <stdlib.h>
