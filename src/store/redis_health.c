@@ -177,12 +177,13 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *arg)
                      rep->type == REDIS_REPLY_ERROR ? rep->str : "something else than PONG");
 }
 
+/* The answer to AUTH or SELECT, sent before anything else. */
 static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
 {
     hv_redis *r = arg;
     redisReply *rep = reply;
     if (ac == r->health.ac && rep && rep->type == REDIS_REPLY_ERROR)
-        down_because(r, "AUTH: %.120s", rep->str);
+        down_because(r, "AUTH or SELECT: %.120s", rep->str);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -233,6 +234,12 @@ static int probe_connect(hv_redis *r)
         if (argc == 2)
             argv[1] = r->pass;
         redisAsyncCommandArgv(ac, on_auth, r, argc, argv, NULL);
+    }
+    if (r->db) { /* the heartbeat's keys live in the store's database */
+        char db[16];
+        snprintf(db, sizeof(db), "%d", r->db);
+        const char *argv[2] = {"SELECT", db};
+        redisAsyncCommandArgv(ac, on_auth, r, 2, argv, NULL);
     }
     return 0;
 }

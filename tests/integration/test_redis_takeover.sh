@@ -9,15 +9,17 @@
 # and the events published on A are delivered by A, once each. Then the
 # same with node C stopped cleanly (SIGTERM): it hands its deliveries over
 # at once. Before all that, Redis is stopped (SIGSTOP) for longer than the
-# node timeout: no node may take another over for it. The receiver is a
-# small Python HTTP server whose answer is read from a file.
+# node timeout: no node may take another over for it. The nodes use Redis
+# database 3 (every connection, the heartbeat's included, must select it).
+# The receiver is a small Python HTTP server whose answer is read from a
+# file.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
 redis_start
 
 SCHED=$(python3 -c 'print(",".join(["0.4"] * 60))')
-FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "takeover:"
+FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/3" --redis-prefix "takeover:"
        --node-timeout 1.5 --webhook-retry-schedule "$SCHED" --webhook-timeout 2 --threads 1)
 wait_for() { # what to run, tries of 0.1 s
   for _ in $(seq 1 "${2:-300}"); do eval "$1" && return 0; sleep 0.1; done
