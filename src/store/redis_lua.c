@@ -391,7 +391,7 @@ static const char insert_lua[] = PRELUDE
  * itself was away (down, hung, restarting) or every node was: nobody
  * could beat, so silence says nothing about any one node. Every node
  * listed (but those that left) then gets a full timeout from now, and this
- * beat takes nobody over.
+ * beat takes over only the nodes that left.
  * A node taken over is remembered in P reaped; one taken over more than a
  * timeout ago whose peers' sessions are still there (P presence:<node>:
  * the survivor died before ending them) is returned again as {node, -1}
@@ -409,7 +409,6 @@ static const char beat_lua[] = PRELUDE
     "if last > 0 and now - last > timeout / 2 then\n"
     "  for _, d in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '(0', '(' .. n2s(now))) do\n"
     "    redis.call('ZADD', P .. 'nodes', now, d) end\n"
-    "  return {}\n"
     "end\n"
     "local out = {}\n"
     "for _, d in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', '(' .. n2s(now - timeout))) do\n"
