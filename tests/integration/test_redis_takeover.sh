@@ -20,7 +20,7 @@ redis_start
 
 SCHED=$(python3 -c 'print(",".join(["0.4"] * 60))')
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/3" --redis-prefix "takeover:"
-       --node-timeout 3 --webhook-retry-schedule "$SCHED" --webhook-timeout 2 --threads 1)
+       --node-timeout 3 --webhook-retry-schedule "$SCHED" --webhook-timeout 10 --threads 1)
 wait_for() { # what to run, tries of 0.1 s
   for _ in $(seq 1 "${2:-300}"); do eval "$1" && return 0; sleep 0.1; done
   return 1
