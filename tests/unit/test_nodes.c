@@ -258,6 +258,26 @@ static void test_outage_is_not_death(void **state)
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
 }
 
+/* A node that left cleanly just before such a pause is still taken at
+ * the first beat after it. */
+static void test_leave_before_outage_taken_at_once(void **state)
+{
+    fixture *f = *state;
+    if (!f->b)
+        skip();
+    char buf[256];
+    uint64_t ra[1];
+    commit_rows(f->a, 1, ra);
+    beat(f->a, buf, sizeof(buf));
+    beat(f->b, buf, sizeof(buf));
+    hv_store_node_leave(f->a);
+    sleep_ms(TIMEOUT_MS + 100); /* nobody beats */
+    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(1)");
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)ra[0]);
+    assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
+}
+
 /* The survivor that took a node over died before ending its peers'
  * sessions: later beats name that node again (rows -1) until they end. */
 static void test_left_over_sessions_named_again(void **state)
@@ -333,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_are_the_committing_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_node_taken_over_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_is_not_death, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leave_before_outage_taken_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_left_over_sessions_named_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_is_taken_over_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_moves_the_row, setup, teardown),
