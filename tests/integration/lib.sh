@@ -68,6 +68,17 @@ redis_start() {
   cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1
 }
 
+# Waits for a line matching regex in file (tries of 0.05 s, default 200);
+# tests that need another kind of wait define their own wait_for.
+wait_for() { # file regex [tries]
+  for _ in $(seq 1 "${3:-200}"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+# The ids of the JSON event lines of file, space-separated.
+ids_in() {
+  python3 -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")))' "$1"
+}
+
 # Stops herald with SIGTERM and returns its exit code.
 herald_stop() {
   kill -TERM "$HERALD_PID" 2>/dev/null

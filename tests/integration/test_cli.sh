@@ -6,10 +6,6 @@
 herald_start
 export HERALD_SERVER=$URL
 
-wait_for() { # file regex: waits up to 10 s for a line matching regex
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 
 "$CLI" listen > "$WORK/listen.out" 2> "$WORK/listen.err" &
 LISTEN=$!; PIDS+=("$LISTEN")

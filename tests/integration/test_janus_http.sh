@@ -9,10 +9,6 @@ herald_start
 D=$SRC/tests/data/janus
 basic=(-u "evuser:$TOKEN")
 
-wait_for() { # file regex
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 metric() { curl -s "$URL/metrics" | sed -n "s/^$1 //p"; }
 
 "$CLI" --server "$URL" listen > "$WORK/listen.out" 2> "$WORK/listen.err" &

@@ -21,10 +21,6 @@ JANUS=${JANUS:-$(command -v janus)}
 MODS=$(dirname "$(ls /usr/lib/*/janus/plugins/libjanus_echotest.so | head -1)")/..
 herald_start --webhook-max-in-flight 1
 
-wait_for() { # file regex
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 metric() { curl -s "$URL/metrics" | sed -n "s/^$1 //p"; }
 

@@ -21,10 +21,6 @@ history_ids() { # url : every id in history, one per line
   curl -s "${auth[@]}" "$1/v1/events?since=0&limit=10000" |
     python3 -c 'import json,sys; print("\n".join(e["id"] for e in json.load(sys.stdin)["events"]))'
 }
-wait_for() { # file regex
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 
 # --- settings herald refuses, and a Redis that is not there
 out=$("$HERALD" --engine nosuch 2>&1); rc=$?

@@ -17,13 +17,6 @@ redis_start
 SECRET=n0des
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "nodes:" --threads 2
        --jwt-secret "$SECRET")
-wait_for() { # file regex [tries]
-  for _ in $(seq 1 "${3:-200}"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
-ids_in() { # file: the ids of the JSON event lines, space-separated
-  python3 -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")))' "$1"
-}
 count_in() { # file regex
   grep -cE "$2" "$1" 2>/dev/null || true
 }

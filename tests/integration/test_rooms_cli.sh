@@ -6,10 +6,6 @@
 herald_start
 export HERALD_SERVER=$URL
 
-wait_for() { # file regex
-  for _ in $(seq 1 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1"; }
 
 room=$("$CLI" room create --room-id lobby --max-peers 2 --webhook-url http://127.0.0.1:1/hook --video-codec vp8)

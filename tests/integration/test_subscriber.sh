@@ -8,10 +8,6 @@ SECRET=s3cret
 herald_start --jwt-secret "$SECRET"
 export HERALD_SERVER=$URL
 
-wait_for() { # file regex [tries]: waits (default 10 s) for a line matching regex
-  for _ in $(seq 1 "${3:-200}"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
-}
 
 # Restarts herald on the same port and data dir (lib.sh's herald_start
 # takes a fresh port).

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/outbox.h"
 #include "store/store.h"
 
 #define TE_FN static __attribute__((unused))
@@ -61,6 +62,29 @@ TE_FN hv_store_options te_options(const te *t, const char *dir, int sync_full)
     }
     return o;
 }
+
+/* ---- opening, failing the test with the engine's reason ---- */
+
+#ifdef fail_msg /* cmocka.h came first */
+TE_FN hv_store *te_open(const hv_store_options *opt)
+{
+    char err[256] = "";
+    hv_store *st = hv_store_open(opt, err, sizeof(err));
+    if (!st)
+        fail_msg("open failed: %s", err);
+    return st;
+}
+
+/* The delivery engine's connection to st. */
+TE_FN hv_outbox *te_open_outbox(hv_store *st)
+{
+    char err[256] = "";
+    hv_outbox *ob = hv_outbox_open(st, err, sizeof(err));
+    if (!ob)
+        fail_msg("outbox open failed: %s", err);
+    return ob;
+}
+#endif
 
 /* ---- the fixture's temporary folder ---- */
 

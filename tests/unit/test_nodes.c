@@ -45,20 +45,7 @@ static hv_store *open_node(fixture *f, const char *name)
     hv_store_options opt = te_options(&f->te, f->dir, 0);
     opt.node_id = name;
     opt.node_timeout_ms = TIMEOUT_MS;
-    char err[256] = "";
-    hv_store *st = hv_store_open(&opt, err, sizeof(err));
-    if (!st)
-        fail_msg("open failed: %s", err);
-    return st;
-}
-
-static hv_outbox *open_outbox(hv_store *st)
-{
-    char err[256] = "";
-    hv_outbox *ob = hv_outbox_open(st, err, sizeof(err));
-    if (!ob)
-        fail_msg("outbox open failed: %s", err);
-    return ob;
+    return te_open(&opt);
 }
 
 static int setup(void **state)
@@ -70,10 +57,10 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
     te_init(&f->te, f->dir);
     f->a = open_node(f, "a");
-    f->oa = open_outbox(f->a);
+    f->oa = te_open_outbox(f->a);
     if (f->te.redis) { /* a second node needs a shared store */
         f->b = open_node(f, "b");
-        f->ob = open_outbox(f->b);
+        f->ob = te_open_outbox(f->b);
     }
     *state = f;
     return 0;

@@ -44,20 +44,12 @@ typedef struct fixture {
 static hv_store *open_store(fixture *f)
 {
     hv_store_options opt = te_options(&f->te, f->dir, 0);
-    char err[256] = "";
-    hv_store *st = hv_store_open(&opt, err, sizeof(err));
-    if (!st)
-        fail_msg("open failed: %s", err);
-    return st;
+    return te_open(&opt);
 }
 
 static hv_outbox *open_outbox(fixture *f)
 {
-    char err[256] = "";
-    hv_outbox *ob = hv_outbox_open(f->st, err, sizeof(err));
-    if (!ob)
-        fail_msg("outbox open failed: %s", err);
-    return ob;
+    return te_open_outbox(f->st);
 }
 
 static int setup(void **state)

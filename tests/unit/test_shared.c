@@ -40,10 +40,7 @@ static hv_store *open_node(fixture *f, const char *name)
 {
     hv_store_options opt = te_options(&f->te, f->dir, 0);
     opt.node_id = name;
-    char err[256] = "";
-    hv_store *st = hv_store_open(&opt, err, sizeof(err));
-    if (!st)
-        fail_msg("open failed: %s", err);
+    hv_store *st = te_open(&opt);
     hv_store_kv_share(st, "room");
     return st;
 }

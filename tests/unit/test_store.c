@@ -38,11 +38,7 @@ typedef struct fixture {
 static hv_store *open_store(fixture *f, int sync_full)
 {
     hv_store_options opt = te_options(&f->te, f->dir, sync_full);
-    char err[256] = "";
-    hv_store *st = hv_store_open(&opt, err, sizeof(err));
-    if (!st)
-        fail_msg("open failed: %s", err);
-    return st;
+    return te_open(&opt);
 }
 
 static int setup(void **state)
