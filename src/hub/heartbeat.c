@@ -17,11 +17,11 @@
 #include "hub/heartbeat.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/log.h"
 #include "deliver/webhooks.h"
 #include "rooms/rooms.h"
+#include "store/shared.h"
 
 struct hv_heartbeat {
     hv_server *srv;
@@ -56,7 +56,7 @@ static void took_over(void *arg, const hv_node_death *dead, size_t n)
 
 hv_heartbeat *hv_heartbeat_start(hv_server *srv)
 {
-    if (strcmp(srv->cfg.engine, "redis") != 0)
+    if (!hv_store_shared(srv->store))
         return NULL;
     hv_heartbeat *hb = calloc(1, sizeof(*hb));
     if (!hb)
