@@ -4,8 +4,12 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 CTEST_FLAGS ?= --output-on-failure -j2 --timeout 300
+# The project's own builds treat warnings as errors; a plain cmake build
+# (a packager's) does not (option HERALD_WERROR).
+CMAKE_FLAGS ?= -DHERALD_WERROR=ON
+LOOPS ?= 10
 
-.PHONY: all deps build build-asan build-fuzz run test test-fast bench install clean
+.PHONY: all deps build build-asan build-fuzz build-matrix run test test-fast test-loop bench install clean
 
 all: build
 
@@ -13,26 +17,34 @@ deps:
 	@bash scripts/deps.sh
 
 build: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j$(JOBS)
 
 build-asan: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON >/dev/null
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-asan -j$(JOBS)
 
 build-fuzz: deps
-	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHERALD_FUZZ=ON >/dev/null
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHERALD_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-fuzz -j$(JOBS)
+
+# Every compiler and build type, warnings as errors (CI runs it).
+build-matrix:
+	@bash scripts/build-matrix.sh
 
 run: build
 	./build/herald --data-dir ./herald-data
 
 # The whole suite, three times over: the normal build, the ASan+UBSan build,
-# then each libFuzzer target for a short run.
-test: build build-asan build-fuzz
-	cd build && ctest $(CTEST_FLAGS)
-	cd build-asan && ctest $(CTEST_FLAGS)
-	cd build-fuzz && ctest $(CTEST_FLAGS) -L fuzz
+# then each libFuzzer target for a short run. Every stage runs even when an
+# earlier one failed; the last lines list the failures of each stage.
+test:
+	@CTEST_FLAGS="$(CTEST_FLAGS)" bash scripts/test.sh
+
+# The suite LOOPS times from clean build directories, with STRESS=1 a CPU
+# hog beside it (stress-ng); prints a table of runs and failures per test.
+test-loop:
+	@bash scripts/test-loop.sh $(if $(filter 1,$(STRESS)),--stress) $(LOOPS)
 
 test-fast: build
 	cd build && ctest $(CTEST_FLAGS)
@@ -44,4 +56,4 @@ install: build
 	cmake --install build
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-results build-matrix build-loop

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package herald needs to build, test and benchmark,
 # plus the npm test clients. Idempotent: a second run installs nothing.
-# Runs apt through sudo when not root.
+# Runs apt through sudo when not root. With --stress it also installs
+# stress-ng, the CPU hog of `make test-loop STRESS=1` (and nothing else needs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd sqlite3
       libjemalloc-dev libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
       python3 janus)  # python3: test scripts read JSON; janus: the real Janus of tests/integration/test_janus_real.sh
+
+[ "${1:-}" == "--stress" ] && PKGS+=(stress-ng)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

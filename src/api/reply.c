@@ -44,7 +44,7 @@ static void change_done(hv_loop *l, void *arg, int status, hv_event **evs, size_
 
 void hv_api_store_failure(hv_server *srv, int status, char *buf, size_t len)
 {
-    char why[300];
+    char why[200]; /* with the longest sentence below, fits every caller's 400 */
     int down = !hv_store_available(srv->store, why, sizeof(why));
     if (status == HV_PUBLISH_UNKNOWN)
         snprintf(buf, len, "event store unavailable: %s; the commit was sent but not "

@@ -130,19 +130,21 @@ static size_t minify(const char *raw, size_t len, char *out)
 }
 
 /* 0 when obj is a Janus event (an object with an integer "type"); else -1
- * with err saying which element is wrong and why. */
+ * with err (when not NULL) saying which element is wrong and why. */
 static int check_one(json_t *obj, long index, char *err, size_t errlen)
 {
     char where[32] = "";
     if (index >= 0)
         snprintf(where, sizeof(where), "events[%ld]", index);
     if (!json_is_object(obj)) {
-        snprintf(err, errlen, "%s must be a JSON object (a Janus event)", index >= 0 ? where : "body");
+        if (err)
+            snprintf(err, errlen, "%s must be a JSON object (a Janus event)", index >= 0 ? where : "body");
         return -1;
     }
     if (!json_is_integer(json_object_get(obj, "type"))) {
-        snprintf(err, errlen, "%s%stype must be an integer (the Janus event type)", where,
-                 index >= 0 ? "." : "");
+        if (err)
+            snprintf(err, errlen, "%s%stype must be an integer (the Janus event type)", where,
+                     index >= 0 ? "." : "");
         return -1;
     }
     return 0;
@@ -240,11 +242,10 @@ static int parse_elements(const char *body, size_t len, const hv_janus_opts *o, 
     size_t i = skip_ws(body, len, 0), cap = 0;
     if (i >= len || body[i] != '[')
         return -1;
-    char err[8];
     for (i = skip_ws(body, len, i + 1); i < len && body[i] != ']';) {
         json_error_t jerr;
         json_t *obj = json_loadb(body + i, len - i, JSON_DISABLE_EOF_CHECK, &jerr);
-        if (!obj || out->n == HV_PUBLISH_MAX_BATCH || check_one(obj, 0, err, sizeof(err)) != 0) {
+        if (!obj || out->n == HV_PUBLISH_MAX_BATCH || check_one(obj, 0, NULL, 0) != 0) {
             json_decref(obj);
             return -1;
         }

@@ -100,6 +100,10 @@ static void records(void **state)
     char err[256];
     hv_endpoint *ep = from("{\"url\":\"http://x/h\",\"event_types\":[\"a.*\"],\"room_ids\":[\"r\"],\"format\":\"protobuf\","
                            "\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\",\"description\":\"hi\"}", 1, err);
+    if (!ep) {
+        fail_msg("the endpoint was refused: %s", err);
+        return;
+    }
     strcpy(ep->id, "ep_1");
     ep->enabled = 0;
     ep->disabled_reason = strdup("410 Gone");

@@ -143,8 +143,11 @@ static const char *keep_beating(hv_store *st, long ms, char *out, size_t len)
     char buf[256];
     out[0] = '\0';
     for (long t = 0; t < ms; t += 50) {
-        if (*beat(st, buf, sizeof(buf)))
-            snprintf(out + strlen(out), len - strlen(out), "%s%s", *out ? "," : "", buf);
+        if (*beat(st, buf, sizeof(buf))) {
+            size_t used = strlen(out);
+            int n = snprintf(out + used, len - used, "%s%s", *out ? "," : "", buf);
+            assert_true(n >= 0 && (size_t)n < len - used); /* the list fits */
+        }
         sleep_ms(50);
     }
     return out;
