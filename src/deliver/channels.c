@@ -243,25 +243,21 @@ static void replay_free(replay *r)
     free(r);
 }
 
-static void replay_landed(uv_work_t *w, int status)
+/* Ends one read of s: s->jobs counted it until now, so that a flush made
+ * while it landed (which may close the connection, and the close release
+ * s) only marked s dead. Frees s when that was its last read. */
+static void read_done(hv_sub *s)
 {
-    replay *r = w->data;
-    hv_sub *s = r->sub;
     s->jobs--;
-    if (s->dead || s->conn->closing) {
-        if (s->dead && s->jobs == 0)
-            sub_free(s);
-        replay_free(r);
-        return;
-    }
-    if (status != 0 || r->status != 0) {
-        finish_resume(s, status ? -1 : r->status, r->first_id);
-        replay_free(r);
-        return;
-    }
+    if (s->dead && s->jobs == 0)
+        sub_free(s);
+}
+
+/* Sends a landed page to s and flushes; the id to read after next. */
+static uint64_t send_page(hv_sub *s, replay *r)
+{
     for (size_t i = 0; i < r->n; i++)
         send_event(s, r->evs[i]);
-    int more = r->n == REPLAY_PAGE;
     uint64_t next = r->n ? r->evs[r->n - 1]->id : r->after;
     for (size_t i = 0; i < r->n; i++)
         hv_event_unref(r->evs[i]);
@@ -269,23 +265,44 @@ static void replay_landed(uv_work_t *w, int status)
     r->evs = NULL;
     r->n = 0;
     hv_loop_flush(s->conn->loop);
-    if (more) {
-        r->after = next;
-        start_read(s, r);
-        return;
+    return next;
+}
+
+static void replay_landed(uv_work_t *w, int status)
+{
+    replay *r = w->data;
+    hv_sub *s = r->sub;
+    /* a dead s may have outlived its connection: s->conn only when alive */
+    if (s->dead || s->conn->closing) {
+        replay_free(r);
+    } else if (status != 0 || r->status != 0) {
+        finish_resume(s, status ? -1 : r->status, r->first_id);
+        replay_free(r);
+    } else {
+        int more = r->n == REPLAY_PAGE;
+        uint64_t next = send_page(s, r);
+        if (s->dead || s->conn->closing) { /* closed by that flush */
+            free(r);
+        } else if (more) {
+            r->after = next;
+            start_read(s, r); /* counts the next read before this one ends */
+        } else {
+            hv_loop *l = s->conn->loop;
+            finish_resume(s, 0, 0);
+            hv_loop_flush(l);
+            free(r);
+        }
     }
-    finish_resume(s, 0, 0);
-    hv_loop_flush(s->conn->loop);
-    free(r);
+    read_done(s);
 }
 
 static void start_read(hv_sub *s, replay *r)
 {
     s->jobs++;
     if (uv_queue_work(&s->conn->loop->uv, &r->work, replay_read, replay_landed) != 0) {
-        s->jobs--;
         finish_resume(s, -1, 0);
         free(r);
+        read_done(s);
     }
 }
 
