@@ -3,7 +3,7 @@
 
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
-CTEST_FLAGS ?= --output-on-failure -j2 --timeout 300
+CTEST_FLAGS ?= --output-on-failure -j2 --timeout 600
 # The project's own builds treat warnings as errors; a plain cmake build
 # (a packager's) does not (option HERALD_WERROR).
 CMAKE_FLAGS ?= -DHERALD_WERROR=ON

@@ -15,7 +15,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-CTEST_FLAGS=${CTEST_FLAGS:---output-on-failure -j2 --timeout 300}
+CTEST_FLAGS=${CTEST_FLAGS:---output-on-failure -j2 --timeout 600}
 RESULTS=${HERALD_TEST_RESULTS:-$PWD/build-results}
 mkdir -p "$RESULTS"
 stages=("$@")
