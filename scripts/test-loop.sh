@@ -4,9 +4,10 @@
 # to find the tests that fail only sometimes. A test that fails once in N
 # runs is a defect: this is how it is found before CI finds it.
 #
-# Usage: scripts/test-loop.sh [--stress | --stress-last K] N
-#   --stress         run `stress-ng --cpu 2` beside every run (a busy machine)
-#   --stress-last K  beside the last K runs only
+# Usage: scripts/test-loop.sh [--stress | --stress-first K | --stress-last K] N
+#   --stress          run `stress-ng --cpu 2` beside every run (a busy machine)
+#   --stress-first K  beside the first K runs only
+#   --stress-last K   beside the last K runs only
 # Prints a line per run and at the end a table: test, runs, failures (the
 # tests that failed first). Each run's output is kept in
 # build-loop/run-<i>.log and its JUnit reports in build-loop/run-<i>/.
@@ -15,17 +16,19 @@ set -u
 cd "$(dirname "$0")/.."
 
 stress_from=0 # the first run (1-based) with the CPU hog beside it; 0: none
+stress_to=0   # the last one; 0: to the end
 n=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --stress) stress_from=1 ;;
     --stress-last) shift; stress_last=${1:?--stress-last takes a count} ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --stress-first) shift; stress_from=1; stress_to=${1:?--stress-first takes a count} ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) n=$1 ;;
   esac
   shift
 done
-[[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "usage: scripts/test-loop.sh [--stress | --stress-last K] N" >&2; exit 2; }
+[[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "usage: scripts/test-loop.sh [--stress | --stress-first K | --stress-last K] N" >&2; exit 2; }
 [ -n "${stress_last:-}" ] && stress_from=$((n - stress_last + 1)) && [ "$stress_from" -lt 1 ] && stress_from=1
 
 if [ "$stress_from" -gt 0 ]; then
@@ -42,7 +45,9 @@ bad_runs=0
 for i in $(seq 1 "$n"); do
   rm -rf build build-asan build-fuzz
   stressed=no
-  if [ "$stress_from" -gt 0 ] && [ "$i" -ge "$stress_from" ] && [ -z "$HOG" ]; then
+  if [ "$stress_to" -gt 0 ] && [ "$i" -gt "$stress_to" ]; then stop_hog; fi
+  if [ "$stress_from" -gt 0 ] && [ "$i" -ge "$stress_from" ] && [ -z "$HOG" ] &&
+     { [ "$stress_to" -eq 0 ] || [ "$i" -le "$stress_to" ]; }; then
     stress-ng --cpu 2 --timeout 0 --quiet & HOG=$!
   fi
   [ -n "$HOG" ] && stressed=yes
