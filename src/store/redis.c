@@ -21,6 +21,8 @@
  * events may still be in the log (as when SQLite's disk fails between
  * COMMIT and its answer). While redis_health.c knows Redis is down the
  * commit is not tried (and the hub refuses work before it gets here).
+ * For tests, HERALD_TEST_REDIS_COMMIT_GATE holds commits in Redis on
+ * demand (redis_internal.h, commit_gate): the unknown outcome on purpose.
  *
  * Reading: a small pool of connections (HV_REDIS_READERS), like SQLite's
  * readers. History and audience read the log with XRANGE, bounded by this
@@ -197,6 +199,12 @@ hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
     strcpy(r->prefix, prefix);
     snprintf(r->node, sizeof(r->node), "%s", opt->node_id && *opt->node_id ? opt->node_id : "herald");
     r->node_timeout_ms = opt->node_timeout_ms > 0 ? opt->node_timeout_ms : 10000;
+    const char *gate = getenv("HERALD_TEST_REDIS_COMMIT_GATE");
+    if (gate && *gate) {
+        snprintf(r->commit_gate, sizeof(r->commit_gate), "%s", gate);
+        hv_warn("store: test hook HERALD_TEST_REDIS_COMMIT_GATE: every commit waits until the "
+                "Redis list '%s' holds an element (never set this in production)", r->commit_gate);
+    }
     if (hv_redis_parse_url(r, opt->redis_url, err, errlen) != 0 ||
         hv_redis_connect(r, &r->writer, err, errlen) != 0 || check_server(r, err, errlen) != 0 ||
         load_scripts(r, err, errlen) != 0 || load_state(r, err, errlen) != 0)
@@ -272,7 +280,9 @@ static int rd_commit(hv_store *base, hv_commit *c)
         commit_failed(c);
         return -1;
     }
+    r->writer.gate = r->commit_gate[0] ? r->commit_gate : NULL;
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_COMMIT, &a, 0);
+    r->writer.gate = NULL;
     ra_free(&a);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 3 + c->noutbox) {
         hv_error("store: commit of %zu events failed", c->n);

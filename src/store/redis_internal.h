@@ -64,8 +64,9 @@ enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
-    redisContext *c; /* NULL: (re)connect on next use */
-    int sent;        /* the last command was written (it may have run) */
+    redisContext *c;  /* NULL: (re)connect on next use */
+    int sent;         /* the last command was written (it may have run) */
+    const char *gate; /* test hook: the list the next commands wait on (NULL: none) */
 } rconn;
 
 /* Whether Redis answers (redis_health.c): a probe thread's PINGs and the
@@ -108,6 +109,13 @@ typedef struct hv_redis {
     uint64_t feed_start; /* P meta kvlog_seq when opened (redis_shared.c) */
     char shared_ns[HV_REDIS_SHARED_MAX][32]; /* namespaces sent to the feed */
     int nshared;
+    /* Test-only fault hook, from HERALD_TEST_REDIS_COMMIT_GATE (read once at
+     * open; "" when unset): each commit is written right behind a
+     * BLMOVE of this list onto itself, so Redis runs it only while the list
+     * holds an element. Deleting the list holds the next commit in Redis,
+     * sent and unanswered, for as long as a test needs (the ambiguous
+     * commit of a Redis that hangs), while Redis keeps answering the probe. */
+    char commit_gate[200];
     rconn writer; /* the hub thread's */
     _Atomic uint64_t last_id;
     _Atomic uint64_t first_id;
