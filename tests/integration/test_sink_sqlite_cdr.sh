@@ -7,7 +7,8 @@
 # a database folder that appears later; kill -9 mid-stream and a sink
 # re-reading the whole history into the same table: no duplicate and no
 # missing row; bad settings leave the sink "failed" with a clear error
-# while herald keeps serving.
+# while herald keeps serving. Waits are for conditions (deadlines of 60 s);
+# the lock is held until the test has seen what it waits for.
 . "$(dirname "$0")/lib.sh"
 DB=$WORK/cdr.db
 CALLS=$WORK/calls.db
@@ -16,7 +17,7 @@ cat > "$WORK/herald.json" <<EOF
 {"threads": 1,
  "sinks": [
   {"name": "cdr", "module": "sqlite-cdr", "batch": {"max_events": 5, "max_delay_ms": 10},
-   "config": {"path": "$DB"}},
+   "config": {"path": "$DB", "busy_timeout_ms": 120000}},
   {"name": "calls", "module": "sqlite-cdr", "events": ["room.*", "peer.*"], "retry": {"initial_ms": 50, "max_ms": 200},
    "config": {"path": "$CALLS", "table": "calls", "sync": "normal", "busy_timeout_ms": 100}},
   {"name": "later", "module": "sqlite-cdr", "retry": {"initial_ms": 50, "max_ms": 200},
@@ -30,9 +31,14 @@ EOF
 sink_field() { # sink field
   curl -s "$URL/v1/sinks" "${auth[@]}" | python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
-wait_field() { # sink field value
-  local end=$((SECONDS + 15))
+wait_field() { # sink field value: waits up to 60 s until the field is value
+  local end=$((SECONDS + 60))
   while [ $SECONDS -lt $end ]; do [ "$(sink_field "$1" "$2")" == "$3" ] && return 0; sleep 0.05; done
+  return 1
+}
+wait_match() { # sink field regex: waits up to 60 s until the field matches
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do [[ "$(sink_field "$1" "$2")" =~ $3 ]] && return 0; sleep 0.05; done
   return 1
 }
 stored_ids() { # [python filter on e]
@@ -106,27 +112,37 @@ expect_eq "a filtered sink with its own table keeps only its types" "room.create
   "$(q "$CALLS" "SELECT group_concat(type, ' ') FROM (SELECT type FROM calls ORDER BY event_id)")"
 
 # --- a database folder that appears later: failed batches, then every row
-expect_match "a missing folder fails batches" 'cannot open .*not-yet/later.db' "$(sink_field later last_error)"
+wait_match later last_error 'cannot open .*not-yet/later.db' && ok "a missing folder fails batches" ||
+  fail "a missing folder fails batches: [$(sink_field later last_error)]"
 mkdir -p "$WORK/not-yet"
 wait_field later position "$last" && ok "the sink catches up once the folder exists" || fail "later did not catch up"
 expect_eq "nothing lost while it failed" "$(stored_ids)" "$(rows "$WORK/not-yet/later.db")"
 
 # --- another process holding the write lock
-lock() { # db seconds: holds a write transaction
+# Both databases stay locked until the test has seen "calls" (busy timeout
+# 100 ms) fail its batch and "cdr" (busy timeout 120 s) waiting in its own;
+# then the holders let go (they wait for a file, not a timer).
+lock() { # db: holds a write transaction until $WORK/unlock exists
   python3 -c "
-import sqlite3, sys, time
+import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE')
-print('locked', flush=True); time.sleep(float(sys.argv[2])); c.execute('ROLLBACK')" "$1" "$2"
+print('locked', flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.01)
+c.execute('ROLLBACK')" "$1" "$WORK/unlock"
 }
-lock "$DB" 0.6 > "$WORK/lock1" &
+lock "$DB" > "$WORK/lock1" &
 lockpid=$!; PIDS+=("$lockpid")
-lock "$CALLS" 0.8 > "$WORK/lock2" &
+lock "$CALLS" > "$WORK/lock2" &
 lockpid2=$!; PIDS+=("$lockpid2")
-for _ in $(seq 1 100); do grep -q locked "$WORK/lock1" && grep -q locked "$WORK/lock2" && break; sleep 0.02; done
+wait_for "$WORK/lock1" locked 1200 && wait_for "$WORK/lock2" locked 1200 || fail "the lock holders did not lock"
 fails_before=$(sink_field cdr failures)
 "$CLI" --server "$URL" publish room.deleted '{"room_id":"r-locked"}' --room r-locked > "$WORK/ids2"
-for _ in $(seq 1 100); do [[ "$(sink_field calls last_error)" == *"database is locked"* ]] && break; sleep 0.05; done
-expect_match "past its busy timeout a locked database fails the batch" 'database is locked' "$(sink_field calls last_error)"
+wait_match calls last_error 'database is locked' && ok "past its busy timeout a locked database fails the batch" ||
+  fail "past its busy timeout a locked database fails the batch: [$(sink_field calls last_error)]"
+wait_field cdr attempt 1 && ok "the other sink's batch is under way while its database is locked" ||
+  fail "cdr: attempt $(sink_field cdr attempt)"
+expect_eq "and has written nothing yet" 0 "$(q "$DB" "SELECT count(*) FROM herald_events WHERE room_id = 'r-locked'")"
+touch "$WORK/unlock"
 wait "$lockpid" "$lockpid2"
 last=$(tail -1 "$WORK/ids2")
 wait_field cdr position "$last" || fail "cdr after the lock"
@@ -142,7 +158,7 @@ import os, signal, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
 db.execute("SELECT count(*) FROM herald_events").fetchone()
 print("ready", flush=True)
-end = time.time() + 10
+end = time.time() + 120
 n = 0
 while time.time() < end:
     n = db.execute("SELECT count(*) FROM herald_events WHERE type = 'load.tick'").fetchone()[0]
@@ -152,7 +168,7 @@ os.kill(int(sys.argv[2]), signal.SIGKILL)
 print(n)
 EOF
 watcher=$!
-for _ in $(seq 1 200); do grep -q ready "$WORK/at_kill" && break; sleep 0.01; done
+wait_for "$WORK/at_kill" ready 1200 || fail "the watcher did not start"
 seq 1 300 | sed 's/.*/{"type":"load.tick","room_id":"load","data":{"i":&}}/' | "$CLI" --server "$URL" publish > "$WORK/ids3"
 wait "$watcher"
 at_kill=$(tail -1 "$WORK/at_kill")
