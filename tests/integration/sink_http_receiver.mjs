@@ -2,6 +2,7 @@
 // what a Janus-style event backend is to herald's "http" sink module.
 //
 //   node sink_http_receiver.mjs --port P --log FILE [--answer /path:STATUS:N …] [--delay-ms D]
+//                               [--hold FILE]
 //
 // Listens on 127.0.0.1:P (0 = any; the port is printed as "port N" on
 // stdout once listening). Every request is appended to FILE as one JSON
@@ -13,18 +14,22 @@
 // requests to a path given with --answer get STATUS instead (a number, or
 // "hang": no answer at all), counted per process, so a restarted receiver
 // does it again; --delay-ms slows every answer. Everything else gets 204.
+// With --hold, no answer goes out while FILE exists (requests are still
+// logged as they arrive): a test holds the sender mid-stream, in a request,
+// for as long as it needs, and lets it go by removing the file.
 import http from 'node:http';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 
 const args = process.argv.slice(2);
-let port = 0, log = null, delay = 0;
+let port = 0, log = null, delay = 0, hold = null;
 const special = new Map(); // path -> {status, left}
 for (let i = 0; i < args.length; i += 2) {
   const [k, v] = [args[i], args[i + 1]];
   if (k === '--port') port = Number(v);
   else if (k === '--log') log = v;
   else if (k === '--delay-ms') delay = Number(v);
+  else if (k === '--hold') hold = v;
   else if (k === '--answer') {
     const [path, status, n] = v.split(':');
     special.set(path, { status: status === 'hang' ? 'hang' : Number(status), left: Number(n) });
@@ -55,10 +60,12 @@ const server = http.createServer((req, res) => {
     fs.appendFileSync(log, JSON.stringify(rec) + '\n');
     if (status === 'hang') return;
     const headers = status >= 300 && status < 400 ? { location: '/elsewhere' } : { 'content-type': 'text/plain' };
-    setTimeout(() => {
+    const answer = () => {
+      if (hold && fs.existsSync(hold)) return setTimeout(answer, 10);
       res.writeHead(status, status === 204 ? {} : headers);
       res.end(status === 204 ? undefined : status === 503 ? 'try again later' : 'moved');
-    }, delay);
+    };
+    setTimeout(answer, delay);
   });
 });
 server.listen(port, '127.0.0.1', () => console.log(`port ${server.address().port}`));

@@ -8,11 +8,14 @@
 # batch again, a backend killed and restarted mid-stream loses nothing,
 # herald stopped mid-stream (SIGTERM, then kill -9) resumes from its stored
 # position, and bad settings leave the sink "failed" with a clear error
-# while herald serves.
+# while herald serves. The "slow" backend holds its answers (--hold) while
+# the test stops something mid-stream, so the stream is always under way
+# when it is stopped; waits are for conditions, with deadlines of 60 s.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 RX=$WORK/rx.jsonl
 RX2=$WORK/rx2.jsonl
+HOLD=$WORK/hold # while it exists the second receiver answers nothing
 
 # Starts a receiver; sets RX_PORT and RX_PID.
 rx_start() { # port log [options…]
@@ -20,13 +23,13 @@ rx_start() { # port log [options…]
   out=$(mktemp "$WORK/rxout.XXXXXX")
   node "$HERE/sink_http_receiver.mjs" --port "$port" --log "$log" "$@" > "$out" 2>&1 &
   RX_PID=$!; PIDS+=("$RX_PID")
-  for _ in $(seq 1 100); do grep -q '^port ' "$out" && break; sleep 0.05; done
+  wait_for "$out" '^port ' 1200
   RX_PORT=$(sed -n 's/^port //p' "$out")
   [ -n "$RX_PORT" ] || { cat "$out"; echo "receiver did not start"; exit 1; }
 }
 rx_start 0 "$RX" --answer /flaky:503:3 --answer /redirect:302:1 --answer /hang:hang:1
 rx1_port=$RX_PORT
-rx_start 0 "$RX2" --delay-ms 25
+rx_start 0 "$RX2" --delay-ms 25 --hold "$HOLD"
 rx2_port=$RX_PORT rx2_pid=$RX_PID
 R1=http://127.0.0.1:$rx1_port
 R2=http://127.0.0.1:$rx2_port
@@ -35,16 +38,16 @@ cat > "$WORK/herald.json" <<EOF
 {"threads": 1,
  "sinks": [
   {"name": "plain", "module": "http", "batch": {"max_events": 7, "max_delay_ms": 20},
-   "config": {"url": "$R1/plain", "auth": {"basic": {"user": "evuser", "password": "s3cr:et"}}}},
+   "config": {"url": "$R1/plain", "auth": {"basic": {"user": "evuser", "password": "s3cr:et"}}, "timeout_ms": 60000}},
   {"name": "gz", "module": "http", "batch": {"max_events": 50, "max_delay_ms": 20},
    "config": {"url": "$R1/gz", "gzip": true, "format": "data", "auth": {"bearer": "tok-123"},
-              "headers": {"X-Herald-Test": "yes"}, "timeout_ms": 3000, "connect_timeout_ms": 1000}},
+              "headers": {"X-Herald-Test": "yes"}, "timeout_ms": 60000, "connect_timeout_ms": 30000}},
   {"name": "flaky", "module": "http", "retry": {"initial_ms": 50, "max_ms": 200},
-   "config": {"url": "$R1/flaky"}},
+   "config": {"url": "$R1/flaky", "timeout_ms": 60000}},
   {"name": "slow", "module": "http", "batch": {"max_events": 5}, "retry": {"initial_ms": 50, "max_ms": 200},
    "config": {"url": "$R2/slow", "timeout_ms": 2000, "connect_timeout_ms": 500}},
   {"name": "redirect", "module": "http", "retry": {"initial_ms": 50, "max_ms": 200},
-   "config": {"url": "$R1/redirect"}},
+   "config": {"url": "$R1/redirect", "timeout_ms": 60000}},
   {"name": "hang", "module": "http", "retry": {"initial_ms": 50, "max_ms": 200},
    "config": {"url": "$R1/hang", "timeout_ms": 400}},
   {"name": "badauth", "module": "http", "config": {"url": "$R1/x", "auth": {"basic": {"user": "u"}}}},
@@ -57,8 +60,8 @@ EOF
 sink_field() { # sink field
   curl -s "$URL/v1/sinks" "${auth[@]}" | python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
-wait_field() { # sink field value
-  local end=$((SECONDS + 15))
+wait_field() { # sink field value: waits up to 60 s until the field is value
+  local end=$((SECONDS + 60))
   while [ $SECONDS -lt $end ]; do [ "$(sink_field "$1" "$2")" == "$3" ] && return 0; sleep 0.05; done
   return 1
 }
@@ -174,14 +177,18 @@ expect_eq "hang: the same batch is sent again (same batch headers)" "$(rx "$RX" 
 expect_eq "hang: nothing lost" "$want" "$(rx "$RX" /hang firsts)"
 
 # --- the backend killed and restarted mid-stream: nothing lost
+# It is killed while it holds the answer to a request with the new events.
 wait_field slow position "$last" || fail "slow: first catch-up"
+touch "$HOLD"
 seq 1 150 | sed 's/.*/{"type":"load.tick","data":{"i":&}}/' | "$CLI" --server "$URL" publish > "$WORK/ids2"
-sleep 0.3
+wait_for "$RX2" '"type":"load.tick"' 1200 || fail "slow: no request with the new events"
 kill -9 "$rx2_pid"; wait "$rx2_pid" 2>/dev/null
+rm -f "$HOLD"
 mid=$(sink_field slow position)
-for _ in $(seq 1 100); do [[ "$(sink_field slow last_error)" =~ refused|Failed\ to\ connect|Couldn ]] && break; sleep 0.05; done
+end=$((SECONDS + 60))
+while [ $SECONDS -lt $end ] && ! [[ "$(sink_field slow last_error)" =~ refused|Failed\ to\ connect|Couldn ]]; do sleep 0.05; done
 expect_match "with the backend down the sink retries" 'refused|Failed to connect|Couldn' "$(sink_field slow last_error)"
-rx_start "$rx2_port" "$RX2" --delay-ms 25
+rx_start "$rx2_port" "$RX2" --delay-ms 25 --hold "$HOLD"
 last=$(tail -1 "$WORK/ids2")
 wait_field slow position "$last" && ok "slow: caught up after the backend came back" || fail "slow: position $(sink_field slow position), want $last"
 expect_match "it was stopped mid-stream (position $mid)" '^[0-9]+$' "$mid"
@@ -190,15 +197,20 @@ expect_eq "slow: every stored event received, in order of first receipt" "$(stor
 expect_eq "slow: requests well formed" ok "$(rx "$RX2" /slow shape)"
 
 # --- herald stopped mid-stream (SIGTERM, then kill -9): resumes from its position
+# herald is stopped while the backend holds the answer to a request with
+# the new events, so that batch is never acknowledged before the stop.
 for how in TERM KILL; do
+  touch "$HOLD"
   seq 1 150 | sed "s/.*/{\"type\":\"load.${how,,}\",\"data\":{\"i\":&}}/" | "$CLI" --server "$URL" publish > "$WORK/ids3"
-  sleep 0.25
+  wait_for "$RX2" "\"type\":\"load.${how,,}\"" 1200 || fail "SIG$how: no request with the new events"
   before=$(rx "$RX2" /slow requests)
   kill -$how "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
+  rm -f "$HOLD"
   herald_start --config "$WORK/herald.json"
   last=$(tail -1 "$WORK/ids3")
   wait_field slow position "$last" && ok "SIG$how: the sink caught up after the restart" || fail "SIG$how: position $(sink_field slow position)"
-  [ "$(rx "$RX2" /slow requests)" -gt "$before" ] || fail "SIG$how: no request after the restart"
+  [ "$(rx "$RX2" /slow requests)" -gt "$before" ] && ok "SIG$how: the held batch is sent again after the restart" ||
+    fail "SIG$how: no request after the restart"
   expect_eq "SIG$how: every stored event received, in order" "$(stored_ids)" "$(rx "$RX2" /slow firsts)"
   expect_eq "SIG$how: the plain sink too" "$(stored_ids)" "$(rx "$RX" /plain firsts)"
 done
