@@ -6,6 +6,7 @@
 # serving), a failing sink retried, marked crashed with component.crashed,
 # then recovering with nothing lost, positions kept across SIGTERM and
 # kill -9, "start": "beginning", size rotation, and bad config files.
+# Waits are for conditions, with deadlines of 60 s.
 . "$(dirname "$0")/lib.sh"
 
 S=$WORK/sinks
@@ -29,11 +30,13 @@ sink_field() { # sink field
   "$CLI" --server "$URL" sinks --json | python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
 wait_pos() { # sink id: its position reaches id (it may pass it: "later" adds its component.crashed)
-  for _ in $(seq 1 200); do [ "$(sink_field "$1" position)" -ge "$2" ] && return 0; sleep 0.05; done
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do [ "$(sink_field "$1" position)" -ge "$2" ] && return 0; sleep 0.05; done
   return 1
 }
 wait_field() { # sink field value
-  for _ in $(seq 1 200); do [ "$(sink_field "$1" "$2")" == "$3" ] && return 0; sleep 0.05; done
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do [ "$(sink_field "$1" "$2")" == "$3" ] && return 0; sleep 0.05; done
   return 1
 }
 ids_of() { python3 -c "import json,sys; print(' '.join(json.loads(l)['id'] for l in open(sys.argv[1])))" "$1"; }
@@ -66,6 +69,7 @@ last=$(tail -1 "$WORK/ids")
 wait_pos all "$last" && ok "the batched sink caught up" || fail "all: position $(sink_field all position), want $last"
 wait_pos rooms "$last" && ok "the filtered sink moved past what it skips" || fail "rooms position"
 wait_pos janus "$last" || fail "janus position"
+wait_pos rotating "$last" || fail "rotating position"
 # (the crashing sink below may add its component.crashed at any moment)
 upto() { tr ' ' '\n' | awk -v m="$1" '$1 <= m' | tr '\n' ' ' | sed 's/ $//'; }
 stored=$(curl -s "$URL/v1/events?limit=1000" "${auth[@]}" | python3 -c "import json,sys; print(' '.join(e['id'] for e in json.load(sys.stdin)['events']))")
@@ -84,7 +88,10 @@ expect_eq "no rotated file over max_bytes" 0 "$big"
 # --- a sink that fails: retried, crashed with component.crashed, then recovers
 wait_field later state crashed && ok "a sink failing for crash_after_s is crashed" || fail "later: $(sink_field later state)"
 expect_match "its error says why" "cannot open .*not-yet/later.jsonl" "$(sink_field later last_error)"
-crash=$(http GET "/v1/events?type=component.crashed" "${auth[@]}")
+# (the state changes before the event is committed: wait for the event)
+end=$((SECONDS + 60))
+until crash=$(http GET "/v1/events?type=component.crashed" "${auth[@]}"); [[ "$crash" == *'"component_id":"later"'* ]] ||
+  [ $SECONDS -ge $end ]; do sleep 0.05; done
 expect_match "herald emitted component.crashed for it" '"component_id":"later","component_type":"sink","reason":"cannot open' "$crash"
 expect_eq "once" 1 "$(echo "$crash" | grep -o '"component_id":"later"' | wc -l)"
 mkdir -p "$S/not-yet"
@@ -104,9 +111,11 @@ wait_field all position "$last" || fail "all after restart"
 expect_eq "after a restart the sink resumes, no duplicate" "$(curl -s "$URL/v1/events?limit=1000" "${auth[@]}" | python3 -c "import json,sys; print(' '.join(e['id'] for e in json.load(sys.stdin)['events']))")" "$(ids_of "$S/all.jsonl")"
 
 # --- kill -9 mid-stream: at least once, nothing lost
+# killed once the sink has written some of the new events, while they are
+# still being published
 seq 1 300 | sed 's/.*/{"type":"load.tick","data":{"i":&}}/' | "$CLI" --server "$URL" publish > "$WORK/ids2" &
 pub=$!
-sleep 0.15
+wait_for "$S/all.jsonl" '"type":"load.tick"' 1200 || fail "no load.tick written before the kill"
 kill -9 "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
 wait "$pub" 2>/dev/null
 herald_start --config "$WORK/herald.json"
@@ -149,7 +158,7 @@ for flags in "" "--threads 2"; do
   "$HERALD" --config "$WORK/ok.json" --data-dir "$WORK/d3" $flags 2> "$WORK/ok.log" &
   p=$!
   PIDS+=("$p")
-  for _ in $(seq 1 100); do grep -q "listening on" "$WORK/ok.log" && break; sleep 0.05; done
+  wait_for "$WORK/ok.log" "listening on .*I/O threads" 1200 || fail "herald did not start with $WORK/ok.json"
   kill -TERM "$p"; wait "$p"
   listening=$(grep -o "listening on 127.0.0.1:[0-9]* ([0-9] I/O threads" "$WORK/ok.log")
   want=3; [ -n "$flags" ] && want=2
