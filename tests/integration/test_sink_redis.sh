@@ -6,7 +6,10 @@
 # module refuses, then redis killed and restarted mid-stream and herald
 # stopped (SIGTERM and kill -9) mid-stream, after which the stream must hold
 # every event exactly once; last, a new sink replaying the whole log into
-# the same stream adds nothing (idempotent entry ids).
+# the same stream adds nothing (idempotent entry ids). "Mid-stream" is
+# forced: Redis holds the sink's writes (CLIENT PAUSE WRITE) until the
+# sink has a batch under way, and then it is killed or herald is stopped.
+# Waits are for conditions, with deadlines of 60 s or more.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
@@ -17,9 +20,20 @@ sink_field() { # sink field
 }
 field_is() { [ "$(sink_field "$1" "$2")" == "$3" ]; } # sink field value
 wait_for() { # seconds command… : polls until the command succeeds
-  local t=$1; shift
-  for _ in $(seq 1 $((t * 20))); do "$@" && return 0; sleep 0.05; done
+  local end=$((SECONDS + $1)); shift
+  while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.05; done
   return 1
+}
+mid_stream() { # how: the stream lacks acknowledged events
+  local n want; n=$(xlen); want=$(sort -u "$WORK/ids" | wc -l)
+  [ "$n" -lt "$want" ] && ok "$1: herald was stopped mid-stream ($n of $want events in the stream)" ||
+    fail "$1: the stream was complete ($n of $want) when herald stopped"
+}
+under_way() { [ "$(sink_field rs attempt)" -ge 1 ]; } # the sink has a batch in flight
+hold_writes() { # Redis takes no write until released; then waits for a batch to be held
+  "${R[@]}" client pause 600000 write >/dev/null
+  publish "$@"
+  wait_for 60 under_way || fail "the sink has no batch under way"
 }
 xlen() { "${R[@]}" xlen herald:events; }
 xlen_is() { [ "$(xlen)" == "$1" ]; }
@@ -45,14 +59,14 @@ cat > "$WORK/herald.json" <<EOF
   {"name": "rs", "module": "redis", "batch": {"max_events": 20, "max_delay_ms": 10},
    "retry": {"initial_ms": 50, "max_ms": 300},
    "config": {"url": "redis://127.0.0.1:$RPORT/0", "stream": "herald:events",
-              "publish": "herald:{type}:{room_id}", "command_timeout_ms": 2000}},
+              "publish": "herald:{type}:{room_id}", "command_timeout_ms": 10000}},
   {"name": "nothing", "module": "redis", "config": {"url": "redis://127.0.0.1:$RPORT"}},
   {"name": "typo", "module": "redis", "config": {"stream": "s", "publish": "x:{room}"}}
  ]}
 EOF
 "${R[@]}" --csv psubscribe 'herald:*' > "$WORK/sub.csv" 2>/dev/null &
 PIDS+=($!)
-wait_for 5 grep -q psubscribe "$WORK/sub.csv" || fail "the psubscribe listener did not start"
+wait_for 60 grep -q psubscribe "$WORK/sub.csv" || fail "the psubscribe listener did not start"
 
 herald_start --config "$WORK/herald.json"
 
@@ -67,14 +81,14 @@ expect_eq "the good sink runs" "running" "$(sink_field rs state)"
 echo '{"type":"peer.connected","room_id":"room-1","user_id":"u7","data":{"peer_id":"p1","n":1}}' |
   "$CLI" --server "$URL" publish > "$WORK/ids"
 publish 29 chat.message
-wait_for 10 xlen_is 30 || fail "the stream did not reach 30 entries"
+wait_for 60 xlen_is 30 || fail "the stream did not reach 30 entries"
 expect_eq "30 stream entries" 30 "$(xlen)"
 expect_eq "entry ids are the herald ids" "$(cat "$WORK/ids" | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
 first=$(head -1 "$WORK/ids")
 expect_eq "an entry's fields" "id=$first type=peer.connected room_id=room-1 user_id=u7 time=T "'data={"peer_id":"p1","n":1}' \
   "$(entry "$first" | sed 's/time=[0-9]\{13\} /time=T /')"
 messages_are() { [ "$(grep -c pmessage "$WORK/sub.csv")" -ge "$1" ]; }
-wait_for 5 messages_are 30
+wait_for 60 messages_are 30
 expect_eq "every event was published once" 30 "$(grep -c pmessage "$WORK/sub.csv")"
 expect_eq "on its templated channel" 1 "$(grep -c '"herald:peer.connected:room-1"' "$WORK/sub.csv")"
 expect_eq "an event without a room has - in its channel" 9 "$(grep -c '"herald:chat.message:-"' "$WORK/sub.csv")"
@@ -85,37 +99,36 @@ print(e["id"], e["type"], e["room_id"], e["data"]["peer_id"])')
 expect_eq "the message is the native envelope" "$first peer.connected room-1 p1" "$msg"
 
 # --- redis killed -9 mid-stream, then back: nothing lost, nothing twice
-publish 100 load.before
+hold_writes 100 load.before
 kill -9 "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 publish 100 load.during
-wait_for 10 field_is rs state retrying || fail "the sink did not report retrying"
+wait_for 60 field_is rs state retrying || fail "the sink did not report retrying"
 expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field rs failures)"
 expect_match "last_error names redis" "redis at 127.0.0.1:$RPORT|cannot connect to redis" "$(sink_field rs last_error)"
 expect_match "lag grows while redis is down" '^[1-9][0-9]*$' "$(sink_field rs lag)"
 redis_start
 publish 50 load.after
-wait_for 15 xlen_is 280 || fail "the stream did not reach 280 entries after redis came back: $(xlen)"
+wait_for 120 xlen_is 280 || fail "the stream did not reach 280 entries after redis came back: $(xlen)"
 expect_eq "every event in the stream exactly once, in order" "$(sort -n "$WORK/ids" | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
-wait_for 5 field_is rs state running
+wait_for 60 field_is rs state running
 expect_eq "the sink runs again" "running" "$(sink_field rs state)"
 expect_eq "no lag" 0 "$(sink_field rs lag)"
 
 # --- herald stopped mid-stream (SIGTERM, then kill -9) resumes without duplicates
-publish 200 load.sigterm &
-pub=$!
-sleep 0.3
+# (a SIGTERM waits for the held batch's command timeout, 10 s)
+hold_writes 200 load.sigterm
 herald_stop
-wait "$pub"
+mid_stream SIGTERM
+"${R[@]}" client unpause >/dev/null
 herald_start --config "$WORK/herald.json"
-publish 100 load.kill &
-pub=$!
-sleep 0.3
+hold_writes 100 load.kill
 kill -9 "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
-wait "$pub"
+mid_stream SIGKILL
+"${R[@]}" client unpause >/dev/null
 herald_start --config "$WORK/herald.json"
 publish 20 load.end
 total=$(history_ids | wc -l)
-wait_for 15 xlen_is "$total" || fail "the stream did not reach $total entries after the restarts: $(xlen)"
+wait_for 120 xlen_is "$total" || fail "the stream did not reach $total entries after the restarts: $(xlen)"
 expect_eq "after SIGTERM and kill -9 of herald: every stored event exactly once" \
   "$(history_ids | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
 missing=$(comm -23 <(sort "$WORK/ids") <(stream_ids | sort))
@@ -125,7 +138,7 @@ herald_stop
 # --- a second sink replaying the whole log into the same stream adds nothing
 sed -i 's/"name": "rs"/"name": "replay", "start": "beginning"/' "$WORK/herald.json"
 herald_start --config "$WORK/herald.json"
-wait_for 15 field_is replay lag 0 || fail "the replaying sink did not catch up"
+wait_for 120 field_is replay lag 0 || fail "the replaying sink did not catch up"
 expect_eq "a full replay adds no entry (ids already in the stream are refused)" "$total" "$(xlen)"
 expect_match "and says so in the log" "were already in stream herald:events: skipped" "$(cat "$LOG")"
 expect_eq "the replaying sink reports success" "running" "$(sink_field replay state)"
