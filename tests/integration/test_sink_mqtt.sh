@@ -5,7 +5,10 @@
 # templated topic with the native envelope; configs the module refuses show
 # the sink failed while herald keeps serving; the broker killed (-9) and
 # restarted mid-stream, after which every event id has arrived at least
-# once; herald stopped mid-stream resumes.
+# once; herald stopped mid-stream resumes. "Mid-stream" is forced: the
+# broker is stopped (SIGSTOP: no PUBACK) until the sink has a batch under
+# way, then it is killed or herald is stopped. Waits are for conditions,
+# with deadlines of 60 s or more.
 . "$(dirname "$0")/lib.sh"
 
 command -v mosquitto >/dev/null || { echo "mosquitto not installed (scripts/deps.sh)"; exit 1; }
@@ -26,7 +29,8 @@ broker_start() {
   mosquitto -c "$MDIR/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
-  for _ in $(seq 1 100); do
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do
     mosquitto_pub -p "$MPORT" -t probe -n 2>/dev/null && return 0
     sleep 0.05
   done
@@ -38,9 +42,19 @@ sink_field() { # sink field
 }
 field_is() { [ "$(sink_field "$1" "$2")" == "$3" ]; } # sink field value
 wait_for() { # seconds command…
-  local t=$1; shift
-  for _ in $(seq 1 $((t * 20))); do "$@" && return 0; sleep 0.05; done
+  local end=$((SECONDS + $1)); shift
+  while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.05; done
   return 1
+}
+under_way() { [ "$(sink_field mq attempt)" -ge 1 ]; } # the sink has a batch in flight
+hold_acks() { # count type: the broker stopped, then events published until the sink waits on them
+  kill -STOP "$BROKER_PID"
+  publish "$@"
+  wait_for 60 under_way || fail "the sink has no batch under way"
+}
+mid_stream() { # how: some acknowledged event has not reached the subscriber
+  [ -n "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))" ] && ok "$1 mid-stream" ||
+    fail "$1: every event had arrived already"
 }
 publish() { # count type : ids appended to $WORK/ids
   for i in $(seq 1 "$1"); do
@@ -61,7 +75,7 @@ broker_start
 mosquitto_sub -p "$MPORT" -q 1 -c -i herald-test-sub -v -t 'herald/#' -t ready > "$WORK/sub.txt" 2>/dev/null &
 PIDS+=($!)
 # Subscribed once a probe on its other topic comes through.
-wait_for 5 sh -c "mosquitto_pub -p $MPORT -t ready -m probe; grep -q '^ready probe' '$WORK/sub.txt'" ||
+wait_for 60 sh -c "mosquitto_pub -p $MPORT -t ready -m probe; grep -q '^ready probe' '$WORK/sub.txt'" ||
   fail "the subscriber did not subscribe"
 cat > "$WORK/herald.json" <<EOF
 {"threads": 1,
@@ -102,7 +116,7 @@ expect_eq "the good sink runs" "running" "$(sink_field mq state)"
 echo '{"type":"peer.connected","room_id":"a/b+c","user_id":"u1","data":{"peer_id":"p1"}}' |
   "$CLI" --server "$URL" publish > "$WORK/ids"
 publish 19 chat.message
-wait_for 10 all_received || fail "the subscriber did not get the first 20 events"
+wait_for 60 all_received || fail "the subscriber did not get the first 20 events"
 expect_eq "20 messages received" 20 "$(grep -c '^herald/' "$WORK/sub.txt")"
 first=$(head -1 "$WORK/ids")
 expect_match "topic from the template, / and + in a value made _" \
@@ -110,47 +124,44 @@ expect_match "topic from the template, / and + in a value made _" \
   "$(grep '^herald/peer.connected/' "$WORK/sub.txt")"
 expect_eq "an event without a room has - in its topic" 4 "$(grep -c '^herald/chat.message/- ' "$WORK/sub.txt")"
 expect_eq "the others their room" 5 "$(grep -c '^herald/chat.message/r1 ' "$WORK/sub.txt")"
-wait_for 5 field_is mq lag 0
+wait_for 60 field_is mq lag 0
 expect_eq "the sink has no lag" 0 "$(sink_field mq lag)"
 
 # --- the broker killed -9 mid-stream, then back: every event arrives
 # The broker saves its persistence file (the subscriber's session) on SIGUSR1.
 saved=$(stat -c %y "$MDIR/mosquitto.db" 2>/dev/null)
 kill -USR1 "$BROKER_PID"
-wait_for 5 sh -c "[ -f '$MDIR/mosquitto.db' ] && [ \"\$(stat -c %y '$MDIR/mosquitto.db')\" != '$saved' ]" ||
+wait_for 60 sh -c "[ -f '$MDIR/mosquitto.db' ] && [ \"\$(stat -c %y '$MDIR/mosquitto.db')\" != '$saved' ]" ||
   fail "the broker did not save its session"
-publish 100 load.before &
-pub=$!
-sleep 0.2
+hold_acks 100 load.before
 kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
-wait "$pub"
+mid_stream "the broker was killed"
 publish 50 load.during
-wait_for 10 field_is mq state retrying || fail "the sink did not report retrying"
+wait_for 60 field_is mq state retrying || fail "the sink did not report retrying"
 expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field mq failures)"
 expect_match "last_error says the broker is gone" "MQTT broker at 127.0.0.1:$MPORT" "$(sink_field mq last_error)"
 broker_start
 publish 50 load.after
-wait_for 20 all_received || fail "missing after the broker restart: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
+wait_for 120 all_received || fail "missing after the broker restart: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
 expect_eq "every acknowledged event arrived at least once" "" "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))"
-wait_for 10 field_is mq state running
+wait_for 60 field_is mq state running
 expect_eq "the sink runs again" "running" "$(sink_field mq state)"
 
 # --- herald stopped mid-stream (SIGTERM, then kill -9) resumes
-publish 100 load.sigterm &
-pub=$!
-sleep 0.2
+# (a SIGTERM waits for the held batch's publish timeout, 10 s)
+hold_acks 100 load.sigterm
 herald_stop
-wait "$pub"
+mid_stream "herald was stopped (SIGTERM)"
+kill -CONT "$BROKER_PID"
 herald_start --config "$WORK/herald.json"
-publish 50 load.kill &
-pub=$!
-sleep 0.2
+hold_acks 50 load.kill
 kill -9 "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
-wait "$pub"
+mid_stream "herald was killed (SIGKILL)"
+kill -CONT "$BROKER_PID"
 herald_start --config "$WORK/herald.json"
 publish 10 load.end
 history_ids > "$WORK/ids"
-wait_for 15 all_received || fail "missing after herald restarts: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
+wait_for 120 all_received || fail "missing after herald restarts: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
 expect_eq "after herald's SIGTERM and kill -9: every stored event arrived" "" \
   "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))"
 herald_stop
