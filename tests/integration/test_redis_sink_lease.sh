@@ -7,7 +7,12 @@
 # reach the sink without any commit on the holder. When the holder is
 # killed with SIGKILL, the other node takes the sink over after
 # --node-timeout and goes on from the stored position: every event is in
-# the file, in id order, and the events written before the kill once.
+# the file, in id order, and the events written before the kill once
+# (A is killed only once it has stored its position past them: delivery is
+# at least once, so what A wrote after its stored position would be
+# written again). The node timeout (the sink lease's length) is 10 s, so a
+# holder slowed down by a busy machine does not lose its lease; waits are
+# for conditions, with deadlines of 60 s or more.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
@@ -20,11 +25,13 @@ cat >"$WORK/herald.json" <<EOF
             "config": {"path": "$OUT"}}]}
 EOF
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "lease:"
-       --node-timeout 1.5 --config "$WORK/herald.json")
-wait_for() { # what to run, tries of 0.1 s
-  for _ in $(seq 1 "${2:-200}"); do eval "$1" && return 0; sleep 0.1; done
+       --node-timeout 10 --config "$WORK/herald.json")
+wait_for() { # what to run [seconds, default 60]
+  local end=$((SECONDS + ${2:-60}))
+  while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.1; done
   return 1
 }
+stored_position() { "${R[@]}" hget lease:kv:sink audit; } # the sink's position in the store
 sink_state() { # url
   "$CLI" --server "$1" sinks --json | jq -r '.sinks[] | select(.name == "audit") | .state'
 }
@@ -49,11 +56,14 @@ wait_for '[ "$(ids_in_file)" == "$want" ]' &&
   fail "file ids [$(ids_in_file)] vs history [$want]"
 expect_eq "B wrote nothing: still standby" standby "$(sink_state "$URLS_B")"
 before=$(ids_in_file)
+last=$(echo "$want" | awk '{print $NF}')
+wait_for '[ "$(stored_position)" == "$last" ]' && ok "A stored its position" ||
+  fail "the stored position is [$(stored_position)], want $last"
 
 # --- the holder dies; B takes the sink over from the stored position
 kill -9 "$PID_A"
 for i in 1 2 3 4; do "$CLI" --server "$URLS_B" publish test.sink.after "{\"i\":$i}" >/dev/null; done
-wait_for '[ "$(sink_state "$URLS_B")" == running ]' 100 && ok "B runs the sink after A died" ||
+wait_for '[ "$(sink_state "$URLS_B")" == running ]' 120 && ok "B runs the sink after A died" ||
   fail "B: sink is $(sink_state "$URLS_B")"
 expect_match "B logged the takeover" "sink audit: this node runs it now" "$(cat "$LOG_B")"
 want=$(curl -s "$URLS_B/v1/events?limit=1000" "${auth[@]}" | jq -r '.events[].id' | tr '\n' ' ')
