@@ -4,7 +4,9 @@
 # redis-server. History on both nodes keeps the newest 5 events, pruned by
 # one node only (the holder of the "retention" lease: its pruned-events
 # counter moves, the other's stays 0); when that node is killed, the other
-# takes the lease over (it expires after 3 s) and keeps pruning.
+# takes the lease over (it expires after 3 s) and keeps pruning. Waits are
+# for conditions (deadlines of 60 s): the pruned counters move just after
+# history changes, so they are waited for too.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
@@ -23,13 +25,17 @@ publish() { # url n
 ids() { curl -s "$1/v1/events?since=0" "${auth[@]}" | jq -r '.events[].id' | tr '\n' ' ' | sed 's/ $//'; }
 pruned() { curl -s "$1/metrics" | sed -n 's/^herald_events_pruned_total //p'; }
 wait_ids() { # url expected
-  for _ in $(seq 1 100); do [ "$(ids "$1")" == "$2" ] && return 0; sleep 0.1; done
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do [ "$(ids "$1")" == "$2" ] && return 0; sleep 0.1; done
   return 1
 }
+pruned_total() { local a b; a=$(pruned "$URL_A"); b=$(pruned "$URL_B"); echo $((${a:-0} + ${b:-0})); }
 
 expect_eq "12 events published on A" 201 "$(publish "$URL_A" 12)"
 wait_ids "$URL_B" "8 9 10 11 12" && ok "history on B keeps the newest 5" || fail "B has [$(ids "$URL_B")]"
 expect_eq "and on A" "8 9 10 11 12" "$(ids "$URL_A")"
+end=$((SECONDS + 60))
+while [ $SECONDS -lt $end ] && [ "$(pruned_total)" != 7 ]; do sleep 0.1; done
 holder=$("${R[@]}" GET ret:lease:retention)
 expect_match "one node holds the retention lease" '^node-[AB]$' "$holder"
 if [ "$holder" == node-A ]; then URL_H=$URL_A URL_O=$URL_B; else URL_H=$URL_B URL_O=$URL_A; fi
