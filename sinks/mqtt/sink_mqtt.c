@@ -58,6 +58,7 @@ typedef struct mqtt_sink {
     int port, keepalive, qos, retain;
     int connect_timeout_ms, publish_timeout_ms;
     struct mosquitto *m;
+    int connect_failed; /* sink thread: m's first connect failed at once (see client_new) */
     unsigned long logged_connections; /* sink thread: connections logged */
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -232,8 +233,14 @@ static int client_new(mqtt_sink *s, char *err, size_t errlen)
         s->m = NULL;
         return -1;
     }
-    /* Any other failure (the broker down, a name not resolving yet): the
-     * network thread keeps trying, batches fail meanwhile. */
+    /* Any other failure (the broker down, a name not resolving yet):
+     * batches fail meanwhile, and the next one makes a new client. The
+     * network thread cannot be left to retry: libmosquitto (2.0.11) never
+     * connects a client whose first connect failed at once (a refused
+     * connection on loopback), so the sink would stay "retrying" with the
+     * broker back. A client whose connection is lost later is reconnected
+     * by the network thread. */
+    s->connect_failed = rc != MOSQ_ERR_SUCCESS;
     if (rc != MOSQ_ERR_SUCCESS) {
         pthread_mutex_lock(&s->mu);
         snprintf(s->last_error, sizeof(s->last_error), "cannot connect to %s:%d: %s", s->hostname, s->port,
@@ -340,9 +347,11 @@ static void mqtt_deliver(void *instance, const herald_sink_batch *batch)
     char why[512] = "";
     size_t sent = 0;
     int rc = s->m || client_new(s, why, sizeof(why)) == 0 ? send_batch(s, batch, &sent, why, sizeof(why)) : -1;
-    if (rc != 0 && sent > 0) {
+    if (rc != 0 && (sent > 0 || s->connect_failed)) {
         /* Drop what libmosquitto still holds for this batch (it would
-         * resend it after reconnecting): herald sends the batch again. */
+         * resend it after reconnecting): herald sends the batch again.
+         * A client that could not even start connecting is made anew
+         * too, so that it tries again (client_new). */
         client_free(s);
         client_new(s, why + strlen(why), sizeof(why) - strlen(why));
     }

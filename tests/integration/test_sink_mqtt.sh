@@ -142,7 +142,11 @@ expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field mq failures)"
 expect_match "last_error says the broker is gone" "MQTT broker at 127.0.0.1:$MPORT" "$(sink_field mq last_error)"
 broker_start
 publish 50 load.after
-wait_for 120 all_received || fail "missing after the broker restart: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
+wait_for 120 all_received || {
+  fail "missing after the broker restart: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
+  echo "# mq: $(sink_field mq state): $(sink_field mq last_error)"; grep -E 'sink mq|mqtt' "$LOG" | tail -20
+  tail -20 "$WORK/mosquitto.log"
+}
 expect_eq "every acknowledged event arrived at least once" "" "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))"
 wait_for 60 field_is mq state running
 expect_eq "the sink runs again" "running" "$(sink_field mq state)"
