@@ -168,12 +168,13 @@ expect_eq "an unknown setting: herald exits 2" 2 $?
 expect_match "naming it" 'unknown setting "listne"' "$(cat "$WORK/bad2.log")"
 echo '{"listen": "127.0.0.1:0", "threads": 3, "metrics-interval": 0.5}' > "$WORK/ok.json"
 for flags in "" "--threads 2"; do
-  "$HERALD" --config "$WORK/ok.json" --data-dir "$WORK/d3" $flags 2> "$WORK/ok.log" &
+  oklog=$WORK/ok${flags:+.threads}.log # one per run: a stale line is never read
+  "$HERALD" --config "$WORK/ok.json" --data-dir "$WORK/d3" $flags 2> "$oklog" &
   p=$!
   PIDS+=("$p")
-  wait_for "$WORK/ok.log" "listening on .*I/O threads" 1200 || fail "herald did not start with $WORK/ok.json"
+  wait_for "$oklog" "listening on .*I/O threads" 1200 || fail "herald did not start with $WORK/ok.json"
   kill -TERM "$p"; wait "$p"
-  listening=$(grep -o "listening on 127.0.0.1:[0-9]* ([0-9] I/O threads" "$WORK/ok.log")
+  listening=$(grep -o "listening on 127.0.0.1:[0-9]* ([0-9] I/O threads" "$oklog")
   want=3; [ -n "$flags" ] && want=2
   expect_match "settings come from the file${flags:+, and $flags wins over it}" "\\($want I/O threads" "$listening"
 done
