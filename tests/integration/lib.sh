@@ -5,6 +5,12 @@
 # then $URL, $PORT, $HERALD_PID, $DATA_DIR, $LOG are set. Everything is
 # cleaned up on exit. `ok`, `fail`, `expect_eq`, `expect_match` report
 # results; the script exits non-zero if any check failed.
+#
+# Waiting: `eventually CMD…` reruns a command until it succeeds and
+# `wait_for FILE REGEX` until a line matches; both give up after $WAIT_S
+# seconds (default 90), which only bounds a failure: they return as soon as
+# the condition holds, so the deadline is generous enough for a loaded
+# machine running the ASan build.
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 HERALD=$BUILD/herald
@@ -12,6 +18,7 @@ CLI=$BUILD/herald-cli
 TOKEN=development
 PASSED=0
 FAILED=0
+WAIT_S=${WAIT_S:-90}
 WORK=$(mktemp -d /tmp/herald-it.XXXXXX)
 PIDS=()
 
@@ -31,6 +38,16 @@ expect_match() { # name regex actual
   if [[ "$3" =~ $2 ]]; then ok "$1"; else fail "$1: [$3] does not match /$2/"; fi
 }
 
+# Reruns a command (its output shown) every 0.05 s until it succeeds: 0,
+# or 1 after $WAIT_S seconds.
+eventually() { # cmd…
+  local end=$((SECONDS + WAIT_S))
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.05
+  done
+}
+
 # Starts herald with a fresh data dir (or $DATA_DIR if set) and extra flags.
 herald_start() {
   DATA_DIR=${DATA_DIR:-$WORK/data}
@@ -38,13 +55,15 @@ herald_start() {
   "$HERALD" --listen 127.0.0.1:0 --data-dir "$DATA_DIR" "$@" 2>"$LOG" &
   HERALD_PID=$!
   PIDS+=("$HERALD_PID")
-  for _ in $(seq 1 200); do
+  PORT=""
+  local end=$((SECONDS + WAIT_S))
+  while :; do
     PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\) .*/\1/p' "$LOG" | head -1)
     [ -n "$PORT" ] && break
     kill -0 "$HERALD_PID" 2>/dev/null || { cat "$LOG"; echo "herald died at start"; exit 1; }
+    [ "$SECONDS" -lt "$end" ] || { cat "$LOG"; echo "herald did not start in ${WAIT_S}s"; exit 1; }
     sleep 0.05
   done
-  [ -n "$PORT" ] || { cat "$LOG"; echo "herald did not start"; exit 1; }
   URL=http://127.0.0.1:$PORT
 }
 
@@ -60,19 +79,40 @@ redis_setup() {
   R=(redis-cli -p "$RPORT")
 }
 redis_start() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$RDIR" --save '' --appendonly yes \
-    --appendfsync always --daemonize no >>"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  for _ in $(seq 1 100); do [ "$("${R[@]}" ping 2>/dev/null)" == PONG ] && return 0; sleep 0.05; done
-  cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1
+  local end=$((SECONDS + WAIT_S))
+  local from
+  while :; do
+    from=$(cat "$WORK/redis.log" 2>/dev/null | wc -l)
+    redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$RDIR" --save '' --appendonly yes \
+      --appendfsync always --daemonize no >>"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    while kill -0 "$REDIS_PID" 2>/dev/null; do
+      # answered by this redis-server (not another one on a port taken meanwhile)
+      "${R[@]}" info server 2>/dev/null | grep -qE "^process_id:$REDIS_PID[^0-9]" &&
+        { REDIS_STARTED=1; return 0; }
+      [ "$SECONDS" -lt "$end" ] || { cat "$WORK/redis.log"; echo "redis-server did not start in ${WAIT_S}s"; exit 1; }
+      sleep 0.05
+    done
+    # It exited: at the first start its port may have been taken since
+    # redis_setup picked it (nothing knows the port yet: pick another);
+    # later, herald nodes are configured with it, so that is fatal.
+    if [ -n "${REDIS_STARTED:-}" ] || ! tail -n +$((from + 1)) "$WORK/redis.log" | grep -q 'Address already in use' ||
+       [ "$SECONDS" -ge "$end" ]; then
+      cat "$WORK/redis.log"; echo "redis-server did not start"; exit 1
+    fi
+    redis_setup
+  done
 }
 
-# Waits for a line matching regex in file (tries of 0.05 s, default 200);
-# tests that need another kind of wait define their own wait_for.
+# Waits for a line matching regex in file: up to $WAIT_S seconds, or, with
+# tries, that many tries of 0.05 s. 0 when it came, else 1.
 wait_for() { # file regex [tries]
-  for _ in $(seq 1 "${3:-200}"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  return 1
+  if [ -n "${3:-}" ]; then
+    for _ in $(seq 1 "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+  fi
+  eventually grep -qE "$2" "$1" 2>/dev/null
 }
 # The ids of the JSON event lines of file, space-separated.
 ids_in() {
