@@ -19,10 +19,8 @@ publisher() { # n: posts events until the server dies, logging acked ids
 }
 for n in 1 2 3 4; do publisher $n & done
 # Let a few hundred publishes land, then pull the plug.
-for _ in $(seq 1 100); do
-  [ "$(cat "$WORK"/acked.* 2>/dev/null | wc -l)" -ge 200 ] && break
-  sleep 0.05
-done
+acks_reach() { [ "$(cat "$WORK"/acked.* 2>/dev/null | wc -l)" -ge "$1" ]; }
+eventually acks_reach 200
 kill -9 "$HERALD_PID"
 wait "$HERALD_PID" 2>/dev/null
 wait
