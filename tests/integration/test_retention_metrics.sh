@@ -4,15 +4,15 @@
 herald_start --retention-events 3
 
 http POST /v1/events "${auth[@]}" -d '[{"type":"r.one"},{"type":"r.two"},{"type":"r.three"},{"type":"r.four"},{"type":"r.five"}]' >/dev/null
-ids=""
-for _ in $(seq 1 100); do  # pruning runs about once a second
-  ids=$(curl -s "${auth[@]}" "$URL/v1/events?since=0" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*' | tr '\n' ' ' | sed 's/ $//')
-  [ "$ids" = "3 4 5" ] && break
-  sleep 0.05
-done
-expect_eq "retention keeps the newest 3 events" "3 4 5" "$ids"
+ids() { curl -s "${auth[@]}" "$URL/v1/events?since=0" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*' | tr '\n' ' ' | sed 's/ $//'; }
+ids_are() { [ "$(ids)" = "$1" ]; }
+eventually ids_are "3 4 5" # pruning runs about once a second
+expect_eq "retention keeps the newest 3 events" "3 4 5" "$(ids)"
 
-m=$(curl -s "$URL/metrics")
+# the prune is counted just after it commits: wait for the count
+m=""
+pruned_counted() { m=$(curl -s "$URL/metrics"); [[ "$m" == *$'\nherald_events_pruned_total 2\n'* ]]; }
+eventually pruned_counted
 expect_match "events appended counted" $'\nherald_events_appended_total 5\n' "$m"
 expect_match "pruned events counted" $'\nherald_events_pruned_total 2\n' "$m"
 expect_match "commit latency histogram" $'\nherald_store_commit_seconds_count [1-9]' "$m"
