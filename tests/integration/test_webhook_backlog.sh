@@ -12,6 +12,7 @@ redis_setup
 redis_start
 
 N=700
+has_lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 check_backlog() { # label, then herald flags
   local label=$1; shift
   DATA_DIR=$WORK/data.$label herald_start "$@"
@@ -20,10 +21,8 @@ check_backlog() { # label, then herald flags
   "$CLI" webhook-listen --secret "$secret" --port 0 >"$out.out" 2>"$out.err" &
   PIDS+=($!)
   local lport=""
-  for _ in $(seq 1 100); do
-    lport=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out.err"); [ -n "$lport" ] && break
-    sleep 0.05
-  done
+  wait_for "$out.err" '^listening on http://127.0.0.1:[0-9]+$' || fail "$label: webhook-listen did not start"
+  lport=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out.err")
   local ep
   ep=$("$CLI" --server "$URL" webhooks add --url "http://127.0.0.1:$lport/hook" --secret "$secret" | jq -r .id)
   expect_match "$label: endpoint added" '^ep_' "$ep"
@@ -32,7 +31,7 @@ check_backlog() { # label, then herald flags
       "$part" >"$WORK/batch.json"
     expect_match "$label: batch $part acknowledged" '^201 ' "$(http POST /v1/events "${auth[@]}" --data-binary @"$WORK/batch.json")"
   done
-  for _ in $(seq 1 300); do [ "$(wc -l <"$out.out")" -ge "$N" ] && break; sleep 0.1; done
+  eventually has_lines "$out.out" "$N"
   expect_eq "$label: $N deliveries received" "$N" "$(wc -l <"$out.out")"
   expect_eq "$label: all verified" "$N" "$(jq -r 'select(.verified == true) | .webhook_id' "$out.out" | sort -u | wc -l)"
   # the event id in the webhook-id, the body's id and the order of data.i agree
