@@ -56,9 +56,8 @@ wait_for "$WORK/peer.out" 'hello room' && ok "a published room event reaches the
 # Abrupt loss: kill -9 the peer client (no close frame) → peer.crashed.
 kill -9 "$PEER"; wait "$PEER" 2>/dev/null
 crashed=""
-for _ in $(seq 1 100); do
-  crashed=$("$CLI" history --type peer.crashed --room lobby); [ -n "$crashed" ] && break; sleep 0.05
-done
+crash_seen() { crashed=$("$CLI" history --type peer.crashed --room lobby); [ -n "$crashed" ]; }
+eventually crash_seen
 expect_match "kill -9 of the peer gives peer.crashed" "\"peer_id\":\"$pid\".*\"reason\":\"connection lost\"" "$crashed"
 
 "$CLI" peer delete lobby "$pid"; expect_eq "peer delete exits 0" 0 $?
