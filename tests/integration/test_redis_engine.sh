@@ -61,12 +61,10 @@ vote=$("$CLI" publish vote.cast '{"choice":"b"}' --room lobby)
 wait_for "$WORK/hook.out" '"vote.cast"' && ok "the webhook was delivered" || fail "no delivery"
 expect_eq "verified, with webhook-id msg_<event id>_<endpoint>" "true msg_${vote}_$EP" \
   "$(head -1 "$WORK/hook.out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(str(d["verified"]).lower(), d["webhook_id"])')"
-for _ in $(seq 1 100); do
-  [ "$("$CLI" webhooks get "$EP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" == 0 ] && break
-  sleep 0.05
-done
-expect_eq "nothing pending for the endpoint" 0 \
-  "$("$CLI" webhooks get "$EP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')"
+pending() { "$CLI" webhooks get "$EP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])'; }
+settled() { [ "$(pending)" == 0 ]; }
+eventually settled
+expect_eq "nothing pending for the endpoint" 0 "$(pending)"
 expect_match "its deliveries show the attempt" '"state": ?"delivered"' "$("$CLI" webhooks deliveries "$EP")"
 
 # --- kill -9 under concurrent publishers: every acknowledged event survives
@@ -82,10 +80,8 @@ publisher() { # n
 }
 PUBS=()
 for n in 1 2 3 4; do publisher $n & PUBS+=($!); done
-for _ in $(seq 1 100); do
-  [ "$(cat "$WORK"/acked.* 2>/dev/null | wc -l)" -ge 200 ] && break
-  sleep 0.05
-done
+acks_reach() { [ "$(cat "$WORK"/acked.* 2>/dev/null | wc -l)" -ge "$1" ]; }
+eventually acks_reach 200
 kill -9 "$HERALD_PID"
 wait "$HERALD_PID" 2>/dev/null
 wait "${PUBS[@]}" 2>/dev/null
