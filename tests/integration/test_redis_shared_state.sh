@@ -24,17 +24,17 @@
 redis_setup
 redis_start
 
+# A node silent for 20 s is dead: long enough that no node of a loaded
+# machine (Redis fsyncing every write) is taken for dead by mistake, which
+# would end its peers' sessions; kill -9 of B below waits that long.
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "st:" --threads 2
-       --node-timeout 1 --webhook-retry-schedule 0.3,0.3)
-wait_for() { # file regex [count]
-  for _ in $(seq 1 200); do
-    [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0; sleep 0.05
-  done
-  return 1
+       --node-timeout 20 --webhook-retry-schedule 0.3,0.3)
+has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
+wait_for() { # file regex [count]: until count lines match (up to WAIT_S)
+  eventually has_lines "$1" "$2" "${3:-1}"
 }
-until_ok() { # command…: retries for up to 10 s until it succeeds
-  for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-  return 1
+until_ok() { # command…: retries until it succeeds (up to WAIT_S)
+  eventually "$@" >/dev/null 2>&1
 }
 jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 on() { local n=$1; shift; "$CLI" --server "${URLS[$n]}" "$@"; }
@@ -170,7 +170,8 @@ kill -CONT "${NODE_PID[C]}"
 until_ok on C room get last && ok "C, back, sees the room made after the trim" || fail "C lacks room last"
 expect_match "and the one made while it was stopped" '"id":"later"' "$(on C room get later 2>&1)"
 expect_match "but not the one deleted meanwhile" 'Room gone does not exist' "$(on C room get gone 2>&1)"
-expect_match "C says it reloaded" 'reloaded rooms, peers and webhook endpoints' "$(cat "${NODE_LOG[C]}")"
+wait_for "${NODE_LOG[C]}" 'reloaded rooms, peers and webhook endpoints' && ok "C says it reloaded" ||
+  fail "C did not log a reload"
 
 # --- kill -9 of the node holding a peer's socket: peer.crashed, once
 "$CLI" --server "${URLS[A]}" listen >"$WORK/listen.A.out" 2>"$WORK/listen.A.err" &
@@ -190,6 +191,7 @@ expect_eq "a survivor announced the peer of the dead node B: connected, crashed 
   "peer.connected peer.crashed" "$(presence "$WORK/listen.A.out")"
 expect_match "because B stopped answering" '"reason":"node B stopped answering"' \
   "$(grep '"peer.crashed"' "$WORK/listen.A.out")"
+until_ok bash -c "'$CLI' --server '${URLS[A]}' room get hall | grep -q '\"status\":\"disconnected\"'"
 expect_match "A shows the peer disconnected" '"status":"disconnected"' "$(on A room get hall)"
 
 # --- a node restarted under its name ends the sessions it held before
