@@ -44,14 +44,23 @@ expect_match "a janus.* webhook endpoint is added" '^ep_[A-Za-z0-9_-]+$' "$EP"
 # plugin, one transport and one event handler (sampleevh unless HANDLER is
 # given, e.g. wsevh); sets $JURL, $AURL, $JANUS_PID.
 janus_start() {
-  local dir=$WORK/janus-$1 hp ap evh=${3:-sampleevh}
+  local dir=$WORK/janus-$1 hp ap evh=${3:-sampleevh} end=$((SECONDS + WAIT_S))
   mkdir -p "$dir"/{conf,plugins,transports,events,loggers}
   ln -s "$MODS/plugins/libjanus_echotest.so" "$dir/plugins/"
   ln -s "$MODS/transports/libjanus_http.so" "$dir/transports/"
   ln -s "$MODS/events/libjanus_$evh.so" "$dir/events/"
-  hp=$(free_port); ap=$(free_port)
-  while [ "$ap" = "$hp" ]; do ap=$(free_port); done
-  cat > "$dir/conf/janus.jcfg" <<JCFG
+  if [ "$evh" = sampleevh ]; then
+    echo "general: { enabled = true events = \"all\" max_retransmissions = 5 retransmissions_backoff = 100 $2 }"
+  else
+    echo "general: { enabled = true events = \"all\" $2 }"
+  fi > "$dir/conf/janus.eventhandler.$evh.jcfg"
+  echo 'general: { events = true }' > "$dir/conf/janus.plugin.echotest.jcfg"
+  # The ports are picked before Janus binds them: one taken meanwhile makes
+  # Janus exit ("Couldn't start webserver"), and it is started again.
+  while :; do
+    hp=$(free_port); ap=$(free_port)
+    while [ "$ap" = "$hp" ]; do ap=$(free_port); done
+    cat > "$dir/conf/janus.jcfg" <<JCFG
 general: { configs_folder = "$dir/conf" plugins_folder = "$dir/plugins" transports_folder = "$dir/transports"
   events_folder = "$dir/events" loggers_folder = "$dir/loggers" debug_level = 4 debug_colors = false
   server_name = "$1" interface = "127.0.0.1" session_timeout = 60 admin_secret = "adm1n" }
@@ -59,29 +68,32 @@ media: { }
 nat: { nice_debug = false ice_enforce_list = "lo" ignore_mdns = true }
 events: { broadcast = true stats_period = 5 }
 JCFG
-  cat > "$dir/conf/janus.transport.http.jcfg" <<JCFG
+    cat > "$dir/conf/janus.transport.http.jcfg" <<JCFG
 general: { events = true json = "indented" base_path = "/janus" http = true port = $hp ip = "127.0.0.1" https = false acl = "127." }
 admin: { admin_base_path = "/admin" admin_http = true admin_port = $ap admin_ip = "127.0.0.1" admin_https = false admin_acl = "127." }
 JCFG
-  if [ "$evh" = sampleevh ]; then
-    echo "general: { enabled = true events = \"all\" max_retransmissions = 5 retransmissions_backoff = 100 $2 }"
-  else
-    echo "general: { enabled = true events = \"all\" $2 }"
-  fi > "$dir/conf/janus.eventhandler.$evh.jcfg"
-  echo 'general: { events = true }' > "$dir/conf/janus.plugin.echotest.jcfg"
-  "$JANUS" -F "$dir/conf" -C "$dir/conf/janus.jcfg" -o > "$dir/janus.log" 2>&1 &
-  JANUS_PID=$!
-  PIDS+=("$JANUS_PID")
-  JURL=http://127.0.0.1:$hp/janus
-  AURL=http://127.0.0.1:$ap/admin
-  for _ in $(seq 1 100); do curl -s -m 1 "$JURL/info" | grep -q server_info && return 0; sleep 0.05; done
+    "$JANUS" -F "$dir/conf" -C "$dir/conf/janus.jcfg" -o > "$dir/janus.log" 2>&1 &
+    JANUS_PID=$!
+    PIDS+=("$JANUS_PID")
+    JURL=http://127.0.0.1:$hp/janus
+    AURL=http://127.0.0.1:$ap/admin
+    while kill -0 "$JANUS_PID" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+      # answered by this Janus (by its name), not by whatever took the port
+      curl -s -m 5 "$JURL/info" | grep -q "\"server-name\": *\"$1\"" && return 0
+      sleep 0.05
+    done
+    kill -0 "$JANUS_PID" 2>/dev/null && break # still starting at the deadline
+    wait "$JANUS_PID" 2>/dev/null
+    grep -q "Couldn't start webserver" "$dir/janus.log" && [ "$SECONDS" -lt "$end" ] || break
+  done
+  janus_stop
   fail "janus $1 did not start: $(tail -20 "$dir/janus.log")"
   return 1
 }
 
 janus_stop() { kill -INT "$JANUS_PID" 2>/dev/null; wait "$JANUS_PID" 2>/dev/null; }
 
-jpost() { curl -s -m 5 -H 'Content-Type: application/json' -d "$2" "$1"; }
+jpost() { curl -s -m 60 -H 'Content-Type: application/json' -d "$2" "$1"; }
 id_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])'; }
 
 # The REST cycle of the research notes; sets $SID, $HID, $OPAQUE.
@@ -155,14 +167,13 @@ print("duplicates", *sorted(k for k, v in collections.Counter(got).items() if v 
 print("bad", *bad)
 PY
 }
+hook_has_all() { [ "$(hook_check "$1" missing)" = "missing 0" ]; }
 # Waits for the webhook to have every event of emitter $1 in history,
 # then checks what it got.
 check_webhook() { # emitter label
   local r
   history_lines > "$WORK/history.out"
-  for _ in $(seq 1 200); do
-    [ "$(hook_check "$1" missing)" = "missing 0" ] && break; sleep 0.05
-  done
+  eventually hook_has_all "$1"
   r=$(hook_check "$1")
   local hist=$(echo "$r" | sed -n 's/^history//p') hook=$(echo "$r" | sed -n 's/^webhook//p')
   [ -n "$hist" ] || fail "$2: no janus events in history"
@@ -201,17 +212,22 @@ grep -q '"type":"janus.transport"' "$WORK/listen.out" && ok "transport events ar
 before=$(metric herald_janus_auth_failures_total)
 janus_start janus-wrong "backend = \"$URL/janus/events\" backend_user = \"evuser\" backend_pwd = \"wrong\"" && {
   jpost "$JURL" '{"janus":"create","transaction":"t1"}' >/dev/null
-  for _ in $(seq 1 100); do [ "$(metric herald_janus_auth_failures_total)" -gt "$before" ] && break; sleep 0.05; done
+  refused() { [ "$(metric herald_janus_auth_failures_total)" -gt "$before" ]; }
+  eventually refused
   janus_stop
 }
 after=$(metric herald_janus_auth_failures_total)
 [ "$after" -gt "$before" ] && ok "a wrong Basic password is refused and counted ($((after - before)))" || fail "no refusal counted"
-grep -q 'janus: POST /janus/events refused: wrong credentials' "$LOG" && ok "the refusal is logged" || fail "not logged"
+wait_for "$LOG" 'janus: POST /janus/events refused: wrong credentials' && ok "the refusal is logged" || fail "not logged"
 expect_eq "nothing from the wrong password is stored" 0 "$(history_lines | grep -c '"emitter": "janus-wrong"')"
 expect_eq "nor delivered to the webhook" 0 "$(grep -c '"emitter":"janus-wrong"' "$WORK/hook.out")"
 # All runs together: every janus event in history reached the webhook once,
 # in order, and nothing came twice later (a late resend, a retry).
 check_webhook '*' "all runs"
+# webhook-listen prints a request before it answers: wait for herald to
+# have recorded the last answer
+settled() { [ "$("$CLI" --server "$URL" webhooks get "$EP" | jq -r .pending)" == 0 ]; }
+eventually settled
 expect_eq "the webhook's deliveries are recorded as delivered" "0 delivered" \
   "$("$CLI" --server "$URL" webhooks get "$EP" | jq -r .pending) $("$CLI" --server "$URL" webhooks deliveries "$EP" --limit 1 | jq -r .state)"
 kill -TERM "$LISTEN_PID" "$HOOK_PID"
