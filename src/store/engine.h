@@ -35,7 +35,7 @@ typedef struct hv_store_engine {
     int (*audience)(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                     const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
     uint64_t (*id_at_time)(hv_store *st, int64_t time_ms);
-    long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
+    long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms);
     uint64_t (*last_id)(hv_store *st);
     uint64_t (*first_id)(hv_store *st);
     int (*available)(hv_store *st, char *why, size_t len); /* NULL: always */
@@ -45,7 +45,7 @@ typedef struct hv_store_engine {
                      hv_event ***out, size_t *n, char *err, size_t errlen);
     void (*tail_close)(hv_store_tail *t);
     /* nodes sharing the store (NULL: this node is alone) */
-    int (*node_beat)(hv_store *st, hv_node_death **dead, size_t *n);
+    int (*node_beat)(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n);
     void (*node_leave)(hv_store *st);
     int (*node_watch)(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
     int (*lease)(hv_store *st, const char *name, int64_t ttl_ms);

@@ -507,7 +507,7 @@ static uint64_t rd_id_at_time(hv_store *base, int64_t time_ms)
     return id;
 }
 
-static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
+static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms)
 {
     hv_redis *r = hv_redis_of(base);
     if (keep_events == 0 && max_age_ms <= 0)
@@ -520,6 +520,7 @@ static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
     ra_u64(&a, keep_events);
     ra_i64(&a, max_age_ms > 0 ? max_age_ms : 0);
     ra_i64(&a, PRUNE_SCAN);
+    ra_i64(&a, now_ms); /* 0: Redis's clock */
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_PRUNE, &a, 0);
     ra_free(&a);
     long deleted = -1;

@@ -217,7 +217,7 @@ long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *eve
                      size_t n, int64_t now_ms, uint64_t *first_id);
 
 /* redis_nodes.c: heartbeats and takeover of dead nodes. */
-int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+int hv_redis_node_beat(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n);
 int hv_redis_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
 /* On the probe's loop, at each tick: sends the next beat when one is due. */
 void hv_redis_beat_tick(hv_redis *r, uint64_t now_ms);

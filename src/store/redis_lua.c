@@ -188,8 +188,9 @@ static const char commit_lua[] = PRELUDE
     SHARED_FEED
     "return out\n";
 
-/* PRUNE: ARGV 2..4 = keep_events (0: no count limit), max_age_ms (0: no
- * age limit), the most entries one call may look at. It runs about once a
+/* PRUNE: ARGV 2..5 = keep_events (0: no count limit), max_age_ms (0: no
+ * age limit), the most entries one call may look at, the time age is
+ * judged at (0: Redis's clock; tests give one). It runs about once a
  * second and blocks Redis while it runs, so its cost must not grow with
  * the log: the count limit reads XLEN and only the excess entries, the age
  * limit reads from the oldest in pages that start small (the oldest entry
@@ -201,14 +202,14 @@ static const char commit_lua[] = PRELUDE
  * scanning from the oldest to the first young one and never the newest
  * (like the SQLite engine). Returns {deleted, horizon, first id}. */
 static const char prune_lua[] = PRELUDE
-    "local keep, age, cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local keep, age, cap, at = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
     "local log = P .. 'log'\n"
     "local b = 0\n"
     "if keep > 0 then local len = redis.call('XLEN', log)\n"
     "  if len > keep then local r = redis.call('XRANGE', log, '-', '+', 'COUNT', math.min(len - keep, cap))\n"
     "    if #r > 0 then b = eid(r[#r]) end end end\n"
     "local cutoff = 0\n"
-    "if age > 0 then cutoff = now_ms() - age\n"
+    "if age > 0 then cutoff = (at > 0 and at or now_ms()) - age\n"
     "  local start, seen, page = '-', 0, 16\n"
     "  while seen < cap do local r = redis.call('XRANGE', log, start, '+', 'COUNT', page)\n"
     "    local stop = #r < page\n"
@@ -381,7 +382,8 @@ static const char insert_lua[] = PRELUDE
     "if count > 0 then claim_new(ARGV[4]) end\n"
     "return {count, first}\n";
 
-/* BEAT: ARGV 2..3 = node, timeout ms. This node is alive now (P nodes,
+/* BEAT: ARGV 2..4 = node, timeout ms, now ms (0: Redis's clock; tests
+ * give a time to play beats out without waiting). This node is alive now (P nodes,
  * score = last beat); every other node silent for longer than the timeout
  * is removed from P nodes (so exactly one beat, of one survivor, takes it
  * over) and its pending queue entries become this node's (XCLAIM), then
@@ -398,11 +400,11 @@ static const char insert_lua[] = PRELUDE
  * by every beat until they are ended (ending a session is conditional,
  * so several survivors doing it end each once) or the node is back. */
 static const char beat_lua[] = PRELUDE
-    "local node, timeout = ARGV[2], tonumber(ARGV[3])\n"
+    "local node, timeout, at = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "if not is(Q, 'stream') or not is(P .. 'nodes', 'zset') or not is(own(node), 'zset')\n"
     "   or not is(P .. 'reaped', 'zset') then\n"
     "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
-    "local now = now_ms()\n"
+    "local now = at > 0 and at or now_ms()\n"
     "local last = meta('beat_ms')\n"
     "redis.call('HSET', P .. 'meta', 'beat_ms', n2s(now))\n"
     "redis.call('ZADD', P .. 'nodes', now, node)\n"

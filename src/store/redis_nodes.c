@@ -54,7 +54,7 @@ static hv_node_death *parse_deaths(const redisReply *rep, size_t *n)
     return out;
 }
 
-int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
+int hv_redis_node_beat(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n)
 {
     hv_redis *r = hv_redis_of(st);
     rargs a;
@@ -62,6 +62,7 @@ int hv_redis_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
     ra_str(&a, r->prefix);
     ra_str(&a, r->node);
     ra_i64(&a, r->node_timeout_ms);
+    ra_i64(&a, now_ms); /* 0: Redis's clock */
     redisReply *rep = hv_redis_reader_run(r, &a, LUA_BEAT, 0);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "node heartbeat")) {
         if (rep)
@@ -129,10 +130,10 @@ void hv_redis_beat_tick(hv_redis *r, uint64_t now_ms)
         return;
     char timeout[24];
     snprintf(timeout, sizeof(timeout), "%lld", (long long)r->node_timeout_ms);
-    const char *argv[7] = {h->beat_eval ? "EVAL" : "EVALSHA",
+    const char *argv[8] = {h->beat_eval ? "EVAL" : "EVALSHA",
                            h->beat_eval ? hv_redis_lua[LUA_BEAT] : r->sha[LUA_BEAT], "0",
-                           r->prefix, r->node, timeout, NULL};
-    if (redisAsyncCommandArgv(ac, on_beat, r, 6, argv, NULL) == REDIS_OK) {
+                           r->prefix, r->node, timeout, "0" /* now: Redis's clock */, NULL};
+    if (redisAsyncCommandArgv(ac, on_beat, r, 7, argv, NULL) == REDIS_OK) {
         h->beat_outstanding = 1;
         h->beat_last_ms = now_ms;
         h->beat_eval = 0;

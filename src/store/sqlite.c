@@ -467,7 +467,7 @@ static long prune_step(sqlite3_stmt *s, uint64_t *max_id)
     return rc == SQLITE_DONE ? n : -1;
 }
 
-static long sq_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
+static long sq_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms)
 {
     hv_sqlite *st = hv_sqlite_of(base);
     if (keep_events == 0 && max_age_ms <= 0)
@@ -483,7 +483,7 @@ static long sq_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms)
         deleted += n;
     }
     if (max_age_ms > 0) {
-        int64_t cutoff = hv_now_ms() - max_age_ms;
+        int64_t cutoff = (now_ms ? now_ms : hv_now_ms()) - max_age_ms;
         sqlite3_bind_int64(st->w[W_PRUNE_AGE], 1, cutoff);
         if ((n = prune_step(st->w[W_PRUNE_AGE], &max_id)) < 0 ||
             hv_sqlite_outbox_prune(st, cutoff) != 0)

@@ -71,7 +71,12 @@ uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
 
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms)
 {
-    return st->ops->prune(st, keep_events, max_age_ms);
+    return st->ops->prune(st, keep_events, max_age_ms, 0);
+}
+
+long hv_store_prune_at(hv_store *st, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms)
+{
+    return st->ops->prune(st, keep_events, max_age_ms, now_ms > 0 ? now_ms : 0);
 }
 
 uint64_t hv_store_last_id(hv_store *st)
@@ -162,9 +167,14 @@ long hv_outbox_pending_count(hv_store *st, const char *endpoint_id)
 
 int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n)
 {
+    return hv_store_node_beat_at(st, 0, dead, n);
+}
+
+int hv_store_node_beat_at(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n)
+{
     *dead = NULL;
     *n = 0;
-    return st->ops->node_beat ? st->ops->node_beat(st, dead, n) : 0;
+    return st->ops->node_beat ? st->ops->node_beat(st, now_ms > 0 ? now_ms : 0, dead, n) : 0;
 }
 
 int hv_store_node_watch(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms)

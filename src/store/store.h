@@ -87,8 +87,11 @@ int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char 
 uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms);
 
 /* Deletes the oldest events beyond keep_events (0: no count limit) and
- * those older than max_age_ms (0: no age limit). Returns events deleted. */
+ * those older than max_age_ms (0: no age limit). Returns events deleted.
+ * hv_store_prune_at judges age as at now_ms instead of the store's clock
+ * (now_ms 0: the store's clock), so a test can say when "now" is. */
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
+long hv_store_prune_at(hv_store *st, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms);
 
 uint64_t hv_store_last_id(hv_store *st);  /* 0 when empty */
 uint64_t hv_store_first_id(hv_store *st); /* oldest retained id, 0 when empty */
@@ -114,6 +117,9 @@ typedef struct hv_node_death {
                 * earlier whose peers' sessions were never ended (end them) */
 } hv_node_death;
 int hv_store_node_beat(hv_store *st, hv_node_death **dead, size_t *n);
+/* The same beat as at now_ms on the store's clock (ms; 0: now), so a test
+ * can play out beats over time without waiting for it. */
+int hv_store_node_beat_at(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n);
 /* The same beat, run by the store itself every every_ms (on a thread of
  * its own, the redis engine's probe loop) until called with fn NULL:
  * fn(arg, dead, n) runs on that thread after a beat that took nodes over
