@@ -468,9 +468,9 @@ static void test_prune_keeps_owed_events(void **state)
     assert_int_equal(hv_store_prune(f->st, 2, 0), 1);
     assert_string_equal(te_event_ids(&f->te, ids, sizeof(ids)), "7,9,10");
 
-    /* By age: everything but 7 goes; the horizon survives a reopen. */
-    sleep_ms(30);
-    assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
+    /* By age: everything but 7 goes; the horizon survives a reopen. (Ages
+     * as at 30 ms from now: everything is older than 10 ms.) */
+    assert_int_equal(hv_store_prune_at(f->st, 0, 10, hv_now_ms() + 30), 2);
     assert_string_equal(te_event_ids(&f->te, ids, sizeof(ids)), "7");
     assert_int_equal(hv_store_first_id(f->st), 0);
     assert_int_equal(history_count(f->st, NULL), 0);
@@ -499,9 +499,9 @@ static void test_prune_outbox_and_attempts(void **state)
     deliver(ob, row[1], ev[1], old);
     hv_attempt retrying = attempt(row[2], ev[2], old, 503, 1, NULL, NULL, HV_OUTBOX_PENDING, 1, 0);
     assert_int_equal(hv_outbox_record(ob, &retrying, 1), 0);
-    sleep_ms(30);
-    /* Finished rows and their attempts go; the pending row keeps its own. */
-    assert_int_equal(hv_store_prune(f->st, 0, 10), 2);
+    /* Finished rows and their attempts go; the pending row keeps its own.
+     * (Ages as at 30 ms from now: every row is older than 10 ms.) */
+    assert_int_equal(hv_store_prune_at(f->st, 0, 10, hv_now_ms() + 30), 2);
     char ids[256];
     assert_string_equal(te_outbox_ids(&f->te, ids, sizeof(ids)), "3");
     te_attempt_rows_of(&f->te, ids, sizeof(ids));
@@ -509,7 +509,7 @@ static void test_prune_outbox_and_attempts(void **state)
 
     /* The newest row of each table is kept, so ids are never reused. */
     deliver(ob, row[2], ev[2], old);
-    assert_int_equal(hv_store_prune(f->st, 0, 10), 1); /* event 3, no longer owed */
+    assert_int_equal(hv_store_prune_at(f->st, 0, 10, hv_now_ms() + 30), 1); /* event 3, no longer owed */
     assert_int_equal(te_outbox_rows(&f->te), 1);
     assert_int_equal(te_attempt_rows(&f->te), 1);
     uint64_t again[1];

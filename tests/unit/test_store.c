@@ -64,10 +64,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(long ms)
+/* Waits until the clock is past t (ms), so the next commit gets a later
+ * time than one made at t. */
+static void wait_clock_past(int64_t t)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    while (hv_now_ms() <= t) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Appends n events of the given shape; returns 0 or -1, checks nothing. */
@@ -107,6 +111,18 @@ static size_t count(hv_store *st, hv_history_query q)
         assert_true(evs[i]->id > evs[i - 1]->id);
     free_history(evs, n);
     return n;
+}
+
+/* The time of the newest event. */
+static int64_t newest_time(hv_store *st)
+{
+    hv_event **evs;
+    uint64_t last = hv_store_last_id(st);
+    size_t n = history(st, &(hv_history_query){.after_id = last - 1, .limit = 1}, &evs);
+    assert_int_equal(n, 1);
+    int64_t t = evs[0]->time_ms;
+    free_history(evs, n);
+    return t;
 }
 
 static void test_append_assigns_ids(void **state)
@@ -202,7 +218,7 @@ static void test_history_time_filter(void **state)
 {
     fixture *f = *state;
     assert_int_equal(append_n(f->st, 4, "t.a", NULL, NULL), 0);
-    sleep_ms(20);
+    wait_clock_past(newest_time(f->st));
     assert_int_equal(append_n(f->st, 3, "t.b", NULL, NULL), 0);
     hv_event **evs;
     size_t n = history(f->st, &(hv_history_query){.limit = 100}, &evs);
@@ -241,9 +257,9 @@ static void test_reopen_continues_ids(void **state)
     int64_t t6 = ev->time_ms;
     hv_event_unref(ev);
 
-    /* Prune everything: ids still continue, in memory and after reopening. */
-    sleep_ms(30);
-    assert_int_equal(hv_store_prune(f->st, 0, 10), 6);
+    /* Prune everything: ids still continue, in memory and after reopening.
+     * (Ages as at 30 ms after the last event: all are older than 10 ms.) */
+    assert_int_equal(hv_store_prune_at(f->st, 0, 10, t6 + 30), 6);
     assert_int_equal(hv_store_first_id(f->st), 0);
     assert_int_equal(hv_store_last_id(f->st), 6);
     hv_store_close(f->st);
@@ -281,14 +297,17 @@ static void test_prune_by_age(void **state)
 {
     fixture *f = *state;
     assert_int_equal(append_n(f->st, 5, "old.e", NULL, NULL), 0);
-    sleep_ms(300);
+    wait_clock_past(newest_time(f->st));
     assert_int_equal(append_n(f->st, 4, "new.e", NULL, NULL), 0);
-    assert_int_equal(hv_store_prune(f->st, 0, 150), 5);
+    /* As at 150 ms after the new events, with a limit of 150 ms: the old
+     * ones, earlier, are too old; the new ones are just young enough. */
+    int64_t t_new = newest_time(f->st);
+    assert_int_equal(hv_store_prune_at(f->st, 0, 150, t_new + 150), 5);
     assert_int_equal(hv_store_first_id(f->st), 6);
     assert_int_equal(count(f->st, (hv_history_query){.limit = 100}), 4);
     assert_int_equal(count(f->st, (hv_history_query){.type = "old.e", .limit = 100}), 0);
     /* Both limits at once: count first, then age. */
-    assert_int_equal(hv_store_prune(f->st, 2, 60000), 2);
+    assert_int_equal(hv_store_prune_at(f->st, 2, 60000, t_new + 150), 2);
     assert_int_equal(hv_store_first_id(f->st), 8);
 }
 
@@ -299,7 +318,7 @@ static void test_audience_and_id_at_time(void **state)
     assert_int_equal(append_n(f->st, 2, "a.e", "r1", NULL), 0);   /* 1, 2 */
     assert_int_equal(append_n(f->st, 1, "a.e", "r1", "u1"), 0);   /* 3: to u1 only */
     assert_int_equal(append_n(f->st, 1, "a.e", "r2", NULL), 0);   /* 4 */
-    sleep_ms(20);
+    wait_clock_past(newest_time(f->st));
     assert_int_equal(append_n(f->st, 1, "a.e", NULL, "u2"), 0);   /* 5 */
     assert_int_equal(append_n(f->st, 1, "a.e", "r3", NULL), 0);   /* 6 */
     const char *rooms[] = {"r1", "r3"};
