@@ -13,6 +13,11 @@
  * again by later beats; a clean leave is taken over
  * at the next beat; a manual retry moves a row to the node asked. With
  * SQLite (one node) the beat is a no-op and the multi-node tests skip.
+ *
+ * Time is played out, not waited for: every beat is given its time
+ * (hv_store_node_beat_at) from the fixture's clock, which a test moves
+ * forward, so what a beat decides does not depend on how fast this
+ * machine runs the test.
  */
 #include <ftw.h>
 #include <setjmp.h>
@@ -38,6 +43,7 @@ typedef struct fixture {
     te te;
     hv_store *a, *b;
     hv_outbox *oa, *ob;
+    int64_t now; /* the time the next beat is given (ms) */
 } fixture;
 
 static hv_store *open_node(fixture *f, const char *name)
@@ -56,6 +62,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
     te_init(&f->te, f->dir);
+    f->now = hv_now_ms();
     f->a = open_node(f, "a");
     f->oa = te_open_outbox(f->a);
     if (f->te.redis) { /* a second node needs a shared store */
@@ -81,11 +88,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* Commits n events on st, each with a row for endpoint "ep1"; row ids
  * into rows. */
@@ -122,12 +124,12 @@ static const char *loaded(hv_outbox *ob, char *buf, size_t len)
     return buf;
 }
 
-/* Beats st; the names of the nodes it took over as "x(rows),…". */
-static const char *beat(hv_store *st, char *buf, size_t len)
+/* Beats st at f->now; the names of the nodes it took over as "x(rows),…". */
+static const char *beat(fixture *f, hv_store *st, char *buf, size_t len)
 {
     hv_node_death *dead = NULL;
     size_t n = 0, off = 0;
-    assert_int_equal(hv_store_node_beat(st, &dead, &n), 0);
+    assert_int_equal(hv_store_node_beat_at(st, f->now, &dead, &n), 0);
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++)
         off += (size_t)snprintf(buf + off, len - off, "%s%s(%ld)", i ? "," : "", dead[i].node,
@@ -136,19 +138,19 @@ static const char *beat(hv_store *st, char *buf, size_t len)
     return buf;
 }
 
-/* st beats every 50 ms for ms (as its heartbeat thread does); the nodes
- * it took over meanwhile, as beat() says them. */
-static const char *keep_beating(hv_store *st, long ms, char *out, size_t len)
+/* st beats every 50 ms for ms (as its heartbeat thread does), the others
+ * silent; the nodes it took over meanwhile, as beat() says them. */
+static const char *keep_beating(fixture *f, hv_store *st, long ms, char *out, size_t len)
 {
     char buf[256];
     out[0] = '\0';
     for (long t = 0; t < ms; t += 50) {
-        if (*beat(st, buf, sizeof(buf))) {
+        if (*beat(f, st, buf, sizeof(buf))) {
             size_t used = strlen(out);
             int n = snprintf(out + used, len - used, "%s%s", *out ? "," : "", buf);
             assert_true(n >= 0 && (size_t)n < len - used); /* the list fits */
         }
-        sleep_ms(50);
+        f->now += 50;
     }
     return out;
 }
@@ -163,9 +165,9 @@ static void test_one_node_beat_is_quiet(void **state)
 {
     fixture *f = *state;
     char buf[256];
-    assert_string_equal(beat(f->a, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->a, buf, sizeof(buf)), "");
     hv_store_node_leave(f->a);
-    assert_string_equal(beat(f->a, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->a, buf, sizeof(buf)), "");
 }
 
 static void test_rows_are_the_committing_nodes(void **state)
@@ -184,9 +186,9 @@ static void test_rows_are_the_committing_nodes(void **state)
     snprintf(want, sizeof(want), "%llu,%llu", (unsigned long long)rb[0], (unsigned long long)rb[1]);
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
     /* both alive: nobody is taken over */
-    assert_string_equal(beat(f->a, buf, sizeof(buf)), "");
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
-    assert_string_equal(beat(f->a, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->a, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->a, buf, sizeof(buf)), "");
 }
 
 static void test_dead_node_taken_over_once(void **state)
@@ -197,14 +199,14 @@ static void test_dead_node_taken_over_once(void **state)
     char buf[256];
     uint64_t ra[3];
     commit_rows(f->a, 3, ra);
-    beat(f->a, buf, sizeof(buf));
-    beat(f->b, buf, sizeof(buf));
+    beat(f, f->a, buf, sizeof(buf));
+    beat(f, f->b, buf, sizeof(buf));
     /* a delivers its first row, then stops beating */
     hv_attempt ok = delivered(ra[0]);
     assert_int_equal(hv_outbox_record(f->oa, &ok, 1), 0);
     assert_int_equal(ok.lost, 0);
-    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(2)");
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), ""); /* once */
+    assert_string_equal(keep_beating(f, f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(2)");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), ""); /* once */
     char want[64];
     snprintf(want, sizeof(want), "%llu,%llu", (unsigned long long)ra[1], (unsigned long long)ra[2]);
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
@@ -235,16 +237,16 @@ static void test_outage_is_not_death(void **state)
     char buf[256];
     uint64_t ra[1];
     commit_rows(f->a, 1, ra);
-    beat(f->a, buf, sizeof(buf));
-    beat(f->b, buf, sizeof(buf));
-    sleep_ms(TIMEOUT_MS + 100); /* neither beats */
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    beat(f, f->a, buf, sizeof(buf));
+    beat(f, f->b, buf, sizeof(buf));
+    f->now += TIMEOUT_MS + 100; /* neither beats */
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "");
     char want[32];
     snprintf(want, sizeof(want), "%llu", (unsigned long long)ra[0]);
     assert_string_equal(loaded(f->oa, buf, sizeof(buf)), want);
     /* a stays silent while b beats: now it is dead */
-    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(1)");
+    assert_string_equal(keep_beating(f, f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(1)");
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
 }
 
@@ -258,11 +260,11 @@ static void test_leave_before_outage_taken_at_once(void **state)
     char buf[256];
     uint64_t ra[1];
     commit_rows(f->a, 1, ra);
-    beat(f->a, buf, sizeof(buf));
-    beat(f->b, buf, sizeof(buf));
+    beat(f, f->a, buf, sizeof(buf));
+    beat(f, f->b, buf, sizeof(buf));
     hv_store_node_leave(f->a);
-    sleep_ms(TIMEOUT_MS + 100); /* nobody beats */
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(1)");
+    f->now += TIMEOUT_MS + 100; /* nobody beats */
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "a(1)");
     char want[32];
     snprintf(want, sizeof(want), "%llu", (unsigned long long)ra[0]);
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
@@ -277,18 +279,18 @@ static void test_left_over_sessions_named_again(void **state)
         skip();
     char buf[256];
     freeReplyObject(te_cmd(&f->te, "SADD %Ppresence:a peer-1"));
-    beat(f->a, buf, sizeof(buf));
-    beat(f->b, buf, sizeof(buf));
-    assert_string_equal(keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(0)");
+    beat(f, f->a, buf, sizeof(buf));
+    beat(f, f->b, buf, sizeof(buf));
+    assert_string_equal(keep_beating(f, f->b, TIMEOUT_MS + 100, buf, sizeof(buf)), "a(0)");
     /* nobody ended peer-1's session: a timeout later, every beat names a */
-    const char *seen = keep_beating(f->b, TIMEOUT_MS + 100, buf, sizeof(buf));
+    const char *seen = keep_beating(f, f->b, TIMEOUT_MS + 100, buf, sizeof(buf));
     assert_true(*seen != '\0');
     for (const char *p = seen; *p; p += strlen("a(-1)") + (p[strlen("a(-1)")] == ','))
         assert_memory_equal(p, "a(-1)", strlen("a(-1)"));
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(-1)");
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(-1)");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "a(-1)");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "a(-1)");
     freeReplyObject(te_cmd(&f->te, "SREM %Ppresence:a peer-1"));
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "");
     assert_int_equal(te_cmd_int(&f->te, "ZCARD %Preaped", NULL), 0);
 }
 
@@ -300,10 +302,10 @@ static void test_leave_is_taken_over_at_once(void **state)
     char buf[256];
     uint64_t ra[2];
     commit_rows(f->a, 2, ra);
-    beat(f->a, buf, sizeof(buf));
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "");
+    beat(f, f->a, buf, sizeof(buf));
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "");
     hv_store_node_leave(f->a);
-    assert_string_equal(beat(f->b, buf, sizeof(buf)), "a(2)");
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "a(2)");
     char want[64];
     snprintf(want, sizeof(want), "%llu,%llu", (unsigned long long)ra[0], (unsigned long long)ra[1]);
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), want);
