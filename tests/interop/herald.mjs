@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Deadline of the waits below: they return as soon as the thing happens.
+const WAIT_MS = 60000;
+
 // opts.dataDir: use (and keep) this data directory instead of a fresh one.
 export async function startHerald(extraArgs = [], opts = {}) {
   const build = process.env.BUILD ?? new URL('../../build', import.meta.url).pathname;
@@ -17,7 +20,7 @@ export async function startHerald(extraArgs = [], opts = {}) {
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('herald did not start:\n' + log)), 10000);
+    const timer = setTimeout(() => reject(new Error('herald did not start:\n' + log)), WAIT_MS);
     proc.stderr.on('data', (chunk) => {
       log += chunk;
       const m = /listening on [^ ]+:(\d+)/.exec(log);
@@ -53,7 +56,7 @@ export async function startHerald(extraArgs = [], opts = {}) {
 }
 
 // Waits for emitter's event `name`, failing after ms.
-export function once(emitter, name, ms = 5000) {
+export function once(emitter, name, ms = WAIT_MS) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out waiting for ${name}`)), ms);
     emitter.once(name, (v) => { clearTimeout(t); resolve(v); });

@@ -12,15 +12,17 @@
 //   UTF-8 string before signing, so it cannot verify binary (protobuf)
 //   bodies that are not valid UTF-8; for those the same check (HMAC-SHA256
 //   of "<id>.<timestamp>.<raw body>", ±5 min) is done here on the raw bytes.
-// - hapi(): JSON requests to herald's REST API.
+// - hapi(): JSON requests to herald's REST API; settled(): waits until
+//   herald has nothing pending for an endpoint (the positive sync for
+//   "nothing more was sent").
 // - pbName(): the member set in a decoded Fishjam ServerMessage.
 import http from 'node:http';
 import net from 'node:net';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { Queue, within, waitUntil, sleep } from './wsutil.mjs';
+import { Queue, within, waitUntil, sleep, WAIT_MS } from './wsutil.mjs';
 
-export { sleep, within, waitUntil };
+export { sleep, within, waitUntil, WAIT_MS };
 
 // A TCP port that was free a moment ago on host.
 export async function freePort(host = '127.0.0.1') {
@@ -85,6 +87,13 @@ export async function startReceiver(opts = {}) {
     await new Promise((resolve, reject) => { s.once('error', reject); s.listen(port, host, resolve); });
     r.server = s;
   };
+  // Answers every hanging request with `a` ({status, body}) now.
+  r.release = (a = { status: 200 }) => {
+    for (const res of [...hanging]) {
+      hanging.delete(res);
+      if (!res.destroyed) { res.writeHead(a.status ?? 200, a.headers ?? {}); res.end(a.body ?? ''); }
+    }
+  };
   // Stops listening and drops every connection (hanging requests too).
   r.down = async () => {
     const s = r.server;
@@ -92,16 +101,16 @@ export async function startReceiver(opts = {}) {
     if (!s) return;
     const closed = new Promise((resolve) => s.close(resolve));
     for (const sock of sockets) sock.destroy();
-    await within(closed, 5000, 'the receiver to close');
+    await within(closed, WAIT_MS, 'the receiver to close');
   };
   r.close = r.down;
   // The next request (bounded wait).
-  r.next = (ms = 5000, what = 'a webhook request') => r.queue.next(ms, what);
+  r.next = (ms = WAIT_MS, what = 'a webhook request') => r.queue.next(ms, what);
   // Waits until pred(requests) is truthy; returns its value.
-  r.waitFor = (pred, ms = 5000, what = 'webhook requests') =>
+  r.waitFor = (pred, ms = WAIT_MS, what = 'webhook requests') =>
     waitUntil(() => pred(r.requests), ms, `${what} (got ${r.requests.length}: ${r.summary()})`);
   // Waits for at least n requests in all.
-  r.waitCount = (n, ms = 5000, what = `${n} webhook requests`) => r.waitFor((q) => q.length >= n && q, ms, what);
+  r.waitCount = (n, ms = WAIT_MS, what = `${n} webhook requests`) => r.waitFor((q) => q.length >= n && q, ms, what);
   r.summary = () => r.requests.slice(-20).map((q) => `${q.webhookId ?? '-'}:${q.json?.type ?? q.body.length + 'B'}`).join(' ');
   if (!opts.down) await r.up();
   return r;
@@ -166,11 +175,32 @@ export async function hapi(baseUrl, method, path, body, token = 'development') {
     headers['content-type'] = 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
-  const res = await within(fetch(baseUrl + path, { method, headers, body: payload }), 10000, `${method} ${path}`);
+  const res = await within(fetch(baseUrl + path, { method, headers, body: payload }), WAIT_MS, `${method} ${path}`);
   const text = await res.text();
   let parsed = text.length ? text : null;
   try { parsed = JSON.parse(text); } catch { /* not JSON */ }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+// Waits until herald owes endpoint id nothing: no delivery of it is
+// pending in the outbox (every owed row is delivered or failed, and every
+// attempt made has been recorded). Outbox rows are written in the same
+// transaction as their events, so after a publish has been answered this
+// proves herald has sent, and will send, nothing more for those events.
+// Returns the endpoint.
+export async function settled(baseUrl, id, ms = WAIT_MS) {
+  let last;
+  try {
+    await waitUntil(async () => {
+      last = await hapi(baseUrl, 'GET', `/v1/webhooks/${id}`);
+      if (last.status !== 200) throw new Error(`GET /v1/webhooks/${id}: ${last.status} ${JSON.stringify(last.body)}`);
+      return last.body.pending === 0;
+    }, ms, `nothing pending for webhook ${id}`, 50);
+  } catch (e) {
+    e.message += ` (last: ${JSON.stringify(last?.body)})`;
+    throw e;
+  }
+  return last.body;
 }
 
 // ---- Fishjam protobuf -------------------------------------------------------

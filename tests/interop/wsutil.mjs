@@ -14,7 +14,9 @@ import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
-export const WAIT_MS = 5000;
+// Deadline of every "wait until X happens": generous, because the waits
+// return as soon as X holds and the suite runs on a loaded machine under ASan.
+export const WAIT_MS = 60000;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Fishjam protobuf frames (reference §2-3).
@@ -144,7 +146,7 @@ export async function jsonNotifier(baseUrl, { subscribe = ['server_notification'
 export async function closeClient(c) {
   if (c.ws.readyState === WebSocket.CLOSED) return;
   c.ws.close();
-  try { await within(c.closed, 2000, 'close'); } catch { c.ws.terminate(); }
+  try { await within(c.closed, WAIT_MS, 'close'); } catch { c.ws.terminate(); }
 }
 
 // ---- raw sockets ---------------------------------------------------------
@@ -325,7 +327,7 @@ export async function metric(baseUrl, name) {
 
 export const SANITIZER_RE = /ERROR: (?:Address|Leak|Thread|Memory)Sanitizer|runtime error:/;
 
-// Stops herald by PID (SIGTERM, then SIGKILL after 15 s), waits for its
+// Stops herald by PID (SIGTERM, then SIGKILL after WAIT_MS), waits for its
 // stderr to drain, removes its data dir and fails on sanitizer reports or
 // an unclean exit. Safe to call twice. Returns {code, signal, log}.
 export async function finish(herald) {
@@ -334,13 +336,13 @@ export async function finish(herald) {
   if (!exited()) {
     const gone = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
-    try { await within(gone, 15000, 'herald to exit after SIGTERM'); } catch (e) {
+    try { await within(gone, WAIT_MS, 'herald to exit after SIGTERM'); } catch (e) {
       proc.kill('SIGKILL');
       await gone;
       throw e;
     }
   }
-  if (!proc.stderr.closed) await within(new Promise((r) => proc.stderr.once('close', r)), 5000, 'herald stderr to close').catch(() => {});
+  if (!proc.stderr.closed) await within(new Promise((r) => proc.stderr.once('close', r)), WAIT_MS, 'herald stderr to close').catch(() => {});
   const i = proc.spawnargs.indexOf('--data-dir');
   if (i > 0) rmSync(proc.spawnargs[i + 1], { recursive: true, force: true });
   const log = herald.log();
