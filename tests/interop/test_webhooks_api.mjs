@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { startHerald } from './herald.mjs';
 import { finish } from './wsutil.mjs';
-import { startReceiver, hapi, verifies, signatures, within, waitUntil, sleep } from './webhook_receiver.mjs';
+import { startReceiver, hapi, verifies, signatures, within, waitUntil, settled, WAIT_MS } from './webhook_receiver.mjs';
 
 const herald = await startHerald(['--webhook-retry-schedule', '0.2,0.4,0.8', '--webhook-timeout', '2']);
 const receivers = [];
@@ -158,7 +158,7 @@ test('rotate_secret: a new secret, shown once; requests signed with both', async
   const old = ep.secret;
 
   const [id0] = (await herald.publish({ type: 'rot.before', room_id: room, data: {} })).body.ids;
-  const before = await rx.waitFor((q) => q.find((x) => x.json?.id === id0), 5000, 'the event before rotation');
+  const before = await rx.waitFor((q) => q.find((x) => x.json?.id === id0), WAIT_MS, 'the event before rotation');
   assert.equal(signatures(before).length, 1, 'one signature before rotation');
   assert.ok(verifies(old, before));
 
@@ -170,7 +170,7 @@ test('rotate_secret: a new secret, shown once; requests signed with both', async
   assert.ok(!JSON.stringify((await api('GET', `/v1/webhooks/${ep.id}`)).body).includes('whsec_'));
 
   const [id1] = (await herald.publish({ type: 'rot.after', room_id: room, data: { n: 1 } })).body.ids;
-  const after1 = await rx.waitFor((q) => q.find((x) => x.json?.id === id1), 5000, 'the event after rotation');
+  const after1 = await rx.waitFor((q) => q.find((x) => x.json?.id === id1), WAIT_MS, 'the event after rotation');
   const sigs = signatures(after1);
   assert.equal(sigs.length, 2, `two signatures after rotation: ${after1.headers['webhook-signature']}`);
   assert.ok(sigs.every((s) => s.version === 'v1'));
@@ -188,7 +188,7 @@ test('rotate_secret: a new secret, shown once; requests signed with both', async
   assert.equal(r2.status, 200);
   assert.notEqual(r2.body.secret, fresh);
   const [id2] = (await herald.publish({ type: 'rot.again', room_id: room, data: {} })).body.ids;
-  const after2 = await rx.waitFor((q) => q.find((x) => x.json?.id === id2), 5000, 'the event after the 2nd rotation');
+  const after2 = await rx.waitFor((q) => q.find((x) => x.json?.id === id2), WAIT_MS, 'the event after the 2nd rotation');
   assert.ok(verifies(r2.body.secret, after2));
   assert.ok(verifies(fresh, after2));
   assert.equal((await api('DELETE', `/v1/webhooks/${ep.id}`)).status, 204);
@@ -301,9 +301,9 @@ test('retrying a delivery that does not exist, or belongs to another endpoint, i
   const a = await create({ url: rx.url, room_ids: [room] });
   const b = await create({ url: 'http://127.0.0.1:9/b', room_ids: ['api-other'] });
   const [id] = (await herald.publish({ type: 'r404.x', room_id: room, data: {} })).body.ids;
-  await rx.waitFor((q) => q.some((x) => x.json?.id === id), 5000, 'the event');
+  await rx.waitFor((q) => q.some((x) => x.json?.id === id), WAIT_MS, 'the event');
   let list;
-  await waitUntil(async () => (list = (await api('GET', `/v1/webhooks/${a.id}/deliveries`)).body.deliveries).length, 5000, 'the attempt');
+  await waitUntil(async () => (list = (await api('GET', `/v1/webhooks/${a.id}/deliveries`)).body.deliveries).length, WAIT_MS, 'the attempt');
   const did = list[0].delivery_id;
   for (const path of [`/v1/webhooks/${a.id}/deliveries/987654321/retry`, `/v1/webhooks/${b.id}/deliveries/${did}/retry`,
     `/v1/webhooks/${a.id}/deliveries/abc/retry`]) {
@@ -311,9 +311,17 @@ test('retrying a delivery that does not exist, or belongs to another endpoint, i
     assert.equal(r.status, 404, `POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
     assert.match(r.body.errors, /does not exist/);
   }
+  // Retries go through the delivery engine in order: a real retry after
+  // the refused ones is the marker. Once it has arrived and nothing is
+  // pending, a refused retry that had been carried out would have arrived.
+  await settled(herald.url, a.id);
   const n = rx.requests.length;
-  await sleep(500);
-  assert.equal(rx.requests.length, n, 'nothing was sent again');
+  const ok = await api('POST', `/v1/webhooks/${a.id}/deliveries/${did}/retry`);
+  assert.equal(ok.status, 202, JSON.stringify(ok.body));
+  await rx.waitCount(n + 1, WAIT_MS, 'the real retry');
+  await settled(herald.url, a.id);
+  assert.equal(rx.requests.length, n + 1, `nothing was sent again but the real retry: ${rx.summary()}`);
+  assert.equal(rx.requests[n].webhookId, rx.requests[0].webhookId);
   for (const ep of [a, b]) assert.equal((await api('DELETE', `/v1/webhooks/${ep.id}`)).status, 204);
 });
 
@@ -370,7 +378,7 @@ test('endpoints survive a restart (state records), secrets still signing', async
     const { pending, ...now } = g.body;
     assert.deepEqual(now, view);
     const [id] = (await h.publish({ type: 'keep.it', data: {} })).body.ids;
-    const rec = await rx.waitFor((q) => q.find((x) => x.json?.id === id), 5000, 'the event after restart');
+    const rec = await rx.waitFor((q) => q.find((x) => x.json?.id === id), WAIT_MS, 'the event after restart');
     assert.ok(verifies(rot.body.secret, rec), 'the rotated secret survived');
     assert.ok(verifies(ep.secret, rec), 'the previous secret still signs after a restart');
   } finally {
@@ -383,7 +391,7 @@ test('endpoints survive a restart (state records), secrets still signing', async
 // sanitizer reports or an unclean exit.
 async function finish_keep(h) {
   let r;
-  try { r = await within(h.stop(), 15000, 'herald to stop'); } catch (e) {
+  try { r = await within(h.stop(), WAIT_MS, 'herald to stop'); } catch (e) {
     h.proc.kill('SIGKILL');
     throw e;
   }
