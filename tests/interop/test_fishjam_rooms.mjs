@@ -13,6 +13,7 @@ import {
   UnauthorizedException, BadRequestException, ServiceUnavailableException, FishjamNotFoundException,
 } from '@fishjam-cloud/js-server-sdk';
 import { startHerald } from './herald.mjs';
+import { sdkSubscribed, WAIT_MS } from './wsutil.mjs';
 
 globalThis.WebSocket ??= WebSocket;
 
@@ -27,10 +28,9 @@ const names = ['roomCreated', 'roomDeleted', 'roomCrashed', 'peerAdded', 'peerDe
   'peerDisconnected', 'peerCrashed', 'peerMetadataUpdated'];
 const notifier = new FishjamWSNotifier(config, () => {}, () => {});
 for (const n of names) notifier.on(n, (m) => events.push({ name: n, ...m }));
-for (let i = 0; i < 100 && !herald.log().includes('Server WS authenticated.'); i++) await sleep(50);
-await sleep(100);
+await sdkSubscribed(notifier); // herald answers the subscribe once it holds
 
-async function waitFor(pred, what, ms = 5000) {
+async function waitFor(pred, what, ms = WAIT_MS) {
   for (let t = 0; t < ms; t += 25) { if (pred()) return; await sleep(25); }
   throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events)}`);
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { FishjamWSNotifier } from '@fishjam-cloud/js-server-sdk';
 import { startHerald, once } from './herald.mjs';
+import { sdkSubscribed, within, waitUntil, WAIT_MS } from './wsutil.mjs';
 
 // Node 20 has no global WebSocket; the SDK needs one.
 globalThis.WebSocket ??= WebSocket;
@@ -25,12 +26,12 @@ function notifier(token, onClose = () => {}) {
 test('FishjamWSNotifier receives roomCreated and peerAdded', async () => {
   let closed = null;
   const n = notifier('development', (code, reason) => { closed = { code, reason }; });
-  // The SDK sends auth + subscribe on open; wait until herald has logged both.
-  for (let i = 0; i < 100 && !herald.log().includes('Server WS authenticated.'); i++)
-    await new Promise((r) => setTimeout(r, 50));
+  // The SDK sends auth + subscribe on open; herald answers the subscribe
+  // once the socket is subscribed.
+  await sdkSubscribed(n);
+  // herald logged both before answering; its stderr may be read a little later.
+  await waitUntil(() => /Server WS authenticated\./.test(herald.log()), WAIT_MS, 'herald to log the authentication');
   assert.match(herald.log(), /New incoming server WebSocket connection, accepting/);
-  assert.match(herald.log(), /Server WS authenticated\./);
-  await new Promise((r) => setTimeout(r, 100)); // let the subscribe frame land
 
   const roomCreated = once(n, 'roomCreated');
   const peerAdded = once(n, 'peerAdded');
@@ -49,6 +50,6 @@ test('FishjamWSNotifier receives roomCreated and peerAdded', async () => {
 
 test('a wrong management token ends in onClose(1000, "invalid token")', async () => {
   const closed = new Promise((resolve) => notifier('not-the-token', (code, reason) => resolve({ code, reason })));
-  const r = await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('no close')), 5000))]);
+  const r = await within(closed, WAIT_MS, 'the notifier to be closed');
   assert.deepEqual(r, { code: 1000, reason: 'invalid token' });
 });

@@ -30,6 +30,22 @@ export const PB = {
   subscribeResponseNotifications: Buffer.from([0x4a, 0x02, 0x08, 0x01]),
 };
 
+// Resolves once the Fishjam SDK's FishjamWSNotifier `n` has been answered
+// the SubscribeResponse for server notifications: herald sends it after
+// adding the socket to its subscribers, so every event published from then
+// on reaches the notifier. The SDK itself ignores that answer.
+export function sdkSubscribed(n, ms = WAIT_MS) {
+  return within(new Promise((resolve) => {
+    const on = (m) => {
+      if (Buffer.from(m.data).equals(PB.subscribeResponseNotifications)) {
+        n.client.removeEventListener('message', on);
+        resolve();
+      }
+    };
+    n.client.addEventListener('message', on);
+  }), ms, 'the SDK notifier to be subscribed');
+}
+
 // Rejects after ms with a message naming what was awaited.
 export function within(promise, ms, what) {
   let t;
