@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
 import { startHerald } from './herald.mjs';
+import { metric, WAIT_MS } from './wsutil.mjs';
 
 const SECRET = 'test-secret-0123456789';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -35,8 +36,8 @@ function socket(path, first, headers = {}) {
   if (first) ws.on('open', () => ws.send(JSON.stringify(first)));
   return s;
 }
-async function waitFor(pred, what, ms = 5000) {
-  for (let t = 0; t < ms; t += 25) { const v = pred(); if (v) return v; await sleep(25); }
+async function waitFor(pred, what, ms = WAIT_MS) {
+  for (const end = Date.now() + ms; Date.now() < end;) { const v = await pred(); if (v) return v; await sleep(25); }
   throw new Error(`timed out waiting for ${what}`);
 }
 const good = (sub, rooms, extra = {}) => jwt({ sub, exp: now() + 600, aud: 'herald-test', ...(rooms ? { rooms } : {}), ...extra });
@@ -52,9 +53,11 @@ test('a user token reaches its own user channel and the rooms it names, nothing 
     { type: 't.user', user_id: 'bob', data: { n: 'other user' } },
     { type: 't.user', room_id: 'r-a', user_id: 'bob', data: { n: 'bob in my room' } },
   ]);
-  await waitFor(() => s.msgs.filter((m) => m.id).length >= 2, 'events');
-  await sleep(150);
-  assert.deepEqual(s.msgs.filter((m) => m.id).map((m) => m.data.n), [1, 2]);
+  // A marker published after them: events arrive in id order, so once it
+  // is here every event of the batch meant for alice is here too.
+  await api('POST', '/v1/events', [{ type: 't.user', user_id: 'alice', data: { n: 'marker' } }]);
+  await waitFor(() => s.msgs.some((m) => m.data?.n === 'marker'), 'the marker event');
+  assert.deepEqual(s.msgs.filter((m) => m.id).map((m) => m.data.n), [1, 2, 'marker']);
   s.ws.close();
   await s.closedP;
 });
@@ -80,7 +83,8 @@ test('expired, badly signed, alg none, wrong audience and garbage tokens are ref
 });
 
 test('a socket is closed when its token expires', async () => {
-  const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'brief', exp: now() + 2, aud: 'herald-test' }) });
+  // Valid for 10 s (at least 9): time enough to authenticate on a loaded machine.
+  const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'brief', exp: now() + 10, aud: 'herald-test' }) });
   await waitFor(() => s.msgs.find((m) => m.type === 'authenticated'), 'authenticated');
   assert.deepEqual(await s.closedP, { code: 4003, reason: 'token expired' });
 });
@@ -89,6 +93,8 @@ test('access-id API: push_events, subscribe_to_events with replay after a timest
   const before = await api('POST', '/push_events', [{ accessid: 'carol', created_at: '2026-01-01T00:00:00Z', payload: { n: 'old' } }]);
   assert.equal(before.status, 200);
   assert.equal(before.body, true);
+  // mark lies strictly between the two pushes' append times (one clock,
+  // and the sleeps only widen the gaps).
   await sleep(50);
   const mark = Date.now();
   await sleep(50);
@@ -126,7 +132,8 @@ test('--max-connections-per-user: the third stream of a user is too busy', async
   assert.deepEqual(await sse.json(), { errors: 'too busy' });
   a.ws.close();
   await a.closedP;
-  await sleep(100);
+  // herald counts a peer socket out after releasing its user's slot.
+  await waitFor(async () => (await metric(herald.url, 'herald_connections{kind="ws_peer"}')) === 1, 'herald to close the first socket');
   const d = socket('/socket/peer/websocket', { type: 'auth', token });
   await waitFor(() => d.msgs.find((m) => m.type === 'authenticated'), 'a slot again');
   b.ws.close();
