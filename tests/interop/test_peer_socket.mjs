@@ -12,10 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startHerald } from './herald.mjs';
+import { metric, WAIT_MS } from './wsutil.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
-let herald = await startHerald(['--ping-interval', '0.3', '--header-timeout', '1']);
+// herald's default ping interval and header timeout: a client on a loaded
+// machine is never taken for dead. The heartbeat and authentication
+// timeouts are tested on heralds of their own with short ones (withHerald).
+let herald = await startHerald();
 after(() => herald.stop());
 
 async function api(method, path, body) {
@@ -32,9 +36,31 @@ async function history(type) {
   const r = await api('GET', `/v1/events?since=0&limit=10000${type ? `&type=${type}` : ''}`);
   return r.body.events;
 }
-async function waitFor(pred, what, ms = 5000) {
-  for (let t = 0; t < ms; t += 25) { const v = await pred(); if (v) return v; await sleep(25); }
+async function waitFor(pred, what, ms = WAIT_MS) {
+  for (const end = Date.now() + ms; Date.now() < end;) { const v = await pred(); if (v) return v; await sleep(25); }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+// Runs fn with `herald` (which every helper here uses) set to a herald of
+// its own started with args, then stops that one.
+async function withHerald(args, fn) {
+  const main = herald;
+  herald = await startHerald(args);
+  try { await fn(); } finally {
+    const h = herald;
+    herald = main;
+    assert.equal(await h.stop(), 0);
+  }
+}
+
+// Waits until herald has closed every peer socket but `open` of them, then
+// publishes a marker event and waits for it to be in the history. A socket's
+// presence events are committed before herald counts it out, and commits
+// are stored in order, so everything its closing caused is in the history.
+async function quiesce(open = 0) {
+  await waitFor(async () => (await metric(herald.url, 'herald_connections{kind="ws_peer"}')) === open, `${open} peer sockets left`);
+  const [id] = (await api('POST', '/v1/events', { type: 'test.marker', data: {} })).body.ids;
+  await waitFor(async () => (await history('test.marker')).some((e) => e.id === id), 'the marker in the history');
 }
 
 // A peer socket that records messages and its close.
@@ -101,21 +127,31 @@ test('update_metadata emits peer.metadata_updated; bad messages get an error and
 
 test('clean close, lost TCP and missing pongs: disconnected vs crashed', async () => {
   const room = await newRoom();
-  const clean = await newPeer(room), lost = await newPeer(room), deaf = await newPeer(room);
-  const s1 = peerSocket(clean.token), s2 = peerSocket(lost.token), s3 = peerSocket(deaf.token, 'frame', { autoPong: false });
-  await Promise.all([s1.ready, s2.ready, s3.ready]);
-  assert.equal((await api('GET', `/room/${room}`)).body.data.peers.filter((p) => p.status === 'connected').length, 3);
+  const clean = await newPeer(room), lost = await newPeer(room);
+  const s1 = peerSocket(clean.token), s2 = peerSocket(lost.token);
+  await Promise.all([s1.ready, s2.ready]);
+  assert.equal((await api('GET', `/room/${room}`)).body.data.peers.filter((p) => p.status === 'connected').length, 2);
   s1.ws.close(1000);
   s2.ws._socket.destroy(); // the network goes away: no close frame
   const byPeer = async (type, id) => (await history(type)).find((e) => e.data.peer_id === id);
   const d = await waitFor(() => byPeer('peer.disconnected', clean.id), 'peer.disconnected');
   const c = await waitFor(() => byPeer('peer.crashed', lost.id), 'peer.crashed (lost)');
   assert.equal(c.data.reason, 'connection lost');
-  const h = await waitFor(() => byPeer('peer.crashed', deaf.id), 'peer.crashed (heartbeat)');
-  assert.equal(h.data.reason, 'heartbeat timeout');
   assert.equal(d.room_id, room);
+  await quiesce();
   assert.equal(await byPeer('peer.crashed', clean.id), undefined);
   assert.equal((await api('GET', `/room/${room}`)).body.data.peers.filter((p) => p.status === 'connected').length, 0);
+
+  // A client that never answers pings, on a herald pinging every 0.3 s.
+  await withHerald(['--ping-interval', '0.3'], async () => {
+    const room2 = await newRoom();
+    const deaf = await newPeer(room2);
+    const s3 = peerSocket(deaf.token, 'frame', { autoPong: false });
+    assert.equal((await s3.ready).type, 'authenticated');
+    const h = await waitFor(() => byPeer('peer.crashed', deaf.id), 'peer.crashed (heartbeat)');
+    assert.equal(h.data.reason, 'heartbeat timeout');
+    assert.equal((await api('GET', `/room/${room2}`)).body.data.peers.filter((p) => p.status === 'connected').length, 0);
+  });
 });
 
 test('a second socket with the same token replaces the first (4002), presence unchanged', async () => {
@@ -126,7 +162,7 @@ test('a second socket with the same token replaces the first (4002), presence un
   const second = peerSocket(p.token);
   await second.ready;
   assert.deepEqual(await first.closedP, { code: 4002, reason: 'replaced by a new connection' });
-  await sleep(100);
+  await quiesce(1);
   const mine = (await history()).filter((e) => e.data.peer_id === p.id).map((e) => e.type);
   assert.deepEqual(mine, ['peer.added', 'peer.connected']);
   second.ws.close();
@@ -148,7 +184,7 @@ test('deleting a peer closes its socket (4004): disconnected then deleted; delet
   // Each socket hears why before it is closed.
   assert.deepEqual(sp.msgs.slice(-2).map((m) => m.type), ['peer.disconnected', 'peer.deleted']);
   assert.equal(sq.msgs.at(-1).type, 'room.deleted');
-  await sleep(100);
+  await quiesce();
   const mine = (await history()).filter((e) => e.room_id === room).map((e) => `${e.type}${e.data.peer_id === p.id ? ':p' : e.data.peer_id === q.id ? ':q' : ''}`);
   assert.deepEqual(mine, ['room.created', 'peer.added:p', 'peer.added:q', 'peer.connected:p', 'peer.connected:q',
     'peer.disconnected:p', 'peer.deleted:p', 'room.deleted']);
@@ -162,9 +198,12 @@ test('bad tokens and silence are refused with 4003', async () => {
   const ws = new WebSocket(herald.url.replace('http', 'ws') + '/socket/peer/websocket');
   const notAuth = await new Promise((r) => { ws.on('open', () => ws.send('{"type":"hello"}')); ws.on('close', (c, m) => r({ code: c, reason: m.toString() })); });
   assert.deepEqual(notAuth, { code: 4003, reason: 'invalid auth request' });
-  const silent = new WebSocket(herald.url.replace('http', 'ws') + '/socket/peer/websocket');
-  const timeout = await new Promise((r) => silent.on('close', (c, m) => r({ code: c, reason: m.toString() })));
-  assert.deepEqual(timeout, { code: 4003, reason: 'authentication timeout' });
+  // Silence, on a herald that waits 1 s for the auth frame.
+  await withHerald(['--header-timeout', '1'], async () => {
+    const silent = new WebSocket(herald.url.replace('http', 'ws') + '/socket/peer/websocket');
+    const timeout = await new Promise((r) => silent.on('close', (c, m) => r({ code: c, reason: m.toString() })));
+    assert.deepEqual(timeout, { code: 4003, reason: 'authentication timeout' });
+  });
 });
 
 test('rooms and peers survive a restart; tokens keep working', async () => {
