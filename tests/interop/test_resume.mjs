@@ -9,6 +9,11 @@ import WebSocket from 'ws';
 import { startHerald } from './herald.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const WAIT_MS = 60000; // returns as soon as the condition holds
+async function waitFor(pred, what, ms = WAIT_MS) {
+  for (const end = Date.now() + ms; Date.now() < end;) { const v = await pred(); if (v) return v; await sleep(20); }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
 const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
 const herald = await startHerald();
 after(() => herald.stop());
@@ -69,7 +74,7 @@ test('reconnecting repeatedly while 10,000 events are published: exactly the pub
   await publisher;
   // Wait until the client has caught up with the last published id.
   const lastPublished = Math.max(...published);
-  for (let t = 0; t < 200 && last < lastPublished; t++) await sleep(25);
+  await waitFor(() => last >= lastPublished, `the client to catch up with ${lastPublished} (at ${last})`);
   ws.close();
   await ws.closed;
   assert.ok(rounds >= 3, `only ${rounds} reconnects`);
@@ -86,16 +91,26 @@ test('resume picks up events addressed to the peer itself; since after the newes
   const base = Number(r1.body.ids[0]) - 1;
   const seen = [];
   const ws = await connect(token, base, (m) => seen.push(m.type));
-  await sleep(200);
+  // A marker published after them: once it is here, so is every older event owed.
+  await api('POST', '/v1/events', { type: 'z.marker', room_id: room });
+  await waitFor(() => seen.includes('z.marker'), 'the marker event');
   assert.deepEqual(seen.filter((t) => t.startsWith('a.')), ['a.one', 'a.private']);
   ws.close();
   await ws.closed;
   const newest = Number(r1.body.ids[2]);
   const seen2 = [];
   const ws2 = await connect(token, newest + 1000, (m) => seen2.push(m.type));
-  await api('POST', '/v1/events', { type: 'a.live', room_id: room });
-  for (let t = 0; t < 100 && !seen2.includes('a.live'); t++) await sleep(20);
-  assert.ok(!seen2.includes('a.one'));
+  // The client says it has seen up to newest + 1000: ids are moved past
+  // that with events for another room, then a live event for this room
+  // (the marker) must arrive, and an old one would have arrived before it.
+  for (let i = 0; i < 2; i++) {
+    const pad = await api('POST', '/v1/events', Array.from({ length: 600 }, () => ({ type: 'pad.x', room_id: 'elsewhere' })));
+    assert.equal(pad.status, 201, JSON.stringify(pad.body));
+  }
+  const live = await api('POST', '/v1/events', { type: 'a.live', room_id: room });
+  assert.ok(Number(live.body.ids[0]) > newest + 1000);
+  await waitFor(() => seen2.includes('a.live'), 'the live event');
+  assert.deepEqual(seen2.filter((t) => t.startsWith('a.')), ['a.live']);
   ws2.close();
   await ws2.closed;
 });
@@ -107,19 +122,24 @@ test('a resume beyond retention is told so, then goes live', async () => {
     const room = (await call('POST', '/room', {})).data.room.id;
     const { token } = (await call('POST', `/room/${room}/peer`, { type: 'webrtc' })).data;
     const ids = (await call('POST', '/v1/events', Array.from({ length: 20 }, () => ({ type: 'old.one', room_id: room })))).ids;
-    await sleep(1500); // retention runs about once a second
+    // Retention runs in the background: wait until history has let go of
+    // what the client missed (more than ids[0] and ids[1]).
+    await waitFor(async () => {
+      const h = await call('GET', `/v1/events?since=0&limit=1000`);
+      return h.events.length && Number(h.events[0].id) > Number(ids[1]);
+    }, 'retention to prune the old events');
     const other = [];
     const events = [];
     const ws = new WebSocket(small.url.replace('http', 'ws') + '/socket/peer/websocket');
     ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token, since: ids[0] })));
     ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.id) events.push(m); else other.push(m); });
-    for (let t = 0; t < 100 && !other.some((m) => m.type === 'resume_failed'); t++) await sleep(20);
+    await waitFor(() => other.some((m) => m.type === 'resume_failed'), 'resume_failed');
     const failed = other.find((m) => m.type === 'resume_failed');
     assert.ok(failed, JSON.stringify(other));
     assert.match(failed.message, /no longer holds/);
     assert.ok(Number(failed.first_id) > Number(ids[1]));
     await call('POST', '/v1/events', { type: 'new.one', room_id: room });
-    for (let t = 0; t < 100 && !events.some((m) => m.type === 'new.one'); t++) await sleep(20);
+    await waitFor(() => events.some((m) => m.type === 'new.one'), 'the new event');
     assert.ok(events.some((m) => m.type === 'new.one'));
     assert.ok(!events.some((m) => m.type === 'old.one'));
     ws.close();
