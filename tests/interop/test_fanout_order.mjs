@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald } from './herald.mjs';
-import { jsonNotifier, closeClient, finish, waitUntil } from './wsutil.mjs';
+import { jsonNotifier, closeClient, finish, waitUntil, WAIT_MS } from './wsutil.mjs';
 
 const PUBLISHERS = 4, BATCHES = 5, PER_BATCH = 100;
 const TOTAL = PUBLISHERS * BATCHES * PER_BATCH;
@@ -39,7 +39,7 @@ test(`${TOTAL} events from ${PUBLISHERS} concurrent publishers reach 3 subscribe
   assert.equal(new Set(all).size, TOTAL, 'publish answers carry distinct ids');
 
   for (const [n, s] of subs.entries()) {
-    await waitUntil(() => s.messages.items.length >= TOTAL || s.messages.ended !== null, 10000,
+    await waitUntil(() => s.messages.items.length >= TOTAL || s.messages.ended !== null, WAIT_MS,
       `subscriber ${n} to receive ${TOTAL} events (has ${s.messages.items.length})`);
     const got = s.messages.items.splice(0).map((m) => m.json);
     assert.equal(s.messages.ended, null, `subscriber ${n} stayed connected`);

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald } from './herald.mjs';
-import { PB, wsClient, jsonNotifier, closeClient, finish, waitUntil, within } from './wsutil.mjs';
+import { PB, wsClient, jsonNotifier, closeClient, finish, waitUntil, within, WAIT_MS } from './wsutil.mjs';
 
 const herald = await startHerald(['--metrics-interval', '0.3']);
 after(() => finish(herald));
@@ -170,7 +170,7 @@ test('protobuf: an unknown event type is answered and ignored; the socket keeps 
 test('metrics (JSON): metrics.report frames every --metrics-interval, with the figures', async () => {
   const c = await jsonNotifier(herald.url, { subscribe: ['metrics'] });
   const reports = [];
-  for (let i = 0; i < 2; i++) reports.push(await c.json(3000, `metrics report ${i}`));
+  for (let i = 0; i < 2; i++) reports.push(await c.json(WAIT_MS, `metrics report ${i}`));
   for (const r of reports) {
     assert.deepEqual(Object.keys(r).sort(), ['data', 'timestamp', 'type']);
     assert.equal(r.type, 'metrics.report');
@@ -194,10 +194,10 @@ test('metrics and notifications are separate subscriptions', async () => {
   await within((async () => {
     while (seen.filter((m) => m.type === 'metrics.report').length < 2 || !seen.some((m) => m.id === id))
       seen.push(await both.json());
-  })(), 5000, 'an event and two reports on the socket subscribed to both');
+  })(), WAIT_MS, 'an event and two reports on the socket subscribed to both');
   // The metrics-only socket: two reports, no event among them.
-  for (let i = 0; i < 2; i++) assert.equal((await metricsOnly.json(3000)).type, 'metrics.report');
-  await waitUntil(() => eventsOnly.messages.items.length >= 1, 3000, 'the event on the events-only socket');
+  for (let i = 0; i < 2; i++) assert.equal((await metricsOnly.json(WAIT_MS)).type, 'metrics.report');
+  await waitUntil(() => eventsOnly.messages.items.length >= 1, WAIT_MS, 'the event on the events-only socket');
   const got = eventsOnly.messages.items.map((m) => m.json);
   assert.deepEqual(got.map((m) => m.id), [id], `the events-only socket got no metrics: ${JSON.stringify(got)}`);
   assert.ok(!metricsOnly.messages.items.some((m) => m.json?.id === id), 'the metrics-only socket got no event');
@@ -206,7 +206,7 @@ test('metrics and notifications are separate subscriptions', async () => {
 
 test('metrics (protobuf): subscribe EVENT_TYPE_METRICS=2, get MetricsReport (field 12) with JSON figures', async () => {
   const pb = await pbNotifier(2);
-  const f = await pb.binary(3000, 'a MetricsReport');
+  const f = await pb.binary(WAIT_MS, 'a MetricsReport');
   assert.equal(f[0], 0x62, `ServerMessage field 12: ${hex(f)}`);
   const [len, off] = varint(f, 1);
   assert.equal(off + len, f.length);

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startHerald } from './herald.mjs';
-import { PB, wsClient, jsonNotifier, rawWs, finish, within } from './wsutil.mjs';
+import { PB, wsClient, jsonNotifier, rawWs, finish, within, WAIT_MS } from './wsutil.mjs';
 
 const started = [];
 async function start(args) {
@@ -15,7 +15,7 @@ async function start(args) {
 // Every herald is stopped by PID; sanitizer reports fail the file.
 after(async () => { for (const h of started) await finish(h); });
 
-function exitOf(h, ms = 15000) {
+function exitOf(h, ms = WAIT_MS) {
   const { proc } = h;
   const done = proc.exitCode !== null || proc.signalCode !== null
     ? Promise.resolve()
@@ -40,7 +40,7 @@ test('SIGTERM: JSON and protobuf subscribers get 1001, herald exits 0', async ()
 
   h.proc.kill('SIGTERM');
   for (const [name, c] of [['json', json], ['metrics', metricsSub], ['protobuf', pb]]) {
-    const closed = await c.waitClosed(10000);
+    const closed = await c.waitClosed(WAIT_MS);
     assert.equal(closed.code, 1001, `${name} subscriber: ${JSON.stringify(closed)}`);
   }
   assert.deepEqual(await exitOf(h), { code: 0, signal: null });
@@ -58,7 +58,7 @@ test('SIGTERM: a client that never reads or answers the close does not keep hera
   raw.sock.pause(); // deaf from now on: no close reply, no reads
 
   h.proc.kill('SIGTERM');
-  assert.equal((await good.waitClosed(10000)).code, 1001);
+  assert.equal((await good.waitClosed(WAIT_MS)).code, 1001);
   assert.deepEqual(await exitOf(h), { code: 0, signal: null });
   // The deaf client was sent a 1001 close frame too.
   raw.sock.resume();

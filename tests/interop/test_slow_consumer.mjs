@@ -11,7 +11,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald } from './herald.mjs';
-import { jsonNotifier, rawWs, closeClient, finish, metric, waitUntil, sleep } from './wsutil.mjs';
+import { jsonNotifier, rawWs, closeClient, finish, metric, waitUntil, WAIT_MS } from './wsutil.mjs';
 
 const MAX_OUTBOUND = 65536;
 const PAD = 'x'.repeat(16 * 1024);
@@ -39,7 +39,7 @@ async function publishUntil(stop, tag) {
 async function expectAll(client, ids, tag) {
   let closed = null;
   client.closed.then((c) => { closed = c; });
-  await waitUntil(() => client.messages.items.length >= ids.length || closed, 10000,
+  await waitUntil(() => client.messages.items.length >= ids.length || closed, WAIT_MS,
     `all ${ids.length} events on the reading subscriber (have ${client.messages.items.length})`);
   const got = client.messages.items.splice(0).map((m) => m.json);
   assert.equal(closed, null, `the reading subscriber was closed after ${got.length}/${ids.length} events: ${JSON.stringify(closed)}`);
@@ -56,7 +56,7 @@ test('a paused subscriber is closed 4001 "slow consumer"; the reading one gets e
   // Resume the paused socket the moment herald has given up on it.
   let resumed = false;
   const watcher = (async () => {
-    await waitUntil(async () => (await slowCount()) > before, 15000, 'herald to count a slow consumer', 20);
+    await waitUntil(async () => (await slowCount()) > before, WAIT_MS, 'herald to count a slow consumer', 20);
     slow.ws._socket.resume();
     resumed = true;
   })();
@@ -64,7 +64,7 @@ test('a paused subscriber is closed 4001 "slow consumer"; the reading one gets e
   await watcher;
   assert.ok(ids.length > 0);
 
-  const closed = await slow.waitClosed(10000).catch(async (e) => {
+  const closed = await slow.waitClosed(WAIT_MS).catch(async (e) => {
     const f = fast.ws.readyState === fast.ws.CLOSED ? JSON.stringify(await fast.closed) : 'open';
     throw new Error(`${e.message} (the reading subscriber: ${f}; slow consumers: ${await slowCount()})`);
   });
@@ -101,9 +101,9 @@ test('a raw subscriber that never reads is dropped and its queue freed', async (
 
   // herald lets go of the dead socket: only the reader is left, nothing queued.
   await waitUntil(async () => (await metric(herald.url, 'herald_connections{kind="ws_server"}')) === 1,
-    10000, 'the dropped socket to be closed by herald');
+    WAIT_MS, 'the dropped socket to be closed by herald');
   await waitUntil(async () => (await metric(herald.url, 'herald_outbound_queue_bytes')) === 0,
-    10000, 'the outbound queues to drain');
+    WAIT_MS, 'the outbound queues to drain');
   assert.equal(fast.ws.readyState, fast.ws.OPEN);
   raw.destroy();
   await closeClient(fast);
@@ -111,8 +111,7 @@ test('a raw subscriber that never reads is dropped and its queue freed', async (
 
 test('a publish batch bigger than --max-outbound does not drop a subscriber that keeps up', async () => {
   const before = await slowCount();
-  const fast = await jsonNotifier(herald.url);
-  await sleep(50);
+  const fast = await jsonNotifier(herald.url); // subscribed once it returns
   // 12 x 16 KiB = ~192 KiB in one request: three times the per-client bound,
   // but the subscriber reads as fast as loopback allows.
   const events = Array.from({ length: 12 }, (_, i) => ({ type: 'load.test', room_id: 'big', data: { seq: i, pad: PAD } }));

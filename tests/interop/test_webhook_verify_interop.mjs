@@ -23,7 +23,7 @@ const proc = spawn(join(build, 'herald-cli'), ['webhook-listen', '--secret', sec
 let out = '', err = '';
 proc.stdout.on('data', (c) => { out += c; });
 const port = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('webhook-listen did not start: ' + err)), 10000);
+  const timer = setTimeout(() => reject(new Error('webhook-listen did not start: ' + err)), 60000);
   proc.stderr.on('data', (c) => {
     err += c;
     const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHerald } from './herald.mjs';
 import { finish, SANITIZER_RE } from './wsutil.mjs';
-import { startReceiver, verifyWebhook, hapi, within, waitUntil } from './webhook_receiver.mjs';
+import { startReceiver, verifyWebhook, hapi, within, waitUntil, WAIT_MS } from './webhook_receiver.mjs';
 
 // Long enough that no delivery runs out of retries while the receiver is down.
 const ARGS = ['--webhook-retry-schedule', '0.3,0.5,1,1,1,1,1,1,1,1,1,1', '--webhook-timeout', '2',
@@ -52,7 +52,7 @@ test(`kill -9 with ${N} deliveries pending, restart on the same data dir: every 
   assert.ok(pending > 0, `deliveries pending before the kill: ${pending}`);
   const died = new Promise((r) => h1.proc.once('exit', r));
   h1.proc.kill('SIGKILL');
-  await within(died, 5000, 'herald to die');
+  await within(died, WAIT_MS, 'herald to die');
   assert.equal(h1.proc.signalCode, 'SIGKILL');
   assert.doesNotMatch(h1.log(), SANITIZER_RE, `sanitizer report before the kill:\n${h1.log()}`);
   assert.equal(rx.requests.length, 0);
@@ -71,7 +71,7 @@ test(`kill -9 with ${N} deliveries pending, restart on the same data dir: every 
     await waitUntil(() => {
       for (const q of rx.requests) if (q.json?.id) got.add(q.json.id);
       return [...want].every((id) => got.has(id));
-    }, 15000, `all ${N} events after the restart`, 50);
+    }, WAIT_MS, `all ${N} events after the restart`, 50);
   } catch (e) {
     const missing = [...want].filter((id) => !got.has(id));
     e.message += `\n${missing.length} missing: ${missing.slice(0, 30).join(',')}…\nherald log:\n${h2.log().slice(-3000)}`;
@@ -82,13 +82,13 @@ test(`kill -9 with ${N} deliveries pending, restart on the same data dir: every 
     assert.equal(q.headers['webhook-id'], `msg_${q.json.id}_${ep.id}`);
     assert.equal(q.json.type, 'durable.x');
   }
-  await waitUntil(async () => (await hapi(h2.url, 'GET', `/v1/webhooks/${ep.id}`)).body.pending === 0, 5000,
+  await waitUntil(async () => (await hapi(h2.url, 'GET', `/v1/webhooks/${ep.id}`)).body.pending === 0, WAIT_MS,
     'no pending deliveries left');
   const extra = rx.requests.length - N;
   if (extra > 0) console.log(`# ${extra} duplicate deliveries (at-least-once)`);
 
   started.splice(started.indexOf(h2), 1);
-  const r = await within(h2.stop(), 15000, 'herald to stop');
+  const r = await within(h2.stop(), WAIT_MS, 'herald to stop');
   assert.equal(r, 0, `herald exited with ${r}:\n${h2.log().slice(-3000)}`);
 });
 
@@ -105,10 +105,10 @@ test(`kill -9 in the middle of delivering ${N} events to a live receiver: the re
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const ids = r.body.ids;
     // Some were delivered, some are in flight, most are queued.
-    await live.waitCount(20, 5000, 'the first deliveries');
+    await live.waitCount(20, WAIT_MS, 'the first deliveries');
     const died = new Promise((res) => h1.proc.once('exit', res));
     h1.proc.kill('SIGKILL');
-    await within(died, 5000, 'herald to die');
+    await within(died, WAIT_MS, 'herald to die');
     assert.doesNotMatch(h1.log(), SANITIZER_RE);
     const before = new Set(live.requests.map((q) => q.json.id));
     assert.ok(before.size < N, `not everything was delivered before the kill (${before.size})`);
@@ -119,17 +119,17 @@ test(`kill -9 in the middle of delivering ${N} events to a live receiver: the re
     await waitUntil(() => {
       for (const q of live.requests) got.add(q.json.id);
       return ids.every((id) => got.has(id));
-    }, 15000, `all ${N} events (${before.size} before the kill)`, 50);
+    }, WAIT_MS, `all ${N} events (${before.size} before the kill)`, 50);
     for (const q of live.requests) {
       verifyWebhook(ep.secret, q);
       assert.equal(q.headers['webhook-id'], `msg_${q.json.id}_${ep.id}`);
     }
-    await waitUntil(async () => (await hapi(h2.url, 'GET', `/v1/webhooks/${ep.id}`)).body.pending === 0, 5000,
+    await waitUntil(async () => (await hapi(h2.url, 'GET', `/v1/webhooks/${ep.id}`)).body.pending === 0, WAIT_MS,
       'no pending deliveries left');
     const dups = live.requests.length - N;
     if (dups > 0) console.log(`# ${dups} duplicate deliveries after the kill (at-least-once)`);
     started.splice(started.indexOf(h2), 1);
-    const code = await within(h2.stop(), 15000, 'herald to stop');
+    const code = await within(h2.stop(), WAIT_MS, 'herald to stop');
     assert.equal(code, 0, `herald exited with ${code}:\n${h2.log().slice(-3000)}`);
   } finally {
     await live.close();
