@@ -3,22 +3,27 @@
 // real `ws` client.
 //
 // One herald with a small --max-ws-message serves the framing tests; a
-// second with --ping-interval 0.3 serves the heartbeat test.
+// second with --ping-interval 0.3 serves the heartbeat test (its deaf
+// client), a third with --ping-interval 2 the clients that answer.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald } from './herald.mjs';
 import {
   OP, rawWs, rawHttp, upgradeRequest, closePayload, wsClient, jsonNotifier, closeClient,
-  finish, waitUntil, within,
+  finish, waitUntil, within, WAIT_MS,
 } from './wsutil.mjs';
 
 const MAX_MSG = 4096;
 const AUTH = JSON.stringify({ type: 'auth', token: 'development' });
 const herald = await startHerald(['--max-ws-message', String(MAX_MSG)]);
 const pinger = await startHerald(['--ping-interval', '0.3']);
+// Clients that must be kept answer on a herald that waits 2 s for a pong:
+// a client on a loaded machine may take longer than 0.3 s to answer.
+const patient = await startHerald(['--ping-interval', '2']);
 after(async () => {
   await finish(herald);
   await finish(pinger);
+  await finish(patient);
 });
 
 // The body of an HTTP error response: JSON with a non-empty "errors" string.
@@ -225,7 +230,7 @@ test('a plain GET (no Upgrade) on the socket path gets 426 and a JSON error', as
 });
 
 test('the server pings, drops a client that never pongs, keeps one that does', async () => {
-  const good = await jsonNotifier(pinger.url);
+  const good = await jsonNotifier(patient.url);
   const deaf = wsClient(pinger.url, { options: { autoPong: false } });
   await deaf.opened;
   deaf.send(JSON.stringify({ type: 'auth', token: 'development' }));
@@ -233,14 +238,14 @@ test('the server pings, drops a client that never pongs, keeps one that does', a
   deaf.send(JSON.stringify({ type: 'subscribe', event_type: 'server_notification' }));
   assert.deepEqual(await deaf.json(), { type: 'subscribe_response', event_type: 'server_notification' });
 
-  await waitUntil(() => deaf.pings.length >= 1, 5000, 'a ping from herald');
-  await deaf.waitClosed(5000); // dropped: with or without a close frame
+  await waitUntil(() => deaf.pings.length >= 1, WAIT_MS, 'a ping from herald');
+  await deaf.waitClosed(WAIT_MS); // dropped: with or without a close frame
   assert.equal(deaf.ws.readyState, deaf.ws.CLOSED);
 
   // The client that answers keeps being pinged and keeps its subscription.
-  await waitUntil(() => good.pings.length >= 2, 5000, 'pings to the ponging client');
+  await waitUntil(() => good.pings.length >= 2, WAIT_MS, 'pings to the ponging client');
   assert.equal(good.ws.readyState, good.ws.OPEN);
-  const { status, body } = await pinger.publish({ type: 'chat.message', data: { after: 'pings' } });
+  const { status, body } = await patient.publish({ type: 'chat.message', data: { after: 'pings' } });
   assert.equal(status, 201);
   const ev = await good.json();
   assert.equal(ev.id, body.ids[0]);
@@ -249,13 +254,13 @@ test('the server pings, drops a client that never pongs, keeps one that does', a
 });
 
 test('a raw client that answers pings by hand stays connected', async () => {
-  const c = await rawWs(pinger.port);
+  const c = await rawWs(patient.port);
   c.text(AUTH);
   assert.deepEqual(JSON.parse(await c.nextText()), { type: 'authenticated' });
   let pings = 0;
   // Answer three pings with pongs echoing their payload; no other frame may come.
   while (pings < 3) {
-    const f = await c.next(5000, 'a ping');
+    const f = await c.next(WAIT_MS, 'a ping');
     assert.equal(f.opcode, OP.PING, `unexpected opcode ${f.opcode} (${f.payload})`);
     c.send(OP.PONG, f.payload);
     pings++;
@@ -263,7 +268,7 @@ test('a raw client that answers pings by hand stays connected', async () => {
   c.text(JSON.stringify({ type: 'subscribe', event_type: 'server_notification' }));
   const f = await within((async () => {
     for (;;) { const x = await c.next(); if (x.opcode !== OP.PING) return x; c.send(OP.PONG, x.payload); }
-  })(), 5000, 'subscribe_response');
+  })(), WAIT_MS, 'subscribe_response');
   assert.equal(f.opcode, OP.TEXT);
   assert.deepEqual(JSON.parse(f.payload), { type: 'subscribe_response', event_type: 'server_notification' });
   c.destroy();
