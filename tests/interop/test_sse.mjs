@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import { startHerald } from './herald.mjs';
+import { within } from './wsutil.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
@@ -127,7 +128,9 @@ test('EventSource reconnecting repeatedly with Last-Event-ID while 10,000 events
     };
     es.onopen = () => resolve(es);
   });
-  let es = await open();
+  // Bounded: if herald dies, fail instead of waiting for an open that never comes.
+  const opened = () => within(open(), WAIT_MS, () => `the EventSource to open (herald log:\n${herald.log().slice(-3000)})`);
+  let es = await opened();
   const published = [];
   let done = false;
   const publisher = (async () => {
@@ -142,7 +145,7 @@ test('EventSource reconnecting repeatedly with Last-Event-ID while 10,000 events
   while (!done || rounds < 3) {
     await sleep(20 + Math.floor(Math.random() * 40));
     es.close();
-    es = await open();
+    es = await opened();
     rounds++;
   }
   await publisher;

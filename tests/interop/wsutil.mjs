@@ -46,10 +46,13 @@ export function sdkSubscribed(n, ms = WAIT_MS) {
   }), ms, 'the SDK notifier to be subscribed');
 }
 
-// Rejects after ms with a message naming what was awaited.
+// Rejects after ms with a message naming what was awaited (what: a string,
+// or a function giving one at that moment).
 export function within(promise, ms, what) {
   let t;
-  const timeout = new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  const timeout = new Promise((_, rej) => {
+    t = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
 }
 
