@@ -52,6 +52,7 @@ eventually() { # cmd…
 herald_start() {
   DATA_DIR=${DATA_DIR:-$WORK/data}
   LOG=$WORK/herald.$((${#PIDS[@]})).log
+  : >"$LOG" # exists before the first read below (the redirect comes later)
   "$HERALD" --listen 127.0.0.1:0 --data-dir "$DATA_DIR" "$@" 2>"$LOG" &
   HERALD_PID=$!
   PIDS+=("$HERALD_PID")
