@@ -115,6 +115,16 @@ wait_for() { # file regex [tries]
   fi
   eventually grep -qE "$2" "$1" 2>/dev/null
 }
+# Each sink's module is created on the sink's own thread once herald
+# listens: until then /v1/sinks says "starting". Waits until none does.
+sinks_settled() {
+  eventually sinks_none_starting ||
+    fail "a sink is still starting: $(curl -s "$URL/v1/sinks" "${auth[@]}")"
+}
+sinks_none_starting() {
+  curl -s "$URL/v1/sinks" "${auth[@]}" |
+    python3 -c 'import json,sys; sys.exit(any(s["state"] == "starting" for s in json.load(sys.stdin)["sinks"]))'
+}
 # The ids of the JSON event lines of file, space-separated.
 ids_in() {
   python3 -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")))' "$1"

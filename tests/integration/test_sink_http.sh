@@ -104,18 +104,6 @@ elif what == "shape":  # every request a POST of a non-empty array, ids rising w
 EOF
 }
 
-# Each sink's module is created on the sink's own thread once herald
-# listens: until then /v1/sinks says "starting". Waits until none does.
-sinks_settled() {
-  local end=$((SECONDS + 60))
-  while [ $SECONDS -lt $end ]; do
-    curl -s "$URL/v1/sinks" "${auth[@]}" |
-      python3 -c 'import json,sys; sys.exit(any(s["state"] == "starting" for s in json.load(sys.stdin)["sinks"]))' &&
-      return 0
-    sleep 0.05
-  done
-  fail "a sink is still starting: $(curl -s "$URL/v1/sinks" "${auth[@]}")"
-}
 herald_start --config "$WORK/herald.json"
 sinks_settled
 

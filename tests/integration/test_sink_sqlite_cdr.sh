@@ -48,18 +48,6 @@ stored_ids() { # [python filter on e]
 q() { sqlite3 -bail "$@"; }
 rows() { q "$1" "SELECT group_concat(event_id, ' ') FROM (SELECT event_id FROM ${2:-herald_events} ORDER BY event_id)"; }
 
-# Each sink's module is created on the sink's own thread once herald
-# listens: until then /v1/sinks says "starting". Waits until none does.
-sinks_settled() {
-  local end=$((SECONDS + 60))
-  while [ $SECONDS -lt $end ]; do
-    curl -s "$URL/v1/sinks" "${auth[@]}" |
-      python3 -c 'import json,sys; sys.exit(any(s["state"] == "starting" for s in json.load(sys.stdin)["sinks"]))' &&
-      return 0
-    sleep 0.05
-  done
-  fail "a sink is still starting: $(curl -s "$URL/v1/sinks" "${auth[@]}")"
-}
 herald_start --config "$WORK/herald.json"
 sinks_settled
 

@@ -42,18 +42,6 @@ wait_field() { # sink field value
 ids_of() { python3 -c "import json,sys; print(' '.join(json.loads(l)['id'] for l in open(sys.argv[1])))" "$1"; }
 types_of() { python3 -c "import json,sys; print(' '.join(json.loads(l)['type'] for l in open(sys.argv[1])))" "$1"; }
 
-# Each sink's module is created on the sink's own thread once herald
-# listens: until then /v1/sinks says "starting". Waits until none does.
-sinks_settled() {
-  local end=$((SECONDS + 60))
-  while [ $SECONDS -lt $end ]; do
-    curl -s "$URL/v1/sinks" "${auth[@]}" |
-      python3 -c 'import json,sys; sys.exit(any(s["state"] == "starting" for s in json.load(sys.stdin)["sinks"]))' &&
-      return 0
-    sleep 0.05
-  done
-  fail "a sink is still starting: $(curl -s "$URL/v1/sinks" "${auth[@]}")"
-}
 herald_start --config "$WORK/herald.json"
 sinks_settled
 
