@@ -220,7 +220,7 @@ static void replay_read(uv_work_t *w)
         hv_event_encode(r->evs[i]);
 }
 
-static void start_read(hv_sub *s, replay *r);
+static int queue_read(hv_sub *s, replay *r);
 
 static void finish_resume(hv_sub *s, int status, uint64_t first_id)
 {
@@ -285,7 +285,10 @@ static void replay_landed(uv_work_t *w, int status)
             free(r);
         } else if (more) {
             r->after = next;
-            start_read(s, r); /* counts the next read before this one ends */
+            if (queue_read(s, r) != 0) { /* s stays counted by this read */
+                finish_resume(s, -1, 0);
+                free(r);
+            }
         } else {
             hv_loop *l = s->conn->loop;
             finish_resume(s, 0, 0);
@@ -296,10 +299,22 @@ static void replay_landed(uv_work_t *w, int status)
     read_done(s);
 }
 
-static void start_read(hv_sub *s, replay *r)
+/* Queues r's read of s on the pool, counted in s->jobs; -1 if it could
+ * not be queued (nothing counted). */
+static int queue_read(hv_sub *s, replay *r)
 {
     s->jobs++;
     if (uv_queue_work(&s->conn->loop->uv, &r->work, replay_read, replay_landed) != 0) {
+        s->jobs--;
+        return -1;
+    }
+    return 0;
+}
+
+static void start_read(hv_sub *s, replay *r)
+{
+    if (queue_read(s, r) != 0) {
+        s->jobs++; /* held while finish_resume may close the connection */
         finish_resume(s, -1, 0);
         free(r);
         read_done(s);
