@@ -33,7 +33,9 @@
  * first_id are this node's view: loaded at open, moved up by its own
  * commits and by the log follower's reads of every node's appends
  * (redis_tail.c, hub/follower.c; both move them only up), first_id also
- * by this node's prunes.
+ * by this node's prunes. A commit that finds first_id still 0 asks Redis
+ * for the oldest retained event: other nodes' events may precede its own
+ * in the log before this node's follower has read them.
  *
  * Pruning keeps the newest keep_events events and those younger than
  * max_age_ms, never deleting one a pending outbox row needs (P ob:owed).
@@ -236,6 +238,30 @@ static void commit_failed(hv_commit *c)
         c->outbox[i].id = 0;
 }
 
+/* The oldest retained event (LUA_FIRST), or `fallback` when Redis does
+ * not answer. Asked by a commit that finds this node's view of the log
+ * empty (first_id 0): the log may hold other nodes' events this node's
+ * follower has not read yet (it opened on an empty log, or is backing off
+ * after an outage), and taking the commit's own first id as the oldest
+ * would hide them from history and resume here until the follower caught
+ * up, and make a resume skip them for good (channels.c drops live events
+ * at or below what it replayed). */
+static uint64_t oldest_retained(hv_redis *r, uint64_t fallback)
+{
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, r->prefix);
+    redisReply *rep = hv_redis_eval(r, &r->writer, LUA_FIRST, &a, 0);
+    ra_free(&a);
+    uint64_t first = fallback;
+    if (hv_redis_ok(rep, REDIS_REPLY_INTEGER, "first id") && rep->integer > 0 &&
+        (uint64_t)rep->integer < fallback)
+        first = (uint64_t)rep->integer;
+    if (rep)
+        freeReplyObject(rep);
+    return first;
+}
+
 static int rd_commit(hv_store *base, hv_commit *c)
 {
     hv_redis *r = hv_redis_of(base);
@@ -301,7 +327,10 @@ static int rd_commit(hv_store *base, hv_commit *c)
     freeReplyObject(rep);
     if (kept == 0)
         return 0;
-    hv_redis_publish(r, first + 1, first + kept);
+    uint64_t from = first + 1;
+    if (atomic_load(&r->first_id) == 0)
+        from = oldest_retained(r, from);
+    hv_redis_publish(r, from, first + kept);
     return 0;
 }
 

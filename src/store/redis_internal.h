@@ -60,7 +60,7 @@
 
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
-       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_COUNT };
+       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {

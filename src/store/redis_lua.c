@@ -266,6 +266,12 @@ static const char prune_lua[] = PRELUDE
     "local first = redis.call('XRANGE', log, n2s(horizon) .. '-0', '+', 'COUNT', 1)\n"
     "return {deleted, horizon, first[1] and eid(first[1]) or 0}\n";
 
+/* FIRST: the oldest event at or above the horizon (0: none), what a
+ * node's first_id should be once it knows the log is not empty. */
+static const char first_lua[] = PRELUDE
+    "local first = redis.call('XRANGE', P .. 'log', n2s(meta('horizon')) .. '-0', '+', 'COUNT', 1)\n"
+    "return first[1] and eid(first[1]) or 0\n";
+
 /* ID_AT_TIME: ARGV[2] = time. The newest event stored at or before it
  * (0: none), by binary search on ids: times never decrease along the log. */
 static const char id_at_time_lua[] = PRELUDE
@@ -471,4 +477,5 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_ATTEMPTS] = attempts_lua,
     [LUA_BEAT] = beat_lua,
     [LUA_LEASE] = lease_lua,
+    [LUA_FIRST] = first_lua,
 };

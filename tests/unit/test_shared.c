@@ -10,7 +10,8 @@
  * (connect, leave, leave node, drop) keeps or drops its event as the
  * sessions stand, a dropped event gets id 0 and no outbox row and leaves
  * no gap in the ids, the sessions move between the nodes' presence sets
- * and the feed tells each move. With SQLite (one node) nothing is shared:
+ * and the feed tells each move; a node that commits before it followed
+ * the other's commits still serves them in its history. With SQLite (one node) nothing is shared:
  * no feed, and conditions are ignored (every event is kept).
  */
 #include <ftw.h>
@@ -240,6 +241,37 @@ static void test_bad_condition(void **state)
     hv_event_unref(ev);
 }
 
+/* A node whose view of the log is empty (it opened before anything was
+ * stored and has not followed the other node's commits: no follower runs
+ * here, as when a node's follower backs off after an outage) commits: its
+ * history then starts at the oldest event of the shared log, not at its
+ * own first, so a resume on it misses none of the other node's events. */
+static void test_first_commit_sees_older_events(void **state)
+{
+    fixture *f = *state;
+    if (!f->te.redis)
+        skip();
+    assert_int_equal(hv_store_first_id(f->a), 0);
+    for (uint64_t id = 1; id <= 4; id++) {
+        hv_event *ev = hv_event_new("room.created", "r1", NULL, "{}", 2);
+        assert_int_equal(hv_store_append(id < 4 ? f->b : f->a, &ev, 1), 0);
+        assert_int_equal(ev->id, id);
+        hv_event_unref(ev);
+        if (id == 3)
+            assert_int_equal(hv_store_first_id(f->a), 0); /* a has not seen them */
+    }
+    assert_int_equal(hv_store_first_id(f->a), 1);
+    hv_event **evs = NULL;
+    size_t n = 0;
+    assert_int_equal(hv_store_history(f->a, &(hv_history_query){.limit = 10}, &evs, &n), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(evs[i]->id, i + 1);
+        hv_event_unref(evs[i]);
+    }
+    free(evs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropped_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_condition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_commit_sees_older_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
