@@ -30,7 +30,7 @@ redis_start
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "st:" --threads 2
        --node-timeout 20 --webhook-retry-schedule 0.3,0.3)
 has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
-wait_for() { # file regex [count]: until count lines match (up to WAIT_S)
+wait_lines() { # file regex [count]: until count lines match (up to WAIT_S)
   eventually has_lines "$1" "$2" "${3:-1}"
 }
 until_ok() { # command…: retries until it succeeds (up to WAIT_S)
@@ -67,7 +67,7 @@ for n in A B C; do start_node $n; done
 
 "$CLI" --server "${URLS[C]}" listen >"$WORK/listen.C.out" 2>"$WORK/listen.C.err" &
 PIDS+=($!)
-wait_for "$WORK/listen.C.err" listening || { fail "listener on C: $(cat "$WORK/listen.C.err")"; finish; exit 1; }
+wait_lines "$WORK/listen.C.err" listening || { fail "listener on C: $(cat "$WORK/listen.C.err")"; finish; exit 1; }
 
 # --- a room and a peer made on A: usable on B at once, listed on B and C
 on A room create --room-id lobby >/dev/null
@@ -75,7 +75,7 @@ added=$(on A peer add lobby --metadata '{"name":"ann"}')
 PID=$(echo "$added" | jget "['peer']['id']")
 TOK=$(echo "$added" | jget "['token']")
 peer_on B onB
-wait_for "$WORK/onB.err" 'connected as peer' && ok "A's peer token connects on B at once" \
+wait_lines "$WORK/onB.err" 'connected as peer' && ok "A's peer token connects on B at once" \
   || fail "peer on B: $(cat "$WORK/onB.err")"
 ONB=$PEER_PID
 for n in B C; do
@@ -85,19 +85,19 @@ for n in B C; do
     "$(echo "$got" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; p=d["peers"][0]; print(d["id"], p["id"], p["status"], p["metadata"]["name"])')"
 done
 expect_match "room list on C has lobby" '"id":"lobby"' "$(on C room list)"
-wait_for "$WORK/listen.C.out" '"type":"peer.connected"' || true
+wait_lines "$WORK/listen.C.out" '"type":"peer.connected"' || true
 expect_eq "the listener on C saw the peer connect on B" "peer.connected" "$(presence)"
 
 # --- a webhook endpoint registered on B gets what is published on C
 SECRET="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
 "$CLI" webhook-listen --secret "$SECRET" --port 0 >"$WORK/hook.out" 2>"$WORK/hook.err" &
 PIDS+=($!)
-wait_for "$WORK/hook.err" '^listening on' || { fail "webhook-listen did not start"; finish; exit 1; }
+wait_lines "$WORK/hook.err" '^listening on' || { fail "webhook-listen did not start"; finish; exit 1; }
 HPORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/hook.err")
 EP=$(on B webhooks add --url "http://127.0.0.1:$HPORT/hook" --event-types 'chat.*' --secret "$SECRET" | jget "['id']")
 until_ok on C webhooks get "$EP" && ok "the endpoint made on B is known on C" || fail "C does not know $EP"
 on C publish chat.message '{"text":"from C"}' --room lobby >/dev/null
-wait_for "$WORK/hook.out" '"from C"' && ok "an event published on C reached B's endpoint" \
+wait_lines "$WORK/hook.out" '"from C"' && ok "an event published on C reached B's endpoint" \
   || fail "no delivery: $(cat "$WORK/hook.out" "$WORK/hook.err")"
 expect_eq "verified and delivered once" "true 1" \
   "$(jq -r 'select(.body.data.text == "from C") | .verified' "$WORK/hook.out" | sort | uniq -c | awk '{print $2, $1}')"
@@ -107,23 +107,23 @@ until_ok bash -c "! '$CLI' --server '${URLS[C]}' webhooks get '$EP'" && ok "its 
 # --- the peer moves: connects on C with the same token
 peer_on C onC
 ONC=$PEER_PID
-wait_for "$WORK/onC.err" 'connected as peer' && ok "the peer connects on C" || fail "on C: $(cat "$WORK/onC.err")"
+wait_lines "$WORK/onC.err" 'connected as peer' && ok "the peer connects on C" || fail "on C: $(cat "$WORK/onC.err")"
 wait "$ONB"; rc=$?
 expect_eq "its socket on B was closed (exit 1)" 1 "$rc"
 expect_match "with 4002 replaced" 'closed: 4002' "$(cat "$WORK/onB.err")"
 on A publish chat.message '{"mark":1}' --room lobby >/dev/null
-wait_for "$WORK/listen.C.out" '"mark":1' || true
+wait_lines "$WORK/listen.C.out" '"mark":1' || true
 expect_eq "no second peer.connected, no peer.disconnected from B's close" "peer.connected" "$(presence)"
 until_ok bash -c "curl -s -H 'Authorization: Bearer $TOKEN' '${URLS[A]}/room/lobby' | grep -q '\"status\":\"connected\"'"
 expect_match "A shows the peer connected" '"status":"connected"' "$(curl -s "${auth[@]}" "${URLS[A]}/room/lobby")"
 
 # --- a clean close on C, then a connect on B: disconnected, connected
 kill -TERM "$ONC"; wait "$ONC"
-wait_for "$WORK/listen.C.out" '"type":"peer.disconnected"' || true
+wait_lines "$WORK/listen.C.out" '"type":"peer.disconnected"' || true
 peer_on B onB2
 ONB2=$PEER_PID
-wait_for "$WORK/onB2.err" 'connected as peer' || fail "on B again: $(cat "$WORK/onB2.err")"
-wait_for "$WORK/listen.C.out" '"type":"peer.connected"' 2 || true
+wait_lines "$WORK/onB2.err" 'connected as peer' || fail "on B again: $(cat "$WORK/onB2.err")"
+wait_lines "$WORK/listen.C.out" '"type":"peer.connected"' 2 || true
 expect_eq "closing on C then connecting on B: disconnected then connected" \
   "peer.connected peer.disconnected peer.connected" "$(presence)"
 
@@ -132,19 +132,19 @@ added=$(on A peer add lobby)
 PID2=$(echo "$added" | jget "['peer']['id']"); TOK2=$(echo "$added" | jget "['token']")
 "$CLI" --server "${URLS[B]}" peer connect --peer-token "$TOK2" >"$WORK/p2.out" 2>"$WORK/p2.err" &
 P2=$!; PIDS+=("$P2")
-wait_for "$WORK/p2.err" 'connected as peer' || fail "peer 2 on B: $(cat "$WORK/p2.err")"
-wait_for "$WORK/listen.C.out" "\"type\":\"peer.connected\".*\"peer_id\":\"$PID2\"|\"peer_id\":\"$PID2\".*\"type\":\"peer.connected\"" || true
+wait_lines "$WORK/p2.err" 'connected as peer' || fail "peer 2 on B: $(cat "$WORK/p2.err")"
+wait_lines "$WORK/listen.C.out" "\"type\":\"peer.connected\".*\"peer_id\":\"$PID2\"|\"peer_id\":\"$PID2\".*\"type\":\"peer.connected\"" || true
 on A peer delete lobby "$PID2"
 wait "$P2"
 expect_match "a peer deleted on A: its socket on B closed with 4004" 'closed: 4004' "$(cat "$WORK/p2.err")"
-wait_for "$WORK/listen.C.out" "peer.deleted" || true
+wait_lines "$WORK/listen.C.out" "peer.deleted" || true
 expect_eq "announced peer.disconnected then peer.deleted" "peer.connected peer.disconnected peer.deleted" \
   "$(PID=$PID2 presence)"
 
 # --- back on C, then the room deleted on B closes the socket on C
 peer_on C onC2
 ONC2=$PEER_PID
-wait_for "$WORK/onC2.err" 'connected as peer' || fail "on C again: $(cat "$WORK/onC2.err")"
+wait_lines "$WORK/onC2.err" 'connected as peer' || fail "on C again: $(cat "$WORK/onC2.err")"
 wait "$ONB2"
 expect_match "B's socket replaced again" 'closed: 4002' "$(cat "$WORK/onB2.err")"
 on B room delete lobby
@@ -170,23 +170,23 @@ kill -CONT "${NODE_PID[C]}"
 until_ok on C room get last && ok "C, back, sees the room made after the trim" || fail "C lacks room last"
 expect_match "and the one made while it was stopped" '"id":"later"' "$(on C room get later 2>&1)"
 expect_match "but not the one deleted meanwhile" 'Room gone does not exist' "$(on C room get gone 2>&1)"
-wait_for "${NODE_LOG[C]}" 'reloaded rooms, peers and webhook endpoints' && ok "C says it reloaded" ||
+wait_lines "${NODE_LOG[C]}" 'reloaded rooms, peers and webhook endpoints' && ok "C says it reloaded" ||
   fail "C did not log a reload"
 
 # --- kill -9 of the node holding a peer's socket: peer.crashed, once
 "$CLI" --server "${URLS[A]}" listen >"$WORK/listen.A.out" 2>"$WORK/listen.A.err" &
 PIDS+=($!)
-wait_for "$WORK/listen.A.err" listening || fail "listener on A: $(cat "$WORK/listen.A.err")"
+wait_lines "$WORK/listen.A.err" listening || fail "listener on A: $(cat "$WORK/listen.A.err")"
 on A room create --room-id hall >/dev/null
 added=$(on A peer add hall)
 PID=$(echo "$added" | jget "['peer']['id']"); TOK=$(echo "$added" | jget "['token']")
 peer_on B onB3
-wait_for "$WORK/onB3.err" 'connected as peer' || fail "peer on B: $(cat "$WORK/onB3.err")"
-wait_for "$WORK/listen.A.out" "\"peer_id\":\"$PID\"" 2 || true
+wait_lines "$WORK/onB3.err" 'connected as peer' || fail "peer on B: $(cat "$WORK/onB3.err")"
+wait_lines "$WORK/listen.A.out" "\"peer_id\":\"$PID\"" 2 || true
 kill -9 "${NODE_PID[B]}"; wait "${NODE_PID[B]}" 2>/dev/null
-wait_for "$WORK/listen.A.out" '"type":"peer.crashed"' || true
+wait_lines "$WORK/listen.A.out" '"type":"peer.crashed"' || true
 mark=$(on C publish chat.message '{"after":"crash"}' --room hall)
-wait_for "$WORK/listen.A.out" "\"id\":\"$mark\"" || true
+wait_lines "$WORK/listen.A.out" "\"id\":\"$mark\"" || true
 expect_eq "a survivor announced the peer of the dead node B: connected, crashed once" \
   "peer.connected peer.crashed" "$(presence "$WORK/listen.A.out")"
 expect_match "because B stopped answering" '"reason":"node B stopped answering"' \
@@ -204,7 +204,7 @@ on_e room create --room-id solo >/dev/null
 TOK=$(on_e peer add solo --token-only)
 "$CLI" --server "$E" peer connect --peer-token "$TOK" >"$WORK/e.out" 2>"$WORK/e.err" &
 PIDS+=($!)
-wait_for "$WORK/e.err" 'connected as peer' || fail "peer on E: $(cat "$WORK/e.err")"
+wait_lines "$WORK/e.err" 'connected as peer' || fail "peer on E: $(cat "$WORK/e.err")"
 until_ok bash -c "'$CLI' --server '$E' history --type peer.connected | grep -q connected"
 kill -9 "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
 herald_start "${FLAGS[@]}" --node-id E

@@ -34,10 +34,6 @@ redis_start
 SCHED=$(python3 -c 'print(",".join(["0.4"] * 60))')
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/3" --redis-prefix "takeover:"
        --node-timeout 3 --webhook-retry-schedule "$SCHED" --webhook-timeout 10 --threads 1)
-wait_for() { # what to run, tries of 0.1 s (each try may take longer on a busy machine)
-  for _ in $(seq 1 "${2:-600}"); do eval "$1" && return 0; sleep 0.1; done
-  return 1
-}
 
 # --- the receiver: answers what $WORK/answer says, logs "<code> <webhook-id>"
 # (the code read when it handles the request, after reading it: a request
@@ -64,7 +60,7 @@ open(portfile, "w").write(str(s.server_address[1]))
 s.serve_forever()
 PY
 PIDS+=($!)
-wait_for '[ -s "$WORK/recv.port" ]' || { fail "receiver did not start"; finish; exit 1; }
+eventually eval '[ -s "$WORK/recv.port" ]' || { fail "receiver did not start"; finish; exit 1; }
 HOOK="http://127.0.0.1:$(cat "$WORK/recv.port")/hook"
 touch "$WORK/recv.log"
 
@@ -90,7 +86,7 @@ beat_after() { # node ms: its last heartbeat (Redis's clock) is later
 # --- Redis away for longer than --node-timeout: no node could beat, so no
 # node is taken for dead (each beat after it gives all a fresh timeout).
 # Every node is in the set of nodes first (else the check could not fail).
-wait_for 'beat_after node-A 0 && beat_after node-B 0 && beat_after node-C 0' ||
+eventually eval 'beat_after node-A 0 && beat_after node-B 0 && beat_after node-C 0' ||
   fail "not every node beat before the outage"
 # (stopped and started again, not paused: a paused Redis would still run
 # the beats queued on its sockets when it resumes, all at once)
@@ -100,10 +96,10 @@ kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 # a second), every node's last beat is older than the timeout when Redis
 # is back: only the rule for a silent Redis keeps them alive
 stopped_ms=$(date +%s%3N)
-wait_for '[ "$(date +%s%3N)" -gt $((stopped_ms + 4000)) ]'
+eventually eval '[ "$(date +%s%3N)" -gt $((stopped_ms + 4000)) ]'
 redis_start
 resumed_ms=$(("$(${R[@]} TIME | head -1)" * 1000))
-wait_for 'beat_after node-A $((resumed_ms + 1000)) && beat_after node-B $((resumed_ms + 1000)) &&
+eventually eval 'beat_after node-A $((resumed_ms + 1000)) && beat_after node-B $((resumed_ms + 1000)) &&
   beat_after node-C $((resumed_ms + 1000))' &&
   ok "every node beat again after the outage" || fail "not every node beat after the outage"
 expect_eq "a Redis outage longer than the node timeout takes no node over" 0 \
@@ -183,14 +179,14 @@ expect_eq "B acknowledged 12 events" 12 "$(publish B 12 b)"
 expect_eq "A acknowledged 4 events" 4 "$(publish A 4 a)"
 msgs_of b >"$WORK/b.ids"; msgs_of a >"$WORK/a.ids"
 expect_eq "history (on A) has B's 12 and A's 4" "12 4" "$(wc -l <"$WORK/b.ids") $(wc -l <"$WORK/a.ids")"
-wait_for 'attempted_all "$WORK/b.ids" && attempted_all "$WORK/a.ids"' &&
+eventually eval 'attempted_all "$WORK/b.ids" && attempted_all "$WORK/a.ids"' &&
   ok "every delivery was attempted and failed (500)" || fail "not every delivery was attempted"
 
 # --- B dies holding its deliveries (maybe with requests in flight); the
 # endpoint recovers
 kill -9 "${NODE_PID[B]}"
 answer 200
-wait_for 'arrived "$WORK/b.ids" && arrived "$WORK/a.ids" && [ "$(pending_of A)" == 0 ]' &&
+eventually eval 'arrived "$WORK/b.ids" && arrived "$WORK/a.ids" && [ "$(pending_of A)" == 0 ]' &&
   ok "every event of B's and of A's got a 200 after B was killed, nothing left pending" ||
   fail "not every delivery arrived: pending $(pending_of A); $(promise_kept "$WORK/b.ids" 1 | tr '\n' ';')"
 took=$(cat "${NODE_LOG[A]}" "${NODE_LOG[C]}" | grep -c "node node-B stopped beating; this node took over its 12 unfinished")
@@ -203,12 +199,12 @@ expect_eq "A's deliveries: the same, with no request herald did not record" "" "
 answer 500
 expect_eq "C acknowledged 5 events" 5 "$(publish C 5 c)"
 msgs_of c >"$WORK/c.ids"
-wait_for 'attempted_all "$WORK/c.ids"' && ok "C's deliveries were attempted and failed" ||
+eventually eval 'attempted_all "$WORK/c.ids"' && ok "C's deliveries were attempted and failed" ||
   fail "C's deliveries were not attempted"
 kill -TERM "${NODE_PID[C]}"; wait "${NODE_PID[C]}" 2>/dev/null
 expect_match "C said it left" "node node-C left" "$(cat "${NODE_LOG[C]}")"
 answer 200
-wait_for 'arrived "$WORK/c.ids" && [ "$(pending_of A)" == 0 ]' &&
+eventually eval 'arrived "$WORK/c.ids" && [ "$(pending_of A)" == 0 ]' &&
   ok "A delivered C's 5 after C stopped" ||
   fail "C's deliveries: pending $(pending_of A); $(promise_kept "$WORK/c.ids" 1 | tr '\n' ';')"
 expect_match "A took C over" "node node-C stopped beating; this node took over its 5" "$(cat "${NODE_LOG[A]}")"

@@ -41,16 +41,11 @@ sink_field() { # sink field
     python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
 field_is() { [ "$(sink_field "$1" "$2")" == "$3" ]; } # sink field value
-wait_for() { # seconds command…
-  local end=$((SECONDS + $1)); shift
-  while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.05; done
-  return 1
-}
 under_way() { [ "$(sink_field mq attempt)" -ge 1 ]; } # the sink has a batch in flight
 hold_acks() { # count type: the broker stopped, then events published until the sink waits on them
   kill -STOP "$BROKER_PID"
   publish "$@"
-  wait_for 60 under_way || fail "the sink has no batch under way"
+  eventually under_way || fail "the sink has no batch under way"
 }
 mid_stream() { # how: some acknowledged event has not reached the subscriber
   [ -n "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))" ] && ok "$1 mid-stream" ||
@@ -75,7 +70,7 @@ broker_start
 mosquitto_sub -p "$MPORT" -q 1 -c -i herald-test-sub -v -t 'herald/#' -t ready > "$WORK/sub.txt" 2>/dev/null &
 PIDS+=($!)
 # Subscribed once a probe on its other topic comes through.
-wait_for 60 sh -c "mosquitto_pub -p $MPORT -t ready -m probe; grep -q '^ready probe' '$WORK/sub.txt'" ||
+eventually sh -c "mosquitto_pub -p $MPORT -t ready -m probe; grep -q '^ready probe' '$WORK/sub.txt'" ||
   fail "the subscriber did not subscribe"
 cat > "$WORK/herald.json" <<EOF
 {"threads": 1,
@@ -104,7 +99,7 @@ expect_eq "the good sink runs" "running" "$(sink_field mq state)"
 echo '{"type":"peer.connected","room_id":"a/b+c","user_id":"u1","data":{"peer_id":"p1"}}' |
   "$CLI" --server "$URL" publish > "$WORK/ids"
 publish 19 chat.message
-wait_for 60 all_received || fail "the subscriber did not get the first 20 events"
+eventually all_received || fail "the subscriber did not get the first 20 events"
 expect_eq "20 messages received" 20 "$(grep -c '^herald/' "$WORK/sub.txt")"
 first=$(head -1 "$WORK/ids")
 expect_match "topic from the template, / and + in a value made _" \
@@ -112,37 +107,37 @@ expect_match "topic from the template, / and + in a value made _" \
   "$(grep '^herald/peer.connected/' "$WORK/sub.txt")"
 expect_eq "an event without a room has - in its topic" 4 "$(grep -c '^herald/chat.message/- ' "$WORK/sub.txt")"
 expect_eq "the others their room" 5 "$(grep -c '^herald/chat.message/r1 ' "$WORK/sub.txt")"
-wait_for 60 field_is mq lag 0
+eventually field_is mq lag 0
 expect_eq "the sink has no lag" 0 "$(sink_field mq lag)"
 
 # --- the broker killed -9 mid-stream, then back: every event arrives
 # The broker saves its persistence file (the subscriber's session) on SIGUSR1.
 saved=$(stat -c %y "$MDIR/mosquitto.db" 2>/dev/null)
 kill -USR1 "$BROKER_PID"
-wait_for 60 sh -c "[ -f '$MDIR/mosquitto.db' ] && [ \"\$(stat -c %y '$MDIR/mosquitto.db')\" != '$saved' ]" ||
+eventually sh -c "[ -f '$MDIR/mosquitto.db' ] && [ \"\$(stat -c %y '$MDIR/mosquitto.db')\" != '$saved' ]" ||
   fail "the broker did not save its session"
 hold_acks 100 load.before
 kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 mid_stream "the broker was killed"
 publish 50 load.during
-wait_for 60 field_is mq state retrying || fail "the sink did not report retrying"
+eventually field_is mq state retrying || fail "the sink did not report retrying"
 expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field mq failures)"
 # the lost batch's error first, then each retry's (every 50-300 ms while
 # the broker is down) names the broker it cannot reach
 expect_match "last_error says the broker is gone" \
   "^(connection to the broker lost|not connected to the MQTT broker at 127.0.0.1:$MPORT)" "$(sink_field mq last_error)"
 names_broker() { [[ "$(sink_field mq last_error)" == "not connected to the MQTT broker at 127.0.0.1:$MPORT"* ]]; }
-wait_for 60 names_broker && ok "its retries name the broker's address" ||
+eventually names_broker && ok "its retries name the broker's address" ||
   fail "the retries' last_error: $(sink_field mq last_error)"
 broker_start
 publish 50 load.after
-wait_for 120 all_received || {
+WAIT_S=120 eventually all_received || {
   fail "missing after the broker restart: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
   echo "# mq: $(sink_field mq state): $(sink_field mq last_error)"; grep -E 'sink mq|mqtt' "$LOG" | tail -20
   tail -20 "$WORK/mosquitto.log"
 }
 expect_eq "every acknowledged event arrived at least once" "" "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))"
-wait_for 60 field_is mq state running
+eventually field_is mq state running
 expect_eq "the sink runs again" "running" "$(sink_field mq state)"
 
 # --- herald stopped mid-stream (SIGTERM, then kill -9) resumes
@@ -159,7 +154,7 @@ kill -CONT "$BROKER_PID"
 herald_start --config "$WORK/herald.json"
 publish 10 load.end
 history_ids > "$WORK/ids"
-wait_for 120 all_received || fail "missing after herald restarts: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
+WAIT_S=120 eventually all_received || fail "missing after herald restarts: $(comm -23 <(sort -u "$WORK/ids") <(received_ids) | head -c 300)"
 expect_eq "after herald's SIGTERM and kill -9: every stored event arrived" "" \
   "$(comm -23 <(sort -u "$WORK/ids") <(received_ids))"
 herald_stop

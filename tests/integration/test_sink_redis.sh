@@ -19,11 +19,6 @@ sink_field() { # sink field
     python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['sinks'] if s['name']=='$1')['$2'])"
 }
 field_is() { [ "$(sink_field "$1" "$2")" == "$3" ]; } # sink field value
-wait_for() { # seconds command… : polls until the command succeeds
-  local end=$((SECONDS + $1)); shift
-  while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.05; done
-  return 1
-}
 mid_stream() { # how: the stream lacks acknowledged events
   local n want; n=$(xlen); want=$(sort -u "$WORK/ids" | wc -l)
   [ "$n" -lt "$want" ] && ok "$1: herald was stopped mid-stream ($n of $want events in the stream)" ||
@@ -33,7 +28,7 @@ under_way() { [ "$(sink_field rs attempt)" -ge 1 ]; } # the sink has a batch in 
 hold_writes() { # Redis takes no write until released; then waits for a batch to be held
   "${R[@]}" client pause 600000 write >/dev/null
   publish "$@"
-  wait_for 60 under_way || fail "the sink has no batch under way"
+  eventually under_way || fail "the sink has no batch under way"
 }
 xlen() { "${R[@]}" xlen herald:events; }
 xlen_is() { [ "$(xlen)" == "$1" ]; }
@@ -66,7 +61,7 @@ cat > "$WORK/herald.json" <<EOF
 EOF
 "${R[@]}" --csv psubscribe 'herald:*' > "$WORK/sub.csv" 2>/dev/null &
 PIDS+=($!)
-wait_for 60 grep -q psubscribe "$WORK/sub.csv" || fail "the psubscribe listener did not start"
+eventually grep -q psubscribe "$WORK/sub.csv" || fail "the psubscribe listener did not start"
 
 herald_start --config "$WORK/herald.json"
 sinks_settled
@@ -82,14 +77,14 @@ expect_eq "the good sink runs" "running" "$(sink_field rs state)"
 echo '{"type":"peer.connected","room_id":"room-1","user_id":"u7","data":{"peer_id":"p1","n":1}}' |
   "$CLI" --server "$URL" publish > "$WORK/ids"
 publish 29 chat.message
-wait_for 60 xlen_is 30 || fail "the stream did not reach 30 entries"
+eventually xlen_is 30 || fail "the stream did not reach 30 entries"
 expect_eq "30 stream entries" 30 "$(xlen)"
 expect_eq "entry ids are the herald ids" "$(cat "$WORK/ids" | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
 first=$(head -1 "$WORK/ids")
 expect_eq "an entry's fields" "id=$first type=peer.connected room_id=room-1 user_id=u7 time=T "'data={"peer_id":"p1","n":1}' \
   "$(entry "$first" | sed 's/time=[0-9]\{13\} /time=T /')"
 messages_are() { [ "$(grep -c pmessage "$WORK/sub.csv")" -ge "$1" ]; }
-wait_for 60 messages_are 30
+eventually messages_are 30
 expect_eq "every event was published once" 30 "$(grep -c pmessage "$WORK/sub.csv")"
 expect_eq "on its templated channel" 1 "$(grep -c '"herald:peer.connected:room-1"' "$WORK/sub.csv")"
 expect_eq "an event without a room has - in its channel" 9 "$(grep -c '"herald:chat.message:-"' "$WORK/sub.csv")"
@@ -103,15 +98,15 @@ expect_eq "the message is the native envelope" "$first peer.connected room-1 p1"
 hold_writes 100 load.before
 kill -9 "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 publish 100 load.during
-wait_for 60 field_is rs state retrying || fail "the sink did not report retrying"
+eventually field_is rs state retrying || fail "the sink did not report retrying"
 expect_match "failures are counted" '^[1-9][0-9]*$' "$(sink_field rs failures)"
 expect_match "last_error names redis" "redis at 127.0.0.1:$RPORT|cannot connect to redis" "$(sink_field rs last_error)"
 expect_match "lag grows while redis is down" '^[1-9][0-9]*$' "$(sink_field rs lag)"
 redis_start
 publish 50 load.after
-wait_for 120 xlen_is 280 || fail "the stream did not reach 280 entries after redis came back: $(xlen)"
+WAIT_S=120 eventually xlen_is 280 || fail "the stream did not reach 280 entries after redis came back: $(xlen)"
 expect_eq "every event in the stream exactly once, in order" "$(sort -n "$WORK/ids" | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
-wait_for 60 field_is rs state running
+eventually field_is rs state running
 expect_eq "the sink runs again" "running" "$(sink_field rs state)"
 expect_eq "no lag" 0 "$(sink_field rs lag)"
 
@@ -129,7 +124,7 @@ mid_stream SIGKILL
 herald_start --config "$WORK/herald.json"
 publish 20 load.end
 total=$(history_ids | wc -l)
-wait_for 120 xlen_is "$total" || fail "the stream did not reach $total entries after the restarts: $(xlen)"
+WAIT_S=120 eventually xlen_is "$total" || fail "the stream did not reach $total entries after the restarts: $(xlen)"
 expect_eq "after SIGTERM and kill -9 of herald: every stored event exactly once" \
   "$(history_ids | tr '\n' ' ')" "$(stream_ids | tr '\n' ' ')"
 missing=$(comm -23 <(sort "$WORK/ids") <(stream_ids | sort))
@@ -139,7 +134,7 @@ herald_stop
 # --- a second sink replaying the whole log into the same stream adds nothing
 sed -i 's/"name": "rs"/"name": "replay", "start": "beginning"/' "$WORK/herald.json"
 herald_start --config "$WORK/herald.json"
-wait_for 120 field_is replay lag 0 || fail "the replaying sink did not catch up"
+WAIT_S=120 eventually field_is replay lag 0 || fail "the replaying sink did not catch up"
 expect_eq "a full replay adds no entry (ids already in the stream are refused)" "$total" "$(xlen)"
 expect_match "and says so in the log" "were already in stream herald:events: skipped" "$(cat "$LOG")"
 expect_eq "the replaying sink reports success" "running" "$(sink_field replay state)"

@@ -11,7 +11,7 @@ herald_start --webhook-retry-schedule 0.3,0.3 --webhook-timeout 60
 export HERALD_SERVER=$URL
 
 has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
-wait_for() { # file regex [count]: until count lines match (up to WAIT_S)
+wait_lines() { # file regex [count]: until count lines match (up to WAIT_S)
   eventually has_lines "$1" "$2" "${3:-1}"
 }
 jf() { jq -r "$1"; } # a field of the JSON on stdin
@@ -20,7 +20,7 @@ LISTENERS=()
 listen() { # name secret: starts webhook-listen, sets LPORT
   "$CLI" webhook-listen --secret "$2" --port 0 > "$WORK/$1.out" 2> "$WORK/$1.err" &
   local pid=$!; PIDS+=("$pid"); LISTENERS+=("$pid:$1")
-  wait_for "$WORK/$1.err" '^listening on http://127.0.0.1:[0-9]+$' ||
+  wait_lines "$WORK/$1.err" '^listening on http://127.0.0.1:[0-9]+$' ||
     { cat "$WORK/$1.err"; echo "webhook-listen did not start"; exit 1; }
   LPORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/$1.err")
 }
@@ -43,7 +43,7 @@ expect_eq "and its filters" 'chat.*,vote.cast lobby json dev receiver' \
 "$CLI" publish chat.message '{"text":"elsewhere"}' --room other >/dev/null
 "$CLI" publish room.note '{"text":"not a chat type"}' --room lobby >/dev/null
 "$CLI" publish vote.cast '{"choice":"b"}' --room lobby >/dev/null
-wait_for "$WORK/good.out" '"vote.cast"' && ok "webhook-listen received the deliveries" \
+wait_lines "$WORK/good.out" '"vote.cast"' && ok "webhook-listen received the deliveries" \
   || fail "no deliveries: $(cat "$WORK/good.out" "$WORK/good.err")"
 first=$(head -1 "$WORK/good.out")
 expect_eq "the first is verified, answered 204, JSON" "true 204 application/json" \
@@ -77,16 +77,16 @@ expect_eq "webhooks disable" "false" "$("$CLI" webhooks disable "$A" | jf .enabl
 # when it has come, A's turn for the event before it has passed.
 M=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/marker" --event-types 'marker.*' --secret "$S1" | jf .id)
 "$CLI" publish marker.sent '{}' >/dev/null
-wait_for "$WORK/good.out" '"marker.sent"' || fail "the marker did not come: $(cat "$WORK/good.out")"
+wait_lines "$WORK/good.out" '"marker.sent"' || fail "the marker did not come: $(cat "$WORK/good.out")"
 expect_eq "nothing is delivered while disabled" 0 "$(grep -c 'while disabled' "$WORK/good.out")"
 expect_eq "the delivery waits (pending 1)" 1 "$("$CLI" webhooks get "$A" | jf .pending)"
 expect_eq "webhooks enable" "true" "$("$CLI" webhooks enable "$A" | jf .enabled)"
-wait_for "$WORK/good.out" 'while disabled' && ok "enable delivers what waited" || fail "nothing after enable"
+wait_lines "$WORK/good.out" 'while disabled' && ok "enable delivers what waited" || fail "nothing after enable"
 
 # --- replay by id and by time; retry one delivery
 before=$(wc -l < "$WORK/good.out")
 expect_eq "replay --since-id 0" '{"replayed":3}' "$("$CLI" webhooks replay "$A" --since-id 0)"
-wait_for "$WORK/good.out" '"verified":true' $((before + 3)) && ok "the three events came again" \
+wait_lines "$WORK/good.out" '"verified":true' $((before + 3)) && ok "the three events came again" \
   || fail "replay: $(cat "$WORK/good.out")"
 expect_eq "with the same webhook-ids (receivers deduplicate)" 3 \
   "$(jq -r .webhook_id "$WORK/good.out" | sort | uniq -d | wc -l)"
@@ -94,16 +94,16 @@ expect_eq "replay --since a time before them" '{"replayed":3}' \
   "$("$CLI" webhooks replay "$A" --since 2020-01-01T00:00:00Z)"
 expect_eq "replay --since a future time" '{"replayed":0}' \
   "$("$CLI" webhooks replay "$A" --since 2999-01-01T00:00:00Z)"
-wait_for "$WORK/good.out" '"verified":true' $((before + 6)) || fail "replay --since did not deliver"
+wait_lines "$WORK/good.out" '"verified":true' $((before + 6)) || fail "replay --since did not deliver"
 before=$(wc -l < "$WORK/good.out")
 expect_eq "webhooks retry" "$DID queued" "$("$CLI" webhooks retry "$A" "$DID" | jf '[.delivery_id, .status]|join(" ")')"
-wait_for "$WORK/good.out" '"verified":true' $((before + 1)) && ok "the retried delivery came" || fail "no retry"
+wait_lines "$WORK/good.out" '"verified":true' $((before + 1)) && ok "the retried delivery came" || fail "no retry"
 expect_match "it is the first event again" "\"webhook_id\":\"msg_[0-9]+_$A\".*\"hello\"" "$(tail -1 "$WORK/good.out")"
 
 # --- a receiver with another secret: 401, recorded as failed attempts
 B=$("$CLI" webhooks add --url "http://127.0.0.1:$WRONG/hook" --event-types 'chat.*' --secret "$S1" | jf .id)
 "$CLI" publish chat.message '{"text":"signed for someone else"}' --room lobby >/dev/null
-wait_for "$WORK/wrong.out" 'signed for someone else' 3 && ok "the wrong-secret receiver got the request and its 2 retries" \
+wait_lines "$WORK/wrong.out" 'signed for someone else' 3 && ok "the wrong-secret receiver got the request and its 2 retries" \
   || fail "wrong receiver: $(cat "$WORK/wrong.out")"
 bad=$(head -1 "$WORK/wrong.out")
 expect_eq "printed unverified, answered 401" "false 401" "$(echo "$bad" | jf '[.verified, .status]|join(" ")')"
@@ -125,7 +125,7 @@ expect_eq "a GET gets 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' "http:/
 # --- protobuf bodies are decoded
 P=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/pb" --format protobuf --event-types 'room.*' --secret "$S1" | jf .id)
 "$CLI" room create --room-id pbroom >/dev/null
-wait_for "$WORK/good.out" 'roomCreated' && ok "a protobuf delivery came" || fail "no protobuf delivery"
+wait_lines "$WORK/good.out" 'roomCreated' && ok "a protobuf delivery came" || fail "no protobuf delivery"
 pb=$(grep roomCreated "$WORK/good.out" | head -1)
 expect_eq "verified, protobuf, decoded" "true application/x-protobuf roomCreated pbroom" \
   "$(echo "$pb" | jf '[.verified, .content_type, .body.name, .body.data.roomId]|join(" ")')"
