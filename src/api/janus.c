@@ -50,8 +50,15 @@ static int basic_ok(hv_server *srv, const char *b64)
     int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
     if (n < 0)
         return 0;
-    for (size_t i = len; i > 0 && b64[i - 1] == '='; i--)
-        n--; /* EVP_DecodeBlock counts the padding as zero bytes */
+    /* EVP_DecodeBlock counts the padding as zero bytes. Valid base64 ends
+     * in at most two '=' and has none before them: anything else (such as
+     * "====", which once made n negative) is not credentials. */
+    size_t pad = 0;
+    while (pad < len && b64[len - 1 - pad] == '=')
+        pad++;
+    if (pad > 2 || memchr(b64, '=', len - pad) || (size_t)n < pad)
+        return 0;
+    n -= (int)pad;
     unsigned char *colon = memchr(out, ':', (size_t)n);
     if (!colon)
         return 0;

@@ -1,0 +1,142 @@
+"""hostile.py — raw-socket clients for tests/hostile/: what an attacker
+sends, byte for byte, with no client library smoothing it over.
+
+Each hostile test (test_*.sh) starts a real herald with
+tests/integration/lib.sh, then runs `python3 -c` or a heredoc that imports
+this module (PYTHONPATH is the folder of this file). The helpers never
+sleep to wait: reads have a deadline (DEADLINE seconds, generous: it only
+bounds a failure on a loaded machine running the sanitizer build) and
+return as soon as the bytes they wait for came or the peer closed.
+"""
+import base64
+import os
+import socket
+import struct
+import time
+
+DEADLINE = float(os.environ.get("HOSTILE_DEADLINE", "60"))
+
+
+def connect(port, host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=DEADLINE)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_until(s, marker, limit=1 << 20):
+    """Bytes read until `marker` is among them, the peer closed, or the
+    deadline passed (then whatever came)."""
+    buf = b""
+    end = time.monotonic() + DEADLINE
+    while marker not in buf and len(buf) < limit:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def closed_by_peer(s):
+    """True once the server closed the socket (EOF or reset) within the
+    deadline; the bytes it sent before are discarded."""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            if not s.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def http_request(method, path, headers=None, body=b""):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    for k, v in (headers or {}).items():
+        lines.append("%s: %s" % (k, v))
+    if body:
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def status_of(reply):
+    """The status code of the first HTTP response in reply (0: none)."""
+    try:
+        return int(reply.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def ws_upgrade(path, headers=None):
+    key = base64.b64encode(os.urandom(16)).decode()
+    h = {"Upgrade": "websocket", "Connection": "Upgrade",
+         "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
+    h.update(headers or {})
+    return http_request("GET", path, h)
+
+
+def ws_frame(payload, opcode=0x1, fin=True, mask=True):
+    """One client frame (masked, as RFC 6455 requires of clients)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack(">Q", n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read_frame(s, buf=b""):
+    """(opcode, payload, rest) of the next server frame, or (None, b"", buf)
+    when the socket closed or the deadline passed first."""
+    end = time.monotonic() + DEADLINE
+    while True:
+        if len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126 and len(buf) >= 4:
+                n, off = struct.unpack(">H", buf[2:4])[0], 4
+            elif n == 127 and len(buf) >= 10:
+                n, off = struct.unpack(">Q", buf[2:10])[0], 10
+            if (buf[1] & 0x7F) < 126 or off > 2:
+                if len(buf) >= off + n:
+                    return buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+        left = end - time.monotonic()
+        if left <= 0:
+            return None, b"", buf
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            return None, b"", buf
+        if not chunk:
+            return None, b"", buf
+        buf += chunk
+
+
+def close_code(payload):
+    """(code, reason) of a close frame's payload."""
+    if len(payload) < 2:
+        return None, ""
+    return struct.unpack(">H", payload[:2])[0], payload[2:].decode("utf-8", "replace")
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
