@@ -486,6 +486,9 @@ void hv_http_respond(hv_conn *c, int status, const char *content_type,
     if (status >= 400)
         atomic_fetch_add_explicit(&c->loop->srv->metrics.http_errors, 1, memory_order_relaxed);
     int keep = h->req.keep_alive && !c->loop->stopping;
+    /* A HEAD reply has the GET's headers (its Content-Length included)
+     * and no body: a body here would be read as the next response. */
+    size_t body_len = h->req.method == HTTP_HEAD ? 0 : len;
     char head[512];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s",
@@ -493,11 +496,19 @@ void hv_http_respond(hv_conn *c, int status, const char *content_type,
                      content_type ? "Content-Type: " : "", content_type ? content_type : "",
                      content_type ? "\r\n" : "", keep ? "" : "Connection: close\r\n",
                      extra_headers ? extra_headers : "");
-    hv_sbuf *b = hv_sbuf_new((size_t)n + 2 + len);
+    if (n < 0 || (size_t)n >= sizeof(head)) { /* only constant headers come here: never a cut head */
+        static const char e500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n";
+        n = (int)sizeof(e500) - 1;
+        memcpy(head, e500, sizeof(e500));
+        body_len = 0;
+        keep = 0;
+    }
+    hv_sbuf *b = hv_sbuf_new((size_t)n + 2 + body_len);
     memcpy(b->data, head, (size_t)n);
     memcpy(b->data + n, "\r\n", 2);
-    if (len)
-        memcpy(b->data + n + 2, body, len);
+    if (body_len)
+        memcpy(b->data + n + 2, body, body_len);
     hv_conn_send_ref(c, b, 0, b->len);
     hv_sbuf_unref(b);
     reset_request(h);
