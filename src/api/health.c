@@ -14,12 +14,13 @@
 
 void hv_api_health(hv_conn *c, hv_http_req *r)
 {
-    (void)r;
     hv_server *srv = c->loop->srv;
     /* Liveness stays 200 while the store is down: the sockets are served
      * and every node shares the store, so failing them all would only
      * make a load balancer drop every node at once. "store" says whether
-     * publishes are taken ("up") or refused with 503 ("down", with why). */
+     * publishes are taken ("up") or refused with 503 ("down"). Why it is
+     * down names the store's address: only a server-token holder sees it
+     * (the endpoint itself is open, for load balancers). */
     char why[300];
     int up = hv_store_available(srv->store, why, sizeof(why));
     char id[24];
@@ -27,7 +28,7 @@ void hv_api_health(hv_conn *c, hv_http_req *r)
     json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:s}", "status", "ok", "version", HERALD_VERSION,
                              "uptime_s", (json_int_t)((hv_now_ms() - srv->started_ms) / 1000),
                              "last_event_id", id, "store", up ? "up" : "down");
-    if (!up)
+    if (!up && hv_auth_is_server(srv, r))
         json_object_set_new(body, "store_error", json_string(why));
     hv_http_respond_json(c, 200, body);
 }

@@ -169,6 +169,17 @@ int hv_auth_token_ok(hv_server *srv, const char *token, size_t len)
     return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 }
 
+int hv_auth_is_server(hv_server *srv, const hv_http_req *r)
+{
+    const char *auth = hv_http_header_get(r, "authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    const char *tok = auth + 7;
+    while (*tok == ' ')
+        tok++;
+    return *tok && hv_auth_token_ok(srv, tok, strlen(tok));
+}
+
 int hv_auth_require_server(hv_conn *c, hv_http_req *r)
 {
     const char *auth = hv_http_header_get(r, "authorization");

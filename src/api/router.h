@@ -18,6 +18,9 @@ void hv_router_dispatch(hv_conn *c, hv_http_req *r);
 /* 1 when token equals the server token (constant time). */
 int hv_auth_token_ok(hv_server *srv, const char *token, size_t len);
 
+/* 1 when r carries "Authorization: Bearer <server token>" (answers nothing). */
+int hv_auth_is_server(hv_server *srv, const hv_http_req *r);
+
 /* Checks "Authorization: Bearer <server token>"; on failure answers 401
  * ("Missing token" / "Invalid token") and returns -1. */
 int hv_auth_require_server(hv_conn *c, hv_http_req *r);

@@ -146,8 +146,9 @@ PY
   { fail "no commit held in Redis: $("${R[@]}" client list)"; kill -STOP "$REDIS_PID"; }
 store_is A down && ok "A's /health reports the store down while Redis hangs" || fail "A: $(curl -s "${URLS[A]}/health")"
 store_is B down && ok "B's /health reports the store down" || fail "B: $(curl -s "${URLS[B]}/health")"
-expect_match "/health names Redis" "\"store_error\":\"Redis at 127.0.0.1:$RPORT is not answering" \
-  "$(curl -s "${URLS[A]}/health")"
+expect_match "/health names Redis to the server token" "\"store_error\":\"Redis at 127.0.0.1:$RPORT is not answering" \
+  "$(curl -s "${auth[@]}" "${URLS[A]}/health")"
+expect_match "and says only \"down\" to anyone else" '"store":"down"}$' "$(curl -s "${URLS[A]}/health")"
 ERR="^503 \\{\"errors\":\"event store unavailable: Redis at 127.0.0.1:$RPORT is not answering"
 ERR_NONE="$ERR.*nothing was (stored|changed), retry later"
 taken_a=$(accepted A) taken_b=$(accepted B)
