@@ -132,14 +132,34 @@ static int copy_part(char *dst, size_t cap, const char *s, size_t len)
     return 0;
 }
 
+/* url for an error message, its credentials (what precedes the last '@'
+ * of the authority) replaced by "***": the message goes to logs. */
+static const char *redacted(const char *url, char *buf, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : url;
+    const char *end = auth + strcspn(auth, "/");
+    const char *at = NULL;
+    for (const char *p = auth; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        snprintf(buf, len, "%.80s", url);
+    else
+        snprintf(buf, len, "%.*s***%.80s", (int)(auth - url), url, at);
+    return buf;
+}
+
 int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen)
 {
+    char shown[128];
     r->port = 6379;
     r->db = 0;
     if (!url || !*url)
         url = "redis://127.0.0.1:6379";
     if (strncmp(url, "redis://", 8) != 0) {
-        set_err(err, errlen, "the Redis URL must look like redis://[[user]:password@]host[:port][/db] (got '%.80s')", url);
+        set_err(err, errlen, "the Redis URL must look like redis://[[user]:password@]host[:port][/db] (got '%s')",
+                redacted(url, shown, sizeof(shown)));
         return -1;
     }
     const char *p = url + 8, *end = p + strcspn(p, "/");
@@ -190,7 +210,8 @@ int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen)
     }
     return 0;
 bad:
-    set_err(err, errlen, "bad Redis URL '%.80s' (redis://[[user]:password@]host[:port][/db])", url);
+    set_err(err, errlen, "bad Redis URL '%s' (redis://[[user]:password@]host[:port][/db])",
+            redacted(url, shown, sizeof(shown)));
     return -1;
 }
 

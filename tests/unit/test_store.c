@@ -487,6 +487,13 @@ static void test_open_errors_redis(fixture *f)
     opt.redis_url = "http://127.0.0.1:6379";
     assert_null(hv_store_open(&opt, err, sizeof(err)));
     assert_non_null(strstr(err, "redis://"));
+    opt.redis_url = "redis://herald:s3cret@127.0.0.1:notaport"; /* the password never in the error */
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_non_null(strstr(err, "'redis://***@127.0.0.1:notaport'"));
+    assert_null(strstr(err, "s3cret"));
+    opt.redis_url = "rediss://:s3cret@127.0.0.1";
+    assert_null(hv_store_open(&opt, err, sizeof(err)));
+    assert_null(strstr(err, "s3cret"));
     opt.redis_url = "redis://127.0.0.1:notaport";
     assert_null(hv_store_open(&opt, err, sizeof(err)));
     assert_non_null(strstr(err, "bad Redis URL"));
