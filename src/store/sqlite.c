@@ -30,12 +30,14 @@
  * filters, so each can use the right index), prepared lazily, once per
  * connection. With no results, *out may be NULL.
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "store/sqlite_internal.h"
@@ -259,6 +261,16 @@ static int open_readers(hv_sqlite *st, char *err, size_t errlen)
 /* Opens the writer connection and brings the schema up to date. */
 static int open_writer(hv_sqlite *st, int sync_full, char *err, size_t errlen)
 {
+    /* The events are private: the database is created owner-only, whatever
+     * the umask and the data directory's mode (an existing directory may be
+     * world-readable), and SQLite gives its -wal and -shm files the
+     * database file's mode. An existing file keeps the mode it was given. */
+    int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot open database '%s': %s", st->path, strerror(errno));
+        return -1;
+    }
+    close(fd);
     int rc = sqlite3_open_v2(st->path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);

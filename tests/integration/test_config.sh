@@ -25,6 +25,17 @@ DATA_DIR=$WORK/d1 HERALD_TOKEN=fromenv herald_start --token fromflag
 expect_match "--token wins over HERALD_TOKEN" '^201 ' "$(http POST /v1/events -H 'Authorization: Bearer fromflag' -d '{"type":"a.b"}')"
 herald_stop
 
+# An existing world-readable data directory and a permissive umask: the
+# store's files are still owner-only.
+mkdir -m 0755 "$WORK/open"
+old_umask=$(umask); umask 022
+DATA_DIR=$WORK/open herald_start
+umask "$old_umask"
+expect_match "publish into the existing directory" '^201 ' "$(http POST /v1/events "${auth[@]}" -d '{"type":"a.b"}')"
+expect_eq "herald.db, -wal and -shm are 0600" "600 600 600" \
+  "$(stat -c %a "$WORK/open/herald.db" "$WORK/open/herald.db-wal" "$WORK/open/herald.db-shm" | tr '\n' ' ' | sed 's/ $//')"
+herald_stop
+
 "$HERALD" --listen 127.0.0.1:0 --data-dir /proc/forbidden 2>"$WORK/err"; expect_eq "unusable data dir exits 1" 1 $?
 expect_match "and says which" '/proc/forbidden' "$(cat "$WORK/err")"
 finish
