@@ -131,7 +131,7 @@ static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
  * endpoint is not sent the news of its own disabling. */
 static int about(const hv_event *ev, const char *id)
 {
-    char needle[128];
+    char needle[32 + HV_ENDPOINT_ID_SIZE];
     snprintf(needle, sizeof(needle), "\"component_id\":\"%s\"", id);
     return strstr(ev->data, needle) != NULL;
 }
@@ -262,7 +262,7 @@ void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, 
 void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv)
 {
     hv_endpoint *ep = hv_endpoint_alloc();
-    snprintf(ep->id, sizeof(ep->id), "room_%.70s", room_id);
+    snprintf(ep->id, sizeof(ep->id), "room_%s", room_id); /* room ids fit: no two share one */
     ep->url = strdup(url);
     ep->format = HV_WH_PROTOBUF; /* Fishjam: one raw ServerMessage per POST */
     ep->rooms = calloc(1, sizeof(char *));

@@ -20,13 +20,14 @@
 
 #include "core/event.h"
 #include "hub/hub.h"
+#include "store/outbox.h"
 #include "store/shared.h"
 
 enum { HV_WH_JSON = 0, HV_WH_PROTOBUF = 1, HV_WH_JELLYFISH_JSON = 2 };
 
 typedef struct hv_endpoint {
     atomic_int refs;
-    char id[80];
+    char id[HV_ENDPOINT_ID_SIZE];
     char *url;
     int format;               /* HV_WH_* */
     char **types;             /* globs such as "peer.*"; none = every type */

@@ -41,7 +41,7 @@ typedef struct wh_item {
 /* One endpoint's state in the engine (its settings live in the snapshot
  * from hv_endpoints_get, fetched anew for every request). */
 struct wh_ep {
-    char id[80];
+    char id[HV_ENDPOINT_ID_SIZE];
     hv_list ready;       /* wh_item.link, FIFO */
     hv_list dirty_link;  /* in w->dirty when it may have work to start */
     size_t nitems;       /* ready + waiting + in flight */
@@ -68,7 +68,7 @@ typedef struct wh_msg {
     struct wh_msg *next;
     int kind;
     uint64_t row_id;
-    char endpoint_id[80];
+    char endpoint_id[HV_ENDPOINT_ID_SIZE];
     hv_event *ev;        /* WH_MSG_ROW */
     int64_t next_at_ms;  /* WH_MSG_ROW */
     uint64_t *ids;       /* WH_MSG_REPLAY */

@@ -254,7 +254,7 @@ int wh_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err,
     }
     if (w->response_cap)
         r->resp = malloc(w->response_cap + 1);
-    char msg_id[128], ts[32], sig[256] = "";
+    char msg_id[32 + HV_ENDPOINT_ID_SIZE], ts[32], sig[256] = "";
     snprintf(msg_id, sizeof(msg_id), "msg_%" PRIu64 "_%s", it->event_id, ep->id);
     for (const char *p = msg_id; *p; p++)
         if (*p <= ' ' || *p > '~') { /* never let an id break the header block */

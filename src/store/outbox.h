@@ -53,10 +53,14 @@ typedef struct hv_outbox hv_outbox;
 hv_outbox *hv_outbox_open(hv_store *st, char *err, size_t errlen);
 void hv_outbox_close(hv_outbox *ob);
 
+/* Size of an endpoint id, terminator included: "room_" and a room id of
+ * up to 128 characters (rooms/model.c), or "ep_" and 28 hex digits. */
+#define HV_ENDPOINT_ID_SIZE 136
+
 /* A pending row, with its event loaded (one reference). */
 typedef struct hv_outbox_item {
     uint64_t id;
-    char endpoint_id[80];
+    char endpoint_id[HV_ENDPOINT_ID_SIZE];
     uint64_t event_id;
     int attempts;       /* attempts made so far */
     int64_t next_at_ms;

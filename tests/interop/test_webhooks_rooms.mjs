@@ -129,6 +129,27 @@ test('each room has its own URL; a room without webhookUrl sends nothing', async
   ]);
 });
 
+test('two rooms whose 128-character ids share their first 100 characters each keep their own webhook', async () => {
+  const rxA = await receiver();
+  const rxB = await receiver();
+  const stem = 'r'.repeat(100);
+  const idA = `${stem}${'a'.repeat(28)}`;
+  const idB = `${stem}${'b'.repeat(28)}`;
+  for (const [id, rx] of [[idA, rxA], [idB, rxB]]) {
+    const r = await hapi(herald.url, 'POST', '/room', { roomId: id, webhookUrl: rx.url });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const hooks = (await hapi(herald.url, 'GET', '/v1/webhooks')).body.webhooks.filter((w) => w.room_webhook);
+  assert.deepEqual(hooks.map((w) => w.id).sort(), [`room_${idA}`, `room_${idB}`]);
+  await hapi(herald.url, 'DELETE', `/room/${idA}`);
+  await hapi(herald.url, 'DELETE', `/room/${idB}`);
+  await rxA.waitFor(() => names(rxA).includes('roomDeleted'), WAIT_MS, 'roomDeleted A');
+  await rxB.waitFor(() => names(rxB).includes('roomDeleted'), WAIT_MS, 'roomDeleted B');
+  await settled();
+  assert.deepEqual(decodeAll(rxA), [['roomCreated', { roomId: idA }], ['roomDeleted', { roomId: idA }]]);
+  assert.deepEqual(decodeAll(rxB), [['roomCreated', { roomId: idB }], ['roomDeleted', { roomId: idB }]]);
+});
+
 test('a producer event of the room with a protobuf form goes to its webhook; one without does not', async () => {
   const rx = await receiver();
   const room = await fishjam.createRoom({ webhookUrl: rx.url });
