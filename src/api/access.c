@@ -131,6 +131,7 @@ void hv_api_drop_user(hv_conn *c, hv_http_req *r)
 
 typedef struct access_sock {
     hv_sub *sub;
+    int started;        /* the first message came: it authenticates once */
     char *token;        /* from the upgrade, if any */
     int64_t auth_deadline;
     int64_t expires_ms;
@@ -213,13 +214,24 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
         hv_sub_resume_time(as->sub, since_ms, access_resumed);
 }
 
+/* A message that asks to authenticate (names a token or an access id). */
+static int is_auth_request(json_t *j)
+{
+    return json_object_get(j, "token") || json_object_get(j, "access_id");
+}
+
 static void access_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
 {
     access_sock *as = hv_ws_app(c);
-    if (as->sub)
-        return; /* after the first message the client only listens */
     json_t *j = opcode == HV_WS_TEXT ? json_loadb((const char *)data, len, 0, NULL) : NULL;
-    access_start(c, as, j);
+    if (!as->started) {
+        as->started = 1;
+        access_start(c, as, j);
+    } else if (is_auth_request(j)) {
+        /* After the first message the client only listens; a second
+         * authentication is refused, never run over the first. */
+        hv_ws_close(c, 4003, "already authenticated");
+    }
     json_decref(j);
 }
 
@@ -246,7 +258,7 @@ static void access_tick(hv_conn *c, int64_t now)
     }
 }
 
-static const hv_ws_handler access_handler = {access_message, access_close, access_tick};
+static const hv_ws_handler access_handler = {access_message, access_close, access_tick, NULL};
 
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
 {

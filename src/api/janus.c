@@ -261,7 +261,7 @@ static void ws_close(hv_conn *c, int lost, const char *reason)
         hv_info("janus: event handler WebSocket lost (%s)", reason ? reason : "");
 }
 
-static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL};
+static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL, NULL};
 
 void hv_api_janus_ws(hv_conn *c, hv_http_req *r)
 {

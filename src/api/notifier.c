@@ -159,7 +159,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     free(n);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, NULL};
+static const hv_ws_handler handler = {on_message, on_close, NULL, NULL};
 
 void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {

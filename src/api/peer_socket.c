@@ -38,6 +38,9 @@ typedef struct peer_sock {
     int64_t auth_deadline;
     int64_t expires_ms; /* a user token's exp (wall clock); 0 = never */
     int user_slot;      /* holds a per-user connection slot */
+    int auth_tried;     /* authenticate ran: it never runs twice */
+    char *up_token;     /* the upgrade's token, until on_open uses it */
+    char up_since[32];
 } peer_sock;
 
 static void send_json(hv_conn *c, json_t *j)
@@ -94,9 +97,18 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
         hv_sub_resume(ps->sub, from, resumed);
 }
 
-/* since: "" / NULL for a fresh start, else the last event id the client saw. */
+/* since: "" / NULL for a fresh start, else the last event id the client saw.
+ * A socket authenticates once: a second attempt (an auth frame after a
+ * token on the upgrade, or a second auth frame) is refused and closes the
+ * socket, so no second subscription or peer connection is ever made for
+ * it (issue 13: the first one outlived the connection). */
 static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
 {
+    if (ps->auth_tried) {
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "already authenticated");
+        return;
+    }
+    ps->auth_tried = 1;
     hv_rooms *rooms = c->loop->srv->rooms;
     uint64_t from = 0;
     char *end = NULL;
@@ -150,8 +162,9 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     peer_sock *ps = hv_ws_app(c);
     json_t *j = opcode == HV_WS_TEXT ? json_loadb((const char *)data, len, 0, NULL) : NULL;
     const char *type = json_string_value(json_object_get(j, "type"));
-    if (!ps->sub) {
-        const char *token = type && !strcmp(type, "auth") ? json_string_value(json_object_get(j, "token")) : NULL;
+    int is_auth = type && !strcmp(type, "auth");
+    if (!ps->auth_tried || is_auth) { /* the first message, or another auth: refused */
+        const char *token = is_auth ? json_string_value(json_object_get(j, "token")) : NULL;
         char buf[32];
         authenticate(c, ps, token, since_of(j, buf, sizeof(buf)));
     } else if (!j) {
@@ -174,6 +187,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     hv_sub_release(ps->sub);
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
+    free(ps->up_token);
     free(ps);
 }
 
@@ -189,7 +203,19 @@ static void on_tick(hv_conn *c, int64_t now)
     }
 }
 
-static const hv_ws_handler handler = {on_message, on_close, on_tick};
+/* The upgrade's token authenticates before any frame that came with the
+ * upgrade is handled: such a frame is then a second authentication. */
+static void on_open(hv_conn *c)
+{
+    peer_sock *ps = hv_ws_app(c);
+    char *token = ps->up_token;
+    ps->up_token = NULL;
+    if (token)
+        authenticate(c, ps, token, ps->up_since);
+    free(token);
+}
+
+static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open};
 
 /* The token of the upgrade request, if it carries one. */
 static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
@@ -202,18 +228,19 @@ static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
 
 void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
 {
-    char buf[512], since[32] = "";
-    const char *tok = upgrade_token(r, buf, sizeof(buf));
-    char *token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
-    if (hv_http_query(r, "since", since, sizeof(since)) < 0)
-        strcpy(since, "x"); /* too long: refused as a bad auth request */
+    char buf[512];
     peer_sock *ps = calloc(1, sizeof(*ps));
+    if (!ps)
+        abort();
+    const char *tok = upgrade_token(r, buf, sizeof(buf));
+    ps->up_token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
+    if (hv_http_query(r, "since", ps->up_since, sizeof(ps->up_since)) < 0)
+        strcpy(ps->up_since, "x"); /* too long: refused as a bad auth request */
     ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.header_timeout_s * 1000);
     if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {
+        free(ps->up_token);
         free(ps);
-    } else if (token && !c->closing) {
-        authenticate(c, ps, token, since);
+    } else {
         hv_loop_flush(c->loop);
     }
-    free(token);
 }

@@ -358,10 +358,11 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     c->ops = &ws_ops;
     hv_conn_set_kind(c, kind);
     hv_conn_resume(c);
-    if (rest) {
+    if (h->on_open)
+        h->on_open(c);
+    if (rest && !c->closing)
         ws_data(c, rest, rest_len);
-        free(rest);
-    }
+    free(rest);
     return 0;
 }
 

@@ -30,6 +30,11 @@ typedef struct hv_ws_handler {
     void (*on_close)(hv_conn *c, int lost, const char *reason);
     /* Optional: called about ten times a second (deadlines of the endpoint). */
     void (*on_tick)(hv_conn *c, int64_t now);
+    /* Optional: called once the connection speaks WebSocket, before any
+     * frame that came in the same read as the upgrade request is handled:
+     * the place to act on the request's headers (a token). Done later, such
+     * a frame would be handled first and the endpoint would act twice. */
+    void (*on_open)(hv_conn *c);
 } hv_ws_handler;
 
 /* Upgrades the current request. On a bad upgrade answers 400/426 and
