@@ -258,7 +258,7 @@ static void access_tick(hv_conn *c, int64_t now)
     }
 }
 
-static const hv_ws_handler access_handler = {access_message, access_close, access_tick, NULL};
+static const hv_ws_handler access_handler = {access_message, access_close, access_tick, hv_api_end_user_limits};
 
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
 {

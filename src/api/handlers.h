@@ -11,6 +11,10 @@ void hv_api_publish(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_history(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_notifier(hv_conn *c, hv_http_req *r); /* notifier.c */
 void hv_api_peer_socket(hv_conn *c, hv_http_req *r); /* peer_socket.c */
+/* peer_socket.c: what a socket an end user holds (the peer socket, the
+ * access socket) may send: --max-peer-message, --peer-msg-rate and
+ * --peer-msg-burst. Call from the handler's on_open. */
+void hv_api_end_user_limits(hv_conn *c);
 void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */
 /* access.c: the seeds' access-id API */
 void hv_api_push_events(hv_conn *c, hv_http_req *r);

@@ -146,6 +146,29 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
         hv_sub_resume(ps->sub, from, resumed);
 }
 
+/* Bounded in size (--max-metadata): each update is an fsynced event sent
+ * to the peer's whole room and its webhooks. */
+static void update_metadata(hv_conn *c, peer_sock *ps, json_t *metadata)
+{
+    hv_server *srv = c->loop->srv;
+    char *md = json_dumps(metadata, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!md) {
+        send_error(c, "metadata could not be encoded");
+        return;
+    }
+    size_t len = strlen(md);
+    if (len > srv->cfg.max_metadata) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "metadata too large: %zu bytes of JSON, at most %zu; nothing stored", len,
+                 srv->cfg.max_metadata);
+        send_error(c, msg);
+        free(md);
+        return;
+    }
+    hv_peers_update_metadata(srv->rooms, ps->peer, md);
+    free(md);
+}
+
 /* A "since" given as a JSON string or number. */
 static const char *since_of(json_t *j, char *buf, size_t len)
 {
@@ -170,9 +193,7 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     } else if (!j) {
         send_error(c, opcode == HV_WS_TEXT ? "message is not valid JSON" : "binary messages are not accepted");
     } else if (ps->peer && type && !strcmp(type, "update_metadata") && json_object_get(j, "metadata")) {
-        char *md = json_dumps(json_object_get(j, "metadata"), JSON_ENCODE_ANY | JSON_COMPACT);
-        hv_peers_update_metadata(c->loop->srv->rooms, ps->peer, md);
-        free(md);
+        update_metadata(c, ps, json_object_get(j, "metadata"));
     } else {
         send_error(c, "unknown message; expected {\"type\":\"update_metadata\",\"metadata\":…}");
     }
@@ -203,11 +224,19 @@ static void on_tick(hv_conn *c, int64_t now)
     }
 }
 
+void hv_api_end_user_limits(hv_conn *c)
+{
+    const hv_config *cfg = &c->loop->srv->cfg;
+    hv_ws_limits lim = {cfg->max_peer_message, cfg->peer_msg_rate, (double)cfg->peer_msg_burst};
+    hv_ws_set_limits(c, &lim);
+}
+
 /* The upgrade's token authenticates before any frame that came with the
  * upgrade is handled: such a frame is then a second authentication. */
 static void on_open(hv_conn *c)
 {
     peer_sock *ps = hv_ws_app(c);
+    hv_api_end_user_limits(c);
     char *token = ps->up_token;
     ps->up_token = NULL;
     if (token)

@@ -48,6 +48,13 @@ static const opt options[] = {
     O("header-timeout", OPT_DOUBLE, header_timeout_s, "seconds to receive a request head (default 10)"),
     O("idle-timeout", OPT_DOUBLE, idle_timeout_s, "seconds an idle keep-alive connection stays open (default 60)"),
     O("max-ws-message", OPT_SIZE, max_ws_message, "largest WebSocket message in bytes; larger closes 1009 (default 1048576)"),
+    O("max-peer-message", OPT_SIZE, max_peer_message,
+      "largest message a peer or app client may send on its socket; larger closes 1009 (default 65536)"),
+    O("max-metadata", OPT_SIZE, max_metadata,
+      "largest peer metadata in bytes of JSON; larger is refused with an error frame, nothing stored (default 16384)"),
+    O("peer-msg-rate", OPT_DOUBLE, peer_msg_rate,
+      "messages per second a peer or app client socket may send; past it closes 4008 (default 10, 0 = no limit)"),
+    O("peer-msg-burst", OPT_SIZE, peer_msg_burst, "messages a peer or app client socket may send at once (default 20)"),
     O("max-outbound", OPT_SIZE, max_outbound, "bytes queued for one client before it is closed as a slow consumer (default 8388608)"),
     O("ping-interval", OPT_DOUBLE, ping_interval_s, "seconds between WebSocket pings; no pong within it closes (default 30)"),
     O("retention-events", OPT_U64, retention_events, "keep at most this many events (default 1000000, 0 = no limit)"),
@@ -99,6 +106,10 @@ static void set_defaults(hv_config *c)
     c->idle_timeout_s = 60;
     c->max_ws_message = 1u << 20;
     c->max_outbound = 8u << 20;
+    c->max_peer_message = 64u << 10;
+    c->max_metadata = 16u << 10;
+    c->peer_msg_rate = 10;
+    c->peer_msg_burst = 20;
     c->ping_interval_s = 30;
     c->retention_events = 1000000;
     c->retention_age_s = 7 * 24 * 3600;
@@ -363,6 +374,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+        return -1;
+    }
+    if (c->max_peer_message < 1 || (c->peer_msg_rate > 0 && c->peer_msg_burst < 1)) {
+        fprintf(stderr, "herald: --max-peer-message and --peer-msg-burst must be at least 1\n");
         return -1;
     }
     if (!c->node_id[0]) {

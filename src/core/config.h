@@ -28,6 +28,12 @@ typedef struct hv_config {
     double header_timeout_s;       /* slowloris guard */
     double idle_timeout_s;         /* keep-alive idle close */
     size_t max_ws_message;         /* close 1009 beyond */
+    /* What one end user may send (app-client sockets: the peer socket, the
+     * access socket; issue 13): */
+    size_t max_peer_message;       /* largest message; close 1009 beyond */
+    size_t max_metadata;           /* largest peer metadata (JSON text); refused beyond */
+    double peer_msg_rate;          /* messages per second per socket; 0 = no limit */
+    size_t peer_msg_burst;         /* messages at once before the rate applies */
     size_t max_outbound;           /* slow-consumer bound per connection (bytes) */
     double ping_interval_s;        /* WebSocket ping period; a pong must come within it */
     uint64_t retention_events;     /* keep at most this many events (0 = no limit) */

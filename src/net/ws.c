@@ -1,7 +1,16 @@
 /* ws.c — WebSocket connections on wslay; see ws.h.
  *
  * Input: the loop's read buffer is handed to wslay_event_recv through the
- * recv callback; wslay gathers whole messages and calls on_msg_recv.
+ * recv callback. wslay parses frames without buffering data payloads (its
+ * "no buffering" mode): ws.c gathers each message itself, so a frame whose
+ * announced length would take the message past the socket's bound is
+ * refused from its header (1009 "message too big") before one byte of it
+ * is stored. Each message (and ping) takes a token from the socket's
+ * bucket when it has a rate limit; an empty bucket closes it with 4008.
+ * An endpoint may pause a socket (hv_ws_pause) while a message's work is
+ * pending: reading stops, messages already parsed from the last read are
+ * held, the unparsed rest of it is kept, and hv_ws_resume hands them on
+ * later, from the loop, in order.
  * Output: wslay's own frames (control frames, replies) go through the send
  * callback, which always takes everything into the connection's queue, so
  * wslay never holds half a frame and shared event frames can be queued
@@ -27,6 +36,17 @@
 #include "net/ws_frame.h"
 
 #define CLOSE_GRACE_MS 2000
+/* Input kept while paused: the rest of the read that paused the socket, and
+ * whatever arrives if something else restarts reading meanwhile. */
+#define MAX_KEPT_INPUT (1u << 20)
+
+/* A message parsed while the socket was paused, waiting for hv_ws_resume. */
+typedef struct held_msg {
+    struct held_msg *next;
+    int opcode;
+    size_t len;
+    uint8_t *data;
+} held_msg;
 
 typedef struct hv_ws {
     wslay_event_context_ptr ctx; /* NULL while idle; its user data is the hv_ws */
@@ -39,8 +59,21 @@ typedef struct hv_ws {
     uint64_t fed, framed;        /* bytes given to wslay / bytes of complete frames */
     uint64_t cur_frame;          /* size of the frame being received */
     uint8_t closing, notified, in_fragment, close_received;
-    uint8_t in_recv, dead; /* inside wslay_event_recv; closed meanwhile */
+    uint8_t in_recv, dead; /* handing on input (ws on the stack); closed meanwhile */
+    uint8_t cur_data;      /* the frame being received is a data frame */
+    uint8_t paused, resume_posted;
     const char *lost_reason;
+    /* limits (hv_ws_set_limits) */
+    size_t max_msg;
+    double rate, burst, tokens;
+    int64_t refill_at;
+    /* the data message being received */
+    uint8_t *msg;
+    size_t msg_len, msg_cap;
+    /* while paused */
+    held_msg *held, **held_tail;
+    char *kept;
+    size_t kept_len;
 } hv_ws;
 
 static hv_ws *ws_of(hv_conn *c)
@@ -53,6 +86,71 @@ static int64_t now_ms(hv_conn *c)
     return (int64_t)uv_now(&c->loop->uv);
 }
 
+static void ws_free(hv_ws *ws)
+{
+    if (ws->ctx)
+        wslay_event_context_free(ws->ctx);
+    while (ws->held) {
+        held_msg *m = ws->held;
+        ws->held = m->next;
+        free(m->data);
+        free(m);
+    }
+    free(ws->msg);
+    free(ws->kept);
+    free(ws);
+}
+
+/* Refuses the stream from inside wslay (a bound passed): the close frame
+ * with its reason, and nothing more is read. */
+static void refuse(hv_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws->closing)
+        return;
+    hv_debug("websocket: closing with %u %s", code, reason);
+    ws->closing = 1;
+    wslay_event_send(ws->ctx); /* what is owed first (pongs): wslay puts a close before them */
+    wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason, strlen(reason));
+    wslay_event_shutdown_read(ws->ctx);
+    ws->conn->deadline = now_ms(ws->conn) + CLOSE_GRACE_MS;
+    free(ws->msg);
+    ws->msg = NULL;
+    ws->msg_len = ws->msg_cap = 0;
+}
+
+/* One message's token from the socket's bucket; 0 when it is empty. */
+static int take_token(hv_ws *ws)
+{
+    if (ws->rate <= 0)
+        return 1;
+    int64_t now = now_ms(ws->conn);
+    ws->tokens += (double)(now - ws->refill_at) * ws->rate / 1000.0;
+    if (ws->tokens > ws->burst)
+        ws->tokens = ws->burst;
+    ws->refill_at = now;
+    if (ws->tokens < 1)
+        return 0;
+    ws->tokens -= 1;
+    return 1;
+}
+
+static void keep_input(hv_ws *ws, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    if (ws->kept_len + len > MAX_KEPT_INPUT) {
+        hv_warn("websocket: more than %u bytes arrived while paused, closing", MAX_KEPT_INPUT);
+        hv_conn_close(ws->conn);
+        return;
+    }
+    char *k = realloc(ws->kept, ws->kept_len + len);
+    if (!k)
+        abort();
+    memcpy(k + ws->kept_len, data, len);
+    ws->kept = k;
+    ws->kept_len += len;
+}
+
 /* ---- wslay callbacks ---------------------------------------------------- */
 
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
@@ -63,10 +161,15 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
+    if (ws->paused) { /* the rest stays with ws_data, kept for hv_ws_resume */
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
     size_t n = len < ws->in_len ? len : ws->in_len;
     memcpy(buf, ws->in, n);
     ws->in += n;
     ws->in_len -= n;
+    ws->fed += n;
     return (ssize_t)n;
 }
 
@@ -91,12 +194,33 @@ static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     }
     if (m->opcode == WSLAY_CONNECTION_CLOSE || c->closing || ws->closing)
         return; /* wslay answers a close itself */
-    if (m->opcode == WSLAY_TEXT_FRAME && !hv_utf8_valid(m->msg, m->msg_length)) {
-        wslay_event_queue_close(ctx, 1007, (const uint8_t *)"invalid UTF-8", 13);
+    if (!take_token(ws)) { /* a ping costs a pong: it counts too */
+        refuse(ws, HV_WS_CLOSE_RATE_LIMITED, "rate limit exceeded");
         return;
     }
-    if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
-        ws->h->on_message(c, m->opcode, m->msg, m->msg_length);
+    if (m->opcode != WSLAY_TEXT_FRAME && m->opcode != WSLAY_BINARY_FRAME)
+        return;
+    /* Data payloads are not buffered by wslay: the message is ws->msg. */
+    static uint8_t empty[1];
+    uint8_t *data = ws->msg ? ws->msg : empty;
+    size_t len = ws->msg_len;
+    ws->msg = NULL;
+    ws->msg_len = ws->msg_cap = 0;
+    if (m->opcode == WSLAY_TEXT_FRAME && !hv_utf8_valid(data, len)) {
+        wslay_event_queue_close(ctx, 1007, (const uint8_t *)"invalid UTF-8", 13);
+    } else if (ws->paused) {
+        held_msg *h = malloc(sizeof(*h));
+        if (!h)
+            abort();
+        *h = (held_msg){NULL, m->opcode, len, data == empty ? NULL : data};
+        *ws->held_tail = h;
+        ws->held_tail = &h->next;
+        return;
+    } else {
+        ws->h->on_message(c, m->opcode, data, len);
+    }
+    if (data != empty)
+        free(data);
 }
 
 /* Frame boundaries, to know when the context holds no state. Client
@@ -108,8 +232,35 @@ static void cb_frame_start(wslay_event_context_ptr ctx, const struct wslay_event
     hv_ws *ws = user;
     uint64_t len = a->payload_length;
     ws->cur_frame = 2 + (len > 65535 ? 8 : len > 125 ? 2 : 0) + 4 + len;
+    ws->cur_data = a->opcode < 8;
     if (a->opcode < 8) /* data or continuation: fin ends a message */
         ws->in_fragment = !a->fin;
+    if (ws->cur_data && len > ws->max_msg - ws->msg_len)
+        refuse(ws, 1009, "message too big");
+}
+
+/* A piece of a data frame's payload (unmasked): appended to the message,
+ * whose frames were checked against the bound at their headers. */
+static void cb_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *a, void *user)
+{
+    (void)ctx;
+    hv_ws *ws = user;
+    if (!ws->cur_data || ws->closing || a->data_length == 0)
+        return;
+    if (ws->msg_len + a->data_length > ws->msg_cap) {
+        size_t cap = ws->msg_cap ? ws->msg_cap : 256;
+        while (cap < ws->msg_len + a->data_length)
+            cap *= 2;
+        if (cap > ws->max_msg)
+            cap = ws->max_msg;
+        uint8_t *m = realloc(ws->msg, cap);
+        if (!m)
+            abort();
+        ws->msg = m;
+        ws->msg_cap = cap;
+    }
+    memcpy(ws->msg + ws->msg_len, a->data, a->data_length);
+    ws->msg_len += a->data_length;
 }
 
 static void cb_frame_end(wslay_event_context_ptr ctx, void *user)
@@ -121,8 +272,8 @@ static void cb_frame_end(wslay_event_context_ptr ctx, void *user)
 
 static const struct wslay_event_callbacks callbacks = {
     .recv_callback = cb_recv, .send_callback = cb_send,
-    .on_frame_recv_start_callback = cb_frame_start, .on_frame_recv_end_callback = cb_frame_end,
-    .on_msg_recv_callback = cb_msg};
+    .on_frame_recv_start_callback = cb_frame_start, .on_frame_recv_chunk_callback = cb_chunk,
+    .on_frame_recv_end_callback = cb_frame_end, .on_msg_recv_callback = cb_msg};
 
 static wslay_event_context_ptr ws_ctx(hv_conn *c)
 {
@@ -130,7 +281,9 @@ static wslay_event_context_ptr ws_ctx(hv_conn *c)
     if (!ws->ctx) {
         if (wslay_event_context_server_init(&ws->ctx, &callbacks, ws) != 0)
             abort();
-        wslay_event_config_set_max_recv_msg_length(ws->ctx, c->loop->srv->cfg.max_ws_message);
+        /* ws.c bounds messages itself (cb_frame_start), with a reason. */
+        wslay_event_config_set_no_buffering(ws->ctx, 1);
+        wslay_event_config_set_max_recv_msg_length(ws->ctx, UINT64_MAX);
         ws->fed = ws->framed = 0;
     }
     return ws->ctx;
@@ -163,23 +316,28 @@ static void pump(hv_conn *c)
         ws_release_idle(ws);
 }
 
-static void ws_data(hv_conn *c, const char *data, size_t len)
+/* Hands bytes to wslay; whatever a pause leaves unread is kept. */
+static void feed(hv_conn *c, const char *data, size_t len)
 {
     hv_ws *ws = ws_of(c);
     wslay_event_context_ptr ctx = ws_ctx(c);
     ws->in = (const uint8_t *)data;
     ws->in_len = len;
-    ws->fed += len;
-    ws->last_rx = now_ms(c);
     ws->in_recv = 1;
     int r = wslay_event_recv(ctx);
     ws->in_recv = 0;
     if (ws->dead) { /* closed by a handler while wslay was running */
-        wslay_event_context_free(ws->ctx);
-        free(ws);
+        ws_free(ws);
         return;
     }
+    const uint8_t *unread = ws->in;
+    size_t unread_len = ws->in_len;
     ws->in_len = 0;
+    if (ws->paused && r == 0 && !ws->closing) {
+        keep_input(ws, unread, unread_len); /* past its bound it closes c: ws is gone */
+        if (c->closing)
+            return;
+    }
     if (r != 0) {
         /* wslay gave up on the stream (a protocol error it does not answer
          * itself, e.g. an oversized or fragmented control frame): say so
@@ -196,6 +354,18 @@ static void ws_data(hv_conn *c, const char *data, size_t len)
         return;
     }
     pump(c);
+}
+
+static void ws_data(hv_conn *c, const char *data, size_t len)
+{
+    hv_ws *ws = ws_of(c);
+    ws->last_rx = now_ms(c);
+    if (ws->paused) { /* reading was restarted by someone else: keep it for later */
+        keep_input(ws, data, len);
+        hv_conn_pause(c);
+        return;
+    }
+    feed(c, data, len);
 }
 
 static void ws_eof(hv_conn *c, int status)
@@ -215,6 +385,11 @@ static void ws_tick(hv_conn *c, int64_t now)
 {
     hv_ws *ws = ws_of(c);
     int64_t interval = (int64_t)(c->loop->srv->cfg.ping_interval_s * 1000);
+    if (ws->paused) { /* herald is not reading: the client's pong may be waiting unread */
+        if (ws->h->on_tick)
+            ws->h->on_tick(c, now);
+        return;
+    }
     if (ws->ping_sent && now - ws->ping_sent >= interval) {
         hv_debug("websocket: no pong within %lld ms, closing", (long long)interval);
         ws->lost_reason = "heartbeat timeout";
@@ -244,13 +419,11 @@ static void ws_on_close(hv_conn *c)
         ws->h->on_close(c, !clean, ws->lost_reason ? ws->lost_reason : "connection lost");
     }
     c->proto = NULL;
-    if (ws->in_recv) { /* wslay is on the stack: ws_data frees */
+    if (ws->in_recv) { /* ws is on the stack: feed or drain frees it */
         ws->dead = 1;
         return;
     }
-    if (ws->ctx)
-        wslay_event_context_free(ws->ctx);
-    free(ws);
+    ws_free(ws);
 }
 
 static void ws_shutdown(hv_conn *c)
@@ -354,6 +527,8 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     ws->h = h;
     ws->app = app;
     ws->last_rx = now_ms(c);
+    ws->max_msg = c->loop->srv->cfg.max_ws_message;
+    ws->held_tail = &ws->held;
     c->proto = ws;
     c->ops = &ws_ops;
     hv_conn_set_kind(c, kind);
@@ -368,7 +543,94 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
 
 void *hv_ws_app(hv_conn *c)
 {
-    return c->ops == &ws_ops ? ws_of(c)->app : NULL;
+    return c->ops == &ws_ops && c->proto ? ws_of(c)->app : NULL;
+}
+
+void hv_ws_set_limits(hv_conn *c, const hv_ws_limits *lim)
+{
+    if (c->closing || c->ops != &ws_ops)
+        return;
+    hv_ws *ws = ws_of(c);
+    ws->max_msg = lim->max_message ? lim->max_message : c->loop->srv->cfg.max_ws_message;
+    ws->rate = lim->rate;
+    ws->burst = lim->burst >= 1 ? lim->burst : 1;
+    ws->tokens = ws->burst;
+    ws->refill_at = now_ms(c);
+}
+
+/* ---- pausing -------------------------------------------------------------- */
+
+void hv_ws_pause(hv_conn *c)
+{
+    if (c->closing || c->ops != &ws_ops)
+        return;
+    ws_of(c)->paused = 1;
+    hv_conn_pause(c);
+}
+
+/* Hands on what was held, in order, until the socket is paused again. */
+static void drain(hv_conn *c)
+{
+    hv_ws *ws = ws_of(c);
+    ws->in_recv = 1;
+    while (ws->held && !ws->paused && !c->closing && !ws->closing) {
+        held_msg *m = ws->held;
+        if (!(ws->held = m->next))
+            ws->held_tail = &ws->held;
+        static uint8_t empty[1];
+        ws->h->on_message(c, m->opcode, m->data ? m->data : empty, m->len);
+        free(m->data);
+        free(m);
+    }
+    ws->in_recv = 0;
+    if (ws->dead) {
+        ws_free(ws);
+        return;
+    }
+    if (c->closing || ws->paused)
+        return;
+    if (ws->kept) { /* also when closing: the client's close may be in it */
+        char *kept = ws->kept;
+        size_t n = ws->kept_len;
+        ws->kept = NULL;
+        ws->kept_len = 0;
+        feed(c, kept, n); /* may pause again: its rest is kept anew */
+        free(kept);
+        if (c->closing || ws_of(c)->paused)
+            return;
+    }
+    ws->last_rx = now_ms(c); /* its pong may have waited unread */
+    ws->ping_sent = 0;
+    hv_conn_resume(c);
+    pump(c);
+}
+
+static void resume_now(hv_loop *l, void *arg)
+{
+    hv_conn *c = arg;
+    if (!c->closing) {
+        ws_of(c)->resume_posted = 0;
+        if (!ws_of(c)->paused)
+            drain(c);
+    }
+    hv_conn_release(c);
+    hv_loop_flush(l);
+}
+
+void hv_ws_resume(hv_conn *c)
+{
+    if (c->closing || c->ops != &ws_ops || !ws_of(c)->paused)
+        return;
+    hv_ws *ws = ws_of(c);
+    ws->paused = 0;
+    /* From the loop, not from here: the caller (a commit's answer) runs
+     * before the commit's events are sent, and the client must see those
+     * before any answer to its next message. */
+    if (!ws->resume_posted) {
+        ws->resume_posted = 1;
+        hv_conn_hold(c);
+        hv_loop_post(c->loop, resume_now, c);
+    }
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -421,36 +683,4 @@ void hv_ws_close(hv_conn *c, int code, const char *reason)
     wslay_event_queue_close(ws_ctx(c), (uint16_t)code, (const uint8_t *)reason, strlen(reason));
     c->deadline = now_ms(c) + CLOSE_GRACE_MS;
     pump(c);
-}
-
-/* ---- UTF-8 ------------------------------------------------------------------ */
-
-int hv_utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = s[i];
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if ((b & 0xE0) == 0xC0) n = 1, cp = b & 0x1F;
-        else if ((b & 0xF0) == 0xE0) n = 2, cp = b & 0x0F;
-        else if ((b & 0xF8) == 0xF0) n = 3, cp = b & 0x07;
-        else return 0;
-        if (i + n >= len)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
 }

@@ -2,9 +2,11 @@
  *
  * hv_ws_accept validates an upgrade request, answers 101 and moves the
  * connection to WebSocket mode. wslay parses client frames (masking rules,
- * fragmentation, control frames, the close handshake, the message size
- * limit that closes with 1009); whole messages go to the endpoint's
- * handler. Event frames prepared once by the hub are queued by reference
+ * fragmentation, control frames, the close handshake); ws.c bounds each
+ * message (1009 "message too big", refused from the frame header, nothing
+ * buffered) and, when the endpoint sets one, the rate of messages (4008
+ * "rate limit exceeded"); whole messages go to the endpoint's handler,
+ * which may pause the socket while a message's work is pending. Event frames prepared once by the hub are queued by reference
  * with hv_ws_send_frame; a connection whose queue passes the configured
  * bound is closed with 4001 "slow consumer" and never slows anyone else.
  * Every connection is pinged each ping interval; a missing pong closes it.
@@ -20,6 +22,15 @@
 #include "net/http.h"
 
 #define HV_WS_CLOSE_SLOW_CONSUMER 4001
+/* Discord's gateway uses 4008 for the same. */
+#define HV_WS_CLOSE_RATE_LIMITED 4008
+
+/* What one socket may send (hv_ws_set_limits). */
+typedef struct hv_ws_limits {
+    size_t max_message; /* bytes of one message; 0 = --max-ws-message */
+    double rate;        /* messages (and pings) per second; 0 = no limit */
+    double burst;       /* messages at once: the bucket's size */
+} hv_ws_limits;
 
 typedef struct hv_ws_handler {
     /* A complete text (opcode 1) or binary (2) message. Text is valid UTF-8. */
@@ -43,6 +54,17 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind);
 
 void *hv_ws_app(hv_conn *c);
 
+/* Sets the socket's limits (from on_open, to cover the first frames too). */
+void hv_ws_set_limits(hv_conn *c, const hv_ws_limits *lim);
+
+/* Stops handing on messages and reading the socket, e.g. while the work of
+ * the last message is pending, so one client cannot queue work without
+ * bound; the kernel's buffers then hold the client back. Messages already
+ * parsed are held and handed on after hv_ws_resume, which acts from the
+ * loop soon after (never from inside the call). */
+void hv_ws_pause(hv_conn *c);
+void hv_ws_resume(hv_conn *c);
+
 /* Queues a message (copied). */
 void hv_ws_send(hv_conn *c, int opcode, const void *data, size_t len);
 /* Queues a shared, pre-built frame by reference (the hot path). */
@@ -51,7 +73,7 @@ void hv_ws_send_frame(hv_conn *c, const hv_frame *f);
  * after a short grace period. */
 void hv_ws_close(hv_conn *c, int code, const char *reason);
 
-/* 1 when data is valid UTF-8. */
+/* 1 when data is valid UTF-8 (ws_utf8.c). */
 int hv_utf8_valid(const uint8_t *s, size_t len);
 
 #endif

@@ -140,3 +140,28 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def ws_connect(port, path, headers=None, frames=b""):
+    """A WebSocket opened with the upgrade and any frames in one write:
+    (socket, bytes after the 101's head) — or (socket, None) when the
+    answer was not 101."""
+    s = connect(port)
+    s.sendall(ws_upgrade(path, headers) + frames)
+    head = read_until(s, b"\r\n\r\n")
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        return s, None
+    return s, head.split(b"\r\n\r\n", 1)[1]
+
+
+def ws_until_close(s, buf=b""):
+    """Every frame the server sends up to and including its close frame (or
+    until the socket ends): [(opcode, payload)]."""
+    out = []
+    while True:
+        op, payload, buf = ws_read_frame(s, buf)
+        if op is None:
+            return out
+        out.append((op, payload))
+        if op == 0x8:
+            return out
