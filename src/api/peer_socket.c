@@ -146,8 +146,22 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
         hv_sub_resume(ps->sub, from, resumed);
 }
 
-/* Bounded in size (--max-metadata): each update is an fsynced event sent
- * to the peer's whole room and its webhooks. */
+/* The peer's update is durable (or failed): the socket reads again. */
+static void metadata_stored(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
+{
+    (void)l, (void)evs, (void)n;
+    hv_conn *c = arg;
+    if (!c->closing) {
+        if (status != 0)
+            send_error(c, "metadata not stored: the event store is unavailable, try again later");
+        hv_ws_resume(c);
+    }
+    hv_conn_release(c);
+}
+
+/* Bounded in size (--max-metadata), and one at a time: the socket is
+ * paused until the change is committed, so a peer cannot queue commits
+ * (each an fsynced event sent to its whole room) faster than they are made. */
 static void update_metadata(hv_conn *c, peer_sock *ps, json_t *metadata)
 {
     hv_server *srv = c->loop->srv;
@@ -165,7 +179,12 @@ static void update_metadata(hv_conn *c, peer_sock *ps, json_t *metadata)
         free(md);
         return;
     }
-    hv_peers_update_metadata(srv->rooms, ps->peer, md);
+    hv_conn_hold(c);
+    hv_rooms_reply reply = {c->loop, metadata_stored, c};
+    if (hv_peers_update_metadata(srv->rooms, ps->peer, md, reply) == 0)
+        hv_ws_pause(c);
+    else
+        hv_conn_release(c);
     free(md);
 }
 

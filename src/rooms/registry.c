@@ -511,8 +511,9 @@ void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const 
     hv_peer_release(p);
 }
 
-void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json)
+int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json, hv_rooms_reply reply)
 {
+    int rc = -1;
     uv_mutex_lock(&r->mu);
     if (!p->deleted) {
         free(p->metadata);
@@ -521,9 +522,10 @@ void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json
         put_peer_record(&kv, p);
         hv_event *ev = rooms_peer_event("peer.metadata_updated", p,
                                   json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));
-        rooms_commit(r, &ev, 1, &kv, no_reply);
+        rc = rooms_commit(r, &ev, 1, &kv, reply);
     }
     uv_mutex_unlock(&r->mu);
+    return rc;
 }
 
 int hv_peers_identify(hv_rooms *r, const char *token, char peer_id[64], char room_id[160])

@@ -64,8 +64,11 @@ hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *
  * close) or peer.crashed with reason (lost), unless the peer was deleted
  * or the socket was replaced. Releases the reference. */
 void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const char *reason);
-/* Stores new metadata (JSON text) and emits peer.metadata_updated. */
-void hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json);
+/* Stores new metadata (JSON text) and emits peer.metadata_updated. 0 when
+ * the change went to the hub (reply.done is called once it is durable or
+ * failed); -1 when nothing was committed (the peer is deleted, the server
+ * is stopping), and reply.done is not called. */
+int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json, hv_rooms_reply reply);
 
 /* Who a peer token belongs to, without connecting (SSE streams): 0 and
  * the ids copied out, or -1 for an unknown token. */
