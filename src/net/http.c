@@ -576,14 +576,22 @@ int hv_http_query(const hv_http_req *r, const char *name, char *out, size_t outl
                 int ch = (unsigned char)*v;
                 if (ch == '+')
                     ch = ' ';
-                else if (ch == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                    ch = hexval(v[1]) * 16 + hexval(v[2]);
+                else if (ch == '%' && end - v >= 3 && hexval((unsigned char)v[1]) >= 0 &&
+                         hexval((unsigned char)v[2]) >= 0) {
+                    ch = hexval((unsigned char)v[1]) * 16 + hexval((unsigned char)v[2]);
                     v += 2;
                 }
-                if (o + 1 >= outlen)
+                if (o + 1 >= outlen) {
+                    /* Too long: out is "", never a truncated value that a
+                     * caller ignoring -1 would take for the real one. */
+                    if (outlen)
+                        out[0] = 0;
                     return -1;
+                }
                 out[o++] = (char)ch;
             }
+            if (outlen == 0)
+                return -1;
             out[o] = 0;
             return 1;
         }

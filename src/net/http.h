@@ -46,7 +46,8 @@ hv_http_req *hv_http_request(hv_conn *c);
 const char *hv_http_header_get(const hv_http_req *r, const char *lname);
 
 /* Copies the URL-decoded value of query parameter name into out; returns
- * 1 when present, 0 when absent, -1 when it does not fit. */
+ * 1 when present, 0 when absent, -1 when it does not fit (out is then ""
+ * when outlen > 0). */
 int hv_http_query(const hv_http_req *r, const char *name, char *out, size_t outlen);
 
 /* Sends a complete response and finishes the request. */

@@ -50,8 +50,12 @@ static void query_parameters(void **state)
     assert_int_equal(hv_http_query(&r, "x", v, sizeof(v)), 1);
     assert_int_equal(hv_http_query(&r, "missing", v, sizeof(v)), 0);
     assert_int_equal(hv_http_query(&r, "sinc", v, sizeof(v)), 0); /* no prefix match */
-    char tiny[2];
+    char tiny[2] = "?";
     assert_int_equal(hv_http_query(&r, "room_id", tiny, sizeof(tiny)), -1);
+    assert_string_equal(tiny, ""); /* terminated, not a truncated value */
+    char none[1] = {'?'};
+    assert_int_equal(hv_http_query(&r, "flag", none, 0), -1); /* no room even for "" */
+    assert_int_equal(none[0], '?');
 }
 
 static size_t gzip_bytes(const char *in, size_t len, unsigned char *out, size_t cap)
