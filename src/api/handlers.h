@@ -23,6 +23,10 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r);
 /* janus.c: Janus event handlers (POST at --janus-path, WebSocket) */
 void hv_api_janus_events(hv_conn *c, hv_http_req *r);
 void hv_api_janus_ws(hv_conn *c, hv_http_req *r);
+/* 1 when an Authorization value carries the server token, as Bearer or as
+ * the HTTP Basic password (any user name); auth may be NULL. Exposed for
+ * fuzz/fuzz_auth.c. */
+int hv_janus_auth_ok(hv_server *srv, const char *auth);
 /* sinks.c: sink modules and their positions */
 void hv_api_sinks_list(hv_conn *c, hv_http_req *r);
 /* rooms.c: the Fishjam room API */

@@ -66,7 +66,7 @@ static int basic_ok(hv_server *srv, const char *b64)
     return hv_auth_token_ok(srv, (const char *)colon + 1, plen);
 }
 
-static int header_ok(hv_server *srv, const char *auth)
+int hv_janus_auth_ok(hv_server *srv, const char *auth)
 {
     if (!auth)
         return 0;
@@ -86,7 +86,7 @@ static int require_auth(hv_conn *c, hv_http_req *r, int allow_query)
     hv_server *srv = c->loop->srv;
     const char *auth = hv_http_header_get(r, "authorization");
     char tok[512];
-    if (header_ok(srv, auth))
+    if (hv_janus_auth_ok(srv, auth))
         return 0;
     if (allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1 &&
         hv_auth_token_ok(srv, tok, strlen(tok)))
