@@ -146,7 +146,9 @@ static int parse_timestamp(json_t *v, int64_t *ms)
     }
     if (json_is_number(v)) {
         double x = json_number_value(v);
-        if (x < 0)
+        /* Past year 9999 (in ms) is no time herald stores, and converting
+         * a larger double to int64_t is undefined behaviour. */
+        if (x < 0 || x >= 253402300800000.0)
             return -1;
         *ms = x < 1e12 ? (int64_t)(x * 1000) : (int64_t)x;
         return 0;
