@@ -8,8 +8,11 @@ CTEST_FLAGS ?= --output-on-failure -j2 --timeout 600
 # (a packager's) does not (option HERALD_WERROR).
 CMAKE_FLAGS ?= -DHERALD_WERROR=ON
 LOOPS ?= 10
+# make fuzz-long: seconds per libFuzzer target, and which targets ("" = all)
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-asan build-fuzz build-matrix run test test-fast test-loop bench install clean
+.PHONY: all deps build build-asan build-fuzz build-matrix run test test-fast test-loop fuzz-long bench install clean
 
 all: build
 
@@ -45,6 +48,12 @@ test:
 # hog beside it (stress-ng); prints a table of runs and failures per test.
 test-loop:
 	@bash scripts/test-loop.sh $(if $(filter 1,$(STRESS)),--stress) $(LOOPS)
+
+# Every libFuzzer target for FUZZ_SECONDS each (default 600), with a kept
+# corpus in build-fuzz/fuzz-long/; prints each target's executions and
+# coverage (scripts/fuzz-long.sh, docs/testing.md).
+fuzz-long: build-fuzz
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_TARGETS="$(FUZZ_TARGETS)" bash scripts/fuzz-long.sh
 
 test-fast: build
 	cd build && ctest $(CTEST_FLAGS)
