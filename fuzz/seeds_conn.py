@@ -93,6 +93,11 @@ SEEDS = {
     "peer_user_jwt": conn(PEER, upgrade(), [
         frame(b'{"type":"auth","token":"' + U + b'","since":"1"}'),
         frame({"type": "update_metadata", "metadata": {}})]),
+    # defect 2: the upgrade's token and an auth frame in the same read once
+    # authenticated twice (heap-use-after-free on the next room event)
+    "peer_double_auth_same_read": conn(PEER, upgrade(b"?token=" + P), [frame(text_auth(P))], flags=JOIN),
+    "peer_double_auth_bearer": conn(PEER, upgrade(extra=b"Authorization: Bearer " + P + b"\r\n"), [
+        frame(text_auth(P)), frame({"type": "update_metadata", "metadata": 1})], flags=JOIN | EOF),
     "peer_wrong_token": conn(PEER, upgrade(b"?token=abc"), []),
     "peer_bad_since": conn(PEER, upgrade(b"?token=" + P + b"&since=-1"), []),
     "peer_eof": conn(PEER, upgrade(), [frame(text_auth(P))], flags=EOF),
