@@ -38,7 +38,11 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     for (size_t i = 0; i < who.nrooms; i++)
         id->rooms[i] = strdup(who.rooms[i]);
     id->nrooms = who.nrooms;
-    id->exp_ms = who.exp * 1000;
+    /* The end of the time the token is accepted (exp and the clock skew
+     * hv_jwt_verify allows): a socket authenticated inside the leeway is
+     * not closed at once, which would only make its client reconnect in a
+     * loop with the same token. */
+    id->exp_ms = (who.exp + HV_JWT_LEEWAY_S) * 1000;
     hv_identity_clear(&who);
     return 0;
 }

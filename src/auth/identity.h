@@ -22,7 +22,7 @@ typedef struct hv_client_id {
     char user_id[257];
     char **rooms;
     size_t nrooms;
-    int64_t exp_ms;      /* user tokens: expiry (ms since the epoch); 0 = none */
+    int64_t exp_ms;      /* user tokens: accepted until then (exp + leeway, ms since the epoch); 0 = none */
 } hv_client_id;
 
 /* Resolves token; 0 and id filled (release with hv_client_id_clear), or -1

@@ -89,6 +89,17 @@ test('a socket is closed when its token expires', async () => {
   assert.deepEqual(await s.closedP, { code: 4003, reason: 'token expired' });
 });
 
+test('a token inside the clock-skew leeway (exp passed, by less than 30 s) is served until the leeway ends', async () => {
+  // exp 20 s ago: accepted for 10 s more (at least 9 on a loaded machine).
+  const exp = now() - 20;
+  const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'skewed', exp, aud: 'herald-test' }) });
+  await waitFor(() => s.msgs.find((m) => m.type === 'authenticated'), 'authenticated');
+  const closed = await s.closedP;
+  const at = Date.now();
+  assert.deepEqual(closed, { code: 4003, reason: 'token expired' });
+  assert.ok(at >= (exp + 30) * 1000 - 1000, `closed ${((exp + 30) * 1000 - at) / 1000} s before the leeway ended`);
+});
+
 test('access-id API: push_events, subscribe_to_events with replay after a timestamp, drop_user', async () => {
   const before = await api('POST', '/push_events', [{ accessid: 'carol', created_at: '2026-01-01T00:00:00Z', payload: { n: 'old' } }]);
   assert.equal(before.status, 200);
