@@ -112,21 +112,40 @@ static int open_store(hv_server *srv)
     return 0;
 }
 
-static void run_control_loop(hv_server *srv)
+/* Takes SIGINT and SIGTERM from the start, before anything is opened: a
+ * signal that comes while herald starts (a process manager may stop it
+ * as soon as it logged that it listens) is handled once the control loop
+ * runs, as a graceful stop, instead of killing the process half-started. */
+static void control_signals_start(control *ctl, hv_server *srv)
 {
-    control ctl = {.srv = srv, .last_ms = hv_now_ms()};
+    *ctl = (control){.srv = srv, .last_ms = hv_now_ms()};
     uv_loop_t *loop = uv_default_loop();
-    uv_signal_init(loop, &ctl.sigint);
-    uv_signal_init(loop, &ctl.sigterm);
-    ctl.sigint.data = ctl.sigterm.data = &ctl;
-    uv_signal_start(&ctl.sigint, on_signal, SIGINT);
-    uv_signal_start(&ctl.sigterm, on_signal, SIGTERM);
-    uv_timer_init(loop, &ctl.metrics);
-    ctl.metrics.data = &ctl;
-    uint64_t ms = (uint64_t)(srv->cfg.metrics_interval_s * 1000);
-    uv_timer_start(&ctl.metrics, on_metrics_timer, ms, ms);
+    uv_signal_init(loop, &ctl->sigint);
+    uv_signal_init(loop, &ctl->sigterm);
+    ctl->sigint.data = ctl->sigterm.data = ctl;
+    uv_signal_start(&ctl->sigint, on_signal, SIGINT);
+    uv_signal_start(&ctl->sigterm, on_signal, SIGTERM);
+}
+
+/* Runs until a signal stopped it (herald started). */
+static void run_control_loop(control *ctl)
+{
+    uv_loop_t *loop = uv_default_loop();
+    uv_timer_init(loop, &ctl->metrics);
+    ctl->metrics.data = ctl;
+    uint64_t ms = (uint64_t)(ctl->srv->cfg.metrics_interval_s * 1000);
+    uv_timer_start(&ctl->metrics, on_metrics_timer, ms, ms);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+}
+
+/* Releases the signal handlers when herald did not start. */
+static void control_discard(control *ctl)
+{
+    uv_close((uv_handle_t *)&ctl->sigint, NULL);
+    uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+    uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+    uv_loop_close(uv_default_loop());
 }
 
 int main(int argc, char **argv)
@@ -136,10 +155,14 @@ int main(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : 2;
     signal(SIGPIPE, SIG_IGN);
+    static control ctl;
+    control_signals_start(&ctl, &srv);
     srv.started_ms = hv_now_ms();
     hv_limits_init(&srv.limits, (long)srv.cfg.max_connections, (long)srv.cfg.max_connections_per_user);
-    if (open_store(&srv) != 0)
+    if (open_store(&srv) != 0) {
+        control_discard(&ctl);
         return 1;
+    }
     /* Before the hub starts: these load their state with the writer. */
     srv.rooms = hv_rooms_new(&srv);
     srv.endpoints = hv_endpoints_new(&srv);
@@ -156,7 +179,9 @@ int main(int argc, char **argv)
     if (ok) {
         hv_sinks_start(srv.sinks);
         heartbeat = hv_heartbeat_start(&srv);
-        run_control_loop(&srv);
+        run_control_loop(&ctl);
+    } else {
+        control_discard(&ctl);
     }
     int shared = heartbeat != NULL;
     hv_heartbeat_stop(heartbeat); /* it may kick the engine: stopped first */

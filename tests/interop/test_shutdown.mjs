@@ -3,6 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startHerald } from './herald.mjs';
 import { PB, wsClient, jsonNotifier, rawWs, finish, within, WAIT_MS } from './wsutil.mjs';
 
@@ -77,4 +81,25 @@ test('SIGTERM with no clients: herald exits 0 and stops listening', async () => 
   await assert.rejects(fetch(`${h.url}/health`), 'nothing listens after exit');
   const ws = new WebSocket(`ws://127.0.0.1:${h.port}/socket/server/websocket`);
   await assert.rejects(within(new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); }), 5000, 'connect'));
+});
+
+test('SIGTERM while herald starts (after it opened its store): a graceful stop once started, exit 0', async () => {
+  // Sent at the log line of the store's opening, long before herald
+  // listens: the signal must not take the default action (death) at any
+  // point after herald began to start.
+  const build = process.env.BUILD ?? new URL('../../build', import.meta.url).pathname;
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-interop-'));
+  const proc = spawn(join(build, 'herald'), ['--listen', '127.0.0.1:0', '--data-dir', dataDir],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (chunk) => {
+    const first = !/store: opened/.test(log);
+    log += chunk;
+    if (first && /store: opened/.test(log)) proc.kill('SIGTERM');
+  });
+  const exit = await exitOf({ proc });
+  rmSync(dataDir, { recursive: true, force: true });
+  assert.deepEqual(exit, { code: 0, signal: null }, log);
+  assert.match(log, /received SIGTERM, shutting down/);
+  assert.doesNotMatch(log, /ERROR: AddressSanitizer|runtime error:|LeakSanitizer/);
 });
