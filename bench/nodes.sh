@@ -46,6 +46,8 @@ LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/nodes.jsonl}
 read -r -a NODE_COUNTS <<<"${BENCH_NODES:-1 2}"
 FSYNC=${BENCH_REDIS_FSYNC:-always}
+SYNC=() # herald refuses a Redis weaker than appendfsync always unless told it is accepted
+[ "$FSYNC" = always ] || SYNC=(--sync-full 0)
 ALL_CELLS=(fanout_flat fanout_serial fanout_rate publish_single publish_batch)
 CELLS=("$@")
 [ ${#CELLS[@]} -eq 0 ] && CELLS=(fanout_flat fanout_serial fanout_rate)
@@ -137,7 +139,7 @@ start_nodes() { # count
         mkdir -p "$WORK/d$i"
         "$HERALD" --listen "127.0.0.1:$port" --data-dir "$WORK/d$i" --log-level warn \
             --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "$PREFIX" \
-            --node-id "n$i" "${THREADS[@]}" >"$WORK/n$i.log" 2>&1 &
+            --node-id "n$i" "${THREADS[@]}" "${SYNC[@]}" >"$WORK/n$i.log" 2>&1 &
         NODE_PIDS+=($!)
         NODE_PORTS+=("$port")
         if ! "$LG" --server "127.0.0.1:$port" --wait-ready 15; then

@@ -7,8 +7,9 @@
  * Durability: herald acknowledges a publish once the store said the commit
  * is durable. With this engine that holds only when Redis runs with
  * `appendonly yes` and `appendfsync always` (Redis fsyncs the append-only
- * file before it answers); open checks CONFIG GET and logs a warning when
- * it is weaker (it does not refuse: a cache-grade deployment may want it).
+ * file before it answers); open checks CONFIG GET and refuses a weaker
+ * Redis unless --sync-full 0 says the operator accepts losing the last
+ * acknowledged events (then it warns).
  * Redis 6.2 or newer is required (XTRIM MINID, exclusive stream ranges).
  *
  * Writing: the hub's commit thread owns one connection. A commit (events,
@@ -81,9 +82,13 @@ static redisReply *writer_cmd(hv_redis *r, int argc, const char **argv)
     return rep;
 }
 
-/* Redis 6.2 or newer; warns when the append-only file is not fsynced on
- * every write. */
-static int check_server(hv_redis *r, char *err, size_t errlen)
+/* Redis 6.2 or newer, and an append-only file fsynced on every write:
+ * what herald acknowledges must survive Redis's machine stopping. With
+ * sync_full (--sync-full 1, the default) a weaker Redis is refused at
+ * start; with --sync-full 0 the operator chose speed over power-loss
+ * safety, and a weaker Redis is only warned about. A Redis that does not
+ * say (CONFIG refused, as some managed services do) is warned about. */
+static int check_server(hv_redis *r, int sync_full, char *err, size_t errlen)
 {
     redisReply *rep = writer_cmd(r, 2, (const char *[]){"INFO", "server"});
     if (!rep || rep->type != REDIS_REPLY_STRING) {
@@ -114,12 +119,17 @@ static int check_server(hv_redis *r, char *err, size_t errlen)
             hv_warn("store: cannot read Redis's %s setting (CONFIG GET refused?): "
                     "acknowledged events are durable only with appendonly yes and "
                     "appendfsync always", names[i]);
+        else if (weak && sync_full)
+            set_err(err, errlen, "Redis runs with %s %s: events herald acknowledged could be lost "
+                    "if Redis or its machine stops; run Redis with appendonly yes and appendfsync "
+                    "always, or start herald with --sync-full 0 to accept that", names[i], got);
         else if (weak)
             hv_warn("store: Redis runs with %s %s: acknowledged events may be lost if Redis "
-                    "or its machine stops; run Redis with appendonly yes and appendfsync "
-                    "always for herald's durability", names[i], got);
+                    "or its machine stops (--sync-full 0 accepts that)", names[i], got);
         if (rep)
             freeReplyObject(rep);
+        if (weak && sync_full)
+            return -1;
         if (weak)
             break;
     }
@@ -208,7 +218,7 @@ hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
                 "Redis list '%s' holds an element (never set this in production)", r->commit_gate);
     }
     if (hv_redis_parse_url(r, opt->redis_url, err, errlen) != 0 ||
-        hv_redis_connect(r, &r->writer, err, errlen) != 0 || check_server(r, err, errlen) != 0 ||
+        hv_redis_connect(r, &r->writer, err, errlen) != 0 || check_server(r, opt->sync_full, err, errlen) != 0 ||
         load_scripts(r, err, errlen) != 0 || load_state(r, err, errlen) != 0)
         goto fail;
     for (int i = 0; i < HV_REDIS_READERS; i++) {

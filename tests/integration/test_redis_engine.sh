@@ -30,6 +30,19 @@ rc=$?
 [ "$rc" -ne 0 ] && grep -q "cannot connect to Redis at 127.0.0.1:1" "$WORK/down.log" \
   && ok "with no Redis, herald stops at start and says why" || fail "rc $rc: $(cat "$WORK/down.log")"
 
+# --- a Redis that would lose acknowledged events: refused by default,
+# taken with a warning under --sync-full 0 (then set back to always)
+"${R[@]}" CONFIG SET appendfsync everysec >/dev/null
+"$HERALD" --listen 127.0.0.1:0 --data-dir "$WORK/weak" "${FLAGS[@]}" 2>"$WORK/weak.log"
+rc=$?
+expect_eq "appendfsync everysec: herald refuses to start (exit 1)" 1 "$rc"
+expect_match "and says why and what to do" "Redis runs with appendfsync everysec: .*--sync-full 0" "$(cat "$WORK/weak.log")"
+DATA_DIR=$WORK/weak herald_start "${FLAGS[@]}" --sync-full 0
+expect_match "with --sync-full 0 it runs and warns" "store: Redis runs with appendfsync everysec: .*may be lost" "$(cat "$LOG")"
+herald_stop
+"${R[@]}" CONFIG SET appendfsync always >/dev/null
+"${R[@]}" FLUSHDB >/dev/null
+
 # --- one node: publish, history, the stream
 herald_start "${FLAGS[@]}"
 export HERALD_SERVER=$URL
