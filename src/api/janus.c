@@ -165,6 +165,8 @@ static void janus_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t
         atomic_fetch_add_explicit(&srv->metrics.janus_events, n, memory_order_relaxed);
         answer_ids(j->conn, j->ws, evs, n, j->dups);
     }
+    if (j->ws)
+        hv_ws_resume(j->conn);
     hv_conn_release(j->conn);
     job_free(j);
 }
@@ -227,13 +229,20 @@ static void ingest(hv_conn *c, const char *body, size_t len, int ws)
         job_free(j);
         return;
     }
+    /* One publish at a time per connection: nothing more is read from it
+     * until this one is stored and answered, so Janus (or anyone holding
+     * its credentials) cannot queue commits in the hub without bound. */
     hv_conn_hold(c);
-    if (!ws)
+    if (ws)
+        hv_ws_pause(c);
+    else
         hv_conn_pause(c);
     if (hv_hub_publish(srv->hub, evs, j->n, c->loop, janus_done, j) != 0) {
         if (srv->janus_dedup)
             hv_janus_dedup_forget(srv->janus_dedup, j->digests, j->n);
         answer_error(c, ws, 503, "server is shutting down");
+        if (ws)
+            hv_ws_resume(c);
         hv_conn_release(c);
         job_free(j);
     }
