@@ -359,9 +359,11 @@ static void commit_group(hv_hub *hub, pub_req *list)
 static void maybe_prune(hv_hub *hub)
 {
     uint64_t now = uv_hrtime() / 1000000;
-    if (now < hub->next_prune || !hv_store_available(hub->srv->store, NULL, 0))
+    if (now < hub->next_prune)
         return;
-    hub->next_prune = now + PRUNE_EVERY_MS;
+    hub->next_prune = now + PRUNE_EVERY_MS; /* also the hub's longest idle wait */
+    if (!hv_store_available(hub->srv->store, NULL, 0))
+        return;
     /* With several nodes on one store, one of them prunes (the holder of
      * this lease, renewed at each pass); the others would redo its work. */
     if (hv_store_lease(hub->srv->store, "retention", 3 * PRUNE_EVERY_MS) != 1)
@@ -371,6 +373,8 @@ static void maybe_prune(hv_hub *hub)
                             (int64_t)(cfg->retention_age_s * 1000));
     if (n > 0)
         atomic_fetch_add_explicit(&hub->srv->metrics.events_pruned, (uint64_t)n, memory_order_relaxed);
+    if (n >= HV_STORE_PRUNE_BATCH) /* more to delete: again after the commits waiting now */
+        hub->next_prune = now;
 }
 
 static void run(void *arg)
@@ -378,8 +382,9 @@ static void run(void *arg)
     hv_hub *hub = arg;
     for (;;) {
         uv_mutex_lock(&hub->mu);
-        if (!hub->head && !hub->stop)
-            uv_cond_timedwait(&hub->cv, &hub->mu, (uint64_t)PRUNE_EVERY_MS * 1000000);
+        uint64_t now = uv_hrtime() / 1000000;
+        if (!hub->head && !hub->stop && hub->next_prune > now)
+            uv_cond_timedwait(&hub->cv, &hub->mu, (hub->next_prune - now) * 1000000);
         pub_req *list = hub->head;
         hub->head = hub->tail = NULL;
         int stop = hub->stop;

@@ -51,7 +51,7 @@
 #include "store/redis_internal.h"
 
 #define SCAN_PAGE 1000      /* stream entries read per XRANGE when filtering */
-#define PRUNE_SCAN 200000   /* log entries one prune may look at */
+#define PRUNE_SCAN HV_STORE_PRUNE_BATCH /* log entries one prune may look at (and delete) */
 #define KV_PAGE 500
 
 static const hv_store_engine redis_engine;

@@ -55,10 +55,13 @@ static const char *const writer_sql[W_COUNT] = {
                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [W_META] = "INSERT INTO meta(key, value) VALUES('last_id', ?1), ('last_time_ms', ?2) "
                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [W_PRUNE_COUNT] = "DELETE FROM events WHERE id <= "
+    /* the oldest ?2 at most (HV_STORE_PRUNE_BATCH): times never decrease
+     * along ids, so both select a prefix of the log (owed events aside) */
+    [W_PRUNE_COUNT] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= "
                       "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)" NOT_OWED
-                      " RETURNING id",
-    [W_PRUNE_AGE] = "DELETE FROM events WHERE time_ms < ?1" NOT_OWED " RETURNING id",
+                      " ORDER BY id LIMIT ?2) RETURNING id",
+    [W_PRUNE_AGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1" NOT_OWED
+                    " ORDER BY id LIMIT ?2) RETURNING id",
     [W_FIRST_ID] = "SELECT COALESCE((SELECT id FROM events WHERE id >= ?1 ORDER BY id LIMIT 1), 0)",
     [W_HORIZON] = "INSERT INTO meta(key, value) VALUES('horizon', ?1) "
                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -490,13 +493,15 @@ static long sq_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms, i
         goto fail;
     if (keep_events > 0 && keep_events <= INT64_MAX) {
         bind_u64(st->w[W_PRUNE_COUNT], 1, keep_events);
+        sqlite3_bind_int64(st->w[W_PRUNE_COUNT], 2, HV_STORE_PRUNE_BATCH);
         if ((n = prune_step(st->w[W_PRUNE_COUNT], &max_id)) < 0)
             goto fail;
         deleted += n;
     }
-    if (max_age_ms > 0) {
+    if (max_age_ms > 0 && deleted < HV_STORE_PRUNE_BATCH) {
         int64_t cutoff = (now_ms ? now_ms : hv_now_ms()) - max_age_ms;
         sqlite3_bind_int64(st->w[W_PRUNE_AGE], 1, cutoff);
+        sqlite3_bind_int64(st->w[W_PRUNE_AGE], 2, HV_STORE_PRUNE_BATCH - deleted);
         if ((n = prune_step(st->w[W_PRUNE_AGE], &max_id)) < 0 ||
             hv_sqlite_outbox_prune(st, cutoff) != 0)
             goto fail;

@@ -90,6 +90,11 @@ uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms);
  * those older than max_age_ms (0: no age limit). Returns events deleted.
  * hv_store_prune_at judges age as at now_ms instead of the store's clock
  * (now_ms 0: the store's clock), so a test can say when "now" is. */
+/* One prune deletes at most this many events: it holds the store's writer
+ * (and, with Redis, Redis itself while its script runs), so a retention
+ * change that frees millions of events must not stall commits for long.
+ * A prune that comes back with this many is followed by another soon. */
+#define HV_STORE_PRUNE_BATCH 10000
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms);
 long hv_store_prune_at(hv_store *st, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms);
 

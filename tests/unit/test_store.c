@@ -309,6 +309,27 @@ static void test_prune_by_count(void **state)
     assert_int_equal(hv_store_prune(f->st, 3, 0), 0);
 }
 
+/* A prune deletes at most HV_STORE_PRUNE_BATCH events (it holds the
+ * writer); the next ones go on from there, keeping history whole. */
+static void test_prune_in_batches(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 11; i++)
+        assert_int_equal(append_n(f->st, 1000, "p.b", NULL, NULL), 0);
+    assert_int_equal(hv_store_prune(f->st, 5, 0), HV_STORE_PRUNE_BATCH);
+    assert_int_equal(hv_store_first_id(f->st), HV_STORE_PRUNE_BATCH + 1);
+    assert_int_equal(count(f->st, (hv_history_query){.limit = 10000}), 11000 - HV_STORE_PRUNE_BATCH);
+    assert_int_equal(hv_store_prune(f->st, 5, 0), 11000 - HV_STORE_PRUNE_BATCH - 5);
+    assert_int_equal(hv_store_first_id(f->st), 10996);
+    assert_int_equal(hv_store_prune(f->st, 5, 0), 0);
+    /* By age: the same bound. */
+    for (int i = 0; i < 11; i++)
+        assert_int_equal(append_n(f->st, 1000, "p.b", NULL, NULL), 0);
+    assert_int_equal(hv_store_prune_at(f->st, 0, 1, newest_time(f->st) + 2), HV_STORE_PRUNE_BATCH);
+    assert_int_equal(hv_store_prune_at(f->st, 0, 1, newest_time(f->st) + 2), 11005 - HV_STORE_PRUNE_BATCH);
+    assert_int_equal(hv_store_first_id(f->st), 0);
+}
+
 static void test_prune_by_age(void **state)
 {
     fixture *f = *state;
@@ -554,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_limit_clamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_continues_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_by_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_by_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audience_and_id_at_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
