@@ -81,6 +81,10 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     counter(&b, "herald_http_requests_total", "HTTP requests received.", LOAD(m->http_requests));
     counter(&b, "herald_http_errors_total", "HTTP responses with status 400 or more.", LOAD(m->http_errors));
     counter(&b, "herald_slow_consumers_total", "Sockets closed for falling behind.", LOAD(m->slow_consumers));
+    counter(&b, "herald_read_pauses_total", "Times reading a client stopped because its unsent output passed --outbound-pause.",
+            LOAD(m->read_pauses));
+    counter(&b, "herald_send_timeouts_total", "Clients closed for taking none of their output for --send-timeout.",
+            LOAD(m->send_timeouts));
     counter(&b, "herald_events_pruned_total", "Events removed by retention.", LOAD(m->events_pruned));
     counter(&b, "herald_janus_events_total", "Janus events taken.", LOAD(m->janus_events));
     counter(&b, "herald_janus_duplicates_total", "Resent Janus events dropped as duplicates.", LOAD(m->janus_duplicates));

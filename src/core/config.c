@@ -56,6 +56,10 @@ static const opt options[] = {
       "messages per second a peer or app client socket may send; past it closes 4008 (default 10, 0 = no limit)"),
     O("peer-msg-burst", OPT_SIZE, peer_msg_burst, "messages a peer or app client socket may send at once (default 20)"),
     O("max-outbound", OPT_SIZE, max_outbound, "bytes queued for one client before it is closed as a slow consumer (default 8388608)"),
+    O("outbound-pause", OPT_SIZE, outbound_pause,
+      "unsent bytes for one client above which herald stops reading its requests and frames until they drain below it; at most half of --max-outbound; 0 = never (default 262144)"),
+    O("send-timeout", OPT_DOUBLE, send_timeout_s,
+      "seconds a client paused by --outbound-pause may take no byte of its output before it is closed; 0 = never (default 60)"),
     O("ping-interval", OPT_DOUBLE, ping_interval_s, "seconds between WebSocket pings; no pong within it closes (default 30)"),
     O("retention-events", OPT_U64, retention_events, "keep at most this many events (default 1000000, 0 = no limit)"),
     O("retention-age", OPT_DOUBLE, retention_age_s, "drop events older than this many seconds (default 604800, 0 = no limit)"),
@@ -110,6 +114,8 @@ static void set_defaults(hv_config *c)
     c->max_metadata = 16u << 10;
     c->peer_msg_rate = 10;
     c->peer_msg_burst = 20;
+    c->outbound_pause = 256u << 10;
+    c->send_timeout_s = 60;
     c->ping_interval_s = 30;
     c->retention_events = 1000000;
     c->retention_age_s = 7 * 24 * 3600;
@@ -380,6 +386,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         fprintf(stderr, "herald: --max-peer-message and --peer-msg-burst must be at least 1\n");
         return -1;
     }
+    /* Reading pauses well before the slow-consumer close: a small
+     * --max-outbound brings the pause bound down with it. */
+    if (c->outbound_pause > c->max_outbound / 2)
+        c->outbound_pause = c->max_outbound / 2;
     if (!c->node_id[0]) {
         char host[64] = "herald";
         gethostname(host, sizeof(host) - 1);

@@ -35,6 +35,8 @@ typedef struct hv_config {
     double peer_msg_rate;          /* messages per second per socket; 0 = no limit */
     size_t peer_msg_burst;         /* messages at once before the rate applies */
     size_t max_outbound;           /* slow-consumer bound per connection (bytes) */
+    size_t outbound_pause;         /* unsent bytes above which a connection is not read (0 = never) */
+    double send_timeout_s;         /* paused with no write progress this long: closed (0 = never) */
     double ping_interval_s;        /* WebSocket ping period; a pong must come within it */
     uint64_t retention_events;     /* keep at most this many events (0 = no limit) */
     double retention_age_s;        /* drop events older than this (0 = no limit) */

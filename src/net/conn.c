@@ -6,6 +6,11 @@
  * to one uv_write, and new output keeps queueing behind it until its
  * callback. A connection is freed only when its socket is closed and no
  * async work (a publish awaiting its commit, a pending flush) holds it.
+ * Back-pressure: replies are produced only by what a client sends, so a
+ * client that does not read them is stopped from sending more: above
+ * --outbound-pause unsent bytes the socket is not read (the protocol also
+ * stops parsing what it already has) until the output drains below it,
+ * and a paused client that takes no byte for --send-timeout is closed.
  */
 #include "net/conn.h"
 
@@ -53,6 +58,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     else if (nread < 0)
         c->ops->on_eof(c, (int)nread);
     hv_loop_flush(c->loop);
+    /* What the kernel did not take of the replies to this read decides
+     * whether the next one is read. */
+    hv_conn_backlogged(c);
+}
+
+/* Reads iff neither the protocol nor back-pressure holds the socket. */
+static void reading_update(hv_conn *c)
+{
+    int want = !c->paused && !c->bp_paused && !c->closing;
+    if (want == c->reading)
+        return;
+    c->reading = (uint8_t)want;
+    if (want)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    else
+        uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 static hv_conn *conn_new(hv_loop *l)
@@ -74,7 +95,7 @@ static void conn_start(hv_conn *c)
     c->kind = HV_CONN_KIND_HTTP;
     stats_conns(c, 1);
     hv_http_attach(c);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    reading_update(c);
 }
 
 void hv_conn_accept(hv_loop *l)
@@ -157,6 +178,8 @@ void hv_conn_send_copy(hv_conn *c, const void *bytes, size_t len)
 /* Pops n bytes off the head of the queue (items fully or partly written). */
 static void queue_consume(hv_conn *c, size_t n)
 {
+    if (n > 0 && c->bp_paused) /* progress: --send-timeout counts from here */
+        c->bp_since = (int64_t)uv_now(&c->loop->uv);
     account(c, -(int64_t)n);
     while (n > 0 && c->qlen > 0) {
         hv_outq_item *it = &c->q[c->qhead];
@@ -206,11 +229,16 @@ static uint32_t fill_iov(hv_conn *c, uv_buf_t *iov, size_t *total)
     return n;
 }
 
-static void after_drain(hv_conn *c)
+/* Reads again once the output is back below the pause bound. Called at
+ * the end of a flush, when the queue's state is settled: on_drained may
+ * queue (and flush) more. */
+static void maybe_unblock(hv_conn *c)
 {
-    if (c->close_when_drained)
-        hv_conn_close(c);
-    else if (c->ops->on_drained)
+    if (!c->bp_paused || c->closing || c->qbytes > c->loop->srv->cfg.outbound_pause)
+        return;
+    c->bp_paused = 0;
+    reading_update(c);
+    if (c->ops->on_drained)
         c->ops->on_drained(c);
 }
 
@@ -249,20 +277,24 @@ void hv_conn_flush(hv_conn *c)
         if ((size_t)r < total)
             break;
     }
-    if (c->qlen == 0) {
-        after_drain(c);
+    if (c->qlen == 0 && c->close_when_drained) {
+        hv_conn_close(c);
         return;
     }
-    c->inflight = fill_iov(c, iov, &total);
-    c->writing = 1;
-    c->wreq.data = c;
-    c->holds++;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, c->inflight, on_write) != 0) {
-        c->writing = 0;
-        c->inflight = 0;
-        c->holds--;
-        hv_conn_close(c);
+    if (c->qlen > 0) {
+        c->inflight = fill_iov(c, iov, &total);
+        c->writing = 1;
+        c->wreq.data = c;
+        c->holds++;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, c->inflight, on_write) != 0) {
+            c->writing = 0;
+            c->inflight = 0;
+            c->holds--;
+            hv_conn_close(c);
+            return;
+        }
     }
+    maybe_unblock(c);
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -314,16 +346,46 @@ void hv_conn_release(hv_conn *c)
 
 void hv_conn_pause(hv_conn *c)
 {
-    if (!c->paused && !c->closing) {
-        c->paused = 1;
-        uv_read_stop((uv_stream_t *)&c->tcp);
-    }
+    c->paused = 1;
+    reading_update(c);
 }
 
 void hv_conn_resume(hv_conn *c)
 {
-    if (c->paused && !c->closing) {
-        c->paused = 0;
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->paused = 0;
+    reading_update(c);
+}
+
+/* ---- back-pressure ------------------------------------------------------- */
+
+int hv_conn_backlogged(hv_conn *c)
+{
+    size_t pause = c->loop->srv->cfg.outbound_pause;
+    if (c->closing || pause == 0 || c->qbytes <= pause)
+        return 0;
+    if (!c->bp_paused) {
+        c->bp_paused = 1;
+        c->bp_since = (int64_t)uv_now(&c->loop->uv);
+        atomic_fetch_add_explicit(&c->loop->srv->metrics.read_pauses, 1, memory_order_relaxed);
+        reading_update(c);
     }
+    return 1;
+}
+
+void hv_conn_check_stalled(hv_conn *c, int64_t now)
+{
+    double timeout = c->loop->srv->cfg.send_timeout_s;
+    if (!c->bp_paused || c->closing || timeout <= 0 || now - c->bp_since < (int64_t)(timeout * 1000))
+        return;
+    atomic_fetch_add_explicit(&c->loop->srv->metrics.send_timeouts, 1, memory_order_relaxed);
+    hv_warn("closing a client that took none of its %zu unsent bytes in %g s (--send-timeout)", c->qbytes,
+            timeout);
+    if (c->ops->on_stalled)
+        c->ops->on_stalled(c);
+    hv_conn_close(c);
+}
+
+int hv_conn_over_limit(const hv_conn *c)
+{
+    return c->qbytes > c->loop->srv->cfg.max_outbound;
 }

@@ -26,7 +26,8 @@ typedef struct hv_conn_ops {
     void (*on_eof)(hv_conn *c, int status);   /* peer closed or read error */
     void (*on_timeout)(hv_conn *c, int64_t now); /* deadline passed */
     void (*on_tick)(hv_conn *c, int64_t now);    /* about once a second */
-    void (*on_drained)(hv_conn *c);              /* outbound queue emptied */
+    void (*on_drained)(hv_conn *c);              /* unsent output fell back below --outbound-pause */
+    void (*on_stalled)(hv_conn *c);              /* optional: about to be closed by --send-timeout */
     void (*on_close)(hv_conn *c);                /* release protocol state */
     void (*on_shutdown)(hv_conn *c);             /* server stopping: close politely */
 } hv_conn_ops;
@@ -40,8 +41,11 @@ struct hv_conn {
     void *proto;             /* protocol state (HTTP request, WebSocket) */
     uint8_t kind;            /* HV_CONN_KIND_* for metrics */
     uint8_t dirty, writing, closing, close_when_drained, paused, head_partial;
+    uint8_t bp_paused;       /* not read: unsent output above --outbound-pause */
+    uint8_t reading;         /* uv_read_start is in effect */
     int holds;               /* async work still pointing at this conn */
     int64_t deadline;        /* loop ms; 0 = none */
+    int64_t bp_since;        /* loop ms: paused since, or last write progress while paused */
     hv_outq_item *q;         /* ring of queued buffers */
     uint32_t qcap, qhead, qlen, inflight;
     size_t qbytes;
@@ -69,6 +73,17 @@ void hv_conn_close(hv_conn *c);
  * being served). */
 void hv_conn_pause(hv_conn *c);
 void hv_conn_resume(hv_conn *c);
+
+/* Back-pressure on output: 1 when c's unsent output is above
+ * --outbound-pause. Reading then stops until it drains below that, when
+ * ops->on_drained runs; a protocol must not parse more input meanwhile.
+ * Paused with no write progress for --send-timeout, c is closed (the
+ * loop's tick calls hv_conn_check_stalled). */
+int hv_conn_backlogged(hv_conn *c);
+void hv_conn_check_stalled(hv_conn *c, int64_t now);
+/* 1 when c's unsent output is past --max-outbound: the caller closes it
+ * rather than queue more. */
+int hv_conn_over_limit(const hv_conn *c);
 
 /* Keep the conn's memory alive across async work; release may free it. */
 void hv_conn_hold(hv_conn *c);

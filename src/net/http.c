@@ -5,7 +5,9 @@
  * reads costs no per-header allocation. When a message completes the
  * parser is paused, any bytes that followed it are kept aside (pipelining,
  * or WebSocket frames right after an upgrade), and the router is called.
- * Reading resumes when the response has been queued.
+ * Reading resumes when the response has been queued, unless the replies
+ * not yet taken by the client are past --outbound-pause (conn.c): then
+ * the next pipelined request waits until they drain.
  */
 #include "net/http.h"
 
@@ -34,8 +36,8 @@ typedef struct hv_http {
     int nheaders, in_value;
     char *body;
     size_t body_len, body_cap;
-    char *pending;              /* bytes after the current request */
-    size_t pending_len;
+    char *pending;              /* bytes after the current request: [pending_off, pending_len) */
+    size_t pending_len, pending_off;
     char *path;
     int state, error, in_dispatch, gzip;
 } hv_http;
@@ -45,10 +47,11 @@ static void http_eof(hv_conn *c, int status);
 static void http_timeout(hv_conn *c, int64_t now);
 static void http_close(hv_conn *c);
 static void http_shutdown(hv_conn *c);
+static void process_pending(hv_conn *c);
 
 static const hv_conn_ops http_ops = {
     .on_data = http_data, .on_eof = http_eof, .on_timeout = http_timeout,
-    .on_close = http_close, .on_shutdown = http_shutdown};
+    .on_drained = process_pending, .on_close = http_close, .on_shutdown = http_shutdown};
 
 static const hv_config *cfg_of(hv_conn *c)
 {
@@ -283,17 +286,26 @@ static void reset_request(hv_http *h)
     memset(&h->req, 0, sizeof(h->req));
 }
 
+static void drop_pending(hv_http *h)
+{
+    free(h->pending);
+    h->pending = NULL;
+    h->pending_len = h->pending_off = 0;
+}
+
 static void stash(hv_http *h, const char *data, size_t len)
 {
     if (len == 0)
         return;
-    char *n = malloc(h->pending_len + len);
+    if (h->pending_off > 0) { /* keep only the unparsed bytes */
+        memmove(h->pending, h->pending + h->pending_off, h->pending_len - h->pending_off);
+        h->pending_len -= h->pending_off;
+        h->pending_off = 0;
+    }
+    char *n = realloc(h->pending, h->pending_len + len);
     if (!n)
         abort();
-    if (h->pending_len)
-        memcpy(n, h->pending, h->pending_len);
     memcpy(n + h->pending_len, data, len);
-    free(h->pending);
     h->pending = n;
     h->pending_len += len;
 }
@@ -347,15 +359,20 @@ static void parse_error(hv_conn *c)
     hv_http_error(c, status, "%s", msg);
 }
 
-/* Runs the parser over data; returns 1 when a request was dispatched. */
-static int feed_once(hv_conn *c, const char *data, size_t len)
+/* Runs the parser over data (fresh bytes, or the unparsed pending ones,
+ * which are then consumed in place: pipelined requests cost no copy each);
+ * returns 1 when a request was dispatched. */
+static int feed_once(hv_conn *c, const char *data, size_t len, int from_pending)
 {
     hv_http *h = c->proto;
     size_t n = http_parser_execute(&h->parser, &settings, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+    if (from_pending)
+        h->pending_off += n;
     if (e == HPE_PAUSED) {
         http_parser_pause(&h->parser, 0);
-        stash(h, data + n, len - n);
+        if (!from_pending)
+            stash(h, data + n, len - n);
         dispatch(c);
         return 1;
     }
@@ -366,18 +383,19 @@ static int feed_once(hv_conn *c, const char *data, size_t len)
     return 0;
 }
 
+/* Serves the pipelined requests already read, one at a time, no faster
+ * than their replies drain: past --outbound-pause the rest waits (and the
+ * socket is not read) until the connection calls on_drained. */
 static void process_pending(hv_conn *c)
 {
     if (c->ops != &http_ops) /* upgraded to another protocol */
         return;
     hv_http *h = c->proto;
-    while (c->ops == &http_ops && !c->closing && h->state != ST_HANDLING && h->pending_len > 0) {
-        char *buf = h->pending;
-        size_t len = h->pending_len;
-        h->pending = NULL;
-        h->pending_len = 0;
-        feed_once(c, buf, len);
-        free(buf);
+    while (c->ops == &http_ops && !c->closing && h->state != ST_HANDLING && h->pending_len > h->pending_off &&
+           !hv_conn_backlogged(c)) {
+        feed_once(c, h->pending + h->pending_off, h->pending_len - h->pending_off, 1);
+        if (c->ops == &http_ops && !c->closing && h->pending_off == h->pending_len)
+            drop_pending(h);
     }
     if (c->ops == &http_ops && !c->closing && h->state != ST_HANDLING)
         hv_conn_resume(c);
@@ -393,7 +411,12 @@ static void http_data(hv_conn *c, const char *data, size_t len)
         hv_conn_pause(c);
         return;
     }
-    if (feed_once(c, data, len))
+    if (h->pending_len > h->pending_off) { /* older bytes first (not expected: reading waits for them) */
+        stash(h, data, len);
+        process_pending(c);
+        return;
+    }
+    if (feed_once(c, data, len, 0))
         process_pending(c);
 }
 
@@ -465,9 +488,13 @@ hv_http_req *hv_http_request(hv_conn *c)
 char *hv_http_detach(hv_conn *c, size_t *len)
 {
     hv_http *h = c->proto;
-    char *rest = h->pending;
-    *len = h->pending_len;
-    h->pending = NULL;
+    char *rest = NULL;
+    *len = h->pending_len - h->pending_off;
+    if (*len > 0) {
+        memmove(h->pending, h->pending + h->pending_off, *len);
+        rest = h->pending;
+        h->pending = NULL;
+    }
     http_free(h);
     c->proto = NULL;
     c->ops = NULL;
@@ -485,6 +512,13 @@ void hv_http_respond(hv_conn *c, int status, const char *content_type,
         return;
     if (status >= 400)
         atomic_fetch_add_explicit(&c->loop->srv->metrics.http_errors, 1, memory_order_relaxed);
+    if (hv_conn_over_limit(c)) { /* cannot happen while back-pressure holds; never queue past it */
+        atomic_fetch_add_explicit(&c->loop->srv->metrics.slow_consumers, 1, memory_order_relaxed);
+        hv_warn("http: closing a client with %zu unsent bytes (--max-outbound)", c->qbytes);
+        hv_conn_drop_queued(c);
+        hv_conn_close(c);
+        return;
+    }
     int keep = h->req.keep_alive && !c->loop->stopping;
     /* A HEAD reply has the GET's headers (its Content-Length included)
      * and no body: a body here would be read as the next response. */

@@ -3,7 +3,7 @@
  * Life of a loop: hv_loop_new binds it to its listening socket; its thread
  * runs uv_run until hv_loop_shutdown has closed the listener and every
  * connection, then closes its own handles so uv_run returns. A tick timer
- * drives per-connection deadlines (header timeout, idle, pings).
+ * drives per-connection deadlines (header timeout, idle, pings, send timeout).
  */
 #include "net/loop.h"
 
@@ -198,7 +198,9 @@ static void on_tick(uv_timer_t *t)
         hv_conn *c = hv_container_of(it, hv_conn, node);
         if (c->closing)
             continue;
-        if (force)
+        if (!force)
+            hv_conn_check_stalled(c, now); /* --send-timeout */
+        if (force || c->closing)
             hv_conn_close(c);
         else if (c->deadline && now >= c->deadline)
             c->ops->on_timeout(c, now);

@@ -302,12 +302,20 @@ static void ws_release_idle(hv_ws *ws)
 
 /* ---- connection ops ----------------------------------------------------- */
 
+static void slow_consumer(hv_conn *c);
+
 static void pump(hv_conn *c)
 {
     hv_ws *ws = ws_of(c);
     if (c->closing || !ws->ctx)
         return;
     wslay_event_send(ws->ctx);
+    if (hv_conn_over_limit(c) && !ws->closing) {
+        /* Replies (pongs, answers) past --max-outbound: back-pressure
+         * stops reading well before, so only a bug gets here. */
+        slow_consumer(c);
+        return;
+    }
     if (wslay_event_get_close_received(ws->ctx))
         ws->close_received = 1;
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
@@ -390,6 +398,12 @@ static void ws_tick(hv_conn *c, int64_t now)
             ws->h->on_tick(c, now);
         return;
     }
+    if (c->bp_paused) {
+        /* Not read while its output drains: a pong cannot be seen, and
+         * the client's liveness is its write progress (--send-timeout). */
+        ws->last_rx = now;
+        ws->ping_sent = 0;
+    }
     if (ws->ping_sent && now - ws->ping_sent >= interval) {
         hv_debug("websocket: no pong within %lld ms, closing", (long long)interval);
         ws->lost_reason = "heartbeat timeout";
@@ -431,9 +445,16 @@ static void ws_shutdown(hv_conn *c)
     hv_ws_close(c, 1001, "server shutting down");
 }
 
+static void ws_stalled(hv_conn *c)
+{
+    /* No close frame: the client reads nothing. The endpoint hears why. */
+    atomic_fetch_add_explicit(&c->loop->srv->metrics.slow_consumers, 1, memory_order_relaxed);
+    ws_of(c)->lost_reason = "slow consumer";
+}
+
 static const hv_conn_ops ws_ops = {
     .on_data = ws_data, .on_eof = ws_eof, .on_timeout = ws_timeout, .on_tick = ws_tick,
-    .on_close = ws_on_close, .on_shutdown = ws_shutdown};
+    .on_stalled = ws_stalled, .on_close = ws_on_close, .on_shutdown = ws_shutdown};
 
 /* ---- handshake ----------------------------------------------------------- */
 

@@ -10,6 +10,8 @@
  * with hv_ws_send_frame; a connection whose queue passes the configured
  * bound is closed with 4001 "slow consumer" and never slows anyone else.
  * Every connection is pinged each ping interval; a missing pong closes it.
+ * Frames are not read while the replies to earlier ones (pongs included)
+ * sit unsent past --outbound-pause (conn.c).
  */
 #ifndef HV_WS_H
 #define HV_WS_H

@@ -165,3 +165,79 @@ def ws_until_close(s, buf=b""):
         out.append((op, payload))
         if op == 0x8:
             return out
+
+
+def connect_small(port, host="127.0.0.1", bufsize=4096):
+    """A connection with small kernel buffers (set before connecting, so
+    the window is small from the start): an attacker that never reads
+    fills the server's side sooner."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, bufsize)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, bufsize)
+    s.settimeout(DEADLINE)
+    s.connect((host, port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def metric(port, name):
+    """The value of a counter or gauge on /metrics (0 when absent)."""
+    s = connect(port)
+    try:
+        s.sendall(http_request("GET", "/metrics", {"Connection": "close"}))
+        body = read_until(s, b"\0", limit=1 << 24)  # read to the close
+    finally:
+        s.close()
+    for line in body.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == name:
+            return float(parts[1])
+    return 0.0
+
+
+def flood(s, unit, port, pid, rss_limit_kb, max_bytes, pauses_before):
+    """Writes unit over and over on s, never reading, until the server
+    stops reading it: a non-blocking send finds the socket full (EAGAIN)
+    and /metrics counts a read pause beyond pauses_before. Returns
+    ("paused", bytes sent), or why it stopped first: ("rss", …) herald's
+    RSS passed rss_limit_kb, ("bytes", …) max_bytes went out without the
+    server pushing back, ("closed", …) the server closed the socket,
+    ("deadline", …)."""
+    import select
+    buf = unit * max(1, 65536 // len(unit))
+    off = sent = rounds = 0
+    end = time.monotonic() + DEADLINE
+    s.setblocking(False)
+    try:
+        while time.monotonic() < end:
+            rounds += 1
+            if rounds % 32 == 0 and rss_kb(pid) > rss_limit_kb:
+                return "rss", sent
+            try:
+                n = s.send(buf[off:])
+            except BlockingIOError:
+                if metric(port, "herald_read_pauses_total") > pauses_before:
+                    return "paused", sent
+                select.select([], [s], [], 0.05)  # until the kernel takes more
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                return "closed", sent
+            sent += n
+            off = (off + n) % len(buf)
+            if sent > max_bytes:
+                return "bytes", sent
+        return "deadline", sent
+    finally:
+        s.setblocking(True)
+        s.settimeout(DEADLINE)
+
+
+def wait_metric(port, name, at_least):
+    """True once /metrics shows name >= at_least (checked every 0.05 s),
+    False at the deadline."""
+    end = time.monotonic() + DEADLINE
+    while metric(port, name) < at_least:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
