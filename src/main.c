@@ -159,6 +159,8 @@ int main(int argc, char **argv)
     control_signals_start(&ctl, &srv);
     srv.started_ms = hv_now_ms();
     hv_limits_init(&srv.limits, (long)srv.cfg.max_connections, (long)srv.cfg.max_connections_per_user);
+    hv_limits_set_unauth(&srv.limits, (long)srv.cfg.max_unauthenticated,
+                         (long)srv.cfg.max_unauthenticated_per_address);
     if (open_store(&srv) != 0) {
         control_discard(&ctl);
         return 1;

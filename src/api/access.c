@@ -260,7 +260,8 @@ static void access_tick(hv_conn *c, int64_t now)
     }
 }
 
-static const hv_ws_handler access_handler = {access_message, access_close, access_tick, hv_api_end_user_limits};
+static const hv_ws_handler access_handler = {access_message, access_close, access_tick, hv_api_end_user_limits,
+                                             4003};
 
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
 {
@@ -270,7 +271,7 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
                         : hv_http_query(r, "token", buf, sizeof(buf)) == 1 ? buf : NULL;
     access_sock *as = calloc(1, sizeof(*as));
     as->token = token ? strdup(token) : NULL;
-    as->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.header_timeout_s * 1000);
+    as->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.auth_timeout_s * 1000);
     if (hv_ws_accept(c, &access_handler, as, HV_CONN_KIND_WS_PEER) != 0) {
         free(as->token);
         free(as);

@@ -81,6 +81,16 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     counter(&b, "herald_http_requests_total", "HTTP requests received.", LOAD(m->http_requests));
     counter(&b, "herald_http_errors_total", "HTTP responses with status 400 or more.", LOAD(m->http_errors));
     counter(&b, "herald_slow_consumers_total", "Sockets closed for falling behind.", LOAD(m->slow_consumers));
+    static const char *const refused[] = {"", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address"};
+    tb_printf(&b, "# HELP herald_connections_refused_total New connections refused with 503, by the limit they "
+                  "passed.\n# TYPE herald_connections_refused_total counter\n");
+    for (int i = 1; i < 4; i++)
+        tb_printf(&b, "herald_connections_refused_total{limit=\"%s\"} %llu\n", refused[i], LOAD(m->refused[i]));
+    tb_printf(&b, "# HELP herald_unauthenticated_connections Connections that have not authenticated yet.\n"
+                  "# TYPE herald_unauthenticated_connections gauge\nherald_unauthenticated_connections %ld\n",
+              hv_limits_unauthenticated(&srv->limits));
+    counter(&b, "herald_auth_timeouts_total", "WebSockets closed for not authenticating within --auth-timeout.",
+            LOAD(m->auth_timeouts));
     counter(&b, "herald_read_pauses_total", "Times reading a client stopped because its unsent output passed --outbound-pause.",
             LOAD(m->read_pauses));
     counter(&b, "herald_send_timeouts_total", "Clients closed for taking none of their output for --send-timeout.",

@@ -86,11 +86,11 @@ static int require_auth(hv_conn *c, hv_http_req *r, int allow_query)
     hv_server *srv = c->loop->srv;
     const char *auth = hv_http_header_get(r, "authorization");
     char tok[512];
-    if (hv_janus_auth_ok(srv, auth))
+    if (hv_janus_auth_ok(srv, auth) || (allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1 &&
+                                        hv_auth_token_ok(srv, tok, strlen(tok)))) {
+        hv_conn_authenticated(c);
         return 0;
-    if (allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1 &&
-        hv_auth_token_ok(srv, tok, strlen(tok)))
-        return 0;
+    }
     COUNT(srv, janus_auth_failures);
     hv_warn("janus: %s %s refused: %s credentials", r->method_name, r->path, auth ? "wrong" : "no");
     static const char body[] = "{\"errors\":\"Invalid credentials: use the server token as Bearer "
@@ -270,7 +270,8 @@ static void ws_close(hv_conn *c, int lost, const char *reason)
         hv_info("janus: event handler WebSocket lost (%s)", reason ? reason : "");
 }
 
-static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL, NULL};
+/* Authenticated before the upgrade (require_auth): --auth-timeout never fires. */
+static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL, NULL, 1008};
 
 void hv_api_janus_ws(hv_conn *c, hv_http_req *r)
 {

@@ -5,7 +5,8 @@
  * also fixes the socket's format. After that it may only subscribe, to
  * server notifications and/or metrics. The close codes and reasons are
  * Fishjam's: 1000 "invalid token", 1000 "invalid auth request",
- * 1003 "operation not allowed".
+ * 1003 "operation not allowed"; a socket that does not authenticate within
+ * --auth-timeout is closed with 1008 "authentication timeout" (ws.c).
  */
 #include "api/notifier.h"
 
@@ -63,6 +64,7 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
         return -1;
     }
     n->authed = 1;
+    hv_conn_authenticated(c);
     n->format = (uint8_t)format;
     hv_info("Server WS authenticated.");
     if (format == FMT_PB)
@@ -159,7 +161,8 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     free(n);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, NULL, NULL};
+/* Fishjam has no auth deadline; herald's closes with 1008. */
+static const hv_ws_handler handler = {on_message, on_close, NULL, NULL, 1008};
 
 void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {

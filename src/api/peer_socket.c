@@ -263,7 +263,7 @@ static void on_open(hv_conn *c)
     free(token);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open};
+static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open, HV_CLOSE_INVALID_TOKEN};
 
 /* The token of the upgrade request, if it carries one. */
 static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
@@ -284,7 +284,7 @@ void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
     ps->up_token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
     if (hv_http_query(r, "since", ps->up_since, sizeof(ps->up_since)) < 0)
         strcpy(ps->up_since, "x"); /* too long: refused as a bad auth request */
-    ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.header_timeout_s * 1000);
+    ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.auth_timeout_s * 1000);
     if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {
         free(ps->up_token);
         free(ps);

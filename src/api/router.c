@@ -194,5 +194,6 @@ int hv_auth_require_server(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 401, "Invalid token");
         return -1;
     }
+    hv_conn_authenticated(c); /* off the unauthenticated caps (core/limits.h) */
     return 0;
 }

@@ -143,7 +143,7 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 400, "Last-Event-ID / since must be an event id");
         return;
     }
-    if (!hv_limits_stream_ok(lim) || hv_limits_user_acquire(lim, id.user_id) != 0) {
+    if (hv_limits_user_acquire(lim, id.user_id) != 0) {
         hv_client_id_clear(&id);
         hv_http_error(c, 503, "too busy");
         return;

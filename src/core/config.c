@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "core/log.h"
 #include "ingest/janus.h"
@@ -67,7 +68,18 @@ static const opt options[] = {
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
     O("jwt-secret", OPT_STR, jwt_secret, "HS256 secret of user tokens (JWT); unset = user tokens refused"),
     O("jwt-audience", OPT_STR, jwt_audience, "if set, user tokens must carry this \"aud\""),
-    O("max-connections", OPT_SIZE, max_connections, "WebSockets and SSE streams at once; 0 = no limit (default 0)"),
+    O("max-connections", OPT_SIZE, max_connections,
+      "client connections at once (each a file descriptor); past it a new one gets 503; 0 = no limit "
+      "(default: the file limit, ulimit -n, minus a reserve of 64 + 1/64 of it)"),
+    O("max-unauthenticated", OPT_SIZE, max_unauthenticated,
+      "connections not yet authenticated at once; past it a new one gets 503; 0 = no limit "
+      "(default: half of --max-connections)"),
+    O("max-unauthenticated-per-address", OPT_SIZE, max_unauthenticated_per_address,
+      "connections not yet authenticated from one client address (IPv6: one /64); past it a new one gets 503; "
+      "0 = no limit (default 128)"),
+    O("auth-timeout", OPT_DOUBLE, auth_timeout_s,
+      "seconds a WebSocket has to authenticate after its upgrade; then it is closed "
+      "(\"authentication timeout\") (default 10)"),
     O("max-connections-per-user", OPT_SIZE, max_connections_per_user,
       "app-client connections of one user (a peer, a token's sub) at once; 0 = no limit (default 0)"),
     O("webhook-retry-schedule", OPT_STR, webhook_retry_schedule,
@@ -117,6 +129,10 @@ static void set_defaults(hv_config *c)
     c->outbound_pause = 256u << 10;
     c->send_timeout_s = 60;
     c->ping_interval_s = 30;
+    c->max_connections = SIZE_MAX;       /* derived in derive_limits */
+    c->max_unauthenticated = SIZE_MAX;
+    c->max_unauthenticated_per_address = 128;
+    c->auth_timeout_s = 10;
     c->retention_events = 1000000;
     c->retention_age_s = 7 * 24 * 3600;
     c->sync_full = 1;
@@ -359,6 +375,25 @@ int hv_config_is_loopback(const char *host)
     return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/* Defaults that depend on the process: every connection is a file
+ * descriptor, so by default herald takes connections up to its file limit
+ * less a reserve for the store, webhooks, sinks and its own loops (64 +
+ * 1/64 of the limit), and gives half of them at most to clients that have
+ * not authenticated yet. */
+static void derive_limits(hv_config *c)
+{
+    if (c->max_connections == SIZE_MAX) {
+        struct rlimit rl;
+        c->max_connections = 0; /* unknown or unlimited file limit: no cap */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+            rlim_t reserve = 64 + rl.rlim_cur / 64;
+            c->max_connections = rl.rlim_cur > reserve + 16 ? (size_t)(rl.rlim_cur - reserve) : 16;
+        }
+    }
+    if (c->max_unauthenticated == SIZE_MAX)
+        c->max_unauthenticated = c->max_connections / 2 + (c->max_connections == 1);
+}
+
 int hv_config_load(hv_config *c, int argc, char **argv)
 {
     set_defaults(c);
@@ -378,8 +413,8 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         }
         strcpy(c->token, "development");
     }
-    if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05) {
-        fprintf(stderr, "herald: --ping-interval and --metrics-interval must be at least 0.05 s\n");
+    if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05 || c->auth_timeout_s < 0.05) {
+        fprintf(stderr, "herald: --ping-interval, --metrics-interval and --auth-timeout must be at least 0.05 s\n");
         return -1;
     }
     if (c->max_peer_message < 1 || (c->peer_msg_rate > 0 && c->peer_msg_burst < 1)) {
@@ -412,6 +447,7 @@ int hv_config_load(hv_config *c, int argc, char **argv)
                         "opaque_id, session or none\n");
         return -1;
     }
+    derive_limits(c);
     hv_log_level = c->log_level;
     return 0;
 }

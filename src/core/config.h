@@ -44,7 +44,10 @@ typedef struct hv_config {
     int open_metrics;              /* /metrics without token */
     char jwt_secret[512];          /* HS256 secret of user tokens; "" = user tokens off */
     char jwt_audience[256];        /* required "aud" of user tokens; "" = not checked */
-    size_t max_connections;        /* WebSockets + SSE streams; 0 = no limit */
+    size_t max_connections;        /* client connections; 0 = no limit; default from RLIMIT_NOFILE */
+    size_t max_unauthenticated;    /* connections not yet authenticated; default half the above */
+    size_t max_unauthenticated_per_address; /* the same from one address (IPv6: /64) */
+    double auth_timeout_s;         /* a WebSocket must authenticate within this */
     size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
     /* webhooks */
     char webhook_retry_schedule[256]; /* seconds between attempts, comma-separated */

@@ -5,27 +5,85 @@
 
 void hv_limits_init(hv_limits *l, long max_total, long max_per_user)
 {
-    atomic_init(&l->streams, 0);
+    l->conns = l->unauth = 0;
     l->max_total = max_total;
     l->max_per_user = max_per_user;
+    l->max_unauth = l->max_unauth_per_addr = 0;
     uv_mutex_init(&l->mu);
     hv_map_init(&l->users);
+    hv_map_init(&l->addrs);
+}
+
+void hv_limits_set_unauth(hv_limits *l, long max_unauth, long max_per_addr)
+{
+    l->max_unauth = max_unauth;
+    l->max_unauth_per_addr = max_per_addr;
 }
 
 void hv_limits_free(hv_limits *l)
 {
     hv_map_free(&l->users);
+    hv_map_free(&l->addrs);
     uv_mutex_destroy(&l->mu);
 }
 
-int hv_limits_stream_ok(hv_limits *l)
+/* Adds delta to addr's count of unauthenticated connections (under mu). */
+static void addr_add(hv_limits *l, const char *addr, intptr_t delta)
 {
-    return l->max_total <= 0 || atomic_load_explicit(&l->streams, memory_order_relaxed) < l->max_total;
+    if (!*addr)
+        return;
+    intptr_t n = (intptr_t)hv_map_get(&l->addrs, addr) + delta;
+    if (n > 0)
+        hv_map_put(&l->addrs, addr, (void *)n);
+    else
+        hv_map_del(&l->addrs, addr);
 }
 
-void hv_limits_stream_add(hv_limits *l, long delta)
+int hv_limits_admit(hv_limits *l, const char *addr)
 {
-    atomic_fetch_add_explicit(&l->streams, delta, memory_order_relaxed);
+    int r = HV_ADMIT_OK;
+    uv_mutex_lock(&l->mu);
+    if (l->max_total > 0 && l->conns >= l->max_total)
+        r = HV_ADMIT_FULL;
+    else if (l->max_unauth > 0 && l->unauth >= l->max_unauth)
+        r = HV_ADMIT_UNAUTH;
+    else if (l->max_unauth_per_addr > 0 && *addr &&
+             (intptr_t)hv_map_get(&l->addrs, addr) >= l->max_unauth_per_addr)
+        r = HV_ADMIT_ADDRESS;
+    if (r == HV_ADMIT_OK) {
+        l->conns++;
+        l->unauth++;
+        addr_add(l, addr, 1);
+    }
+    uv_mutex_unlock(&l->mu);
+    return r;
+}
+
+void hv_limits_authed(hv_limits *l, const char *addr)
+{
+    uv_mutex_lock(&l->mu);
+    l->unauth--;
+    addr_add(l, addr, -1);
+    uv_mutex_unlock(&l->mu);
+}
+
+void hv_limits_release(hv_limits *l, const char *addr, int authed)
+{
+    uv_mutex_lock(&l->mu);
+    l->conns--;
+    if (!authed) {
+        l->unauth--;
+        addr_add(l, addr, -1);
+    }
+    uv_mutex_unlock(&l->mu);
+}
+
+long hv_limits_unauthenticated(hv_limits *l)
+{
+    uv_mutex_lock(&l->mu);
+    long n = l->unauth;
+    uv_mutex_unlock(&l->mu);
+    return n;
 }
 
 int hv_limits_user_acquire(hv_limits *l, const char *user)

@@ -1,8 +1,13 @@
-/* limits.h — connection limits: overall and per user.
+/* limits.h — connection limits: overall, unauthenticated, per address,
+ * per user.
  *
- * Long-lived connections (WebSockets and SSE streams) are counted
- * overall; app clients also per user (a peer counts as its own user).
- * Past --max-connections an upgrade is refused with 503; past
+ * Every client connection counts against --max-connections from the
+ * moment it is accepted (each is a file descriptor; the default is the
+ * file limit minus a reserve). Until it authenticates it also counts as
+ * unauthenticated: overall (--max-unauthenticated) and per client
+ * address (--max-unauthenticated-per-address; IPv6 by /64). Past any of
+ * them a new connection is refused with 503 at once (net/conn.c). App
+ * clients are also counted per user (a peer counts as its own user): past
  * --max-connections-per-user the socket is closed with 1013 "too busy"
  * (or the stream refused with 503). 0 means no limit.
  */
@@ -14,18 +19,28 @@
 
 #include "core/map.h"
 
+enum { HV_ADMIT_OK, HV_ADMIT_FULL, HV_ADMIT_UNAUTH, HV_ADMIT_ADDRESS };
+
 typedef struct hv_limits {
-    atomic_long streams;
-    long max_total, max_per_user;
+    long conns, unauth;              /* under mu */
+    long max_total, max_per_user, max_unauth, max_unauth_per_addr;
     uv_mutex_t mu;
     hv_map users; /* user id -> count (as a pointer-sized integer) */
+    hv_map addrs; /* client address -> unauthenticated connections */
 } hv_limits;
 
 void hv_limits_init(hv_limits *l, long max_total, long max_per_user);
+/* Sets the unauthenticated caps (0 = none, the state after init). */
+void hv_limits_set_unauth(hv_limits *l, long max_unauth, long max_per_addr);
 void hv_limits_free(hv_limits *l);
-/* 1 when one more long-lived connection may open. */
-int hv_limits_stream_ok(hv_limits *l);
-void hv_limits_stream_add(hv_limits *l, long delta);
+/* Counts a new connection from addr ("" = none known), unauthenticated;
+ * HV_ADMIT_OK, or which cap it would pass (then nothing is counted). */
+int hv_limits_admit(hv_limits *l, const char *addr);
+/* The connection from addr authenticated: no longer unauthenticated. */
+void hv_limits_authed(hv_limits *l, const char *addr);
+/* An admitted connection closed, authenticated or not. */
+void hv_limits_release(hv_limits *l, const char *addr, int authed);
+long hv_limits_unauthenticated(hv_limits *l);
 /* Counts a connection of user; -1 (nothing counted) when over the limit. */
 int hv_limits_user_acquire(hv_limits *l, const char *user);
 void hv_limits_user_release(hv_limits *l, const char *user);

@@ -24,6 +24,8 @@ typedef struct hv_metrics {
     atomic_uint_fast64_t http_requests;
     atomic_uint_fast64_t http_errors;
     atomic_uint_fast64_t slow_consumers;
+    atomic_uint_fast64_t refused[4];          /* new connections refused, by HV_ADMIT_* (limits.h) */
+    atomic_uint_fast64_t auth_timeouts;       /* WebSockets closed by --auth-timeout */
     atomic_uint_fast64_t read_pauses;         /* reading stopped for unsent output (--outbound-pause) */
     atomic_uint_fast64_t send_timeouts;       /* closed: paused with no write progress (--send-timeout) */
     atomic_uint_fast64_t events_pruned;

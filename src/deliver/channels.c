@@ -17,6 +17,9 @@
 
 hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const *rooms, size_t nrooms)
 {
+    /* A subscription is made only for a client whose token was accepted
+     * (peer socket, access socket, SSE): the connection is authenticated. */
+    hv_conn_authenticated(c);
     hv_sub *s = calloc(1, sizeof(*s));
     s->conn = c;
     s->proto = proto;

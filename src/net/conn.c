@@ -11,11 +11,17 @@
  * --outbound-pause unsent bytes the socket is not read (the protocol also
  * stops parsing what it already has) until the output drains below it,
  * and a paused client that takes no byte for --send-timeout is closed.
+ * Admission: a new connection is counted in the server's limits (total,
+ * unauthenticated, per address) or refused at once with a 503.
  */
 #include "net/conn.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/log.h"
 #include "net/http.h"
@@ -32,9 +38,6 @@ static void stats_conns(hv_conn *c, int delta)
 
 void hv_conn_set_kind(hv_conn *c, int kind)
 {
-    /* Long-lived connections count against --max-connections. */
-    if (c->kind == HV_CONN_KIND_HTTP && kind != HV_CONN_KIND_HTTP)
-        hv_limits_stream_add(&c->loop->srv->limits, 1);
     stats_conns(c, -1);
     c->kind = (uint8_t)kind;
     stats_conns(c, 1);
@@ -98,6 +101,101 @@ static void conn_start(hv_conn *c)
     reading_update(c);
 }
 
+/* ---- admission ----------------------------------------------------------- */
+
+#define LINGER_MS 2000   /* a refused client has this long to read its 503 */
+#define MAX_LINGERING 64 /* per loop; past it a refused connection is closed at once */
+
+/* The client's address as the limits' key: IPv4 as is, IPv6 by its /64
+ * (one host or network holds a whole /64). */
+static void peer_key(hv_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char tmp[INET6_ADDRSTRLEN];
+    c->addr[0] = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, tmp, sizeof(tmp));
+    } else if (ss.ss_family == AF_INET6) {
+        struct in6_addr a = ((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, &a.s6_addr[12], tmp, sizeof(tmp));
+        } else {
+            memset(&a.s6_addr[8], 0, 8);
+            inet_ntop(AF_INET6, &a, tmp, sizeof(tmp)); /* at most "ffff:ffff:ffff:ffff::" */
+        }
+    } else {
+        return;
+    }
+    size_t n = strnlen(tmp, sizeof(c->addr) - 1); /* fits: 21 characters at most */
+    memcpy(c->addr, tmp, n);
+    c->addr[n] = 0;
+}
+
+/* A refused connection: its 503 is written, its side shut down, and what
+ * the client still sends is read and dropped until it closes (or
+ * LINGER_MS), so the kernel does not answer that data with a reset that
+ * could destroy the 503 before the client reads it. */
+static void refused_data(hv_conn *c, const char *data, size_t len)
+{
+    (void)c, (void)data, (void)len;
+}
+
+static void refused_eof(hv_conn *c, int status)
+{
+    (void)status;
+    hv_conn_close(c);
+}
+
+static void refused_timeout(hv_conn *c, int64_t now)
+{
+    (void)now;
+    hv_conn_close(c);
+}
+
+static void refused_close(hv_conn *c)
+{
+    c->loop->refusing--;
+}
+
+static const hv_conn_ops refused_ops = {
+    .on_data = refused_data, .on_eof = refused_eof, .on_timeout = refused_timeout,
+    .on_close = refused_close, .on_shutdown = hv_conn_close};
+
+static void refuse(hv_conn *c, int why)
+{
+    static const char *const reason[] = {
+        [HV_ADMIT_FULL] = "too busy",
+        [HV_ADMIT_UNAUTH] = "too many unauthenticated connections",
+        [HV_ADMIT_ADDRESS] = "too many unauthenticated connections from this address"};
+    hv_loop *l = c->loop;
+    atomic_fetch_add_explicit(&l->srv->metrics.refused[why], 1, memory_order_relaxed);
+    hv_debug("refusing a connection from %s: %s", c->addr[0] ? c->addr : "?", reason[why]);
+    hv_list_push(&l->conns, &c->node);
+    c->kind = HV_CONN_KIND_HTTP;
+    stats_conns(c, 1);
+    c->ops = &refused_ops;
+    l->refusing++;
+    char resp[256];
+    int body = (int)strlen(reason[why]) + 13;
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n{\"errors\":\"%s\"}",
+                     body, reason[why]);
+    hv_conn_send_copy(c, resp, (size_t)n);
+    hv_conn_flush(c);
+    uv_os_fd_t fd;
+    if (c->closing || c->qlen > 0 || l->refusing > MAX_LINGERING ||
+        uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || shutdown(fd, SHUT_WR) != 0) {
+        hv_conn_close(c);
+        return;
+    }
+    c->deadline = (int64_t)uv_now(&l->uv) + LINGER_MS;
+    reading_update(c);
+}
+
 void hv_conn_accept(hv_loop *l)
 {
     hv_conn *c = conn_new(l);
@@ -105,7 +203,23 @@ void hv_conn_accept(hv_loop *l)
         uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
         return;
     }
+    peer_key(c);
+    int why = hv_limits_admit(&l->srv->limits, c->addr);
+    if (why != HV_ADMIT_OK) {
+        refuse(c, why);
+        return;
+    }
+    c->counted = 1;
     conn_start(c);
+}
+
+void hv_conn_authenticated(hv_conn *c)
+{
+    if (c->authed)
+        return;
+    c->authed = 1;
+    if (c->counted)
+        hv_limits_authed(&c->loop->srv->limits, c->addr);
 }
 
 hv_conn *hv_conn_open_fd(hv_loop *l, int fd)
@@ -326,8 +440,8 @@ static void on_closed(uv_handle_t *h)
     queue_clear_from(c, 0);
     hv_list_remove(&c->node);
     stats_conns(c, -1);
-    if (c->kind != HV_CONN_KIND_HTTP)
-        hv_limits_stream_add(&c->loop->srv->limits, -1);
+    if (c->counted)
+        hv_limits_release(&c->loop->srv->limits, c->addr, c->authed);
     hv_conn_release(c);
 }
 

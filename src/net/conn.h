@@ -43,6 +43,9 @@ struct hv_conn {
     uint8_t dirty, writing, closing, close_when_drained, paused, head_partial;
     uint8_t bp_paused;       /* not read: unsent output above --outbound-pause */
     uint8_t reading;         /* uv_read_start is in effect */
+    uint8_t counted;         /* admitted: counted in srv->limits until closed */
+    uint8_t authed;          /* hv_conn_authenticated was called */
+    char addr[24];           /* client address, the limits' key ("" = none; IPv6: its /64) */
     int holds;               /* async work still pointing at this conn */
     int64_t deadline;        /* loop ms; 0 = none */
     int64_t bp_since;        /* loop ms: paused since, or last write progress while paused */
@@ -90,6 +93,11 @@ void hv_conn_hold(hv_conn *c);
 void hv_conn_release(hv_conn *c);
 
 void hv_conn_set_kind(hv_conn *c, int kind);
+
+/* The client proved who it is (a token was accepted on this connection):
+ * it no longer counts against the unauthenticated caps, and a WebSocket's
+ * --auth-timeout no longer applies. Idempotent. */
+void hv_conn_authenticated(hv_conn *c);
 
 /* Flushes c's queue now (used by hv_loop_flush). */
 void hv_conn_flush(hv_conn *c);

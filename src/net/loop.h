@@ -55,6 +55,7 @@ struct hv_loop {
     int stopping;
     int64_t shutdown_deadline;
     int listening;
+    int refusing;      /* refused connections lingering to deliver their 503 (conn.c) */
     hv_loop_stats stats;
     /* Server-notifier subscribers (api/notifier.c), by wire format. */
     hv_list notif_pb, notif_json, metrics_pb, metrics_json;

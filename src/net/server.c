@@ -41,6 +41,8 @@ int hv_server_start(hv_server *srv)
         hv_loop_start(srv->loops[i]);
     if (srv->hub)
         hv_hub_follow(srv->hub);
+    hv_info("limits: %zu connections, %zu unauthenticated, %zu unauthenticated per address (0 = no limit)",
+            srv->cfg.max_connections, srv->cfg.max_unauthenticated, srv->cfg.max_unauthenticated_per_address);
     if (!strcmp(srv->cfg.engine, "redis")) /* the URL may hold a password: the store logged where */
         hv_info("herald %s listening on %s:%d (%d I/O threads, store: redis)", HERALD_VERSION,
                 srv->cfg.listen_host, port, n);

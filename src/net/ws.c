@@ -56,6 +56,7 @@ typedef struct hv_ws {
     const uint8_t *in;
     size_t in_len;
     int64_t last_rx, ping_sent;
+    int64_t auth_deadline;       /* loop ms; 0 = authenticated or no limit */
     uint64_t fed, framed;        /* bytes given to wslay / bytes of complete frames */
     uint64_t cur_frame;          /* size of the frame being received */
     uint8_t closing, notified, in_fragment, close_received;
@@ -410,6 +411,14 @@ static void ws_tick(hv_conn *c, int64_t now)
         hv_conn_close(c);
         return;
     }
+    if (ws->auth_deadline && now >= ws->auth_deadline) {
+        ws->auth_deadline = 0;
+        if (!c->authed) {
+            atomic_fetch_add_explicit(&c->loop->srv->metrics.auth_timeouts, 1, memory_order_relaxed);
+            hv_ws_close(c, ws->h->auth_timeout_code ? ws->h->auth_timeout_code : 1008, "authentication timeout");
+            return;
+        }
+    }
     if (ws->h->on_tick) {
         ws->h->on_tick(c, now);
         if (c->closing)
@@ -528,10 +537,6 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     hv_http_req *r = hv_http_request(c);
     if (check_upgrade(c, r) != 0)
         return -1;
-    if (!hv_limits_stream_ok(&c->loop->srv->limits)) {
-        hv_http_error(c, 503, "too busy");
-        return -1;
-    }
     char accept[32], resp[256];
     accept_value(hv_http_header_get(r, "sec-websocket-key"), accept);
     int n = snprintf(resp, sizeof(resp),
@@ -550,6 +555,9 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     ws->last_rx = now_ms(c);
     ws->max_msg = c->loop->srv->cfg.max_ws_message;
     ws->held_tail = &ws->held;
+    double auth_s = c->loop->srv->cfg.auth_timeout_s;
+    if (!c->authed) /* every socket kind: none stays anonymous for long */
+        ws->auth_deadline = ws->last_rx + (int64_t)(auth_s * 1000);
     c->proto = ws;
     c->ops = &ws_ops;
     hv_conn_set_kind(c, kind);

@@ -48,6 +48,10 @@ typedef struct hv_ws_handler {
      * the place to act on the request's headers (a token). Done later, such
      * a frame would be handled first and the endpoint would act twice. */
     void (*on_open)(hv_conn *c);
+    /* The close code when the socket has not authenticated
+     * (hv_conn_authenticated) within --auth-timeout of its upgrade; the
+     * reason is "authentication timeout". 0 = 1008 (policy violation). */
+    uint16_t auth_timeout_code;
 } hv_ws_handler;
 
 /* Upgrades the current request. On a bad upgrade answers 400/426 and

@@ -17,8 +17,11 @@ import time
 DEADLINE = float(os.environ.get("HOSTILE_DEADLINE", "60"))
 
 
-def connect(port, host="127.0.0.1"):
-    s = socket.create_connection((host, port), timeout=DEADLINE)
+def connect(port, host="127.0.0.1", source=None):
+    """source: the local address to connect from (any 127.x.y.z works on
+    loopback), for tests of per-address limits."""
+    s = socket.create_connection((host, port), timeout=DEADLINE,
+                                 source_address=(source, 0) if source else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -180,9 +183,9 @@ def connect_small(port, host="127.0.0.1", bufsize=4096):
     return s
 
 
-def metric(port, name):
+def metric(port, name, source=None):
     """The value of a counter or gauge on /metrics (0 when absent)."""
-    s = connect(port)
+    s = connect(port, source=source)
     try:
         s.sendall(http_request("GET", "/metrics", {"Connection": "close"}))
         body = read_until(s, b"\0", limit=1 << 24)  # read to the close
