@@ -90,8 +90,12 @@ static const opt options[] = {
     O("webhook-disable-after", OPT_DOUBLE, webhook_disable_after_s,
       "seconds of failures with no success before an endpoint is disabled (default 432000 = 5 days)"),
     O("webhook-deny", OPT_STR, webhook_deny,
-      "networks webhooks may not reach (default link-local and cloud metadata addresses)"),
-    O("webhook-allow", OPT_STR, webhook_allow, "if set, the only networks webhooks may reach"),
+      "networks webhooks may not reach, even inside a wider --webhook-allow network "
+      "(default link-local, 0.0.0.0/8 and cloud metadata addresses)"),
+    O("webhook-allow", OPT_STR, webhook_allow,
+      "non-public networks webhooks may reach, e.g. 10.1.0.0/16; the most specific of --webhook-deny and "
+      "--webhook-allow wins (default none: loopback, private, CGNAT, ULA, link-local, multicast and reserved "
+      "networks are refused; loopback is allowed with the development token)"),
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
     O("config", OPT_STR, config_path,
       "JSON file: any option by its flag name, and \"sinks\" (flags and environment win over it)"),
@@ -392,6 +396,11 @@ static void derive_limits(hv_config *c)
     }
     if (c->max_unauthenticated == SIZE_MAX)
         c->max_unauthenticated = c->max_connections / 2 + (c->max_connections == 1);
+}
+
+int hv_config_is_development(const hv_config *c)
+{
+    return !strcmp(c->token, "development") && hv_config_is_loopback(c->listen_host);
 }
 
 int hv_config_load(hv_config *c, int argc, char **argv)

@@ -76,4 +76,9 @@ int hv_config_load(hv_config *cfg, int argc, char **argv);
 /* 1 when the host is a loopback address or "localhost". */
 int hv_config_is_loopback(const char *host);
 
+/* 1 with the development default: the token 'development' and a loopback
+ * listen address. Webhooks may then reach loopback addresses, and only
+ * requests naming a loopback Host are served (issue 13, defects 9, 10). */
+int hv_config_is_development(const hv_config *c);
+
 #endif

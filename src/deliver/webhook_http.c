@@ -37,7 +37,7 @@ typedef struct wh_req {
     size_t resp_len;
     int64_t started_ms;
     uint64_t t0_ns;
-    char refused[64];     /* the address the netguard refused, if any */
+    char refused[200];    /* why the netguard refused the address, if it did */
 } wh_req;
 
 typedef struct wh_sock {
@@ -176,10 +176,8 @@ static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose, struct c
     wh_req *r = clientp;
     if (purpose != CURLSOCKTYPE_IPCXN)
         return CURL_SOCKET_BAD;
-    if (!hv_netguard_allows(r->w->guard, &a->addr)) {
-        hv_netguard_addr_str(&a->addr, r->refused);
+    if (!hv_netguard_check(r->w->guard, &a->addr, r->refused, sizeof(r->refused)))
         return CURL_SOCKET_BAD;
-    }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
@@ -328,7 +326,7 @@ static void finish(hv_webhooks *w, wh_req *r, CURLcode code)
     curl_off_t retry_after = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
-    char error[160];
+    char error[256];
     wh_result res = {
         .transport_ok = code == CURLE_OK,
         .status = status,

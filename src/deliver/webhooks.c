@@ -253,6 +253,12 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
         free(w);
         return NULL;
     }
+    if (hv_config_is_development(cfg)) {
+        hv_netguard_set_loopback_ok(w->guard, 1);
+        hv_warn("webhooks: DEVELOPMENT DEFAULT (token 'development' on loopback): webhooks may reach loopback "
+                "addresses; with a real --token they are refused like private, link-local and other non-public "
+                "networks unless --webhook-allow lists them");
+    }
     w->ob = hv_outbox_open(srv->store, err, sizeof(err));
     if (!w->ob) {
         hv_error("webhooks: cannot open the outbox: %s", err);

@@ -4,7 +4,11 @@
  * Parsing: IPv4 and IPv6 networks, bare addresses, host bits, bad
  * prefixes and junk, lists with spaces and empty entries. Matching: both
  * families, prefix edges, /0, IPv4-mapped IPv6 against IPv4 rules. The
- * guard: the default deny list, deny winning over allow, allow-only mode.
+ * guard: the default deny list, the built-in non-public networks (refused
+ * by default, loopback allowed with the development default), the most
+ * specific operator rule winning (deny on a tie), allow-only through
+ * deny-all, and every IPv6 form that reaches an IPv4 address or this host
+ * (issue 13, defect 9).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,31 +143,160 @@ static void test_match(void **state)
     assert_false(match("169.254.0.0/16", "::ffff:169.253.1.1"));
 }
 
+/* 1 when g allows the address s; why (when refused) in *why. */
+static int allows(const hv_netguard *g, const char *s, char *why, size_t len)
+{
+    addr_t a = A(s);
+    why[0] = '\0';
+    return hv_netguard_check(g, &a.sa, why, len);
+}
+
+static hv_netguard *guard(const char *deny, const char *allow)
+{
+    char err[128];
+    hv_netguard *g = hv_netguard_new(deny, allow, err, sizeof(err));
+    assert_non_null(g);
+    return g;
+}
+
+#define REFUSED(g, s, text)                                                  \
+    do {                                                                     \
+        char why_[256];                                                      \
+        if (allows(g, s, why_, sizeof(why_)))                                \
+            fail_msg("%s is allowed", s);                                    \
+        if (!strstr(why_, text))                                             \
+            fail_msg("%s: reason \"%s\" does not say \"%s\"", s, why_, text); \
+    } while (0)
+#define ALLOWED(g, s)                                        \
+    do {                                                     \
+        char why_[256];                                      \
+        if (!allows(g, s, why_, sizeof(why_)))               \
+            fail_msg("%s is refused: %s", s, why_);          \
+    } while (0)
+
 static void test_guard_default(void **state)
 {
     (void)state;
-    char err[128];
-    hv_netguard *g = hv_netguard_new(DEFAULT_DENY, "", err, sizeof(err));
-    assert_non_null(g);
-    addr_t a;
-    a = A("169.254.169.254");
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("::ffff:169.254.169.254");
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("100.100.100.200");
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("0.0.0.0");
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("fe80::1");
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("127.0.0.1");
-    assert_true(hv_netguard_allows(g, &a.sa));
-    a = A("::1");
-    assert_true(hv_netguard_allows(g, &a.sa));
-    a = A("93.184.216.34");
-    assert_true(hv_netguard_allows(g, &a.sa));
+    hv_netguard *g = guard(DEFAULT_DENY, "");
+    REFUSED(g, "169.254.169.254", "169.254.169.254 is in --webhook-deny 169.254.0.0/16");
+    REFUSED(g, "::ffff:169.254.169.254", "::ffff:169.254.169.254 reaches 169.254.169.254, which is in --webhook-deny");
+    REFUSED(g, "100.100.100.200", "--webhook-deny 100.100.100.200/32");
+    REFUSED(g, "0.0.0.0", "0.0.0.0 is in --webhook-deny 0.0.0.0/8");
+    REFUSED(g, "fe80::1", "--webhook-deny fe80::/10");
+    REFUSED(g, "fd00:ec2::254", "--webhook-deny fd00:ec2::254/128");
+    /* a real token: loopback and private networks are refused too */
+    REFUSED(g, "127.0.0.1", "127.0.0.1 is loopback (127.0.0.0/8; see --webhook-allow)");
+    REFUSED(g, "127.255.0.9", "loopback");
+    REFUSED(g, "::1", "::1 is loopback (::1/128");
+    ALLOWED(g, "93.184.216.34");
+    ALLOWED(g, "2606:2800:220:1:248:1893:25c8:1946");
     struct sockaddr unix_sa = {.sa_family = AF_UNIX};
     assert_false(hv_netguard_allows(g, &unix_sa));
+    hv_netguard_free(g);
+}
+
+/* Every built-in network, at its edges, with no operator list at all. */
+static void test_guard_builtin(void **state)
+{
+    (void)state;
+    hv_netguard *g = guard("", "");
+    static const char *const refused[][2] = {
+        {"10.0.0.1", "private (10.0.0.0/8"},        {"10.255.255.255", "private"},
+        {"172.16.0.1", "private (172.16.0.0/12"},   {"172.31.255.254", "private"},
+        {"192.168.1.1", "private (192.168.0.0/16"}, {"100.64.0.1", "CGNAT (100.64.0.0/10"},
+        {"100.127.255.254", "CGNAT"},               {"169.254.169.254", "link-local (cloud metadata)"},
+        {"127.0.0.1", "loopback"},                  {"0.0.0.0", "unspecified"},
+        {"0.1.2.3", "unspecified"},                 {"224.0.0.1", "multicast"},
+        {"239.255.255.250", "multicast"},           {"255.255.255.255", "reserved"},
+        {"240.0.0.1", "reserved"},                  {"192.0.0.8", "IETF protocol assignments"},
+        {"192.0.2.1", "documentation"},             {"198.51.100.7", "documentation"},
+        {"203.0.113.9", "documentation"},           {"198.18.0.1", "benchmarking"},
+        {"198.19.255.255", "benchmarking"},         {"192.88.99.1", "6to4 relay"},
+        {"::", "unspecified (::/128"},              {"::1", "loopback"},
+        {"fc00::1", "unique local (ULA)"},          {"fd12:3456::1", "unique local"},
+        {"fd00:ec2::254", "unique local"},          {"fe80::1", "link-local"},
+        {"febf::1", "link-local"},                  {"fec0::1", "site-local"},
+        {"ff02::1", "multicast"},                   {"2001:db8::1", "documentation"},
+        {"3fff::1", "documentation"},               {"100::1", "discard-only"},
+        {"2001:2::1", "IETF protocol assignments"}, {"2001:0:4136:e378::1", "IETF protocol assignments"},
+        {"64:ff9b:1::808:808", "local-use NAT64"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        REFUSED(g, refused[i][0], refused[i][1]);
+    static const char *const allowed[] = {"9.255.255.255", "11.0.0.1", "100.63.255.255", "100.128.0.1",
+                                          "172.15.255.255", "172.32.0.1", "192.167.1.1", "192.169.1.1",
+                                          "169.253.1.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
+                                          "1.1.1.1", "2a00:1450:4001:82b::200e", "fbff::1", "fe7f::1",
+                                          "2001:200::1", "64:ff9b::808:808", "2002:808:808::1"};
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        ALLOWED(g, allowed[i]);
+    hv_netguard_free(g);
+}
+
+/* IPv6 forms that reach an IPv4 address are judged as that address too;
+ * the unspecified address, which connects to this host, as the loopback
+ * too. Each would have reached the address the operator denied. */
+static void test_guard_embedded(void **state)
+{
+    (void)state;
+    /* The operator opened everything but these: only the decoding stops them. */
+    hv_netguard *g = guard("10.0.0.0/8,127.0.0.0/8,::1,169.254.169.254",
+                           "0.0.0.0/0,::/0");
+    REFUSED(g, "::", ":: reaches ::1, which is in --webhook-deny ::1/128");
+    REFUSED(g, "0.0.0.0", "0.0.0.0 reaches 127.0.0.1, which is in --webhook-deny 127.0.0.0/8");
+    REFUSED(g, "::ffff:10.1.2.3", "::ffff:10.1.2.3 reaches 10.1.2.3, which is in --webhook-deny 10.0.0.0/8");
+    REFUSED(g, "::ffff:0:10.1.2.3", "reaches 10.1.2.3");          /* IPv4-translated */
+    REFUSED(g, "::10.1.2.3", "::10.1.2.3 reaches 10.1.2.3");      /* IPv4-compatible */
+    REFUSED(g, "::127.0.0.1", "reaches 127.0.0.1");
+    REFUSED(g, "64:ff9b::a01:203", "64:ff9b::a01:203 reaches 10.1.2.3"); /* NAT64 */
+    REFUSED(g, "64:ff9b::7f00:1", "reaches 127.0.0.1");
+    REFUSED(g, "64:ff9b::a9fe:a9fe", "reaches 169.254.169.254");
+    REFUSED(g, "64:ff9b:1::a01:203", "reaches 10.1.2.3");          /* local-use NAT64 */
+    REFUSED(g, "2002:a01:203::1", "2002:a01:203::1 reaches 10.1.2.3"); /* 6to4 */
+    REFUSED(g, "2002:7f00:1::", "reaches 127.0.0.1");
+    ALLOWED(g, "64:ff9b::808:808");
+    ALLOWED(g, "2002:808:808::1");
+    ALLOWED(g, "::ffff:8.8.8.8");
+    ALLOWED(g, "::8.8.8.8");
+    ALLOWED(g, "11.0.0.1");
+    hv_netguard_free(g);
+
+    /* The same forms against the built-in list alone. */
+    g = guard("", "");
+    REFUSED(g, "::ffff:127.0.0.1", "reaches 127.0.0.1, which is loopback");
+    REFUSED(g, "::ffff:192.168.0.1", "private");
+    REFUSED(g, "64:ff9b::c0a8:1", "64:ff9b::c0a8:1 reaches 192.168.0.1, which is private");
+    REFUSED(g, "64:ff9b::6440:1", "reaches 100.64.0.1, which is shared CGNAT");
+    REFUSED(g, "2002:a9fe:a9fe::", "reaches 169.254.169.254, which is link-local");
+    REFUSED(g, "::7f00:1", "reaches 127.0.0.1, which is loopback");
+    REFUSED(g, "::ffff:0.0.0.0", "unspecified");
+    hv_netguard_free(g);
+}
+
+/* The development default: loopback (and only loopback) is reachable;
+ * the unspecified address still is not; the operator's deny list still
+ * applies. */
+static void test_guard_development(void **state)
+{
+    (void)state;
+    hv_netguard *g = guard(DEFAULT_DENY, "");
+    hv_netguard_set_loopback_ok(g, 1);
+    ALLOWED(g, "127.0.0.1");
+    ALLOWED(g, "127.0.0.2");
+    ALLOWED(g, "::1");
+    ALLOWED(g, "::ffff:127.0.0.1");
+    ALLOWED(g, "64:ff9b::7f00:1");
+    REFUSED(g, "::", ":: is unspecified (::/128");
+    REFUSED(g, "0.0.0.0", "0.0.0.0 is in --webhook-deny 0.0.0.0/8");
+    REFUSED(g, "10.0.0.1", "private");
+    REFUSED(g, "192.168.1.10", "private");
+    REFUSED(g, "169.254.169.254", "--webhook-deny 169.254.0.0/16");
+    REFUSED(g, "fd00::1", "unique local");
+    hv_netguard_free(g);
+    g = guard("127.0.0.2", "");
+    hv_netguard_set_loopback_ok(g, 1);
+    REFUSED(g, "127.0.0.2", "in --webhook-deny 127.0.0.2/32");
+    ALLOWED(g, "127.0.0.1");
     hv_netguard_free(g);
 }
 
@@ -171,17 +304,22 @@ static void test_guard_allow(void **state)
 {
     (void)state;
     char err[128];
-    hv_netguard *g = hv_netguard_new("10.0.0.5", "10.0.0.0/8, ::1", err, sizeof(err));
-    assert_non_null(g);
-    addr_t a;
-    a = A("10.1.1.1");
-    assert_true(hv_netguard_allows(g, &a.sa));
-    a = A("10.0.0.5"); /* deny wins */
-    assert_false(hv_netguard_allows(g, &a.sa));
-    a = A("::1");
-    assert_true(hv_netguard_allows(g, &a.sa));
-    a = A("127.0.0.1"); /* not in the allow list */
-    assert_false(hv_netguard_allows(g, &a.sa));
+    hv_netguard *g = guard("10.0.0.5", "10.0.0.0/8, ::1");
+    ALLOWED(g, "10.1.1.1");                          /* a private network opened */
+    REFUSED(g, "10.0.0.5", "in --webhook-deny 10.0.0.5/32"); /* more specific */
+    ALLOWED(g, "::1");
+    REFUSED(g, "127.0.0.1", "loopback");             /* not opened */
+    REFUSED(g, "192.168.0.1", "private");
+    ALLOWED(g, "8.8.8.8");                           /* public stays reachable */
+    hv_netguard_free(g);
+
+    /* A tie goes to deny; a more specific allow opens a hole in a deny. */
+    g = guard("169.254.0.0/16,0.0.0.0/0,::/0", "169.254.0.0/16,192.0.2.0/24,2001:db8::/32");
+    REFUSED(g, "169.254.1.1", "in --webhook-deny 169.254.0.0/16");
+    ALLOWED(g, "192.0.2.7");                         /* the only networks reachable… */
+    ALLOWED(g, "2001:db8::7");
+    REFUSED(g, "8.8.8.8", "in --webhook-deny 0.0.0.0/0"); /* …all else is not */
+    REFUSED(g, "2a00::1", "in --webhook-deny ::/0");
     hv_netguard_free(g);
 
     assert_null(hv_netguard_new("bad", "", err, sizeof(err)));
@@ -210,6 +348,9 @@ int main(void)
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_guard_default),
+        cmocka_unit_test(test_guard_builtin),
+        cmocka_unit_test(test_guard_embedded),
+        cmocka_unit_test(test_guard_development),
         cmocka_unit_test(test_guard_allow),
         cmocka_unit_test(test_addr_str),
     };
