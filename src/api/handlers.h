@@ -51,4 +51,8 @@ void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r);
 void hv_api_webhook_replay(hv_conn *c, hv_http_req *r);
 void hv_api_webhook_retry(hv_conn *c, hv_http_req *r);
 
+/* origin.c: 0 when a browser may make request r (its Origin and, with the
+ * development default, its Host); else answers 403 and returns -1. */
+int hv_origin_guard(hv_conn *c, hv_http_req *r);
+
 #endif

@@ -142,6 +142,8 @@ static int is_janus_path(const hv_config *cfg, const char *path)
 
 void hv_router_dispatch(hv_conn *c, hv_http_req *r)
 {
+    if (hv_origin_guard(c, r) != 0) /* foreign browser origins, DNS rebinding */
+        return;
     if (is_janus_path(&c->loop->srv->cfg, r->path)) {
         if (strcmp(r->method_name, "POST") == 0)
             hv_api_janus_events(c, r);

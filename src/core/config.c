@@ -82,6 +82,9 @@ static const opt options[] = {
       "(\"authentication timeout\") (default 10)"),
     O("max-connections-per-user", OPT_SIZE, max_connections_per_user,
       "app-client connections of one user (a peer, a token's sub) at once; 0 = no limit (default 0)"),
+    O("allowed-origins", OPT_STR, allowed_origins,
+      "browser Origins served besides the request's own, e.g. https://app.example.com,... or *; "
+      "other Origins get 403, requests without one are served (default none)"),
     O("webhook-retry-schedule", OPT_STR, webhook_retry_schedule,
       "seconds to wait before each retry (default 5,300,1800,7200,18000,36000,36000, like Svix)"),
     O("webhook-timeout", OPT_DOUBLE, webhook_timeout_s, "seconds a webhook request may take (default 30)"),

@@ -49,6 +49,7 @@ typedef struct hv_config {
     size_t max_unauthenticated_per_address; /* the same from one address (IPv6: /64) */
     double auth_timeout_s;         /* a WebSocket must authenticate within this */
     size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
+    char allowed_origins[1024];    /* browser Origins served besides same-origin; "*" = any */
     /* webhooks */
     char webhook_retry_schedule[256]; /* seconds between attempts, comma-separated */
     double webhook_timeout_s;         /* whole request */

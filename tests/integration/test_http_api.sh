@@ -66,7 +66,7 @@ expect_match "garbage request: 400 JSON" '^HTTP/1.1 400 (.|\n)*"errors"' "$reply
 # HEAD: the GET's headers, no body (the next pipelined response follows
 # the head at once; a body would be read as the start of the next one).
 reply=$(exec 3<>/dev/tcp/127.0.0.1/"$PORT"
-  printf 'HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+  printf 'HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
   timeout 60 cat <&3)
 expect_match "HEAD /health: 200 with the GET's Content-Length, no body, then the next response" \
   '^HTTP/1.1 200 [^'$'\r'']*'$'\r\n''Content-Length: [1-9][0-9]*'$'\r\n''([^'$'\r'']+'$'\r\n'')*'$'\r\n''HTTP/1.1 200 ' "$reply"
