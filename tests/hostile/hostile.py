@@ -60,12 +60,38 @@ def closed_by_peer(s):
 
 
 def http_request(method, path, headers=None, body=b""):
-    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    """The request's bytes; Host is 127.0.0.1 unless headers give one."""
+    lines = ["%s %s HTTP/1.1" % (method, path)]
+    if not any(k.lower() == "host" for k in (headers or {})):
+        lines.append("Host: 127.0.0.1")
     for k, v in (headers or {}).items():
         lines.append("%s: %s" % (k, v))
     if body:
         lines.append("Content-Length: %d" % len(body))
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def read_response(s):
+    """(status, head, body) of one HTTP response with a Content-Length;
+    status 0 when none came within the deadline."""
+    buf = read_until(s, b"\r\n\r\n")
+    head, _, body = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    end = time.monotonic() + DEADLINE
+    while len(body) < length and time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        body += chunk
+    return status_of(head), head, body[:length]
 
 
 def status_of(reply):
