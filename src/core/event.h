@@ -24,6 +24,8 @@ typedef struct hv_frame {
 static inline const uint8_t *hv_frame_payload(const hv_frame *f) { return f->buf->data + f->hdr; }
 static inline size_t hv_frame_payload_len(const hv_frame *f) { return f->buf->len - f->hdr; }
 
+enum { HV_CREATED_NONE = 0, HV_CREATED_KEY = 1, HV_CREATED_STAMP = 2 };
+
 typedef struct hv_event {
     atomic_uint refs;
     uint64_t id;      /* assigned by the store at append; 0 before */
@@ -33,6 +35,11 @@ typedef struct hv_event {
     char *user_id;    /* NULL when absent */
     char *data;       /* compact JSON object text, NUL-terminated */
     size_t data_len;
+    /* The seeds' access events (api/access.c): created_at as an order key
+     * (core/created_at.h), which the store indexes per user. */
+    double created_key;
+    int created_set;  /* HV_CREATED_NONE, _KEY (created_key holds it) or
+                       * _STAMP (the commit stamps storage time) */
     /* Encodings, filled once by hv_event_encode() after the append. */
     hv_frame json;    /* native JSON envelope, WebSocket text frame */
     hv_frame pb;      /* fishjam.ServerMessage, WebSocket binary frame */
