@@ -3,31 +3,38 @@
  *   POST /push_events        [{"accessid","created_at","payload"}…]  server token
  *                            each becomes an event of type "access.event",
  *                            user_id = accessid, data {"payload","created_at"};
+ *                            created_at (a number, or an ISO 8601 time) is
+ *                            also kept as an order key (core/created_at.h);
+ *                            without one, the commit stamps storage time (ms);
  *                            answers true once stored
  *   POST /drop_user          {"drop_access_id": …}  server token: closes that
  *                            user's connections at once (4006 "dropped");
  *                            answers true
  *   GET  /subscribe_to_events  WebSocket: first message
  *                            {"access_id", "timestamp", "token"}; replays that
- *                            user's events stored after timestamp, then live
+ *                            user's events whose created_at is after timestamp
+ *                            (0 or none: every one retained), in created_at
+ *                            order, then live; or, with "since" (herald's
+ *                            event id, also ?since=), herald's own resume
  *
  * Where herald differs from the seed: the subscriber must prove who it is
  * with a user token (JWT whose sub is the access id; in the first message,
  * or as Bearer / ?token= on the upgrade): the seed trusted any access id.
  * Events arrive as herald's native envelope, so the payload is in
- * data.payload. timestamp may be ms or s since the epoch, or ISO 8601.
+ * data.payload. timestamp is compared with created_at as core/created_at.h
+ * says (numbers as numbers, ISO 8601 as ms since the epoch).
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "auth/identity.h"
+#include "core/created_at.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"
 #include "net/server.h"
@@ -60,10 +67,26 @@ static hv_event *access_event(json_t *item, size_t i, char *err, size_t errlen)
         snprintf(err, errlen, "events[%zu] needs \"accessid\" (a string) and \"payload\"", i);
         return NULL;
     }
-    json_t *d = json_pack("{s:O,s:O}", "payload", payload, "created_at", created ? created : json_null());
-    char *data = json_dumps(d, JSON_COMPACT);
-    json_decref(d);
-    hv_event *ev = hv_event_new("access.event", NULL, id, data, strlen(data));
+    double key = 0;
+    int stamp = !created || json_is_null(created);
+    if (!stamp && hv_created_key(created, &key) != 0) {
+        snprintf(err, errlen, "events[%zu].created_at must be a number >= 0 or an ISO 8601 time "
+                 "with a zone (e.g. \"2026-01-01T10:00:00Z\")", i);
+        return NULL;
+    }
+    /* {"payload":…,"created_at":…} with the connector's value verbatim, or
+     * the slot the commit stamps storage time into. */
+    char *p = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *c = stamp ? NULL : json_dumps(created, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t len = strlen(p) + (c ? strlen(c) : 0) + sizeof(HV_CREATED_SLOT) + 32;
+    char *data = malloc(len);
+    int n = stamp ? snprintf(data, len, "{\"payload\":%s," HV_CREATED_SLOT, p)
+                  : snprintf(data, len, "{\"payload\":%s,\"created_at\":%s}", p, c);
+    hv_event *ev = hv_event_new("access.event", NULL, id, data, (size_t)n);
+    ev->created_set = stamp ? HV_CREATED_STAMP : HV_CREATED_KEY;
+    ev->created_key = key;
+    free(p);
+    free(c);
     free(data);
     return ev;
 }
@@ -133,52 +156,47 @@ typedef struct access_sock {
     hv_sub *sub;
     int started;        /* the first message came: it authenticates once */
     char *token;        /* from the upgrade, if any */
+    char *since;        /* ?since= of the upgrade, if any */
     int64_t auth_deadline;
     int64_t expires_ms;
 } access_sock;
 
-/* ms since the epoch from a number (s or ms) or an ISO 8601 UTC string. */
-static int parse_timestamp(json_t *v, int64_t *ms)
-{
-    if (!v || json_is_null(v)) {
-        *ms = 0;
-        return 0;
-    }
-    if (json_is_number(v)) {
-        double x = json_number_value(v);
-        /* Past year 9999 (in ms) is no time herald stores, and converting
-         * a larger double to int64_t is undefined behaviour. */
-        if (x < 0 || x >= 253402300800000.0)
-            return -1;
-        *ms = x < 1e12 ? (int64_t)(x * 1000) : (int64_t)x;
-        return 0;
-    }
-    const char *s = json_string_value(v);
-    struct tm tm = {0};
-    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!rest)
-        return -1;
-    int frac = 0, digits = 0;
-    if (*rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            if (digits++ < 3)
-                frac = frac * 10 + (*rest - '0');
-    while (digits > 0 && digits < 3)
-        frac *= 10, digits++;
-    if (*rest != 'Z' || rest[1])
-        return -1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
-}
-
+/* How a resume ended (either kind); a note to the client unless it went
+ * without a hitch. */
 static void access_resumed(hv_sub *sub, int status, uint64_t first_id)
 {
-    (void)first_id;
     if (status == 0)
         return;
-    static const char msg[] = "{\"type\":\"resume_failed\",\"message\":\"history no longer holds every event "
-                              "after that timestamp; live from now\"}";
-    hv_ws_send(sub->conn, HV_WS_TEXT, msg, sizeof(msg) - 1);
+    char msg[200], first[24];
+    snprintf(msg, sizeof(msg), status == 1 ? "history no longer holds the events after %llu; live from now"
+                                           : "history could not be read; live from now",
+             (unsigned long long)sub->last_id);
+    snprintf(first, sizeof(first), "%llu", (unsigned long long)first_id);
+    json_t *j = json_pack("{s:s,s:s}", "type", "resume_failed", "message", msg);
+    if (status == 1)
+        json_object_set_new(j, "first_id", json_string(first));
+    char *text = json_dumps(j, JSON_COMPACT);
+    hv_ws_send(sub->conn, HV_WS_TEXT, text, strlen(text));
+    free(text);
+    json_decref(j);
+}
+
+/* herald's own resume, "since": an event id as a string or a number (from
+ * the first message, else ?since= of the upgrade). 1 and *id when given,
+ * 0 when not, -1 when not an id. */
+static int since_of(json_t *j, const char *upgrade, uint64_t *id)
+{
+    json_t *v = json_object_get(j, "since");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *id = (uint64_t)json_integer_value(v);
+        return 1;
+    }
+    const char *s = json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "x" : upgrade;
+    if (!s || !*s)
+        return 0;
+    char *end;
+    *id = strtoull(s, &end, 10);
+    return *end || *s == '-' || *s == '+' || *s == ' ' ? -1 : 1;
 }
 
 static void access_start(hv_conn *c, access_sock *as, json_t *j)
@@ -187,9 +205,16 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
     const char *token = json_string_value(json_object_get(j, "token"));
     if (!token)
         token = as->token;
-    int64_t since_ms;
-    if (!access_id || !*access_id || parse_timestamp(json_object_get(j, "timestamp"), &since_ms) != 0) {
+    json_t *ts = json_object_get(j, "timestamp");
+    double after_key = 0;
+    uint64_t since = 0;
+    int by_id = since_of(j, as->since, &since);
+    if (!access_id || !*access_id || by_id < 0) {
         hv_ws_close(c, 4003, "invalid auth request");
+        return;
+    }
+    if (ts && !json_is_null(ts) && hv_created_key(ts, &after_key) != 0) {
+        hv_ws_close(c, 4003, "invalid auth request: timestamp must be a number >= 0 or an ISO 8601 time");
         return;
     }
     hv_client_id id;
@@ -212,8 +237,10 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
     as->sub = hv_sub_new(c, HV_SUB_WS, id.user_id, (const char *const *)id.rooms, id.nrooms);
     hv_client_id_clear(&id);
     hv_sub_join(as->sub);
-    if (since_ms > 0)
-        hv_sub_resume_time(as->sub, since_ms, access_resumed);
+    if (by_id)
+        hv_sub_resume(as->sub, since, access_resumed);
+    else
+        hv_sub_resume_created(as->sub, after_key, access_resumed);
 }
 
 /* A message that asks to authenticate (names a token or an access id). */
@@ -245,6 +272,7 @@ static void access_close(hv_conn *c, int lost, const char *reason)
         hv_limits_user_release(&c->loop->srv->limits, as->sub->user_id);
     hv_sub_release(as->sub);
     free(as->token);
+    free(as->since);
     free(as);
 }
 
@@ -269,11 +297,15 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
     const char *auth = hv_http_header_get(r, "authorization");
     const char *token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7
                         : hv_http_query(r, "token", buf, sizeof(buf)) == 1 ? buf : NULL;
+    char since[32];
+    int has_since = hv_http_query(r, "since", since, sizeof(since));
     access_sock *as = calloc(1, sizeof(*as));
     as->token = token ? strdup(token) : NULL;
+    as->since = has_since == 1 ? strdup(since) : has_since < 0 ? strdup("x") : NULL;
     as->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.auth_timeout_s * 1000);
     if (hv_ws_accept(c, &access_handler, as, HV_CONN_KIND_WS_PEER) != 0) {
         free(as->token);
+        free(as->since);
         free(as);
     }
 }

@@ -107,6 +107,8 @@ void hv_sub_release(hv_sub *s)
 
 /* ---- delivery ------------------------------------------------------------ */
 
+static int send_frame(hv_sub *s, hv_event *ev);
+
 /* Sends ev to s: the client's frame for it, unless already sent. Returns
  * 1 when queued. */
 static int send_event(hv_sub *s, hv_event *ev)
@@ -114,6 +116,13 @@ static int send_event(hv_sub *s, hv_event *ev)
     if (ev->id <= s->last_id)
         return 0;
     s->last_id = ev->id;
+    return send_frame(s, ev);
+}
+
+/* Sends ev's frame to s, whatever its id (a replay by created_at is not in
+ * id order; its bound is s->last_id, see resume_from). */
+static int send_frame(hv_sub *s, hv_event *ev)
+{
     if (s->proto == HV_SUB_WS) {
         hv_ws_send_frame(s->conn, &ev->json);
     } else {
@@ -195,12 +204,44 @@ typedef struct replay {
     int status;       /* 0 ok, 1 gap, -1 store error */
     uint64_t first_id;
     int64_t since_ms; /* > 0: start after the last event stored by then */
+    /* the seeds' replay by created_at (hv_sub_resume_created) */
+    int by_created;
+    double after_key; /* the (created key, id) last sent */
+    uint64_t after_cid;
+    uint64_t max_id;  /* the last id stored when it began: newer ones come live */
 } replay;
+
+/* A page of a replay by created_at: the user's events after the cursor,
+ * up to the id stored when the replay began (the first page reads it).
+ * Retention ends it, not a gap: "everything retained". */
+static void replay_read_created(replay *r)
+{
+    hv_store *st = r->srv->store;
+    if (r->max_id == 0) {
+        r->max_id = hv_store_last_id(st);
+        r->sub->last_id = r->max_id; /* read by the loop only after this work lands */
+    }
+    hv_created_query q = {r->user_id, r->after_key, r->after_cid, r->max_id, REPLAY_PAGE};
+    if (r->max_id == 0) {
+        r->n = 0;
+        return;
+    }
+    if (hv_store_by_created(st, &q, &r->evs, &r->n) != 0) {
+        r->status = -1;
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        hv_event_encode(r->evs[i]);
+}
 
 static void replay_read(uv_work_t *w)
 {
     replay *r = w->data;
     hv_store *st = r->srv->store;
+    if (r->by_created) {
+        replay_read_created(r);
+        return;
+    }
     if (r->since_ms > 0) { /* the first page of a resume by time */
         r->after = hv_store_id_at_time(st, r->since_ms);
         r->since_ms = 0;
@@ -259,9 +300,17 @@ static void read_done(hv_sub *s)
 /* Sends a landed page to s and flushes; the id to read after next. */
 static uint64_t send_page(hv_sub *s, replay *r)
 {
-    for (size_t i = 0; i < r->n; i++)
-        send_event(s, r->evs[i]);
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->by_created)
+            send_frame(s, r->evs[i]);
+        else
+            send_event(s, r->evs[i]);
+    }
     uint64_t next = r->n ? r->evs[r->n - 1]->id : r->after;
+    if (r->by_created && r->n) {
+        r->after_key = r->evs[r->n - 1]->created_key;
+        r->after_cid = next;
+    }
     for (size_t i = 0; i < r->n; i++)
         hv_event_unref(r->evs[i]);
     free(r->evs);
@@ -324,19 +373,37 @@ static void start_read(hv_sub *s, replay *r)
     }
 }
 
-static void resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done);
+static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done);
 
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
 {
-    resume_from(s, since, 0, done);
+    start_read(s, resume_from(s, since, 0, done));
 }
 
 void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done)
 {
-    resume_from(s, 0, since_ms > 0 ? since_ms : 1, done);
+    start_read(s, resume_from(s, 0, since_ms > 0 ? since_ms : 1, done));
 }
 
-static void resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done)
+/* The same mechanism as a resume by id (joined first, live events held),
+ * but the replay is in (created key, id) order and bounded by the last id
+ * stored when it began, which then becomes s->last_id: the held live
+ * events at or below it were in the replay's range, those above are new. */
+void hv_sub_resume_created(hv_sub *s, double after_key, hv_resume_done done)
+{
+    if (!s->user_id) {
+        if (done)
+            done(s, 0, 0);
+        return;
+    }
+    replay *r = resume_from(s, 0, 0, done);
+    r->by_created = 1;
+    r->after_key = after_key > 0 ? after_key : -1;
+    r->after_cid = after_key > 0 ? UINT64_MAX : 0;
+    start_read(s, r);
+}
+
+static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done)
 {
     s->done = done;
     s->replaying = 1;
@@ -352,7 +419,7 @@ static void resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_d
     r->user_id = s->user_id;
     r->rooms = s->rooms;
     r->nrooms = s->nrooms;
-    start_read(s, r);
+    return r;
 }
 
 int hv_channels_drop_user(hv_loop *l, const char *user_id)

@@ -11,7 +11,9 @@
  * channels first, holding live events back, then gets every stored event
  * of its audience after that id (read on the thread pool, page by page),
  * then the held live events that are newer than the last one sent. No
- * gap (joined before reading), no duplicate (ids are compared).
+ * gap (joined before reading), no duplicate (ids are compared). The seeds'
+ * resume by created_at replays in created_at order instead, bounded by the
+ * last id stored when it began; the held live events above that id follow.
  */
 #ifndef HV_CHANNELS_H
 #define HV_CHANNELS_H
@@ -69,6 +71,12 @@ void hv_sub_release(hv_sub *s);
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done);
 /* The same from a time: events stored after since_ms (ms since the epoch). */
 void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done);
+/* The seeds' replay (api/access.c): the user's access events whose
+ * created key (core/created_at.h) is > after_key (<= 0: every one
+ * retained), in created_at order, then live with no gap and no duplicate.
+ * done's status is 0 or -1 (the store failed; live from then). Call after
+ * join. */
+void hv_sub_resume_created(hv_sub *s, double after_key, hv_resume_done done);
 /* Closes every connection of user_id on loop l (WebSockets with 4006
  * "dropped", streams ended). Returns how many. */
 int hv_channels_drop_user(hv_loop *l, const char *user_id);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/created_at.h"
 #include "core/log.h"
 #include "deliver/endpoints.h"
 #include "deliver/fanout.h"
@@ -61,6 +62,7 @@ struct hv_hub {
     uint64_t next_prune;
     hv_follower *follower; /* NULL: this node's log (SQLite), direct fan-out */
     hv_replica *replica;   /* NULL: this node's state alone (SQLite) */
+    int64_t last_stamp;    /* the newest created_at stamped (core/created_at.h) */
 };
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value)
@@ -327,6 +329,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
     gather(&g, list);
     match_endpoints(srv, &g);
 
+    /* Here, in commit order, so stamps increase with the ids. */
+    hv_created_stamp(g.evs, g.n, hv_now_ms(), &hub->last_stamp);
     uint64_t t0 = uv_hrtime();
     hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows, g.pres, g.npres};
     int status = HV_PUBLISH_REFUSED;

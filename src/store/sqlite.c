@@ -51,8 +51,8 @@ static const char *const writer_sql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
-    [W_INSERT] = "INSERT INTO events(id, time_ms, type, room_id, user_id, data) "
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_INSERT] = "INSERT INTO events(id, time_ms, type, room_id, user_id, data, created_key) "
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_META] = "INSERT INTO meta(key, value) VALUES('last_id', ?1), ('last_time_ms', ?2) "
                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     /* the oldest ?2 at most (HV_STORE_PRUNE_BATCH): times never decrease
@@ -104,6 +104,19 @@ static const char *const migrations[] = {
     "  status_code INTEGER, latency_ms INTEGER, error TEXT, response TEXT,"
     "  state INTEGER NOT NULL);"
     "CREATE INDEX attempts_endpoint ON attempts(endpoint_id, id);",
+    /* 4: the seeds' access events ordered by their own created_at
+     * (core/created_at.h: a number as itself, an ISO 8601 time as ms since
+     * the epoch), indexed per user so a replay "created after t" is an
+     * index range. Events stored before this version get their key from
+     * their data the same way (an unreadable or null one: storage time). */
+    "ALTER TABLE events ADD COLUMN created_key REAL;"
+    "UPDATE events SET created_key = COALESCE(CASE json_type(data, '$.created_at')"
+    "    WHEN 'integer' THEN json_extract(data, '$.created_at')"
+    "    WHEN 'real' THEN json_extract(data, '$.created_at')"
+    "    WHEN 'text' THEN round((julianday(json_extract(data, '$.created_at')) - 2440587.5) * 86400000.0)"
+    "  END, time_ms)"
+    "  WHERE type = 'access.event' AND user_id IS NOT NULL AND json_valid(data);"
+    "CREATE INDEX events_created ON events(user_id, created_key) WHERE created_key IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -365,7 +378,9 @@ static int insert_event(hv_sqlite *st, const hv_event *ev, uint64_t id, int64_t 
         bind_text(s, 3, ev->type) != SQLITE_OK || bind_text(s, 4, ev->room_id) != SQLITE_OK ||
         bind_text(s, 5, ev->user_id) != SQLITE_OK ||
         sqlite3_bind_text(s, 6, ev->data ? ev->data : "{}", ev->data ? (int)ev->data_len : 2,
-                          SQLITE_STATIC) != SQLITE_OK) {
+                          SQLITE_STATIC) != SQLITE_OK ||
+        (ev->created_set == HV_CREATED_KEY ? sqlite3_bind_double(s, 7, ev->created_key)
+                                           : sqlite3_bind_null(s, 7)) != SQLITE_OK) {
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
         return -1;
@@ -662,6 +677,7 @@ static const hv_store_engine sqlite_engine = {
     .history = sq_history,
     .audience = hv_sqlite_audience,
     .id_at_time = hv_sqlite_id_at_time,
+    .by_created = hv_sqlite_by_created,
     .prune = sq_prune,
     .last_id = sq_last_id,
     .first_id = sq_first_id,

@@ -141,6 +141,7 @@ long hv_sqlite_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
 int hv_sqlite_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                        const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
 uint64_t hv_sqlite_id_at_time(hv_store *st, int64_t time_ms);
+int hv_sqlite_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
 
 /* The hv_sqlite of an hv_store of this engine. */
 static inline hv_sqlite *hv_sqlite_of(hv_store *st)

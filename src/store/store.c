@@ -64,6 +64,19 @@ int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char 
     return st->ops->audience(st, after_id, limit, user_id, rooms, nrooms, out, n);
 }
 
+int hv_store_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n)
+{
+    hv_created_query bounded = *q;
+    bounded.limit = q->limit < 1 ? 1 : q->limit > HV_STORE_HISTORY_MAX ? HV_STORE_HISTORY_MAX : q->limit;
+    *out = NULL;
+    *n = 0;
+    if (!q->user_id)
+        return 0;
+    if (!st->ops->by_created)
+        return -1;
+    return st->ops->by_created(st, &bounded, out, n);
+}
+
 uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
 {
     return st->ops->id_at_time(st, time_ms);

@@ -82,6 +82,22 @@ int hv_store_history(hv_store *st, const hv_history_query *q, hv_event ***out, s
 int hv_store_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                       const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
 
+/* The seeds' replay by created_at (api/access.c): the events of user_id
+ * that have a created key (core/created_at.h) with (key, id) greater than
+ * (after_key, after_id), retained (id >= the first id) and with
+ * id <= max_id, in (key, id) order, at most limit (1..HV_STORE_HISTORY_MAX),
+ * each read back with its created_key. after_key < 0 starts before every
+ * event; after_id UINT64_MAX takes only keys > after_key. An index range
+ * read in both engines. Thread-safe. *out as for hv_store_audience; 0 or -1. */
+typedef struct hv_created_query {
+    const char *user_id;
+    double after_key;
+    uint64_t after_id;
+    uint64_t max_id;
+    size_t limit;
+} hv_created_query;
+int hv_store_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
+
 /* The id of the newest event stored at or before time_ms (0: none).
  * Thread-safe. Resume "since a time" starts after it. */
 uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms);
