@@ -299,6 +299,10 @@ static int rd_commit(hv_store *base, hv_commit *c)
             ra_add(&a, ev->data, ev->data_len);
         else
             ra_str(&a, "{}");
+        char key[40] = "";
+        if (ev->created_set == HV_CREATED_KEY && ev->user_id)
+            snprintf(key, sizeof(key), "=%.17g", ev->created_key);
+        ra_copy(&a, key);
     }
     for (size_t i = 0; i < c->nkv; i++) {
         ra_str(&a, c->kv[i].ns);
@@ -592,6 +596,7 @@ static const hv_store_engine redis_engine = {
     .history = rd_history,
     .audience = rd_audience,
     .id_at_time = rd_id_at_time,
+    .by_created = hv_redis_by_created,
     .prune = rd_prune,
     .last_id = rd_last_id,
     .first_id = rd_first_id,

@@ -92,6 +92,11 @@ static void ra_owned(rargs *a, char *s)
     ra_str(a, s);
 }
 
+void ra_copy(rargs *a, const char *s)
+{
+    ra_owned(a, strdup(s));
+}
+
 void ra_u64(rargs *a, uint64_t v)
 {
     char buf[24];
@@ -426,6 +431,8 @@ hv_event *hv_redis_entry_event(const redisReply *e)
     const char *type = NULL, *room = NULL, *user = NULL, *data = NULL;
     size_t data_len = 0;
     int64_t ms = 0;
+    double created = 0;
+    int has_created = 0;
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || k->len != (k->str[0] == 'm' ? 2u : 1u))
@@ -436,6 +443,7 @@ hv_event *hv_redis_entry_event(const redisReply *e)
         case 'u': user = v->str; break;
         case 'd': data = v->str, data_len = v->len; break;
         case 'm': ms = strtoll(v->str, NULL, 10); break;
+        case 'c': created = strtod(v->str, NULL), has_created = 1; break;
         default: break;
         }
     }
@@ -445,6 +453,8 @@ hv_event *hv_redis_entry_event(const redisReply *e)
     if (ev) {
         ev->id = id;
         ev->time_ms = ms;
+        ev->created_key = created;
+        ev->created_set = has_created ? HV_CREATED_KEY : HV_CREATED_NONE;
     }
     return ev;
 }

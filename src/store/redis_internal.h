@@ -8,12 +8,19 @@
  * redis_outbox.c (the webhook outbox), redis_tail.c (following the log),
  * redis_health.c (whether Redis answers: the probe, fail-fast),
  * redis_nodes.c (heartbeats and takeover of dead nodes), redis_shared.c
- * (the change feed and presence shared by the nodes).
+ * (the change feed and presence shared by the nodes), redis_created.c (the
+ * seeds' replay by created_at).
  *
  * Keys, all under the prefix P (default "herald:"):
  *   P log              the event log: a Stream, entry id "<herald id>-0",
  *                      fields t (type), ms (time), d (data), r (room, when
- *                      set), u (user, when set)
+ *                      set), u (user, when set), c (the seeds' created key,
+ *                      when set: core/created_at.h)
+ *   P acc:<user>       zset of a user's events that have a created key:
+ *                      member the id zero-padded to 20 digits (so equal
+ *                      keys order by id), score the key; the index of the
+ *                      seeds' replay by created_at (redis_created.c); the
+ *                      prune removes the members of the events it deletes
  *   P meta             hash: last_id, last_time_ms, horizon, outbox_seq,
  *                      attempt_seq, kv_seq
  *   P kv:<ns>          hash key -> value of one state namespace
@@ -60,7 +67,7 @@
 
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
-       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_COUNT };
+       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
@@ -161,6 +168,7 @@ void ra_init(rargs *a);
 void ra_free(rargs *a);
 void ra_add(rargs *a, const char *s, size_t len); /* s NULL: "" */
 void ra_str(rargs *a, const char *s);             /* NUL-terminated */
+void ra_copy(rargs *a, const char *s);            /* a copy: s may go before the call */
 void ra_u64(rargs *a, uint64_t v);
 void ra_i64(rargs *a, int64_t v);
 /* An optional text: "" for NULL, "=" + text otherwise (the scripts decode). */
@@ -201,6 +209,9 @@ uint64_t hv_redis_u64(const redisReply *rep);                        /* integer 
 /* An event from a stream entry [id, [field, value, ...]]; NULL if malformed. */
 hv_event *hv_redis_entry_event(const redisReply *e);
 uint64_t hv_redis_entry_id(const redisReply *e);
+
+/* redis_created.c: the seeds' replay by created_at (engine.h by_created). */
+int hv_redis_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
 
 /* redis_outbox.c: the outbox operations. */
 char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,

@@ -31,6 +31,7 @@
     "return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end\n"                 \
     "local function meta(f) return tonumber(redis.call('HGET', P .. 'meta', f) or '0') or 0 end\n" \
     "local function is(k, t) local x = redis.call('TYPE', k).ok return x == 'none' or x == t end\n" \
+    "local function pad(id) return string.format('%020.0f', id) end\n"                      \
     "local function owe(ev, d)\n"                                                            \
     "  local n = redis.call('HINCRBY', P .. 'ob:owedn', ev, d)\n"                            \
     "  if n <= 0 then redis.call('HDEL', P .. 'ob:owedn', ev) redis.call('ZREM', P .. 'ob:owed', ev)\n" \
@@ -133,7 +134,8 @@
     "out[#out + 1] = table.concat(mask)\n"
 
 /* COMMIT: ARGV 2..4 = n events, n kv changes, n outbox rows; then per
- * event type, room, user, data; per change ns, key, value; per row
+ * event type, room, user, data, created key ("" or "=" and the key: the
+ * event joins P acc:<user>); per change ns, key, value; per row
  * endpoint, event index (0-based), next_at; then this node's name, then
  * the shared part (SHARED_CHECK above). Returns {base id, time, row ids…,
  * kept mask}: the events kept get ids base + 1, base + 2, ... in order,
@@ -142,8 +144,10 @@
  * owns them (its pending entries) until they are delivered or failed. */
 static const char commit_lua[] = PRELUDE
     "local n, nkv, nrows = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local e0, k0, r0 = 5, 5 + 4 * n, 5 + 4 * n + 3 * nkv\n"
+    "local e0, k0, r0 = 5, 5 + 5 * n, 5 + 5 * n + 3 * nkv\n"
     "local ok = is(P .. 'log', 'stream') and is(P .. 'meta', 'hash')\n"
+    "for i = 0, n - 1 do local u = opt(ARGV[e0 + 5 * i + 2])\n"
+    "  if u and ARGV[e0 + 5 * i + 4] ~= '' then ok = ok and is(P .. 'acc:' .. u, 'zset') end end\n"
     "if nrows > 0 then ok = ok and is(P .. 'ob:pending', 'zset') and is(P .. 'ob:all', 'zset')\n"
     "  and is(P .. 'ob:owed', 'zset') and is(P .. 'ob:owedn', 'hash') and is(Q, 'stream') end\n"
     "for i = 0, nkv - 1 do local ns = ARGV[k0 + 3 * i]\n"
@@ -171,11 +175,13 @@ static const char commit_lua[] = PRELUDE
     "local lid, ids, mask = base, {}, {}\n"
     "for i = 0, n - 1 do mask[i + 1] = keep[i] == false and '0' or '1' end\n"
     "for i = 0, n - 1 do if keep[i] ~= false then lid = lid + 1 ids[i] = lid\n"
-    "  local a = {'XADD', P .. 'log', n2s(lid) .. '-0', 't', ARGV[e0 + 4 * i], 'ms', n2s(now),\n"
-    "             'd', ARGV[e0 + 4 * i + 3]}\n"
-    "  local room, user = opt(ARGV[e0 + 4 * i + 1]), opt(ARGV[e0 + 4 * i + 2])\n"
+    "  local a = {'XADD', P .. 'log', n2s(lid) .. '-0', 't', ARGV[e0 + 5 * i], 'ms', n2s(now),\n"
+    "             'd', ARGV[e0 + 5 * i + 3]}\n"
+    "  local room, user, ck = opt(ARGV[e0 + 5 * i + 1]), opt(ARGV[e0 + 5 * i + 2]), opt(ARGV[e0 + 5 * i + 4])\n"
     "  if room then a[#a + 1] = 'r' a[#a + 1] = room end\n"
     "  if user then a[#a + 1] = 'u' a[#a + 1] = user end\n"
+    "  if user and ck then a[#a + 1] = 'c' a[#a + 1] = ck\n"
+    "    redis.call('ZADD', P .. 'acc:' .. user, ck, pad(lid)) end\n"
     "  redis.call(unpack(a))\n"
     "end end\n"
     "redis.call('HSET', P .. 'meta', 'last_id', n2s(lid), 'last_time_ms', n2s(now))\n"
@@ -222,9 +228,22 @@ static const char prune_lua[] = PRELUDE
     "    if page < 1000 then page = page * 4 end end\n"
     "end\n"
     "local deleted, maxdel = 0, 0\n"
+    "local function access_of(e) local f, u, c = e[2]\n"
+    "  for i = 1, #f, 2 do if f[i] == 'u' then u = f[i + 1] elseif f[i] == 'c' then c = true end end\n"
+    "  if u and c then return P .. 'acc:' .. u end end\n"
+    "local function unindex(entries) local drop = {}\n"
+    "  for _, e in ipairs(entries) do local k = access_of(e)\n"
+    "    if k then if not is(k, 'zset') then return false end drop[#drop + 1] = {k, pad(eid(e))} end end\n"
+    "  for _, d in ipairs(drop) do redis.call('ZREM', d[1], d[2]) end\n"
+    "  return true end\n"
     "if b > 0 then\n"
     "  local owed = redis.call('ZRANGEBYSCORE', P .. 'ob:owed', '-inf', b, 'LIMIT', 0, 1)\n"
     "  local o1 = owed[1] and tonumber(owed[1]) or (b + 1)\n"
+    "  local start = '-'\n"
+    "  while true do local r = redis.call('XRANGE', log, start, '(' .. n2s(o1) .. '-0', 'COUNT', 1000)\n"
+    "    if not unindex(r) then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "    if #r < 1000 then break end\n"
+    "    start = '(' .. r[#r][1] end\n"
     "  local below = redis.call('XREVRANGE', log, '(' .. n2s(o1) .. '-0', '-', 'COUNT', 1)\n"
     "  if #below > 0 then maxdel = eid(below[1])\n"
     "    deleted = redis.call('XTRIM', log, 'MINID', n2s(o1) .. '-0') end\n"
@@ -232,7 +251,7 @@ static const char prune_lua[] = PRELUDE
     "    local start, seen = n2s(o1) .. '-0', 0\n"
     "    while seen < cap do local r = redis.call('XRANGE', log, start, n2s(b) .. '-0', 'COUNT', 1000)\n"
     "      for _, e in ipairs(r) do local id = eid(e)\n"
-    "        if not redis.call('ZSCORE', P .. 'ob:owed', id) then\n"
+    "        if not redis.call('ZSCORE', P .. 'ob:owed', id) and unindex({e}) then\n"
     "          deleted = deleted + redis.call('XDEL', log, e[1]) if id > maxdel then maxdel = id end end end\n"
     "      seen = seen + #r\n"
     "      if #r < 1000 then break end\n"
@@ -467,6 +486,35 @@ static const char lease_lua[] = PRELUDE
     "redis.call('SET', k, node, 'PX', ARGV[4])\n"
     "return 1\n";
 
+/* BY_CREATED: ARGV 2..7 = user, after key, after id ("" : only keys >
+ * after key), first id, max id, limit. The seeds' replay page: the user's
+ * events in P acc:<user> after the cursor (key, id), skipping ids outside
+ * [first, max] (newer ones come live; older ones are not retained), as
+ * {entry…}. Starts at the cursor's rank (ZRANK of its member, or ZCOUNT
+ * when it is gone): O(log n) plus the page, whatever lies before it.
+ * Read only. */
+static const char by_created_lua[] = PRELUDE
+    "local K = P .. 'acc:' .. ARGV[2]\n"
+    "if not is(K, 'zset') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local key, aid, first, max, limit = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])\n"
+    "local start\n"
+    "if aid == '' then start = redis.call('ZCOUNT', K, '-inf', key)\n"
+    "else local m = pad(tonumber(aid))\n"
+    "  local sc = redis.call('ZSCORE', K, m)\n"
+    "  if sc and tonumber(sc) == tonumber(key) then start = redis.call('ZRANK', K, m) + 1\n"
+    "  else start = redis.call('ZCOUNT', K, '-inf', '(' .. key)\n"
+    "    for _, t in ipairs(redis.call('ZRANGEBYSCORE', K, key, key)) do if t <= m then start = start + 1 end end end end\n"
+    "local out = {}\n"
+    "while #out < limit do\n"
+    "  local ms = redis.call('ZRANGE', K, start, start + limit - 1)\n"
+    "  for _, m in ipairs(ms) do local id = tonumber(m)\n"
+    "    if id >= first and id <= max then\n"
+    "      local e = redis.call('XRANGE', P .. 'log', n2s(id) .. '-0', n2s(id) .. '-0')[1]\n"
+    "      if e then out[#out + 1] = e if #out == limit then break end end end end\n"
+    "  if #ms < limit then break end\n"
+    "  start = start + #ms end\n"
+    "return out\n";
+
 const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_COMMIT] = commit_lua,
     [LUA_PRUNE] = prune_lua,
@@ -479,4 +527,5 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_BEAT] = beat_lua,
     [LUA_LEASE] = lease_lua,
     [LUA_FIRST] = first_lua,
+    [LUA_BY_CREATED] = by_created_lua,
 };
