@@ -190,6 +190,38 @@ static void test_sqlite_query_is_an_index_range(void **state)
     assert_string_equal(plan, "SEARCH events USING INDEX events_created (user_id=? AND created_key>?);");
 }
 
+/* A database of schema 3 (before created_key) gets its access events'
+ * keys from their data when herald opens it. */
+static void test_sqlite_migration_keys_old_events(void **state)
+{
+    fixture *f = *state;
+    if (f->te.redis) {
+        skip();
+        return;
+    }
+    push(f->st, "u", -1, 0); /* id 1, then downgraded: its data has no created_at */
+    hv_store_close(f->st);
+    f->st = NULL;
+    char sql[1024];
+    long long now = (long long)hv_now_ms();
+    snprintf(sql, sizeof(sql),
+             "DROP INDEX events_created; ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 3;"
+             "INSERT INTO events(id, time_ms, type, user_id, data) VALUES"
+             " (2, %lld, 'access.event', 'u', '{\"payload\":2,\"created_at\":30}'),"
+             " (3, %lld, 'access.event', 'u', '{\"payload\":3,\"created_at\":\"1970-01-01T00:00:00.020Z\"}'),"
+             " (4, %lld, 'access.event', 'u', '{\"payload\":4,\"created_at\":\"1970-01-01T01:00:00.010+01:00\"}'),"
+             " (5, %lld, 'access.event', 'u', '{\"payload\":5,\"created_at\":null}'),"
+             " (6, %lld, 'other', 'u', '{\"payload\":6}');"
+             "UPDATE meta SET value = 6 WHERE key = 'last_id';",
+             now, now, now, now, now);
+    te_sql_exec(&f->te, sql);
+    hv_store_options opt = te_options(&f->te, f->dir, 0);
+    f->st = te_open(&opt);
+    char b[128];
+    /* numbers and ISO times as keys; a null created_at sorts by storage time */
+    assert_string_equal(page(f->st, "u", ALL, 0, UINT64_MAX, 100, b, sizeof(b)), "4,3,2,0,5");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paging_through_equal_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_takes_events_out_of_the_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_query_is_an_index_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_migration_keys_old_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
