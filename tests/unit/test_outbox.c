@@ -530,9 +530,12 @@ static void test_migrate_from_v2(void **state)
     assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0);
     hv_store_close(f->st);
     f->st = NULL;
-    sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; PRAGMA user_version = 2");
+    /* a version 2 database: without what versions 3 (the outbox) and 4
+     * (the seeds' created_key) added */
+    sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; DROP INDEX events_created;"
+                " ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 2");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 4);
     assert_int_equal(hv_store_last_id(f->st), 3);
     assert_int_equal(hv_store_first_id(f->st), 1);
     assert_int_equal(commit_n(f->st, 2, "e", "ep", NULL, NULL), 0);
