@@ -143,6 +143,15 @@ static int send_frame(hv_sub *s, hv_event *ev)
 
 static void hold(hv_sub *s, hv_event *ev)
 {
+    if (s->held_dropped)
+        return; /* in the store: the replay reads it after its end */
+    if (s->nheld == HV_SUB_HELD_MAX) {
+        for (size_t i = 0; i < s->nheld; i++)
+            hv_event_unref(s->held[i]);
+        s->nheld = 0;
+        s->held_dropped = 1;
+        return;
+    }
     if (s->nheld == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
         s->held = realloc(s->held, s->cap * sizeof(*s->held));
@@ -335,7 +344,15 @@ static void replay_landed(uv_work_t *w, int status)
         uint64_t next = send_page(s, r);
         if (s->dead || s->conn->closing) { /* closed by that flush */
             free(r);
-        } else if (more) {
+        } else if (more || s->held_dropped) {
+            /* the next page; or, at the end, what came live past
+             * HV_SUB_HELD_MAX, read by id after the last sent (held again
+             * from now: what lands meanwhile is in the store already) */
+            if (!more) {
+                s->held_dropped = 0;
+                r->by_created = 0;
+                next = s->last_id;
+            }
             r->after = next;
             if (queue_read(s, r) != 0) { /* s stays counted by this read */
                 finish_resume(s, -1, 0);

@@ -26,6 +26,12 @@
 
 enum { HV_SUB_WS = 0, HV_SUB_SSE = 1 };
 
+/* Live events held for one subscriber while its replay reads: past this
+ * many they are let go and, once the replay reached its end, read from the
+ * store after the last id sent (they are stored before any loop sees them),
+ * so a replay slower than its rooms costs a bounded amount of memory. */
+#define HV_SUB_HELD_MAX 4096
+
 typedef struct hv_sub hv_sub;
 
 typedef struct hv_sub_link {
@@ -52,8 +58,9 @@ struct hv_sub {
     void *app;                /* the endpoint's state */
     /* resume */
     int replaying;
-    hv_event **held;
-    size_t nheld, cap;
+    hv_event **held;          /* live events that came during the replay */
+    size_t nheld, cap;        /* nheld <= HV_SUB_HELD_MAX */
+    int held_dropped;         /* past the bound: read them from the store instead */
     uint64_t last_id;         /* highest id sent; older ones are skipped */
     int jobs;                 /* replay reads in flight */
     int dead;                 /* left while a read was in flight */

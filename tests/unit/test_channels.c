@@ -360,6 +360,35 @@ static void test_released_between_pages(void **state)
     assert_in_range(ids_in_order(f), 0, PAGE); /* what the kernel took before the close */
 }
 
+/* More live events come during the replay than a subscriber may hold: at
+ * HV_SUB_HELD_MAX they are let go (never more held), and once the replay
+ * ends they are read from the store; the client gets every event once, in
+ * order, and the held ones after them. */
+static void test_held_bound(void **state)
+{
+    fixture *f = *state;
+    store_events(f, 3);
+    block_pool(f);
+    hv_sub_resume(f->sub, 0, t_resumed);
+    size_t live = HV_SUB_HELD_MAX + 100;
+    for (size_t i = 0; i < live; i++) { /* stored, then handed to the loop, as the hub does */
+        hv_event *ev = hv_event_new("app.note", "r1", NULL, "{\"k\":1}", 7);
+        assert_int_equal(hv_store_append(f->srv.store, &ev, 1), 0);
+        hv_event_encode(ev);
+        hv_channels_deliver(f->loop, ev);
+        hv_event_unref(ev);
+        assert_true(f->sub->nheld <= HV_SUB_HELD_MAX);
+    }
+    assert_int_equal(f->sub->held_dropped, 1);
+    want_ids = (long)(3 + live);
+    open_pool(f);
+    assert_int_equal(run_until(f, all_sent), 0);
+    assert_int_equal(f->dones, 1);
+    assert_int_equal(f->done_status, 0);
+    assert_int_equal(f->sub->held_dropped, 0);
+    assert_int_equal(f->sub->nheld, 0);
+}
+
 /* Control: an open client gets every page, in order, and the resume ends. */
 static void test_replay_to_open_client(void **state)
 {
@@ -381,6 +410,7 @@ int main(void)
     setenv("UV_THREADPOOL_SIZE", "1", 1); /* before the pool starts: block_pool holds all of it */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replay_to_open_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_gone_single_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_gone_first_of_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_released_before_first_page, setup, teardown),
