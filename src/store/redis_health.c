@@ -22,7 +22,7 @@
  * to be separate from the connections that carry work: when Redis hangs
  * (SIGSTOP, a long script, a full disk) the hub's commit is stuck in its
  * 5 s timeout, and only an independent connection can notice the hang
- * within about a second (here: at most HV_PROBE_EVERY_MS +
+ * within a few seconds (here: at most HV_PROBE_EVERY_MS +
  * HV_PROBE_TIMEOUT_MS after it begins) and let the loops refuse new
  * publishes meanwhile. Asynchronous, so that the waiting is a timer and
  * not a blocked read: a hang, a dropped SYN and a refused connection are
@@ -47,7 +47,10 @@
 #include "store/redis_internal.h"
 
 #define HV_PROBE_EVERY_MS 250
-#define HV_PROBE_TIMEOUT_MS 500
+/* Long enough that a busy machine (Redis or herald starved of CPU for a
+ * moment) is not taken for a Redis that hangs, which would refuse every
+ * publish (503) until the next PONG; short beside a command's own 5 s. */
+#define HV_PROBE_TIMEOUT_MS 2000
 
 void hv_redis_health_init(hv_redis *r)
 {

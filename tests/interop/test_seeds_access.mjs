@@ -50,7 +50,7 @@ async function startRedis() {
   for (;;) {
     const port = await freePort();
     const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     proc.stdout.on('data', (d) => { log += d; });
     const up = await within(new Promise((resolve) => {
