@@ -60,8 +60,9 @@ typedef struct hv_store_engine {
     /* the delivery engine's connection */
     hv_outbox *(*outbox_open)(hv_store *st, char *err, size_t errlen);
     void (*outbox_close)(hv_outbox *ob);
-    int (*load_pending)(hv_outbox *ob, uint64_t after_id, size_t limit, hv_outbox_item **out,
-                        size_t *n);
+    int (*load_pending)(hv_outbox *ob, const char *endpoint_id, uint64_t after_id, size_t limit,
+                        hv_outbox_item **out, size_t *n);
+    int (*load_events)(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out);
     int (*record)(hv_outbox *ob, hv_attempt *a, size_t n);
     int (*retry)(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
     long (*insert)(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,

@@ -8,7 +8,9 @@
  *    and attempts in bounded batches (hv_sqlite_outbox_prune);
  *  - the delivery engine's own read-write connection (hv_outbox): loads
  *    pending rows with their events (LEFT JOIN, so a pruned event comes
- *    back as NULL), records attempts and new row states in one BEGIN
+ *    back as NULL; all of them or one endpoint's), reads events by id
+ *    (those kept below the history horizon because a row owes them are
+ *    not history, so the engine never reads them through it), records attempts and new row states in one BEGIN
  *    IMMEDIATE transaction per batch, marks rows for retry, inserts replay
  *    rows. Its statements are prepared once; a mutex serializes calls, so
  *    the API may use it from another thread too. Both writers take the
@@ -91,8 +93,8 @@ int hv_sqlite_outbox_prune(hv_sqlite *st, int64_t cutoff_ms)
 
 /* ---- the delivery engine's connection ---- */
 
-enum { E_BEGIN, E_COMMIT, E_ROLLBACK, E_PENDING, E_ATTEMPT, E_UPDATE, E_RETRY, E_REPLAY,
-       E_COUNT };
+enum { E_BEGIN, E_COMMIT, E_ROLLBACK, E_PENDING, E_PENDING_EP, E_EVENT, E_ATTEMPT, E_UPDATE,
+       E_RETRY, E_REPLAY, E_COUNT };
 
 static const char *const engine_sql[E_COUNT] = {
     [E_BEGIN] = "BEGIN IMMEDIATE",
@@ -102,6 +104,13 @@ static const char *const engine_sql[E_COUNT] = {
                   " e.id, e.time_ms, e.type, e.room_id, e.user_id, e.data"
                   " FROM outbox o LEFT JOIN events e ON e.id = o.event_id"
                   " WHERE o.status = 0 AND o.id > ?1 ORDER BY o.id LIMIT ?2",
+    /* one endpoint's (index outbox_endpoint: a range read) */
+    [E_PENDING_EP] = "SELECT o.id, o.endpoint_id, o.event_id, o.attempts, o.next_at,"
+                     " e.id, e.time_ms, e.type, e.room_id, e.user_id, e.data"
+                     " FROM outbox o LEFT JOIN events e ON e.id = o.event_id"
+                     " WHERE o.endpoint_id = ?3 AND o.id > ?1 AND o.status = 0 ORDER BY o.id LIMIT ?2",
+    /* by primary key, below the history horizon too (events owed) */
+    [E_EVENT] = "SELECT id, time_ms, type, room_id, user_id, data FROM events WHERE id = ?1",
     [E_ATTEMPT] = "INSERT INTO attempts(outbox_id, endpoint_id, event_id, time_ms, status_code,"
                   " latency_ms, error, response, state) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [E_UPDATE] = "UPDATE outbox SET status = ?2, attempts = ?3, next_at = ?4 WHERE id = ?1",
@@ -208,8 +217,8 @@ static int collect_pending(sqlite3_stmt *s, hv_outbox_item **out, size_t *n)
     return 0;
 }
 
-int hv_sqlite_load_pending(hv_outbox *base, uint64_t after_id, size_t limit,
-                           hv_outbox_item **out, size_t *n)
+int hv_sqlite_load_pending(hv_outbox *base, const char *endpoint_id, uint64_t after_id,
+                           size_t limit, hv_outbox_item **out, size_t *n)
 {
     sq_outbox *ob = (sq_outbox *)base;
     *out = NULL;
@@ -217,9 +226,11 @@ int hv_sqlite_load_pending(hv_outbox *base, uint64_t after_id, size_t limit,
     if (limit == 0)
         return 0;
     pthread_mutex_lock(&ob->mu);
-    sqlite3_stmt *s = ob->s[E_PENDING];
+    sqlite3_stmt *s = ob->s[endpoint_id ? E_PENDING_EP : E_PENDING];
     bind_u64(s, 1, after_id);
     bind_u64(s, 2, limit);
+    if (endpoint_id)
+        bind_text(s, 3, endpoint_id);
     int rc = collect_pending(s, out, n);
     if (rc != 0)
         hv_error("outbox: loading pending rows failed: %s", sqlite3_errmsg(ob->db));
@@ -227,6 +238,34 @@ int hv_sqlite_load_pending(hv_outbox *base, uint64_t after_id, size_t limit,
     sqlite3_clear_bindings(s);
     pthread_mutex_unlock(&ob->mu);
     return rc;
+}
+
+int hv_sqlite_load_events(hv_outbox *base, const uint64_t *ids, size_t n, hv_event **out)
+{
+    sq_outbox *ob = (sq_outbox *)base;
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    pthread_mutex_lock(&ob->mu);
+    sqlite3_stmt *s = ob->s[E_EVENT];
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < n && (rc == SQLITE_DONE || rc == SQLITE_ROW); i++) {
+        bind_u64(s, 1, ids[i]);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            out[i] = hv_sqlite_row_event(s, 0);
+        sqlite3_reset(s);
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        hv_error("outbox: loading events by id failed: %s", sqlite3_errmsg(ob->db));
+    sqlite3_clear_bindings(s);
+    pthread_mutex_unlock(&ob->mu);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        hv_event_unref(out[i]);
+        out[i] = NULL;
+    }
+    return -1;
 }
 
 static int record_one(sq_outbox *ob, const hv_attempt *a)

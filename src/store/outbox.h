@@ -72,6 +72,18 @@ typedef struct hv_outbox_item {
  * free the array. Returns 0 or -1. */
 int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
                            hv_outbox_item **out, size_t *n);
+/* The same for one endpoint's rows only (a read of that endpoint's rows,
+ * however many other endpoints have pending): how the engine refills an
+ * endpoint's window of rows in memory, in row order. */
+int hv_outbox_load_endpoint(hv_outbox *ob, const char *endpoint_id, uint64_t after_id, size_t limit,
+                            hv_outbox_item **out, size_t *n);
+
+/* The events of ids read by id: out[i] gets a reference to event ids[i],
+ * or NULL when it is not stored. Unlike hv_store_history this reads the
+ * events kept below the history horizon because a pending row owes them
+ * (pruning never deletes those), so a delivery whose event has left the
+ * history can still be made. Returns 0, or -1 (every out[i] NULL). */
+int hv_outbox_load_events(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out);
 
 /* One finished attempt. status is the row's new state: PENDING (retry at
  * next_at_ms), DELIVERED or FAILED (gave up). http_status 0 when no

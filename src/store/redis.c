@@ -615,6 +615,7 @@ static const hv_store_engine redis_engine = {
     .outbox_open = hv_redis_outbox_open,
     .outbox_close = hv_redis_outbox_close,
     .load_pending = hv_redis_load_pending,
+    .load_events = hv_redis_load_events,
     .record = hv_redis_record,
     .retry = hv_redis_retry,
     .insert = hv_redis_insert,

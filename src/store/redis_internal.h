@@ -67,7 +67,8 @@
 
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
-       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_COUNT };
+       LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_EVENTS,
+       LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
@@ -220,8 +221,9 @@ int hv_redis_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id
 long hv_redis_pending_count(hv_store *st, const char *endpoint_id);
 hv_outbox *hv_redis_outbox_open(hv_store *st, char *err, size_t errlen);
 void hv_redis_outbox_close(hv_outbox *ob);
-int hv_redis_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
-                          hv_outbox_item **out, size_t *n);
+int hv_redis_load_pending(hv_outbox *ob, const char *endpoint_id, uint64_t after_id,
+                          size_t limit, hv_outbox_item **out, size_t *n);
+int hv_redis_load_events(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out);
 int hv_redis_record(hv_outbox *ob, hv_attempt *a, size_t n);
 int hv_redis_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
 long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,

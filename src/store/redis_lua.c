@@ -307,26 +307,44 @@ static const char id_at_time_lua[] = PRELUDE
     "end\n"
     "return ans\n";
 
-/* LOAD_PENDING: ARGV 2..4 = after id, limit, node. This node's pending
- * rows (P ob:own:<node>, kept with its pending entries in the group) with
- * id > after, in id order: {id, endpoint, event id, attempts, next_at,
- * entry or nil}. Reads only this node's rows, however many other nodes
- * hold; an id whose row is gone or finished is dropped from the set. */
+/* LOAD_PENDING: ARGV 2..5 = after id, limit, node, endpoint ("" = all).
+ * This node's pending rows (P ob:own:<node>, kept with its pending
+ * entries in the group) with id > after, in id order: {id, endpoint,
+ * event id, attempts, next_at, entry or nil}. Reads only this node's rows,
+ * however many other nodes hold; an id whose row is gone or finished is
+ * dropped from the set. With an endpoint, walks that endpoint's pending
+ * rows (P ob:pending:<ep>) instead and skips the other nodes' rows. */
 static const char load_pending_lua[] = PRELUDE
-    "local after, limit, node = ARGV[2], tonumber(ARGV[3]), ARGV[4]\n"
-    "if not is(own(node), 'zset') then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local after, limit, node, ep = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "local src = own(node)\n"
+    "if ep and ep ~= '' then src = P .. 'ob:pending:' .. ep end\n"
+    "if not is(own(node), 'zset') or not is(src, 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "local out = {}\n"
     "while #out < limit do\n"
-    "  local ids = redis.call('ZRANGEBYSCORE', own(node), '(' .. after, '+inf', 'LIMIT', 0, limit - #out)\n"
+    "  local ids = redis.call('ZRANGEBYSCORE', src, '(' .. after, '+inf', 'LIMIT', 0, limit - #out)\n"
     "  for _, id in ipairs(ids) do\n"
-    "    local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at', 'st')\n"
-    "    if h[1] and h[5] == '0' then\n"
-    "      local e = redis.call('XRANGE', P .. 'log', h[2] .. '-0', h[2] .. '-0')\n"
-    "      out[#out + 1] = {tonumber(id), h[1], tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), e[1] or false}\n"
-    "    else redis.call('ZREM', own(node), id) end\n"
+    "    if src == own(node) or redis.call('ZSCORE', own(node), id) then\n"
+    "      local h = redis.call('HMGET', P .. 'ob:' .. id, 'ep', 'ev', 'n', 'at', 'st')\n"
+    "      if h[1] and h[5] == '0' then\n"
+    "        local e = redis.call('XRANGE', P .. 'log', h[2] .. '-0', h[2] .. '-0')\n"
+    "        out[#out + 1] = {tonumber(id), h[1], tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), e[1] or false}\n"
+    "      elseif src == own(node) then redis.call('ZREM', own(node), id) end\n"
+    "    end\n"
     "    after = id\n"
     "  end\n"
     "  if #ids == 0 then break end\n"
+    "end\n"
+    "return out\n";
+
+/* EVENTS: ARGV 2.. = event ids. Each one's log entry, or false when it is
+ * not stored: read by id, so an event kept below the history horizon for
+ * a pending row (P ob:owed) is found too. */
+static const char events_lua[] = PRELUDE
+    "local out = {}\n"
+    "for i = 2, #ARGV do\n"
+    "  local e = redis.call('XRANGE', P .. 'log', ARGV[i] .. '-0', ARGV[i] .. '-0')\n"
+    "  out[#out + 1] = e[1] or false\n"
     "end\n"
     "return out\n";
 
@@ -528,4 +546,5 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_LEASE] = lease_lua,
     [LUA_FIRST] = first_lua,
     [LUA_BY_CREATED] = by_created_lua,
+    [LUA_EVENTS] = events_lua,
 };

@@ -80,8 +80,8 @@ static void free_items(hv_outbox_item *items, size_t n)
     free(items);
 }
 
-int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_outbox_item **out,
-                          size_t *n)
+int hv_redis_load_pending(hv_outbox *base, const char *endpoint_id, uint64_t after_id,
+                          size_t limit, hv_outbox_item **out, size_t *n)
 {
     rd_outbox *ob = (rd_outbox *)base;
     *out = NULL;
@@ -94,6 +94,7 @@ int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_o
     ra_u64(&a, after_id);
     ra_u64(&a, limit);
     ra_str(&a, ob->r->node);
+    ra_str(&a, endpoint_id ? endpoint_id : "");
     redisReply *rep = ob_eval(ob, LUA_LOAD_PENDING, &a, 1);
     ra_free(&a);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox load")) {
@@ -128,6 +129,29 @@ int hv_redis_load_pending(hv_outbox *base, uint64_t after_id, size_t limit, hv_o
     *out = items;
     *n = len;
     return 0;
+}
+
+int hv_redis_load_events(hv_outbox *base, const uint64_t *ids, size_t n, hv_event **out)
+{
+    rd_outbox *ob = (rd_outbox *)base;
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    rargs a;
+    ra_init(&a);
+    ra_str(&a, ob->r->prefix);
+    for (size_t i = 0; i < n; i++)
+        ra_u64(&a, ids[i]);
+    redisReply *rep = ob_eval(ob, LUA_EVENTS, &a, 1);
+    ra_free(&a);
+    int rc = hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox events") && rep->elements == n ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (rep->element[i]->type == REDIS_REPLY_ARRAY)
+            out[i] = hv_redis_entry_event(rep->element[i]);
+    if (rep)
+        freeReplyObject(rep);
+    if (rc != 0)
+        hv_error("outbox: loading %zu events by id failed", n);
+    return rc;
 }
 
 /* The attempts on row id were not recorded: the row is another node's. */

@@ -687,6 +687,7 @@ static const hv_store_engine sqlite_engine = {
     .outbox_open = hv_sqlite_outbox_open,
     .outbox_close = hv_sqlite_outbox_close,
     .load_pending = hv_sqlite_load_pending,
+    .load_events = hv_sqlite_load_events,
     .record = hv_sqlite_record,
     .retry = hv_sqlite_retry,
     .insert = hv_sqlite_insert,

@@ -132,8 +132,9 @@ int hv_sqlite_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_i
 long hv_sqlite_pending_count(hv_store *st, const char *endpoint_id);
 hv_outbox *hv_sqlite_outbox_open(hv_store *st, char *err, size_t errlen);
 void hv_sqlite_outbox_close(hv_outbox *ob);
-int hv_sqlite_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit,
-                           hv_outbox_item **out, size_t *n);
+int hv_sqlite_load_pending(hv_outbox *ob, const char *endpoint_id, uint64_t after_id,
+                           size_t limit, hv_outbox_item **out, size_t *n);
+int hv_sqlite_load_events(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out);
 int hv_sqlite_record(hv_outbox *ob, hv_attempt *a, size_t n);
 int hv_sqlite_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
 long hv_sqlite_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,

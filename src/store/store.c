@@ -140,7 +140,23 @@ void hv_outbox_close(hv_outbox *ob)
 int hv_outbox_load_pending(hv_outbox *ob, uint64_t after_id, size_t limit, hv_outbox_item **out,
                            size_t *n)
 {
-    return ob->ops->load_pending(ob, after_id, limit, out, n);
+    return ob->ops->load_pending(ob, NULL, after_id, limit, out, n);
+}
+
+int hv_outbox_load_endpoint(hv_outbox *ob, const char *endpoint_id, uint64_t after_id, size_t limit,
+                            hv_outbox_item **out, size_t *n)
+{
+    if (!endpoint_id) {
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return ob->ops->load_pending(ob, endpoint_id, after_id, limit, out, n);
+}
+
+int hv_outbox_load_events(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out)
+{
+    return n ? ob->ops->load_events(ob, ids, n, out) : 0;
 }
 
 int hv_outbox_record(hv_outbox *ob, hv_attempt *a, size_t n)

@@ -488,6 +488,73 @@ static void test_prune_keeps_owed_events(void **state)
     assert_int_equal(hv_store_first_id(f->st), 11);
 }
 
+/* Issue 13, defect 7: an event kept below the history horizon because a
+ * pending row owes it is read by id (the delivery engine reloads a parked
+ * delivery's event this way); an event pruned for good, or never stored,
+ * comes back NULL. */
+static void test_load_events_below_horizon(void **state)
+{
+    fixture *f = *state;
+    uint64_t row[11] = {0};
+    for (int id = 1; id <= 10; id++) /* event 2 is owed to ep */
+        assert_int_equal(commit_n(f->st, 1, "e", id == 2 ? "ep" : NULL, NULL, &row[id]), 0);
+    assert_int_equal(hv_store_prune(f->st, 3, 0), 6);
+    assert_int_equal(hv_store_first_id(f->st), 8);
+    hv_outbox *ob = open_outbox(f);
+    uint64_t ids[4] = {2, 1, 9, 42};
+    hv_event *evs[4];
+    assert_int_equal(hv_outbox_load_events(ob, ids, 4, evs), 0);
+    assert_non_null(evs[0]);
+    assert_int_equal(evs[0]->id, 2);
+    assert_string_equal(evs[0]->type, "e");
+    assert_string_equal(evs[0]->room_id, "room1");
+    assert_int_equal(evs[0]->data_len, 7);
+    assert_memory_equal(evs[0]->data, "{\"k\":1}", 7);
+    assert_null(evs[1]); /* pruned */
+    assert_non_null(evs[2]);
+    assert_int_equal(evs[2]->id, 9);
+    assert_null(evs[3]); /* never stored */
+    for (int i = 0; i < 4; i++)
+        hv_event_unref(evs[i]);
+    hv_outbox_close(ob);
+}
+
+/* One endpoint's pending rows, in row order, after a row id (how the
+ * engine refills an endpoint's window); other endpoints' rows and
+ * finished rows are skipped. */
+static void test_load_endpoint(void **state)
+{
+    fixture *f = *state;
+    uint64_t a[6], b[6];
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(commit_n(f->st, 1, "e", "epA", NULL, &a[i]), 0);
+        assert_int_equal(commit_n(f->st, 1, "e", "epB", NULL, &b[i]), 0);
+    }
+    hv_outbox *ob = open_outbox(f);
+    deliver(ob, a[2], 0, hv_now_ms());
+    hv_outbox_item *items;
+    size_t n = 99;
+    assert_int_equal(hv_outbox_load_endpoint(ob, "epA", a[0], 3, &items, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(items[0].id, a[1]);
+    assert_int_equal(items[1].id, a[3]);
+    assert_int_equal(items[2].id, a[4]);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(items[i].endpoint_id, "epA");
+        assert_non_null(items[i].event);
+        assert_int_equal(items[i].event->id, items[i].event_id);
+    }
+    free_items(items, n);
+    assert_int_equal(hv_outbox_load_endpoint(ob, "epA", a[4], 10, &items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].id, a[5]);
+    free_items(items, n);
+    assert_int_equal(hv_outbox_load_endpoint(ob, "epC", 0, 10, &items, &n), 0);
+    assert_int_equal(n, 0);
+    free_items(items, n);
+    hv_outbox_close(ob);
+}
+
 static void test_prune_outbox_and_attempts(void **state)
 {
     fixture *f = *state;
@@ -641,6 +708,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insert_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_owed_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_outbox_and_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_events_below_horizon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_hub_and_engine, setup, teardown),
     };
