@@ -244,48 +244,38 @@ void wh_prune_done(hv_webhooks *w)
     free(dead);
 }
 
-/* The event of id among evs (sorted by id), or NULL. */
-static hv_event *find_event(hv_event **evs, size_t n, uint64_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (evs[mid]->id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && evs[lo]->id == id ? evs[lo] : NULL;
-}
-
 /* Loads the event of an item from the store: 1 loaded, 0 gone, -1 error.
- * One read of up to LOAD_AHEAD events from it also gives their events to
- * the items queued behind it on its endpoint (a backlog is read in pages,
- * not one store round trip per delivery: with Redis that trip is the
- * network's). */
+ * One read of up to LOAD_AHEAD events also gives their events to the
+ * items queued next on its endpoint (a backlog is read in batches, not
+ * one store round trip per delivery: with Redis that trip is the
+ * network's). Events are read by id through the outbox, not through the
+ * history: pruning keeps the events pending rows owe, but the history
+ * hides those below its horizon (issue 13, defect 7). */
 static int load_event(hv_webhooks *w, wh_ep *ep, wh_item *it)
 {
-    hv_history_query q = {.after_id = it->event_id - 1, .limit = LOAD_AHEAD};
-    hv_event **evs = NULL;
+    wh_item *want[LOAD_AHEAD];
+    uint64_t ids[LOAD_AHEAD];
+    hv_event *evs[LOAD_AHEAD];
     size_t n = 0;
-    if (hv_store_history(w->srv->store, &q, &evs, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        hv_event_encode(evs[i]); /* ours alone: nobody else sees them yet */
-    hv_event *mine = find_event(evs, n, it->event_id);
-    if (mine && !it->ev)
-        it->ev = hv_event_ref(mine);
-    uint64_t last = n ? evs[n - 1]->id : 0;
-    size_t steps = 0; /* the next items only: the walk stays short */
-    for (hv_list *l = ep->ready.next; l != &ep->ready && steps < LOAD_AHEAD; l = l->next, steps++) {
+    want[n] = it;
+    ids[n++] = it->event_id;
+    for (hv_list *l = ep->ready.next; l != &ep->ready && n < LOAD_AHEAD; l = l->next) {
         wh_item *x = hv_container_of(l, wh_item, link);
-        hv_event *ev = !x->ev && x->event_id <= last ? find_event(evs, n, x->event_id) : NULL;
-        if (ev)
-            x->ev = hv_event_ref(ev);
+        if (!x->ev) {
+            want[n] = x;
+            ids[n++] = x->event_id;
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        hv_event_unref(evs[i]);
-    free(evs);
+    if (hv_outbox_load_events(w->ob, ids, n, evs) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i])
+            hv_event_encode(evs[i]); /* ours alone: nobody else sees it yet */
+        if (!want[i]->ev)
+            want[i]->ev = evs[i];
+        else
+            hv_event_unref(evs[i]);
+    }
     return it->ev ? 1 : 0;
 }
 

@@ -33,7 +33,8 @@
  *
  * Events are held only while useful: items far back in a long queue, and
  * items waiting minutes for a retry, let go of their event and load it
- * from the store again (hv_store_history) when their turn comes.
+ * from the store again, by id (hv_outbox_load_events), when their turn
+ * comes.
  */
 #include "deliver/webhooks.h"
 
