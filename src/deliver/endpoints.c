@@ -147,7 +147,11 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
         hv_endpoint *ep = m->value;
         if (!hv_endpoint_wants(ep, ev) || (crash && about(ev, ep->id)))
             continue;
-        fn(arg, ep->id);
+        /* A disabled endpoint gets no rows (issue 13, defect 8): rows for
+         * it would pin their events against retention for as long as it
+         * stays disabled. Replay catches it up after enabling. */
+        if (ep->enabled)
+            fn(arg, ep->id);
         /* Fishjam semantics: a room's URL is forgotten after room.deleted. */
         if (ep->room_webhook && !strcmp(ev->type, "room.deleted"))
             retire = ep;
@@ -212,6 +216,8 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
         replace(e, c, &kv);
         hv_warn("webhooks: endpoint %s disabled: %s", id, reason);
         commit(e, ev, &kv, no_reply);
+        if (e->srv->webhooks)
+            hv_webhooks_kick(e->srv->webhooks); /* closes its pending rows */
     }
     uv_mutex_unlock(&e->mu);
 }
@@ -239,8 +245,9 @@ void hv_endpoints_apply(hv_endpoints *e, const hv_kv_entry *entry)
         return;
     uv_mutex_lock(&e->mu);
     hv_endpoint *old = ep ? hv_map_put(&e->map, ep->id, ep) : hv_map_del(&e->map, entry->key);
-    /* Deliveries this node holds for an endpoint enabled elsewhere resume. */
-    int kick = ep && ep->enabled && (!old || !old->enabled);
+    /* An endpoint enabled elsewhere: the rows this node holds are loaded;
+     * disabled elsewhere: they are closed. */
+    int kick = ep && ep->enabled != (old ? old->enabled : 0);
     hv_endpoint_unref(old);
     uv_mutex_unlock(&e->mu);
     if (kick && e->srv->webhooks)
@@ -437,7 +444,7 @@ int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char 
     replace(e, c, &kv);
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
-    if (enabled && e->srv->webhooks)
+    if (e->srv->webhooks) /* enabled: rows held are loaded; disabled: closed */
         hv_webhooks_kick(e->srv->webhooks);
     return rc ? stopping(out) : 200;
 }

@@ -61,9 +61,9 @@ void hv_endpoint_unref(hv_endpoint *ep);
 int hv_endpoint_wants(const hv_endpoint *ep, const hv_event *ev);
 
 /* Hub thread, preparing a commit: calls fn(arg, endpoint id) for every
- * endpoint that wants ev, disabled ones included (their deliveries wait
- * for re-enabling); retires a room endpoint on its room.deleted, adding
- * the changed record to kv. */
+ * enabled endpoint that wants ev (a disabled one gets no deliveries: a
+ * replay catches it up once enabled again); retires a room endpoint on its
+ * room.deleted, adding the changed record to kv. */
 void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
                         void (*fn)(void *arg, const char *endpoint_id), void *arg);
 
