@@ -90,6 +90,8 @@ static const opt options[] = {
     O("webhook-timeout", OPT_DOUBLE, webhook_timeout_s, "seconds a webhook request may take (default 30)"),
     O("webhook-connect-timeout", OPT_DOUBLE, webhook_connect_timeout_s, "seconds to connect (default 10)"),
     O("webhook-max-in-flight", OPT_INT, webhook_max_in_flight, "concurrent requests per endpoint (default 8)"),
+    O("webhook-window", OPT_SIZE, webhook_window,
+      "pending deliveries of one endpoint kept in memory, the rest read from the store in turn (default 1000; 0 counts as 1)"),
     O("webhook-disable-after", OPT_DOUBLE, webhook_disable_after_s,
       "seconds of failures with no success before an endpoint is disabled (default 432000 = 5 days)"),
     O("webhook-deny", OPT_STR, webhook_deny,
@@ -148,6 +150,7 @@ static void set_defaults(hv_config *c)
     c->webhook_timeout_s = 30;
     c->webhook_connect_timeout_s = 10;
     c->webhook_max_in_flight = 8;
+    c->webhook_window = 1000;
     c->webhook_disable_after_s = 5 * 24 * 3600;
     strcpy(c->webhook_deny, "169.254.0.0/16,fe80::/10,0.0.0.0/8,100.100.100.200/32,fd00:ec2::254/128");
     c->webhook_response_cap = 1024;

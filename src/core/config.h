@@ -55,6 +55,7 @@ typedef struct hv_config {
     double webhook_timeout_s;         /* whole request */
     double webhook_connect_timeout_s;
     int webhook_max_in_flight;        /* per endpoint */
+    size_t webhook_window;            /* pending rows in memory per endpoint */
     double webhook_disable_after_s;   /* failing this long disables an endpoint */
     char webhook_deny[1024];          /* CIDRs never called (SSRF guard) */
     char webhook_allow[1024];         /* if set, only these CIDRs are called */

@@ -48,6 +48,12 @@ struct wh_ep {
     int in_flight;
     int64_t failing_since_ms; /* first failure since the last success, 0 = none */
     int final_seen;      /* room endpoints: its room.deleted/crashed is done */
+    /* The window (webhook_window.c): at most w->window rows in memory; the
+     * others wait in the outbox and are read in row order as it drains. */
+    int spilled;         /* some pending rows of it are in the outbox only */
+    uint64_t cursor;     /* when spilled: they all have ids above this */
+    hv_list refill_link; /* in w->refill while a refill is due */
+    int off;             /* scratch of wh_release_off: deleted or disabled */
 };
 
 /* One finished attempt, as webhook_http.c reports it. */
@@ -89,6 +95,7 @@ struct hv_webhooks {
     int nsched;
     long timeout_ms, connect_timeout_ms;
     int max_in_flight;
+    size_t window;           /* rows in memory per endpoint (--webhook-window) */
     int64_t disable_after_ms;
     size_t response_cap;
 
@@ -99,6 +106,8 @@ struct hv_webhooks {
     uv_timer_t flush_timer;  /* batched attempt records */
     uv_timer_t curl_timer;   /* CURLMOPT_TIMERFUNCTION */
     uv_timer_t load_timer;   /* the next page of a backlog being loaded */
+    uv_timer_t refill_timer; /* endpoints' windows to refill (w->refill) */
+    hv_list refill;          /* wh_ep.refill_link */
     int loading;             /* a backlog is being loaded, from load_after */
     uint64_t load_after;
     size_t loaded;           /* rows loaded by the current load */
@@ -142,6 +151,21 @@ int wh_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err,
  * and releases libcurl; the poll handles are closed. */
 void wh_http_shutdown(hv_webhooks *w);
 
+/* webhook_window.c: each endpoint keeps at most w->window rows in
+ * memory (issue 13, defect 8). */
+void wh_window_init(hv_webhooks *w);
+void wh_window_close(hv_webhooks *w);
+/* Whether a row (not in memory) must stay in the outbox only: the window
+ * is full or rows before it wait there already. Then the endpoint is
+ * marked to read it (and the rest) back in row order. */
+int wh_window_spill(hv_webhooks *w, wh_ep *ep, uint64_t row_id);
+/* An item of ep left memory: a spilled endpoint down to half its window
+ * gets a refill on the next loop turn. */
+void wh_window_drained(hv_webhooks *w, wh_ep *ep);
+/* Whether the attempts not yet recorded finish a row of endpoint_id (NULL:
+ * any) above after_id, which a read of pending rows would bring back. */
+int wh_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id);
+
 /* webhook_queue.c */
 void wh_queue_init(hv_webhooks *w);
 /* Frees every item and endpoint state; closes the queue's timers. */
@@ -151,6 +175,13 @@ void wh_queue_free(hv_webhooks *w);
  * if from_hub and already finished (w->done). */
 void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
                  hv_event *ev, int attempts, int64_t due_ms, int from_hub);
+/* The same for a row read back by a refill of ep's window (no window
+ * check: the refill reads only what fits). */
+void wh_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
+                     int attempts, int64_t due_ms);
+/* Items of deleted or disabled endpoints waiting for a retry are made
+ * ready now, so the next pump closes their rows (after a kick). */
+void wh_release_off(hv_webhooks *w);
 /* Forgets finished row ids the hub has moved past (w->hub_high). */
 void wh_prune_done(hv_webhooks *w);
 /* Writes the batched attempts to the outbox now. */

@@ -142,6 +142,7 @@ static wh_ep *ep_get(hv_webhooks *w, const char *id)
     snprintf(ep->id, sizeof(ep->id), "%s", id);
     hv_list_init(&ep->ready);
     hv_list_init(&ep->dirty_link);
+    hv_list_init(&ep->refill_link);
     hv_map_put(&w->eps, ep->id, ep);
     return ep;
 }
@@ -180,35 +181,33 @@ static void forget_item(hv_webhooks *w, wh_item *it, int remember)
         hv_map_put(&w->done, key, (void *)1);
     it->ep->nitems--;
     mark_dirty(w, it->ep);
+    wh_window_drained(w, it->ep);
     hv_event_unref(it->ev);
     free(it);
 }
 
-/* A row for the engine (takes the reference to ev, which may be NULL). */
-void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
-                 hv_event *ev, int attempts, int64_t due_ms, int from_hub)
+/* A row already in memory: a manual retry may have brought it forward.
+ * Returns 1 when known (ev released). */
+static int known_item(hv_webhooks *w, const char *key, hv_event *ev, int64_t due_ms)
 {
-    char key[24];
-    row_key(row_id, key);
     wh_item *known = hv_map_get(&w->rows, key);
-    if (known) {
-        /* already here; a manual retry may have brought it forward */
-        if (known->heap_idx != WH_NO_HEAP && due_ms < known->due_ms) {
-            heap_remove(w, known);
-            schedule(w, known, due_ms);
-            rearm(w);
-        }
-        hv_event_unref(ev);
-        return;
+    if (!known)
+        return 0;
+    if (known->heap_idx != WH_NO_HEAP && due_ms < known->due_ms) {
+        heap_remove(w, known);
+        schedule(w, known, due_ms);
+        rearm(w);
     }
-    if (from_hub && hv_map_del(&w->done, key)) {
-        hv_event_unref(ev); /* loaded from the outbox and finished already */
-        return;
-    }
+    hv_event_unref(ev);
+    return 1;
+}
+
+static void new_item(hv_webhooks *w, wh_ep *ep, const char *key, uint64_t row_id, uint64_t event_id,
+                     hv_event *ev, int attempts, int64_t due_ms, int from_hub)
+{
     wh_item *it = calloc(1, sizeof(*it));
     if (!it)
         abort();
-    wh_ep *ep = ep_get(w, endpoint_id);
     hv_list_init(&it->link);
     it->row_id = row_id;
     it->event_id = event_id;
@@ -224,6 +223,65 @@ void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint6
     ep->nitems++;
     hv_map_put(&w->rows, key, it);
     schedule(w, it, due_ms);
+}
+
+/* A row for the engine (takes the reference to ev, which may be NULL). */
+void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
+                 hv_event *ev, int attempts, int64_t due_ms, int from_hub)
+{
+    char key[24];
+    row_key(row_id, key);
+    if (known_item(w, key, ev, due_ms))
+        return;
+    if (from_hub && hv_map_del(&w->done, key)) {
+        hv_event_unref(ev); /* loaded from the outbox and finished already */
+        return;
+    }
+    wh_ep *ep = ep_get(w, endpoint_id);
+    if (wh_window_spill(w, ep, row_id)) {
+        hv_event_unref(ev); /* stays in the outbox, read back in its turn */
+        return;
+    }
+    new_item(w, ep, key, row_id, event_id, ev, attempts, due_ms, from_hub);
+}
+
+void wh_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
+                     int attempts, int64_t due_ms)
+{
+    char key[24];
+    row_key(row_id, key);
+    if (!known_item(w, key, ev, due_ms))
+        new_item(w, ep, key, row_id, event_id, ev, attempts, due_ms, 0);
+}
+
+void wh_release_off(hv_webhooks *w)
+{
+    size_t it;
+    for (hv_map_entry *e = hv_map_first(&w->eps, &it); e; e = hv_map_next(&w->eps, e, &it)) {
+        wh_ep *ep = e->value;
+        hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
+        ep->off = !snap || !snap->enabled;
+        hv_endpoint_unref(snap);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < w->nheap; i++)
+        n += w->heap[i]->ep->off;
+    if (!n)
+        return;
+    wh_item **off = malloc(n * sizeof(*off));
+    if (!off)
+        abort();
+    n = 0;
+    for (size_t i = 0; i < w->nheap; i++)
+        if (w->heap[i]->ep->off)
+            off[n++] = w->heap[i];
+    for (size_t i = 0; i < n; i++) {
+        heap_remove(w, off[i]);
+        hv_list_push(&off[i]->ep->ready, &off[i]->link);
+        mark_dirty(w, off[i]->ep);
+    }
+    free(off);
+    rearm(w);
 }
 
 /* The hub is past every id <= hub_high: forget remembered ids up to it. */
@@ -446,7 +504,7 @@ void wh_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
  * forget our state unless it still tracks a failure streak. */
 static void settle_ep(hv_webhooks *w, wh_ep *ep)
 {
-    if (ep->nitems || w->closing)
+    if (ep->nitems || ep->spilled || hv_list_linked(&ep->refill_link) || w->closing)
         return;
     hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
     if (snap && snap->retired && ep->final_seen)
@@ -465,14 +523,16 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
     while (!hv_list_empty(&ep->ready) && ep->in_flight < w->max_in_flight && !w->closing) {
         hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
         if (!snap || !snap->enabled) {
-            /* deleted: its rows are closed (failed) so they are not loaded
-             * again; disabled: the rows stay pending in the outbox and come
-             * back with a kick */
+            /* deleted or disabled: its rows are closed (failed, not
+             * attempted), so they do not pin their events against
+             * retention; a replay or a retry sends them again (issue 13,
+             * defect 8). The rest of a spilled endpoint's rows follow as
+             * its window is refilled. */
             while (!hv_list_empty(&ep->ready)) {
                 wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
-                if (!snap)
-                    record(w, it, NULL, "endpoint deleted", HV_OUTBOX_FAILED, 0);
-                forget_item(w, it, !snap);
+                record(w, it, NULL, snap ? "endpoint disabled" : "endpoint deleted", HV_OUTBOX_FAILED,
+                       0);
+                forget_item(w, it, 1);
             }
             hv_endpoint_unref(snap);
             break;
@@ -546,6 +606,7 @@ void wh_queue_init(hv_webhooks *w)
     w->retry_timer.data = w;
     uv_timer_init(&w->loop, &w->flush_timer);
     w->flush_timer.data = w;
+    wh_window_init(w);
     w->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)w ^ 0x9E3779B97F4A7C15ULL;
     if (!w->rng)
         w->rng = 1;
@@ -563,6 +624,7 @@ void wh_queue_free(hv_webhooks *w)
     for (hv_map_entry *e = hv_map_first(&w->eps, &it); e; e = hv_map_next(&w->eps, e, &it))
         free(e->value);
     hv_map_free(&w->eps);
+    hv_list_init(&w->refill);
     hv_map_free(&w->done);
     free(w->heap);
     w->heap = NULL;
@@ -572,4 +634,5 @@ void wh_queue_free(hv_webhooks *w)
     wh_publish_stats(w, 0, 0);
     uv_close((uv_handle_t *)&w->retry_timer, NULL);
     uv_close((uv_handle_t *)&w->flush_timer, NULL);
+    wh_window_close(w);
 }

@@ -3,16 +3,15 @@
  *
  * The engine thread runs a libuv loop. Other threads talk to it through
  * an inbox under a mutex plus a uv_async (new rows from the hub, kicks,
- * stop). In memory, every pending outbox row is a wh_item belonging to
+ * stop). In memory, every pending outbox row held is a wh_item belonging to
  * its endpoint's wh_ep: ready items wait on the endpoint's own FIFO,
  * items waiting for a retry sit in one min-heap of due times watched by a
  * single uv_timer (webhook_queue.c). After every change the touched
  * endpoints are "pumped": each starts requests (webhook_http.c) while it
  * has ready items and fewer than webhook_max_in_flight in flight, so a
  * slow endpoint never holds up another. The endpoint's snapshot is looked
- * up for each request: a deleted endpoint's rows are closed (failed), a
- * disabled endpoint's items are let go of (their rows stay pending in the
- * outbox until a kick reloads them).
+ * up for each request: a deleted or disabled endpoint's rows are closed
+ * (failed, "endpoint deleted" / "endpoint disabled").
  *
  * Outcomes (webhook_policy.c decides): 2xx delivered; 410 disables the
  * endpoint and fails the row; anything else is retried on the schedule
@@ -30,6 +29,13 @@
  * Replays and manual retries also go through the inbox: the engine
  * thread writes their outbox rows (after flushing its batch, so no stale
  * state can overwrite them) and loads them like the backlog.
+ *
+ * Rows are held only while useful: each endpoint keeps at most
+ * --webhook-window rows in memory, the rest wait in the outbox and are
+ * read back in row order as the window drains (webhook_window.c), so a
+ * dead endpoint's backlog costs disk, not memory. A disabled or deleted
+ * endpoint's rows are closed (failed) without an attempt; a kick (sent
+ * when an endpoint is enabled or disabled) makes the engine look again.
  *
  * Events are held only while useful: items far back in a long queue, and
  * items waiting minutes for a retry, let go of their event and load it
@@ -57,21 +63,13 @@ static void on_load_timer(uv_timer_t *t);
  * next loop turn (load_timer), so a large backlog is loaded while the
  * first pages are already being delivered and answered. Rows already in
  * memory are kept as they are (a due time brought forward is taken). */
-/* Whether the attempts not yet recorded finish a row this read could
- * return: a finished row is no longer in memory, so read back as pending
- * it would be delivered again. Flushing only then keeps the batches big
- * while a backlog is read page by page between deliveries. */
-static int batch_may_read_back(const hv_webhooks *w, uint64_t after_id)
-{
-    for (size_t i = 0; i < w->nbatch; i++)
-        if (w->batch[i].a.status != HV_OUTBOX_PENDING && w->batch[i].a.outbox_id > after_id)
-            return 1;
-    return 0;
-}
-
+/* (Flushing only when the attempts not yet recorded finish a row this
+ * read could return keeps the batches big while a backlog is read page by
+ * page between deliveries: a finished row is no longer in memory, so read
+ * back as pending it would be delivered again.) */
 static void load_page(hv_webhooks *w)
 {
-    if (batch_may_read_back(w, w->load_after))
+    if (wh_batch_may_read_back(w, NULL, w->load_after))
         wh_flush(w);
     hv_outbox_item *items = NULL;
     size_t n = 0;
@@ -206,8 +204,10 @@ static void on_wake(uv_async_t *a)
         close_all(w);
         return;
     }
-    if (kick)
+    if (kick) {
+        wh_release_off(w); /* a disabled endpoint's retries are closed now */
         load_pending(w, 0);
+    }
     while (m) {
         wh_msg *next = m->next;
         if (m->kind == WH_MSG_ROW) {
@@ -271,6 +271,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->connect_timeout_ms =
         cfg->webhook_connect_timeout_s > 0 ? (long)(cfg->webhook_connect_timeout_s * 1000) : 10000;
     w->max_in_flight = cfg->webhook_max_in_flight > 0 ? cfg->webhook_max_in_flight : 1;
+    w->window = cfg->webhook_window > 0 ? cfg->webhook_window : 1;
     w->disable_after_ms = (int64_t)(cfg->webhook_disable_after_s * 1000);
     w->response_cap = cfg->webhook_response_cap;
 
