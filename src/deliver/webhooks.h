@@ -32,7 +32,8 @@ void hv_webhooks_stop(hv_webhooks *w);
 void hv_webhooks_enqueue(hv_webhooks *w, const hv_outbox_new *rows, size_t n, hv_event **evs);
 
 /* Reloads pending rows from the outbox (after a replay, a manual retry or
- * re-enabling an endpoint). Any thread. */
+ * enabling an endpoint) and closes those of disabled endpoints, including
+ * the ones waiting for a retry (after disabling one). Any thread. */
 void hv_webhooks_kick(hv_webhooks *w);
 
 /* Replay: new deliveries of these events to endpoint_id (the engine's
