@@ -447,8 +447,9 @@ test('410 Gone disables the endpoint at once and emits component.crashed', async
   await settled(herald.url, ep.id); // the row failed at once: nothing left to retry
   assert.equal(byEvent(rx, id1).length, 1, 'no retry after 410');
 
-  // While disabled nothing is sent; the deliveries wait. A second endpoint
-  // gets the same event: once it has it, herald has taken up both rows
+  // While disabled nothing is sent and no delivery is even made (it would
+  // hold its event back from retention: issue 13, defect 8). A second
+  // endpoint gets the same event: once it has it, herald has committed it
   // (one commit, one hand-over), and once nothing is in flight any request
   // to the disabled endpoint would have reached its receiver.
   const witness = await receiver();
@@ -458,15 +459,20 @@ test('410 Gone disables the endpoint at once and emits component.crashed', async
   await settled(herald.url, epWitness.id);
   await waitUntil(async () => (await metric(herald.url, 'herald_webhook_in_flight')) === 0, WAIT_MS, 'no webhook request in flight');
   assert.equal(byEvent(rx, id2).length, 0, 'nothing is sent to a disabled endpoint');
-  assert.ok((await getEndpoint(herald, ep.id)).pending >= 1, 'the delivery waits');
+  assert.equal((await getEndpoint(herald, ep.id)).pending, 0, 'no delivery is made while disabled');
 
-  // Re-enabled: the waiting delivery goes out.
+  // Re-enabled: the events from then on go out; a replay brings the gap.
   gone = false;
   const en = await hapi(herald.url, 'POST', `/v1/webhooks/${ep.id}/enable`);
   assert.equal(en.status, 200);
   assert.equal(en.body.enabled, true);
   assert.equal(en.body.disabled_reason, null);
-  await rx.waitFor(() => byEvent(rx, id2).length, WAIT_MS, 'the waiting delivery after enable');
+  const [id3] = await publishOk({ type: 'gone.z', room_id: room, data: {} });
+  await rx.waitFor(() => byEvent(rx, id3).length, WAIT_MS, 'an event after enable');
+  assert.equal(byEvent(rx, id2).length, 0, 'the event of the gap is not sent by itself');
+  const rp = await hapi(herald.url, 'POST', `/v1/webhooks/${ep.id}/replay`, { since_id: Number(id2) - 1 });
+  assert.equal(rp.status, 202, JSON.stringify(rp.body));
+  await rx.waitFor(() => byEvent(rx, id2).length, WAIT_MS, 'the gap, replayed');
   checkHeaders(byEvent(rx, id2)[0], ep, id2, ep.secret);
 });
 
