@@ -391,19 +391,23 @@ static void process_pending(hv_conn *c)
     if (c->ops != &http_ops) /* upgraded to another protocol */
         return;
     hv_http *h = c->proto;
-    while (c->ops == &http_ops && !c->closing && h->state != ST_HANDLING && h->pending_len > h->pending_off &&
-           !hv_conn_backlogged(c)) {
+    /* (a response that closes the connection ends the requests: the rest
+     * is never parsed, nor a parser error answered again and again) */
+    while (c->ops == &http_ops && !c->closing && !c->close_when_drained && h->state != ST_HANDLING &&
+           h->pending_len > h->pending_off && !hv_conn_backlogged(c)) {
         feed_once(c, h->pending + h->pending_off, h->pending_len - h->pending_off, 1);
         if (c->ops == &http_ops && !c->closing && h->pending_off == h->pending_len)
             drop_pending(h);
     }
-    if (c->ops == &http_ops && !c->closing && h->state != ST_HANDLING)
+    if (c->ops == &http_ops && !c->closing && !c->close_when_drained && h->state != ST_HANDLING)
         hv_conn_resume(c);
 }
 
 static void http_data(hv_conn *c, const char *data, size_t len)
 {
     hv_http *h = c->proto;
+    if (c->close_when_drained)
+        return; /* the last response is going out, then the connection closes */
     if (h->state == ST_HANDLING) {
         /* A pipelined request while one is being served: keep it, stop
          * reading until the current response is out. */
