@@ -270,3 +270,26 @@ def wait_metric(port, name, at_least):
             return False
         time.sleep(0.05)
     return True
+
+
+class Checks:
+    """TAP-like checks inside a test's Python part: check(name, cond,
+    detail) prints "ok - name" or "not ok - name: detail"; `failed` lists
+    the names that failed (exit with 1 if any)."""
+
+    def __init__(self):
+        self.failed = []
+
+    def __call__(self, name, cond, detail=""):
+        print(("ok - " if cond else "not ok - ") + name + ("" if cond else ": " + detail))
+        if not cond:
+            self.failed.append(name)
+
+
+def peer_socket(port, token):
+    """A peer socket authenticated with token on the upgrade: [socket,
+    bytes after the "authenticated" frame]."""
+    s, buf = ws_connect(port, "/socket/peer/websocket", {"Authorization": "Bearer " + token})
+    op, payload, buf = ws_read_frame(s, buf)
+    assert op == 1 and b'"authenticated"' in payload, (op, payload)
+    return [s, buf]

@@ -34,10 +34,8 @@ import json, os, struct, sys, urllib.request
 import hostile as h
 
 port, failed = int(os.environ["PORT"]), []
-def check(name, cond, detail=""):
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failed.append(name)
+check = h.Checks()
+failed = check.failed
 
 def frames_until_close(s, buf=b""):
     """Every frame up to and including the close: [(opcode, payload)]."""

@@ -40,10 +40,8 @@ import json, os, sys
 import hostile as h
 
 failed = []
-def check(name, cond, detail=""):
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failed.append(name)
+check = h.Checks()
+failed = check.failed
 
 def request(port, raw):
     """(status, head, body) of herald's answer to one request's bytes."""

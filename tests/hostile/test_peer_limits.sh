@@ -37,15 +37,11 @@ python3 - <<'EOF' || fail "default bounds"
 import json, os, sys, urllib.request
 import hostile as h
 port, failed = int(os.environ["PORT"]), []
-def check(name, cond, detail=""):
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond else ": " + detail))
-    failed.append(name) if not cond else None
+check = h.Checks()
+failed = check.failed
 
 def peer(var):
-    s, buf = h.ws_connect(port, "/socket/peer/websocket", {"Authorization": "Bearer " + os.environ[var]})
-    op, payload, buf = h.ws_read_frame(s, buf)
-    assert op == 1 and b'"authenticated"' in payload, (op, payload)
-    return [s, buf]
+    return h.peer_socket(port, os.environ[var])
 
 def text_frames(p, want, only=None):
     """The next text frames of p (those containing only, if given) until one
@@ -111,15 +107,11 @@ python3 - <<'EOF' || fail "small bounds"
 import json, os, struct, sys, urllib.request
 import hostile as h
 port, failed = int(os.environ["PORT"]), []
-def check(name, cond, detail=""):
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond else ": " + detail))
-    failed.append(name) if not cond else None
+check = h.Checks()
+failed = check.failed
 
 def peer(var):
-    s, buf = h.ws_connect(port, "/socket/peer/websocket", {"Authorization": "Bearer " + os.environ[var]})
-    op, payload, buf = h.ws_read_frame(s, buf)
-    assert op == 1 and b'"authenticated"' in payload, (op, payload)
-    return [s, buf]
+    return h.peer_socket(port, os.environ[var])
 
 def closed_with(p, frames, want, name):
     try:
