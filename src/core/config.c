@@ -428,6 +428,17 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         }
         strcpy(c->token, "development");
     }
+    /* Reachable from other machines, the credentials must not be guessable:
+     * the server token reaches everything, and the JWT secret mints any
+     * user (HS256 keys shorter than the hash are weak: RFC 7518 3.2). */
+    if (!hv_config_is_loopback(c->listen_host) &&
+        (strlen(c->token) < HV_TOKEN_MIN || !strcmp(c->token, "development") ||
+         (c->jwt_secret[0] && strlen(c->jwt_secret) < HV_JWT_SECRET_MIN))) {
+        fprintf(stderr, "herald: listening on %s needs a --token of at least %d characters (not "
+                        "'development') and, if set, a --jwt-secret of at least %d bytes\n",
+                c->listen_host, HV_TOKEN_MIN, HV_JWT_SECRET_MIN);
+        return -1;
+    }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05 || c->auth_timeout_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval, --metrics-interval and --auth-timeout must be at least 0.05 s\n");
         return -1;

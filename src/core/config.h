@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Shortest credentials herald takes on a non-loopback address. */
+#define HV_TOKEN_MIN 16
+#define HV_JWT_SECRET_MIN 32
+
 typedef struct hv_config {
     char listen_host[256];
     int listen_port;

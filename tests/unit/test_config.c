@@ -66,8 +66,20 @@ static void refusals(void **state)
     hv_config c;
     char *public_no_token[] = {"herald", "--listen", "0.0.0.0:5002", NULL};
     assert_int_equal(load(&c, 3, public_no_token), -1);
-    char *public_token[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "t", NULL};
+    char *public_token[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "0123456789abcdef", NULL};
     assert_int_equal(load(&c, 5, public_token), 0);
+    char *public_short_token[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "0123456789abcde", NULL};
+    assert_int_equal(load(&c, 5, public_short_token), -1);
+    char *public_dev_token[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "development", NULL};
+    assert_int_equal(load(&c, 5, public_dev_token), -1);
+    char *public_short_secret[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "0123456789abcdef",
+                                   "--jwt-secret", "0123456789abcdef0123456789abcde", NULL};
+    assert_int_equal(load(&c, 7, public_short_secret), -1);
+    char *public_secret[] = {"herald", "--listen", "0.0.0.0:5002", "--token", "0123456789abcdef",
+                             "--jwt-secret", "0123456789abcdef0123456789abcdef", NULL};
+    assert_int_equal(load(&c, 7, public_secret), 0);
+    char *loopback_short[] = {"herald", "--token", "t", "--jwt-secret", "s", NULL};
+    assert_int_equal(load(&c, 5, loopback_short), 0); /* loopback: development and tests */
     char *bad_port[] = {"herald", "--listen", "127.0.0.1:99999", NULL};
     assert_int_equal(load(&c, 3, bad_port), -1);
     char *bad_num[] = {"herald", "--max-body", "-5", NULL};
