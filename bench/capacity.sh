@@ -88,7 +88,8 @@ start_redis() {
 start_node() { # name [flags…]: sets NPORT and NPID
     local name=$1; shift
     NPORT=$("$LG" --free-port)
-    "$HERALD" --listen "127.0.0.1:$NPORT" --data-dir "$W/$name" --log-level warn "$@" >"$W/$name.log" 2>&1 &
+    "$HERALD" --listen "127.0.0.1:$NPORT" --data-dir "$W/$name" --log-level warn \
+        --max-unauthenticated-per-address 0 "$@" >"$W/$name.log" 2>&1 &
     NPID=$!
     PIDS+=("$NPID")
     "$LG" --server "127.0.0.1:$NPORT" --wait-ready 15 || { log "$name did not start"; tail "$W/$name.log" >&2; exit 1; }

@@ -137,7 +137,7 @@ start_nodes() { # count
     for i in $(seq "$1"); do
         port=$("$LG" --free-port)
         mkdir -p "$WORK/d$i"
-        "$HERALD" --listen "127.0.0.1:$port" --data-dir "$WORK/d$i" --log-level warn \
+        "$HERALD" --listen "127.0.0.1:$port" --data-dir "$WORK/d$i" --log-level warn --max-unauthenticated-per-address 0 \
             --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "$PREFIX" \
             --node-id "n$i" "${THREADS[@]}" "${SYNC[@]}" >"$WORK/n$i.log" 2>&1 &
         NODE_PIDS+=($!)

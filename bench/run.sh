@@ -166,7 +166,7 @@ SERVER_EXTRA=()
 start_server() {
     PORT=$("$LG" --free-port)
     DATA=$(mktemp -d "$DATA_ROOT/herald-bench.XXXXXX")
-    "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn "${SERVER_EXTRA[@]}" \
+    "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn --max-unauthenticated-per-address 0 "${SERVER_EXTRA[@]}" \
         >"$DATA/herald.log" 2>&1 &
     SPID=$!
     if ! "$LG" --server "127.0.0.1:$PORT" --wait-ready 15; then
@@ -209,7 +209,7 @@ run_spawn_cell() {
     log "$cell: the load generator runs herald on 127.0.0.1:$PORT itself"
     local line
     line=$("${PIN[@]}" "$LG" --server "127.0.0.1:$PORT" --cell "$cell" --server-log "$DATA/herald.log" "$@" \
-        -- "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn) || true
+        -- "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn --max-unauthenticated-per-address 0) || true
     if [ -z "$line" ]; then
         line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"
     fi
