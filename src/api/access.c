@@ -157,7 +157,6 @@ typedef struct access_sock {
     int started;        /* the first message came: it authenticates once */
     char *token;        /* from the upgrade, if any */
     char *since;        /* ?since= of the upgrade, if any */
-    int64_t auth_deadline;
     int64_t expires_ms;
 } access_sock;
 
@@ -279,10 +278,8 @@ static void access_close(hv_conn *c, int lost, const char *reason)
 static void access_tick(hv_conn *c, int64_t now)
 {
     access_sock *as = hv_ws_app(c);
-    if (!as->sub && now >= as->auth_deadline) {
-        as->auth_deadline = INT64_MAX;
-        hv_ws_close(c, 4003, "authentication timeout");
-    } else if (as->expires_ms && hv_now_ms() >= as->expires_ms) {
+    (void)now; /* the deadline to authenticate is ws.c's (--auth-timeout, 4003 below) */
+    if (as->expires_ms && hv_now_ms() >= as->expires_ms) {
         as->expires_ms = 0;
         hv_ws_close(c, 4003, "token expired");
     }
@@ -302,7 +299,6 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
     access_sock *as = calloc(1, sizeof(*as));
     as->token = token ? strdup(token) : NULL;
     as->since = has_since == 1 ? strdup(since) : has_since < 0 ? strdup("x") : NULL;
-    as->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.auth_timeout_s * 1000);
     if (hv_ws_accept(c, &access_handler, as, HV_CONN_KIND_WS_PEER) != 0) {
         free(as->token);
         free(as->since);

@@ -3,7 +3,7 @@
  *
  * A peer authenticates with its token: "Authorization: Bearer" or
  * "?token=" on the upgrade, or a first text frame {"type":"auth","token":…}
- * (within --header-timeout). It then receives, as native JSON envelopes,
+ * (within --auth-timeout, ws.c). It then receives, as native JSON envelopes,
  * the events of its room and those addressed to its own user (user_id =
  * its peer id), and may send {"type":"update_metadata","metadata":…}.
  * A user token (JWT, see auth/identity.h) works too: the socket then gets
@@ -35,7 +35,6 @@ typedef struct peer_sock {
     hv_sub *sub;       /* NULL until authenticated */
     hv_peer *peer;     /* a peer token's peer; NULL for a user token */
     uint64_t gen;
-    int64_t auth_deadline;
     int64_t expires_ms; /* a user token's exp (wall clock); 0 = never */
     int user_slot;      /* holds a per-user connection slot */
     int auth_tried;     /* authenticate ran: it never runs twice */
@@ -234,10 +233,8 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 static void on_tick(hv_conn *c, int64_t now)
 {
     peer_sock *ps = hv_ws_app(c);
-    if (!ps->sub && now >= ps->auth_deadline) {
-        ps->auth_deadline = INT64_MAX;
-        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "authentication timeout");
-    } else if (ps->expires_ms && hv_now_ms() >= ps->expires_ms) {
+    (void)now; /* the deadline to authenticate is ws.c's (--auth-timeout, 4003 below) */
+    if (ps->expires_ms && hv_now_ms() >= ps->expires_ms) {
         ps->expires_ms = 0; /* a user token's time is up: it reconnects with a fresh one */
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "token expired");
     }
@@ -284,7 +281,6 @@ void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
     ps->up_token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
     if (hv_http_query(r, "since", ps->up_since, sizeof(ps->up_since)) < 0)
         strcpy(ps->up_since, "x"); /* too long: refused as a bad auth request */
-    ps->auth_deadline = (int64_t)uv_now(&c->loop->uv) + (int64_t)(c->loop->srv->cfg.auth_timeout_s * 1000);
     if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {
         free(ps->up_token);
         free(ps);
