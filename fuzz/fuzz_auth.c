@@ -38,6 +38,7 @@
 #include "auth/identity.h"
 #include "core/event.h"
 #include "core/log.h"
+#include "fixture.h"
 #include "net/server.h"
 #include "rooms/rooms.h"
 
@@ -45,19 +46,6 @@
 #define JWT_SECRET "fuzz-secret"
 
 static hv_server srv;
-static char store_dir[] = "/tmp/herald-fuzz-auth.XXXXXX";
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_store_dir(void)
-{
-    nftw(store_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -66,15 +54,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     hv_log_level = -1;
     snprintf(srv.cfg.token, sizeof(srv.cfg.token), "%s", TOKEN);
     snprintf(srv.cfg.jwt_secret, sizeof(srv.cfg.jwt_secret), "%s", JWT_SECRET);
-    if (!mkdtemp(store_dir))
-        abort();
-    atexit(remove_store_dir);
-    char err[256];
-    hv_store_options opt = {.dir = store_dir, .sync_full = 0};
-    srv.store = hv_store_open(&opt, err, sizeof(err));
-    if (!srv.store)
-        abort();
-    srv.rooms = hv_rooms_new(&srv); /* empty: every token is looked up, none is a peer's */
+    fuzz_fixture_store(&srv, "auth"); /* no rooms: every token is looked up, none is a peer's */
     return 0;
 }
 

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "fixture.h"
 #include "deliver/endpoints.h"
 #include "hub/hub.h"
 #include "net/conn.h"
@@ -79,7 +80,6 @@ static hv_server srv;
 static hv_loop *loop;
 static char peer_token[64];
 static char basic[128];
-static char store_dir[] = "/tmp/herald-fuzz-conn.XXXXXX";
 static int debug; /* FUZZ_CONN_DEBUG=1: print what herald answered (to check a seed) */
 
 /* ---- growing byte buffers ------------------------------------------------ */
@@ -450,17 +450,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_store_dir(void)
-{
-    nftw(store_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 /* One request through a fresh connection; the body of the answer. */
 static json_t *request(const char *req)
 {
@@ -511,23 +500,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv.cfg.retention_events = 10000; /* each settle stores an event: keep the store small */
     static const char cred[] = "janus:" TOKEN;
     EVP_EncodeBlock((unsigned char *)basic, (const unsigned char *)cred, sizeof(cred) - 1);
-    if (!mkdtemp(store_dir))
-        abort();
-    atexit(remove_store_dir);
-    char err[256];
-    hv_store_options opt = {.dir = store_dir, .sync_full = 0};
-    srv.store = hv_store_open(&opt, err, sizeof(err));
-    if (!srv.store)
-        abort();
-    srv.rooms = hv_rooms_new(&srv);
-    srv.endpoints = hv_endpoints_new(&srv); /* no delivery engine: rows stay in the outbox */
-    hv_limits_init(&srv.limits, 0, 0);
-    srv.hub = hv_hub_start(&srv);
-    int port;
-    int fd = hv_listen_socket("127.0.0.1", 0, &port);
-    loop = hv_loop_new(&srv, 0, fd);
-    srv.loops = &loop;
-    srv.nloops = 1;
+    fuzz_fixture_store(&srv, "conn");
+    loop = fuzz_fixture_loop(&srv);
     /* No Janus dedup set: it would remember bodies across inputs. */
     make_peer();
     return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "fixture.h"
 #include "hub/hub.h"
 #include "net/conn.h"
 #include "net/server.h"
@@ -24,20 +25,6 @@
 static hv_server srv;
 static hv_loop *loop;
 
-static char store_dir[] = "/tmp/herald-fuzz-http.XXXXXX";
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* libFuzzer ends with exit(): the store's folder goes with the run. */
-static void remove_store_dir(void)
-{
-    nftw(store_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -46,23 +33,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     hv_log_level = -1; /* silent */
     srv.cfg.max_body = 1 << 16;
     srv.cfg.sync_full = 0;
-    if (!mkdtemp(store_dir))
-        abort();
-    atexit(remove_store_dir);
-    char err[256];
-    hv_store_options opt = {.dir = store_dir, .sync_full = 0};
-    srv.store = hv_store_open(&opt, err, sizeof(err));
-    if (!srv.store)
-        abort();
-    srv.rooms = hv_rooms_new(&srv);
-    srv.endpoints = hv_endpoints_new(&srv); /* no delivery engine: rows stay in the outbox */
-    hv_limits_init(&srv.limits, 0, 0);
-    srv.hub = hv_hub_start(&srv);
-    int port;
-    int fd = hv_listen_socket("127.0.0.1", 0, &port);
-    loop = hv_loop_new(&srv, 0, fd);
-    srv.loops = &loop;
-    srv.nloops = 1;
+    fuzz_fixture_store(&srv, "http");
+    loop = fuzz_fixture_loop(&srv);
     return 0;
 }
 
