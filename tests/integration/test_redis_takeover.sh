@@ -104,6 +104,12 @@ eventually eval 'beat_after node-A $((resumed_ms + 1000)) && beat_after node-B $
   ok "every node beat again after the outage" || fail "not every node beat after the outage"
 expect_eq "a Redis outage longer than the node timeout takes no node over" 0 \
   "$(cat "${NODE_LOG[A]}" "${NODE_LOG[B]}" "${NODE_LOG[C]}" | grep -c "stopped beating")"
+# Each node takes publishes again once its own probe had a PONG (its
+# /health says so); a beat through another connection does not tell that.
+store_up_all() {
+  for n in A B C; do curl -s --max-time 30 "${URLS[$n]}/health" | grep -q '"store":"up"' || return 1; done
+}
+eventually store_up_all && ok "every node's store is up again" || fail "a store is still down after the outage"
 
 publish() { # node n prefix: n events, prints nothing; counts the 2xx
   local okc=0
