@@ -24,8 +24,6 @@
  */
 #include "net/ws.h"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -465,80 +463,12 @@ static const hv_conn_ops ws_ops = {
     .on_data = ws_data, .on_eof = ws_eof, .on_timeout = ws_timeout, .on_tick = ws_tick,
     .on_stalled = ws_stalled, .on_close = ws_on_close, .on_shutdown = ws_shutdown};
 
-/* ---- handshake ----------------------------------------------------------- */
-
-static int has_token(const char *header, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = header; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-            return 1;
-        p = e;
-    }
-    return 0;
-}
-
-static int key_valid(const char *key)
-{
-    unsigned char out[32];
-    size_t len = strlen(key);
-    if (len != 24)
-        return 0;
-    return EVP_DecodeBlock(out, (const unsigned char *)key, (int)len) == 18; /* 16 + padding */
-}
-
-static void accept_value(const char *key, char out[32])
-{
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char sha[SHA_DIGEST_LENGTH];
-    char buf[128];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s%s", key, guid);
-    SHA1((const unsigned char *)buf, n, sha);
-    EVP_EncodeBlock((unsigned char *)out, sha, SHA_DIGEST_LENGTH);
-}
-
-static int check_upgrade(hv_conn *c, hv_http_req *r)
-{
-    const char *up = hv_http_header_get(r, "upgrade");
-    const char *conn = hv_http_header_get(r, "connection");
-    const char *ver = hv_http_header_get(r, "sec-websocket-version");
-    const char *key = hv_http_header_get(r, "sec-websocket-key");
-    if (r->method != 1 /* HTTP_GET */) {
-        hv_http_error(c, 400, "WebSocket upgrade needs GET");
-        return -1;
-    }
-    if (!up || !has_token(up, "websocket") || !conn || !has_token(conn, "upgrade")) {
-        static const char body[] = "{\"errors\":\"this endpoint speaks WebSocket only\"}";
-        hv_http_respond(c, 426, "application/json", "Upgrade: websocket\r\n", body, sizeof(body) - 1);
-        return -1;
-    }
-    if (!ver || strcmp(ver, "13") != 0) {
-        static const char body[] = "{\"errors\":\"unsupported WebSocket version; use 13\"}";
-        hv_http_respond(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\n", body, sizeof(body) - 1);
-        return -1;
-    }
-    if (!key || !key_valid(key)) {
-        hv_http_error(c, 400, "missing or malformed Sec-WebSocket-Key");
-        return -1;
-    }
-    return 0;
-}
-
 int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
 {
     hv_http_req *r = hv_http_request(c);
-    if (check_upgrade(c, r) != 0)
-        return -1;
     char accept[32], resp[256];
-    accept_value(hv_http_header_get(r, "sec-websocket-key"), accept);
+    if (hv_ws_handshake_check(c, r, accept) != 0)
+        return -1;
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);

@@ -79,6 +79,12 @@ void hv_ws_send_frame(hv_conn *c, const hv_frame *f);
  * after a short grace period. */
 void hv_ws_close(hv_conn *c, int code, const char *reason);
 
+/* Checks r as a WebSocket upgrade (GET, Upgrade and Connection tokens,
+ * version 13, a well-formed key): 0 with accept set to its
+ * Sec-WebSocket-Accept value, or -1 after answering 400 or 426 with a JSON
+ * body (ws_handshake.c). */
+int hv_ws_handshake_check(hv_conn *c, hv_http_req *r, char accept[32]);
+
 /* 1 when data is valid UTF-8 (ws_utf8.c). */
 int hv_utf8_valid(const uint8_t *s, size_t len);
 
