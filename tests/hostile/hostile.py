@@ -261,15 +261,20 @@ def flood(s, unit, port, pid, rss_limit_kb, max_bytes, pauses_before):
         s.settimeout(DEADLINE)
 
 
-def wait_metric(port, name, at_least):
-    """True once /metrics shows name >= at_least (checked every 0.05 s),
-    False at the deadline."""
+def until(fn):
+    """fn()'s value once it is truthy (tried every 0.05 s: the sleep only
+    paces the tries), or its last value at the deadline."""
     end = time.monotonic() + DEADLINE
-    while metric(port, name) < at_least:
-        if time.monotonic() > end:
-            return False
+    while True:
+        v = fn()
+        if v or time.monotonic() > end:
+            return v
         time.sleep(0.05)
-    return True
+
+
+def wait_metric(port, name, at_least):
+    """True once /metrics shows name >= at_least, False at the deadline."""
+    return until(lambda: metric(port, name) >= at_least)
 
 
 class Checks:

@@ -45,14 +45,18 @@ print("refused counted: %d" % hostile.metric(port,
       'herald_connections_refused_total{limit="max_unauthenticated_per_address"}', source="127.0.0.3"))
 # A slot frees when a connection closes: 127.0.0.1 gets in again.
 budget.pop().close()
-for attempt in range(int(hostile.DEADLINE * 20)):
+def health():
     s = hostile.connect(port)
     s.sendall(hostile.http_request("GET", "/health"))
     st = hostile.status_of(hostile.read_until(s, b"}"))
     s.close()
-    if st == 200: break
-    import time; time.sleep(0.05)
-print("after a close: %d" % st)
+    return st
+last = [0]
+def served():
+    last[0] = health()
+    return last[0] == 200
+hostile.until(served)
+print("after a close: %d" % last[0])
 PY
 )
 echo "$out"
@@ -87,11 +91,12 @@ print("4th unauthenticated: %d %s" % (hostile.status_of(r), r.split(b"\r\n\r\n",
 keep[0].sendall(hostile.http_request("GET", "/room", {"Authorization": "Bearer development"}))
 print("authenticated client: %d" % hostile.status_of(hostile.read_until(keep[0], b"}")))
 keep[1].close()  # a slot for one more: authenticate it, then the total is 5
-for attempt in range(int(hostile.DEADLINE * 20)):
+def authed_when_freed():
     try:
-        keep.append(authed("127.0.0.5")); break
-    except AssertionError:
-        import time; time.sleep(0.05)
+        return authed("127.0.0.5")
+    except AssertionError:  # refused (503): the closed slot is not free yet
+        return None
+keep.append(hostile.until(authed_when_freed))
 keep.append(admitted("127.0.0.6"))
 s = hostile.connect(port, source="127.0.0.7")
 r = hostile.read_until(s, b"}")
