@@ -1,7 +1,7 @@
 /* test_outbox.c — unit tests of the webhook outbox (outbox.h): the SQLite
  * engine's (src/store/outbox.c and its parts of sqlite.c) and, through
  * tests/unit/run_with_redis.sh, the Redis engine's with the same
- * assertions (store_engine.h; the migration test is SQLite's only).
+ * assertions (store_engine.h). The schema migration: test_outbox_migrate.c.
  *
  * Each test opens a store in a fresh mkdtemp directory and, when needed,
  * the delivery engine's connection (hv_outbox_open). Covers outbox rows
@@ -9,7 +9,7 @@
  * failure), loading pending rows in pages with their events, recording
  * attempts and the attempts history JSON, manual retry, replay, pruning
  * that keeps events still owed to an endpoint (and of finished outbox
- * rows and attempts), migration of a version-2 database, and the hub's
+ * rows and attempts), and the hub's
  * writer committing while the engine records attempts in another thread.
  * Side effects are checked through a side door into the engine's storage
  * (store_engine.h: a plain SQLite connection, or plain Redis commands).
@@ -34,131 +34,7 @@
 #include "store/store.h"
 #include "store_engine.h"
 
-typedef struct fixture {
-    char tmp[64];
-    char dir[128];
-    te te;
-    hv_store *st;
-} fixture;
-
-static hv_store *open_store(fixture *f)
-{
-    hv_store_options opt = te_options(&f->te, f->dir, 0);
-    return te_open(&opt);
-}
-
-static hv_outbox *open_outbox(fixture *f)
-{
-    return te_open_outbox(f->st);
-}
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-outbox-XXXXXX");
-    if (!mkdtemp(f->tmp))
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
-    te_init(&f->te, f->dir);
-    f->st = open_store(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    hv_store_close(f->st);
-    te_cleanup(&f->te);
-    te_rmtree(f->tmp);
-    free(f);
-    return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* The SQLite-only side door of the migration test. */
-static void sql_exec(fixture *f, const char *sql)
-{
-    te_sql_exec(&f->te, sql);
-}
-
-static long long sql_int(fixture *f, const char *sql)
-{
-    return te_sql(&f->te, sql, NULL, 0);
-}
-
-/* Commits n events of type, each with one outbox row for endpoint ep
- * (ep NULL: none). Fills ev_ids and row_ids (either may be NULL). */
-static int commit_n(hv_store *st, size_t n, const char *type, const char *ep, uint64_t *ev_ids,
-                    uint64_t *row_ids)
-{
-    hv_event **evs = calloc(n, sizeof(*evs));
-    hv_outbox_new *rows = calloc(n, sizeof(*rows));
-    for (size_t i = 0; i < n; i++) {
-        evs[i] = hv_event_new(type, "room1", NULL, "{\"k\":1}", 7);
-        rows[i] = (hv_outbox_new){.endpoint_id = ep, .event_index = i, .next_at_ms = 1000 + i};
-    }
-    hv_commit c = {.evs = evs, .n = n, .outbox = rows, .noutbox = ep ? n : 0};
-    int rc = hv_store_commit(st, &c);
-    for (size_t i = 0; i < n; i++) {
-        if (ev_ids)
-            ev_ids[i] = evs[i]->id;
-        if (row_ids)
-            row_ids[i] = rows[i].id;
-        hv_event_unref(evs[i]);
-    }
-    free(evs);
-    free(rows);
-    return rc;
-}
-
-static size_t load(hv_outbox *ob, uint64_t after, size_t limit, hv_outbox_item **items)
-{
-    size_t n = 99;
-    assert_int_equal(hv_outbox_load_pending(ob, after, limit, items, &n), 0);
-    return n;
-}
-
-static void free_items(hv_outbox_item *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (items[i].event)
-            hv_event_unref(items[i].event);
-    free(items);
-}
-
-/* Checks a loaded row and that its event came with it. */
-static void check_item(const hv_outbox_item *it, uint64_t id, const char *ep, uint64_t ev,
-                       int attempts, int64_t next_at)
-{
-    assert_int_equal(it->id, id);
-    assert_string_equal(it->endpoint_id, ep);
-    assert_int_equal(it->event_id, ev);
-    assert_int_equal(it->attempts, attempts);
-    assert_int_equal(it->next_at_ms, next_at);
-    assert_non_null(it->event);
-    assert_int_equal(it->event->id, ev);
-}
-
-static size_t history_count(hv_store *st, uint64_t *first)
-{
-    hv_event **evs;
-    size_t n;
-    assert_int_equal(hv_store_history(st, &(hv_history_query){.limit = 1000}, &evs, &n), 0);
-    if (first)
-        *first = n ? evs[0]->id : 0;
-    for (size_t i = 0; i < n; i++)
-        hv_event_unref(evs[i]);
-    free(evs);
-    return n;
-}
-
-/* ---- commits ---- */
+#include "outbox_fixture.h"
 
 static void test_commit_rows(void **state)
 {
@@ -589,26 +465,6 @@ static void test_prune_outbox_and_attempts(void **state)
     hv_outbox_close(ob);
 }
 
-static void test_migrate_from_v2(void **state)
-{
-    fixture *f = *state;
-    if (f->te.redis)
-        skip(); /* the SQLite schema's migration: nothing like it in Redis */
-    assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0);
-    hv_store_close(f->st);
-    f->st = NULL;
-    /* a version 2 database: without what versions 3 (the outbox) and 4
-     * (the seeds' created_key) added */
-    sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; DROP INDEX events_created;"
-                " ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 2");
-    f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 4);
-    assert_int_equal(hv_store_last_id(f->st), 3);
-    assert_int_equal(hv_store_first_id(f->st), 1);
-    assert_int_equal(commit_n(f->st, 2, "e", "ep", NULL, NULL), 0);
-    assert_int_equal(hv_outbox_pending_count(f->st, NULL), 2);
-}
-
 /* ---- concurrency: the hub commits while the engine records ---- */
 
 #define CONC_COMMITS 150
@@ -710,7 +566,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_outbox_and_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_events_below_horizon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_endpoint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_hub_and_engine, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
