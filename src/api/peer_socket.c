@@ -4,8 +4,9 @@
  * A peer authenticates with its token: "Authorization: Bearer" or
  * "?token=" on the upgrade, or a first text frame {"type":"auth","token":…}
  * (within --auth-timeout, ws.c). It then receives, as native JSON envelopes,
- * the events of its room and those addressed to its own user (user_id =
- * its peer id), and may send {"type":"update_metadata","metadata":…}.
+ * the events of its room and those addressed to it (user_id =
+ * "peer:<its peer id>", a namespace no user token reaches: auth/jwt.h),
+ * and may send {"type":"update_metadata","metadata":…}.
  * A user token (JWT, see auth/identity.h) works too: the socket then gets
  * the user's events and those of the rooms the token names, and is closed
  * with 4003 "token expired" when the token's exp passes.
@@ -135,7 +136,9 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
         return;
     }
     const char *room = hv_peer_room_id(ps->peer);
-    ps->sub = hv_sub_new(c, HV_SUB_WS, hv_peer_id(ps->peer), &room, 1);
+    char channel[sizeof(HV_PEER_CHANNEL_PREFIX) + 64];
+    snprintf(channel, sizeof(channel), HV_PEER_CHANNEL_PREFIX "%s", hv_peer_id(ps->peer));
+    ps->sub = hv_sub_new(c, HV_SUB_WS, channel, &room, 1);
     ps->sub->owner = ps->peer;
     ps->sub->owner_gen = ps->gen;
     hv_sub_join(ps->sub);

@@ -13,7 +13,7 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     char peer_id[64], room_id[160];
     if (hv_peers_identify(srv->rooms, token, peer_id, room_id) == 0) {
         id->kind = HV_ID_PEER;
-        snprintf(id->user_id, sizeof(id->user_id), "%s", peer_id);
+        snprintf(id->user_id, sizeof(id->user_id), HV_PEER_CHANNEL_PREFIX "%s", peer_id);
         id->rooms = calloc(1, sizeof(char *));
         id->rooms[0] = strdup(room_id);
         id->nrooms = 1;

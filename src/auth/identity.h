@@ -2,7 +2,8 @@
  *
  * Two kinds of token reach app-client endpoints (peer socket, SSE, the
  * access-id API): a peer token (issued by POST /room/:id/peer; the peer's
- * user is its peer id and its one room is the peer's room), or a user
+ * user is "peer:<its peer id>", HV_PEER_CHANNEL_PREFIX, and its one room is
+ * the peer's room), or a user
  * token, a JWT minted by the user's own backend (--jwt-secret): user =
  * sub, rooms = the rooms claim. A user token reaches only its own user
  * channel and the rooms it names.

@@ -184,6 +184,8 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
         return fail(err, errlen, "missing sub");
     if (!good_id(sub))
         return fail(err, errlen, "sub must be a string of 1-256 bytes");
+    if (!strncmp(json_string_value(sub), HV_PEER_CHANNEL_PREFIX, strlen(HV_PEER_CHANNEL_PREFIX)))
+        return fail(err, errlen, "sub must not begin with \"" HV_PEER_CHANNEL_PREFIX "\" (peers' channels)");
 
     const json_t *exp = json_object_get(c, "exp");
     if (!exp)

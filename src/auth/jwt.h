@@ -23,6 +23,13 @@
 #define HV_JWT_LEEWAY_S 30    /* clock skew allowed on exp and nbf */
 #define HV_JWT_MAX_EXP 253402300799LL /* 9999-12-31T23:59:59Z: exp * 1000 never overflows */
 
+/* The user channel of a peer token is "peer:<peer id>" (an event addressed
+ * to a peer has user_id "peer:<peer id>"); a user token's is its sub. A
+ * sub that begins with this prefix is refused, so the two namespaces never
+ * meet: a JWT whose sub is some peer's id cannot read that peer's events,
+ * and a peer cannot read those of a user named like it (issue 13). */
+#define HV_PEER_CHANNEL_PREFIX "peer:"
+
 typedef struct hv_identity {
     char user_id[HV_JWT_MAX_ID + 1]; /* sub */
     char **rooms;                    /* the rooms claim (array of strings), may be empty */
@@ -36,7 +43,8 @@ typedef struct hv_identity {
  *
  * Refuses: other algorithms (including "none" and RS*, ES*, HS384/512),
  * a "crit" header, a "typ" other than JWT, bad signatures, missing or
- * non-string sub (or sub empty, longer than 256 bytes or holding a NUL),
+ * non-string sub (or sub empty, longer than 256 bytes, holding a NUL or
+ * beginning with HV_PEER_CHANNEL_PREFIX),
  * missing or non-integer exp, exp in the past (now_s >= exp + 30) or
  * past HV_JWT_MAX_EXP (so callers may turn it into ms freely), a
  * non-integer nbf or nbf in the future (nbf > now_s + 30), rooms that is

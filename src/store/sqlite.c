@@ -117,6 +117,14 @@ static const char *const migrations[] = {
     "  END, time_ms)"
     "  WHERE type = 'access.event' AND user_id IS NOT NULL AND json_valid(data);"
     "CREATE INDEX events_created ON events(user_id, created_key) WHERE created_key IS NOT NULL;",
+    /* 5: a peer's channel is "peer:<peer id>" (HV_PEER_CHANNEL_PREFIX,
+     * auth/jwt.h), no longer its bare id, which a user token's sub could
+     * equal (issue 13). An event stored addressed to the bare id of a peer
+     * herald announced (peer.added) or still holds is readdressed, so the
+     * peer still resumes it and a user token cannot read it. */
+    "UPDATE events SET user_id = 'peer:' || user_id WHERE user_id IN ("
+    "  SELECT json_extract(data, '$.peer_id') FROM events WHERE type = 'peer.added' AND json_valid(data)"
+    "  UNION SELECT key FROM kv WHERE ns = 'peer');",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -91,8 +91,8 @@ test('auth by first frame, header or query; a peer gets its room and its user, n
   await api('POST', '/v1/events', [
     { type: 'chat.message', room_id: roomA, data: { text: 'to room A' } },
     { type: 'chat.message', room_id: roomB, data: { text: 'to room B' } },
-    { type: 'user.notice', user_id: a1.id, data: { text: 'only for a1' } },
-    { type: 'user.notice', room_id: roomA, user_id: a2.id, data: { text: 'only for a2' } },
+    { type: 'user.notice', user_id: `peer:${a1.id}`, data: { text: 'only for a1' } },
+    { type: 'user.notice', room_id: roomA, user_id: `peer:${a2.id}`, data: { text: 'only for a2' } },
   ]);
   await waitFor(() => s1.msgs.some((m) => m.data?.text === 'only for a1'), 'a1 private event');
   await waitFor(() => s2.msgs.some((m) => m.data?.text === 'only for a2'), 'a2 private event');

@@ -86,7 +86,7 @@ test('resume picks up events addressed to the peer itself; since after the newes
   const room = (await api('POST', '/room', {})).body.data.room.id;
   const { peer, token } = (await api('POST', `/room/${room}/peer`, { type: 'webrtc' })).body.data;
   const r1 = await api('POST', '/v1/events', [
-    { type: 'a.one', room_id: room }, { type: 'a.private', user_id: peer.id }, { type: 'a.other', room_id: 'elsewhere' },
+    { type: 'a.one', room_id: room }, { type: 'a.private', user_id: `peer:${peer.id}` }, { type: 'a.other', room_id: 'elsewhere' },
   ]);
   const base = Number(r1.body.ids[0]) - 1;
   const seen = [];

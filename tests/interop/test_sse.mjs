@@ -75,7 +75,7 @@ test('EventSource gets its room and its user, then resumes by itself after a res
   const first = (await api('POST', '/v1/events', [
     { type: 'chat.message', room_id: room, data: { n: 1 } },
     { type: 'chat.message', room_id: other, data: { n: 'not mine' } },
-    { type: 'user.notice', user_id: peer.id, data: { n: 2 } },
+    { type: 'user.notice', user_id: `peer:${peer.id}`, data: { n: 2 } },
   ])).body.ids;
   await waitFor(() => got.length >= 2, 'first events');
   assert.deepEqual(got.map((g) => g.ev.data.n), [1, 2]);

@@ -62,6 +62,35 @@ test('a user token reaches its own user channel and the rooms it names, nothing 
   await s.closedP;
 });
 
+// issue 13: a peer's channel is "peer:<peer id>", a user token's is its sub.
+// A JWT whose sub is some peer's id (peer ids are seen by the whole room)
+// must not read that peer's events, and the peer not that user's.
+test('a user token whose sub is a peer id and that peer do not share a channel', async () => {
+  const room = (await api('POST', '/room', {})).body.data.room.id;
+  const { peer, token } = (await api('POST', `/room/${room}/peer`, { type: 'webrtc' })).body.data;
+  const p = socket('/socket/peer/websocket', { type: 'auth', token });
+  const u = socket('/socket/peer/websocket', { type: 'auth', token: good(peer.id) });
+  await waitFor(() => p.msgs.find((m) => m.type === 'authenticated'), 'the peer authenticated');
+  const auth = await waitFor(() => u.msgs.find((m) => m.type === 'authenticated'), 'the user authenticated');
+  assert.deepEqual(auth, { type: 'authenticated', user_id: peer.id, rooms: [] });
+  await api('POST', '/v1/events', [
+    { type: 't.private', user_id: `peer:${peer.id}`, data: { n: 'to the peer' } },
+    { type: 't.private', user_id: peer.id, data: { n: 'to the user' } },
+    { type: 't.private', user_id: peer.id, data: { n: 'user marker' } },
+    { type: 't.private', user_id: `peer:${peer.id}`, data: { n: 'peer marker' } },
+  ]);
+  await waitFor(() => p.msgs.some((m) => m.data?.n === 'peer marker'), "the peer's marker");
+  await waitFor(() => u.msgs.some((m) => m.data?.n === 'user marker'), "the user's marker");
+  const got = (s) => s.msgs.filter((m) => m.type === 't.private').map((m) => m.data.n);
+  assert.deepEqual(got(p), ['to the peer', 'peer marker']);
+  assert.deepEqual(got(u), ['to the user', 'user marker']);
+  // No user token may name a peer's channel.
+  const bad = socket('/socket/peer/websocket', { type: 'auth', token: good(`peer:${peer.id}`) });
+  assert.deepEqual(await bad.closedP, { code: 4003, reason: 'invalid token: sub must not begin with "peer:" (peers\' channels)' });
+  for (const s of [p, u]) s.ws.close();
+  await Promise.all([p.closedP, u.closedP]);
+});
+
 test('expired, badly signed, alg none, wrong audience and garbage tokens are refused', async () => {
   const cases = [
     [jwt({ sub: 'u', exp: now() - 3600, aud: 'herald-test' }), /expired/],

@@ -299,6 +299,9 @@ static void subject(void **state)
     refused(make(claims), bad);
     refused(make("{\"sub\":\"a\\u0000b\",\"exp\":1700000600}"), "malformed token");
     refused(make("{\"sub\":\"a\",\"sub\":\"b\",\"exp\":1700000600}"), "malformed token");
+    /* peers' channels are "peer:<peer id>": no user token may name one */
+    refused(make("{\"sub\":\"peer:0b1c\",\"exp\":1700000600}"),
+            "sub must not begin with \"peer:\" (peers' channels)");
 }
 
 static void rooms(void **state)
