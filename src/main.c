@@ -161,6 +161,8 @@ int main(int argc, char **argv)
     hv_limits_init(&srv.limits, (long)srv.cfg.max_connections, (long)srv.cfg.max_connections_per_user);
     hv_limits_set_unauth(&srv.limits, (long)srv.cfg.max_unauthenticated,
                          (long)srv.cfg.max_unauthenticated_per_address);
+    hv_authfail_init(&srv.authfail, (long)srv.cfg.auth_fail_limit, srv.cfg.auth_fail_window_s,
+                     srv.cfg.auth_fail_addresses);
     if (open_store(&srv) != 0) {
         control_discard(&ctl);
         return 1;
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
     hv_rooms_free(srv.rooms);
     hv_store_close(srv.store);
     hv_limits_free(&srv.limits);
+    hv_authfail_free(&srv.authfail);
     hv_janus_dedup_free(srv.janus_dedup);
     if (ok)
         hv_info("stopped");

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
@@ -218,11 +219,16 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
     }
     hv_client_id id;
     char err[160];
+    if (hv_auth_backoff_ws(c) != 0)
+        return;
     if (!token || hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
+        if (token)
+            hv_auth_failed(c);
         hv_ws_close(c, 4003, token ? err : "a user token is required");
         return;
     }
     if (id.kind != HV_ID_USER || strcmp(id.user_id, access_id) != 0) {
+        hv_auth_failed(c);
         hv_client_id_clear(&id);
         hv_ws_close(c, 4003, "the token is not for this access_id");
         return;

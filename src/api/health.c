@@ -101,6 +101,10 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
     counter(&b, "herald_janus_invalid_total", "Janus bodies refused as invalid (400).", LOAD(m->janus_invalid));
     counter(&b, "herald_janus_auth_failures_total", "Janus requests refused for bad credentials (401).",
             LOAD(m->janus_auth_failures));
+    counter(&b, "herald_auth_failures_total", "Credentials refused (wrong server token, user or peer token, "
+            "Janus password), on every path.", LOAD(m->auth_failures));
+    counter(&b, "herald_auth_backoff_total", "Attempts to authenticate refused unchecked (429 / close 1013): "
+            "too many failures from the address (--auth-fail-limit).", LOAD(m->auth_backoff));
     tb_printf(&b, "# HELP herald_store_up 1 when the event store takes commits, 0 while it is "
                   "unavailable (publishes answered 503).\n# TYPE herald_store_up gauge\n"
                   "herald_store_up %d\n", hv_store_available(srv->store, NULL, 0));

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
@@ -80,17 +81,22 @@ int hv_janus_auth_ok(hv_server *srv, const char *auth)
     return *tok && hv_auth_token_ok(srv, tok, strlen(tok));
 }
 
-/* Checks the credentials; on failure answers 401, logs, counts, -1. */
+/* Checks the credentials; on failure answers 401, logs, counts, -1 (429
+ * unchecked while the address backs off, api/backoff.h). */
 static int require_auth(hv_conn *c, hv_http_req *r, int allow_query)
 {
     hv_server *srv = c->loop->srv;
+    if (hv_auth_backoff_http(c) != 0)
+        return -1;
     const char *auth = hv_http_header_get(r, "authorization");
     char tok[512];
-    if (hv_janus_auth_ok(srv, auth) || (allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1 &&
-                                        hv_auth_token_ok(srv, tok, strlen(tok)))) {
+    int query = allow_query && !auth && hv_http_query(r, "token", tok, sizeof(tok)) == 1;
+    if (hv_janus_auth_ok(srv, auth) || (query && hv_auth_token_ok(srv, tok, strlen(tok)))) {
         hv_conn_authenticated(c);
         return 0;
     }
+    if (auth || query)
+        hv_auth_failed(c);
     COUNT(srv, janus_auth_failures);
     hv_warn("janus: %s %s refused: %s credentials", r->method_name, r->path, auth ? "wrong" : "no");
     static const char body[] = "{\"errors\":\"Invalid credentials: use the server token as Bearer "

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "api/router.h"
 #include "codec/fishjam_pb.h"
@@ -54,12 +55,15 @@ static void send_json(hv_conn *c, json_t *j)
 
 static int authenticate(hv_conn *c, notif *n, const char *token, int format)
 {
+    if (hv_auth_backoff_ws(c) != 0)
+        return -1;
     if (!token) {
         hv_ws_close(c, 1000, "invalid auth request");
         return -1;
     }
     if (!hv_auth_token_ok(c->loop->srv, token, strlen(token))) {
         hv_info("Server WS authentication failed: invalid token");
+        hv_auth_failed(c);
         hv_ws_close(c, 1000, "invalid token");
         return -1;
     }

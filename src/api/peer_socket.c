@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "auth/identity.h"
 #include "core/log.h"
@@ -76,6 +77,8 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
     hv_client_id id;
     char err[160];
     if (!token || hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
+        if (token)
+            hv_auth_failed(c);
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, token ? err : "invalid auth request");
         return;
     }
@@ -109,6 +112,8 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
         return;
     }
     ps->auth_tried = 1;
+    if (hv_auth_backoff_ws(c) != 0) /* too many failures from this address: unchecked */
+        return;
     hv_rooms *rooms = c->loop->srv->rooms;
     uint64_t from = 0;
     char *end = NULL;

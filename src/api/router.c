@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "net/server.h"
 
@@ -184,6 +185,8 @@ int hv_auth_is_server(hv_server *srv, const hv_http_req *r)
 
 int hv_auth_require_server(hv_conn *c, hv_http_req *r)
 {
+    if (hv_auth_backoff_http(c) != 0)
+        return -1;
     const char *auth = hv_http_header_get(r, "authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
         hv_http_error(c, 401, "Missing token");
@@ -193,6 +196,7 @@ int hv_auth_require_server(hv_conn *c, hv_http_req *r)
     while (*tok == ' ')
         tok++;
     if (!hv_auth_token_ok(c->loop->srv, tok, strlen(tok))) {
+        hv_auth_failed(c);
         hv_http_error(c, 401, "Invalid token");
         return -1;
     }

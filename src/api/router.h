@@ -22,7 +22,8 @@ int hv_auth_token_ok(hv_server *srv, const char *token, size_t len);
 int hv_auth_is_server(hv_server *srv, const hv_http_req *r);
 
 /* Checks "Authorization: Bearer <server token>"; on failure answers 401
- * ("Missing token" / "Invalid token") and returns -1. */
+ * ("Missing token" / "Invalid token") and returns -1; 429 at once, unchecked,
+ * while the client's address is backing off (api/backoff.h). */
 int hv_auth_require_server(hv_conn *c, hv_http_req *r);
 
 #endif

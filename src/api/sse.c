@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/backoff.h"
 #include "api/handlers.h"
 #include "auth/identity.h"
 #include "core/log.h"
@@ -126,6 +127,8 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
 {
     char buf[512], err[160];
     hv_limits *lim = &c->loop->srv->limits;
+    if (hv_auth_backoff_http(c) != 0)
+        return;
     const char *token = stream_token(r, buf, sizeof(buf));
     if (!token) {
         hv_http_error(c, 401, "Missing token");
@@ -133,6 +136,7 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
     }
     hv_client_id id;
     if (hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
+        hv_auth_failed(c);
         hv_http_error(c, 401, "%s", !strcmp(err, "invalid token") ? "Invalid token" : err);
         return;
     }

@@ -77,6 +77,15 @@ static const opt options[] = {
     O("max-unauthenticated-per-address", OPT_SIZE, max_unauthenticated_per_address,
       "connections not yet authenticated from one client address (IPv6: one /64); past it a new one gets 503; "
       "0 = no limit (default 128)"),
+    O("auth-fail-limit", OPT_SIZE, auth_fail_limit,
+      "failed authentications (wrong token, JWT or Janus password) from one client address (IPv6: one /64) "
+      "within --auth-fail-window after which its further attempts get 429 (WebSocket: close 1013) at once, "
+      "unchecked, until that window ends; loopback included; 0 = no back-off (default 20)"),
+    O("auth-fail-window", OPT_DOUBLE, auth_fail_window_s,
+      "seconds of the window of --auth-fail-limit, from an address's first failure (default 60)"),
+    O("auth-fail-addresses", OPT_SIZE, auth_fail_addresses,
+      "client addresses whose failed authentications are tracked at once; past it the oldest is forgotten "
+      "(default 16384)"),
     O("auth-timeout", OPT_DOUBLE, auth_timeout_s,
       "seconds a WebSocket has to authenticate after its upgrade; then it is closed "
       "(\"authentication timeout\") (default 10)"),
@@ -142,6 +151,9 @@ static void set_defaults(hv_config *c)
     c->max_unauthenticated = SIZE_MAX;
     c->max_unauthenticated_per_address = 128;
     c->auth_timeout_s = 10;
+    c->auth_fail_limit = 20;
+    c->auth_fail_window_s = 60;
+    c->auth_fail_addresses = 16384;
     c->retention_events = 1000000;
     c->retention_age_s = 7 * 24 * 3600;
     c->sync_full = 1;
@@ -441,6 +453,11 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->ping_interval_s < 0.05 || c->metrics_interval_s < 0.05 || c->auth_timeout_s < 0.05) {
         fprintf(stderr, "herald: --ping-interval, --metrics-interval and --auth-timeout must be at least 0.05 s\n");
+        return -1;
+    }
+    if (c->auth_fail_limit > 0 && (c->auth_fail_window_s < 0.05 || c->auth_fail_window_s > 86400 ||
+                                   c->auth_fail_addresses < 1)) {
+        fprintf(stderr, "herald: --auth-fail-window must be 0.05 to 86400 s and --auth-fail-addresses at least 1\n");
         return -1;
     }
     if (c->max_peer_message < 1 || (c->peer_msg_rate > 0 && c->peer_msg_burst < 1)) {

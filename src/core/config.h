@@ -52,6 +52,9 @@ typedef struct hv_config {
     size_t max_unauthenticated;    /* connections not yet authenticated; default half the above */
     size_t max_unauthenticated_per_address; /* the same from one address (IPv6: /64) */
     double auth_timeout_s;         /* a WebSocket must authenticate within this */
+    size_t auth_fail_limit;        /* failed authentications from one address per window; 0 = no back-off */
+    double auth_fail_window_s;     /* that window, from the address's first failure */
+    size_t auth_fail_addresses;    /* addresses tracked at most (core/authfail.h) */
     size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
     char allowed_origins[1024];    /* browser Origins served besides same-origin; "*" = any */
     /* webhooks */

@@ -33,6 +33,8 @@ typedef struct hv_metrics {
     atomic_uint_fast64_t janus_duplicates;    /* resent Janus events dropped */
     atomic_uint_fast64_t janus_invalid;       /* Janus bodies refused with 400 */
     atomic_uint_fast64_t janus_auth_failures; /* Janus requests refused with 401 */
+    atomic_uint_fast64_t auth_failures;       /* credentials refused, every path (core/authfail.h) */
+    atomic_uint_fast64_t auth_backoff;        /* attempts refused unchecked: too many failures (429 / 1013) */
 } hv_metrics;
 
 extern const double hv_commit_bucket_bounds_ms[HV_COMMIT_BUCKETS];

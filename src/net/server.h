@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/authfail.h"
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "net/loop.h"
@@ -37,6 +38,7 @@ struct hv_server {
     int port;                /* the bound port (useful with --listen :0) */
     hv_metrics metrics;
     hv_limits limits;
+    hv_authfail authfail;    /* back-off on failed authentications (used by api/, not net/) */
     int64_t started_ms;
     atomic_int stopping;
 };
