@@ -65,6 +65,10 @@ int herald_token_mint(const char *secret, const char *user_id, const char *const
     if (!good_id(user_id))
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "the user id must be 1-%d bytes",
                             TOKEN_MAX_ID);
+    /* herald refuses such a token: "peer:<id>" is a peer's own channel. */
+    if (strncmp(user_id, "peer:", 5) == 0)
+        return herald__fail(HERALD_EINVAL, errbuf, errlen,
+                            "a user id must not begin with \"peer:\" (peers' channels)");
     if (nrooms > TOKEN_MAX_ROOMS)
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "at most %d rooms", TOKEN_MAX_ROOMS);
     if (nrooms > 0 && !rooms)

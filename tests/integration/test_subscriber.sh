@@ -32,6 +32,8 @@ herald_restart() {
 
 UTOKEN=$("$CLI" token --user u1 --rooms r1 --secret "$SECRET")
 expect_match "token mints a user token" '^[^.]+\.[^.]+\.[^.]+$' "$UTOKEN"
+expect_match "token refuses a user id in the peers' namespace" "must not begin with" \
+  "$("$CLI" token --user peer:x --secret "$SECRET" 2>&1)"
 
 "$CLI" subscribe --token "$UTOKEN" > "$WORK/sub.out" 2> "$WORK/sub.err" &
 SUB=$!; PIDS+=("$SUB")
