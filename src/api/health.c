@@ -105,6 +105,15 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
             "Janus password), on every path.", LOAD(m->auth_failures));
     counter(&b, "herald_auth_backoff_total", "Attempts to authenticate refused unchecked (429 / close 1013): "
             "too many failures from the address (--auth-fail-limit).", LOAD(m->auth_backoff));
+    counter(&b, "herald_replica_catchups_total",
+            "Catch-ups with other nodes' changes run for peer tokens this node did not know (redis engine).",
+            LOAD(m->token_catchups));
+    counter(&b, "herald_token_lookups_refused_total",
+            "Unknown peer tokens refused at once because --max-token-lookups were waiting for a catch-up.",
+            LOAD(m->token_lookups_refused));
+    tb_printf(&b, "# HELP herald_token_lookups_waiting Sockets and requests whose unknown peer token waits for "
+                  "a catch-up.\n# TYPE herald_token_lookups_waiting gauge\nherald_token_lookups_waiting %lld\n",
+              (long long)atomic_load_explicit(&m->token_lookups_waiting, memory_order_relaxed));
     tb_printf(&b, "# HELP herald_store_up 1 when the event store takes commits, 0 while it is "
                   "unavailable (publishes answered 503).\n# TYPE herald_store_up gauge\n"
                   "herald_store_up %d\n", hv_store_available(srv->store, NULL, 0));

@@ -15,6 +15,10 @@
  * lost or misses its heartbeats. A second socket with the same token
  * replaces the first (closed with 4002), so a client that reconnects
  * before herald noticed the old connection died is never locked out.
+ * With several nodes on one Redis, a token this node does not know may be
+ * another node's new peer: the socket is paused (under its --auth-timeout)
+ * until a catch-up with the other nodes' changes has run off the loop
+ * (hv_peers_lookup), then authenticates or is refused.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -41,6 +45,8 @@ typedef struct peer_sock {
     int user_slot;      /* holds a per-user connection slot */
     int auth_tried;     /* authenticate ran: it never runs twice */
     char *up_token;     /* the upgrade's token, until on_open uses it */
+    char *wait_token;   /* the token and since of an auth waiting for a catch-up */
+    char *wait_since;
     char up_since[32];
 } peer_sock;
 
@@ -100,30 +106,24 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
         hv_sub_resume(ps->sub, from, resumed);
 }
 
-/* since: "" / NULL for a fresh start, else the last event id the client saw.
- * A socket authenticates once: a second attempt (an auth frame after a
- * token on the upgrade, or a second auth frame) is refused and closes the
- * socket, so no second subscription or peer connection is ever made for
- * it (issue 13: the first one outlived the connection). */
-static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
+/* since: "" / NULL for a fresh start, else the last event id the client
+ * saw: 0 and *from set, or -1 when it is not an event id. */
+static int parse_since(const char *since, uint64_t *from)
 {
-    if (ps->auth_tried) {
-        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "already authenticated");
-        return;
-    }
-    ps->auth_tried = 1;
-    if (hv_auth_backoff_ws(c) != 0) /* too many failures from this address: unchecked */
-        return;
-    hv_rooms *rooms = c->loop->srv->rooms;
-    uint64_t from = 0;
     char *end = NULL;
-    if (since && *since) {
-        from = strtoull(since, &end, 10);
-        if (*end || *since == '-') {
-            hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "invalid auth request");
-            return;
-        }
-    }
+    *from = 0;
+    if (!since || !*since)
+        return 0;
+    *from = strtoull(since, &end, 10);
+    return *end || *since == '-' ? -1 : 0;
+}
+
+/* The token is known here, or was looked for (since already checked). */
+static void authenticate_now(hv_conn *c, peer_sock *ps, const char *token, const char *since)
+{
+    hv_rooms *rooms = c->loop->srv->rooms;
+    uint64_t from;
+    parse_since(since, &from);
     /* A peer's connect is a change to commit (peer.connected, its session
      * with several nodes): while the store cannot take it, the peer is
      * told to come back (1013) rather than connected without a trace. */
@@ -151,6 +151,75 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
                            "room_id", room));
     if (since && *since)
         hv_sub_resume(ps->sub, from, resumed);
+}
+
+/* The catch-up a token waited for has run (status: hv_peers_lookup's):
+ * the socket reads again and authenticates, or is refused. */
+static void lookup_done(hv_loop *l, void *arg, int status)
+{
+    (void)l;
+    hv_conn *c = arg;
+    if (!c->closing) /* also lets a close begun meanwhile (its deadline) finish */
+        hv_ws_resume(c);
+    if (!hv_ws_closing(c)) {
+        peer_sock *ps = hv_ws_app(c);
+        char *token = ps->wait_token, *since = ps->wait_since;
+        ps->wait_token = ps->wait_since = NULL;
+        if (status == HV_CATCH_UP_DONE)
+            authenticate_now(c, ps, token, since);
+        else if (status == HV_CATCH_UP_TIMEOUT)
+            hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "authentication timeout");
+        else
+            hv_ws_close(c, 1013, "event store unavailable, try again later");
+        free(token);
+        free(since);
+    }
+    hv_conn_release(c);
+}
+
+/* With several nodes, a token this node does not know may be another
+ * node's new peer: the socket waits (paused, under its --auth-timeout)
+ * for a catch-up that runs off this loop (issue 13, defect 11). 1 when it
+ * waits or was refused, 0 to authenticate now. */
+static int looked_up(hv_conn *c, peer_sock *ps, const char *token, const char *since)
+{
+    hv_conn_hold(c);
+    int rc = hv_peers_lookup(c->loop->srv->rooms, token, c->loop, lookup_done, c);
+    if (rc == HV_CATCH_UP_QUEUED) {
+        ps->wait_token = strdup(token);
+        ps->wait_since = since ? strdup(since) : NULL;
+        hv_ws_pause(c);
+        return 1;
+    }
+    hv_conn_release(c);
+    if (rc == HV_CATCH_UP_BUSY)
+        hv_ws_close(c, 1013, "too many unknown tokens are being looked up, try again later");
+    else if (rc == HV_CATCH_UP_FAILED)
+        hv_ws_close(c, 1013, "event store unavailable, try again later");
+    return rc != HV_CATCH_UP_NONE;
+}
+
+/* A socket authenticates once: a second attempt (an auth frame after a
+ * token on the upgrade, or a second auth frame) is refused and closes the
+ * socket, so no second subscription or peer connection is ever made for
+ * it (issue 13: the first one outlived the connection). */
+static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
+{
+    if (ps->auth_tried) {
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "already authenticated");
+        return;
+    }
+    ps->auth_tried = 1;
+    if (hv_auth_backoff_ws(c) != 0) /* too many failures from this address: unchecked */
+        return;
+    uint64_t from;
+    if (parse_since(since, &from) != 0) {
+        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "invalid auth request");
+        return;
+    }
+    if (token && looked_up(c, ps, token, since))
+        return;
+    authenticate_now(c, ps, token, since);
 }
 
 /* The peer's update is durable (or failed): the socket reads again. */
@@ -235,6 +304,8 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
     free(ps->up_token);
+    free(ps->wait_token);
+    free(ps->wait_since);
     free(ps);
 }
 

@@ -8,6 +8,9 @@
  * shared by every stream. A comment line every 15 s keeps proxies and
  * clients from timing out; headers tell proxies not to buffer. A stream
  * that falls too far behind is closed; the client reconnects and resumes.
+ * With several nodes on one Redis, an unknown peer token waits for a
+ * catch-up with the other nodes' changes (hv_peers_lookup) before the
+ * request is answered.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -123,17 +126,11 @@ static int stream_since(hv_http_req *r, uint64_t *since, int *given)
     return *end || *v == '-' ? -1 : 0;
 }
 
-void hv_api_stream(hv_conn *c, hv_http_req *r)
+/* Opens the stream of token's client (known here, or looked for). */
+static void stream_open(hv_conn *c, hv_http_req *r, const char *token)
 {
-    char buf[512], err[160];
+    char err[160];
     hv_limits *lim = &c->loop->srv->limits;
-    if (hv_auth_backoff_http(c) != 0)
-        return;
-    const char *token = stream_token(r, buf, sizeof(buf));
-    if (!token) {
-        hv_http_error(c, 401, "Missing token");
-        return;
-    }
     hv_client_id id;
     if (hv_client_id_resolve(c->loop->srv, token, &id, err, sizeof(err)) != 0) {
         hv_auth_failed(c);
@@ -172,4 +169,50 @@ void hv_api_stream(hv_conn *c, hv_http_req *r)
     if (resume)
         hv_sub_resume(s->sub, since, resumed);
     hv_loop_flush(c->loop);
+}
+
+/* The catch-up the token waited for has run (status: hv_peers_lookup's):
+ * the request, kept meanwhile, is answered now. */
+static void looked_up(hv_loop *l, void *arg, int status)
+{
+    (void)l;
+    hv_conn *c = arg;
+    if (!c->closing) {
+        char buf[512];
+        hv_http_req *r = hv_http_request(c);
+        if (status == HV_CATCH_UP_DONE)
+            stream_open(c, r, stream_token(r, buf, sizeof(buf)));
+        else if (status == HV_CATCH_UP_TIMEOUT)
+            hv_http_error(c, 503, "the token could not be checked in time, try again later");
+        else
+            hv_http_error(c, 503, "event store unavailable, try again later");
+    }
+    hv_conn_release(c);
+}
+
+void hv_api_stream(hv_conn *c, hv_http_req *r)
+{
+    char buf[512];
+    if (hv_auth_backoff_http(c) != 0)
+        return;
+    const char *token = stream_token(r, buf, sizeof(buf));
+    if (!token) {
+        hv_http_error(c, 401, "Missing token");
+        return;
+    }
+    /* With several nodes, a token this node does not know may be another
+     * node's new peer: the request waits for a catch-up that runs off
+     * this loop (issue 13, defect 11); the connection reads nothing more
+     * meanwhile. */
+    hv_conn_hold(c);
+    int rc = hv_peers_lookup(c->loop->srv->rooms, token, c->loop, looked_up, c);
+    if (rc == HV_CATCH_UP_QUEUED)
+        return;
+    hv_conn_release(c);
+    if (rc == HV_CATCH_UP_BUSY)
+        hv_http_error(c, 503, "too many unknown tokens are being looked up, try again later");
+    else if (rc == HV_CATCH_UP_FAILED)
+        hv_http_error(c, 503, "event store unavailable, try again later");
+    else
+        stream_open(c, r, token);
 }

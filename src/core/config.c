@@ -41,6 +41,12 @@ static const opt options[] = {
     O("redis-prefix", OPT_STR, redis_prefix, "prefix of the redis engine's keys (default herald:)"),
     O("node-id", OPT_STR, node_id, "name of this node among the nodes sharing one Redis (default HOSTNAME:PORT)"),
     O("node-timeout", OPT_DOUBLE, node_timeout_s, "seconds without a heartbeat after which the other nodes take over a node's work (default 10)"),
+    O("catch-up-interval", OPT_DOUBLE, catch_up_interval_s,
+      "redis engine: a peer token this node does not know waits for a catch-up with the other nodes' changes; "
+      "at most one catch-up begins per this many seconds, however many tokens wait (default 0.1)"),
+    O("max-token-lookups", OPT_SIZE, max_token_lookups,
+      "redis engine: sockets and requests whose unknown peer token waits for a catch-up at once; past it one "
+      "is refused at once (1013 / 503 \"too many unknown tokens\") (default 1024)"),
     O("log-level", OPT_LEVEL, log_level, "error, warn, info or debug (default info)"),
     O("metrics-interval", OPT_DOUBLE, metrics_interval_s, "seconds between MetricsReport messages (default 5)"),
     O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
@@ -132,6 +138,8 @@ static void set_defaults(hv_config *c)
     strcpy(c->redis_url, "redis://127.0.0.1:6379");
     strcpy(c->redis_prefix, "herald:");
     c->node_timeout_s = 10;
+    c->catch_up_interval_s = 0.1;
+    c->max_token_lookups = 1024;
     c->log_level = HV_LOG_INFO;
     c->metrics_interval_s = 5;
     c->max_body = 4u << 20;
@@ -479,6 +487,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (c->node_timeout_s < 0.5) {
         fprintf(stderr, "herald: --node-timeout must be at least 0.5 s\n");
+        return -1;
+    }
+    if (!(c->catch_up_interval_s >= 0 && c->catch_up_interval_s <= 3600) || c->max_token_lookups < 1) {
+        fprintf(stderr, "herald: --catch-up-interval must be between 0 and 3600 s, --max-token-lookups at least 1\n");
         return -1;
     }
     if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {

@@ -24,6 +24,8 @@ typedef struct hv_config {
     char redis_prefix[128];        /* redis engine: key prefix */
     char node_id[128];             /* redis engine: this node's name ("" = host:port) */
     double node_timeout_s;         /* redis engine: a node silent this long is dead */
+    double catch_up_interval_s;    /* redis engine: at most one catch-up for unknown tokens per this */
+    size_t max_token_lookups;      /* redis engine: unknown tokens waiting for a catch-up at once */
     int log_level;
     double metrics_interval_s;     /* MetricsReport period */
     int threads;                   /* I/O loops; 0 = one per core */

@@ -35,6 +35,10 @@ typedef struct hv_metrics {
     atomic_uint_fast64_t janus_auth_failures; /* Janus requests refused with 401 */
     atomic_uint_fast64_t auth_failures;       /* credentials refused, every path (core/authfail.h) */
     atomic_uint_fast64_t auth_backoff;        /* attempts refused unchecked: too many failures (429 / 1013) */
+    /* Unknown peer tokens with a shared store (hub/catchup.c): */
+    atomic_uint_fast64_t token_catchups;        /* catch-ups run for them */
+    atomic_uint_fast64_t token_lookups_refused; /* refused past --max-token-lookups */
+    atomic_int_fast64_t token_lookups_waiting;  /* gauge: waiting for a catch-up now */
 } hv_metrics;
 
 extern const double hv_commit_bucket_bounds_ms[HV_COMMIT_BUCKETS];

@@ -33,6 +33,7 @@
 #include "deliver/fanout.h"
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"
+#include "hub/catchup.h"
 #include "hub/follower.h"
 #include "hub/replica.h"
 #include "net/server.h"
@@ -62,6 +63,7 @@ struct hv_hub {
     uint64_t next_prune;
     hv_follower *follower; /* NULL: this node's log (SQLite), direct fan-out */
     hv_replica *replica;   /* NULL: this node's state alone (SQLite) */
+    hv_catchup *catchup;   /* catch-ups on request (NULL without a replica) */
     int64_t last_stamp;    /* the newest created_at stamped (core/created_at.h) */
 };
 
@@ -407,9 +409,12 @@ hv_hub *hv_hub_start(hv_server *srv)
     hub->srv = srv;
     hub->follower = hv_follower_new(srv);
     hub->replica = hv_replica_new(srv); /* before the first commit: it marks what is shared */
+    hub->catchup = hv_catchup_new(srv, hub->replica);
     uv_mutex_init(&hub->mu);
     uv_cond_init(&hub->cv);
     if (uv_thread_create(&hub->thread, run, hub) != 0) {
+        hv_catchup_stop(hub->catchup);
+        hv_catchup_free(hub->catchup);
         hv_follower_free(hub->follower);
         hv_replica_free(hub->replica);
         free(hub);
@@ -425,6 +430,7 @@ void hv_hub_stop(hv_hub *hub)
     uv_cond_signal(&hub->cv);
     uv_mutex_unlock(&hub->mu);
     uv_thread_join(&hub->thread);
+    hv_catchup_stop(hub->catchup); /* before the replica: it catches up through it */
     hv_replica_stop(hub->replica); /* its socket closes may wait on the follower */
     hv_follower_stop(hub->follower);
 }
@@ -443,15 +449,16 @@ void hv_hub_after(hv_hub *hub, uint64_t id, hv_after *after)
         hv_after_post(after);
 }
 
-int hv_hub_catch_up(hv_hub *hub)
+int hv_hub_catch_up(hv_hub *hub, hv_loop *loop, hv_catch_up_done done, void *arg)
 {
-    return hv_replica_catch_up(hub->replica);
+    return hv_catchup_request(hub->catchup, loop, done, arg);
 }
 
 void hv_hub_free(hv_hub *hub)
 {
     if (!hub)
         return;
+    hv_catchup_free(hub->catchup);
     hv_follower_free(hub->follower);
     hv_replica_free(hub->replica);
     uv_cond_destroy(&hub->cv);

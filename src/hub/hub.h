@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "hub/catchup.h"
 #include "net/loop.h"
 #include "store/shared.h"
 #include "store/store.h"
@@ -98,10 +99,14 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
  * change replicated from another node closes sockets after the events
  * that announced it. */
 void hv_hub_after(hv_hub *hub, uint64_t id, hv_after *after);
-/* With a store shared by several nodes: applies the changes other nodes
- * committed that this node has not applied yet, now, on the caller's
- * thread (hub/replica.c); e.g. before refusing a token another node has
- * just issued. Returns 1 if something was applied. */
-int hv_hub_catch_up(hv_hub *hub);
+/* With a store shared by several nodes: asks for the changes other nodes
+ * committed that this node has not applied yet to be applied, off the
+ * I/O loops (hub/catchup.h: coalesced, rate-limited, bounded); e.g. before
+ * refusing a token another node may have just issued. Returns
+ * HV_CATCH_UP_QUEUED (done(loop, arg, status) is posted to loop once a
+ * catch-up that began after this call ended, or the request timed out),
+ * HV_CATCH_UP_BUSY (too many wait: --max-token-lookups) or
+ * HV_CATCH_UP_NONE (nothing to wait for). */
+int hv_hub_catch_up(hv_hub *hub, hv_loop *loop, hv_catch_up_done done, void *arg);
 
 #endif

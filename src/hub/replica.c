@@ -15,10 +15,11 @@
  * hooks get from the entry (its commit's last event id): a socket closed
  * because its room or peer was deleted on another node waits, through
  * hv_hub_after, until the follower has handed out that commit's events.
- * A second, short path applies entries from any thread (catch-up, e.g.
- * when a peer token is unknown: it may have been issued on another node a
- * moment ago); the mutex and the position make both paths apply each entry
- * once and in order.
+ * A second, short path applies entries on request (catch-up, e.g. when a
+ * peer token is unknown: it may have been issued on another node a moment
+ * ago); it runs on the catch-up thread (catchup.c), never on an I/O loop,
+ * since it holds the mutex across Redis round trips. The mutex and the
+ * position make both paths apply each entry once and in order.
  *
  * Start: the position is the feed's when the store was opened, before the
  * registries loaded their snapshot, so changes made meanwhile are applied
@@ -278,7 +279,7 @@ int hv_replica_catch_up(hv_replica *rp)
     } while (got == FEED_PAGE);
     int moved = rp->pos != before;
     uv_mutex_unlock(&rp->mu);
-    return moved;
+    return got < 0 ? -1 : moved;
 }
 
 void hv_replica_stop(hv_replica *rp)

@@ -18,8 +18,10 @@ hv_replica *hv_replica_new(hv_server *srv);
 /* Starts the reading thread (the loops must exist: closes go to them). */
 void hv_replica_start(hv_replica *rp);
 /* Applies what the feed holds beyond what was applied, now, on the
- * caller's thread (any thread without the registries' locks). Returns 1
- * when it applied something. */
+ * caller's thread (a thread without the registries' locks that may block
+ * on Redis: the catch-up thread, hub/catchup.h; never an I/O loop).
+ * Returns 1 when it applied something, 0 when there was nothing new, -1
+ * when the feed could not be read. */
 int hv_replica_catch_up(hv_replica *rp);
 void hv_replica_stop(hv_replica *rp);
 void hv_replica_free(hv_replica *rp);

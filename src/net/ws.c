@@ -388,10 +388,27 @@ static void ws_timeout(hv_conn *c, int64_t now)
     hv_conn_close(c); /* the close handshake did not finish in time */
 }
 
+/* --auth-timeout: 1 when it closed c. Checked while paused too: a socket
+ * paused before it authenticated (its token being looked up) keeps its
+ * deadline. */
+static int auth_expired(hv_conn *c, hv_ws *ws, int64_t now)
+{
+    if (!ws->auth_deadline || now < ws->auth_deadline)
+        return 0;
+    ws->auth_deadline = 0;
+    if (c->authed)
+        return 0;
+    atomic_fetch_add_explicit(&c->loop->srv->metrics.auth_timeouts, 1, memory_order_relaxed);
+    hv_ws_close(c, ws->h->auth_timeout_code ? ws->h->auth_timeout_code : 1008, "authentication timeout");
+    return 1;
+}
+
 static void ws_tick(hv_conn *c, int64_t now)
 {
     hv_ws *ws = ws_of(c);
     int64_t interval = (int64_t)(c->loop->srv->cfg.ping_interval_s * 1000);
+    if (auth_expired(c, ws, now))
+        return;
     if (ws->paused) { /* herald is not reading: the client's pong may be waiting unread */
         if (ws->h->on_tick)
             ws->h->on_tick(c, now);
@@ -408,14 +425,6 @@ static void ws_tick(hv_conn *c, int64_t now)
         ws->lost_reason = "heartbeat timeout";
         hv_conn_close(c);
         return;
-    }
-    if (ws->auth_deadline && now >= ws->auth_deadline) {
-        ws->auth_deadline = 0;
-        if (!c->authed) {
-            atomic_fetch_add_explicit(&c->loop->srv->metrics.auth_timeouts, 1, memory_order_relaxed);
-            hv_ws_close(c, ws->h->auth_timeout_code ? ws->h->auth_timeout_code : 1008, "authentication timeout");
-            return;
-        }
     }
     if (ws->h->on_tick) {
         ws->h->on_tick(c, now);
@@ -629,6 +638,11 @@ void hv_ws_send_frame(hv_conn *c, const hv_frame *f)
         }
     }
     hv_conn_send_ref(c, f->buf, 0, f->buf->len);
+}
+
+int hv_ws_closing(hv_conn *c)
+{
+    return c->closing || c->ops != &ws_ops || ws_of(c)->closing;
 }
 
 void hv_ws_close(hv_conn *c, int code, const char *reason)

@@ -78,6 +78,9 @@ void hv_ws_send_frame(hv_conn *c, const hv_frame *f);
 /* Starts the close handshake; the socket closes when the peer answers or
  * after a short grace period. */
 void hv_ws_close(hv_conn *c, int code, const char *reason);
+/* 1 once c is closed or its close handshake began (work that finishes
+ * later, e.g. a token lookup, then has nothing left to do on it). */
+int hv_ws_closing(hv_conn *c);
 
 /* Checks r as a WebSocket upgrade (GET, Upgrade and Connection tokens,
  * version 13, a well-formed key): 0 with accept set to its

@@ -435,26 +435,39 @@ int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char *
 
 static const hv_rooms_reply no_reply = {NULL, NULL, NULL};
 
-/* The live peer of a token hash, with the lock taken (NULL: unknown,
- * lock released). A token another node has just issued may not have
- * reached this node yet: with a shared store, this node catches up with
- * the others' changes once before refusing it. */
+/* The live peer of a token, with the lock taken (NULL: unknown, lock
+ * released). Memory only: a token another node has just issued is looked
+ * for first with hv_peers_lookup. */
 static hv_peer *peer_of_token(hv_rooms *r, const char *token)
 {
     char hash[65];
     hv_token_hash(token, hash);
+    uv_mutex_lock(&r->mu);
+    hv_peer *p = hv_map_get(&r->tokens, hash);
+    if (p && !p->deleted)
+        return p;
+    uv_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* A token this node does not know may have been issued on another node a
+ * moment ago, before the replica applied it here: with a shared store,
+ * the caller waits for a catch-up before refusing it. The catch-up runs
+ * off the loop (hub/catchup.c): an I/O loop never waits on Redis for a
+ * token, however many random ones arrive (issue 13, defect 11). */
+int hv_peers_lookup(hv_rooms *r, const char *token, hv_loop *loop, hv_catch_up_done done, void *arg)
+{
     /* Peer tokens are 43 base64url characters; a user's JWT is not worth
      * a look at the store. */
-    int peer_like = strlen(token) == 43 && !strchr(token, '.');
-    for (int tries = 0;; tries++) {
-        uv_mutex_lock(&r->mu);
-        hv_peer *p = hv_map_get(&r->tokens, hash);
-        if (p && !p->deleted)
-            return p;
+    if (!r->shared || strlen(token) != 43 || strchr(token, '.'))
+        return HV_CATCH_UP_NONE;
+    if (peer_of_token(r, token)) {
         uv_mutex_unlock(&r->mu);
-        if (!r->shared || !peer_like || tries == 1 || !hv_hub_catch_up(r->srv->hub))
-            return NULL;
+        return HV_CATCH_UP_NONE;
     }
+    if (!hv_store_available(r->srv->store, NULL, 0))
+        return HV_CATCH_UP_FAILED;
+    return hv_hub_catch_up(r->srv->hub, loop, done, arg);
 }
 
 hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen)

@@ -55,6 +55,18 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
 /* 200 when the peer exists (subscribe_peer / subscribe_tracks). */
 int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out);
 
+/* Before a token is used (peer socket, SSE; on the socket's loop): with
+ * a store shared by several nodes, a 43-character token this node does
+ * not know may be another node's new peer, not yet applied here. Returns
+ * HV_CATCH_UP_NONE: go on now (known, not peer-like, or a single node);
+ * HV_CATCH_UP_QUEUED: wait, done(loop, arg, status) is posted once a
+ * catch-up ran (status HV_CATCH_UP_DONE: go on; HV_CATCH_UP_FAILED: the
+ * store did not answer; HV_CATCH_UP_TIMEOUT: none ran within
+ * --auth-timeout); HV_CATCH_UP_BUSY: --max-token-lookups wait already,
+ * refuse at once; HV_CATCH_UP_FAILED: the store is unavailable now. The
+ * calls below never catch up themselves. */
+int hv_peers_lookup(hv_rooms *r, const char *token, hv_loop *loop, hv_catch_up_done done, void *arg);
+
 /* Peer sockets (called on the socket's loop). connect finds the peer of
  * token and makes c its socket: a new connection emits peer.connected; one
  * replacing an older socket closes that one with 4002 and emits nothing.
