@@ -1,5 +1,6 @@
 /* health.c — GET /health (liveness) and GET /metrics (Prometheus text),
- * plus the figures of the MetricsReport sent to metrics subscribers. */
+ * plus the figures of the MetricsReport sent to metrics subscribers.
+ * Neither waits on the store on the I/O loop. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +65,10 @@ static void counter(textbuf *b, const char *name, const char *help, unsigned lon
     tb_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
 }
 
-void hv_api_metrics(hv_conn *c, hv_http_req *r)
+/* The text, with the outbox's pending count read beforehand. */
+static void metrics_respond(hv_conn *c, long pending)
 {
     hv_server *srv = c->loop->srv;
-    if (!srv->cfg.open_metrics && hv_auth_require_server(c, r) != 0)
-        return;
     hv_metrics *m = &srv->metrics;
     textbuf b = {malloc(4096), 0, 4096};
     tb_printf(&b, "# HELP herald_connections Open connections by kind.\n# TYPE herald_connections gauge\n");
@@ -131,7 +131,7 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
                       "# TYPE herald_webhook_queued gauge\nherald_webhook_queued %llu\n",
                   (unsigned long long)ws.in_flight, (unsigned long long)ws.queued);
         tb_printf(&b, "# HELP herald_webhook_pending Deliveries pending in the outbox.\n# TYPE herald_webhook_pending gauge\n"
-                      "herald_webhook_pending %ld\n", hv_outbox_pending_count(srv->store, NULL));
+                      "herald_webhook_pending %ld\n", pending);
     }
     char *sinks = hv_sinks_metrics_text(srv->sinks);
     tb_printf(&b, "%s", sinks);
@@ -149,4 +149,53 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
               (double)LOAD(m->commit_latency_us_sum) / 1e6, LOAD(m->commits));
     hv_http_respond(c, 200, "text/plain; version=0.0.4", NULL, b.s, b.len);
     free(b.s);
+}
+
+/* The pending count is the one figure read from the store (a Redis round
+ * trip with the redis engine, a count over the outbox with SQLite): on
+ * libuv's pool, never on the loop, as /metrics is open to anyone by
+ * default (issue 13, defect 11). */
+typedef struct metrics_job {
+    uv_work_t work;
+    hv_conn *conn;
+    hv_store *store;
+    long pending;
+} metrics_job;
+
+static void pending_work(uv_work_t *w)
+{
+    metrics_job *j = w->data;
+    j->pending = hv_outbox_pending_count(j->store, NULL);
+}
+
+static void pending_after(uv_work_t *w, int status)
+{
+    metrics_job *j = w->data;
+    if (!j->conn->closing)
+        metrics_respond(j->conn, status ? -1 : j->pending);
+    hv_conn_release(j->conn);
+    free(j);
+}
+
+void hv_api_metrics(hv_conn *c, hv_http_req *r)
+{
+    hv_server *srv = c->loop->srv;
+    if (!srv->cfg.open_metrics && hv_auth_require_server(c, r) != 0)
+        return;
+    if (!srv->webhooks) {
+        metrics_respond(c, 0);
+        return;
+    }
+    metrics_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        abort();
+    j->conn = c;
+    j->store = srv->store;
+    j->work.data = j;
+    hv_conn_hold(c);
+    if (uv_queue_work(&c->loop->uv, &j->work, pending_work, pending_after) != 0) {
+        hv_conn_release(c);
+        free(j);
+        metrics_respond(c, -1);
+    }
 }

@@ -48,15 +48,6 @@ void hv_api_webhook_list(hv_conn *c, hv_http_req *r)
         hv_api_respond(c, 200, hv_endpoints_list_json(eps(c)));
 }
 
-void hv_api_webhook_get(hv_conn *c, hv_http_req *r)
-{
-    if (hv_auth_require_server(c, r) != 0)
-        return;
-    char *out;
-    int st = hv_endpoints_get_json(eps(c), r->param[0], &out);
-    hv_api_respond(c, st, out);
-}
-
 void hv_api_webhook_update(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) == 0)
@@ -93,6 +84,7 @@ typedef struct job {
     size_t limit;
     int status;
     char *out;
+    char did[48]; /* a delivery id as given (retry) */
 } job;
 
 static void job_after(uv_work_t *w, int status)
@@ -172,6 +164,23 @@ void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r)
         j->limit = (size_t)x;
     }
     start_job(c, j, deliveries_work);
+}
+
+/* The pending count is a store read (a Redis round trip with the redis
+ * engine): on the pool, never on the loop (issue 13, defect 11). */
+static void get_work(uv_work_t *w)
+{
+    job *j = w->data;
+    j->status = hv_endpoints_get_json(j->srv->endpoints, j->id, &j->out);
+}
+
+void hv_api_webhook_get(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    job *j = calloc(1, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", r->param[0]);
+    start_job(c, j, get_work);
 }
 
 typedef struct replay_job {
@@ -294,6 +303,27 @@ void hv_api_webhook_replay(hv_conn *c, hv_http_req *r)
     }
 }
 
+/* The delivery's row is looked up in the store (a Redis round trip with
+ * the redis engine): on the pool, never on the loop; the retry itself
+ * runs on the engine's thread. */
+static void retry_work(uv_work_t *w)
+{
+    job *j = w->data;
+    if (hv_outbox_row_state(j->srv->store, j->id, j->before) < 0) {
+        size_t len = strlen(j->did) + 32;
+        j->out = malloc(len);
+        snprintf(j->out, len, "Delivery %s does not exist", j->did);
+        j->status = 404;
+        return;
+    }
+    if (j->srv->webhooks)
+        hv_webhooks_retry(j->srv->webhooks, j->id, j->before);
+    json_t *ans = json_pack("{s:s,s:s}", "delivery_id", j->did, "status", "queued");
+    j->out = json_dumps(ans, JSON_COMPACT);
+    json_decref(ans);
+    j->status = 202;
+}
+
 void hv_api_webhook_retry(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
@@ -305,12 +335,13 @@ void hv_api_webhook_retry(hv_conn *c, hv_http_req *r)
         return;
     }
     hv_endpoint_unref(ep);
-    /* A quick indexed read; the retry itself runs on the engine's thread. */
-    if (parse_u64(r->param[1], &did) != 0 || hv_outbox_row_state(c->loop->srv->store, r->param[0], did) < 0) {
+    if (parse_u64(r->param[1], &did) != 0 || strlen(r->param[1]) >= sizeof(((job *)0)->did)) {
         hv_http_error(c, 404, "Delivery %s does not exist", r->param[1]);
         return;
     }
-    if (c->loop->srv->webhooks)
-        hv_webhooks_retry(c->loop->srv->webhooks, r->param[0], did);
-    hv_http_respond_json(c, 202, json_pack("{s:s,s:s}", "delivery_id", r->param[1], "status", "queued"));
+    job *j = calloc(1, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", r->param[0]);
+    snprintf(j->did, sizeof(j->did), "%.47s", r->param[1]); /* fits: checked above */
+    j->before = did; /* the delivery's row id */
+    start_job(c, j, retry_work);
 }
