@@ -131,6 +131,7 @@ for _ in range(20):
 status = health(pa)[0]
 check("Redis stopped, 20 random tokens sent: A still answers GET /health", status == 200, "status %d" % status)
 check("and the notifier socket authenticated before gets its pong", ping(notifier), "no pong")
+check("and GET /metrics is answered", h.metric(pa, "herald_connections{kind=\"ws_server\"}") == 1)
 got = sorted(set(answer_of(s) for s in flood))
 check("each random token: 1013 event store unavailable", got == ["1013 event store unavailable, try again later"],
       repr(got))
