@@ -125,6 +125,11 @@ static const char *const migrations[] = {
     "UPDATE events SET user_id = 'peer:' || user_id WHERE user_id IN ("
     "  SELECT json_extract(data, '$.peer_id') FROM events WHERE type = 'peer.added' AND json_valid(data)"
     "  UNION SELECT key FROM kv WHERE ns = 'peer');",
+    /* 6: the rooms' own events (addressed to no user) by room and id, so
+     * that a page of a resume reads one index range per room, bounded by
+     * the page (store/audience.c; issue 13). events_room_id also holds the
+     * room events addressed to users, which a room's audience skips. */
+    "CREATE INDEX events_room_audience ON events(room_id, id) WHERE user_id IS NULL AND room_id IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -141,6 +141,10 @@ long hv_sqlite_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
                       size_t n, int64_t now_ms, uint64_t *first_id);
 int hv_sqlite_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                        const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
+/* audience.c: the SQL of a page of an audience of the user (with_user)
+ * and nrooms rooms (?1 after id, ?2 up to id, ?3 page size, ?4 user, ?5...
+ * rooms); NULL when there is no term. Malloc'd. For the plan's test. */
+char *hv_sqlite_audience_sql(int with_user, size_t nrooms);
 uint64_t hv_sqlite_id_at_time(hv_store *st, int64_t time_ms);
 int hv_sqlite_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
 

@@ -1,9 +1,10 @@
-/* test_outbox_migrate.c — the SQLite schema's migration under the webhook
- * outbox: a version-2 database (before the outbox, version 3, and the
- * seeds' created_at key, version 4) opened by this herald is migrated,
- * keeps its events and takes outbox rows; a version-4 database (before
- * peers' channels became "peer:<peer id>", version 5) has its events
- * addressed to a peer's bare id readdressed, and its users' events kept.
+/* test_outbox_migrate.c — the SQLite schema's migrations: a version-2
+ * database (before the outbox, version 3, and the seeds' created_at key,
+ * version 4) opened by this herald is migrated, keeps its events and takes
+ * outbox rows; a version-4 database (before peers' channels became
+ * "peer:<peer id>", version 5) has its events addressed to a peer's bare
+ * id readdressed, and its users' events kept; a version-5 one gets the
+ * rooms' audience index (version 6) over the events it already holds.
  * Nothing like it in Redis: the tests skip there (run_with_redis.sh does
  * not run them).
  */
@@ -19,12 +20,13 @@ static void test_migrate_from_v2(void **state)
     assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0);
     hv_store_close(f->st);
     f->st = NULL;
-    /* a version 2 database: without what versions 3 (the outbox) and 4
-     * (the seeds' created_key) added */
+    /* a version 2 database: without what versions 3 (the outbox), 4 (the
+     * seeds' created_key) and 6 (the rooms' audience index) added */
     sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; DROP INDEX events_created;"
+                " DROP INDEX events_room_audience;"
                 " ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 2");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
     assert_int_equal(hv_store_last_id(f->st), 3);
     assert_int_equal(hv_store_first_id(f->st), 1);
     assert_int_equal(commit_n(f->st, 2, "e", "ep", NULL, NULL), 0);
@@ -61,9 +63,9 @@ static void test_migrate_peer_channels_from_v4(void **state)
                 " (3, 3, 'x.private', NULL, 'alice', '{}'),"
                 " (4, 4, 'x.private', 'r', 'p2', '{}');"
                 " INSERT INTO kv(ns, key, value) VALUES('peer', 'p2', '{}');"
-                " PRAGMA user_version = 4");
+                " DROP INDEX events_room_audience; PRAGMA user_version = 4");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
     char ids[64];
     audience_ids(f->st, "peer:p1", ids, sizeof(ids));
     assert_string_equal(ids, "2");
@@ -76,11 +78,44 @@ static void test_migrate_peer_channels_from_v4(void **state)
     assert_int_equal(hv_store_last_id(f->st), 4);
 }
 
+/* Version 6 indexes the rooms' own events (store/audience.c): a version-5
+ * database's events are in the index once herald opened it, and a resume
+ * reads them from it (room events to a user stay out of a room's term). */
+static void test_migrate_audience_index_from_v5(void **state)
+{
+    fixture *f = *state;
+    if (f->te.redis)
+        skip();
+    assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0); /* 1-3 in room1 */
+    hv_store_close(f->st);
+    f->st = NULL;
+    sql_exec(f, "DROP INDEX events_room_audience; PRAGMA user_version = 5;"
+                "INSERT INTO events(id, time_ms, type, room_id, user_id, data) VALUES"
+                " (4, 1, 'e', 'room1', 'u1', '{}'), (5, 1, 'e', 'room1', NULL, '{}');"
+                "UPDATE meta SET value = 5 WHERE key = 'last_id';");
+    f->st = open_store(f);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events INDEXED BY events_room_audience"
+                                " WHERE room_id = 'room1' AND user_id IS NULL"), 4);
+    const char *rooms[] = {"room1"};
+    hv_event **evs;
+    size_t n;
+    assert_int_equal(hv_store_audience(f->st, 1, 10, NULL, rooms, 1, &evs, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(evs[0]->id, 2);
+    assert_int_equal(evs[1]->id, 3);
+    assert_int_equal(evs[2]->id, 5);
+    for (size_t i = 0; i < n; i++)
+        hv_event_unref(evs[i]);
+    free(evs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_peer_channels_from_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_audience_index_from_v5, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

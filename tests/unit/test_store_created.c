@@ -205,7 +205,8 @@ static void test_sqlite_migration_keys_old_events(void **state)
     char sql[1024];
     long long now = (long long)hv_now_ms();
     snprintf(sql, sizeof(sql),
-             "DROP INDEX events_created; ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 3;"
+             "DROP INDEX events_room_audience; DROP INDEX events_created; ALTER TABLE events DROP COLUMN created_key;"
+             " PRAGMA user_version = 3;"
              "INSERT INTO events(id, time_ms, type, user_id, data) VALUES"
              " (2, %lld, 'access.event', 'u', '{\"payload\":2,\"created_at\":30}'),"
              " (3, %lld, 'access.event', 'u', '{\"payload\":3,\"created_at\":\"1970-01-01T00:00:00.020Z\"}'),"
