@@ -163,6 +163,7 @@ int main(int argc, char **argv)
                          (long)srv.cfg.max_unauthenticated_per_address);
     hv_authfail_init(&srv.authfail, (long)srv.cfg.auth_fail_limit, srv.cfg.auth_fail_window_s,
                      srv.cfg.auth_fail_addresses);
+    hv_limits_set_resumes(&srv.limits, (long)srv.cfg.max_resumes_per_address);
     if (open_store(&srv) != 0) {
         control_discard(&ctl);
         return 1;

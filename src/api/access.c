@@ -159,6 +159,7 @@ typedef struct access_sock {
     char *token;        /* from the upgrade, if any */
     char *since;        /* ?since= of the upgrade, if any */
     int64_t expires_ms;
+    int resume_slot;    /* holds a resume slot not yet handed to its sub */
 } access_sock;
 
 /* How a resume ended (either kind); a note to the client unless it went
@@ -217,6 +218,14 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
         hv_ws_close(c, 4003, "invalid auth request: timestamp must be a number >= 0 or an ISO 8601 time");
         return;
     }
+    /* Every start replays (by id or by created_at), page by page on the
+     * thread pool: at most --max-resumes-per-address at once from one
+     * client address. */
+    if (hv_limits_resume_acquire(&c->loop->srv->limits, c->addr) != 0) {
+        hv_ws_close(c, 1013, "too many resumes from this address, try again later");
+        return;
+    }
+    as->resume_slot = 1;
     hv_client_id id;
     char err[160];
     if (hv_auth_backoff_ws(c) != 0)
@@ -242,6 +251,7 @@ static void access_start(hv_conn *c, access_sock *as, json_t *j)
     as->sub = hv_sub_new(c, HV_SUB_WS, id.user_id, (const char *const *)id.rooms, id.nrooms);
     hv_client_id_clear(&id);
     hv_sub_join(as->sub);
+    as->resume_slot = 0; /* the resume's now */
     if (by_id)
         hv_sub_resume(as->sub, since, access_resumed);
     else
@@ -275,6 +285,8 @@ static void access_close(hv_conn *c, int lost, const char *reason)
     access_sock *as = hv_ws_app(c);
     if (as->sub)
         hv_limits_user_release(&c->loop->srv->limits, as->sub->user_id);
+    if (as->resume_slot) /* refused before its resume began */
+        hv_limits_resume_release(&c->loop->srv->limits, c->addr);
     hv_sub_release(as->sub);
     free(as->token);
     free(as->since);
@@ -291,8 +303,15 @@ static void access_tick(hv_conn *c, int64_t now)
     }
 }
 
-static const hv_ws_handler access_handler = {access_message, access_close, access_tick, hv_api_end_user_limits,
-                                             4003};
+/* The client took its output: a paused replay goes on. */
+static void access_drained(hv_conn *c)
+{
+    access_sock *as = hv_ws_app(c);
+    hv_sub_drained(as->sub);
+}
+
+static const hv_ws_handler access_handler = {access_message, access_close, access_tick,
+                                             hv_api_end_user_limits, 4003, access_drained};
 
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
 {

@@ -44,6 +44,7 @@ typedef struct peer_sock {
     int64_t expires_ms; /* a user token's exp (wall clock); 0 = never */
     int user_slot;      /* holds a per-user connection slot */
     int auth_tried;     /* authenticate ran: it never runs twice */
+    int resume_slot;    /* holds a resume slot not yet handed to its sub */
     char *up_token;     /* the upgrade's token, until on_open uses it */
     char *wait_token;   /* the token and since of an auth waiting for a catch-up */
     char *wait_since;
@@ -102,8 +103,10 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
         json_array_append_new(rooms, json_string(id.rooms[i]));
     send_json(c, json_pack("{s:s,s:s,s:o}", "type", "authenticated", "user_id", id.user_id, "rooms", rooms));
     hv_client_id_clear(&id);
-    if (since && *since)
+    if (since && *since) {
+        ps->resume_slot = 0; /* the resume's now */
         hv_sub_resume(ps->sub, from, resumed);
+    }
 }
 
 /* since: "" / NULL for a fresh start, else the last event id the client
@@ -149,8 +152,10 @@ static void authenticate_now(hv_conn *c, peer_sock *ps, const char *token, const
     hv_sub_join(ps->sub);
     send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
                            "room_id", room));
-    if (since && *since)
+    if (since && *since) {
+        ps->resume_slot = 0; /* the resume's now */
         hv_sub_resume(ps->sub, from, resumed);
+    }
 }
 
 /* The catch-up a token waited for has run (status: hv_peers_lookup's):
@@ -216,6 +221,15 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
     if (parse_since(since, &from) != 0) {
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "invalid auth request");
         return;
+    }
+    /* A resume reads history page by page on the thread pool: at most
+     * --max-resumes-per-address at once from one client address. */
+    if (since && *since) {
+        if (hv_limits_resume_acquire(&c->loop->srv->limits, c->addr) != 0) {
+            hv_ws_close(c, 1013, "too many resumes from this address, try again later");
+            return;
+        }
+        ps->resume_slot = 1;
     }
     if (token && looked_up(c, ps, token, since))
         return;
@@ -300,6 +314,8 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     peer_sock *ps = hv_ws_app(c);
     if (ps->user_slot)
         hv_limits_user_release(&c->loop->srv->limits, ps->sub->user_id);
+    if (ps->resume_slot) /* refused before its resume began */
+        hv_limits_resume_release(&c->loop->srv->limits, c->addr);
     hv_sub_release(ps->sub);
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
@@ -339,7 +355,14 @@ static void on_open(hv_conn *c)
     free(token);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open, HV_CLOSE_INVALID_TOKEN};
+/* The client took its output: a paused replay goes on. */
+static void on_drained(hv_conn *c)
+{
+    peer_sock *ps = hv_ws_app(c);
+    hv_sub_drained(ps->sub);
+}
+
+static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open, HV_CLOSE_INVALID_TOKEN, on_drained};
 
 /* The token of the upgrade request, if it carries one. */
 static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)

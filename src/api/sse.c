@@ -87,9 +87,16 @@ static void sse_shutdown(hv_conn *c)
     hv_conn_close_after_flush(c);
 }
 
+/* The client took its output: a paused replay goes on. */
+static void sse_drained(hv_conn *c)
+{
+    stream *s = c->proto;
+    hv_sub_drained(s->sub);
+}
+
 static const hv_conn_ops sse_ops = {
     .on_data = sse_data, .on_eof = sse_eof, .on_timeout = sse_timeout, .on_tick = sse_tick,
-    .on_close = sse_close, .on_shutdown = sse_shutdown};
+    .on_close = sse_close, .on_shutdown = sse_shutdown, .on_drained = sse_drained};
 
 static void resumed(hv_sub *sub, int status, uint64_t first_id)
 {
@@ -147,6 +154,14 @@ static void stream_open(hv_conn *c, hv_http_req *r, const char *token)
     if (hv_limits_user_acquire(lim, id.user_id) != 0) {
         hv_client_id_clear(&id);
         hv_http_error(c, 503, "too busy");
+        return;
+    }
+    /* A resume reads history page by page on the thread pool: at most
+     * --max-resumes-per-address at once from one client address. */
+    if (resume && hv_limits_resume_acquire(lim, c->addr) != 0) {
+        hv_limits_user_release(lim, id.user_id);
+        hv_client_id_clear(&id);
+        hv_http_error(c, 429, "too many resumes from this address, try again later");
         return;
     }
     char head[256];

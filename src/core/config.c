@@ -97,6 +97,9 @@ static const opt options[] = {
       "(\"authentication timeout\") (default 10)"),
     O("max-connections-per-user", OPT_SIZE, max_connections_per_user,
       "app-client connections of one user (a peer, a token's sub) at once; 0 = no limit (default 0)"),
+    O("max-resumes-per-address", OPT_SIZE, max_resumes_per_address,
+      "app clients from one client address (IPv6: one /64) replaying history at once (a resume); past it the "
+      "socket is closed 1013, a stream refused 429; 0 = no limit (default 32)"),
     O("allowed-origins", OPT_STR, allowed_origins,
       "browser Origins served besides the request's own, e.g. https://app.example.com,... or *; "
       "other Origins get 403, requests without one are served (default none)"),
@@ -158,6 +161,7 @@ static void set_defaults(hv_config *c)
     c->max_connections = SIZE_MAX;       /* derived in derive_limits */
     c->max_unauthenticated = SIZE_MAX;
     c->max_unauthenticated_per_address = 128;
+    c->max_resumes_per_address = 32;
     c->auth_timeout_s = 10;
     c->auth_fail_limit = 20;
     c->auth_fail_window_s = 60;

@@ -58,6 +58,7 @@ typedef struct hv_config {
     double auth_fail_window_s;     /* that window, from the address's first failure */
     size_t auth_fail_addresses;    /* addresses tracked at most (core/authfail.h) */
     size_t max_connections_per_user; /* app-client connections of one user; 0 = no limit */
+    size_t max_resumes_per_address;  /* resumes replaying history at once from one address; 0 = no limit */
     char allowed_origins[1024];    /* browser Origins served besides same-origin; "*" = any */
     /* webhooks */
     char webhook_retry_schedule[256]; /* seconds between attempts, comma-separated */

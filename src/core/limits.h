@@ -9,7 +9,11 @@
  * them a new connection is refused with 503 at once (net/conn.c). App
  * clients are also counted per user (a peer counts as its own user): past
  * --max-connections-per-user the socket is closed with 1013 "too busy"
- * (or the stream refused with 503). 0 means no limit.
+ * (or the stream refused with 503). App clients that resume (replay
+ * history page by page on the thread pool) are counted per client address
+ * while they replay: past --max-resumes-per-address the socket is closed
+ * with 1013 (the stream refused with 429), so one client cannot fill the
+ * pool with history reads (issue 13). 0 means no limit.
  */
 #ifndef HV_LIMITS_H
 #define HV_LIMITS_H
@@ -23,10 +27,11 @@ enum { HV_ADMIT_OK, HV_ADMIT_FULL, HV_ADMIT_UNAUTH, HV_ADMIT_ADDRESS };
 
 typedef struct hv_limits {
     long conns, unauth;              /* under mu */
-    long max_total, max_per_user, max_unauth, max_unauth_per_addr;
+    long max_total, max_per_user, max_unauth, max_unauth_per_addr, max_resumes_per_addr;
     uv_mutex_t mu;
-    hv_map users; /* user id -> count (as a pointer-sized integer) */
-    hv_map addrs; /* client address -> unauthenticated connections */
+    hv_map users;   /* user id -> count (as a pointer-sized integer) */
+    hv_map addrs;   /* client address -> unauthenticated connections */
+    hv_map resumes; /* client address -> resumes replaying */
 } hv_limits;
 
 void hv_limits_init(hv_limits *l, long max_total, long max_per_user);
@@ -44,5 +49,12 @@ long hv_limits_unauthenticated(hv_limits *l);
 /* Counts a connection of user; -1 (nothing counted) when over the limit. */
 int hv_limits_user_acquire(hv_limits *l, const char *user);
 void hv_limits_user_release(hv_limits *l, const char *user);
+/* Sets the cap on resumes replaying at once per address (0 = none, the
+ * state after init). */
+void hv_limits_set_resumes(hv_limits *l, long max_per_addr);
+/* Counts a resume from addr ("" = not counted); -1 (nothing counted) when
+ * the address has max_per_addr replaying already. */
+int hv_limits_resume_acquire(hv_limits *l, const char *addr);
+void hv_limits_resume_release(hv_limits *l, const char *addr);
 
 #endif

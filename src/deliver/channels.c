@@ -90,10 +90,27 @@ static void sub_free(hv_sub *s)
     free(s);
 }
 
+static void replay_free(struct replay *r);
+
+/* Gives back the resume slot s holds (--max-resumes-per-address), once:
+ * when its replay ends, or when it is released during one. */
+static void slot_give(hv_sub *s)
+{
+    if (!s->resume_slot)
+        return;
+    s->resume_slot = 0;
+    hv_limits_resume_release(&s->conn->loop->srv->limits, s->conn->addr);
+}
+
 void hv_sub_release(hv_sub *s)
 {
     if (!s)
         return;
+    slot_give(s);
+    if (s->parked) { /* a replay waiting for the client to drain */
+        replay_free(s->parked);
+        s->parked = NULL;
+    }
     hv_loop *l = s->conn->loop;
     for (size_t i = 0; i < s->nlinks; i++)
         link_leave(l, i < s->nrooms ? HV_REACH_ROOM : HV_REACH_USER, &s->links[i]);
@@ -278,6 +295,7 @@ static int queue_read(hv_sub *s, replay *r);
 static void finish_resume(hv_sub *s, int status, uint64_t first_id)
 {
     s->replaying = 0;
+    slot_give(s);
     if (s->done)
         s->done(s, status, first_id);
     for (size_t i = 0; i < s->nheld; i++) {
@@ -354,7 +372,14 @@ static void replay_landed(uv_work_t *w, int status)
                 next = s->last_id;
             }
             r->after = next;
-            if (queue_read(s, r) != 0) { /* s stays counted by this read */
+            if (hv_conn_backlogged(s->conn)) {
+                /* the client has not taken what was sent: the next page is
+                 * read once it has (hv_sub_drained), so a replay holds at
+                 * most --outbound-pause and a page, not the whole history,
+                 * and a client that takes nothing is closed by
+                 * --send-timeout rather than as a slow consumer */
+                s->parked = r;
+            } else if (queue_read(s, r) != 0) { /* s stays counted by this read */
                 finish_resume(s, -1, 0);
                 free(r);
             }
@@ -392,6 +417,15 @@ static void start_read(hv_sub *s, replay *r)
 
 static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done);
 
+void hv_sub_drained(hv_sub *s)
+{
+    if (!s || !s->parked || s->dead || s->conn->closing)
+        return;
+    replay *r = s->parked;
+    s->parked = NULL;
+    start_read(s, r);
+}
+
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
 {
     start_read(s, resume_from(s, since, 0, done));
@@ -409,6 +443,7 @@ void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done)
 void hv_sub_resume_created(hv_sub *s, double after_key, hv_resume_done done)
 {
     if (!s->user_id) {
+        hv_limits_resume_release(&s->conn->loop->srv->limits, s->conn->addr); /* nothing to replay */
         if (done)
             done(s, 0, 0);
         return;
@@ -424,6 +459,7 @@ static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resum
 {
     s->done = done;
     s->replaying = 1;
+    s->resume_slot = 1; /* the caller's, given back by finish_resume or hv_sub_release */
     s->last_id = since;
     replay *r = calloc(1, sizeof(*r));
     r->work.data = r;

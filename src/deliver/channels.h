@@ -9,7 +9,8 @@
  *
  * Resume: a client that reconnects with the last id it saw joins its
  * channels first, holding live events back, then gets every stored event
- * of its audience after that id (read on the thread pool, page by page),
+ * of its audience after that id (read on the thread pool, page by page,
+ * the next page only once the client took the last one: hv_sub_drained),
  * then the held live events that are newer than the last one sent. No
  * gap (joined before reading), no duplicate (ids are compared). The seeds'
  * resume by created_at replays in created_at order instead, bounded by the
@@ -64,6 +65,8 @@ struct hv_sub {
     uint64_t last_id;         /* highest id sent; older ones are skipped */
     int jobs;                 /* replay reads in flight */
     int dead;                 /* left while a read was in flight */
+    int resume_slot;          /* holds one of its address's resume slots (core/limits.h) */
+    struct replay *parked;    /* the replay's next page, waiting for the output to drain */
     hv_resume_done done;
 };
 
@@ -74,8 +77,14 @@ void hv_sub_join(hv_sub *s);
 /* Leaves and frees (later, if a replay read is in flight). */
 void hv_sub_release(hv_sub *s);
 /* Replays the audience's stored events with id > since, then goes live;
- * calls done on the loop when the replay is sent. Call after join. */
+ * calls done on the loop when the replay is sent. Call after join, with a
+ * resume slot of the connection's address taken (hv_limits_resume_acquire,
+ * --max-resumes-per-address): each resume below owns it from the call and
+ * gives it back when its replay ends or the subscriber is released. */
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done);
+/* The connection's output fell below --outbound-pause (its on_drained):
+ * a replay paused on a client that had not taken its last page goes on. */
+void hv_sub_drained(hv_sub *s);
 /* The same from a time: events stored after since_ms (ms since the epoch). */
 void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done);
 /* The seeds' replay (api/access.c): the user's access events whose

@@ -468,9 +468,16 @@ static void ws_stalled(hv_conn *c)
     ws_of(c)->lost_reason = "slow consumer";
 }
 
+static void ws_drained(hv_conn *c)
+{
+    hv_ws *ws = ws_of(c);
+    if (ws->h->on_drained)
+        ws->h->on_drained(c);
+}
+
 static const hv_conn_ops ws_ops = {
     .on_data = ws_data, .on_eof = ws_eof, .on_timeout = ws_timeout, .on_tick = ws_tick,
-    .on_stalled = ws_stalled, .on_close = ws_on_close, .on_shutdown = ws_shutdown};
+    .on_stalled = ws_stalled, .on_close = ws_on_close, .on_shutdown = ws_shutdown, .on_drained = ws_drained};
 
 int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
 {

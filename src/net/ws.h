@@ -52,6 +52,9 @@ typedef struct hv_ws_handler {
      * (hv_conn_authenticated) within --auth-timeout of its upgrade; the
      * reason is "authentication timeout". 0 = 1008 (policy violation). */
     uint16_t auth_timeout_code;
+    /* Optional: the unsent output fell back below --outbound-pause (the
+     * place to send more of something paced, e.g. a replay). */
+    void (*on_drained)(hv_conn *c);
 } hv_ws_handler;
 
 /* Upgrades the current request. On a bad upgrade answers 400/426 and
