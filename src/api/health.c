@@ -89,6 +89,9 @@ static void metrics_respond(hv_conn *c, long pending)
     tb_printf(&b, "# HELP herald_unauthenticated_connections Connections that have not authenticated yet.\n"
                   "# TYPE herald_unauthenticated_connections gauge\nherald_unauthenticated_connections %ld\n",
               hv_limits_unauthenticated(&srv->limits));
+    counter(&b, "herald_resumes_refused_total",
+            "Resumes refused (1013 / 429): --max-resumes-per-address were replaying from the address.",
+            hv_limits_resumes_refused(&srv->limits));
     counter(&b, "herald_auth_timeouts_total", "WebSockets closed for not authenticating within --auth-timeout.",
             LOAD(m->auth_timeouts));
     counter(&b, "herald_read_pauses_total", "Times reading a client stopped because its unsent output passed --outbound-pause.",

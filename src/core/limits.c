@@ -6,6 +6,7 @@
 void hv_limits_init(hv_limits *l, long max_total, long max_per_user)
 {
     l->conns = l->unauth = 0;
+    l->resumes_refused = 0;
     l->max_total = max_total;
     l->max_per_user = max_per_user;
     l->max_unauth = l->max_unauth_per_addr = l->max_resumes_per_addr = 0;
@@ -132,8 +133,18 @@ int hv_limits_resume_acquire(hv_limits *l, const char *addr)
     int ok = (intptr_t)hv_map_get(&l->resumes, addr) < l->max_resumes_per_addr;
     if (ok)
         count_add(&l->resumes, addr, 1);
+    else
+        l->resumes_refused++;
     uv_mutex_unlock(&l->mu);
     return ok ? 0 : -1;
+}
+
+unsigned long long hv_limits_resumes_refused(hv_limits *l)
+{
+    uv_mutex_lock(&l->mu);
+    unsigned long long n = l->resumes_refused;
+    uv_mutex_unlock(&l->mu);
+    return n;
 }
 
 void hv_limits_resume_release(hv_limits *l, const char *addr)

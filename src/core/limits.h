@@ -27,6 +27,7 @@ enum { HV_ADMIT_OK, HV_ADMIT_FULL, HV_ADMIT_UNAUTH, HV_ADMIT_ADDRESS };
 
 typedef struct hv_limits {
     long conns, unauth;              /* under mu */
+    unsigned long long resumes_refused; /* under mu: past max_resumes_per_addr */
     long max_total, max_per_user, max_unauth, max_unauth_per_addr, max_resumes_per_addr;
     uv_mutex_t mu;
     hv_map users;   /* user id -> count (as a pointer-sized integer) */
@@ -55,6 +56,8 @@ void hv_limits_set_resumes(hv_limits *l, long max_per_addr);
 /* Counts a resume from addr ("" = not counted); -1 (nothing counted) when
  * the address has max_per_addr replaying already. */
 int hv_limits_resume_acquire(hv_limits *l, const char *addr);
+/* Resumes refused so far for passing the cap (for /metrics). */
+unsigned long long hv_limits_resumes_refused(hv_limits *l);
 void hv_limits_resume_release(hv_limits *l, const char *addr);
 
 #endif

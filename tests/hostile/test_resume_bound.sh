@@ -77,6 +77,9 @@ check("a stream that resumes: 429 with a JSON reason",
       h.status_of(r) == 429 and r.endswith(b'{"errors":"too many resumes from this address, try again later"}'),
       repr(r[-200:]))
 
+check("the three refusals are counted", h.metric(port, "herald_resumes_refused_total") == 3,
+      repr(h.metric(port, "herald_resumes_refused_total")))
+
 # A live client (no resume) from the same address is served.
 s, rest = h.ws_connect(port, "/socket/peer/websocket")
 s.sendall(h.ws_frame(json.dumps({"type": "auth", "token": token})))
