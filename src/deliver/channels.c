@@ -229,7 +229,6 @@ typedef struct replay {
     size_t n;
     int status;       /* 0 ok, 1 gap, -1 store error */
     uint64_t first_id;
-    int64_t since_ms; /* > 0: start after the last event stored by then */
     /* the seeds' replay by created_at (hv_sub_resume_created) */
     int by_created;
     double after_key; /* the (created key, id) last sent */
@@ -267,11 +266,6 @@ static void replay_read(uv_work_t *w)
     if (r->by_created) {
         replay_read_created(r);
         return;
-    }
-    if (r->since_ms > 0) { /* the first page of a resume by time */
-        r->after = hv_store_id_at_time(st, r->since_ms);
-        r->since_ms = 0;
-        r->sub->last_id = r->after; /* read by the loop only after this work lands */
     }
     uint64_t first = hv_store_first_id(st);
     /* A gap: the first missed event (after + 1) is older than what the
@@ -415,7 +409,7 @@ static void start_read(hv_sub *s, replay *r)
     }
 }
 
-static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done);
+static replay *resume_from(hv_sub *s, uint64_t since, hv_resume_done done);
 
 void hv_sub_drained(hv_sub *s)
 {
@@ -428,12 +422,7 @@ void hv_sub_drained(hv_sub *s)
 
 void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done)
 {
-    start_read(s, resume_from(s, since, 0, done));
-}
-
-void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done)
-{
-    start_read(s, resume_from(s, 0, since_ms > 0 ? since_ms : 1, done));
+    start_read(s, resume_from(s, since, done));
 }
 
 /* The same mechanism as a resume by id (joined first, live events held),
@@ -448,14 +437,14 @@ void hv_sub_resume_created(hv_sub *s, double after_key, hv_resume_done done)
             done(s, 0, 0);
         return;
     }
-    replay *r = resume_from(s, 0, 0, done);
+    replay *r = resume_from(s, 0, done);
     r->by_created = 1;
     r->after_key = after_key > 0 ? after_key : -1;
     r->after_cid = after_key > 0 ? UINT64_MAX : 0;
     start_read(s, r);
 }
 
-static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resume_done done)
+static replay *resume_from(hv_sub *s, uint64_t since, hv_resume_done done)
 {
     s->done = done;
     s->replaying = 1;
@@ -466,7 +455,6 @@ static replay *resume_from(hv_sub *s, uint64_t since, int64_t since_ms, hv_resum
     r->sub = s;
     r->srv = s->conn->loop->srv;
     r->after = since;
-    r->since_ms = since_ms;
     /* The subscriber outlives the read (see hv_sub_release), so its ids
      * can be read by the worker: they do not change once joined. */
     r->user_id = s->user_id;

@@ -85,8 +85,6 @@ void hv_sub_resume(hv_sub *s, uint64_t since, hv_resume_done done);
 /* The connection's output fell below --outbound-pause (its on_drained):
  * a replay paused on a client that had not taken its last page goes on. */
 void hv_sub_drained(hv_sub *s);
-/* The same from a time: events stored after since_ms (ms since the epoch). */
-void hv_sub_resume_time(hv_sub *s, int64_t since_ms, hv_resume_done done);
 /* The seeds' replay (api/access.c): the user's access events whose
  * created key (core/created_at.h) is > after_key (<= 0: every one
  * retained), in created_at order, then live with no gap and no duplicate.

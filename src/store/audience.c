@@ -194,23 +194,6 @@ int hv_sqlite_audience(hv_store *base, uint64_t after_id, size_t limit, const ch
     return rc;
 }
 
-uint64_t hv_sqlite_id_at_time(hv_store *base, int64_t time_ms)
-{
-    hv_sqlite *st = hv_sqlite_of(base);
-    uint64_t id = 0;
-    hv_reader *r = hv_sqlite_reader_acquire(st);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(r->db, "SELECT COALESCE(MAX(id), 0) FROM events WHERE time_ms <= ?1", -1, &s, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, time_ms);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            id = (uint64_t)sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    hv_sqlite_reader_release(st, r);
-    return id;
-}
-
 /* The seeds' replay: a range of index events_created (user_id, created_key,
  * then the rowid, which is the id), so the cost is that of the page read,
  * not of the user's events before it or of the log. */

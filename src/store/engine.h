@@ -34,7 +34,6 @@ typedef struct hv_store_engine {
     int (*history)(hv_store *st, const hv_history_query *q, hv_event ***out, size_t *n);
     int (*audience)(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                     const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
-    uint64_t (*id_at_time)(hv_store *st, int64_t time_ms);
     int (*by_created)(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
     long (*prune)(hv_store *st, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms);
     uint64_t (*last_id)(hv_store *st);

@@ -536,20 +536,6 @@ static int rd_audience(hv_store *base, uint64_t after_id, size_t limit, const ch
     return scan_log(r, after_id + 1, atomic_load(&r->last_id), limit, audience_match, &a, out, n);
 }
 
-static uint64_t rd_id_at_time(hv_store *base, int64_t time_ms)
-{
-    hv_redis *r = hv_redis_of(base);
-    rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_i64(&a, time_ms);
-    redisReply *rep = hv_redis_reader_run(r, &a, LUA_ID_AT_TIME, 1);
-    uint64_t id = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "id at time") ? hv_redis_u64(rep) : 0;
-    if (rep)
-        freeReplyObject(rep);
-    return id;
-}
-
 static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms, int64_t now_ms)
 {
     hv_redis *r = hv_redis_of(base);
@@ -595,7 +581,6 @@ static const hv_store_engine redis_engine = {
     .kv_load = rd_kv_load,
     .history = rd_history,
     .audience = rd_audience,
-    .id_at_time = rd_id_at_time,
     .by_created = hv_redis_by_created,
     .prune = rd_prune,
     .last_id = rd_last_id,

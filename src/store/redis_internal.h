@@ -66,7 +66,7 @@
 #define HV_REDIS_SHARED_MAX 8 /* shared namespaces (hv_store_kv_share) */
 
 /* The scripts (redis_lua.c). */
-enum { LUA_COMMIT, LUA_PRUNE, LUA_ID_AT_TIME, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
+enum { LUA_COMMIT, LUA_PRUNE, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
        LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_EVENTS,
        LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];

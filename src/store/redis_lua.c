@@ -292,21 +292,6 @@ static const char first_lua[] = PRELUDE
     "local first = redis.call('XRANGE', P .. 'log', n2s(meta('horizon')) .. '-0', '+', 'COUNT', 1)\n"
     "return first[1] and eid(first[1]) or 0\n";
 
-/* ID_AT_TIME: ARGV[2] = time. The newest event stored at or before it
- * (0: none), by binary search on ids: times never decrease along the log. */
-static const char id_at_time_lua[] = PRELUDE
-    "local log, t = P .. 'log', tonumber(ARGV[2])\n"
-    "local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]\n"
-    "if not first or ems(first) > t then return 0 end\n"
-    "local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)[1]\n"
-    "if ems(last) <= t then return eid(last) end\n"
-    "local ans, lo, hi = eid(first), eid(first) + 1, eid(last)\n"
-    "while lo <= hi do local mid = math.floor((lo + hi) / 2)\n"
-    "  local e = redis.call('XRANGE', log, n2s(mid) .. '-0', '+', 'COUNT', 1)[1]\n"
-    "  if ems(e) <= t then ans = eid(e) lo = ans + 1 else hi = mid - 1 end\n"
-    "end\n"
-    "return ans\n";
-
 /* LOAD_PENDING: ARGV 2..5 = after id, limit, node, endpoint ("" = all).
  * This node's pending rows (P ob:own:<node>, kept with its pending
  * entries in the group) with id > after, in id order: {id, endpoint,
@@ -536,7 +521,6 @@ static const char by_created_lua[] = PRELUDE
 const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_COMMIT] = commit_lua,
     [LUA_PRUNE] = prune_lua,
-    [LUA_ID_AT_TIME] = id_at_time_lua,
     [LUA_LOAD_PENDING] = load_pending_lua,
     [LUA_RECORD] = record_lua,
     [LUA_RETRY] = retry_lua,

@@ -689,7 +689,6 @@ static const hv_store_engine sqlite_engine = {
     .kv_load = sq_kv_load,
     .history = sq_history,
     .audience = hv_sqlite_audience,
-    .id_at_time = hv_sqlite_id_at_time,
     .by_created = hv_sqlite_by_created,
     .prune = sq_prune,
     .last_id = sq_last_id,

@@ -145,7 +145,6 @@ int hv_sqlite_audience(hv_store *st, uint64_t after_id, size_t limit, const char
  * and nrooms rooms (?1 after id, ?2 up to id, ?3 page size, ?4 user, ?5...
  * rooms); NULL when there is no term. Malloc'd. For the plan's test. */
 char *hv_sqlite_audience_sql(int with_user, size_t nrooms);
-uint64_t hv_sqlite_id_at_time(hv_store *st, int64_t time_ms);
 int hv_sqlite_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
 
 /* The hv_sqlite of an hv_store of this engine. */

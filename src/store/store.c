@@ -77,11 +77,6 @@ int hv_store_by_created(hv_store *st, const hv_created_query *q, hv_event ***out
     return st->ops->by_created(st, &bounded, out, n);
 }
 
-uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms)
-{
-    return st->ops->id_at_time(st, time_ms);
-}
-
 long hv_store_prune(hv_store *st, uint64_t keep_events, int64_t max_age_ms)
 {
     return st->ops->prune(st, keep_events, max_age_ms, 0);

@@ -98,10 +98,6 @@ typedef struct hv_created_query {
 } hv_created_query;
 int hv_store_by_created(hv_store *st, const hv_created_query *q, hv_event ***out, size_t *n);
 
-/* The id of the newest event stored at or before time_ms (0: none).
- * Thread-safe. Resume "since a time" starts after it. */
-uint64_t hv_store_id_at_time(hv_store *st, int64_t time_ms);
-
 /* Deletes the oldest events beyond keep_events (0: no count limit) and
  * those older than max_age_ms (0: no age limit). Returns events deleted.
  * hv_store_prune_at judges age as at now_ms instead of the store's clock
