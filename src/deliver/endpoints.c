@@ -3,7 +3,9 @@
  * A mutex guards the map id -> current snapshot. Readers take a reference
  * to a snapshot and let go of the lock; writers build a new snapshot and
  * swap it in. Every change is stored (kv "webhook") through the hub,
- * together with its event when it has one (component.crashed).
+ * together with its event when it has one (component.crashed), and
+ * carries its undo: a commit that stores nothing puts the old snapshot
+ * back (hub.h, hv_undo).
  */
 #include "deliver/endpoints.h"
 
@@ -118,13 +120,67 @@ int hv_endpoint_wants(const hv_endpoint *ep, const hv_event *ev)
     return 0;
 }
 
+void hv_endpoints_lock(hv_endpoints *e)
+{
+    uv_mutex_lock(&e->mu);
+}
+
+void hv_endpoints_unlock(hv_endpoints *e)
+{
+    uv_mutex_unlock(&e->mu);
+}
+
+/* The undo of a swap (hub.h, hv_undo): a commit that stored nothing puts
+ * the old snapshot back (issue 13, defect 12). */
+typedef struct swap_undo {
+    hv_endpoints *e;
+    char id[HV_ENDPOINT_ID_SIZE];
+    hv_endpoint *old, *now; /* references; NULL: no endpoint */
+} swap_undo;
+
+static int enabled_of(const hv_endpoint *ep)
+{
+    return ep && ep->enabled;
+}
+
+/* Lock held when failed (the hub holds it). Only the change is undone
+ * that is still current: a change another node made since stays. */
+static void undo_swap(void *arg, int failed)
+{
+    swap_undo *u = arg;
+    if (failed && hv_map_get(&u->e->map, u->id) == u->now) {
+        hv_endpoint *cur = u->old ? hv_map_put(&u->e->map, u->id, hv_endpoint_ref(u->old))
+                                  : hv_map_del(&u->e->map, u->id);
+        hv_endpoint_unref(cur);
+    }
+    /* The engine is told of an endpoint enabled or disabled once that is
+     * stored (or put back), never of a change that may be undone. */
+    if (enabled_of(u->old) != enabled_of(u->now) && u->e->srv->webhooks)
+        hv_webhooks_kick(u->e->srv->webhooks);
+    hv_endpoint_unref(u->old);
+    hv_endpoint_unref(u->now);
+    free(u);
+}
+
+/* Sets id to ep (NULL: removes it), lock held; the record goes to kv,
+ * with the undo of the swap. */
+static void swap(hv_endpoints *e, const char *id, hv_endpoint *ep, hv_kvlist *kv)
+{
+    char *rec = ep ? hv_endpoint_record(ep) : NULL;
+    hv_kvlist_put(kv, NS, id, rec);
+    free(rec);
+    swap_undo *u = calloc(1, sizeof(*u));
+    u->e = e;
+    snprintf(u->id, sizeof(u->id), "%s", id);
+    u->now = ep ? hv_endpoint_ref(ep) : NULL;
+    u->old = ep ? hv_map_put(&e->map, id, ep) : hv_map_del(&e->map, id); /* the map's reference */
+    hv_kvlist_undo(kv, undo_swap, u);
+}
+
 /* Swaps in a new snapshot (lock held); the record goes to kv. */
 static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
 {
-    char *rec = hv_endpoint_record(ep);
-    hv_kvlist_put(kv, NS, ep->id, rec);
-    free(rec);
-    hv_endpoint_unref(hv_map_put(&e->map, ep->id, ep));
+    swap(e, ep->id, ep, kv);
 }
 
 /* 1 when a component.crashed event is about endpoint id: a disabled
@@ -213,11 +269,9 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
         hv_event *ev = hv_event_new("component.crashed", room, NULL, data, strlen(data));
         free(data);
         hv_kvlist kv = {0};
-        replace(e, c, &kv);
+        replace(e, c, &kv); /* its undo kicks the engine: its pending rows are closed */
         hv_warn("webhooks: endpoint %s disabled: %s", id, reason);
         commit(e, ev, &kv, no_reply);
-        if (e->srv->webhooks)
-            hv_webhooks_kick(e->srv->webhooks); /* closes its pending rows */
     }
     uv_mutex_unlock(&e->mu);
 }
@@ -227,10 +281,8 @@ void hv_endpoints_drop_retired(hv_endpoints *e, const char *id)
     uv_mutex_lock(&e->mu);
     hv_endpoint *ep = hv_map_get(&e->map, id);
     if (ep && ep->retired) {
-        hv_map_del(&e->map, id);
-        hv_endpoint_unref(ep);
         hv_kvlist kv = {0};
-        hv_kvlist_put(&kv, NS, id, NULL);
+        swap(e, id, NULL, &kv);
         commit(e, NULL, &kv, no_reply);
     }
     uv_mutex_unlock(&e->mu);
@@ -413,14 +465,12 @@ int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_
 int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply)
 {
     uv_mutex_lock(&e->mu);
-    hv_endpoint *ep = hv_map_del(&e->map, id);
-    if (!ep) {
+    if (!hv_map_get(&e->map, id)) {
         uv_mutex_unlock(&e->mu);
         return not_found(out, id);
     }
-    hv_endpoint_unref(ep);
     hv_kvlist kv = {0};
-    hv_kvlist_put(&kv, NS, id, NULL);
+    swap(e, id, NULL, &kv);
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
     *out = NULL;
@@ -441,10 +491,8 @@ int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char 
     c->disabled_reason = enabled ? NULL : strdup("disabled through the API");
     *out = view_text(c, 0);
     hv_kvlist kv = {0};
-    replace(e, c, &kv);
+    replace(e, c, &kv); /* once stored, its undo kicks the engine: rows held are loaded or closed */
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
-    if (e->srv->webhooks) /* enabled: rows held are loaded; disabled: closed */
-        hv_webhooks_kick(e->srv->webhooks);
     return rc ? stopping(out) : 200;
 }

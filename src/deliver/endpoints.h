@@ -51,6 +51,11 @@ typedef struct hv_endpoints hv_endpoints;
 hv_endpoints *hv_endpoints_new(hv_server *srv);
 void hv_endpoints_free(hv_endpoints *e);
 
+/* The registry's lock: the hub holds it while it undoes the changes of a
+ * commit that stored nothing (hub.h, hv_undo). */
+void hv_endpoints_lock(hv_endpoints *e);
+void hv_endpoints_unlock(hv_endpoints *e);
+
 /* A reference to the current snapshot of id, or NULL. */
 hv_endpoint *hv_endpoints_get(hv_endpoints *e, const char *id);
 hv_endpoint *hv_endpoint_ref(hv_endpoint *ep);

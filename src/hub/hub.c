@@ -11,6 +11,13 @@
  * already queued (behind a commit that was stuck when Redis hung) is
  * answered the same instead of being tried; pruning waits too. Only the
  * store knows what "available" means, so the hub does not know Redis.
+ * (A change that carries undos is queued even then: see below.)
+ *
+ * The rooms and endpoint registries change memory before the commit
+ * (so the next request sees the change); a commit that stores nothing
+ * takes those changes back (undo_failed, hv_undo in hub.h), together with
+ * the changes queued behind it, which were made on top of them: an answer
+ * of 503 means nothing changed, in the store or in memory.
  *
  * With a log shared by several nodes (the redis engine) the hub hands the
  * loops only its publishers' answers: the log follower (follower.c) fans
@@ -37,6 +44,7 @@
 #include "hub/follower.h"
 #include "hub/replica.h"
 #include "net/server.h"
+#include "rooms/rooms.h"
 #include "store/outbox.h"
 
 #define PRUNE_EVERY_MS 1000
@@ -91,8 +99,28 @@ void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *v
         (hv_presence_op){op, strdup(peer_id), value ? strdup(value) : NULL, event_index};
 }
 
+void hv_undo_run(hv_undo *list, int failed)
+{
+    while (list) {
+        hv_undo *next = list->next;
+        list->fn(list->arg, failed);
+        free(list);
+        list = next;
+    }
+}
+
+void hv_kvlist_undo(hv_kvlist *l, hv_undo_fn fn, void *arg)
+{
+    hv_undo *u = malloc(sizeof(*u));
+    if (!u)
+        abort();
+    *u = (hv_undo){l->undo, fn, arg};
+    l->undo = u;
+}
+
 void hv_kvlist_clear(hv_kvlist *l)
 {
+    hv_undo_run(l->undo, 0);
     for (size_t i = 0; i < l->n; i++) {
         free((char *)l->items[i].ns);
         free((char *)l->items[i].key);
@@ -324,6 +352,80 @@ static size_t stored(const group *g)
     return n;
 }
 
+/* Undoes the requests' in-memory changes, newest first (see hv_undo). */
+static void undo_reqs(pub_req *list)
+{
+    size_t n = 0;
+    for (pub_req *r = list; r; r = r->next)
+        n += r->kv.undo != NULL;
+    pub_req **arr = malloc((n ? n : 1) * sizeof(*arr));
+    if (!arr)
+        abort();
+    n = 0;
+    for (pub_req *r = list; r; r = r->next)
+        if (r->kv.undo)
+            arr[n++] = r;
+    while (n-- > 0) {
+        hv_undo_run(arr[n]->kv.undo, 1);
+        arr[n]->kv.undo = NULL;
+    }
+    free(arr);
+}
+
+/* Takes the queued requests that carry undos out of the queue (lock
+ * held), in order; the others stay queued. */
+static pub_req *take_undoable(hv_hub *hub)
+{
+    pub_req *taken = NULL, **ttail = &taken, **p = &hub->head;
+    hub->tail = NULL;
+    while (*p) {
+        pub_req *r = *p;
+        if (r->kv.undo) {
+            *p = r->next;
+            r->next = NULL;
+            *ttail = r;
+            ttail = &r->next;
+        } else {
+            hub->tail = r;
+            p = &r->next;
+        }
+    }
+    return taken;
+}
+
+/* A commit that stored nothing: its changes are taken back from memory,
+ * newest first, under the registries' locks, so no change can be made on
+ * top of them meanwhile. Every change already queued behind it was made
+ * on top of them (the registries commit under their locks, in order): it
+ * fails too, untried, and is undone first. (Requests without undos, such
+ * as publishes, stay queued: nothing of theirs rests on those changes.)
+ * matched: the undos of the endpoint records the commit changed itself
+ * (hv_endpoints_match). Returns list with the failed requests appended. */
+static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
+{
+    hv_server *srv = hub->srv;
+    if (srv->rooms)
+        hv_rooms_lock(srv->rooms);
+    if (srv->endpoints)
+        hv_endpoints_lock(srv->endpoints);
+    uv_mutex_lock(&hub->mu);
+    pub_req *rest = take_undoable(hub);
+    uv_mutex_unlock(&hub->mu);
+    undo_reqs(rest);
+    hv_undo_run(matched->undo, 1);
+    matched->undo = NULL;
+    undo_reqs(list);
+    if (srv->endpoints)
+        hv_endpoints_unlock(srv->endpoints);
+    if (srv->rooms)
+        hv_rooms_unlock(srv->rooms);
+    pub_req **tail = &list;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = rest;
+    return list;
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
@@ -349,6 +451,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
     } else if (status != HV_PUBLISH_REFUSED) {
         hv_error("store: append of %zu events failed", g.n);
     }
+    if (status != 0 && status != HV_PUBLISH_UNKNOWN) /* nothing stored */
+        list = undo_failed(hub, list, &g.kv_extra);
     /* Read before the hand-off: answering may drop the last references. */
     uint64_t last = status == 0 ? last_kept(&g) : 0;
     if (last)
@@ -494,7 +598,9 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
         free_req(r);
         return -1;
     }
-    if (!hv_store_available(hub->srv->store, NULL, 0)) {
+    /* A change with undos is refused by the commit thread instead, which
+     * undoes it under the registries' locks (the caller holds one). */
+    if (!r->kv.undo && !hv_store_available(hub->srv->store, NULL, 0)) {
         uv_mutex_unlock(&hub->mu);
         /* Refused, not queued: answered on its loop like a failed commit. */
         hv_after_post(hand_off(hub->srv, r, HV_PUBLISH_REFUSED, NULL, 0));

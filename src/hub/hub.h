@@ -57,25 +57,48 @@ void hv_hub_free(hv_hub *hub);
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg);
 
-/* State changes committed with a group of events (see hv_kv_change), and
+/* How to take back an in-memory change made ahead of its commit. The
+ * registries (rooms, webhook endpoints) change memory, then commit; when
+ * the commit stores nothing (HV_PUBLISH_FAILED or HV_PUBLISH_REFUSED) the
+ * hub calls fn(arg, 1) on its thread, newest change first, holding the
+ * registries' locks (hv_rooms_lock, hv_endpoints_lock), so a change that
+ * was answered 503 leaves nothing behind (issue 13, defect 12). Otherwise
+ * (stored, or HV_PUBLISH_UNKNOWN: it may be stored) fn(arg, 0) only frees
+ * what was kept for the undo, with no lock held. */
+typedef void (*hv_undo_fn)(void *arg, int failed);
+typedef struct hv_undo {
+    struct hv_undo *next; /* the change made before this one */
+    hv_undo_fn fn;
+    void *arg;
+} hv_undo;
+
+/* Runs every undo of the list (newest first) with failed, and frees it. */
+void hv_undo_run(hv_undo *list, int failed);
+
+/* State changes committed with a group of events (see hv_kv_change),
  * conditions on peers' sessions (store/shared.h: only a store that several
- * nodes share checks them). The list owns copies of its strings. */
+ * nodes share checks them), and the undos of the in-memory changes they
+ * record. The list owns copies of its strings. */
 typedef struct hv_kvlist {
     hv_kv_change *items;
     size_t n, cap;
     hv_presence_op *presence; /* event_index: among this commit's events */
     size_t npresence, cap_presence;
+    hv_undo *undo;            /* newest first */
 } hv_kvlist;
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value);
 void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *value,
                         size_t event_index);
+/* Adds the undo of a change just made in memory (see hv_undo). */
+void hv_kvlist_undo(hv_kvlist *l, hv_undo_fn fn, void *arg);
+/* Frees the list; undos still in it are run with failed 0 (kept). */
 void hv_kvlist_clear(hv_kvlist *l);
 
 /* Work to post to a loop after the commit's events were handed to every
  * loop (so it runs after their delivery there): e.g. closing a deleted
  * peer's socket after it got room.deleted. Posted even if the commit
- * fails. */
+ * fails (after its undo: a deleted peer's close checks it still is). */
 typedef struct hv_after {
     struct hv_after *next;
     hv_loop *loop;
@@ -90,7 +113,11 @@ void hv_after_post(hv_after *list);
  * work to post after the fan-out (a malloc'd list, taken over). The hub
  * takes over kv's contents (kv is left empty). done may be NULL (no
  * completion wanted; origin is then unused). On -1 (stopping) the after
- * list is posted at once. */
+ * list is posted at once and kv's undos are kept (nothing more is stored:
+ * the process is ending). A change with undos is never refused here, on
+ * the caller's thread: it is queued, and a commit that stores nothing
+ * undoes it and fails every change (request with undos) queued behind it,
+ * each made on top of it, so memory is what the store holds. */
 int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
                   hv_loop *origin, hv_publish_done done, void *arg);
 

@@ -3,7 +3,8 @@
  * One mutex guards the maps (rooms by id, peers by id and by token hash)
  * and every room and peer field. An operation validates, changes memory,
  * and hands its events and state records to the hub before unlocking, so
- * the log order is the order of the changes. A peer object is reference
+ * the log order is the order of the changes; a change whose commit stores
+ * nothing is undone (undo.c). A peer object is reference
  * counted: the registry holds one reference while the peer exists, its
  * socket one while connected, and each cross-loop close message one.
  * With a store several nodes share (r->shared), presence events carry
@@ -165,6 +166,7 @@ static void put_peer_record(hv_kvlist *kv, const hv_peer *p)
 /* ---- closing a peer's socket from any thread ----------------------------- */
 
 typedef struct close_msg {
+    hv_rooms *r;      /* set: close only if the peer is still deleted */
     hv_peer *peer;
     uint64_t gen;
     int code;
@@ -173,11 +175,18 @@ typedef struct close_msg {
 
 /* Runs on the socket's own loop: the socket is found in that loop's room
  * channel by (peer, generation), so a socket that already went away is
- * simply not found. */
+ * simply not found. A deletion whose commit stored nothing was undone
+ * (undo.c) before this runs: its peer's socket stays open. */
 static void do_close(hv_loop *l, void *arg)
 {
     close_msg *m = arg;
-    hv_sub *s = hv_channels_find(l, m->peer->room_id, m->peer, m->gen);
+    int deleted = 1;
+    if (m->r) {
+        uv_mutex_lock(&m->r->mu);
+        deleted = m->peer->deleted;
+        uv_mutex_unlock(&m->r->mu);
+    }
+    hv_sub *s = deleted ? hv_channels_find(l, m->peer->room_id, m->peer, m->gen) : NULL;
     if (s)
         hv_ws_close(s->conn, m->code, m->reason);
     hv_peer_release(m->peer);
@@ -204,6 +213,7 @@ void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, i
         hv_loop_post(p->loop, do_close, m);
         return;
     }
+    m->r = p->deleted ? r : NULL;
     hv_after *a = malloc(sizeof(*a));
     *a = (hv_after){r->closes, p->loop, do_close, m};
     r->closes = a;
@@ -230,6 +240,7 @@ int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *addre
     hv_map_put(&r->rooms, room->id, room);
     *out = dump(json_pack("{s:{s:o,s:s}}", "data", "room", hv_room_json(room), "fishjam_address", address));
     hv_kvlist kv = {0};
+    rooms_undo_create(r, room, &kv);
     char *rec = hv_room_record(room);
     hv_kvlist_put(&kv, NS_ROOM, room->id, rec);
     free(rec);
@@ -302,9 +313,13 @@ void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
             hv_kvlist_put(kv, NS_PEER, p->id, NULL);
         if (kv && r->shared) /* its session, wherever it is, ends with the room */
             hv_kvlist_presence(kv, HV_PRESENCE_DROP, p->id, NULL, HV_PRESENCE_NO_EVENT);
-        hv_peer_release(p);
+        if (!kv)
+            hv_peer_release(p);
     }
-    hv_room_free(room);
+    if (kv) /* kept until the commit answers: its undo puts it back or frees it */
+        rooms_undo_delete(r, room, kv);
+    else
+        hv_room_free(room);
 }
 
 void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p)
@@ -354,6 +369,7 @@ int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t l
     *out = dump(json_pack("{s:{s:o,s:s,s:s}}", "data", "peer", hv_peer_json(p), "token", token,
                           "peer_websocket_url", url));
     hv_kvlist kv = {0};
+    rooms_undo_peer_create(r, p, &kv);
     put_peer_record(&kv, p);
     hv_event *ev = rooms_peer_event("peer.added", p, NULL);
     int rc = rooms_commit(r, &ev, 1, &kv, reply);
@@ -383,11 +399,12 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
     if (p->conn || r->shared)
         evs[n++] = rooms_peer_event("peer.disconnected", p, NULL);
     evs[n++] = rooms_peer_event("peer.deleted", p, NULL);
+    /* The registry's reference goes with the undo: released once stored. */
+    rooms_undo_peer_delete(r, room, p, &kv);
     rooms_forget_peer(r, room, p);
     hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
     int rc = rooms_commit(r, evs, n, &kv, reply);
     uv_mutex_unlock(&r->mu);
-    hv_peer_release(p);
     *out = NULL;
     return rc ? stopping(out) : 204;
 }
@@ -405,11 +422,13 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
         *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
         return 404;
     }
-    /* The old token stops working at once; a socket already open stays. */
+    /* The old token stops working at once (back if the commit stores
+     * nothing); a socket already open stays. */
+    hv_kvlist kv = {0};
+    rooms_undo_refresh(r, p, p->token_hash, &kv);
     hv_map_del(&r->tokens, p->token_hash);
     memcpy(p->token_hash, hash, sizeof(hash));
     hv_map_put(&r->tokens, p->token_hash, p);
-    hv_kvlist kv = {0};
     put_peer_record(&kv, p);
     int rc = rooms_commit(r, NULL, 0, &kv, reply);
     uv_mutex_unlock(&r->mu);
@@ -529,9 +548,9 @@ int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json,
     int rc = -1;
     uv_mutex_lock(&r->mu);
     if (!p->deleted) {
-        free(p->metadata);
-        p->metadata = strdup(metadata_json);
         hv_kvlist kv = {0};
+        rooms_undo_metadata(r, p, p->metadata, &kv);
+        p->metadata = strdup(metadata_json);
         put_peer_record(&kv, p);
         hv_event *ev = rooms_peer_event("peer.metadata_updated", p,
                                   json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));

@@ -44,11 +44,25 @@ void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, i
 void rooms_session(const hv_rooms *r, uint64_t gen, char out[160]);
 /* Removes a room and its peers from memory (lock held): their sockets are
  * queued to close with 4005; kv, if not NULL, gets the peers' deletions
- * and, in shared mode, conditions ending their sessions. */
+ * and, in shared mode, conditions ending their sessions, and the undo
+ * that keeps the room until the commit answers (freed at once without). */
 void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv);
 /* Removes a peer from its room and the maps (lock held), queueing its
  * socket's close with 4004. The caller releases the registry's reference. */
 void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p);
+
+/* undo.c: the undo of each change (hub.h, hv_undo), added to its kv
+ * before the change is made in memory (lock held). */
+void rooms_undo_create(hv_rooms *r, hv_room *room, hv_kvlist *kv);
+/* Takes over the room, removed from the maps, and the registry's
+ * references to its peers. */
+void rooms_undo_delete(hv_rooms *r, hv_room *room, hv_kvlist *kv);
+void rooms_undo_peer_create(hv_rooms *r, hv_peer *p, hv_kvlist *kv);
+/* Takes over the registry's reference to p (before it leaves room). */
+void rooms_undo_peer_delete(hv_rooms *r, hv_room *room, hv_peer *p, hv_kvlist *kv);
+void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char old_hash[65], hv_kvlist *kv);
+/* Takes over old_metadata. */
+void rooms_undo_metadata(hv_rooms *r, hv_peer *p, char *old_metadata, hv_kvlist *kv);
 
 /* nodes.c: loading the sessions at start (shared mode). */
 void rooms_load_sessions(hv_rooms *r);

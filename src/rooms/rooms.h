@@ -33,6 +33,11 @@ typedef struct hv_peer hv_peer;
 hv_rooms *hv_rooms_new(hv_server *srv);
 void hv_rooms_free(hv_rooms *r);
 
+/* The registry's lock: the hub holds it while it undoes the changes of a
+ * commit that stored nothing (hub.h, hv_undo; rooms/undo.c). */
+void hv_rooms_lock(hv_rooms *r);
+void hv_rooms_unlock(hv_rooms *r);
+
 /* Where a committed change is answered: hv_hub_commit's done callback. */
 typedef hv_reply hv_rooms_reply;
 
