@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # test_commit_failure.sh — a change whose commit fails leaves nothing
-# behind (issue 13, defect 12): herald on a real redis-server
-# (--engine redis) whose writes are refused while it stays up
-# (min-replicas-to-write 1 with no replica: the first write of every commit
-# script fails with NOREPLICAS, a definite failure, while /health still
-# says the store is up, so the API tries each change; maxmemory would not
-# do: Redis checks it only until a script's first write, and a deletion's
-# first write frees memory).
+# behind (issue 13, defect 12). The store refuses writes while it stays up
+# (so the API tries each change and its commit fails, a definite failure):
+#  - ENGINE=redis (this file): a real redis-server with
+#    min-replicas-to-write 1 and no replica: the first write of every
+#    commit script fails with NOREPLICAS while /health says the store is
+#    up (maxmemory would not do: Redis checks it only until a script's
+#    first write, and a deletion's first write frees memory);
+#  - ENGINE=sqlite (test_commit_failure_sqlite.sh): another process holds
+#    SQLite's write lock (BEGIN IMMEDIATE), so each commit fails with
+#    SQLITE_BUSY after herald's 5 s busy timeout.
 # While writes are refused, each change is answered 503 "nothing was
 # stored", and afterwards a user sees exactly the state from before:
 #  - POST /room (plain and with a webhookUrl), DELETE /room, POST and
@@ -19,15 +22,37 @@
 #  - POST, PATCH, DELETE, disable of /v1/webhooks: GET /v1/webhooks
 #    unchanged;
 #  - and the server notifier got no event of any of them.
-# Synchronisation: a change made once Redis takes writes again produces an
-# event; the sockets and listener are read up to it (events arrive in log
-# order, so one of a failed change would have come first).
+# Synchronisation: a change made once the store takes writes again
+# produces an event; the sockets and listener are read up to it (events
+# arrive in log order, so one of a failed change would have come first).
 . "$(dirname "$0")/lib.sh"
 
-redis_setup
-redis_start
-# The heartbeat is refused too while writes are: a long node timeout.
-herald_start --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "cf:" --node-timeout 600
+ENGINE=${ENGINE:-redis}
+if [ "$ENGINE" == redis ]; then
+  redis_setup
+  redis_start
+  # The heartbeat is refused too while writes are: a long node timeout.
+  herald_start --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "cf:" --node-timeout 600
+  refuse_writes() { "${R[@]}" config set min-replicas-to-write 1 >/dev/null; }
+  take_writes() { "${R[@]}" config set min-replicas-to-write 0 >/dev/null; }
+else
+  herald_start
+  refuse_writes() { # another process holds the write lock until take_writes
+    mkfifo "$WORK/lock.in"
+    python3 -u -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=600)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+print("released", flush=True)' "$DATA_DIR/herald.db" <"$WORK/lock.in" >"$WORK/lock.out" 2>&1 &
+    LOCKER=$!; PIDS+=("$LOCKER")
+    exec 8>"$WORK/lock.in"
+    wait_for "$WORK/lock.out" '^locked' || fail "the write lock was not taken: $(cat "$WORK/lock.out")"
+  }
+  take_writes() { echo release >&8; exec 8>&-; wait "$LOCKER"; }
+fi
 
 req() { # method path [body]: prints "<status> <body>"
   curl -s --max-time 60 -o "$WORK/req.body" -w '%{http_code}' -X "$1" "$URL$2" "${auth[@]}" \
@@ -76,8 +101,8 @@ HOOKS=$(hooks_view)
 expect_eq "one room, two peers, the first connected, with their metadata" "kept 2 connected one two" \
   "$(echo "$ROOMS" | jq -r '"\(.[0].id) \(.[0].peers | length) \(.[0].peers[0].status) \(.[0].peers[0].metadata.name) \(.[0].peers[1].metadata.name)"')"
 
-# --- Redis refuses writes; it still answers, so herald tries every change
-"${R[@]}" config set min-replicas-to-write 1 >/dev/null
+# --- the store refuses writes; it still answers, so herald tries every change
+refuse_writes
 NONE='^503 \{"errors":".*nothing was stored'
 echo '{"type":"update_metadata","metadata":{"name":"changed"}}' >&7
 wait_for "$WORK/one.out" '"type":"error".*metadata not stored' &&
@@ -94,8 +119,8 @@ expect_match "changing one: 503" "$NONE" "$(req PATCH "/v1/webhooks/$EP" '{"desc
 expect_match "disabling one: 503" "$NONE" "$(req POST "/v1/webhooks/$EP/disable")"
 expect_match "deleting one: 503" "$NONE" "$(req DELETE "/v1/webhooks/$EP")"
 
-# --- what a user sees once Redis takes writes again: nothing changed
-"${R[@]}" config set min-replicas-to-write 0 >/dev/null
+# --- what a user sees once the store takes writes again: nothing changed
+take_writes
 expect_eq "GET /room: the rooms and peers from before (metadata, order, status)" "$ROOMS" "$(rooms_view)"
 expect_match "GET /room/failed: 404" '^404 ' "$(req GET /room/failed)"
 expect_eq "GET /v1/webhooks: the endpoints from before, no room endpoint left" "$HOOKS" "$(hooks_view)"
@@ -103,7 +128,7 @@ peer_socket two "$T2"
 wait_for "$WORK/two.out" '"type":"authenticated"|^closed|^error' || true
 expect_match "the old token of the failed refresh still connects" '"type":"authenticated"' "$(head -1 "$WORK/two.out")"
 # a change that commits: its event comes after any of the failed ones
-expect_match "a change after Redis is back: 201" '^201 ' "$(req POST /room/kept/peer '{"type":"agent"}')"
+expect_match "a change after the store takes writes again: 201" '^201 ' "$(req POST /room/kept/peer '{"type":"agent"}')"
 wait_for "$WORK/one.out" '"type":"peer.added"' || fail "peer one got no peer.added: $(cat "$WORK/one.out")"
 wait_for "$WORK/listen.out" '"type":"peer.added".*"agent"' || fail "listener: no peer.added"
 expect_eq "the room's socket got no event of a failed change and was not closed" "" \
