@@ -425,7 +425,7 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
     /* The old token stops working at once (back if the commit stores
      * nothing); a socket already open stays. */
     hv_kvlist kv = {0};
-    rooms_undo_refresh(r, p, p->token_hash, &kv);
+    rooms_undo_refresh(r, p, hash, &kv);
     hv_map_del(&r->tokens, p->token_hash);
     memcpy(p->token_hash, hash, sizeof(hash));
     hv_map_put(&r->tokens, p->token_hash, p);
@@ -549,8 +549,9 @@ int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json,
     uv_mutex_lock(&r->mu);
     if (!p->deleted) {
         hv_kvlist kv = {0};
-        rooms_undo_metadata(r, p, p->metadata, &kv);
+        char *old = p->metadata;
         p->metadata = strdup(metadata_json);
+        rooms_undo_metadata(r, p, old, &kv);
         put_peer_record(&kv, p);
         hv_event *ev = rooms_peer_event("peer.metadata_updated", p,
                                   json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));

@@ -60,8 +60,9 @@ void rooms_undo_delete(hv_rooms *r, hv_room *room, hv_kvlist *kv);
 void rooms_undo_peer_create(hv_rooms *r, hv_peer *p, hv_kvlist *kv);
 /* Takes over the registry's reference to p (before it leaves room). */
 void rooms_undo_peer_delete(hv_rooms *r, hv_room *room, hv_peer *p, hv_kvlist *kv);
-void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char old_hash[65], hv_kvlist *kv);
-/* Takes over old_metadata. */
+/* Before p's token hash becomes new_hash. */
+void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char new_hash[65], hv_kvlist *kv);
+/* After p->metadata was set; takes over old_metadata. */
 void rooms_undo_metadata(hv_rooms *r, hv_peer *p, char *old_metadata, hv_kvlist *kv);
 
 /* nodes.c: loading the sessions at start (shared mode). */

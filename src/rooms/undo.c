@@ -113,7 +113,9 @@ typedef struct peer_undo {
     hv_peer *p;       /* a reference */
     size_t index;     /* its place among its room's peers */
     char hash[65];    /* refresh: the token hash before */
+    char set[65];     /* refresh: the token hash it set */
     char *metadata;   /* update_metadata: the metadata before */
+    const char *set_metadata; /* update_metadata: the one it set (compared only) */
 } peer_undo;
 
 static peer_undo *peer_undo_new(hv_rooms *r, hv_peer *p)
@@ -186,7 +188,7 @@ static void undo_refresh(void *arg, int failed)
 {
     peer_undo *u = arg;
     hv_peer *p = u->p;
-    if (failed && !p->deleted && hv_map_get(&u->r->tokens, p->token_hash) == p) {
+    if (failed && !p->deleted && !strcmp(p->token_hash, u->set)) {
         hv_map_del(&u->r->tokens, p->token_hash);
         memcpy(p->token_hash, u->hash, sizeof(u->hash));
         hv_map_put(&u->r->tokens, p->token_hash, p);
@@ -194,10 +196,11 @@ static void undo_refresh(void *arg, int failed)
     peer_undo_free(u);
 }
 
-void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char old_hash[65], hv_kvlist *kv)
+void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char new_hash[65], hv_kvlist *kv)
 {
     peer_undo *u = peer_undo_new(r, p);
-    memcpy(u->hash, old_hash, sizeof(u->hash));
+    memcpy(u->hash, p->token_hash, sizeof(u->hash));
+    memcpy(u->set, new_hash, sizeof(u->set));
     hv_kvlist_undo(kv, undo_refresh, u);
 }
 
@@ -205,7 +208,7 @@ void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char old_hash[65], hv_kvl
 static void undo_metadata(void *arg, int failed)
 {
     peer_undo *u = arg;
-    if (failed && !u->p->deleted) {
+    if (failed && !u->p->deleted && u->p->metadata == u->set_metadata) {
         free(u->p->metadata);
         u->p->metadata = u->metadata;
         u->metadata = NULL;
@@ -217,5 +220,6 @@ void rooms_undo_metadata(hv_rooms *r, hv_peer *p, char *old_metadata, hv_kvlist 
 {
     peer_undo *u = peer_undo_new(r, p);
     u->metadata = old_metadata;
+    u->set_metadata = p->metadata;
     hv_kvlist_undo(kv, undo_metadata, u);
 }
