@@ -8,7 +8,7 @@
  * queue it would be committed on top of a change that was undone. Here
  * the real SQLite engine runs behind a gate: the test holds a commit in
  * the gate, queues more changes behind it, then lets it fail, and the
- * store takes writes again at once.
+ * store takes writes again at once. The same for webhook endpoint changes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,13 +140,13 @@ static int teardown(void **state)
 
 static const hv_rooms_reply no_reply = {NULL, NULL, NULL};
 
-/* A string of the JSON text at path ("data.token"), freed with the text. */
-static char *field(char *text, const char *k1, const char *k2, const char *k3)
+/* The string at k1[.k2] of the JSON text (a copy); frees the text. */
+static char *field(char *text, const char *k1, const char *k2)
 {
     json_t *j = json_loads(text, 0, NULL);
-    json_t *v = json_object_get(json_object_get(j, k1), k2);
-    if (k3)
-        v = json_object_get(v, k3);
+    json_t *v = json_object_get(j, k1);
+    if (k2)
+        v = json_object_get(v, k2);
     char *s = json_string_value(v) ? strdup(json_string_value(v)) : NULL;
     json_decref(j);
     free(text);
@@ -164,7 +164,7 @@ static char *room_with_peer(fixture *f, char peer_id[64])
     json_t *j = json_loads(out, 0, NULL);
     snprintf(peer_id, 64, "%s", json_string_value(json_object_get(json_object_get(json_object_get(j, "data"), "peer"), "id")));
     json_decref(j);
-    char *token = field(out, "data", "token", NULL);
+    char *token = field(out, "data", "token");
     wait_count(&stored, 2);
     return token;
 }
@@ -196,10 +196,10 @@ static void refresh_behind_failed_refresh(void **state)
     set_gate(1, 1);
     char *out = NULL;
     assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), 201);
-    char *t1 = field(out, "data", "token", NULL);
+    char *t1 = field(out, "data", "token");
     wait_count(&waiting, 1); /* the first refresh's commit is in the store */
     assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), 201);
-    char *t2 = field(out, "data", "token", NULL);
+    char *t2 = field(out, "data", "token");
     assert_true(token_works(f, t2) && !token_works(f, t0));
     set_gate(0, 0); /* the first fails; the store takes writes again */
     wait_token_works(f, t0);
@@ -250,6 +250,58 @@ static void changes_behind_failed_delete(void **state)
     free(t0);
 }
 
+static char *description(fixture *f, const char *id)
+{
+    hv_endpoint *ep = hv_endpoints_get(f->srv.endpoints, id);
+    char *d = ep && ep->description ? strdup(ep->description) : NULL;
+    hv_endpoint_unref(ep);
+    return d;
+}
+
+/* A webhook endpoint changed by a commit that fails, changed again and
+ * then deleted behind it: all undone, the endpoint as it was. */
+static void endpoint_changes_behind_failed_update(void **state)
+{
+    fixture *f = *state;
+    char *out = NULL;
+    const char *body = "{\"url\":\"http://127.0.0.1:9/h\",\"description\":\"before\"}";
+    assert_int_equal(hv_endpoints_create(f->srv.endpoints, body, strlen(body), &out, no_reply), 201);
+    char *id = field(out, "id", NULL);
+    assert_non_null(id);
+    wait_count(&tried, 1); /* its commit is past the gate */
+    uv_mutex_lock(&mu);
+    int before = tried;
+    uv_mutex_unlock(&mu);
+    set_gate(1, 1);
+    body = "{\"description\":\"first\"}";
+    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), 200);
+    free(out);
+    wait_count(&waiting, 1);
+    body = "{\"description\":\"second\"}";
+    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), 200);
+    free(out);
+    assert_int_equal(hv_endpoints_delete(f->srv.endpoints, id, &out, no_reply), 204);
+    free(out);
+    assert_null(description(f, id));
+    set_gate(0, 0);
+    uint64_t end = uv_hrtime() + (uint64_t)DEADLINE_MS * 1000000;
+    char *d;
+    while (!(d = description(f, id)) && uv_hrtime() < end)
+        usleep(10000);
+    assert_non_null(d);
+    assert_string_equal(d, "before");
+    free(d);
+    /* A change after: committed; neither change behind the failed one tried. */
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), 201);
+    free(out);
+    wait_count(&stored, 1);
+    assert_int_equal(tried - before, 2); /* the failed update, room s */
+    d = description(f, id);
+    assert_string_equal(d, "before");
+    free(d);
+    free(id);
+}
+
 int main(void)
 {
     uv_mutex_init(&mu);
@@ -257,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refresh_behind_failed_refresh, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_behind_failed_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(endpoint_changes_behind_failed_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
