@@ -22,12 +22,7 @@
 #include "store/store.h"
 #include "store_engine.h"
 
-typedef struct fixture {
-    char tmp[64];
-    char dir[128];
-    te te;
-    hv_store *st;
-} fixture;
+typedef te_fixture fixture;
 
 TE_FN hv_store *open_store(fixture *f)
 {
@@ -42,25 +37,12 @@ TE_FN hv_outbox *open_outbox(fixture *f)
 
 TE_FN int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-outbox-XXXXXX");
-    if (!mkdtemp(f->tmp))
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
-    te_init(&f->te, f->dir);
-    f->st = open_store(f);
-    *state = f;
-    return 0;
+    return te_fixture_setup(state, "outbox", "data");
 }
 
 TE_FN int teardown(void **state)
 {
-    fixture *f = *state;
-    hv_store_close(f->st);
-    te_cleanup(&f->te);
-    te_rmtree(f->tmp);
-    free(f);
-    return 0;
+    return te_fixture_teardown(state);
 }
 
 TE_FN void sleep_ms(long ms)

@@ -361,4 +361,41 @@ TE_FN void te_unbreak_commits(const te *t)
     freeReplyObject(r);
 }
 
+/* ---- the store fixture most store tests share ---- */
+
+#ifdef fail_msg
+typedef struct te_fixture {
+    char tmp[64];  /* the test's own mkdtemp folder */
+    char dir[128]; /* the store's data folder below it */
+    te te;
+    hv_store *st;
+} te_fixture;
+
+/* A store (engine from the environment, sync_full 0) in a fresh folder
+ * /tmp/herald-<name>-XXXXXX, its data in <that>/<sub>. */
+TE_FN int te_fixture_setup(void **state, const char *name, const char *sub)
+{
+    te_fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-%s-XXXXXX", name);
+    if (!mkdtemp(f->tmp))
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "%s/%s", f->tmp, sub);
+    te_init(&f->te, f->dir);
+    hv_store_options opt = te_options(&f->te, f->dir, 0);
+    f->st = te_open(&opt);
+    *state = f;
+    return 0;
+}
+
+TE_FN int te_fixture_teardown(void **state)
+{
+    te_fixture *f = *state;
+    hv_store_close(f->st);
+    te_cleanup(&f->te);
+    te_rmtree(f->tmp);
+    free(f);
+    return 0;
+}
+#endif
+
 #endif

@@ -28,12 +28,7 @@
 #include "store/store.h"
 #include "store_engine.h"
 
-typedef struct fixture {
-    char tmp[64];
-    char dir[128];
-    te te;
-    hv_store *st;
-} fixture;
+typedef te_fixture fixture;
 
 static hv_store *open_store(fixture *f, int sync_full)
 {
@@ -43,25 +38,12 @@ static hv_store *open_store(fixture *f, int sync_full)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-store-XXXXXX");
-    if (!mkdtemp(f->tmp))
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/data/sub", f->tmp);
-    te_init(&f->te, f->dir);
-    f->st = open_store(f, 0);
-    *state = f;
-    return 0;
+    return te_fixture_setup(state, "store", "data/sub");
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    hv_store_close(f->st);
-    te_cleanup(&f->te);
-    te_rmtree(f->tmp);
-    free(f);
-    return 0;
+    return te_fixture_teardown(state);
 }
 
 /* Waits until the clock is past t (ms), so the next commit gets a later

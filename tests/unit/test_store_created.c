@@ -22,35 +22,16 @@
 #include "store/store.h"
 #include "store_engine.h"
 
-typedef struct fixture {
-    char tmp[64];
-    char dir[128];
-    te te;
-    hv_store *st;
-} fixture;
+typedef te_fixture fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/herald-created-XXXXXX");
-    if (!mkdtemp(f->tmp))
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
-    te_init(&f->te, f->dir);
-    hv_store_options opt = te_options(&f->te, f->dir, 0);
-    f->st = te_open(&opt);
-    *state = f;
-    return 0;
+    return te_fixture_setup(state, "created", "data");
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    hv_store_close(f->st);
-    te_cleanup(&f->te);
-    te_rmtree(f->tmp);
-    free(f);
-    return 0;
+    return te_fixture_teardown(state);
 }
 
 /* Appends one access event of user with created key `key` (< 0: none),
