@@ -16,7 +16,7 @@
 //                  passes first, how many came by then ("timed_out")
 // Then, with herald stopped and if the sqlite3 CLI is installed, runs that
 // build's page query on the loaded file (the query of schema 4, the one
-// before, or of schema 5, the one after, picked by PRAGMA user_version)
+// before, or of schema 6 or later, the one after, picked by PRAGMA user_version)
 // for the first page, with .stats: its VM steps and sorts say how many
 // rows the page read. Prints one JSON line.
 //
@@ -121,7 +121,7 @@ function pageCost(dir) {
   if (v.status !== 0) return {};
   const schema = Number(v.stdout.trim());
   const cols = 'SELECT id, time_ms, type, room_id, user_id, data FROM events WHERE ';
-  const sql = schema >= 5
+  const sql = schema >= 6
     ? `${cols}user_id = 'bench-user' AND id > 0 AND id <= ${EVENTS} UNION ALL `
       + `${cols}room_id = '${ROOM}' AND user_id IS NULL AND id > 0 AND id <= ${EVENTS} ORDER BY id LIMIT ${PAGE}`
     : `${cols}id > 0 AND id <= ${EVENTS} AND ((user_id IS NULL AND room_id IN (SELECT value FROM json_each('["${ROOM}"]')))`

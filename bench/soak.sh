@@ -59,6 +59,7 @@ nice -n "$NICE" "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --token 
     --webhook-retry-schedule 1,2,5,10,20,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30 \
     --webhook-timeout 5 --webhook-window 500 >"$HLOG" 2>&1 &
 SPID=$!
+# shellcheck disable=SC2317  # run by the trap
 cleanup() {
     kill -0 "$SPID" 2>/dev/null && { kill -9 "$SPID" 2>/dev/null || true; }
     rm -rf "$DATA"

@@ -3,6 +3,7 @@
 app clients that churn and resume, resume storms, the notifier subscriber,
 and the check that each client got every event of its room after its
 resume point, in order, once."""
+import http.client
 import json
 import random
 import socket
@@ -221,8 +222,9 @@ def checker(st, settle):
             st.sessions = [x for x in st.sessions if x not in ready]
         for x in ready:
             check_session(st, x)
-        if st.stop.is_set() and not st.sessions:
-            return
+        with st.lock:
+            if st.stop.is_set() and not st.sessions and st.active == 0:
+                return
         time.sleep(1.0)
 
 

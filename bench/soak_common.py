@@ -160,7 +160,7 @@ def proc_status(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "Threads"):
+            if k in ("VmRSS", "RssAnon", "Threads"):
                 out[k] = int(v.split()[0])
     out["fds"] = len(os.listdir("/proc/%d/fd" % pid))
     return out

@@ -26,6 +26,7 @@ class Receiver:
         self.bad_sig = 0
         self.requests = 0
         self.lock = threading.Lock()
+        self.mode_lock = threading.Lock()  # the cycle and main both switch it at the end
         self.httpd = None
         self.up()
 
@@ -84,11 +85,12 @@ class Receiver:
         self.httpd = None
 
     def set_mode(self, mode):
-        if mode == "down" and self.httpd:
-            self.down()
-        elif mode != "down" and not self.httpd:
-            self.up()
-        self.mode = mode
+        with self.mode_lock:
+            if mode == "down" and self.httpd:
+                self.down()
+            elif mode != "down" and not self.httpd:
+                self.up()
+            self.mode = mode
 
 
 CYCLE = [("ok", 90), ("5xx", 60), ("ok", 60), ("down", 60), ("ok", 60), ("hang", 40)]
