@@ -54,8 +54,9 @@ SUMMARY=$OUT/summary.txt
 # Retries come back within seconds (not Svix's hours) so that recovery
 # happens many times in the run; loopback webhooks need an allow entry
 # with a real token.
-nice -n "$NICE" "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --token "$TOKEN" \
-    --jwt-secret "$JWT_SECRET" --log-level warn --webhook-allow 127.0.0.1/32 \
+# The secrets go through the environment, not the command line (ps shows it).
+HERALD_TOKEN=$TOKEN HERALD_JWT_SECRET=$JWT_SECRET \
+nice -n "$NICE" "$HERALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn --webhook-allow 127.0.0.1/32 \
     --webhook-retry-schedule 1,2,5,10,20,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30 \
     --webhook-timeout 5 --webhook-window 500 >"$HLOG" 2>&1 &
 SPID=$!
