@@ -3,7 +3,9 @@
 (hostile.py): each is tallied "expected" when herald refused it clearly
 (an HTTP status with a JSON body, a WebSocket close) or cut it off, and
 "unexpected" otherwise. They come from 127.0.2.x, apart from the
-well-behaved clients, as an attacker's address would be."""
+well-behaved clients, as an attacker's address would be. A 429 (the
+back-off after --auth-fail-limit failures from one address) is a clear
+refusal too."""
 import json
 import os
 import random
@@ -90,7 +92,7 @@ def atk_bad_token_ws(a, st):
     if b" 101 " in head.split(b"\r\n")[0]:
         expect_refusal(st, "bad_token_ws", s, head.split(b"\r\n\r\n", 1)[1])
     else:
-        st.tally("bad_token_ws", hostile.status_of(head) in (401, 403, 503), repr(head[:60]))
+        st.tally("bad_token_ws", hostile.status_of(head) in (401, 403, 429, 503), repr(head[:60]))
     s.close()
 
 
@@ -106,13 +108,13 @@ def http_attack(a, st, name, data, ok_status):
 def atk_bad_bearer(a, st):
     http_attack(a, st, "bad_bearer", hostile.http_request(
         "POST", "/v1/events", {"Authorization": "Bearer " + "y" * 43, "Content-Type": "application/json"},
-        b'{"type":"x.y"}'), (401, 503))
+        b'{"type":"x.y"}'), (401, 429, 503))
 
 
 def atk_janus_basic(a, st):
     http_attack(a, st, "janus_basic", hostile.http_request(
         "POST", "/janus/events", {"Authorization": "Basic " + random.choice(["====", "=" * 40, "Og==", "%%%"]),
-                                  "Content-Type": "application/json"}, b"[]"), (400, 401, 503))
+                                  "Content-Type": "application/json"}, b"[]"), (400, 401, 429, 503))
 
 
 def atk_origin(a, st):
