@@ -51,7 +51,7 @@ from soak_webhooks import Receiver, webhook_cycle, add_endpoint  # noqa: E402
 from soak_hostile import hostile_mix  # noqa: E402
 
 GAUGES = ["herald_unauthenticated_connections", "herald_outbound_queue_bytes", "herald_webhook_in_flight",
-          "herald_webhook_queued", "herald_webhook_pending"]
+          "herald_webhook_queued", "herald_webhook_pending", "herald_hub_queue"]
 COUNTERS = ["herald_events_appended_total", "herald_deliveries_total", "herald_webhook_deliveries_total",
             "herald_webhook_failed_attempts_total", "herald_webhook_gave_up_total", "herald_slow_consumers_total",
             "herald_auth_timeouts_total", "herald_read_pauses_total", "herald_http_errors_total"]
@@ -93,7 +93,7 @@ def sampler(a, st, rcv, rows):
 # is RssAnon (the heap: RSS without the libraries and mapped files).
 TOLERANCE = {"rss_kib": (0.10, 4096), "anon_kib": (0.10, 4096), "fds": (0.10, 16), "fds_beyond_conns": (0.0, 16),
              "threads": (0.0, 2), "conn_total": (0.10, 16), "unauthenticated_connections": (0.10, 8),
-             "outbound_queue_bytes": (0.10, 262144)}
+             "outbound_queue_bytes": (0.10, 262144), "hub_queue": (0.10, 64)}
 
 # Gauges that swing with the webhook receiver's cycle (backlog while it
 # fails, drained when it recovers): their quarter medians depend on where

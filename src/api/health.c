@@ -10,6 +10,7 @@
 #include "api/router.h"
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"
+#include "hub/hub.h"
 #include "net/server.h"
 #include "store/outbox.h"
 
@@ -89,6 +90,8 @@ static void metrics_respond(hv_conn *c, long pending)
     tb_printf(&b, "# HELP herald_unauthenticated_connections Connections that have not authenticated yet.\n"
                   "# TYPE herald_unauthenticated_connections gauge\nherald_unauthenticated_connections %ld\n",
               hv_limits_unauthenticated(&srv->limits));
+    tb_printf(&b, "# HELP herald_hub_queue Publishes and changes waiting for the commit thread.\n"
+                  "# TYPE herald_hub_queue gauge\nherald_hub_queue %zu\n", srv->hub ? hv_hub_queued(srv->hub) : 0);
     counter(&b, "herald_resumes_refused_total",
             "Resumes refused (1013 / 429): --max-resumes-per-address were replaying from the address.",
             hv_limits_resumes_refused(&srv->limits));

@@ -67,6 +67,7 @@ struct hv_hub {
     uv_mutex_t mu;
     uv_cond_t cv;
     pub_req *head, *tail;
+    size_t queued; /* requests in head..tail (for /metrics) */
     int stop;
     uint64_t next_prune;
     hv_follower *follower; /* NULL: this node's log (SQLite), direct fan-out */
@@ -385,6 +386,7 @@ static pub_req *take_undoable(hv_hub *hub)
             r->next = NULL;
             *ttail = r;
             ttail = &r->next;
+            hub->queued--;
         } else {
             hub->tail = r;
             p = &r->next;
@@ -497,6 +499,7 @@ static void run(void *arg)
             uv_cond_timedwait(&hub->cv, &hub->mu, (hub->next_prune - now) * 1000000);
         pub_req *list = hub->head;
         hub->head = hub->tail = NULL;
+        hub->queued = 0;
         int stop = hub->stop;
         uv_mutex_unlock(&hub->mu);
         if (list)
@@ -570,6 +573,14 @@ void hv_hub_free(hv_hub *hub)
     free(hub);
 }
 
+size_t hv_hub_queued(hv_hub *hub)
+{
+    uv_mutex_lock(&hub->mu);
+    size_t n = hub->queued;
+    uv_mutex_unlock(&hub->mu);
+    return n;
+}
+
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg)
 {
@@ -611,6 +622,7 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
     else
         hub->head = r;
     hub->tail = r;
+    hub->queued++;
     uv_cond_signal(&hub->cv);
     uv_mutex_unlock(&hub->mu);
     atomic_fetch_add_explicit(&hub->srv->metrics.publish_requests, 1, memory_order_relaxed);

@@ -49,6 +49,10 @@ void hv_hub_follow(hv_hub *hub);
 void hv_hub_stop(hv_hub *hub);
 void hv_hub_free(hv_hub *hub);
 
+/* Requests (publishes and changes) waiting for the commit thread, not
+ * counting the group it is committing (a gauge on /metrics). */
+size_t hv_hub_queued(hv_hub *hub);
+
 /* Queues n events (the hub takes the references and the array). Returns 0,
  * or -1 when the hub is stopping (the events are released, done is not
  * called). While the store is unavailable nothing is queued: done is

@@ -201,8 +201,10 @@ static void refresh_behind_failed_refresh(void **state)
     assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), 201);
     char *t2 = field(out, "data", "token");
     assert_true(token_works(f, t2) && !token_works(f, t0));
+    assert_int_equal(hv_hub_queued(f->srv.hub), 1); /* the second, behind the gate (/metrics) */
     set_gate(0, 0); /* the first fails; the store takes writes again */
     wait_token_works(f, t0);
+    assert_int_equal(hv_hub_queued(f->srv.hub), 0); /* taken out, undone */
     assert_false(token_works(f, t1));
     assert_false(token_works(f, t2));
     /* A change after: committed; the second refresh was never tried. */
