@@ -20,6 +20,12 @@
 #include "core/log.h"
 #include "ingest/janus.h"
 
+/* The installed modules folder, set by the build (CMakeLists.txt); shown
+ * in --help and so in herald(8). */
+#ifndef HERALD_MODULES_DIR
+#define HERALD_MODULES_DIR "/usr/local/lib/herald/sinks"
+#endif
+
 enum opt_kind { OPT_STR, OPT_INT, OPT_SIZE, OPT_DOUBLE, OPT_U64, OPT_BOOL, OPT_LISTEN, OPT_LEVEL };
 
 typedef struct opt {
@@ -122,7 +128,8 @@ static const opt options[] = {
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
     O("config", OPT_STR, config_path,
       "JSON file: any option by its flag name, and \"sinks\" (flags and environment win over it)"),
-    O("modules-dir", OPT_STR, modules_dir, "folder of sink modules (default: sinks/ beside herald, else the installed one)"),
+    O("modules-dir", OPT_STR, modules_dir,
+      "folder of sink modules (default: sinks/ beside herald, else " HERALD_MODULES_DIR ")"),
     O("janus-path", OPT_STR, janus_path, "path Janus's HTTP event handler posts to (default /janus/events)"),
     O("janus-room-from", OPT_STR, janus_room_from,
       "room_id of a Janus event: opaque_id, session or none (default opaque_id)"),
