@@ -14,9 +14,12 @@
 set -eu
 help=$("$1" --help)
 options=$(printf '%s\n' "$help" | awk '
-  # roff: a backslash is \e, a minus sign in a flag is \-, a line must not
-  # start with a dot or an apostrophe (it would be read as a request).
-  function esc(s) { gsub(/\\/, "\\e", s); sub(/^[.\047]/, "\\\\\\&&", s); return s }
+  # roff: a backslash is \e, every - is a minus sign \- (flags and paths
+  # copied from the page must work), a line must not start with a dot or
+  # an apostrophe (it would be read as a request).
+  function esc(s) {
+    gsub(/\\/, "\\e", s); gsub(/-/, "\\-", s); sub(/^[.\047]/, "\\\\\\&&", s); return s
+  }
   function flag(s) { gsub(/-/, "\\-", s); return s }
   /^  --[a-z0-9-]+/ {
     name = $1; sub(/^--/, "", name)
