@@ -12,7 +12,7 @@ LOOPS ?= 10
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-asan build-fuzz build-matrix run test test-fast test-loop fuzz-long bench install clean
+.PHONY: all deps build build-asan build-fuzz build-matrix run test test-fast test-loop fuzz-long bench install deb test-deb clean
 
 all: build
 
@@ -61,8 +61,21 @@ test-fast: build
 bench: build
 	bash bench/run.sh
 
+# Into CMAKE_INSTALL_PREFIX (/usr/local unless configured otherwise);
+# DESTDIR=DIR stages it under DIR (docs/install.md).
 install: build
 	cmake --install build
 
+# The Debian packages (debian/), built by dpkg-buildpackage in a copy of
+# the tree: build-deb/*.deb.
+deb: deps
+	@bash scripts/deb.sh
+
+# The packages built, unpacked into a throw-away root and checked as
+# tests/integration/test_install.sh checks `make install` (CI runs it).
+test-deb: deps
+	@debs=$$(bash scripts/deb.sh | grep -v -- -dbgsym_) && \
+	  HERALD_DEBS="$$debs" BUILD=$(CURDIR)/build-deb nice -n 15 bash tests/integration/test_install.sh
+
 clean:
-	rm -rf build build-asan build-fuzz build-results build-matrix build-loop
+	rm -rf build build-asan build-fuzz build-results build-matrix build-loop build-deb

@@ -95,8 +95,10 @@ expect_eq "ExecStart runs the installed herald" "$PREFIX/sbin/herald" "${cmd[0]}
 expect_match "with the store in /var/lib/herald" ' --data-dir /var/lib/herald( |$)' " ${cmd[*]}"
 envfile=$(u EnvironmentFile); envfile=${envfile#-}
 [ -f "$R$envfile" ] && ok "its settings file $envfile is installed" || fail "$R$envfile missing"
-if [ -z "${HERALD_DEBS:-}" ]; then # the package's permissions are checked in the .deb, not here
-  expect_eq "and readable by its owner only (it may hold the token)" "600" "$(stat -c %a "$R$envfile")"
+expect_eq "and readable by its owner only (it may hold the token)" "600" "$(stat -c %a "$R$envfile")"
+if [ -n "${HERALD_DEBS:-}" ]; then
+  conf=$(for deb in $HERALD_DEBS; do dpkg-deb -f "$deb" Package | grep -qx herald && dpkg-deb -I "$deb" conffiles; done)
+  expect_eq "the package keeps it as a conffile (an upgrade keeps the admin's settings)" "$envfile" "$conf"
 fi
 if command -v systemd-analyze >/dev/null; then
   sed "s|^ExecStart=$PREFIX/|ExecStart=$P/|" "$unit" > "$WORK/herald.service"
