@@ -12,7 +12,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd sqlite3
       libjemalloc-dev libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
       python3 janus  # python3: test scripts read JSON; janus: the real Janus of tests/integration/test_janus_real.sh
-      debhelper)     # debhelper: make deb / test-deb build the Debian packages (debian/)
+      debhelper)     # debhelper: make deb / test-deb build the Debian packages (debian/); it brings
+                     # man-db, whose man renders the pages in tests/integration/test_install.sh
 
 [ "${1:-}" == "--stress" ] && PKGS+=(stress-ng)
 

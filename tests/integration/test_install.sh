@@ -138,8 +138,9 @@ wait_for "$WORK/audit.jsonl" "\"id\":\"$id\"" && ok "a sink module from $moddir 
 cflags=$(PKG_CONFIG_SYSROOT_DIR=$R PKG_CONFIG_PATH=$P/$LIBDIR/pkgconfig pkg-config --cflags --libs herald-client 2>&1)
 expect_match "pkg-config gives the installed include and library dirs" "-I$P/include.*-L$P/$LIBDIR.*-lherald-client" "$cflags"
 san=(); [ "$SANITIZE" == ON ] && san=(-fsanitize=address,undefined)
+CC=$( [ -z "${HERALD_DEBS:-}" ] && cache CMAKE_C_COMPILER); CC=${CC:-cc} # the build's, for its sanitizer runtime
 # shellcheck disable=SC2086
-cc -Wall -Werror "${san[@]}" -o "$WORK/publish" "$SRC/examples/publish.c" $cflags -Wl,-rpath,"$P/$LIBDIR" \
+"$CC" -Wall -Werror "${san[@]}" -o "$WORK/publish" "$SRC/examples/publish.c" $cflags -Wl,-rpath,"$P/$LIBDIR" \
   2>"$WORK/cc.err" && ok "examples/publish.c compiles against it" || fail "cc: $(cat "$WORK/cc.err")"
 out=$(HERALD_SERVER=$URL HERALD_TOKEN=development "$WORK/publish" install.example '{"n":1}' 2>&1)
 expect_match "and, linked to the installed libherald-client.so.0, publishes and reads back" \
