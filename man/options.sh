@@ -12,7 +12,9 @@
 # 1) if the help text has no option in it, so a broken herald cannot ship an
 # empty man page.
 set -eu
-help=$("$1" --help)
+# An empty environment: herald reads HERALD_* variables (and the file
+# HERALD_CONFIG names) before its flags, and the builder's must not matter.
+help=$(env -i "$1" --help)
 options=$(printf '%s\n' "$help" | awk '
   # roff: a backslash is \e, every - is a minus sign \- (flags and paths
   # copied from the page must work), a line must not start with a dot or
