@@ -166,6 +166,7 @@ static void file_destroy(void *instance)
 }
 
 static const herald_sink_module file_module = {
+    .struct_size = sizeof(herald_sink_module),
     .abi_version = HERALD_SINK_ABI_VERSION,
     .name = "file",
     .description = "JSON lines appended to a file, rotated by size",

@@ -461,6 +461,7 @@ static void http_deliver(void *instance, const herald_sink_batch *batch)
 }
 
 static const herald_sink_module http_module = {
+    .struct_size = sizeof(herald_sink_module),
     .abi_version = HERALD_SINK_ABI_VERSION,
     .name = "http",
     .description = "batches POSTed as JSON arrays to an HTTP backend (Janus event-handler style)",

@@ -396,6 +396,7 @@ static void *mqtt_create(const herald_sink_host *host, const char *config_json, 
 }
 
 static const herald_sink_module mqtt_module = {
+    .struct_size = sizeof(herald_sink_module),
     .abi_version = HERALD_SINK_ABI_VERSION,
     .name = "mqtt",
     .description = "MQTT publish (libmosquitto), complete once the broker acknowledged every message",

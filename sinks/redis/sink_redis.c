@@ -439,6 +439,7 @@ static void *redis_create(const herald_sink_host *host, const char *config_json,
 }
 
 static const herald_sink_module redis_module = {
+    .struct_size = sizeof(herald_sink_module),
     .abi_version = HERALD_SINK_ABI_VERSION,
     .name = "redis",
     .description = "Redis stream (XADD, exactly once by event id) and/or Pub/Sub channels",

@@ -311,6 +311,7 @@ static void cdr_deliver(void *instance, const herald_sink_batch *batch)
 }
 
 static const herald_sink_module cdr_module = {
+    .struct_size = sizeof(herald_sink_module),
     .abi_version = HERALD_SINK_ABI_VERSION,
     .name = "sqlite-cdr",
     .description = "one row per event in an SQLite table (call records), exactly once",

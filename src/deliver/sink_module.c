@@ -1,5 +1,5 @@
 /* sink_module.c — dlopen()s a sink module and checks its table; see
- * sink_module.h.
+ * sink_module.h and "Growing the ABI" in herald/sink.h.
  *
  * Symbols are resolved at load (RTLD_NOW), so a module missing a library
  * fails here, with dlerror()'s message, rather than at its first batch.
@@ -35,18 +35,38 @@ void hv_sink_default_dir(char *out, size_t len)
     snprintf(out, len, "%s", HERALD_MODULES_DIR);
 }
 
-static int check_table(const herald_sink_module *t, char *err, size_t errlen)
+/* Refuses a table of another major or one too small for the v1.0
+ * fields, before reading anything but its first two fields (which every
+ * version has); then copies what its struct_size covers. */
+static int take_table(hv_sink_module *m, const herald_sink_module *t, char *err, size_t errlen)
 {
     if (!t) {
         snprintf(err, errlen, "herald_sink_entry() returned NULL");
         return -1;
     }
-    if (t->abi_version != HERALD_SINK_ABI_VERSION) {
-        snprintf(err, errlen, "built for sink ABI version %u, this herald has version %u",
-                 t->abi_version, HERALD_SINK_ABI_VERSION);
+    uint32_t v = t->abi_version;
+    if (HERALD_SINK_ABI_MAJOR_OF(v) != HERALD_SINK_ABI_MAJOR) {
+        snprintf(err, errlen, "built for sink ABI %u.%u, this herald has sink ABI %u.%u (it loads %u.x)",
+                 (unsigned)HERALD_SINK_ABI_MAJOR_OF(v), (unsigned)HERALD_SINK_ABI_MINOR_OF(v),
+                 HERALD_SINK_ABI_MAJOR, HERALD_SINK_ABI_MINOR, HERALD_SINK_ABI_MAJOR);
         return -1;
     }
-    if (!t->name || !t->create || !t->deliver || !t->destroy) {
+    if (t->struct_size < HERALD_SINK_MODULE_MIN_SIZE) {
+        snprintf(err, errlen,
+                 "built for sink ABI %u.%u, but its table is %u bytes: this herald (sink ABI %u.%u) needs "
+                 "at least %zu (struct_size = sizeof(herald_sink_module))",
+                 (unsigned)HERALD_SINK_ABI_MAJOR_OF(v), (unsigned)HERALD_SINK_ABI_MINOR_OF(v),
+                 (unsigned)t->struct_size, HERALD_SINK_ABI_MAJOR, HERALD_SINK_ABI_MINOR,
+                 (size_t)HERALD_SINK_MODULE_MIN_SIZE);
+        return -1;
+    }
+    m->module_size = t->struct_size;
+    size_t n = t->struct_size < sizeof(m->copy) ? t->struct_size : sizeof(m->copy);
+    memset(&m->copy, 0, sizeof(m->copy));
+    memcpy(&m->copy, t, n);
+    m->copy.struct_size = (uint32_t)n;
+    m->table = &m->copy;
+    if (!m->copy.name || !m->copy.create || !m->copy.deliver || !m->copy.destroy) {
         snprintf(err, errlen, "its table lacks a name, create, deliver or destroy");
         return -1;
     }
@@ -72,9 +92,8 @@ int hv_sink_module_load(hv_sink_module *m, const char *dir, const char *name, ch
         hv_sink_module_unload(m);
         return -1;
     }
-    m->table = entry();
     char why[256];
-    if (check_table(m->table, why, sizeof(why)) != 0) {
+    if (take_table(m, entry(), why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s: %s", m->path, why);
         hv_sink_module_unload(m);
         return -1;

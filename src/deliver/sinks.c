@@ -154,11 +154,18 @@ static int build_batch(sink *k, hv_event **page, size_t n)
         size_t len;
         k->evs[m] = ev;
         k->envs[m] = hv_envelope_json(ev, &len);
-        k->sev[m] = (herald_sink_event){ev->id, ev->time_ms, ev->type, ev->room_id, ev->user_id,
-                                        ev->data, ev->data_len, k->envs[m], len};
+        k->sev[m] = (herald_sink_event){.id = ev->id,
+                                        .time_ms = ev->time_ms,
+                                        .type = ev->type,
+                                        .room_id = ev->room_id,
+                                        .user_id = ev->user_id,
+                                        .data = ev->data,
+                                        .data_len = ev->data_len,
+                                        .envelope = k->envs[m],
+                                        .envelope_len = len};
         m++;
     }
-    k->batch = (herald_sink_batch){k->sev, m, 0};
+    k->batch = (herald_sink_batch){.events = k->sev, .n = m};
     if (m == 0)
         batch_free(k);
     return m > 0;
@@ -443,7 +450,12 @@ static void init_sink(hv_sinks *s, size_t i)
     k->spec = &s->specs[i];
     k->state = "starting";
     uv_mutex_init(&k->mu);
-    k->host = (herald_sink_host){HERALD_SINK_ABI_VERSION, k->spec->name, host_log, host_complete, k};
+    k->host = (herald_sink_host){.struct_size = sizeof(herald_sink_host),
+                                 .abi_version = HERALD_SINK_ABI_VERSION,
+                                 .sink_name = k->spec->name,
+                                 .log = host_log,
+                                 .complete = host_complete,
+                                 .host_data = k};
     char err[1200];
     if (hv_sink_module_load(&k->mod, s->dir, k->spec->module, err, sizeof(err)) != 0) {
         hv_error("sink %s: %s", k->spec->name, err);
@@ -451,6 +463,13 @@ static void init_sink(hv_sinks *s, size_t i)
         k->last_error = strdup(err);
         return;
     }
+    uint32_t v = k->mod.table->abi_version;
+    if (v != HERALD_SINK_ABI_VERSION) /* another minor: runs with the fields both know */
+        hv_info("sink %s: module %s (%s) is built for sink ABI %u.%u (table of %u bytes), this herald has "
+                "%u.%u (%zu bytes): loaded",
+                k->spec->name, k->mod.table->name, k->mod.path, (unsigned)HERALD_SINK_ABI_MAJOR_OF(v),
+                (unsigned)HERALD_SINK_ABI_MINOR_OF(v), (unsigned)k->mod.module_size, HERALD_SINK_ABI_MAJOR,
+                HERALD_SINK_ABI_MINOR, sizeof(herald_sink_module));
     k->loaded = 1;
 }
 
