@@ -5,8 +5,9 @@
  *
  * A secret is "whsec_" + base64 (the prefix may be left out, as the
  * standardwebhooks libraries allow); the HMAC-SHA256 key is the decoded
- * bytes. The signed content is "<webhook-id>.<timestamp>.<raw body>", fed
- * to an OpenSSL EVP_MAC in pieces; webhook-signature is a space-separated
+ * bytes. The signed content is "<webhook-id>.<timestamp>.<raw body>"; the
+ * decoding and the MAC are common/hv_webhook_mac.c, the code the server
+ * signs with. webhook-signature is a space-separated
  * list of "v1,<base64 MAC>" and any one match accepts (secret rotation).
  * Signatures are compared with CRYPTO_memcmp; the timestamp must lie
  * within the tolerance on either side of now.
@@ -18,85 +19,24 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "client_internal.h"
+#include "hv_webhook_mac.h"
 
-#define SECRET_PREFIX "whsec_"
-#define MAX_KEY 512                 /* bytes of a decoded secret */
-#define MAX_B64 ((MAX_KEY + 2) / 3 * 4)
-#define MAC_B64 44                  /* base64 of 32 bytes */
+#define MAX_KEY HV_WEBHOOK_MAX_KEY  /* bytes of a decoded secret */
+#define MAC_B64 HV_WEBHOOK_MAC_B64
 #define DEFAULT_TOLERANCE_S 300
 #define MAX_TIMESTAMP_DIGITS 15     /* far beyond any real time, no overflow */
 
-/* Decodes secret into key; returns its length (> 0) or -1. */
+/* Decodes secret, "whsec_" optional, into key; returns its length (> 0) or -1. */
 static int decode_secret(const char *secret, uint8_t key[MAX_KEY])
 {
     if (!secret)
         return -1;
-    if (!strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX)))
-        secret += strlen(SECRET_PREFIX);
-    size_t len = strlen(secret);
-    if (len == 0 || len > MAX_B64 || len % 4 == 1)
-        return -1;
-    char buf[MAX_B64 + 4];
-    memcpy(buf, secret, len);
-    while (len % 4) /* EVP_DecodeBlock wants whole quads: restore padding */
-        buf[len++] = '=';
-    buf[len] = '\0';
-    size_t pad = 0;
-    while (pad < 2 && buf[len - 1 - pad] == '=')
-        pad++;
-    for (size_t i = 0; i < len - pad; i++) {
-        char c = buf[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/'))
-            return -1; /* EVP_DecodeBlock would skip blanks; we do not */
-    }
-    uint8_t out[MAX_B64];
-    int n = EVP_DecodeBlock(out, (const unsigned char *)buf, (int)len);
-    if (n < 0 || (size_t)n < pad)
-        return -1;
-    n -= (int)pad; /* EVP_DecodeBlock counts the padding as zero bytes */
-    if (n <= 0 || n > MAX_KEY) {
-        OPENSSL_cleanse(out, sizeof(out));
-        return -1;
-    }
-    memcpy(key, out, (size_t)n);
-    OPENSSL_cleanse(out, sizeof(out));
-    return n;
-}
-
-/* base64 of HMAC-SHA256(key, id "." ts "." body) into out (45 bytes). */
-static int compute(const uint8_t *key, size_t klen, const char *id, int64_t ts, const void *body,
-                   size_t len, char out[MAC_B64 + 1])
-{
-    char tsbuf[32];
-    int tslen = snprintf(tsbuf, sizeof(tsbuf), ".%" PRId64 ".", ts);
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    uint8_t md[EVP_MAX_MD_SIZE];
-    size_t mdlen = 0;
-    int rc = -1;
-    if (ctx && EVP_MAC_init(ctx, key, klen, params) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)tsbuf, (size_t)tslen) == 1 &&
-        (len == 0 || EVP_MAC_update(ctx, body, len) == 1) &&
-        EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1 && mdlen == 32) {
-        EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
-        rc = 0;
-    }
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    OPENSSL_cleanse(md, sizeof(md));
-    return rc;
+    if (!strncmp(secret, HV_WEBHOOK_SECRET_PREFIX, strlen(HV_WEBHOOK_SECRET_PREFIX)))
+        secret += strlen(HV_WEBHOOK_SECRET_PREFIX);
+    return hv_webhook_key_decode(secret, key, MAX_KEY);
 }
 
 int herald_webhook_sign(const char *secret, const char *webhook_id, int64_t timestamp,
@@ -120,7 +60,7 @@ int herald_webhook_sign(const char *secret, const char *webhook_id, int64_t time
         return herald__fail(HERALD_EINVAL, errbuf, errlen,
                             "the secret is not \"whsec_\" + base64");
     char mac[MAC_B64 + 1];
-    int rc = compute(key, (size_t)klen, webhook_id, timestamp, body, len, mac);
+    int rc = hv_webhook_mac(key, (size_t)klen, webhook_id, timestamp, body, len, mac);
     OPENSSL_cleanse(key, sizeof(key));
     if (rc != 0)
         return herald__fail(HERALD_ENOMEM, errbuf, errlen, "HMAC-SHA256 failed");
@@ -198,7 +138,7 @@ int herald_webhook_verify_values(const char *secret, const char *webhook_id,
         return rc;
     }
     char expected[MAC_B64 + 1];
-    rc = compute(key, (size_t)klen, webhook_id, ts, body, len, expected);
+    rc = hv_webhook_mac(key, (size_t)klen, webhook_id, ts, body, len, expected);
     OPENSSL_cleanse(key, sizeof(key));
     if (rc != 0)
         return herald__fail(HERALD_ENOMEM, errbuf, errlen, "HMAC-SHA256 failed");

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "client_internal.h"
+#include "hv_ws_shared.h"
 
 #define CLOSE_WAIT_MS 2000
 #define MAX_MESSAGE (64u * 1024 * 1024)
@@ -82,15 +83,7 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 {
     (void)flags;
     herald_ws *ws = user;
-    if (ws->in_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = len < ws->in_len ? len : ws->in_len;
-    memcpy(buf, ws->in, n);
-    ws->in += n;
-    ws->in_len -= n;
-    return (ssize_t)n;
+    return hv_ws_wslay_take(ctx, &ws->in, &ws->in_len, buf, len);
 }
 
 static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,

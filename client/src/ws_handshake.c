@@ -2,7 +2,8 @@
  *
  * herald__ws_handshake_begin draws a random 16-byte Sec-WebSocket-Key
  * (OpenSSL RAND_bytes, base64 by EVP_EncodeBlock), precomputes the
- * expected Sec-WebSocket-Accept, base64(SHA-1(key + RFC GUID)), and writes
+ * expected Sec-WebSocket-Accept, base64(SHA-1(key + RFC GUID)) by
+ * common/hv_ws_shared.c (the code the server answers with), and writes
  * the GET request as plain text. herald__ws_handshake_feed runs the
  * server's bytes through http-parser (HTTP_RESPONSE) and checks, as
  * RFC 6455 §4.1 asks: status 101, "Upgrade: websocket", "Connection"
@@ -18,11 +19,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "client_internal.h"
-
-static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+#include "hv_ws_shared.h"
 
 static void set_error(herald_ws_handshake *h, const char *fmt, const char *arg)
 {
@@ -43,26 +42,6 @@ static char *trim(char *s, size_t *len)
     return s;
 }
 
-/* Does the comma-separated list contain token (case-insensitive)? */
-static int has_token(const char *list, const char *token)
-{
-    size_t tlen = strlen(token);
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if ((size_t)(end - start) == tlen && !strncasecmp(start, token, tlen))
-            return 1;
-    }
-    return 0;
-}
-
 /* One complete header: field (lower case) and value. */
 static void header_done(herald_ws_handshake *h)
 {
@@ -73,7 +52,7 @@ static void header_done(herald_ws_handshake *h)
         if (!strcasecmp(v, "websocket"))
             h->has_upgrade = 1;
     } else if (!strcmp(f, "connection")) {
-        if (has_token(v, "upgrade"))
+        if (hv_ws_header_has_token(v, "upgrade"))
             h->has_connection = 1;
     } else if (!strcmp(f, "sec-websocket-accept")) {
         h->accept_ok = !strcmp(v, h->expect_accept);
@@ -138,16 +117,13 @@ int herald__ws_handshake_begin(herald_ws_handshake *h, const char *host, uint16_
                                const char *path, const char *headers, char **req,
                                size_t *req_len)
 {
-    unsigned char raw[16], digest[SHA_DIGEST_LENGTH];
-    char concat[sizeof(h->key) + sizeof(WS_GUID)];
+    unsigned char raw[16];
 
     memset(h, 0, sizeof(*h));
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return HERALD_EPROTO;
     EVP_EncodeBlock((unsigned char *)h->key, raw, sizeof(raw));
-    snprintf(concat, sizeof(concat), "%s%s", h->key, WS_GUID);
-    SHA1((const unsigned char *)concat, strlen(concat), digest);
-    EVP_EncodeBlock((unsigned char *)h->expect_accept, digest, sizeof(digest));
+    hv_ws_accept_value(h->key, h->expect_accept); /* 24 characters: never refused */
 
     http_parser_init(&h->parser, HTTP_RESPONSE);
     h->parser.data = h;

@@ -3,16 +3,14 @@
  *
  * A secret is "whsec_" + base64 of random bytes; the HMAC-SHA256 key is
  * the decoded bytes. The signed content is "<webhook-id>.<timestamp>.<raw
- * body>", fed to an OpenSSL EVP_MAC in pieces (no concatenated copy of the
- * body), and the header value is "v1,<base64 MAC>". During a secret
- * rotation (prev_secret set, prev_until_ms not yet reached) the old
- * secret's signature follows, space-separated, so receivers still holding
- * the old secret keep verifying.
+ * body>" and the header value is "v1,<base64 MAC>"; the decoding and the
+ * MAC are common/hv_webhook_mac.c, the code the client library verifies
+ * with. During a secret rotation (prev_secret set, prev_until_ms not yet
+ * reached) the old secret's signature follows, space-separated, so
+ * receivers still holding the old secret keep verifying.
  */
-#include <inttypes.h>
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,76 +18,28 @@
 
 #include "core/log.h"
 #include "deliver/endpoints.h"
+#include "hv_webhook_mac.h"
 
-#define SECRET_PREFIX "whsec_"
+#define SECRET_PREFIX HV_WEBHOOK_SECRET_PREFIX
 #define MAX_KEY 128   /* bytes of a decoded secret we accept */
 #define NEW_KEY 32    /* bytes of the secrets we make */
-
-/* Decodes the base64 part of a secret into key; returns its length, or -1. */
-static int decode_secret(const char *secret, uint8_t key[MAX_KEY])
-{
-    size_t plen = strlen(SECRET_PREFIX);
-    if (!secret || strncmp(secret, SECRET_PREFIX, plen) != 0)
-        return -1;
-    const char *b64 = secret + plen;
-    size_t len = strlen(b64);
-    if (len == 0 || len > (MAX_KEY / 3 + 1) * 4 || len % 4 == 1)
-        return -1;
-    /* EVP_DecodeBlock wants whole quads: restore missing padding. */
-    char buf[(MAX_KEY / 3 + 2) * 4 + 1];
-    memcpy(buf, b64, len);
-    while (len % 4)
-        buf[len++] = '=';
-    buf[len] = '\0';
-    size_t pad = 0;
-    while (pad < 2 && buf[len - 1 - pad] == '=')
-        pad++;
-    /* '=' may only appear as the final padding. */
-    if (memchr(buf, '=', len - pad))
-        return -1;
-    uint8_t out[sizeof(buf)];
-    int n = EVP_DecodeBlock(out, (const unsigned char *)buf, (int)len);
-    if (n < 0 || (size_t)n < pad)
-        return -1;
-    n -= (int)pad; /* EVP_DecodeBlock counts the padding as zero bytes */
-    if (n <= 0 || n > MAX_KEY)
-        return -1;
-    memcpy(key, out, (size_t)n);
-    return n;
-}
 
 int hv_webhook_signature(const char *secret, const char *msg_id, int64_t ts, const void *body,
                          size_t len, char out[64])
 {
     out[0] = '\0';
+    size_t plen = strlen(SECRET_PREFIX);
+    if (!secret || strncmp(secret, SECRET_PREFIX, plen) != 0)
+        return -1; /* a receiver may drop the prefix; herald's secrets carry it */
     uint8_t key[MAX_KEY];
-    int klen = decode_secret(secret, key);
+    int klen = hv_webhook_key_decode(secret + plen, key, sizeof(key));
     if (klen < 0)
         return -1;
-    char tsbuf[32];
-    int tslen = snprintf(tsbuf, sizeof(tsbuf), ".%" PRId64 ".", ts);
-
-    int rc = -1;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    uint8_t md[EVP_MAX_MD_SIZE];
-    size_t mdlen = 0;
-    if (ctx && EVP_MAC_init(ctx, key, (size_t)klen, params) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)msg_id, strlen(msg_id)) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)tsbuf, (size_t)tslen) == 1 &&
-        (len == 0 || EVP_MAC_update(ctx, body, len) == 1) &&
-        EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1 && mdlen == 32) {
-        memcpy(out, "v1,", 3);
-        EVP_EncodeBlock((unsigned char *)out + 3, md, (int)mdlen); /* 44 chars + NUL */
-        rc = 0;
-    }
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    char mac[HV_WEBHOOK_MAC_B64 + 1];
+    int rc = hv_webhook_mac(key, (size_t)klen, msg_id, ts, body, len, mac);
     OPENSSL_cleanse(key, sizeof(key));
+    if (rc == 0)
+        snprintf(out, 64, "v1,%s", mac);
     return rc;
 }
 

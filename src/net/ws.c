@@ -30,6 +30,7 @@
 #include <wslay/wslay.h>
 
 #include "core/log.h"
+#include "hv_ws_shared.h"
 #include "net/server.h"
 #include "net/ws_frame.h"
 
@@ -156,20 +157,14 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 {
     (void)flags;
     hv_ws *ws = user;
-    if (ws->in_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
     if (ws->paused) { /* the rest stays with ws_data, kept for hv_ws_resume */
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
-    size_t n = len < ws->in_len ? len : ws->in_len;
-    memcpy(buf, ws->in, n);
-    ws->in += n;
-    ws->in_len -= n;
-    ws->fed += n;
-    return (ssize_t)n;
+    ssize_t n = hv_ws_wslay_take(ctx, &ws->in, &ws->in_len, buf, len);
+    if (n > 0)
+        ws->fed += (uint64_t)n;
+    return n;
 }
 
 static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)

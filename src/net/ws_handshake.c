@@ -1,35 +1,16 @@
 /* ws_handshake.c — the checks of a WebSocket upgrade request and its
  * Sec-WebSocket-Accept value (RFC 6455 4.2); see hv_ws_handshake_check in
  * ws.h. Apart from ws.c, which runs the connection once it is upgraded.
+ * The accept value and the header token test are common/hv_ws_shared.c,
+ * which the client library checks the server's answer with.
  */
 #include "net/ws.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
-#include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "hv_ws_shared.h"
 #include "net/http.h"
-
-static int has_token(const char *header, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = header; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-            return 1;
-        p = e;
-    }
-    return 0;
-}
 
 static int key_valid(const char *key)
 {
@@ -38,16 +19,6 @@ static int key_valid(const char *key)
     if (len != 24)
         return 0;
     return EVP_DecodeBlock(out, (const unsigned char *)key, (int)len) == 18; /* 16 + padding */
-}
-
-static void accept_value(const char *key, char out[32])
-{
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char sha[SHA_DIGEST_LENGTH];
-    char buf[128];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s%s", key, guid);
-    SHA1((const unsigned char *)buf, n, sha);
-    EVP_EncodeBlock((unsigned char *)out, sha, SHA_DIGEST_LENGTH);
 }
 
 int hv_ws_handshake_check(hv_conn *c, hv_http_req *r, char accept[32])
@@ -60,7 +31,7 @@ int hv_ws_handshake_check(hv_conn *c, hv_http_req *r, char accept[32])
         hv_http_error(c, 400, "WebSocket upgrade needs GET");
         return -1;
     }
-    if (!up || !has_token(up, "websocket") || !conn || !has_token(conn, "upgrade")) {
+    if (!up || !hv_ws_header_has_token(up, "websocket") || !conn || !hv_ws_header_has_token(conn, "upgrade")) {
         static const char body[] = "{\"errors\":\"this endpoint speaks WebSocket only\"}";
         hv_http_respond(c, 426, "application/json", "Upgrade: websocket\r\n", body, sizeof(body) - 1);
         return -1;
@@ -74,7 +45,7 @@ int hv_ws_handshake_check(hv_conn *c, hv_http_req *r, char accept[32])
         hv_http_error(c, 400, "missing or malformed Sec-WebSocket-Key");
         return -1;
     }
-    accept_value(key, accept);
+    hv_ws_accept_value(key, accept); /* a key of 24 characters: never refused */
     return 0;
 }
 
