@@ -23,13 +23,13 @@
  * time, not an event id), so they parse their own: herald-cli.c hands
  * over the whole command line when the command word is one of these.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "hv_parse.h"
 
 enum {
     W_SERVER = 256, W_TOKEN, W_JSON, W_URL, W_EVENT_TYPES, W_ROOM_IDS, W_FORMAT, W_SECRET,
@@ -91,17 +91,6 @@ typedef struct wcli {
     unsigned limit;
     uint64_t before, since_id;
 } wcli;
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || *s == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* "a,b" → a JSON array of strings; NULL on an empty item. */
 static json_t *split_list(const char *list)
@@ -254,7 +243,7 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
                                    NULL, err, sizeof(err));
     } else { /* retry */
         uint64_t did;
-        if (parse_u64(ids[1], &did) != 0)
+        if (hv_parse_u64(ids[1], &did) != 0)
             return cli_usage_error("DELIVERY_ID is a number, got '%s'", ids[1]);
         rc = herald_webhook_retry(c->server, c->token, ids[0], did, &out, NULL, err,
                                   sizeof(err));
@@ -317,16 +306,16 @@ int cli_webhooks_dispatch(int argc, char **argv)
         case W_PORT: port = optarg; break;
         case W_TOLERANCE: tolerance = optarg; break;
         case W_LIMIT:
-            if (parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
+            if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
                 return cli_usage_error("--limit needs a number from 1 to 1000, got '%s'", optarg);
             w.limit = (unsigned)num;
             break;
         case W_BEFORE:
-            if (parse_u64(optarg, &w.before) != 0 || w.before == 0)
+            if (hv_parse_u64(optarg, &w.before) != 0 || w.before == 0)
                 return cli_usage_error("--before needs a delivery attempt id, got '%s'", optarg);
             break;
         case W_SINCE_ID:
-            if (parse_u64(optarg, &w.since_id) != 0)
+            if (hv_parse_u64(optarg, &w.since_id) != 0)
                 return cli_usage_error("--since-id needs an event id, got '%s'", optarg);
             w.has_since_id = 1;
             break;

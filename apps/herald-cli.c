@@ -25,13 +25,13 @@
  * cli_peer.c, cli_subscribe.c and cli_token.c; `token` parses its own
  * options, which follow it.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "hv_parse.h"
 
 static void usage(FILE *out)
 {
@@ -172,17 +172,6 @@ void cli_print_json_text(const char *text, size_t len)
 
 /* ---- main ---- */
 
-static int parse_number(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || *s == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 enum {
     OPT_SERVER = 256, OPT_TOKEN, /* global */
     OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
@@ -300,18 +289,18 @@ int main(int argc, char **argv)
         case OPT_USER: c.user = optarg; break;
         case OPT_TYPE: c.type = optarg; break;
         case OPT_SINCE:
-            if (parse_number(optarg, &c.since) != 0)
+            if (hv_parse_u64(optarg, &c.since) != 0)
                 return cli_usage_error("--since needs an event id, got '%s'", optarg);
             c.has_since = 1;
             break;
         case OPT_LIMIT:
-            if (parse_number(optarg, &num) != 0 || num == 0 || num > 1000000)
+            if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000000)
                 return cli_usage_error("--limit needs a positive number, got '%s'", optarg);
             c.limit = (unsigned)num;
             c.has_limit = 1;
             break;
         case OPT_MAX_PEERS:
-            if (parse_number(optarg, &c.max_peers) != 0 || c.max_peers > INT32_MAX)
+            if (hv_parse_u64(optarg, &c.max_peers) != 0 || c.max_peers > INT32_MAX)
                 return cli_usage_error("--max-peers needs a number, got '%s'", optarg);
             c.has_max_peers = 1;
             break;

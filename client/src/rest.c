@@ -6,13 +6,13 @@
  *   herald_publish_json  POST /v1/events  caller's body (object or array)
  *   herald_history       GET  /v1/events?since=&limit=&room_id=&user_id=&type=
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_internal.h"
+#include "hv_parse.h"
 
 static int parse_id(json_t *v, uint64_t *id)
 {
@@ -22,14 +22,7 @@ static int parse_id(json_t *v, uint64_t *id)
     }
     if (!json_is_string(v))
         return -1;
-    const char *s = json_string_value(v);
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || errno || *s == '-')
-        return -1;
-    *id = (uint64_t)x;
-    return 0;
+    return hv_parse_u64(json_string_value(v), id);
 }
 
 void herald_publish_result_clear(herald_publish_result *r)

@@ -5,7 +5,6 @@
  * History runs its store query on libuv's thread pool, so a large read
  * never stalls the I/O loop.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "codec/envelope.h"
 #include "core/event_json.h"
 #include "hub/hub.h"
+#include "hv_parse.h"
 #include "net/server.h"
 
 /* ---- publish ----------------------------------------------------------- */
@@ -118,16 +118,6 @@ static void history_after(uv_work_t *w, int status)
     hv_conn_release(c);
 }
 
-static int parse_u64(const char *s, unsigned long long *out)
-{
-    if (!*s || *s == '-' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return *end || errno ? -1 : 0;
-}
-
 /* Reads an optional string parameter; -1 (after answering 400) when too long. */
 static int string_param(hv_conn *c, hv_http_req *r, const char *name, char *out, size_t cap, const char **dst)
 {
@@ -143,17 +133,17 @@ static int string_param(hv_conn *c, hv_http_req *r, const char *name, char *out,
 static int history_params(hv_conn *c, hv_http_req *r, history_job *j)
 {
     char num[32];
-    unsigned long long v;
+    uint64_t v;
     j->q.limit = 100;
     if (hv_http_query(r, "since", num, sizeof(num)) != 0) {
-        if (parse_u64(num, &v) != 0) {
+        if (hv_parse_u64(num, &v) != 0) {
             hv_http_error(c, 400, "since must be an event id (a non-negative integer)");
             return -1;
         }
         j->q.after_id = v;
     }
     if (hv_http_query(r, "limit", num, sizeof(num)) != 0) {
-        if (parse_u64(num, &v) != 0 || v < 1 || v > 10000) {
+        if (hv_parse_u64(num, &v) != 0 || v < 1 || v > 10000) {
             hv_http_error(c, 400, "limit must be an integer from 1 to 10000");
             return -1;
         }

@@ -14,7 +14,6 @@
  * Changes are answered once stored (through the hub); reads that touch
  * the store run on libuv's thread pool.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "api/router.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
+#include "hv_parse.h"
 #include "net/server.h"
 #include "store/outbox.h"
 
@@ -108,17 +108,6 @@ static void start_job(hv_conn *c, job *j, uv_work_cb fn)
     }
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *s == '-' || *end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void deliveries_work(uv_work_t *w)
 {
     job *j = w->data;
@@ -150,13 +139,13 @@ void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r)
     j->limit = 100;
     char v[32];
     uint64_t x;
-    if (hv_http_query(r, "before", v, sizeof(v)) != 0 && parse_u64(v, &j->before) != 0) {
+    if (hv_http_query(r, "before", v, sizeof(v)) != 0 && hv_parse_u64(v, &j->before) != 0) {
         free(j);
         hv_http_error(c, 400, "before must be a delivery attempt id");
         return;
     }
     if (hv_http_query(r, "limit", v, sizeof(v)) != 0) {
-        if (parse_u64(v, &x) != 0 || x < 1 || x > 1000) {
+        if (hv_parse_u64(v, &x) != 0 || x < 1 || x > 1000) {
             free(j);
             hv_http_error(c, 400, "limit must be an integer from 1 to 1000");
             return;
@@ -272,7 +261,7 @@ void hv_api_webhook_replay(hv_conn *c, hv_http_req *r)
     replay_job *rj = calloc(1, sizeof(*rj));
     const char *sid_s = json_string_value(sid);
     int bad = !json_is_object(b) || (!sid && !st) ||
-              (sid && !(json_is_integer(sid) && json_integer_value(sid) >= 0) && !(sid_s && parse_u64(sid_s, &rj->base.since_id) == 0)) ||
+              (sid && !(json_is_integer(sid) && json_integer_value(sid) >= 0) && !(sid_s && hv_parse_u64(sid_s, &rj->base.since_id) == 0)) ||
               (st && parse_time(st, &rj->base.since_ms) != 0);
     if (json_is_integer(sid))
         rj->base.since_id = (uint64_t)json_integer_value(sid);
@@ -335,7 +324,7 @@ void hv_api_webhook_retry(hv_conn *c, hv_http_req *r)
         return;
     }
     hv_endpoint_unref(ep);
-    if (parse_u64(r->param[1], &did) != 0 || strlen(r->param[1]) >= sizeof(((job *)0)->did)) {
+    if (hv_parse_u64(r->param[1], &did) != 0 || strlen(r->param[1]) >= sizeof(((job *)0)->did)) {
         hv_http_error(c, 404, "Delivery %s does not exist", r->param[1]);
         return;
     }
