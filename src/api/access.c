@@ -176,10 +176,7 @@ static void access_resumed(hv_sub *sub, int status, uint64_t first_id)
     json_t *j = json_pack("{s:s,s:s}", "type", "resume_failed", "message", msg);
     if (status == 1)
         json_object_set_new(j, "first_id", json_string(first));
-    char *text = json_dumps(j, JSON_COMPACT);
-    hv_ws_send(sub->conn, HV_WS_TEXT, text, strlen(text));
-    free(text);
-    json_decref(j);
+    hv_api_ws_send_json(sub->conn, j);
 }
 
 /* herald's own resume, "since": an event id as a string or a number (from

@@ -16,6 +16,7 @@
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "api/router.h"
 #include "codec/fishjam_pb.h"
 #include "core/log.h"
@@ -43,16 +44,6 @@ static void send_pb(hv_conn *c, int (*enc)(uint8_t **, size_t *))
     }
 }
 
-static void send_json(hv_conn *c, json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (s) {
-        hv_ws_send(c, HV_WS_TEXT, s, strlen(s));
-        free(s);
-    }
-}
-
 static int authenticate(hv_conn *c, notif *n, const char *token, int format)
 {
     if (hv_auth_backoff_ws(c) != 0)
@@ -74,7 +65,7 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
     if (format == FMT_PB)
         send_pb(c, hv_fishjam_encode_authenticated);
     else
-        send_json(c, json_pack("{s:s}", "type", "authenticated"));
+        hv_api_ws_send_json(c, json_pack("{s:s}", "type", "authenticated"));
     return 0;
 }
 
@@ -136,7 +127,7 @@ static void on_text(hv_conn *c, notif *n, const uint8_t *data, size_t len)
     } else if (n->format == FMT_JSON && type && !strcmp(type, "subscribe")) {
         json_t *et = json_object_get(j, "event_type");
         subscribe(c, n, json_event_type(et));
-        send_json(c, json_pack("{s:s,s:O?}", "type", "subscribe_response", "event_type", et));
+        hv_api_ws_send_json(c, json_pack("{s:s,s:O?}", "type", "subscribe_response", "event_type", et));
     } else {
         hv_ws_close(c, 1003, "operation not allowed");
     }

@@ -28,6 +28,7 @@
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "api/reply.h"
 #include "auth/identity.h"
 #include "core/log.h"
 #include "deliver/channels.h"
@@ -51,19 +52,9 @@ typedef struct peer_sock {
     char up_since[32];
 } peer_sock;
 
-static void send_json(hv_conn *c, json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (s) {
-        hv_ws_send(c, HV_WS_TEXT, s, strlen(s));
-        free(s);
-    }
-}
-
 static void send_error(hv_conn *c, const char *msg)
 {
-    send_json(c, json_pack("{s:s,s:s}", "type", "error", "message", msg));
+    hv_api_ws_send_json(c, json_pack("{s:s,s:s}", "type", "error", "message", msg));
 }
 
 static void resumed(hv_sub *sub, int status, uint64_t first_id)
@@ -75,7 +66,7 @@ static void resumed(hv_sub *sub, int status, uint64_t first_id)
     snprintf(msg, sizeof(msg), status == 1 ? "history no longer holds the events after %llu; live from now"
                                            : "history could not be read after %llu; live from now",
              (unsigned long long)sub->last_id);
-    send_json(sub->conn, json_pack("{s:s,s:s,s:s}", "type", "resume_failed", "message", msg, "first_id", first));
+    hv_api_ws_send_json(sub->conn, json_pack("{s:s,s:s,s:s}", "type", "resume_failed", "message", msg, "first_id", first));
 }
 
 /* A user token (JWT): the user's channel and the rooms it names. */
@@ -101,7 +92,7 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
     json_t *rooms = json_array();
     for (size_t i = 0; i < id.nrooms; i++)
         json_array_append_new(rooms, json_string(id.rooms[i]));
-    send_json(c, json_pack("{s:s,s:s,s:o}", "type", "authenticated", "user_id", id.user_id, "rooms", rooms));
+    hv_api_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "authenticated", "user_id", id.user_id, "rooms", rooms));
     hv_client_id_clear(&id);
     if (since && *since) {
         ps->resume_slot = 0; /* the resume's now */
@@ -150,7 +141,7 @@ static void authenticate_now(hv_conn *c, peer_sock *ps, const char *token, const
     ps->sub->owner = ps->peer;
     ps->sub->owner_gen = ps->gen;
     hv_sub_join(ps->sub);
-    send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
+    hv_api_ws_send_json(c, json_pack("{s:s,s:s,s:s}", "type", "authenticated", "peer_id", hv_peer_id(ps->peer),
                            "room_id", room));
     if (since && *since) {
         ps->resume_slot = 0; /* the resume's now */

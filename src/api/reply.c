@@ -1,5 +1,5 @@
-/* reply.c — answers to committed changes, and the 503 text of a commit
- * the store did not take; see reply.h. */
+/* reply.c — answers to committed changes, the 503 text of a commit the
+ * store did not take, and JSON messages on the API's sockets; see reply.h. */
 #include "api/reply.h"
 
 #include <stdio.h>
@@ -8,6 +8,8 @@
 
 #include "net/http.h"
 #include "net/server.h"
+#include "net/ws.h"
+#include "net/ws_frame.h"
 
 typedef struct pending {
     hv_conn *conn;
@@ -24,6 +26,16 @@ void hv_api_respond(hv_conn *c, int status, char *body)
     else
         hv_http_respond(c, status, NULL, NULL, NULL, 0);
     free(body);
+}
+
+void hv_api_ws_send_json(hv_conn *c, json_t *msg)
+{
+    char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (s) {
+        hv_ws_send(c, HV_WS_TEXT, s, strlen(s));
+        free(s);
+    }
 }
 
 static void change_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)

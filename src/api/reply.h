@@ -3,10 +3,13 @@
  * A handler that changes state (a room, a peer, a webhook endpoint) calls
  * its operation with an hv_reply; on failure it answers at once, on
  * success the answer (status and body prepared by the operation) is sent
- * by hv_api_change_done once the hub has made the change durable.
+ * by hv_api_change_done once the hub has made the change durable. Also the
+ * one way the API's WebSocket endpoints send a JSON message.
  */
 #ifndef HV_API_REPLY_H
 #define HV_API_REPLY_H
+
+#include <jansson.h>
 
 #include "hub/hub.h"
 #include "net/conn.h"
@@ -14,6 +17,10 @@
 /* Answers status with body (JSON text, freed; NULL for an empty body).
  * Statuses of 300 and up send body as {"errors": body}. */
 void hv_api_respond(hv_conn *c, int status, char *body);
+
+/* Sends msg (taken, may be NULL) as one compact JSON text message on the
+ * WebSocket c; nothing when it is NULL or cannot be encoded. */
+void hv_api_ws_send_json(hv_conn *c, json_t *msg);
 
 /* The two halves of HV_API_RUN_CHANGE: begin makes the reply (holding
  * c); end takes the operation's status and output and either keeps them
