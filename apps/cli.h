@@ -1,6 +1,7 @@
 /* cli.h — what the files of herald-cli share.
  *
  *   herald-cli.c   main: options, usage, dispatch to the commands
+ *   cli_common.c   the error and output helpers, cli_run_until_signal
  *   cli_events.c   listen, publish, history
  *   cli_rooms.c    room create/list/get/delete, peer add/delete/refresh-token
  *   cli_peer.c     peer connect (the peer client)
@@ -44,6 +45,8 @@ typedef struct cli {
     int no_reconnect;
 } cli;
 
+/* cli_common.c: the helpers every command uses. */
+
 /* Prints "herald-cli: <fmt with arg>" and the --help hint; returns 2. */
 int cli_usage_error(const char *fmt, const char *arg);
 
@@ -58,6 +61,34 @@ void cli_print_json(json_t *v);
 
 /* Prints JSON text as one compact line (as is when it has no newline). */
 void cli_print_json_text(const char *text, size_t len);
+
+/* A client that holds a socket open (notifier, peer client, subscriber),
+ * as cli_run_until_signal drives it. The functions wrap the client
+ * library's *_start, *_stop and *_free of that client. */
+typedef struct cli_run_ops {
+    const char *what; /* the command, for its error messages */
+    int (*start)(void *client, uv_loop_t *loop);
+    void (*stop)(void *client);
+    void (*destroy)(void *client);
+} cli_run_ops;
+
+typedef struct cli_run {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    const cli_run_ops *ops;
+    void *client;
+    int interrupted, code;
+    char reason[256];
+} cli_run;
+
+/* Runs r->client (made with user = r, r zeroed first) on a loop of its own
+ * until SIGINT/SIGTERM stop it (returns 0) or it closes by itself (returns
+ * 1, "herald-cli: connection closed: CODE reason" on stderr); frees it
+ * either way. The client's on_close must call cli_run_closed. */
+int cli_run_until_signal(cli_run *r);
+
+/* The client closed with code and reason: lets the loop end. */
+void cli_run_closed(cli_run *r, int code, const char *reason);
 
 /* cli_events.c */
 int cli_listen(const cli *c);

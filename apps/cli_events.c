@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +27,22 @@
 
 /* ---- listen ---- */
 
-typedef struct listener {
-    uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    herald_notifier *n;
-    int interrupted, code;
-    char reason[256];
-} listener;
+static int listen_start(void *n, uv_loop_t *loop)
+{
+    return herald_notifier_start(n, loop);
+}
+
+static void listen_stop(void *n)
+{
+    herald_notifier_stop(n);
+}
+
+static void listen_destroy(void *n)
+{
+    herald_notifier_free(n);
+}
+
+static const cli_run_ops listen_ops = {"listen", listen_start, listen_stop, listen_destroy};
 
 static void on_ready(void *user)
 {
@@ -56,24 +64,12 @@ static void on_metrics(const char *json, void *user)
 
 static void on_close(int code, const char *reason, void *user)
 {
-    listener *l = user;
-    l->code = code;
-    snprintf(l->reason, sizeof(l->reason), "%s", reason);
-    uv_close((uv_handle_t *)&l->sigint, NULL);
-    uv_close((uv_handle_t *)&l->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)signum;
-    listener *l = s->data;
-    l->interrupted = 1;
-    herald_notifier_stop(l->n);
+    cli_run_closed(user, code, reason);
 }
 
 int cli_listen(const cli *c)
 {
-    listener l;
+    cli_run l;
     char err[256] = "";
     memset(&l, 0, sizeof(l));
     herald_notifier_options o = {
@@ -87,32 +83,12 @@ int cli_listen(const cli *c)
         .on_close = on_close,
         .user = &l,
     };
-    l.n = herald_notifier_new(&o, err, sizeof(err));
-    if (!l.n)
+    herald_notifier *n = herald_notifier_new(&o, err, sizeof(err));
+    if (!n)
         return cli_fail("listen", HERALD_EINVAL, err);
-    if (uv_loop_init(&l.loop) != 0) {
-        herald_notifier_free(l.n);
-        return cli_fail("listen", HERALD_ENOMEM, "");
-    }
-    uv_signal_init(&l.loop, &l.sigint);
-    uv_signal_init(&l.loop, &l.sigterm);
-    l.sigint.data = l.sigterm.data = &l;
-    uv_signal_start(&l.sigint, on_signal, SIGINT);
-    uv_signal_start(&l.sigterm, on_signal, SIGTERM);
-    int rc = herald_notifier_start(l.n, &l.loop);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&l.sigint, NULL);
-        uv_close((uv_handle_t *)&l.sigterm, NULL);
-    }
-    uv_run(&l.loop, UV_RUN_DEFAULT);
-    herald_notifier_free(l.n);
-    uv_loop_close(&l.loop);
-    if (rc != 0)
-        return cli_fail("listen", rc, "");
-    if (l.interrupted)
-        return 0;
-    fprintf(stderr, "herald-cli: connection closed: %d %s\n", l.code, l.reason);
-    return 1;
+    l.ops = &listen_ops;
+    l.client = n;
+    return cli_run_until_signal(&l);
 }
 
 /* ---- publish ---- */

@@ -11,19 +11,27 @@
  * when the server closes it (or the connection fails) the exit status is 1
  * with "herald-cli: connection closed: CODE reason" on stderr.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-typedef struct peer_run {
-    uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    herald_peer_client *pc;
-    int interrupted, code;
-    char reason[256];
-} peer_run;
+static int start(void *pc, uv_loop_t *loop)
+{
+    return herald_peer_client_start(pc, loop);
+}
+
+static void stop(void *pc)
+{
+    herald_peer_client_stop(pc);
+}
+
+static void destroy(void *pc)
+{
+    herald_peer_client_free(pc);
+}
+
+static const cli_run_ops ops = {"peer connect", start, stop, destroy};
 
 static void on_ready(const char *peer_id, const char *room_id, void *user)
 {
@@ -45,24 +53,12 @@ static void on_error(const char *message, void *user)
 
 static void on_close(int code, const char *reason, void *user)
 {
-    peer_run *r = user;
-    r->code = code;
-    snprintf(r->reason, sizeof(r->reason), "%s", reason);
-    uv_close((uv_handle_t *)&r->sigint, NULL);
-    uv_close((uv_handle_t *)&r->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)signum;
-    peer_run *r = s->data;
-    r->interrupted = 1;
-    herald_peer_client_stop(r->pc);
+    cli_run_closed(user, code, reason);
 }
 
 int cli_peer_connect(const cli *c)
 {
-    peer_run r;
+    cli_run r;
     char err[256] = "";
     memset(&r, 0, sizeof(r));
     if (!c->peer_token || !*c->peer_token)
@@ -84,34 +80,14 @@ int cli_peer_connect(const cli *c)
         .on_close = on_close,
         .user = &r,
     };
-    r.pc = herald_peer_client_new(&o, err, sizeof(err));
-    if (!r.pc)
+    herald_peer_client *pc = herald_peer_client_new(&o, err, sizeof(err));
+    if (!pc)
         return cli_fail("peer connect", HERALD_EINVAL, err);
-    if (c->metadata && herald_peer_client_update_metadata(r.pc, c->metadata) != 0) {
-        herald_peer_client_free(r.pc);
+    if (c->metadata && herald_peer_client_update_metadata(pc, c->metadata) != 0) {
+        herald_peer_client_free(pc);
         return cli_fail("peer connect", HERALD_ENOMEM, "");
     }
-    if (uv_loop_init(&r.loop) != 0) {
-        herald_peer_client_free(r.pc);
-        return cli_fail("peer connect", HERALD_ENOMEM, "");
-    }
-    uv_signal_init(&r.loop, &r.sigint);
-    uv_signal_init(&r.loop, &r.sigterm);
-    r.sigint.data = r.sigterm.data = &r;
-    uv_signal_start(&r.sigint, on_signal, SIGINT);
-    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
-    int rc = herald_peer_client_start(r.pc, &r.loop);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&r.sigint, NULL);
-        uv_close((uv_handle_t *)&r.sigterm, NULL);
-    }
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    herald_peer_client_free(r.pc);
-    uv_loop_close(&r.loop);
-    if (rc != 0)
-        return cli_fail("peer connect", rc, "");
-    if (r.interrupted)
-        return 0;
-    fprintf(stderr, "herald-cli: connection closed: %d %s\n", r.code, r.reason);
-    return 1;
+    r.ops = &ops;
+    r.client = pc;
+    return cli_run_until_signal(&r);
 }

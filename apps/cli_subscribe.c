@@ -14,19 +14,27 @@
  * close the socket with 1000 and exit 0; when the subscriber gives up the
  * exit status is 1 with "herald-cli: connection closed: CODE reason".
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-typedef struct sub_run {
-    uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    herald_subscriber *sub;
-    int interrupted, code;
-    char reason[256];
-} sub_run;
+static int start(void *sub, uv_loop_t *loop)
+{
+    return herald_subscriber_start(sub, loop);
+}
+
+static void stop(void *sub)
+{
+    herald_subscriber_stop(sub);
+}
+
+static void destroy(void *sub)
+{
+    herald_subscriber_free(sub);
+}
+
+static const cli_run_ops ops = {"subscribe", start, stop, destroy};
 
 static void on_ready(uint64_t resumed_after, void *user)
 {
@@ -59,24 +67,12 @@ static void on_reconnect(unsigned attempt, int code, const char *reason, void *u
 
 static void on_close(int code, const char *reason, void *user)
 {
-    sub_run *r = user;
-    r->code = code;
-    snprintf(r->reason, sizeof(r->reason), "%s", reason);
-    uv_close((uv_handle_t *)&r->sigint, NULL);
-    uv_close((uv_handle_t *)&r->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)signum;
-    sub_run *r = s->data;
-    r->interrupted = 1;
-    herald_subscriber_stop(r->sub);
+    cli_run_closed(user, code, reason);
 }
 
 int cli_subscribe(const cli *c)
 {
-    sub_run r;
+    cli_run r;
     char err[256] = "";
     memset(&r, 0, sizeof(r));
     if (!c->app_token || !*c->app_token)
@@ -93,31 +89,10 @@ int cli_subscribe(const cli *c)
         .on_close = on_close,
         .user = &r,
     };
-    r.sub = herald_subscriber_new(&o, err, sizeof(err));
-    if (!r.sub)
+    herald_subscriber *sub = herald_subscriber_new(&o, err, sizeof(err));
+    if (!sub)
         return cli_fail("subscribe", HERALD_EINVAL, err);
-    if (uv_loop_init(&r.loop) != 0) {
-        herald_subscriber_free(r.sub);
-        return cli_fail("subscribe", HERALD_ENOMEM, "");
-    }
-    uv_signal_init(&r.loop, &r.sigint);
-    uv_signal_init(&r.loop, &r.sigterm);
-    r.sigint.data = r.sigterm.data = &r;
-    uv_signal_start(&r.sigint, on_signal, SIGINT);
-    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
-    int rc = herald_subscriber_start(r.sub, &r.loop);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&r.sigint, NULL);
-        uv_close((uv_handle_t *)&r.sigterm, NULL);
-    }
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    herald_subscriber_free(r.sub);
-    uv_run(&r.loop, UV_RUN_DEFAULT); /* the subscriber's last close callbacks */
-    uv_loop_close(&r.loop);
-    if (rc != 0)
-        return cli_fail("subscribe", rc, "");
-    if (r.interrupted)
-        return 0;
-    fprintf(stderr, "herald-cli: connection closed: %d %s\n", r.code, r.reason);
-    return 1;
+    r.ops = &ops;
+    r.client = sub;
+    return cli_run_until_signal(&r);
 }

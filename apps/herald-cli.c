@@ -129,47 +129,6 @@ static void usage(FILE *out)
           out);
 }
 
-int cli_usage_error(const char *fmt, const char *arg)
-{
-    fputs("herald-cli: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'herald-cli --help'.\n", stderr);
-    return 2;
-}
-
-int cli_fail(const char *what, int rc, const char *err)
-{
-    fprintf(stderr, "herald-cli: %s: %s\n", what, err[0] ? err : herald_strerror(rc));
-    return 1;
-}
-
-void cli_print_line(const char *text, size_t len)
-{
-    fwrite(text, 1, len, stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
-}
-
-void cli_print_json(json_t *v)
-{
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text) {
-        cli_print_line(text, strlen(text));
-        free(text);
-    }
-}
-
-void cli_print_json_text(const char *text, size_t len)
-{
-    if (!memchr(text, '\n', len)) {
-        cli_print_line(text, len);
-        return;
-    }
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
-    cli_print_json(v);
-    json_decref(v);
-}
-
 /* ---- main ---- */
 
 enum {
