@@ -1,7 +1,7 @@
 # test_cli.sh — the README's tour, as a user runs it: herald-cli listen in
 # one "terminal", herald-cli publish in another; history; the example
-# programs of the C client library; what a wrong token and a server stop
-# look like to a listener.
+# programs of the C client library; what a wrong token, Ctrl-C and a
+# server stop look like to a listener.
 . "$(dirname "$0")/lib.sh"
 herald_start
 export HERALD_SERVER=$URL
@@ -43,6 +43,15 @@ HERALD_TOKEN=development "$EX/example_publish" > "$WORK/expub.out" 2>&1
 expect_eq "example_publish exits 0" 0 $?
 wait_for "$WORK/ex.out" '^#[0-9]+ ' && ok "example_listen prints what example_publish sent" || fail "$(cat "$WORK/ex.out" "$WORK/expub.out")"
 kill -INT "$EXL"; wait "$EXL"; expect_eq "example_listen exits 0 on Ctrl-C" 0 $?
+
+# Ctrl-C and SIGTERM end herald-cli listen cleanly: exit 0, no close reported.
+for sig in INT TERM; do
+  "$CLI" listen > /dev/null 2> "$WORK/sig.err" &
+  SIGL=$!; PIDS+=("$SIGL")
+  wait_for "$WORK/sig.err" 'listening' || fail "listen did not start: $(cat "$WORK/sig.err")"
+  kill -"$sig" "$SIGL"; wait "$SIGL"; expect_eq "herald-cli listen exits 0 on SIG$sig" 0 $?
+  expect_eq "and reports no close" "" "$(grep 'connection closed' "$WORK/sig.err")"
+done
 
 printf '\x52\x04\x0a\x02\x72\x31' > "$WORK/hook.bin"
 dec=$("$EX/example_webhook_decode" "$WORK/hook.bin" 2>&1)

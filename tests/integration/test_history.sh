@@ -23,6 +23,9 @@ body=$(curl -s "${auth[@]}" "$URL/v1/events?since=1&limit=1")
 expect_match "envelope shape" '^\{"events":\[\{"id":"2","type":"chat.message","timestamp":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z","room_id":"a","user_id":"u1","data":\{"text":"hi"\}\}\]\}$' "$body"
 
 expect_match "bad since: 400" '^400 \{"errors":"since' "$(http GET '/v1/events?since=abc' "${auth[@]}")"
+# A blank then a sign ("+" is a blank in a query): was read as 2^64-1.
+expect_match "since ' -1': 400" '^400 \{"errors":"since' "$(http GET '/v1/events?since=+-1' "${auth[@]}")"
+expect_match "since ' 3': 400" '^400 \{"errors":"since' "$(http GET '/v1/events?since=%203' "${auth[@]}")"
 expect_match "bad limit: 400" '^400 \{"errors":"limit' "$(http GET '/v1/events?limit=0' "${auth[@]}")"
 expect_match "limit too big: 400" '^400 ' "$(http GET '/v1/events?limit=10001' "${auth[@]}")"
 expect_match "history needs the token" '^401 ' "$(http GET '/v1/events')"
