@@ -81,6 +81,16 @@ typedef struct cli_run {
     char reason[256];
 } cli_run;
 
+/* Defines `static const cli_run_ops name` for a client type T of the
+ * client library whose functions are T_start, T_stop and T_free
+ * (herald_notifier, herald_peer_client, herald_subscriber): three typed
+ * wrappers, since calling them through void * pointer types is undefined. */
+#define CLI_RUN_OPS(name, what, T)                                                             \
+    static int name##_start(void *client, uv_loop_t *loop) { return T##_start(client, loop); } \
+    static void name##_stop(void *client) { T##_stop(client); }                                \
+    static void name##_destroy(void *client) { T##_free(client); }                             \
+    static const cli_run_ops name = {what, name##_start, name##_stop, name##_destroy}
+
 /* Runs r->client (made with user = r, r zeroed first) on a loop of its own
  * until SIGINT/SIGTERM stop it (returns 0) or it closes by itself (returns
  * 1, "herald-cli: connection closed: CODE reason" on stderr); frees it

@@ -27,22 +27,7 @@
 
 /* ---- listen ---- */
 
-static int listen_start(void *n, uv_loop_t *loop)
-{
-    return herald_notifier_start(n, loop);
-}
-
-static void listen_stop(void *n)
-{
-    herald_notifier_stop(n);
-}
-
-static void listen_destroy(void *n)
-{
-    herald_notifier_free(n);
-}
-
-static const cli_run_ops listen_ops = {"listen", listen_start, listen_stop, listen_destroy};
+CLI_RUN_OPS(listen_ops, "listen", herald_notifier);
 
 static void on_ready(void *user)
 {

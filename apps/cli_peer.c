@@ -16,22 +16,7 @@
 
 #include "cli.h"
 
-static int start(void *pc, uv_loop_t *loop)
-{
-    return herald_peer_client_start(pc, loop);
-}
-
-static void stop(void *pc)
-{
-    herald_peer_client_stop(pc);
-}
-
-static void destroy(void *pc)
-{
-    herald_peer_client_free(pc);
-}
-
-static const cli_run_ops ops = {"peer connect", start, stop, destroy};
+CLI_RUN_OPS(ops, "peer connect", herald_peer_client);
 
 static void on_ready(const char *peer_id, const char *room_id, void *user)
 {

@@ -19,22 +19,7 @@
 
 #include "cli.h"
 
-static int start(void *sub, uv_loop_t *loop)
-{
-    return herald_subscriber_start(sub, loop);
-}
-
-static void stop(void *sub)
-{
-    herald_subscriber_stop(sub);
-}
-
-static void destroy(void *sub)
-{
-    herald_subscriber_free(sub);
-}
-
-static const cli_run_ops ops = {"subscribe", start, stop, destroy};
+CLI_RUN_OPS(ops, "subscribe", herald_subscriber);
 
 static void on_ready(uint64_t resumed_after, void *user)
 {
