@@ -1,7 +1,7 @@
 /* cli_common.c — what the commands of herald-cli share: the error and
- * output helpers, and cli_run, the run-until-signal frame of the three
- * commands that hold a socket open (listen, peer connect, subscribe). See
- * cli.h. Apart from herald-cli.c so that the commands' files do not
+ * output helpers, and cli_run_until_signal, the frame of the three
+ * commands that hold a socket open until Ctrl-C (listen, peer connect,
+ * subscribe). See cli.h. Apart from herald-cli.c so that the commands' files do not
  * depend on the file of main and its options.
  */
 #include <signal.h>

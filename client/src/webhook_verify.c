@@ -7,10 +7,10 @@
  * standardwebhooks libraries allow); the HMAC-SHA256 key is the decoded
  * bytes. The signed content is "<webhook-id>.<timestamp>.<raw body>"; the
  * decoding and the MAC are common/hv_webhook_mac.c, the code the server
- * signs with. webhook-signature is a space-separated
- * list of "v1,<base64 MAC>" and any one match accepts (secret rotation).
- * Signatures are compared with CRYPTO_memcmp; the timestamp must lie
- * within the tolerance on either side of now.
+ * signs with. webhook-signature is a space-separated list of "v1,<base64
+ * MAC>" and any one match accepts (secret rotation). Signatures are
+ * compared with CRYPTO_memcmp; the timestamp must lie within the tolerance
+ * on either side of now.
  */
 #include <inttypes.h>
 #include <stdio.h>
