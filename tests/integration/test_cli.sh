@@ -45,12 +45,14 @@ wait_for "$WORK/ex.out" '^#[0-9]+ ' && ok "example_listen prints what example_pu
 kill -INT "$EXL"; wait "$EXL"; expect_eq "example_listen exits 0 on Ctrl-C" 0 $?
 
 # Ctrl-C and SIGTERM end herald-cli listen cleanly: exit 0, no close reported.
+# (A file per run: the shell truncates it only once the child has started.)
 for sig in INT TERM; do
-  "$CLI" listen > /dev/null 2> "$WORK/sig.err" &
+  err=$WORK/sig-$sig.err
+  "$CLI" listen > /dev/null 2> "$err" &
   SIGL=$!; PIDS+=("$SIGL")
-  wait_for "$WORK/sig.err" 'listening' || fail "listen did not start: $(cat "$WORK/sig.err")"
+  wait_for "$err" 'listening' || fail "listen did not start: $(cat "$err")"
   kill -"$sig" "$SIGL"; wait "$SIGL"; expect_eq "herald-cli listen exits 0 on SIG$sig" 0 $?
-  expect_eq "and reports no close" "" "$(grep 'connection closed' "$WORK/sig.err")"
+  expect_eq "and reports no close" "" "$(grep 'connection closed' "$err")"
 done
 
 printf '\x52\x04\x0a\x02\x72\x31' > "$WORK/hook.bin"
