@@ -91,14 +91,19 @@ typedef struct cli_run {
     static void name##_destroy(void *client) { T##_free(client); }                             \
     static const cli_run_ops name = {what, name##_start, name##_stop, name##_destroy}
 
-/* Runs r->client (made with user = r, r zeroed first) on a loop of its own
- * until SIGINT/SIGTERM stop it (returns 0) or it closes by itself (returns
- * 1, "herald-cli: connection closed: CODE reason" on stderr); frees it
- * either way. The client's on_close must call cli_run_closed. */
+/* Runs r->client (made with user = r, r zeroed first, and cli_run_on_close
+ * as its on_close) on a loop of its own until SIGINT/SIGTERM stop it
+ * (returns 0) or it closes by itself (returns 1, "herald-cli: connection
+ * closed: CODE reason" on stderr); frees it either way. */
 int cli_run_until_signal(cli_run *r);
 
-/* The client closed with code and reason: lets the loop end. */
-void cli_run_closed(cli_run *r, int code, const char *reason);
+/* The on_close of a client run by cli_run_until_signal (user: the
+ * cli_run): keeps code and reason and lets the loop end. */
+void cli_run_on_close(int code, const char *reason, void *user);
+
+/* An on_event / on_server_notification callback: prints the event's
+ * native envelope as one JSON line on stdout. */
+void cli_print_event(const herald_event *ev, void *user);
 
 /* cli_events.c */
 int cli_listen(const cli *c);

@@ -52,7 +52,13 @@ void cli_print_json_text(const char *text, size_t len)
     json_decref(v);
 }
 
-/* ---- cli_run ---- */
+void cli_print_event(const herald_event *ev, void *user)
+{
+    (void)user;
+    cli_print_json_text(ev->raw, ev->raw_len);
+}
+
+/* ---- cli_run_until_signal ---- */
 
 static void close_signals(cli_run *r)
 {
@@ -70,8 +76,9 @@ static void on_signal(uv_signal_t *s, int signum)
     r->ops->stop(r->client);
 }
 
-void cli_run_closed(cli_run *r, int code, const char *reason)
+void cli_run_on_close(int code, const char *reason, void *user)
 {
+    cli_run *r = user;
     r->code = code;
     snprintf(r->reason, sizeof(r->reason), "%s", reason);
     close_signals(r);

@@ -35,21 +35,10 @@ static void on_ready(void *user)
     fputs("herald-cli: listening\n", stderr);
 }
 
-static void on_notification(const herald_event *ev, void *user)
-{
-    (void)user;
-    cli_print_json_text(ev->raw, ev->raw_len);
-}
-
 static void on_metrics(const char *json, void *user)
 {
     (void)user;
     cli_print_line(json, strlen(json));
-}
-
-static void on_close(int code, const char *reason, void *user)
-{
-    cli_run_closed(user, code, reason);
 }
 
 int cli_listen(const cli *c)
@@ -63,9 +52,9 @@ int cli_listen(const cli *c)
         .subscriptions = HERALD_SUBSCRIBE_SERVER_NOTIFICATIONS |
                          (c->metrics ? HERALD_SUBSCRIBE_METRICS : 0),
         .on_ready = on_ready,
-        .on_server_notification = on_notification,
+        .on_server_notification = cli_print_event,
         .on_metrics = on_metrics,
-        .on_close = on_close,
+        .on_close = cli_run_on_close,
         .user = &l,
     };
     herald_notifier *n = herald_notifier_new(&o, err, sizeof(err));

@@ -24,21 +24,10 @@ static void on_ready(const char *peer_id, const char *room_id, void *user)
     fprintf(stderr, "herald-cli: connected as peer %s in room %s\n", peer_id, room_id);
 }
 
-static void on_event(const herald_event *ev, void *user)
-{
-    (void)user;
-    cli_print_json_text(ev->raw, ev->raw_len);
-}
-
 static void on_error(const char *message, void *user)
 {
     (void)user;
     fprintf(stderr, "herald-cli: server error: %s\n", message);
-}
-
-static void on_close(int code, const char *reason, void *user)
-{
-    cli_run_closed(user, code, reason);
 }
 
 int cli_peer_connect(const cli *c)
@@ -60,9 +49,9 @@ int cli_peer_connect(const cli *c)
         .token = c->peer_token,
         .auth = c->auth,
         .on_ready = on_ready,
-        .on_event = on_event,
+        .on_event = cli_print_event,
         .on_error = on_error,
-        .on_close = on_close,
+        .on_close = cli_run_on_close,
         .user = &r,
     };
     herald_peer_client *pc = herald_peer_client_new(&o, err, sizeof(err));

@@ -30,12 +30,6 @@ static void on_ready(uint64_t resumed_after, void *user)
         fprintf(stderr, "herald-cli: subscribed\n");
 }
 
-static void on_event(const herald_event *ev, void *user)
-{
-    (void)user;
-    cli_print_json_text(ev->raw, ev->raw_len);
-}
-
 static void on_resume_failed(const char *message, uint64_t first_id, void *user)
 {
     (void)user;
@@ -48,11 +42,6 @@ static void on_reconnect(unsigned attempt, int code, const char *reason, void *u
     (void)user;
     fprintf(stderr, "herald-cli: connection closed: %d %s; reconnecting (attempt %u)\n", code,
             reason, attempt);
-}
-
-static void on_close(int code, const char *reason, void *user)
-{
-    cli_run_closed(user, code, reason);
 }
 
 int cli_subscribe(const cli *c)
@@ -68,10 +57,10 @@ int cli_subscribe(const cli *c)
         .since = c->has_since ? c->since : 0,
         .reconnect = !c->no_reconnect,
         .on_ready = on_ready,
-        .on_event = on_event,
+        .on_event = cli_print_event,
         .on_resume_failed = on_resume_failed,
         .on_reconnect = on_reconnect,
-        .on_close = on_close,
+        .on_close = cli_run_on_close,
         .user = &r,
     };
     herald_subscriber *sub = herald_subscriber_new(&o, err, sizeof(err));
