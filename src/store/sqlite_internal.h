@@ -153,4 +153,10 @@ static inline hv_sqlite *hv_sqlite_of(hv_store *st)
     return (hv_sqlite *)st;
 }
 
+/* Runs a one-row, one-integer query on db: 0 and *out, or -1. */
+int hv_sqlite_query_int64(sqlite3 *db, const char *sql, sqlite3_int64 *out);
+/* Applies every migration above the database's user_version, each in its
+ * own transaction with the version bump (sqlite_schema.c). 0 or -1 (err). */
+int hv_sqlite_schema_migrate(sqlite3 *db, char *err, size_t errlen);
+
 #endif
