@@ -116,14 +116,9 @@ def ws_frame_or_timeout(s, buf):
     """hostile.ws_read_frame with a 1 s wait: ("timeout", b"", buf) when no
     whole frame came in that time (the session checks its clock)."""
     while True:
-        if len(buf) >= 2:
-            n, off = buf[1] & 0x7F, 2
-            if n == 126 and len(buf) >= 4:
-                n, off = struct.unpack(">H", buf[2:4])[0], 4
-            elif n == 127 and len(buf) >= 10:
-                n, off = struct.unpack(">Q", buf[2:10])[0], 10
-            if ((buf[1] & 0x7F) < 126 or off > 2) and len(buf) >= off + n:
-                return buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+        frame = hostile.ws_take_frame(buf)
+        if frame:
+            return frame
         try:
             chunk = s.recv(262144)
         except socket.timeout:

@@ -129,20 +129,33 @@ def ws_frame(payload, opcode=0x1, fin=True, mask=True):
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
+def ws_take_frame(buf):
+    """(opcode, payload, rest) of the first whole (unmasked) server frame
+    in buf, or None while buf holds less than one."""
+    if len(buf) < 2:
+        return None
+    n, off = buf[1] & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, off = struct.unpack(">H", buf[2:4])[0], 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, off = struct.unpack(">Q", buf[2:10])[0], 10
+    if len(buf) < off + n:
+        return None
+    return buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+
+
 def ws_read_frame(s, buf=b""):
     """(opcode, payload, rest) of the next server frame, or (None, b"", buf)
     when the socket closed or the deadline passed first."""
     end = time.monotonic() + DEADLINE
     while True:
-        if len(buf) >= 2:
-            n, off = buf[1] & 0x7F, 2
-            if n == 126 and len(buf) >= 4:
-                n, off = struct.unpack(">H", buf[2:4])[0], 4
-            elif n == 127 and len(buf) >= 10:
-                n, off = struct.unpack(">Q", buf[2:10])[0], 10
-            if (buf[1] & 0x7F) < 126 or off > 2:
-                if len(buf) >= off + n:
-                    return buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+        frame = ws_take_frame(buf)
+        if frame:
+            return frame
         left = end - time.monotonic()
         if left <= 0:
             return None, b"", buf
