@@ -3,8 +3,8 @@
  * arbitrary bytes, made a NUL-terminated string. An accepted URL must give
  * a non-empty host, a port in 1..65535, a database in 0..1000000 and
  * NUL-terminated user and password within their buffers; a refused one
- * must say why. The seeds in fuzz/corpus/fuzz_redis_url/ are the forms the
- * README documents.
+ * must say why. The seeds in fuzz/corpus/fuzz_redis_url/ are the forms
+ * docs/configuration.md documents (--redis-url).
  */
 #include <stdint.h>
 #include <stdlib.h>

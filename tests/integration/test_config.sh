@@ -3,6 +3,11 @@
 
 out=$("$HERALD" --help); expect_eq "--help exits 0" 0 $?
 expect_match "--help lists --listen with its env twin" 'HERALD_LISTEN' "$out"
+# docs/configuration.md is where the flags are documented: a table row
+# (`--flag ...` in its first cell) for every flag --help lists.
+missing=$(sed -n 's/^  \(--[a-z0-9-]*\).*/\1/p' <<<"$out" | while read -r flag; do
+  grep -qE -- "^\| \`$flag[ \`]" "$SRC/docs/configuration.md" || echo "$flag"; done)
+expect_eq "docs/configuration.md has a row for every flag of --help" "" "$missing"
 expect_match "--version prints the version" '^herald [0-9]+\.[0-9]+\.[0-9]+' "$("$HERALD" --version)"
 
 "$HERALD" --no-such-flag 2>"$WORK/err"; expect_eq "unknown flag exits 2" 2 $?

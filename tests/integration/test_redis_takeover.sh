@@ -6,8 +6,8 @@
 # retried. Node B is killed with SIGKILL; the endpoint then answers 200:
 # exactly one survivor takes B over (after --node-timeout) and every event
 # B acknowledged is delivered. Delivery is at least once, so the test
-# checks what herald promises (README, "Webhooks, sinks and retention
-# across nodes") against herald's own record of its attempts (GET
+# checks what herald promises (docs/storage.md, "Webhooks, sinks and
+# retention across nodes") against herald's own record of its attempts (GET
 # /v1/webhooks/:id/deliveries) and what the receiver got: every event
 # gets a 200; herald records exactly one successful attempt per event and
 # none after it; a request the receiver got that herald has no record of
