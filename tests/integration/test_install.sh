@@ -47,6 +47,11 @@ for m in file http redis mqtt sqlite-cdr; do
   [ -f "$P/$LIBDIR/herald/sinks/herald-sink-$m.so" ] && ok "sink module $m under $LIBDIR/herald/sinks" ||
     fail "herald-sink-$m.so missing under $P/$LIBDIR/herald/sinks"
 done
+# Every public header lives in the source tree's include/herald/, and
+# exactly those are installed under include/herald.
+want=$(cd "$SRC/include/herald" && ls -- *.h | sort | tr '\n' ' ')
+got=$(cd "$P/include/herald" 2>/dev/null && ls | sort | tr '\n' ' ')
+expect_eq "include/herald holds the headers of the source's include/herald/" "$want" "$got"
 for h in client.h client_webhooks.h sink.h; do
   [ -f "$P/include/herald/$h" ] && ok "include/herald/$h" || fail "include/herald/$h missing"
 done
