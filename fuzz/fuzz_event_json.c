@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/event_frames.h"
 #include "codec/fishjam_pb.h"
 #include "core/event.h"
 #include "core/event_json.h"

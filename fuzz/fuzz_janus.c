@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/event_frames.h"
 #include "core/event.h"
 #include "core/event_json.h"
 #include "ingest/janus.h"

@@ -18,7 +18,7 @@
 #include "hub/heartbeat.h"
 #include "hub/hub.h"
 #include "net/server.h"
-#include "net/ws_frame.h"
+#include "codec/ws_frame.h"
 #include "rooms/rooms.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"

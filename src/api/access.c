@@ -35,12 +35,12 @@
 #include "api/reply.h"
 #include "api/router.h"
 #include "auth/identity.h"
+#include "codec/ws_frame.h"
 #include "core/created_at.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 
 #define MAX_PUSH 1000
 

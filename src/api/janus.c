@@ -24,13 +24,13 @@
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
+#include "codec/ws_frame.h"
 #include "core/log.h"
 #include "hub/hub.h"
 #include "ingest/janus.h"
 #include "ingest/janus_dedup.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 
 #define COUNT(srv, field) atomic_fetch_add_explicit(&(srv)->metrics.field, 1, memory_order_relaxed)
 

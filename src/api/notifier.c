@@ -19,11 +19,11 @@
 #include "api/reply.h"
 #include "api/router.h"
 #include "codec/fishjam_pb.h"
+#include "codec/ws_frame.h"
 #include "core/log.h"
 #include "deliver/reach.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 
 enum { FMT_NONE, FMT_PB, FMT_JSON };
 

@@ -30,11 +30,11 @@
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "auth/identity.h"
+#include "codec/ws_frame.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 #include "rooms/rooms.h"
 #include "store/store.h"
 

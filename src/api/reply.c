@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/ws_frame.h"
 #include "net/http.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 
 typedef struct pending {
     hv_conn *conn;

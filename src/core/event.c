@@ -1,14 +1,11 @@
-/* event.c — event records: creation, references, one-time encoding. */
+/* event.c — event records: creation and references (their encoding is
+ * codec/event_frames.c). */
 #include "core/event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "codec/envelope.h"
-#include "codec/fishjam_pb.h"
-#include "net/ws_frame.h"
 
 /* Copies len bytes of s and a NUL to *at; returns the copy. */
 static char *place(char **at, const char *s, size_t len)
@@ -58,33 +55,6 @@ void hv_event_unref(hv_event *ev)
     hv_sbuf_unref(ev->pb.buf);
     hv_sbuf_unref(ev->sse.buf);
     free(ev); /* its strings live in the same block */
-}
-
-void hv_event_encode(hv_event *ev)
-{
-    if (!ev->json.buf) {
-        size_t len;
-        char *env = hv_envelope_json(ev, &len);
-        ev->json = hv_ws_frame_new(HV_WS_TEXT, env, len);
-        /* The envelope is one line of JSON (no raw newlines), so it is one
-         * SSE data: line. */
-        char head[40];
-        int hl = snprintf(head, sizeof(head), "id: %llu\ndata: ", (unsigned long long)ev->id);
-        ev->sse.buf = hv_sbuf_new((size_t)hl + len + 2);
-        memcpy(ev->sse.buf->data, head, (size_t)hl);
-        memcpy(ev->sse.buf->data + hl, env, len);
-        memcpy(ev->sse.buf->data + hl + len, "\n\n", 2);
-        ev->sse.hdr = 0;
-        free(env);
-    }
-    if (!ev->pb.buf) {
-        uint8_t *pb;
-        size_t len;
-        if (hv_fishjam_encode_event(ev, &pb, &len) == 0) {
-            ev->pb = hv_ws_frame_new(HV_WS_BINARY, pb, len);
-            free(pb);
-        }
-    }
 }
 
 void hv_time_iso8601(int64_t ms, char out[32])

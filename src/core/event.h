@@ -2,7 +2,8 @@
  *
  * An event is created by an ingest path (validated, no id yet), handed to the
  * hub, which appends it to the store (the store assigns id and time) and then
- * encodes it once per wire format (hv_event_encode). From then on it is
+ * encodes it once per wire format (hv_event_encode, codec/event_frames.h:
+ * the bytes are core's hv_frame, the formats codec's). From then on it is
  * immutable and shared, by reference, by every I/O loop and every recipient.
  */
 #ifndef HV_EVENT_H
@@ -40,7 +41,7 @@ typedef struct hv_event {
     double created_key;
     int created_set;  /* HV_CREATED_NONE, _KEY (created_key holds it) or
                        * _STAMP (the commit stamps storage time) */
-    /* Encodings, filled once by hv_event_encode() after the append. */
+    /* Encodings, filled once by hv_event_encode() (codec/) after the append. */
     hv_frame json;    /* native JSON envelope, WebSocket text frame */
     hv_frame pb;      /* fishjam.ServerMessage, WebSocket binary frame */
     hv_frame sse;     /* Server-Sent Events record "id: …\ndata: <envelope>\n\n" (hdr 0) */
@@ -52,9 +53,6 @@ hv_event *hv_event_new(const char *type, const char *room_id, const char *user_i
                        const char *data, size_t data_len);
 hv_event *hv_event_ref(hv_event *ev);
 void hv_event_unref(hv_event *ev);
-
-/* Builds ev->json and ev->pb from the committed event. Idempotent. */
-void hv_event_encode(hv_event *ev);
 
 /* Formats ms since the epoch as ISO 8601 UTC with milliseconds
  * ("2026-11-22T10:00:00.123Z"); out must hold 32 bytes. */

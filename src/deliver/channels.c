@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/event_frames.h"
 #include "deliver/reach.h"
 #include "net/server.h"
 #include "net/ws.h"

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/event_frames.h"
 #include "core/log.h"
 #include "deliver/webhook_engine.h"
 #include "net/server.h"

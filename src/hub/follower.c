@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include "codec/event_frames.h"
 #include "core/log.h"
 #include "deliver/fanout.h"
 #include "deliver/sinks.h"

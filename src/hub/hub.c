@@ -34,6 +34,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "codec/event_frames.h"
 #include "core/created_at.h"
 #include "core/log.h"
 #include "deliver/endpoints.h"

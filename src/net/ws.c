@@ -29,10 +29,10 @@
 #include <strings.h>
 #include <wslay/wslay.h>
 
+#include "codec/ws_frame.h"
 #include "core/log.h"
 #include "hv_ws_shared.h"
 #include "net/server.h"
-#include "net/ws_frame.h"
 
 #define CLOSE_GRACE_MS 2000
 /* Input kept while paused: the rest of the read that paused the socket, and

@@ -35,6 +35,7 @@
 
 #include <cmocka.h>
 
+#include "codec/event_frames.h"
 #include "core/config.h"
 #include "core/event.h"
 #include "deliver/channels.h"

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "codec/envelope.h"
+#include "codec/event_frames.h"
 #include "core/event.h"
 
 #define T_2026_11_22 1795341600123LL /* 2026-11-22T10:00:00.123Z */

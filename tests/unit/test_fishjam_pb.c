@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "codec/event_frames.h"
 #include "codec/fishjam_pb.h"
 #include "core/event.h"
 #include "fishjam.pb-c.h"

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "codec/ws_frame.h"
 #include "net/http.h"
 #include "net/http_body.h"
 #include "net/ws.h"
-#include "net/ws_frame.h"
 
 static void check_path(const char *in, const char *want)
 {

@@ -4,7 +4,7 @@
  * the payload. We capture the header into a small buffer, then lay out
  * [header][payload] in one shared buffer.
  */
-#include "net/ws_frame.h"
+#include "codec/ws_frame.h"
 
 #include <stdlib.h>
 #include <string.h>
