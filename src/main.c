@@ -23,6 +23,7 @@
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
 #include "deliver/sinks.h"
+#include "ingest/janus.h"
 #include "ingest/janus_dedup.h"
 
 typedef struct control {
@@ -154,6 +155,11 @@ int main(int argc, char **argv)
     int r = hv_config_load(&srv.cfg, argc, argv);
     if (r != 0)
         return r > 0 ? 0 : 2;
+    if (srv.cfg.janus_path[0] != '/' || hv_janus_room_from_parse(srv.cfg.janus_room_from) < 0) {
+        fprintf(stderr, "herald: --janus-path must start with '/' and --janus-room-from must be "
+                        "opaque_id, session or none\n");
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     static control ctl;
     control_signals_start(&ctl, &srv);

@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 
 #include "core/log.h"
-#include "ingest/janus.h"
 
 /* The installed modules folder, set by the build (CMakeLists.txt); shown
  * in --help and so in herald(8). */
@@ -508,11 +507,8 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         fprintf(stderr, "herald: --engine must be sqlite or redis\n");
         return -1;
     }
-    if (c->janus_path[0] != '/' || hv_janus_room_from_parse(c->janus_room_from) < 0) {
-        fprintf(stderr, "herald: --janus-path must start with '/' and --janus-room-from must be "
-                        "opaque_id, session or none\n");
-        return -1;
-    }
+    /* --janus-path and --janus-room-from are checked by main.c, which has
+     * ingest's parser in reach (core reads settings, it parses no layer's). */
     derive_limits(c);
     hv_log_level = c->log_level;
     return 0;

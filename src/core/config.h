@@ -75,7 +75,7 @@ typedef struct hv_config {
     char modules_dir[1024];           /* where sink modules are looked for; "" = default */
     /* Janus ingest (api/janus.c, ingest/janus.c) */
     char janus_path[256];             /* POST path of the sample event handler */
-    char janus_room_from[16];         /* none, opaque_id or session */
+    char janus_room_from[16];         /* none, opaque_id or session (main.c checks) */
     char janus_room_prefix[128];      /* put before the room id taken from an event */
     size_t janus_dedup;               /* recent Janus event digests remembered */
 } hv_config;
