@@ -36,6 +36,7 @@
 
 #include "api/handlers.h"
 #include "auth/identity.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "fixture.h"

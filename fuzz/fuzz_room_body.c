@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/id.h"
 #include "rooms/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "codec/fishjam_pb.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/fanout.h"
 #include "hub/heartbeat.h"

@@ -36,6 +36,7 @@
 #include "api/router.h"
 #include "auth/identity.h"
 #include "codec/ws_frame.h"
+#include "core/clock.h"
 #include "core/created_at.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"

@@ -31,6 +31,7 @@
 #include "api/reply.h"
 #include "auth/identity.h"
 #include "codec/ws_frame.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"

@@ -21,6 +21,7 @@
 #include "api/backoff.h"
 #include "api/handlers.h"
 #include "auth/identity.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"

@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
+#include "core/clock.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
 #include "hv_parse.h"
@@ -224,31 +224,18 @@ static void replay_after(uv_work_t *w, int status)
     job_after(w, status);
 }
 
-/* "since" as an ISO 8601 UTC time ("2026-11-23T10:00:00Z", fraction
- * allowed) or ms since the epoch. */
+/* "since" as an ISO 8601 time ("2026-11-23T10:00:00Z", fraction allowed;
+ * core/clock.h) or ms since the epoch. */
 static int parse_time(json_t *v, int64_t *ms)
 {
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *ms = json_integer_value(v);
         return 0;
     }
-    const char *s = json_string_value(v);
-    struct tm tm = {0};
-    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!rest)
+    double t;
+    if (hv_time_parse_iso8601(json_string_value(v), &t) != 0)
         return -1;
-    int frac = 0;
-    if (*rest == '.') {
-        int digits = 0;
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            if (digits++ < 3)
-                frac = frac * 10 + (*rest - '0');
-        while (digits++ < 3)
-            frac *= 10;
-    }
-    if (strcmp(rest, "Z") != 0)
-        return -1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
+    *ms = (int64_t)t; /* whole ms: a fraction of one is dropped */
     return 0;
 }
 

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+
 /* A JSON string literal: s[0..n), wrapped in quotes when quote is set. */
 typedef struct piece {
     const char *s;

@@ -30,9 +30,8 @@
 
 /* The key of a JSON created_at/timestamp value: 0 and *key set, or -1. */
 int hv_created_key(const json_t *v, double *key);
-/* The key of an ISO 8601 date and time, "YYYY-MM-DDTHH:MM[:SS[.frac]]"
- * then "Z" or an offset "+HH:MM", "+HHMM", "+HH" ('t', 'z' and a space
- * for 'T' are taken too): 0 and *key set, or -1. */
+/* The key of an ISO 8601 date and time (the forms hv_time_parse_iso8601,
+ * core/clock.h, takes) from 1970 on: 0 and *key set, or -1. */
 int hv_created_iso_key(const char *s, double *key);
 
 /* What an access event's data ends with when its created_at is to be

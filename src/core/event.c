@@ -2,10 +2,8 @@
  * codec/event_frames.c). */
 #include "core/event.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Copies len bytes of s and a NUL to *at; returns the copy. */
 static char *place(char **at, const char *s, size_t len)
@@ -55,20 +53,4 @@ void hv_event_unref(hv_event *ev)
     hv_sbuf_unref(ev->pb.buf);
     hv_sbuf_unref(ev->sse.buf);
     free(ev); /* its strings live in the same block */
-}
-
-void hv_time_iso8601(int64_t ms, char out[32])
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-int64_t hv_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

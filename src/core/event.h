@@ -54,11 +54,4 @@ hv_event *hv_event_new(const char *type, const char *room_id, const char *user_i
 hv_event *hv_event_ref(hv_event *ev);
 void hv_event_unref(hv_event *ev);
 
-/* Formats ms since the epoch as ISO 8601 UTC with milliseconds
- * ("2026-11-22T10:00:00.123Z"); out must hold 32 bytes. */
-void hv_time_iso8601(int64_t ms, char out[32]);
-
-/* Wall-clock time in ms since the epoch. */
-int64_t hv_now_ms(void);
-
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/event.h"
+#include "core/clock.h"
 
 int hv_log_level = HV_LOG_INFO;
 

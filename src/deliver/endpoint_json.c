@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
 const char *hv_endpoint_format_name(int format)

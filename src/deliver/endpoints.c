@@ -17,12 +17,13 @@
 #include <uv.h>
 
 #include "codec/fishjam_pb.h"
+#include "core/clock.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "deliver/endpoint_json.h"
 #include "deliver/webhooks.h"
 #include "store/outbox.h"
 #include "net/server.h"
-#include "rooms/model.h"
 
 #define NS "webhook"
 #define ROTATION_GRACE_MS (24 * 3600 * 1000LL)

@@ -35,6 +35,7 @@
 #include <uv.h>
 
 #include "codec/envelope.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/sink_config.h"
 #include "deliver/sink_module.h"

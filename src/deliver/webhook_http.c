@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/webhook_engine.h"
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "codec/event_frames.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "deliver/webhook_engine.h"
 #include "net/server.h"

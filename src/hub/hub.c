@@ -35,6 +35,7 @@
 #include <uv.h>
 
 #include "codec/event_frames.h"
+#include "core/clock.h"
 #include "core/created_at.h"
 #include "core/log.h"
 #include "deliver/endpoints.h"

@@ -65,6 +65,5 @@ void hv_room_remove_peer(hv_room *room, hv_peer *p);
 /* A new random token (43 base64url chars, 256 bits) and its hash. */
 void hv_token_new(char token[44], char hash_hex[65]);
 void hv_token_hash(const char *token, char hash_hex[65]);
-void hv_uuid4(char out[37]);
 
 #endif

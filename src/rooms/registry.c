@@ -17,6 +17,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/clock.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "deliver/endpoints.h"

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "store/redis_internal.h"

@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "codec/event_frames.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/event.h"
 #include "deliver/channels.h"

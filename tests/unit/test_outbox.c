@@ -29,6 +29,7 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
 #include "core/event.h"
 #include "store/outbox.h"
 #include "store/store.h"

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
 #include "core/event.h"
 #include "store/store.h"
 #include "store_engine.h"
