@@ -8,6 +8,7 @@
 
 #include "api/handlers.h"
 #include "api/router.h"
+#include "auth/server_token.h"
 #include "core/clock.h"
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"

@@ -24,6 +24,7 @@
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "api/router.h"
+#include "auth/server_token.h"
 #include "codec/ws_frame.h"
 #include "core/log.h"
 #include "hub/hub.h"

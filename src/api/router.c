@@ -7,13 +7,11 @@
  */
 #include "api/router.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "auth/server_token.h"
 #include "net/server.h"
 
 typedef struct route {
@@ -162,39 +160,15 @@ void hv_router_dispatch(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 404, "no such endpoint: %s", r->path);
 }
 
-int hv_auth_token_ok(hv_server *srv, const char *token, size_t len)
-{
-    /* Compare digests, so neither the content nor the length of the
-     * server token leaks through timing. */
-    unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)srv->cfg.token, strlen(srv->cfg.token), want);
-    SHA256((const unsigned char *)token, len, got);
-    return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
-}
-
-int hv_auth_is_server(hv_server *srv, const hv_http_req *r)
-{
-    const char *auth = hv_http_header_get(r, "authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
-    const char *tok = auth + 7;
-    while (*tok == ' ')
-        tok++;
-    return *tok && hv_auth_token_ok(srv, tok, strlen(tok));
-}
-
 int hv_auth_require_server(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_backoff_http(c) != 0)
         return -1;
-    const char *auth = hv_http_header_get(r, "authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+    const char *tok = hv_auth_bearer(hv_http_header_get(r, "authorization"));
+    if (!tok) {
         hv_http_error(c, 401, "Missing token");
         return -1;
     }
-    const char *tok = auth + 7;
-    while (*tok == ' ')
-        tok++;
     if (!hv_auth_token_ok(c->loop->srv, tok, strlen(tok))) {
         hv_auth_failed(c);
         hv_http_error(c, 401, "Invalid token");

@@ -1,4 +1,5 @@
-/* router.h — maps each HTTP request to its handler, and server-token auth. */
+/* router.h — maps each HTTP request to its handler, and the HTTP answer to
+ * a missing or wrong server token (the check itself: auth/server_token.h). */
 #ifndef HV_ROUTER_H
 #define HV_ROUTER_H
 
@@ -14,12 +15,6 @@ int hv_router_find(const char *method, const char *path, hv_route_handler *out, 
 
 /* Routes r (on c) to its handler; unknown paths get 404, wrong methods 405. */
 void hv_router_dispatch(hv_conn *c, hv_http_req *r);
-
-/* 1 when token equals the server token (constant time). */
-int hv_auth_token_ok(hv_server *srv, const char *token, size_t len);
-
-/* 1 when r carries "Authorization: Bearer <server token>" (answers nothing). */
-int hv_auth_is_server(hv_server *srv, const hv_http_req *r);
 
 /* Checks "Authorization: Bearer <server token>"; on failure answers 401
  * ("Missing token" / "Invalid token") and returns -1; 429 at once, unchecked,
