@@ -10,7 +10,7 @@
 #include "core/limits.h"
 #include "deliver/endpoints.h"
 #include "hub/hub.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 static char store_dir[64];
 

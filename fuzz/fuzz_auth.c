@@ -41,7 +41,7 @@
 #include "core/log.h"
 #include "fixture.h"
 #include "net/server.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 #define TOKEN "fuzz-server-token"
 #define JWT_SECRET "fuzz-secret"

@@ -57,7 +57,7 @@
 #include "net/conn.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 #define TOKEN "fuzz-server-token"
 #define JWT_SECRET "fuzz-secret"

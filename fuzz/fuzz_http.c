@@ -18,9 +18,9 @@
 #include "hub/hub.h"
 #include "net/conn.h"
 #include "net/server.h"
-#include "rooms/rooms.h"
 #include "deliver/endpoints.h"
 #include "core/limits.h"
+#include "rooms/registry.h"
 
 static hv_server srv;
 static hv_loop *loop;

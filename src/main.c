@@ -20,7 +20,7 @@
 #include "hub/hub.h"
 #include "net/server.h"
 #include "codec/ws_frame.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
 #include "deliver/sinks.h"

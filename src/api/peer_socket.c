@@ -36,7 +36,7 @@
 #include "deliver/channels.h"
 #include "net/server.h"
 #include "net/ws.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "store/store.h"
 
 typedef struct peer_sock {

@@ -14,7 +14,7 @@
 #include "api/router.h"
 #include "net/server.h"
 #include "rooms/model.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 /* "host:port" clients should use: the Host header, else the listen address. */
 static void address(hv_conn *c, hv_http_req *r, char *out, size_t len)

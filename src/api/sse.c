@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "deliver/channels.h"
 #include "net/server.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 #define HEARTBEAT_MS 15000
 #define RETRY_MS 3000

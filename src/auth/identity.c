@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, char *err, size_t errlen)
 {

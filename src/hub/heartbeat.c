@@ -20,7 +20,7 @@
 
 #include "core/log.h"
 #include "deliver/webhooks.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "store/shared.h"
 
 struct hv_heartbeat {

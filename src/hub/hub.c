@@ -46,7 +46,7 @@
 #include "hub/follower.h"
 #include "hub/replica.h"
 #include "net/server.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "store/outbox.h"
 
 #define PRUNE_EVERY_MS 1000

@@ -41,7 +41,7 @@
 #include "core/log.h"
 #include "core/map.h"
 #include "deliver/endpoints.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "store/shared.h"
 
 #define FEED_PAGE 500         /* entries per read */

@@ -1,5 +1,5 @@
 /* nodes.c — rooms and peers across herald nodes sharing one store (the
- * redis engine); see rooms.h and store/shared.h.
+ * redis engine); see registry.h and store/shared.h.
  *
  * Changes made on other nodes: each node commits its own changes and
  * applies them to its memory at once; the others learn them from the

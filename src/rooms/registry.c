@@ -1,4 +1,4 @@
-/* registry.c — the rooms and peers registry; see rooms.h.
+/* registry.c — the rooms and peers registry; see registry.h.
  *
  * One mutex guards the maps (rooms by id, peers by id and by token hash)
  * and every room and peer field. An operation validates, changes memory,
@@ -25,8 +25,8 @@
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/model.h"
+#include "rooms/registry.h"
 #include "rooms/registry_internal.h"
-#include "rooms/rooms.h"
 #include "store/shared.h"
 
 /* ---- loading ----------------------------------------------------------- */

@@ -13,7 +13,7 @@
 #include "core/map.h"
 #include "hub/hub.h"
 #include "rooms/model.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 
 #define NS_ROOM "room"
 #define NS_PEER "peer"

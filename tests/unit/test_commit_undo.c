@@ -25,7 +25,7 @@
 #include "deliver/endpoints.h"
 #include "hub/hub.h"
 #include "net/server.h"
-#include "rooms/rooms.h"
+#include "rooms/registry.h"
 #include "store/engine.h"
 
 #define DEADLINE_MS 60000

@@ -1,4 +1,4 @@
-/* rooms.h — rooms and peers: the Fishjam-compatible room model.
+/* registry.h — rooms and peers: the Fishjam-compatible room model.
  *
  * The registry keeps every room and peer in memory behind one lock, and
  * persists each change as a state record (store kv) committed in the same
@@ -9,9 +9,12 @@
  * their peer or room is deleted; their presence emits peer.connected,
  * peer.disconnected and peer.crashed. With several nodes sharing one
  * store, rooms, peers and sessions are shared too (rooms/nodes.c).
+ *
+ * Implemented by registry.c (the REST operations and peer sockets),
+ * nodes.c (what crosses nodes) and undo.c (a change whose commit failed).
  */
-#ifndef HV_ROOMS_H
-#define HV_ROOMS_H
+#ifndef HV_ROOMS_REGISTRY_H
+#define HV_ROOMS_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>
