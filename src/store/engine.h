@@ -5,7 +5,7 @@
  * turns every public hv_store_* / hv_outbox_* call into one call through it.
  * An engine embeds `hv_store` (and `hv_outbox`) as the first member of its
  * own structs and casts back in its operations. Engines:
- *   sqlite  store/sqlite.c, outbox.c, audience.c  (embedded default)
+ *   sqlite  store/sqlite.c, sqlite_outbox.c, sqlite_audience.c  (embedded default)
  *   redis   store/redis*.c                         (shared by several nodes)
  * Each operation has exactly the contract of the public function it backs
  * (see store.h and outbox.h), except that store.c has already bounded the

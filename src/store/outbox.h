@@ -3,8 +3,9 @@
  * One row per (event, endpoint) that must be delivered, inserted in the
  * same transaction as the event itself (hv_store_commit), so a delivery
  * owed for an acknowledged event survives kill -9. The delivery engine
- * owns a second SQLite connection (hv_outbox) through which it loads due
- * rows and records every attempt, in batches. The attempts table keeps
+ * owns a second connection to the store (hv_outbox) through which it loads
+ * due rows and records every attempt, in batches. Each engine implements
+ * it: sqlite_outbox.c, redis_outbox.c. The attempts table keeps
  * the history the deliveries API shows (time, status code, latency,
  * error, a response excerpt).
  */

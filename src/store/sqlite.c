@@ -4,7 +4,7 @@
  * Files: <dir>/herald.db (+ -wal, -shm). The schema is versioned with
  * PRAGMA user_version and built by hv_sqlite_schema_migrate()
  * (sqlite_schema.c) from its list of migrations: the event log, state records (kv), the webhook outbox. The outbox
- * code lives in store/outbox.c; sqlite_internal.h holds what both share.
+ * code lives in store/sqlite_outbox.c; sqlite_internal.h holds what both share.
  *
  * Writing: one connection, used only by the store's single writer thread
  * (commits and prunes). A commit (hv_store_commit; hv_store_append[_kv]

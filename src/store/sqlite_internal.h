@@ -1,4 +1,4 @@
-/* sqlite_internal.h — what store/sqlite.c (the event log) and store/outbox.c
+/* sqlite_internal.h — what store/sqlite.c (the event log) and store/sqlite_outbox.c
  * (the webhook outbox) share, the SQLite engine of engine.h: the private
  * hv_sqlite struct (an hv_store) with its writer
  * connection and reader pool, the statement slots each file owns, small
@@ -6,7 +6,7 @@
  * outside src/store/.
  *
  * Ownership: sqlite.c opens and closes everything and prepares the event
- * log's writer statements (w[]); outbox.c prepares the outbox statements of
+ * log's writer statements (w[]); sqlite_outbox.c prepares the outbox statements of
  * the writer connection (ow[], used by hv_store_commit and hv_store_prune)
  * and, lazily, its statements on reader connections (hv_reader.ob[]).
  */
@@ -33,7 +33,7 @@ enum { F_ROOM = 1, F_USER = 2, F_TYPE = 4, F_TIME = 8, F_VARIANTS = 16 };
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_INSERT, W_META, W_PRUNE_COUNT, W_PRUNE_AGE,
        W_FIRST_ID, W_HORIZON, W_KV_PUT, W_KV_DEL, W_KV_LOAD, W_COUNT };
 
-/* Outbox statements of the writer connection (SQL in outbox.c). */
+/* Outbox statements of the writer connection (SQL in sqlite_outbox.c). */
 enum { OW_INSERT, OW_PRUNE_OUTBOX, OW_PRUNE_ATTEMPTS, OW_COUNT };
 
 /* Outbox statements of a reader connection, prepared on first use. */
@@ -42,7 +42,7 @@ enum { OR_ATTEMPTS, OR_PENDING_ALL, OR_PENDING_EP, OR_ROW_STATE, OR_COUNT };
 typedef struct hv_reader {
     sqlite3 *db;
     sqlite3_stmt *hist[F_VARIANTS]; /* prepared on first use */
-    sqlite3_stmt *ob[OR_COUNT];     /* outbox.c, prepared on first use */
+    sqlite3_stmt *ob[OR_COUNT];     /* sqlite_outbox.c, prepared on first use */
 } hv_reader;
 
 typedef struct hv_sqlite {
@@ -112,20 +112,20 @@ static inline void hv_sqlite_reader_release(hv_sqlite *st, hv_reader *r)
  * room_id, user_id, data). */
 hv_event *hv_sqlite_row_event(sqlite3_stmt *s, int col);
 
-/* outbox.c: prepares ow[]; 0 or -1. */
+/* sqlite_outbox.c: prepares ow[]; 0 or -1. */
 int hv_sqlite_outbox_prepare(hv_sqlite *st);
 
-/* outbox.c: inserts the commit's outbox rows inside the open transaction
+/* sqlite_outbox.c: inserts the commit's outbox rows inside the open transaction
  * (events of the commit have ids base + 1 ...); sets each row's id.
  * 0 or -1. */
 int hv_sqlite_outbox_rows(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now);
 
-/* outbox.c: inside the open prune transaction, deletes a bounded batch of
+/* sqlite_outbox.c: inside the open prune transaction, deletes a bounded batch of
  * finished outbox rows created before cutoff_ms and of attempts made
  * before it (except those of pending rows). 0 or -1. */
 int hv_sqlite_outbox_prune(hv_sqlite *st, int64_t cutoff_ms);
 
-/* The engine's operations in outbox.c and audience.c (engine.h). */
+/* The engine's operations in sqlite_outbox.c and sqlite_audience.c (engine.h). */
 char *hv_sqlite_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
                               size_t limit);
 int hv_sqlite_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id);
@@ -141,7 +141,7 @@ long hv_sqlite_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
                       size_t n, int64_t now_ms, uint64_t *first_id);
 int hv_sqlite_audience(hv_store *st, uint64_t after_id, size_t limit, const char *user_id,
                        const char *const *rooms, size_t nrooms, hv_event ***out, size_t *n);
-/* audience.c: the SQL of a page of an audience of the user (with_user)
+/* sqlite_audience.c: the SQL of a page of an audience of the user (with_user)
  * and nrooms rooms (?1 after id, ?2 up to id, ?3 page size, ?4 user, ?5...
  * rooms); NULL when there is no term. Malloc'd. For the plan's test. */
 char *hv_sqlite_audience_sql(int with_user, size_t nrooms);

@@ -63,7 +63,7 @@ static const char *const migrations[] = {
     "  UNION SELECT key FROM kv WHERE ns = 'peer');",
     /* 6: the rooms' own events (addressed to no user) by room and id, so
      * that a page of a resume reads one index range per room, bounded by
-     * the page (store/audience.c; issue 13). events_room_id also holds the
+     * the page (store/sqlite_audience.c; issue 13). events_room_id also holds the
      * room events addressed to users, which a room's audience skips. */
     "CREATE INDEX events_room_audience ON events(room_id, id) WHERE user_id IS NULL AND room_id IS NOT NULL;",
 };

@@ -1,5 +1,5 @@
 /* test_outbox.c — unit tests of the webhook outbox (outbox.h): the SQLite
- * engine's (src/store/outbox.c and its parts of sqlite.c) and, through
+ * engine's (src/store/sqlite_outbox.c and its parts of sqlite.c) and, through
  * tests/unit/run_with_redis.sh, the Redis engine's with the same
  * assertions (store_engine.h). The schema migration: test_outbox_migrate.c.
  *

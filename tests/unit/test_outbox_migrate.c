@@ -78,7 +78,7 @@ static void test_migrate_peer_channels_from_v4(void **state)
     assert_int_equal(hv_store_last_id(f->st), 4);
 }
 
-/* Version 6 indexes the rooms' own events (store/audience.c): a version-5
+/* Version 6 indexes the rooms' own events (store/sqlite_audience.c): a version-5
  * database's events are in the index once herald opened it, and a resume
  * reads them from it (room events to a user stay out of a room's term). */
 static void test_migrate_audience_index_from_v5(void **state)

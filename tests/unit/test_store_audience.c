@@ -104,7 +104,7 @@ static void test_room_and_user_terms_merged_in_pages(void **state)
     assert_string_equal(resume(f->st, 11, 2, "u1", rooms, 3, b, sizeof(b), sz, sizeof(sz)), "");
 }
 
-/* More rooms than one SQLite compound SELECT takes (500; audience.c reads
+/* More rooms than one SQLite compound SELECT takes (500; sqlite_audience.c reads
  * 200 terms per statement and merges): a user token may name 1,000. */
 static void test_more_rooms_than_one_statement(void **state)
 {

@@ -155,7 +155,7 @@ static void test_sqlite_query_is_an_index_range(void **state)
         return;
     }
     push(f->st, "u", 1, 1);
-    /* the query of store/audience.c, as the store's schema plans it */
+    /* the query of store/sqlite_audience.c, as the store's schema plans it */
     sqlite3 *db;
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_open(f->te.db, &db), SQLITE_OK);

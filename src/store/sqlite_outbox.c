@@ -1,4 +1,4 @@
-/* outbox.c — the durable webhook outbox (store/outbox.h) of the SQLite
+/* sqlite_outbox.c — the durable webhook outbox (store/outbox.h) of the SQLite
  * engine (engine.h), in the store's SQLite database (tables outbox and attempts, migration 3 in sqlite.c).
  *
  * Three connections touch it:
