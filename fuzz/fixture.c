@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/router.h"
 #include "core/limits.h"
 #include "deliver/endpoints.h"
 #include "hub/hub.h"
@@ -46,6 +47,7 @@ hv_loop *fuzz_fixture_loop(hv_server *srv)
     srv->endpoints = hv_endpoints_new(srv);
     hv_limits_init(&srv->limits, 0, 0);
     srv->hub = hv_hub_start(srv);
+    srv->net = (hv_net_hooks){.request = hv_router_dispatch}; /* as main.c */
     int port;
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
     loop = hv_loop_new(srv, 0, fd);

@@ -18,6 +18,7 @@
 #include "deliver/fanout.h"
 #include "hub/heartbeat.h"
 #include "hub/hub.h"
+#include "api/router.h"
 #include "net/server.h"
 #include "codec/ws_frame.h"
 #include "rooms/registry.h"
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
         hv_rooms_restarted(srv.rooms);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
+    srv.net = (hv_net_hooks){.request = hv_router_dispatch}; /* what net calls upward */
     int ok = srv.hub && srv.webhooks && srv.sinks && hv_server_start(&srv) == 0;
     hv_heartbeat *heartbeat = NULL;
     if (ok) {

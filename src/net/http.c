@@ -4,7 +4,8 @@
  * growing buffer as http-parser hands out pieces, so a head split across
  * reads costs no per-header allocation. When a message completes the
  * parser is paused, any bytes that followed it are kept aside (pipelining,
- * or WebSocket frames right after an upgrade), and the router is called.
+ * or WebSocket frames right after an upgrade), and the request handler
+ * main.c installed (srv->net.request: the router) is called.
  * Reading resumes when the response has been queued, unless the replies
  * not yet taken by the client are past --outbound-pause (conn.c): then
  * the next pipelined request waits until they drain.
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/router.h"
 #include "core/log.h"
 #include "net/http_body.h"
 #include "net/server.h"
@@ -339,7 +339,7 @@ static void dispatch(hv_conn *c)
     r->body_len = h->body_len;
     atomic_fetch_add_explicit(&c->loop->srv->metrics.http_requests, 1, memory_order_relaxed);
     h->in_dispatch = 1;
-    hv_router_dispatch(c, r);
+    c->loop->srv->net.request(c, r); /* the router (api/), handed in by main.c */
     if (c->ops == &http_ops && !c->closing)
         h->in_dispatch = 0;
 }

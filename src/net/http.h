@@ -3,7 +3,8 @@
  * Parses requests (keep-alive and pipelining, chunked bodies, Expect:
  * 100-continue, gzip request bodies), enforces the limits (head size, body
  * size, head-read timeout), normalises the path (repeated slashes
- * collapsed) and hands each complete request to the router. A handler
+ * collapsed) and hands each complete request to the request handler main.c
+ * installed (hv_server.net.request: the router). A handler
  * answers with hv_http_respond*, at once or later (after a commit); until
  * then the connection reads nothing more.
  */

@@ -23,9 +23,19 @@ typedef struct hv_endpoints hv_endpoints;
 typedef struct hv_webhooks hv_webhooks;
 typedef struct hv_sinks hv_sinks;
 typedef struct hv_janus_dedup hv_janus_dedup;
+typedef struct hv_http_req hv_http_req;
+
+/* What the layers above net hand it: net calls these and knows nothing
+ * else about what sits above it. main.c (the composition root) fills them
+ * in before hv_server_start. */
+typedef struct hv_net_hooks {
+    /* A complete HTTP request on c, to be answered (api/router.c). */
+    void (*request)(hv_conn *c, hv_http_req *r);
+} hv_net_hooks;
 
 struct hv_server {
     hv_config cfg;
+    hv_net_hooks net;        /* installed by main.c */
     hv_store *store;
     hv_hub *hub;
     hv_rooms *rooms;
