@@ -151,6 +151,30 @@ static void control_discard(control *ctl)
     uv_loop_close(uv_default_loop());
 }
 
+/* ---- net: the hooks it is handed, and its start and stop beside the hub ---- */
+
+/* Hands net what it calls upward, starts the I/O loops, then the hub's
+ * log follower (which needs the loops), then says herald listens; 0 or -1. */
+static int net_start(hv_server *srv)
+{
+    srv->net = (hv_net_hooks){.request = hv_router_dispatch};
+    if (hv_server_start(srv) != 0)
+        return -1;
+    hv_hub_follow(srv->hub);
+    hv_server_announce(srv);
+    return 0;
+}
+
+/* Stops accepting and closes sockets with 1001; the hub commits and
+ * answers pending publishes while they close; then the loops end. */
+static void net_stop(hv_server *srv)
+{
+    hv_server_shutdown(srv);
+    if (srv->hub)
+        hv_hub_stop(srv->hub);
+    hv_server_join(srv);
+}
+
 int main(int argc, char **argv)
 {
     static hv_server srv;
@@ -187,8 +211,7 @@ int main(int argc, char **argv)
         hv_rooms_restarted(srv.rooms);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
-    srv.net = (hv_net_hooks){.request = hv_router_dispatch}; /* what net calls upward */
-    int ok = srv.hub && srv.webhooks && srv.sinks && hv_server_start(&srv) == 0;
+    int ok = srv.hub && srv.webhooks && srv.sinks && net_start(&srv) == 0;
     hv_heartbeat *heartbeat = NULL;
     if (ok) {
         hv_sinks_start(srv.sinks);
@@ -203,7 +226,7 @@ int main(int argc, char **argv)
     hv_sinks_stop(srv.sinks);
     /* Loops and hub first (the hub hands work to the engine), then the
      * engine, then the hub's memory and the state they all read. */
-    hv_server_stop(&srv);
+    net_stop(&srv);
     hv_webhooks_stop(srv.webhooks); /* it may still call the (stopped) hub */
     if (shared) /* its attempts recorded, its unfinished deliveries go to the others */
         hv_store_node_leave(srv.store);

@@ -4,6 +4,11 @@
  * (SO_REUSEPORT), so accepting is spread over the loops by the kernel with
  * no shared accept lock. With port 0 the first socket picks the port and
  * the others bind to the same one.
+ *
+ * What runs beside the loops (the hub, its log follower) is sequenced by
+ * main.c: start, then the follower, then hv_server_announce; on stop,
+ * hv_server_shutdown, then the hub's stop (it answers pending publishes
+ * while the sockets close), then hv_server_join.
  */
 #include "net/server.h"
 
@@ -13,7 +18,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "hub/hub.h"
 
 int hv_server_start(hv_server *srv)
 {
@@ -39,8 +43,12 @@ int hv_server_start(hv_server *srv)
     srv->port = port;
     for (int i = 0; i < n; i++)
         hv_loop_start(srv->loops[i]);
-    if (srv->hub)
-        hv_hub_follow(srv->hub);
+    return 0;
+}
+
+void hv_server_announce(hv_server *srv)
+{
+    int port = srv->port, n = srv->nloops;
     hv_info("limits: %zu connections, %zu unauthenticated, %zu unauthenticated per address (0 = no limit)",
             srv->cfg.max_connections, srv->cfg.max_unauthenticated, srv->cfg.max_unauthenticated_per_address);
     if (!strcmp(srv->cfg.engine, "redis")) /* the URL may hold a password: the store logged where */
@@ -49,16 +57,16 @@ int hv_server_start(hv_server *srv)
     else
         hv_info("herald %s listening on %s:%d (%d I/O threads, data in %s)", HERALD_VERSION,
                 srv->cfg.listen_host, port, n, srv->cfg.data_dir);
-    return 0;
 }
 
-void hv_server_stop(hv_server *srv)
+void hv_server_shutdown(hv_server *srv)
 {
     for (int i = 0; i < srv->nloops; i++)
         hv_loop_shutdown(srv->loops[i]);
-    /* Pending publishes are committed and answered while sockets close. */
-    if (srv->hub)
-        hv_hub_stop(srv->hub);
+}
+
+void hv_server_join(hv_server *srv)
+{
     for (int i = 0; i < srv->nloops; i++)
         hv_loop_join(srv->loops[i]);
     for (int i = 0; i < srv->nloops; i++)

@@ -55,8 +55,14 @@ struct hv_server {
 
 /* Starts listening and the I/O loops; 0 or -1 with a logged reason. */
 int hv_server_start(hv_server *srv);
-/* Stops accepting, closes sockets with 1001, drains the hub, joins. */
-void hv_server_stop(hv_server *srv);
+/* Logs the limits and that herald listens (what process managers and the
+ * tests wait for): once everything that serves requests has started. */
+void hv_server_announce(hv_server *srv);
+/* Any thread: asks every loop to stop accepting and close its sockets
+ * with 1001 (their threads end once they are closed). */
+void hv_server_shutdown(hv_server *srv);
+/* Waits for every loop's thread to end, then frees the loops. */
+void hv_server_join(hv_server *srv);
 
 /* Sums every loop's counters. */
 int64_t hv_server_conns(hv_server *srv, int kind);
