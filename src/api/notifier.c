@@ -1,4 +1,8 @@
-/* notifier.c — the server notifier socket; see notifier.h.
+/* notifier.c — the server notifier socket (/socket/server/websocket).
+ *
+ * Fishjam's protocol, to the byte: binary protobuf frames, auth then
+ * subscribe (reference fishjam-protocol.md §2-3). A client whose first
+ * frame is text speaks the JSON variant instead.
  *
  * States: a new socket is unauthenticated; its first frame must be an auth
  * request (binary AuthRequest, or text {"type":"auth","token":…}), which
@@ -7,9 +11,9 @@
  * Fishjam's: 1000 "invalid token", 1000 "invalid auth request",
  * 1003 "operation not allowed"; a socket that does not authenticate within
  * --auth-timeout is closed with 1008 "authentication timeout" (ws.c).
+ * A subscribed socket sits on its loop's lists in deliver/notifiers.c,
+ * which fan-out walks.
  */
-#include "api/notifier.h"
-
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +26,14 @@
 #include "codec/fishjam_pb.h"
 #include "codec/ws_frame.h"
 #include "core/log.h"
-#include "deliver/reach.h"
+#include "deliver/notifiers.h"
 #include "net/server.h"
 #include "net/ws.h"
 
 enum { FMT_NONE, FMT_PB, FMT_JSON };
 
 typedef struct notif {
-    hv_list events_node;  /* on loop->notif_pb / notif_json */
-    hv_list metrics_node; /* on loop->metrics_pb / metrics_json */
-    hv_conn *conn;
+    hv_notifier_sub sub; /* its place on the loop's lists (deliver/notifiers.h) */
     uint8_t authed, format;
 } notif;
 
@@ -70,15 +72,12 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
     return 0;
 }
 
-static void subscribe(hv_conn *c, notif *n, int event_type)
+static void subscribe(notif *n, int event_type)
 {
-    hv_loop *l = c->loop;
-    if (event_type == HV_FJ_EVENT_SERVER_NOTIFICATION && !hv_list_linked(&n->events_node)) {
-        hv_list_push(n->format == FMT_PB ? &l->notif_pb : &l->notif_json, &n->events_node);
-        hv_reach_notifier(l->reach, +1); /* the hub wakes this loop for every event */
-    }
-    if (event_type == HV_FJ_EVENT_METRICS && !hv_list_linked(&n->metrics_node))
-        hv_list_push(n->format == FMT_PB ? &l->metrics_pb : &l->metrics_json, &n->metrics_node);
+    if (event_type == HV_FJ_EVENT_SERVER_NOTIFICATION)
+        hv_notifier_sub_events(&n->sub, n->format == FMT_PB);
+    if (event_type == HV_FJ_EVENT_METRICS)
+        hv_notifier_sub_metrics(&n->sub, n->format == FMT_PB);
 }
 
 static void on_binary(hv_conn *c, notif *n, const uint8_t *data, size_t len)
@@ -90,7 +89,7 @@ static void on_binary(hv_conn *c, notif *n, const uint8_t *data, size_t len)
     } else if (n->format == FMT_PB && req.kind == HV_FJ_REQ_SUBSCRIBE) {
         /* Unknown event types are answered and ignored (the reference
          * crashes on them). */
-        subscribe(c, n, req.event_type);
+        subscribe(n, req.event_type);
         uint8_t *buf;
         size_t blen;
         if (hv_fishjam_encode_subscribe_response(req.event_type, &buf, &blen) == 0) {
@@ -127,7 +126,7 @@ static void on_text(hv_conn *c, notif *n, const uint8_t *data, size_t len)
         authenticate(c, n, token, FMT_JSON);
     } else if (n->format == FMT_JSON && type && !strcmp(type, "subscribe")) {
         json_t *et = json_object_get(j, "event_type");
-        subscribe(c, n, json_event_type(et));
+        subscribe(n, json_event_type(et));
         hv_api_ws_send_json(c, json_pack("{s:s,s:O?}", "type", "subscribe_response", "event_type", et));
     } else {
         hv_ws_close(c, 1003, "operation not allowed");
@@ -150,10 +149,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 {
     (void)lost, (void)reason;
     notif *n = hv_ws_app(c);
-    if (hv_list_linked(&n->events_node))
-        hv_reach_notifier(c->loop->reach, -1);
-    hv_list_remove(&n->events_node);
-    hv_list_remove(&n->metrics_node);
+    hv_notifier_sub_leave(&n->sub);
     free(n);
 }
 
@@ -167,43 +163,7 @@ void hv_api_notifier(hv_conn *c, hv_http_req *r)
     notif *n = calloc(1, sizeof(*n));
     if (!n)
         abort();
-    hv_list_init(&n->events_node);
-    hv_list_init(&n->metrics_node);
-    n->conn = c;
+    hv_notifier_sub_init(&n->sub, c);
     if (hv_ws_accept(c, &handler, n, HV_CONN_KIND_WS_SERVER) != 0)
         free(n);
-}
-
-/* ---- fan-out ------------------------------------------------------------- */
-
-static uint64_t send_events(hv_list *head, const hv_frame *f)
-{
-    uint64_t count = 0;
-    hv_list_each(it, head) {
-        hv_ws_send_frame(hv_container_of(it, notif, events_node)->conn, f);
-        count++;
-    }
-    return count;
-}
-
-uint64_t hv_notifier_deliver(hv_loop *l, hv_event *ev)
-{
-    uint64_t count = send_events(&l->notif_json, &ev->json);
-    if (ev->pb.buf) /* types with no protobuf form go to JSON subscribers only */
-        count += send_events(&l->notif_pb, &ev->pb);
-    return count;
-}
-
-static void send_metrics(hv_list *head, const hv_frame *f)
-{
-    if (!f->buf)
-        return;
-    hv_list_each(it, head)
-        hv_ws_send_frame(hv_container_of(it, notif, metrics_node)->conn, f);
-}
-
-void hv_notifier_deliver_metrics(hv_loop *l, const hv_frame *pb, const hv_frame *json)
-{
-    send_metrics(&l->metrics_pb, pb);
-    send_metrics(&l->metrics_json, json);
 }

@@ -4,8 +4,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "api/notifier.h"
 #include "deliver/channels.h"
+#include "deliver/deliver_internal.h"
 #include "deliver/reach.h"
 #include "net/server.h"
 
@@ -54,7 +54,7 @@ void hv_fanout_deliver(hv_loop *l, hv_fanout_batch *b)
     if (!l->stopping) {
         uint64_t delivered = 0;
         for (size_t i = 0; i < b->n; i++)
-            delivered += hv_notifier_deliver(l, b->evs[i]) + hv_channels_deliver(l, b->evs[i]);
+            delivered += hv__notifiers_deliver(l, b->evs[i]) + hv_channels_deliver(l, b->evs[i]);
         atomic_fetch_add_explicit(&l->stats.deliveries, delivered, memory_order_relaxed);
     }
     batch_unref(b);
@@ -64,7 +64,7 @@ static void deliver_metrics(hv_loop *l, void *arg)
 {
     metrics_msg *m = arg;
     if (!l->stopping)
-        hv_notifier_deliver_metrics(l, &m->pb, &m->json);
+        hv__notifiers_deliver_metrics(l, &m->pb, &m->json);
     if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
         hv_sbuf_unref(m->pb.buf);
         hv_sbuf_unref(m->json.buf);

@@ -37,7 +37,7 @@ void hv_reach_channel(hv_reach *a, int kind, const char *key, int delta);
 void hv_reach_notifier(hv_reach *a, int delta);
 
 /* Any thread: 1 when the loop may have a recipient for ev. Mirrors the
- * routing of hv_notifier_deliver and hv_channels_deliver. */
+ * routing of deliver/notifiers.c and hv_channels_deliver. */
 int hv_reach_wants(const hv_reach *a, const hv_event *ev);
 
 #endif

@@ -57,7 +57,7 @@ struct hv_loop {
     int listening;
     int refusing;      /* refused connections lingering to deliver their 503 (conn.c) */
     hv_loop_stats stats;
-    /* Server-notifier subscribers (api/notifier.c), by wire format. */
+    /* Server-notifier subscribers (deliver/notifiers.c), by wire format. */
     hv_list notif_pb, notif_json, metrics_pb, metrics_json;
     /* App-client channels (deliver/channels.c): id -> hv_list of hv_sub. */
     hv_map room_subs, user_subs;
