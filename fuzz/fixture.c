@@ -10,6 +10,7 @@
 #include "api/router.h"
 #include "core/limits.h"
 #include "deliver/endpoints.h"
+#include "deliver/loop_slot.h"
 #include "hub/hub.h"
 #include "rooms/registry.h"
 
@@ -47,7 +48,8 @@ hv_loop *fuzz_fixture_loop(hv_server *srv)
     srv->endpoints = hv_endpoints_new(srv);
     hv_limits_init(&srv->limits, 0, 0);
     srv->hub = hv_hub_start(srv);
-    srv->net = (hv_net_hooks){.request = hv_router_dispatch}; /* as main.c */
+    srv->net = (hv_net_hooks){.request = hv_router_dispatch, .slot_new = hv_deliver_slot_new,
+                              .slot_free = hv_deliver_slot_free}; /* as main.c */
     int port;
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
     loop = hv_loop_new(srv, 0, fd);

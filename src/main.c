@@ -12,13 +12,14 @@
 #include <string.h>
 #include <uv.h>
 
+#include "api/router.h"
+#include "deliver/loop_slot.h"
 #include "codec/fishjam_pb.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "deliver/fanout.h"
 #include "hub/heartbeat.h"
 #include "hub/hub.h"
-#include "api/router.h"
 #include "net/server.h"
 #include "codec/ws_frame.h"
 #include "rooms/registry.h"
@@ -157,7 +158,8 @@ static void control_discard(control *ctl)
  * log follower (which needs the loops), then says herald listens; 0 or -1. */
 static int net_start(hv_server *srv)
 {
-    srv->net = (hv_net_hooks){.request = hv_router_dispatch};
+    srv->net = (hv_net_hooks){.request = hv_router_dispatch, .slot_new = hv_deliver_slot_new,
+                              .slot_free = hv_deliver_slot_free};
     if (hv_server_start(srv) != 0)
         return -1;
     hv_hub_follow(srv->hub);

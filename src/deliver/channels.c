@@ -1,7 +1,7 @@
 /* channels.c — per-loop channels and resume; see channels.h.
  *
  * A channel is an hv_list head in the loop's map (room_subs or
- * user_subs), made on the first join and freed when its last link
+ * user_subs of its slot, deliver_internal.h), made on the first join and freed when its last link
  * leaves. A subscriber has one link per room and one for its user.
  */
 #include "deliver/channels.h"
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec/event_frames.h"
+#include "deliver/deliver_internal.h"
 #include "deliver/reach.h"
 #include "net/server.h"
 #include "net/ws.h"
@@ -37,7 +38,7 @@ hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const
  * before waking the loop. */
 static hv_map *channel_map(hv_loop *l, int kind)
 {
-    return kind == HV_REACH_ROOM ? &l->room_subs : &l->user_subs;
+    return kind == HV_REACH_ROOM ? &l->slot->room_subs : &l->slot->user_subs;
 }
 
 static void link_join(hv_loop *l, int kind, hv_sub_link *lk)
@@ -48,7 +49,7 @@ static void link_join(hv_loop *l, int kind, hv_sub_link *lk)
         head = malloc(sizeof(*head));
         hv_list_init(head);
         hv_map_put(m, lk->key, head);
-        hv_reach_channel(l->reach, kind, lk->key, +1);
+        hv_reach_channel(l->slot->reach, kind, lk->key, +1);
     }
     hv_list_push(head, &lk->node);
 }
@@ -61,7 +62,7 @@ static void link_leave(hv_loop *l, int kind, hv_sub_link *lk)
     if (head && hv_list_empty(head)) {
         hv_map_del(m, lk->key);
         free(head);
-        hv_reach_channel(l->reach, kind, lk->key, -1);
+        hv_reach_channel(l->slot->reach, kind, lk->key, -1);
     }
 }
 
@@ -197,15 +198,15 @@ static uint64_t send_all(hv_list *head, hv_event *ev)
 uint64_t hv_channels_deliver(hv_loop *l, hv_event *ev)
 {
     if (ev->user_id)
-        return send_all(hv_map_get(&l->user_subs, ev->user_id), ev);
+        return send_all(hv_map_get(&l->slot->user_subs, ev->user_id), ev);
     if (ev->room_id)
-        return send_all(hv_map_get(&l->room_subs, ev->room_id), ev);
+        return send_all(hv_map_get(&l->slot->room_subs, ev->room_id), ev);
     return 0;
 }
 
 hv_sub *hv_channels_find(hv_loop *l, const char *room_id, const void *owner, uint64_t gen)
 {
-    hv_list *head = hv_map_get(&l->room_subs, room_id);
+    hv_list *head = hv_map_get(&l->slot->room_subs, room_id);
     if (!head)
         return NULL;
     hv_list_each(it, head) {
@@ -466,7 +467,7 @@ static replay *resume_from(hv_sub *s, uint64_t since, hv_resume_done done)
 
 int hv_channels_drop_user(hv_loop *l, const char *user_id)
 {
-    hv_list *head = hv_map_get(&l->user_subs, user_id);
+    hv_list *head = hv_map_get(&l->slot->user_subs, user_id);
     int n = 0;
     if (!head)
         return 0;

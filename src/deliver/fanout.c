@@ -32,7 +32,7 @@ static void batch_unref(batch *b)
 int hv_fanout_wanted(hv_loop *l, hv_event *const *evs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (hv_reach_wants(l->reach, evs[i]))
+        if (hv_reach_wants(l->slot->reach, evs[i]))
             return 1;
     return 0;
 }

@@ -21,24 +21,24 @@ void hv_notifier_sub_init(hv_notifier_sub *s, hv_conn *c)
 
 void hv_notifier_sub_events(hv_notifier_sub *s, int binary)
 {
-    hv_loop *l = s->conn->loop;
+    hv_loop_slot *sl = s->conn->loop->slot;
     if (hv_list_linked(&s->events_node))
         return;
-    hv_list_push(binary ? &l->notif_pb : &l->notif_json, &s->events_node);
-    hv_reach_notifier(l->reach, +1); /* the hub wakes this loop for every event */
+    hv_list_push(binary ? &sl->notif_pb : &sl->notif_json, &s->events_node);
+    hv_reach_notifier(sl->reach, +1); /* the hub wakes this loop for every event */
 }
 
 void hv_notifier_sub_metrics(hv_notifier_sub *s, int binary)
 {
-    hv_loop *l = s->conn->loop;
+    hv_loop_slot *sl = s->conn->loop->slot;
     if (!hv_list_linked(&s->metrics_node))
-        hv_list_push(binary ? &l->metrics_pb : &l->metrics_json, &s->metrics_node);
+        hv_list_push(binary ? &sl->metrics_pb : &sl->metrics_json, &s->metrics_node);
 }
 
 void hv_notifier_sub_leave(hv_notifier_sub *s)
 {
     if (hv_list_linked(&s->events_node))
-        hv_reach_notifier(s->conn->loop->reach, -1);
+        hv_reach_notifier(s->conn->loop->slot->reach, -1);
     hv_list_remove(&s->events_node);
     hv_list_remove(&s->metrics_node);
 }
@@ -55,9 +55,9 @@ static uint64_t send_events(hv_list *head, const hv_frame *f)
 
 uint64_t hv__notifiers_deliver(hv_loop *l, hv_event *ev)
 {
-    uint64_t count = send_events(&l->notif_json, &ev->json);
+    uint64_t count = send_events(&l->slot->notif_json, &ev->json);
     if (ev->pb.buf) /* types with no protobuf form go to JSON subscribers only */
-        count += send_events(&l->notif_pb, &ev->pb);
+        count += send_events(&l->slot->notif_pb, &ev->pb);
     return count;
 }
 
@@ -71,6 +71,6 @@ static void send_metrics(hv_list *head, const hv_frame *f)
 
 void hv__notifiers_deliver_metrics(hv_loop *l, const hv_frame *pb, const hv_frame *json)
 {
-    send_metrics(&l->metrics_pb, pb);
-    send_metrics(&l->metrics_json, json);
+    send_metrics(&l->slot->metrics_pb, pb);
+    send_metrics(&l->slot->metrics_json, json);
 }

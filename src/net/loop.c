@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "deliver/reach.h"
 #include "net/conn.h"
 #include "net/server.h"
 
@@ -44,13 +43,8 @@ hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
     uv_loop_init(&l->uv);
     uv_mutex_init(&l->inbox_mu);
     hv_list_init(&l->conns);
-    hv_list_init(&l->notif_pb);
-    hv_list_init(&l->notif_json);
-    hv_list_init(&l->metrics_pb);
-    hv_list_init(&l->metrics_json);
-    hv_map_init(&l->room_subs);
-    hv_map_init(&l->user_subs);
-    l->reach = hv_reach_new();
+    if (srv->net.slot_new)
+        l->slot = srv->net.slot_new(l);
     l->readbuf_size = READBUF_SIZE;
     l->readbuf = malloc(READBUF_SIZE);
     uv_async_init(&l->uv, &l->wake, on_wake);
@@ -94,9 +88,8 @@ void hv_loop_free(hv_loop *l)
      * are released (their fns see l->stopping). */
     on_wake(&l->wake);
     uv_loop_close(&l->uv);
-    hv_map_free(&l->room_subs); /* empty by now: every subscriber has left */
-    hv_map_free(&l->user_subs);
-    hv_reach_free(l->reach);
+    if (l->srv->net.slot_free) /* every subscriber has left by now */
+        l->srv->net.slot_free(l, l->slot);
     uv_mutex_destroy(&l->inbox_mu);
     free(l->readbuf);
     free(l);

@@ -2,7 +2,8 @@
  *
  * Each loop owns a listening socket (SO_REUSEPORT, so the kernel spreads new
  * connections across loops), the connections it accepted (for life), and
- * its own subscriber lists. Other threads talk to a loop only by posting a
+ * a slot for the layer that delivers to them (its own subscriber lists,
+ * which net never looks into). Other threads talk to a loop only by posting a
  * message to its inbox (hv_loop_post); the hub posts each committed batch
  * of events to every loop, and each loop fans it out to its own
  * subscribers, with no lock on the per-subscriber path.
@@ -15,13 +16,13 @@
 #include <uv.h>
 
 #include "core/list.h"
-#include "core/map.h"
 #include "core/metrics.h"
 
 typedef struct hv_server hv_server;
 typedef struct hv_conn hv_conn;
 typedef struct hv_loop hv_loop;
-typedef struct hv_reach hv_reach;
+/* Defined by the layer that delivers to the loop's sockets (deliver/). */
+typedef struct hv_loop_slot hv_loop_slot;
 
 typedef void (*hv_loop_fn)(hv_loop *loop, void *arg);
 
@@ -57,13 +58,10 @@ struct hv_loop {
     int listening;
     int refusing;      /* refused connections lingering to deliver their 503 (conn.c) */
     hv_loop_stats stats;
-    /* Server-notifier subscribers (deliver/notifiers.c), by wire format. */
-    hv_list notif_pb, notif_json, metrics_pb, metrics_json;
-    /* App-client channels (deliver/channels.c): id -> hv_list of hv_sub. */
-    hv_map room_subs, user_subs;
-    /* Which channels and notifiers exist here, for the hub's threads
-     * (deliver/reach.h): a loop with no recipient is not woken. */
-    hv_reach *reach;
+    /* The delivering layer's state for this loop (its subscriber lists and
+     * channels), made at hv_loop_new and freed at hv_loop_free through
+     * srv->net.slot_new / slot_free; net never dereferences it. */
+    hv_loop_slot *slot;
 };
 
 /* Creates a loop that will accept on the already bound socket listen_fd. */

@@ -31,6 +31,11 @@ typedef struct hv_http_req hv_http_req;
 typedef struct hv_net_hooks {
     /* A complete HTTP request on c, to be answered (api/router.c). */
     void (*request)(hv_conn *c, hv_http_req *r);
+    /* A loop's slot (hv_loop.slot: deliver/loop_slot.h), made in
+     * hv_loop_new and freed in hv_loop_free once its thread has ended
+     * and its connections are gone. Unset: the slot stays NULL. */
+    hv_loop_slot *(*slot_new)(hv_loop *l);
+    void (*slot_free)(hv_loop *l, hv_loop_slot *slot);
 } hv_net_hooks;
 
 struct hv_server {

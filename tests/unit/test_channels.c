@@ -40,6 +40,7 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "deliver/channels.h"
+#include "deliver/loop_slot.h"
 #include "net/conn.h"
 #include "net/http.h"
 #include "net/loop.h"
@@ -221,6 +222,7 @@ static int setup(void **state)
         fprintf(stderr, "store: %s\n", err);
         return -1;
     }
+    f->srv.net = (hv_net_hooks){.slot_new = hv_deliver_slot_new, .slot_free = hv_deliver_slot_free};
     int port, sv[2];
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
     if (fd < 0 || !(f->loop = hv_loop_new(&f->srv, 0, fd)) || !f->loop->listening)
