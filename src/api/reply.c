@@ -1,5 +1,6 @@
-/* reply.c — answers to committed changes, the 503 text of a commit the
- * store did not take, and JSON messages on the API's sockets; see reply.h. */
+/* reply.c — the HTTP status of each domain result, answers to committed
+ * changes, the 503 text of a commit the store did not take, and JSON
+ * messages on the API's sockets; see reply.h. */
 #include "api/reply.h"
 
 #include <stdio.h>
@@ -16,6 +17,21 @@ typedef struct pending {
     int status;
     char *body;
 } pending;
+
+int hv_api_status_of(hv_result res)
+{
+    switch (res) {
+    case HV_OK: return 200;
+    case HV_CREATED: return 201;
+    case HV_DELETED: return 204;
+    case HV_ERR_INVALID: return 400;
+    case HV_ERR_EXISTS: return 400;      /* as Fishjam answers a room id in use */
+    case HV_ERR_NOT_FOUND: return 404;
+    case HV_ERR_LIMIT: return 503;       /* as Fishjam answers a full room */
+    case HV_ERR_UNAVAILABLE: return 503;
+    }
+    return 500;
+}
 
 void hv_api_respond(hv_conn *c, int status, char *body)
 {
@@ -86,15 +102,15 @@ hv_reply hv_api_change_begin(hv_conn *c)
     return (hv_reply){c->loop, change_done, p};
 }
 
-void hv_api_change_end(hv_conn *c, hv_reply reply, int status, char *out)
+void hv_api_change_end(hv_conn *c, hv_reply reply, hv_result res, char *out)
 {
     pending *p = reply.arg;
-    if (status >= 200 && status < 300) {
-        p->status = status; /* answered by change_done after the commit */
+    if (res >= 0) {
+        p->status = hv_api_status_of(res); /* answered by change_done after the commit */
         p->body = out;
         return;
     }
-    hv_api_respond(c, status, out);
+    hv_api_respond(c, hv_api_status_of(res), out);
     hv_conn_release(c);
     free(p);
 }

@@ -11,8 +11,13 @@
 
 #include <jansson.h>
 
+#include "core/result.h"
 #include "hub/hub.h"
 #include "net/conn.h"
+
+/* The HTTP status of a domain result (core/result.h): the one place a
+ * registry's answer becomes a status code. */
+int hv_api_status_of(hv_result res);
 
 /* Answers status with body (JSON text, freed; NULL for an empty body).
  * Statuses of 300 and up send body as {"errors": body}. */
@@ -23,10 +28,10 @@ void hv_api_respond(hv_conn *c, int status, char *body);
 void hv_api_ws_send_json(hv_conn *c, json_t *msg);
 
 /* The two halves of HV_API_RUN_CHANGE: begin makes the reply (holding
- * c); end takes the operation's status and output and either keeps them
- * for the commit's answer (2xx) or answers now. */
+ * c); end takes the operation's result and output and either keeps them
+ * for the commit's answer (a success) or answers now. */
 hv_reply hv_api_change_begin(hv_conn *c);
-void hv_api_change_end(hv_conn *c, hv_reply reply, int status, char *out);
+void hv_api_change_end(hv_conn *c, hv_reply reply, hv_result res, char *out);
 
 /* The text of the 503 for a commit that failed with status (of
  * hv_publish_done): names the cause when the store is unavailable, and
@@ -39,7 +44,7 @@ void hv_api_store_failure(hv_server *srv, int status, char *buf, size_t len);
 int hv_api_store_refuse(hv_conn *c);
 
 /* Runs call, an operation that may use reply_ and must set out_ and
- * return an HTTP status, and answers as described above; while the
+ * return an hv_result, and answers as described above; while the
  * store is unavailable it answers 503 without running call. */
 #define HV_API_RUN_CHANGE(c, call)                      \
     do {                                                \
@@ -47,8 +52,8 @@ int hv_api_store_refuse(hv_conn *c);
             break;                                      \
         hv_reply reply_ = hv_api_change_begin(c);       \
         char *out_ = NULL;                              \
-        int st_ = (call);                               \
-        hv_api_change_end((c), reply_, st_, out_);      \
+        hv_result res_ = (call);                        \
+        hv_api_change_end((c), reply_, res_, out_);     \
     } while (0)
 
 #endif

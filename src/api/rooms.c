@@ -45,8 +45,8 @@ void hv_api_room_list(hv_conn *c, hv_http_req *r)
     if (hv_auth_require_server(c, r) != 0)
         return;
     char *out;
-    int st = hv_rooms_list(rooms_of(c), &out);
-    hv_api_respond(c, st, out);
+    hv_result res = hv_rooms_list(rooms_of(c), &out);
+    hv_api_respond(c, hv_api_status_of(res), out);
 }
 
 void hv_api_room_get(hv_conn *c, hv_http_req *r)
@@ -54,8 +54,8 @@ void hv_api_room_get(hv_conn *c, hv_http_req *r)
     if (hv_auth_require_server(c, r) != 0)
         return;
     char *out;
-    int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
-    hv_api_respond(c, st, out);
+    hv_result res = hv_rooms_get(rooms_of(c), r->param[0], &out);
+    hv_api_respond(c, hv_api_status_of(res), out);
 }
 
 void hv_api_room_delete(hv_conn *c, hv_http_req *r)
@@ -95,8 +95,8 @@ void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r)
     if (hv_auth_require_server(c, r) != 0)
         return;
     char *out;
-    int st = hv_peers_check(rooms_of(c), r->param[0], r->param[1], &out);
-    hv_api_respond(c, st == 200 ? 201 : st, out);
+    hv_result res = hv_peers_check(rooms_of(c), r->param[0], r->param[1], &out);
+    hv_api_respond(c, res == HV_OK ? 201 : hv_api_status_of(res), out);
 }
 
 /* viewer / streamer tokens (livestream rooms). herald carries no media,
@@ -108,9 +108,9 @@ void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r)
     if (hv_auth_require_server(c, r) != 0)
         return;
     char *out;
-    int st = hv_rooms_get(rooms_of(c), r->param[0], &out);
-    if (st != 200) {
-        hv_api_respond(c, st, out);
+    hv_result res = hv_rooms_get(rooms_of(c), r->param[0], &out);
+    if (res != HV_OK) {
+        hv_api_respond(c, hv_api_status_of(res), out);
         return;
     }
     json_t *j = json_loads(out, 0, NULL);

@@ -160,7 +160,7 @@ void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r)
 static void get_work(uv_work_t *w)
 {
     job *j = w->data;
-    j->status = hv_endpoints_get_json(j->srv->endpoints, j->id, &j->out);
+    j->status = hv_api_status_of(hv_endpoints_get_json(j->srv->endpoints, j->id, &j->out));
 }
 
 void hv_api_webhook_get(hv_conn *c, hv_http_req *r)

@@ -348,28 +348,28 @@ static char *view_text(const hv_endpoint *ep, int with_secret)
     return s;
 }
 
-static int bad(char **out, const char *msg)
+static hv_result bad(char **out, const char *msg)
 {
     *out = strdup(msg);
-    return 400;
+    return HV_ERR_INVALID;
 }
 
-static int not_found(char **out, const char *id)
+static hv_result not_found(char **out, const char *id)
 {
     char buf[160];
     snprintf(buf, sizeof(buf), "Webhook %.100s does not exist", id);
     *out = strdup(buf);
-    return 404;
+    return HV_ERR_NOT_FOUND;
 }
 
-static int stopping(char **out)
+static hv_result stopping(char **out)
 {
     free(*out);
     *out = strdup("server is shutting down");
-    return 503;
+    return HV_ERR_UNAVAILABLE;
 }
 
-int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply)
+hv_result hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply)
 {
     json_t *j = json_loadb(body, len, 0, NULL);
     if (!json_is_object(j)) {
@@ -399,10 +399,10 @@ int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **ou
     replace(e, ep, &kv);
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
-    return rc ? stopping(out) : 201;
+    return rc ? stopping(out) : HV_CREATED;
 }
 
-int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out)
+hv_result hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out)
 {
     hv_endpoint *ep = hv_endpoints_get(e, id);
     if (!ep)
@@ -412,10 +412,10 @@ int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out)
     *out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     hv_endpoint_unref(ep);
-    return 200;
+    return HV_OK;
 }
 
-int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
+hv_result hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
                         hv_ep_reply reply)
 {
     json_t *j = json_loadb(body, len, 0, NULL);
@@ -460,10 +460,10 @@ int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_
     replace(e, c, &kv);
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
-    return rc ? stopping(out) : 200;
+    return rc ? stopping(out) : HV_OK;
 }
 
-int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply)
+hv_result hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply)
 {
     uv_mutex_lock(&e->mu);
     if (!hv_map_get(&e->map, id)) {
@@ -475,10 +475,10 @@ int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
     *out = NULL;
-    return rc ? stopping(out) : 204;
+    return rc ? stopping(out) : HV_DELETED;
 }
 
-int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply)
+hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply)
 {
     uv_mutex_lock(&e->mu);
     hv_endpoint *old = hv_map_get(&e->map, id);
@@ -495,5 +495,5 @@ int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char 
     replace(e, c, &kv); /* once stored, its undo kicks the engine: rows held are loaded or closed */
     int rc = commit(e, NULL, &kv, reply);
     uv_mutex_unlock(&e->mu);
-    return rc ? stopping(out) : 200;
+    return rc ? stopping(out) : HV_OK;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "core/result.h"
 #include "hub/hub.h"
 #include "store/outbox.h"
 #include "store/shared.h"
@@ -75,16 +76,17 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
 /* The API's view of endpoints (JSON text, secrets left out). */
 char *hv_endpoints_list_json(hv_endpoints *e);
 
-/* API operations; each returns an HTTP status with *out the JSON answer
- * or the error message (see api/webhooks.c for the bodies). Changes are
+/* API operations; each returns a result (core/result.h; api/ makes it an
+ * HTTP status) with *out the JSON answer or the error message (see
+ * api/webhooks.c for the bodies; NULL for HV_DELETED). Changes are
  * committed through the hub before the answer (reply.done). */
 typedef hv_reply hv_ep_reply;
-int hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply);
-int hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out);
-int hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
+hv_result hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, char **out, hv_ep_reply reply);
+hv_result hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out);
+hv_result hv_endpoints_update(hv_endpoints *e, const char *id, const char *body, size_t len, char **out,
                         hv_ep_reply reply);
-int hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply);
-int hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply);
+hv_result hv_endpoints_delete(hv_endpoints *e, const char *id, char **out, hv_ep_reply reply);
+hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled, char **out, hv_ep_reply reply);
 
 /* Disables an endpoint (410 Gone, or failing for too long): stores it and
  * emits component.crashed {"component_id": id, "room_id"?: …, "reason"}.

@@ -151,11 +151,11 @@ int rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_
 }
 
 /* The answer of an operation whose commit was refused. */
-static int stopping(char **out)
+static hv_result stopping(char **out)
 {
     free(*out);
     *out = strdup("server is shutting down");
-    return 503;
+    return HV_ERR_UNAVAILABLE;
 }
 
 static void put_peer_record(hv_kvlist *kv, const hv_peer *p)
@@ -223,21 +223,21 @@ void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, i
 
 /* ---- REST operations ---------------------------------------------------- */
 
-int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
+hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
                     char **out, hv_rooms_reply reply)
 {
     char err[512];
     hv_room *room = hv_room_from_body(body, len, err, sizeof(err));
     if (!room) {
         *out = strdup(err);
-        return 400;
+        return HV_ERR_INVALID;
     }
     uv_mutex_lock(&r->mu);
     if (hv_map_get(&r->rooms, room->id)) {
         uv_mutex_unlock(&r->mu);
         *out = errmsg("Cannot add room with id \"%s\" - room already exists", room->id);
         hv_room_free(room);
-        return 400;
+        return HV_ERR_EXISTS;
     }
     hv_map_put(&r->rooms, room->id, room);
     *out = dump(json_pack("{s:{s:o,s:s}}", "data", "room", hv_room_json(room), "fishjam_address", address));
@@ -254,10 +254,10 @@ int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *addre
     hv_event *ev = room_event("room.created", room);
     int rc = rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
-    return rc ? stopping(out) : 201;
+    return rc ? stopping(out) : HV_CREATED;
 }
 
-int hv_rooms_list(hv_rooms *r, char **out)
+hv_result hv_rooms_list(hv_rooms *r, char **out)
 {
     json_t *arr = json_array();
     uv_mutex_lock(&r->mu);
@@ -266,27 +266,27 @@ int hv_rooms_list(hv_rooms *r, char **out)
         json_array_append_new(arr, hv_room_json(e->value));
     uv_mutex_unlock(&r->mu);
     *out = dump(json_pack("{s:o}", "data", arr));
-    return 200;
+    return HV_OK;
 }
 
-int hv_rooms_get(hv_rooms *r, const char *room_id, char **out)
+hv_result hv_rooms_get(hv_rooms *r, const char *room_id, char **out)
 {
     uv_mutex_lock(&r->mu);
     hv_room *room = hv_map_get(&r->rooms, room_id);
     *out = room ? dump(json_pack("{s:o}", "data", hv_room_json(room)))
                 : errmsg("Room %s does not exist", room_id);
     uv_mutex_unlock(&r->mu);
-    return room ? 200 : 404;
+    return room ? HV_OK : HV_ERR_NOT_FOUND;
 }
 
-int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply)
+hv_result hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply)
 {
     uv_mutex_lock(&r->mu);
     hv_room *room = hv_map_get(&r->rooms, room_id);
     if (!room) {
         uv_mutex_unlock(&r->mu);
         *out = errmsg("Room %s does not exist", room_id);
-        return 404;
+        return HV_ERR_NOT_FOUND;
     }
     /* Like the reference: only room.deleted, no peer.* for its peers. */
     hv_kvlist kv = {0};
@@ -295,7 +295,7 @@ int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply
     int rc = rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = NULL;
-    return rc ? stopping(out) : 204;
+    return rc ? stopping(out) : HV_DELETED;
 }
 
 void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
@@ -342,7 +342,7 @@ static hv_peer *find_peer(hv_room *room, const char *peer_id)
     return NULL;
 }
 
-int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
+hv_result hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
                     const char *address, char **out, hv_rooms_reply reply)
 {
     char err[256], token[44];
@@ -350,18 +350,21 @@ int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t l
     if (hv_peer_from_body(p, body, len, err, sizeof(err)) != 0) {
         hv_peer_release(p);
         *out = strdup(err);
-        return 400;
+        return HV_ERR_INVALID;
     }
     hv_uuid4(p->id);
     hv_token_new(token, p->token_hash);
     uv_mutex_lock(&r->mu);
     hv_room *room = hv_map_get(&r->rooms, room_id);
-    int status = !room ? 404 : (room->max_peers && room->npeers >= (size_t)room->max_peers) ? 503 : 201;
-    if (status != 201) {
+    hv_result res = !room ? HV_ERR_NOT_FOUND
+                    : (room->max_peers && room->npeers >= (size_t)room->max_peers) ? HV_ERR_LIMIT
+                    : HV_CREATED;
+    if (res != HV_CREATED) {
         uv_mutex_unlock(&r->mu);
-        *out = errmsg(status == 404 ? "Room %s does not exist" : "Reached peer limit in room %s", room_id);
+        *out = errmsg(res == HV_ERR_NOT_FOUND ? "Room %s does not exist" : "Reached peer limit in room %s",
+                      room_id);
         hv_peer_release(p);
-        return status;
+        return res;
     }
     hv_room_add_peer(room, p);
     hv_map_put(&r->tokens, p->token_hash, p);
@@ -376,10 +379,10 @@ int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t l
     hv_event *ev = rooms_peer_event("peer.added", p, NULL);
     int rc = rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
-    return rc ? stopping(out) : 201;
+    return rc ? stopping(out) : HV_CREATED;
 }
 
-int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+hv_result hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
                     hv_rooms_reply reply)
 {
     uv_mutex_lock(&r->mu);
@@ -388,7 +391,7 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
     if (!p) {
         uv_mutex_unlock(&r->mu);
         *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
-        return 404;
+        return HV_ERR_NOT_FOUND;
     }
     hv_event *evs[2];
     size_t n = 0;
@@ -408,10 +411,10 @@ int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char 
     int rc = rooms_commit(r, evs, n, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = NULL;
-    return rc ? stopping(out) : 204;
+    return rc ? stopping(out) : HV_DELETED;
 }
 
-int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+hv_result hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
                            hv_rooms_reply reply)
 {
     char token[44], hash[65];
@@ -422,7 +425,7 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
     if (!p) {
         uv_mutex_unlock(&r->mu);
         *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
-        return 404;
+        return HV_ERR_NOT_FOUND;
     }
     /* The old token stops working at once (back if the commit stores
      * nothing); a socket already open stays. */
@@ -435,10 +438,10 @@ int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id
     int rc = rooms_commit(r, NULL, 0, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = dump(json_pack("{s:{s:s}}", "data", "token", token));
-    return rc ? stopping(out) : 201;
+    return rc ? stopping(out) : HV_CREATED;
 }
 
-int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out)
+hv_result hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out)
 {
     uv_mutex_lock(&r->mu);
     hv_room *room = hv_map_get(&r->rooms, room_id);
@@ -446,10 +449,10 @@ int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char *
     uv_mutex_unlock(&r->mu);
     if (!p) {
         *out = room ? errmsg("Peer %s does not exist", peer_id) : errmsg("Room %s does not exist", room_id);
-        return 404;
+        return HV_ERR_NOT_FOUND;
     }
     *out = NULL;
-    return 200;
+    return HV_OK;
 }
 
 /* ---- peer sockets ----------------------------------------------------------- */

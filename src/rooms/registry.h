@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/result.h"
 #include "hub/hub.h"
 #include "net/conn.h"
 #include "store/shared.h"
@@ -44,24 +45,26 @@ void hv_rooms_unlock(hv_rooms *r);
 /* Where a committed change is answered: hv_hub_commit's done callback. */
 typedef hv_reply hv_rooms_reply;
 
-/* REST operations. Each returns an HTTP status. On success (2xx) *out is
- * the JSON body to answer with (NULL for 204) and, for changes, reply.done
- * will be called once the change is durable; on failure *out is the error
- * message and nothing was changed. address is "host:port" for the
- * fishjam_address / peer_websocket_url fields. */
-int hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
+/* REST operations. Each returns a result (core/result.h; api/ makes it
+ * an HTTP status). On success (HV_OK, HV_CREATED, HV_DELETED) *out is the
+ * JSON body to answer with (NULL for HV_DELETED) and, for changes,
+ * reply.done will be called once the change is durable; on failure *out
+ * is the error message and nothing was changed (HV_ERR_UNAVAILABLE: the
+ * server is stopping). address is "host:port" for the fishjam_address /
+ * peer_websocket_url fields. */
+hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char *address,
                     char **out, hv_rooms_reply reply);
-int hv_rooms_list(hv_rooms *r, char **out);
-int hv_rooms_get(hv_rooms *r, const char *room_id, char **out);
-int hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply);
-int hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
+hv_result hv_rooms_list(hv_rooms *r, char **out);
+hv_result hv_rooms_get(hv_rooms *r, const char *room_id, char **out);
+hv_result hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms_reply reply);
+hv_result hv_peers_create(hv_rooms *r, const char *room_id, const char *body, size_t len,
                     const char *address, char **out, hv_rooms_reply reply);
-int hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+hv_result hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
                     hv_rooms_reply reply);
-int hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
+hv_result hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *peer_id, char **out,
                            hv_rooms_reply reply);
-/* 200 when the peer exists (subscribe_peer / subscribe_tracks). */
-int hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out);
+/* HV_OK when the peer exists (subscribe_peer / subscribe_tracks). */
+hv_result hv_peers_check(hv_rooms *r, const char *room_id, const char *peer_id, char **out);
 
 /* Before a token is used (peer socket, SSE; on the socket's loop): with
  * a store shared by several nodes, a 43-character token this node does

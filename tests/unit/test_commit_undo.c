@@ -158,9 +158,9 @@ static char *field(char *text, const char *k1, const char *k2)
 static char *room_with_peer(fixture *f, char peer_id[64])
 {
     char *out = NULL;
-    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"r\"}", 14, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"r\"}", 14, "h:1", &out, no_reply), HV_CREATED);
     free(out);
-    assert_int_equal(hv_peers_create(f->srv.rooms, "r", "{\"type\":\"webrtc\"}", 17, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_peers_create(f->srv.rooms, "r", "{\"type\":\"webrtc\"}", 17, "h:1", &out, no_reply), HV_CREATED);
     json_t *j = json_loads(out, 0, NULL);
     snprintf(peer_id, 64, "%s", json_string_value(json_object_get(json_object_get(json_object_get(j, "data"), "peer"), "id")));
     json_decref(j);
@@ -195,10 +195,10 @@ static void refresh_behind_failed_refresh(void **state)
     int before = tried;
     set_gate(1, 1);
     char *out = NULL;
-    assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), 201);
+    assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), HV_CREATED);
     char *t1 = field(out, "data", "token");
     wait_count(&waiting, 1); /* the first refresh's commit is in the store */
-    assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), 201);
+    assert_int_equal(hv_peers_refresh_token(f->srv.rooms, "r", peer, &out, no_reply), HV_CREATED);
     char *t2 = field(out, "data", "token");
     assert_true(token_works(f, t2) && !token_works(f, t0));
     assert_int_equal(hv_hub_queued(f->srv.hub), 1); /* the second, behind the gate (/metrics) */
@@ -208,7 +208,7 @@ static void refresh_behind_failed_refresh(void **state)
     assert_false(token_works(f, t1));
     assert_false(token_works(f, t2));
     /* A change after: committed; the second refresh was never tried. */
-    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), HV_CREATED);
     free(out);
     wait_count(&stored, 3);
     assert_int_equal(tried - before, 2); /* the failed refresh, room s */
@@ -227,16 +227,16 @@ static void changes_behind_failed_delete(void **state)
     int before = tried;
     set_gate(1, 1);
     char *out = NULL;
-    assert_int_equal(hv_rooms_delete(f->srv.rooms, "r", &out, no_reply), 204);
+    assert_int_equal(hv_rooms_delete(f->srv.rooms, "r", &out, no_reply), HV_DELETED);
     wait_count(&waiting, 1);
     assert_false(token_works(f, t0));
-    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"r\"}", 14, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"r\"}", 14, "h:1", &out, no_reply), HV_CREATED);
     free(out);
-    assert_int_equal(hv_rooms_get(f->srv.rooms, "r", &out), 200);
+    assert_int_equal(hv_rooms_get(f->srv.rooms, "r", &out), HV_OK);
     free(out);
     set_gate(0, 0);
     wait_token_works(f, t0);
-    assert_int_equal(hv_rooms_get(f->srv.rooms, "r", &out), 200);
+    assert_int_equal(hv_rooms_get(f->srv.rooms, "r", &out), HV_OK);
     json_t *j = json_loads(out, 0, NULL);
     free(out);
     json_t *peers = json_object_get(json_object_get(j, "data"), "peers");
@@ -244,7 +244,7 @@ static void changes_behind_failed_delete(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(peers, 0), "id")), peer);
     json_decref(j);
     /* A change after: committed; the create behind the delete never tried. */
-    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), HV_CREATED);
     free(out);
     wait_count(&stored, 3);
     assert_int_equal(tried - before, 2); /* the failed delete, room s */
@@ -267,7 +267,7 @@ static void endpoint_changes_behind_failed_update(void **state)
     fixture *f = *state;
     char *out = NULL;
     const char *body = "{\"url\":\"http://127.0.0.1:9/h\",\"description\":\"before\"}";
-    assert_int_equal(hv_endpoints_create(f->srv.endpoints, body, strlen(body), &out, no_reply), 201);
+    assert_int_equal(hv_endpoints_create(f->srv.endpoints, body, strlen(body), &out, no_reply), HV_CREATED);
     char *id = field(out, "id", NULL);
     assert_non_null(id);
     wait_count(&tried, 1); /* its commit is past the gate */
@@ -276,13 +276,13 @@ static void endpoint_changes_behind_failed_update(void **state)
     uv_mutex_unlock(&mu);
     set_gate(1, 1);
     body = "{\"description\":\"first\"}";
-    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), 200);
+    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), HV_OK);
     free(out);
     wait_count(&waiting, 1);
     body = "{\"description\":\"second\"}";
-    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), 200);
+    assert_int_equal(hv_endpoints_update(f->srv.endpoints, id, body, strlen(body), &out, no_reply), HV_OK);
     free(out);
-    assert_int_equal(hv_endpoints_delete(f->srv.endpoints, id, &out, no_reply), 204);
+    assert_int_equal(hv_endpoints_delete(f->srv.endpoints, id, &out, no_reply), HV_DELETED);
     free(out);
     assert_null(description(f, id));
     set_gate(0, 0);
@@ -294,7 +294,7 @@ static void endpoint_changes_behind_failed_update(void **state)
     assert_string_equal(d, "before");
     free(d);
     /* A change after: committed; neither change behind the failed one tried. */
-    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), 201);
+    assert_int_equal(hv_rooms_create(f->srv.rooms, "{\"roomId\":\"s\"}", 14, "h:1", &out, no_reply), HV_CREATED);
     free(out);
     wait_count(&stored, 1);
     assert_int_equal(tried - before, 2); /* the failed update, room s */
