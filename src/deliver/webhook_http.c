@@ -19,7 +19,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "deliver/webhook_engine.h"
+#include "deliver/webhook_internal.h"
 
 #ifndef HERALD_VERSION
 #define HERALD_VERSION "0"
@@ -140,7 +140,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-int wh_http_init(hv_webhooks *w)
+int hv__webhook_http_init(hv_webhooks *w)
 {
     hv_list_init(&w->reqs);
     hv_list_init(&w->socks);
@@ -216,7 +216,7 @@ static int add_header(wh_req *r, const char *fmt, const char *a, const char *b)
     return 0;
 }
 
-int wh_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen)
+int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen)
 {
     hv_event *ev = it->ev;
     const void *body;
@@ -347,7 +347,7 @@ static void finish(hv_webhooks *w, wh_req *r, CURLcode code)
         res.response = r->resp;
     }
     wh_item *it = r->item;
-    wh_attempt_done(w, it, &res);
+    hv__webhook_attempt_done(w, it, &res);
     free_req(w, r);
 }
 
@@ -365,10 +365,10 @@ static void check_done(hv_webhooks *w)
         if (priv)
             finish(w, (wh_req *)priv, code);
     }
-    wh_pump(w);
+    hv__webhook_pump(w);
 }
 
-void wh_http_shutdown(hv_webhooks *w)
+void hv__webhook_http_shutdown(hv_webhooks *w)
 {
     w->closing = 1;
     while (!hv_list_empty(&w->reqs)) {

@@ -1,12 +1,12 @@
 /* webhook_queue.c — the delivery engine's bookkeeping: per-endpoint FIFO
  * queues, the retry heap, starting requests, judging their outcomes and
  * recording attempts in the outbox. Engine thread only; see webhooks.c
- * for the overall design and webhook_engine.h for the structures.
+ * for the overall design and webhook_internal.h for the structures.
  *
  * Every pending row in memory is a wh_item of its endpoint's wh_ep. Ready
  * items wait on the endpoint's FIFO; items waiting for a retry sit in one
  * min-heap of due times watched by one uv_timer. Changes mark endpoints
- * dirty; wh_pump then starts, for each dirty endpoint, as many requests as
+ * dirty; hv__webhook_pump then starts, for each dirty endpoint, as many requests as
  * its in-flight limit allows, looking up the endpoint's snapshot for each
  * one. Attempts are recorded in batches (flushed after FLUSH_MS or
  * BATCH_MAX attempts, and always before the outbox is read back).
@@ -19,7 +19,7 @@
 #include "codec/event_frames.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "deliver/webhook_engine.h"
+#include "deliver/webhook_internal.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -47,7 +47,7 @@ static double rand01(hv_webhooks *w)
     return (double)(x >> 11) / (double)(1ULL << 53);
 }
 
-void wh_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight)
+void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight)
 {
     atomic_store(&w->in_flight, (int_fast64_t)ninflight);
     atomic_store(&w->queued, (int_fast64_t)(nitems - ninflight));
@@ -183,7 +183,7 @@ static void forget_item(hv_webhooks *w, wh_item *it, int remember)
         hv_map_put(&w->done, key, (void *)1);
     it->ep->nitems--;
     mark_dirty(w, it->ep);
-    wh_window_drained(w, it->ep);
+    hv__webhook_window_drained(w, it->ep);
     hv_event_unref(it->ev);
     free(it);
 }
@@ -228,7 +228,7 @@ static void new_item(hv_webhooks *w, wh_ep *ep, const char *key, uint64_t row_id
 }
 
 /* A row for the engine (takes the reference to ev, which may be NULL). */
-void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
+void hv__webhook_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
                  hv_event *ev, int attempts, int64_t due_ms, int from_hub)
 {
     char key[24];
@@ -240,14 +240,14 @@ void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint6
         return;
     }
     wh_ep *ep = ep_get(w, endpoint_id);
-    if (wh_window_spill(w, ep, row_id)) {
+    if (hv__webhook_window_spill(w, ep, row_id)) {
         hv_event_unref(ev); /* stays in the outbox, read back in its turn */
         return;
     }
     new_item(w, ep, key, row_id, event_id, ev, attempts, due_ms, from_hub);
 }
 
-void wh_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
+void hv__webhook_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
                      int attempts, int64_t due_ms)
 {
     char key[24];
@@ -256,7 +256,7 @@ void wh_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_
         new_item(w, ep, key, row_id, event_id, ev, attempts, due_ms, 0);
 }
 
-void wh_release_off(hv_webhooks *w)
+void hv__webhook_release_off(hv_webhooks *w)
 {
     size_t it;
     for (hv_map_entry *e = hv_map_first(&w->eps, &it); e; e = hv_map_next(&w->eps, e, &it)) {
@@ -287,7 +287,7 @@ void wh_release_off(hv_webhooks *w)
 }
 
 /* The hub is past every id <= hub_high: forget remembered ids up to it. */
-void wh_prune_done(hv_webhooks *w)
+void hv__webhook_prune_done(hv_webhooks *w)
 {
     if (!w->done.count || w->hub_high == w->done_pruned)
         return;
@@ -354,7 +354,7 @@ static void let_go(hv_webhooks *w, uint64_t row_id)
     forget_item(w, it, 0);
 }
 
-void wh_flush(hv_webhooks *w)
+void hv__webhook_flush(hv_webhooks *w)
 {
     if (!w->nbatch)
         return;
@@ -382,7 +382,7 @@ void wh_flush(hv_webhooks *w)
 
 static void on_flush_timer(uv_timer_t *t)
 {
-    wh_flush(t->data);
+    hv__webhook_flush(t->data);
 }
 
 static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
@@ -412,7 +412,7 @@ static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const 
         .next_at_ms = next_at_ms,
     };
     if (w->nbatch >= BATCH_MAX)
-        wh_flush(w);
+        hv__webhook_flush(w);
     else if (!uv_is_active((uv_handle_t *)&w->flush_timer))
         uv_timer_start(&w->flush_timer, on_flush_timer, FLUSH_MS, 0);
 }
@@ -433,7 +433,7 @@ static int is_final_event(const hv_event *ev)
     return ev && (!strcmp(ev->type, "room.deleted") || !strcmp(ev->type, "room.crashed"));
 }
 
-void wh_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
+void hv__webhook_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
 {
     wh_ep *ep = it->ep;
     it->in_flight = 0;
@@ -559,7 +559,7 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
             if (rc == 0)
                 snprintf(err, sizeof(err), "event %" PRIu64 " is no longer stored", it->event_id);
         }
-        if (!err[0] && wh_http_start(w, it, snap, err, sizeof(err)) == 0) {
+        if (!err[0] && hv__webhook_http_start(w, it, snap, err, sizeof(err)) == 0) {
             it->in_flight = 1;
             ep->in_flight++;
             w->ninflight++;
@@ -572,7 +572,7 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
     settle_ep(w, ep);
 }
 
-void wh_pump(hv_webhooks *w)
+void hv__webhook_pump(hv_webhooks *w)
 {
     if (w->closing)
         return;
@@ -581,7 +581,7 @@ void wh_pump(hv_webhooks *w)
         hv_list_remove(&ep->dirty_link);
         pump_ep(w, ep);
     }
-    wh_publish_stats(w, w->rows.count, w->ninflight);
+    hv__webhook_publish_stats(w, w->rows.count, w->ninflight);
 }
 
 static void on_retry_timer(uv_timer_t *t)
@@ -595,10 +595,10 @@ static void on_retry_timer(uv_timer_t *t)
         mark_dirty(w, it->ep);
     }
     rearm(w);
-    wh_pump(w);
+    hv__webhook_pump(w);
 }
 
-void wh_queue_init(hv_webhooks *w)
+void hv__webhook_queue_init(hv_webhooks *w)
 {
     hv_map_init(&w->eps);
     hv_map_init(&w->rows);
@@ -608,13 +608,13 @@ void wh_queue_init(hv_webhooks *w)
     w->retry_timer.data = w;
     uv_timer_init(&w->loop, &w->flush_timer);
     w->flush_timer.data = w;
-    wh_window_init(w);
+    hv__webhook_window_init(w);
     w->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)w ^ 0x9E3779B97F4A7C15ULL;
     if (!w->rng)
         w->rng = 1;
 }
 
-void wh_queue_free(hv_webhooks *w)
+void hv__webhook_queue_free(hv_webhooks *w)
 {
     size_t it;
     for (hv_map_entry *e = hv_map_first(&w->rows, &it); e; e = hv_map_next(&w->rows, e, &it)) {
@@ -633,8 +633,8 @@ void wh_queue_free(hv_webhooks *w)
     w->nheap = 0;
     free(w->batch);
     w->batch = NULL;
-    wh_publish_stats(w, 0, 0);
+    hv__webhook_publish_stats(w, 0, 0);
     uv_close((uv_handle_t *)&w->retry_timer, NULL);
     uv_close((uv_handle_t *)&w->flush_timer, NULL);
-    wh_window_close(w);
+    hv__webhook_window_close(w);
 }

@@ -5,7 +5,7 @@
  * Why: a failing endpoint (or one far behind) used to hold its whole
  * backlog in memory, one wh_item per row, however large. The outbox holds
  * every pending row anyway, so memory needs only what can be attempted
- * soon. Engine thread only; see webhook_engine.h.
+ * soon. Engine thread only; see webhook_internal.h.
  *
  * How: a row handed over by the hub, or met by a backlog load, while its
  * endpoint has w->window rows in memory is not kept: the endpoint is
@@ -24,26 +24,26 @@
 
 #include "codec/event_frames.h"
 #include "core/log.h"
-#include "deliver/webhook_engine.h"
+#include "deliver/webhook_internal.h"
 
 #define REFILL_RETRY_MS 1000 /* the outbox could not be read: try again */
 
 static void on_refill_timer(uv_timer_t *t);
 
-void wh_window_init(hv_webhooks *w)
+void hv__webhook_window_init(hv_webhooks *w)
 {
     hv_list_init(&w->refill);
     uv_timer_init(&w->loop, &w->refill_timer);
     w->refill_timer.data = w;
 }
 
-void wh_window_close(hv_webhooks *w)
+void hv__webhook_window_close(hv_webhooks *w)
 {
     hv_list_init(&w->refill);
     uv_close((uv_handle_t *)&w->refill_timer, NULL);
 }
 
-int wh_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id)
+int hv__webhook_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id)
 {
     for (size_t i = 0; i < w->nbatch; i++) {
         const hv_attempt *a = &w->batch[i].a;
@@ -65,18 +65,18 @@ static void want_refill(hv_webhooks *w, wh_ep *ep, uint64_t delay_ms)
         uv_timer_start(&w->refill_timer, on_refill_timer, delay_ms, 0);
 }
 
-int wh_window_spill(hv_webhooks *w, wh_ep *ep, uint64_t row_id)
+int hv__webhook_window_spill(hv_webhooks *w, wh_ep *ep, uint64_t row_id)
 {
     if (!ep->spilled && ep->nitems < w->window)
         return 0;
     if (!ep->spilled || row_id - 1 < ep->cursor)
         ep->cursor = row_id - 1; /* an older row (a retry, a backlog load) reads back from it */
     ep->spilled = 1;
-    wh_window_drained(w, ep);
+    hv__webhook_window_drained(w, ep);
     return 1;
 }
 
-void wh_window_drained(hv_webhooks *w, wh_ep *ep)
+void hv__webhook_window_drained(hv_webhooks *w, wh_ep *ep)
 {
     if (ep->spilled && ep->nitems <= w->window / 2)
         want_refill(w, ep, 1);
@@ -88,8 +88,8 @@ static void refill(hv_webhooks *w, wh_ep *ep)
     if (!ep->spilled || ep->nitems >= w->window)
         return;
     size_t want = w->window - ep->nitems;
-    if (wh_batch_may_read_back(w, ep->id, ep->cursor))
-        wh_flush(w); /* a row finished but not recorded would come back as pending */
+    if (hv__webhook_batch_may_read_back(w, ep->id, ep->cursor))
+        hv__webhook_flush(w); /* a row finished but not recorded would come back as pending */
     hv_outbox_item *items = NULL;
     size_t n = 0;
     if (hv_outbox_load_endpoint(w->ob, ep->id, ep->cursor, want, &items, &n) != 0) {
@@ -102,7 +102,7 @@ static void refill(hv_webhooks *w, wh_ep *ep)
         ep->cursor = o->id;
         if (o->event)
             hv_event_encode(o->event); /* loaded for us alone */
-        wh_add_refilled(w, ep, o->id, o->event_id, o->event, o->attempts, o->next_at_ms);
+        hv__webhook_add_refilled(w, ep, o->id, o->event_id, o->event, o->attempts, o->next_at_ms);
     }
     free(items);
     if (n < want)
@@ -131,5 +131,5 @@ static void on_refill_timer(uv_timer_t *t)
         if (!hv_list_linked(&ep->dirty_link)) /* pump starts its rows, or settles it */
             hv_list_push(&w->dirty, &ep->dirty_link);
     }
-    wh_pump(w);
+    hv__webhook_pump(w);
 }

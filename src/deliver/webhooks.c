@@ -52,7 +52,7 @@
 #include "codec/event_frames.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "deliver/webhook_engine.h"
+#include "deliver/webhook_internal.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -71,8 +71,8 @@ static void on_load_timer(uv_timer_t *t);
  * back as pending it would be delivered again.) */
 static void load_page(hv_webhooks *w)
 {
-    if (wh_batch_may_read_back(w, NULL, w->load_after))
-        wh_flush(w);
+    if (hv__webhook_batch_may_read_back(w, NULL, w->load_after))
+        hv__webhook_flush(w);
     hv_outbox_item *items = NULL;
     size_t n = 0;
     if (hv_outbox_load_pending(w->ob, w->load_after, PAGE, &items, &n) != 0) {
@@ -85,7 +85,7 @@ static void load_page(hv_webhooks *w)
         w->load_after = o->id;
         if (o->event)
             hv_event_encode(o->event); /* loaded for us alone */
-        wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
+        hv__webhook_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
     }
     free(items);
     w->loaded += n;
@@ -105,8 +105,8 @@ static void on_load_timer(uv_timer_t *t)
     if (w->closing || !w->loading)
         return;
     load_page(w);
-    wh_prune_done(w);
-    wh_pump(w);
+    hv__webhook_prune_done(w);
+    hv__webhook_pump(w);
 }
 
 /* Loads the pending rows with ids above after_id (from 0: the backlog at
@@ -147,7 +147,7 @@ static void replay(hv_webhooks *w, const char *endpoint_id, const uint64_t *ids,
 
 static void retry(hv_webhooks *w, const char *endpoint_id, uint64_t row_id)
 {
-    wh_flush(w); /* a state recorded later would undo the retry */
+    hv__webhook_flush(w); /* a state recorded later would undo the retry */
     if (row_id == 0 || hv_outbox_retry(w->ob, endpoint_id, row_id, hv_now_ms()) != 1)
         return;
     hv_outbox_item *items = NULL;
@@ -159,7 +159,7 @@ static void retry(hv_webhooks *w, const char *endpoint_id, uint64_t row_id)
         if (o->event)
             hv_event_encode(o->event);
         if (o->id == row_id)
-            wh_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
+            hv__webhook_add_item(w, o->id, o->endpoint_id, o->event_id, o->event, o->attempts, o->next_at_ms, 0);
         else
             hv_event_unref(o->event);
     }
@@ -181,10 +181,10 @@ static void free_msgs(wh_msg *m)
 
 static void close_all(hv_webhooks *w)
 {
-    wh_flush(w);
+    hv__webhook_flush(w);
     w->closing = 1;
-    wh_http_shutdown(w);
-    wh_queue_free(w);
+    hv__webhook_http_shutdown(w);
+    hv__webhook_queue_free(w);
     uv_close((uv_handle_t *)&w->load_timer, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
@@ -207,7 +207,7 @@ static void on_wake(uv_async_t *a)
         return;
     }
     if (kick) {
-        wh_release_off(w); /* a disabled endpoint's retries are closed now */
+        hv__webhook_release_off(w); /* a disabled endpoint's retries are closed now */
         load_pending(w, 0);
     }
     while (m) {
@@ -215,7 +215,7 @@ static void on_wake(uv_async_t *a)
         if (m->kind == WH_MSG_ROW) {
             if (m->row_id > w->hub_high)
                 w->hub_high = m->row_id;
-            wh_add_item(w, m->row_id, m->endpoint_id, m->ev->id, m->ev, 0, m->next_at_ms, 1);
+            hv__webhook_add_item(w, m->row_id, m->endpoint_id, m->ev->id, m->ev, 0, m->next_at_ms, 1);
             m->ev = NULL;
         } else if (m->kind == WH_MSG_REPLAY) {
             replay(w, m->endpoint_id, m->ids, m->nids);
@@ -226,8 +226,8 @@ static void on_wake(uv_async_t *a)
         free_msgs(m);
         m = next;
     }
-    wh_prune_done(w);
-    wh_pump(w);
+    hv__webhook_prune_done(w);
+    hv__webhook_pump(w);
 }
 
 static void run_thread(void *arg)
@@ -286,8 +286,8 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->wake.data = w;
     uv_timer_init(&w->loop, &w->load_timer);
     w->load_timer.data = w;
-    wh_queue_init(w);
-    if (wh_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
+    hv__webhook_queue_init(w);
+    if (hv__webhook_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
         hv_error("webhooks: cannot start the delivery engine");
         w->stop = 1;
         on_wake(&w->wake);

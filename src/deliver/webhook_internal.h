@@ -1,12 +1,14 @@
-/* webhook_engine.h — the delivery engine's insides, shared by its files:
+/* webhook_internal.h — the delivery engine's insides, shared by its files:
  * webhooks.c (the thread, the inbox, the public functions),
  * webhook_queue.c (queues, retries, outcomes, the attempt log) and
- * webhook_http.c (libcurl multi driven by libuv, one request per attempt).
+ * webhook_http.c (libcurl multi driven by libuv, one request per attempt)
+ * and webhook_window.c (the in-memory window of each endpoint's rows).
  * Everything here belongs to the engine thread, except the inbox (under
- * mu) and the counters (atomics).
+ * mu) and the counters (atomics). The functions are package-private
+ * (hv__webhook_*): not for use outside these files.
  */
-#ifndef HV_WEBHOOK_ENGINE_H
-#define HV_WEBHOOK_ENGINE_H
+#ifndef HV_WEBHOOK_INTERNAL_H
+#define HV_WEBHOOK_INTERNAL_H
 
 #include <curl/curl.h>
 #include <stdatomic.h>
@@ -53,7 +55,7 @@ struct wh_ep {
     int spilled;         /* some pending rows of it are in the outbox only */
     uint64_t cursor;     /* when spilled: they all have ids above this */
     hv_list refill_link; /* in w->refill while a refill is due */
-    int off;             /* scratch of wh_release_off: deleted or disabled */
+    int off;             /* scratch of hv__webhook_release_off: deleted or disabled */
 };
 
 /* One finished attempt, as webhook_http.c reports it. */
@@ -143,53 +145,53 @@ struct hv_webhooks {
 };
 
 /* webhook_http.c */
-int wh_http_init(hv_webhooks *w);
+int hv__webhook_http_init(hv_webhooks *w);
 /* Starts the attempt (item->ev loaded). Returns 0, or -1 with a message
  * in err when the request could not even be built. */
-int wh_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen);
+int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen);
 /* Abandons every request in flight (their items are left to the caller)
  * and releases libcurl; the poll handles are closed. */
-void wh_http_shutdown(hv_webhooks *w);
+void hv__webhook_http_shutdown(hv_webhooks *w);
 
 /* webhook_window.c: each endpoint keeps at most w->window rows in
  * memory (issue 13, defect 8). */
-void wh_window_init(hv_webhooks *w);
-void wh_window_close(hv_webhooks *w);
+void hv__webhook_window_init(hv_webhooks *w);
+void hv__webhook_window_close(hv_webhooks *w);
 /* Whether a row (not in memory) must stay in the outbox only: the window
  * is full or rows before it wait there already. Then the endpoint is
  * marked to read it (and the rest) back in row order. */
-int wh_window_spill(hv_webhooks *w, wh_ep *ep, uint64_t row_id);
+int hv__webhook_window_spill(hv_webhooks *w, wh_ep *ep, uint64_t row_id);
 /* An item of ep left memory: a spilled endpoint down to half its window
  * gets a refill on the next loop turn. */
-void wh_window_drained(hv_webhooks *w, wh_ep *ep);
+void hv__webhook_window_drained(hv_webhooks *w, wh_ep *ep);
 /* Whether the attempts not yet recorded finish a row of endpoint_id (NULL:
  * any) above after_id, which a read of pending rows would bring back. */
-int wh_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id);
+int hv__webhook_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id);
 
 /* webhook_queue.c */
-void wh_queue_init(hv_webhooks *w);
+void hv__webhook_queue_init(hv_webhooks *w);
 /* Frees every item and endpoint state; closes the queue's timers. */
-void wh_queue_free(hv_webhooks *w);
+void hv__webhook_queue_free(hv_webhooks *w);
 /* A row for the engine (takes the reference to ev, which may be NULL):
  * ignored if already in memory (but brought forward if due earlier), or
  * if from_hub and already finished (w->done). */
-void wh_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
+void hv__webhook_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
                  hv_event *ev, int attempts, int64_t due_ms, int from_hub);
 /* The same for a row read back by a refill of ep's window (no window
  * check: the refill reads only what fits). */
-void wh_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
+void hv__webhook_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
                      int attempts, int64_t due_ms);
 /* Items of deleted or disabled endpoints waiting for a retry are made
  * ready now, so the next pump closes their rows (after a kick). */
-void wh_release_off(hv_webhooks *w);
+void hv__webhook_release_off(hv_webhooks *w);
 /* Forgets finished row ids the hub has moved past (w->hub_high). */
-void wh_prune_done(hv_webhooks *w);
+void hv__webhook_prune_done(hv_webhooks *w);
 /* Writes the batched attempts to the outbox now. */
-void wh_flush(hv_webhooks *w);
+void hv__webhook_flush(hv_webhooks *w);
 /* An attempt ended (called from webhook_http.c). */
-void wh_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r);
+void hv__webhook_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r);
 /* Starts what can start now, then publishes the queued/in-flight counts. */
-void wh_pump(hv_webhooks *w);
-void wh_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
+void hv__webhook_pump(hv_webhooks *w);
+void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
 
 #endif
