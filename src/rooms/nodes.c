@@ -55,7 +55,7 @@ static void apply_room(hv_rooms *r, const char *id, const char *value)
         if (room)
             hv_map_put(&r->rooms, room->id, room);
     } else if (!value && room) {
-        rooms_forget_room(r, room, NULL);
+        hv__rooms_forget_room(r, room, NULL);
     }
 }
 
@@ -78,7 +78,7 @@ static void apply_peer(hv_rooms *r, const char *id, const char *value)
     hv_peer *p = hv_map_get(&r->peers, id);
     if (!value) {
         if (p) {
-            rooms_forget_peer(r, hv_map_get(&r->rooms, p->room_id), p);
+            hv__rooms_forget_peer(r, hv_map_get(&r->rooms, p->room_id), p);
             hv_peer_release(p);
         }
         return;
@@ -106,7 +106,7 @@ static void apply_presence(hv_rooms *r, const char *peer_id, const char *session
     if (!p->conn)
         return;
     char own[160];
-    rooms_session(r, p->conn_gen, own);
+    hv__rooms_session(r, p->conn_gen, own);
     if (session && !strcmp(session, own)) {
         p->confirmed = 1;
         return;
@@ -114,9 +114,9 @@ static void apply_presence(hv_rooms *r, const char *peer_id, const char *session
     if (!p->confirmed)
         return; /* older than this socket's own session */
     if (session)
-        rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
+        hv__rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
     else
-        rooms_close_socket(r, p, HV_CLOSE_SESSION_LOST, "session ended by another node", 1);
+        hv__rooms_close_socket(r, p, HV_CLOSE_SESSION_LOST, "session ended by another node", 1);
     /* Its close announces nothing: the session is not its own any more. */
     p->conn = NULL;
     p->loop = NULL;
@@ -165,7 +165,7 @@ static void load_session(void *arg, const char *key, const char *value)
     }
 }
 
-void rooms_load_sessions(hv_rooms *r)
+void hv__rooms_load_sessions(hv_rooms *r)
 {
     if (hv_store_kv_load(r->srv->store, HV_NS_PRESENCE, load_session, r) != 0)
         hv_error("rooms: could not load the peers' sessions from the store");
@@ -185,12 +185,12 @@ static void end_sessions(hv_rooms *r, const char *node, char **ids, size_t n, co
         size_t idx = HV_PRESENCE_NO_EVENT; /* a peer unknown here: its session ends silently */
         if (p && !p->deleted) {
             idx = k;
-            evs[k++] = rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", why));
+            evs[k++] = hv__rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", why));
         }
         hv_kvlist_presence(&kv, HV_PRESENCE_LEAVE_NODE, ids[i], node, idx);
     }
     if (n)
-        rooms_commit(r, evs, k, &kv, no_reply);
+        hv__rooms_commit(r, evs, k, &kv, no_reply);
     free(evs);
 }
 
@@ -276,11 +276,11 @@ static void commit_leave_record(rooms_leave *l, hv_loop *loop)
     hv_reply reply = {loop, on_leave_done, l};
     if (!loop) /* nowhere to learn the outcome: tried once */
         reply = no_reply;
-    if (rooms_commit(l->r, &ev, 1, &kv, reply) != 0 || !loop)
+    if (hv__rooms_commit(l->r, &ev, 1, &kv, reply) != 0 || !loop)
         leave_free(l); /* stopping: done will not be called */
 }
 
-void rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
+void hv__rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
                         hv_loop *loop)
 {
     rooms_leave *l = calloc(1, sizeof(*l));
@@ -314,7 +314,7 @@ void hv_rooms_retry_refused(hv_rooms *r)
     uv_mutex_unlock(&r->mu);
 }
 
-void rooms_free_refused(hv_rooms *r)
+void hv__rooms_free_refused(hv_rooms *r)
 {
     while (r->refused) {
         rooms_leave *next = r->refused->next;

@@ -70,7 +70,7 @@ hv_rooms *hv_rooms_new(hv_server *srv)
         hv_store_kv_load(srv->store, NS_PEER, load_peer, r) != 0)
         hv_error("rooms: could not load rooms and peers from the store");
     if (r->shared)
-        rooms_load_sessions(r);
+        hv__rooms_load_sessions(r);
     hv_info("rooms: %zu rooms loaded", r->rooms.count);
     return r;
 }
@@ -89,7 +89,7 @@ void hv_rooms_free(hv_rooms *r)
     hv_map_free(&r->rooms);
     hv_map_free(&r->tokens);
     hv_map_free(&r->peers);
-    rooms_free_refused(r);
+    hv__rooms_free_refused(r);
     uv_mutex_destroy(&r->mu);
     free(r);
 }
@@ -119,7 +119,7 @@ static hv_event *room_event(const char *type, const hv_room *room)
 }
 
 /* peer.* events carry room_id, peer_id and peer_type, plus extra keys. */
-hv_event *rooms_peer_event(const char *type, const hv_peer *p, json_t *extra)
+hv_event *hv__rooms_peer_event(const char *type, const hv_peer *p, json_t *extra)
 {
     json_t *d = json_pack("{s:s,s:s,s:s}", "room_id", p->room_id, "peer_id", p->id, "peer_type",
                           hv_peer_type_name(p->type));
@@ -134,7 +134,7 @@ hv_event *rooms_peer_event(const char *type, const hv_peer *p, json_t *extra)
 
 /* Hands events and records to the hub (lock held). Takes the events.
  * -1 when the hub is stopping: then reply.done will not be called. */
-int rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
+int hv__rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
 {
     hv_event **arr = malloc((n ? n : 1) * sizeof(*arr));
     if (n)
@@ -195,13 +195,13 @@ static void do_close(hv_loop *l, void *arg)
     free(m);
 }
 
-void rooms_session(const hv_rooms *r, uint64_t gen, char out[160])
+void hv__rooms_session(const hv_rooms *r, uint64_t gen, char out[160])
 {
     snprintf(out, 160, "%.130s/%llu", r->node, (unsigned long long)gen);
 }
 
 /* Closes p's socket after the next commit (or at once with now). */
-void rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now)
+void hv__rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reason, int now)
 {
     if (!p->conn)
         return;
@@ -242,7 +242,7 @@ hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char 
     hv_map_put(&r->rooms, room->id, room);
     *out = dump(json_pack("{s:{s:o,s:s}}", "data", "room", hv_room_json(room), "fishjam_address", address));
     hv_kvlist kv = {0};
-    rooms_undo_create(r, room, &kv);
+    hv__rooms_undo_create(r, room, &kv);
     char *rec = hv_room_record(room);
     hv_kvlist_put(&kv, NS_ROOM, room->id, rec);
     free(rec);
@@ -252,7 +252,7 @@ hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char 
     if (hook && r->srv->endpoints)
         hv_endpoints_add_room(r->srv->endpoints, room->id, hook, &kv);
     hv_event *ev = room_event("room.created", room);
-    int rc = rooms_commit(r, &ev, 1, &kv, reply);
+    int rc = hv__rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     return rc ? stopping(out) : HV_CREATED;
 }
@@ -291,14 +291,14 @@ hv_result hv_rooms_delete(hv_rooms *r, const char *room_id, char **out, hv_rooms
     /* Like the reference: only room.deleted, no peer.* for its peers. */
     hv_kvlist kv = {0};
     hv_event *ev = room_event("room.deleted", room);
-    rooms_forget_room(r, room, &kv);
-    int rc = rooms_commit(r, &ev, 1, &kv, reply);
+    hv__rooms_forget_room(r, room, &kv);
+    int rc = hv__rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = NULL;
     return rc ? stopping(out) : HV_DELETED;
 }
 
-void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
+void hv__rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
     hv_map_del(&r->rooms, room->id);
     /* The room's record first: a node applying these changes closes the
@@ -308,7 +308,7 @@ void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
-        rooms_close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted", 0);
+        hv__rooms_close_socket(r, p, HV_CLOSE_ROOM_DELETED, "room deleted", 0);
         hv_map_del(&r->tokens, p->token_hash);
         hv_map_del(&r->peers, p->id);
         if (kv)
@@ -319,15 +319,15 @@ void rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
             hv_peer_release(p);
     }
     if (kv) /* kept until the commit answers: its undo puts it back or frees it */
-        rooms_undo_delete(r, room, kv);
+        hv__rooms_undo_delete(r, room, kv);
     else
         hv_room_free(room);
 }
 
-void rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p)
+void hv__rooms_forget_peer(hv_rooms *r, hv_room *room, hv_peer *p)
 {
     p->deleted = 1;
-    rooms_close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted", 0);
+    hv__rooms_close_socket(r, p, HV_CLOSE_PEER_DELETED, "peer deleted", 0);
     if (room)
         hv_room_remove_peer(room, p);
     hv_map_del(&r->tokens, p->token_hash);
@@ -374,10 +374,10 @@ hv_result hv_peers_create(hv_rooms *r, const char *room_id, const char *body, si
     *out = dump(json_pack("{s:{s:o,s:s,s:s}}", "data", "peer", hv_peer_json(p), "token", token,
                           "peer_websocket_url", url));
     hv_kvlist kv = {0};
-    rooms_undo_peer_create(r, p, &kv);
+    hv__rooms_undo_peer_create(r, p, &kv);
     put_peer_record(&kv, p);
-    hv_event *ev = rooms_peer_event("peer.added", p, NULL);
-    int rc = rooms_commit(r, &ev, 1, &kv, reply);
+    hv_event *ev = hv__rooms_peer_event("peer.added", p, NULL);
+    int rc = hv__rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
     return rc ? stopping(out) : HV_CREATED;
 }
@@ -402,13 +402,13 @@ hv_result hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id,
     if (r->shared)
         hv_kvlist_presence(&kv, HV_PRESENCE_DROP, p->id, NULL, n);
     if (p->conn || r->shared)
-        evs[n++] = rooms_peer_event("peer.disconnected", p, NULL);
-    evs[n++] = rooms_peer_event("peer.deleted", p, NULL);
+        evs[n++] = hv__rooms_peer_event("peer.disconnected", p, NULL);
+    evs[n++] = hv__rooms_peer_event("peer.deleted", p, NULL);
     /* The registry's reference goes with the undo: released once stored. */
-    rooms_undo_peer_delete(r, room, p, &kv);
-    rooms_forget_peer(r, room, p);
+    hv__rooms_undo_peer_delete(r, room, p, &kv);
+    hv__rooms_forget_peer(r, room, p);
     hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
-    int rc = rooms_commit(r, evs, n, &kv, reply);
+    int rc = hv__rooms_commit(r, evs, n, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = NULL;
     return rc ? stopping(out) : HV_DELETED;
@@ -430,12 +430,12 @@ hv_result hv_peers_refresh_token(hv_rooms *r, const char *room_id, const char *p
     /* The old token stops working at once (back if the commit stores
      * nothing); a socket already open stays. */
     hv_kvlist kv = {0};
-    rooms_undo_refresh(r, p, hash, &kv);
+    hv__rooms_undo_refresh(r, p, hash, &kv);
     hv_map_del(&r->tokens, p->token_hash);
     memcpy(p->token_hash, hash, sizeof(hash));
     hv_map_put(&r->tokens, p->token_hash, p);
     put_peer_record(&kv, p);
-    int rc = rooms_commit(r, NULL, 0, &kv, reply);
+    int rc = hv__rooms_commit(r, NULL, 0, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = dump(json_pack("{s:{s:s}}", "data", "token", token));
     return rc ? stopping(out) : HV_CREATED;
@@ -501,7 +501,7 @@ hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *
         return NULL;
     int replacing = p->conn != NULL;
     if (replacing)
-        rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
+        hv__rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);
     p->conn = c;
     p->loop = c->loop;
     p->conn_gen = *gen = ++r->next_gen;
@@ -511,14 +511,14 @@ hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *
      * the store takes the session over and keeps peer.connected only if
      * the peer had none (rooms/nodes.c closes the other node's socket). */
     if (!replacing || r->shared) {
-        hv_event *ev = rooms_peer_event("peer.connected", p, NULL);
+        hv_event *ev = hv__rooms_peer_event("peer.connected", p, NULL);
         hv_kvlist kv = {0};
         if (r->shared) {
             char sess[160];
-            rooms_session(r, p->conn_gen, sess);
+            hv__rooms_session(r, p->conn_gen, sess);
             hv_kvlist_presence(&kv, HV_PRESENCE_CONNECT, p->id, sess, 0);
         }
-        rooms_commit(r, &ev, 1, &kv, no_reply);
+        hv__rooms_commit(r, &ev, 1, &kv, no_reply);
     }
     uv_mutex_unlock(&r->mu);
     return p;
@@ -532,15 +532,15 @@ void hv_peers_disconnect(hv_rooms *r, hv_peer *p, uint64_t gen, int lost, const 
         p->conn = NULL;
         p->loop = NULL;
         if (!p->deleted) {
-            hv_event *ev = lost ? rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
-                                : rooms_peer_event("peer.disconnected", p, NULL);
+            hv_event *ev = lost ? hv__rooms_peer_event("peer.crashed", p, json_pack("{s:s}", "reason", reason))
+                                : hv__rooms_peer_event("peer.disconnected", p, NULL);
             if (r->shared) { /* announced only if this socket still held the session */
                 char sess[160];
-                rooms_session(r, gen, sess);
-                rooms_commit_leave(r, ev, p->id, sess, loop);
+                hv__rooms_session(r, gen, sess);
+                hv__rooms_commit_leave(r, ev, p->id, sess, loop);
             } else {
                 hv_kvlist kv = {0};
-                rooms_commit(r, &ev, 1, &kv, no_reply);
+                hv__rooms_commit(r, &ev, 1, &kv, no_reply);
             }
         }
     }
@@ -556,11 +556,11 @@ int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json,
         hv_kvlist kv = {0};
         char *old = p->metadata;
         p->metadata = strdup(metadata_json);
-        rooms_undo_metadata(r, p, old, &kv);
+        hv__rooms_undo_metadata(r, p, old, &kv);
         put_peer_record(&kv, p);
-        hv_event *ev = rooms_peer_event("peer.metadata_updated", p,
+        hv_event *ev = hv__rooms_peer_event("peer.metadata_updated", p,
                                   json_pack("{s:o}", "metadata", json_loads(metadata_json, JSON_DECODE_ANY, NULL)));
-        rc = rooms_commit(r, &ev, 1, &kv, reply);
+        rc = hv__rooms_commit(r, &ev, 1, &kv, reply);
     }
     uv_mutex_unlock(&r->mu);
     return rc;

@@ -74,7 +74,7 @@ static void undo_room_create(void *arg, int failed)
     free(u);
 }
 
-void rooms_undo_create(hv_rooms *r, hv_room *room, hv_kvlist *kv)
+void hv__rooms_undo_create(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
     create_undo *u = malloc(sizeof(*u));
     *u = (create_undo){r, room, strdup(room->id)};
@@ -101,7 +101,7 @@ static void undo_room_delete(void *arg, int failed)
     free(u);
 }
 
-void rooms_undo_delete(hv_rooms *r, hv_room *room, hv_kvlist *kv)
+void hv__rooms_undo_delete(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
     room_undo *u = malloc(sizeof(*u));
     *u = (room_undo){r, room};
@@ -150,7 +150,7 @@ static void undo_peer_create(void *arg, int failed)
     peer_undo_free(u);
 }
 
-void rooms_undo_peer_create(hv_rooms *r, hv_peer *p, hv_kvlist *kv)
+void hv__rooms_undo_peer_create(hv_rooms *r, hv_peer *p, hv_kvlist *kv)
 {
     hv_kvlist_undo(kv, undo_peer_create, peer_undo_new(r, p));
 }
@@ -174,7 +174,7 @@ static void undo_peer_delete(void *arg, int failed)
     peer_undo_free(u);
 }
 
-void rooms_undo_peer_delete(hv_rooms *r, hv_room *room, hv_peer *p, hv_kvlist *kv)
+void hv__rooms_undo_peer_delete(hv_rooms *r, hv_room *room, hv_peer *p, hv_kvlist *kv)
 {
     peer_undo *u = peer_undo_new(r, p);
     for (u->index = 0; room && u->index < room->npeers; u->index++)
@@ -196,7 +196,7 @@ static void undo_refresh(void *arg, int failed)
     peer_undo_free(u);
 }
 
-void rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char new_hash[65], hv_kvlist *kv)
+void hv__rooms_undo_refresh(hv_rooms *r, hv_peer *p, const char new_hash[65], hv_kvlist *kv)
 {
     peer_undo *u = peer_undo_new(r, p);
     memcpy(u->hash, p->token_hash, sizeof(u->hash));
@@ -216,7 +216,7 @@ static void undo_metadata(void *arg, int failed)
     peer_undo_free(u);
 }
 
-void rooms_undo_metadata(hv_rooms *r, hv_peer *p, char *old_metadata, hv_kvlist *kv)
+void hv__rooms_undo_metadata(hv_rooms *r, hv_peer *p, char *old_metadata, hv_kvlist *kv)
 {
     peer_undo *u = peer_undo_new(r, p);
     u->metadata = old_metadata;
