@@ -74,11 +74,11 @@ static void rd_close(hv_store *base)
 static redisReply *writer_cmd(hv_redis *r, int argc, const char **argv)
 {
     rargs a;
-    ra_init(&a);
+    hv__rargs_init(&a);
     for (int i = 0; i < argc; i++)
-        ra_str(&a, argv[i]);
+        hv__rargs_str(&a, argv[i]);
     redisReply *rep = hv_redis_cmd(r, &r->writer, &a, 1);
-    ra_free(&a);
+    hv__rargs_free(&a);
     return rep;
 }
 
@@ -159,14 +159,14 @@ static int load_state(hv_redis *r, char *err, size_t errlen)
 {
     char meta[200], log[200];
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "HMGET");
-    ra_str(&a, hv_redis_key(r, meta, sizeof(meta), "meta"));
-    ra_str(&a, "last_id");
-    ra_str(&a, "horizon");
-    ra_str(&a, "kvlog_seq"); /* before any snapshot is loaded: see shared.h */
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "HMGET");
+    hv__rargs_str(&a, hv_redis_key(r, meta, sizeof(meta), "meta"));
+    hv__rargs_str(&a, "last_id");
+    hv__rargs_str(&a, "horizon");
+    hv__rargs_str(&a, "kvlog_seq"); /* before any snapshot is loaded: see shared.h */
     redisReply *rep = hv_redis_cmd(r, &r->writer, &a, 1);
-    ra_free(&a);
+    hv__rargs_free(&a);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
         set_err(err, errlen, "cannot read %s: %s", meta, rep && rep->str ? rep->str : "no answer");
         if (rep)
@@ -259,10 +259,10 @@ static void commit_failed(hv_commit *c)
 static uint64_t oldest_retained(hv_redis *r, uint64_t fallback)
 {
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_FIRST, &a, 0);
-    ra_free(&a);
+    hv__rargs_free(&a);
     uint64_t first = fallback;
     if (hv_redis_ok(rep, REDIS_REPLY_INTEGER, "first id") && rep->integer > 0 &&
         (uint64_t)rep->integer < fallback)
@@ -285,45 +285,45 @@ static int rd_commit(hv_store *base, hv_commit *c)
             return -1;
         }
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_u64(&a, c->n);
-    ra_u64(&a, c->nkv);
-    ra_u64(&a, c->noutbox);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_u64(&a, c->n);
+    hv__rargs_u64(&a, c->nkv);
+    hv__rargs_u64(&a, c->noutbox);
     for (size_t i = 0; i < c->n; i++) {
         const hv_event *ev = c->evs[i];
-        ra_str(&a, ev->type);
-        ra_opt(&a, ev->room_id);
-        ra_opt(&a, ev->user_id);
+        hv__rargs_str(&a, ev->type);
+        hv__rargs_opt(&a, ev->room_id);
+        hv__rargs_opt(&a, ev->user_id);
         if (ev->data)
-            ra_add(&a, ev->data, ev->data_len);
+            hv__rargs_add(&a, ev->data, ev->data_len);
         else
-            ra_str(&a, "{}");
+            hv__rargs_str(&a, "{}");
         char key[40] = "";
         if (ev->created_set == HV_CREATED_KEY && ev->user_id)
             snprintf(key, sizeof(key), "=%.17g", ev->created_key);
-        ra_copy(&a, key);
+        hv__rargs_copy(&a, key);
     }
     for (size_t i = 0; i < c->nkv; i++) {
-        ra_str(&a, c->kv[i].ns);
-        ra_str(&a, c->kv[i].key);
-        ra_opt(&a, c->kv[i].value);
+        hv__rargs_str(&a, c->kv[i].ns);
+        hv__rargs_str(&a, c->kv[i].key);
+        hv__rargs_opt(&a, c->kv[i].value);
     }
     for (size_t i = 0; i < c->noutbox; i++) {
-        ra_str(&a, c->outbox[i].endpoint_id);
-        ra_u64(&a, c->outbox[i].event_index);
-        ra_i64(&a, c->outbox[i].next_at_ms);
+        hv__rargs_str(&a, c->outbox[i].endpoint_id);
+        hv__rargs_u64(&a, c->outbox[i].event_index);
+        hv__rargs_i64(&a, c->outbox[i].next_at_ms);
     }
-    ra_str(&a, r->node);
+    hv__rargs_str(&a, r->node);
     if (hv_redis_shared_args(r, &a, c) != 0) {
-        ra_free(&a);
+        hv__rargs_free(&a);
         commit_failed(c);
         return -1;
     }
     r->writer.gate = r->commit_gate[0] ? r->commit_gate : NULL;
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_COMMIT, &a, 0);
     r->writer.gate = NULL;
-    ra_free(&a);
+    hv__rargs_free(&a);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 3 + c->noutbox) {
         hv_error("store: commit of %zu events failed", c->n);
         int unknown = !rep && r->writer.sent; /* sent, no answer: it may have run */
@@ -363,13 +363,13 @@ int hv_redis_kv_load_on(hv_redis *r, rconn *c, const char *ns, hv_kv_fn fn, void
     hv_redis_key(r, hash, sizeof(hash), suffix);
     for (long start = 0;; start += KV_PAGE) {
         rargs a;
-        ra_init(&a);
-        ra_str(&a, "ZRANGE");
-        ra_str(&a, order);
-        ra_i64(&a, start);
-        ra_i64(&a, start + KV_PAGE - 1);
+        hv__rargs_init(&a);
+        hv__rargs_str(&a, "ZRANGE");
+        hv__rargs_str(&a, order);
+        hv__rargs_i64(&a, start);
+        hv__rargs_i64(&a, start + KV_PAGE - 1);
         redisReply *keys = hv_redis_cmd(r, c, &a, 1);
-        ra_free(&a);
+        hv__rargs_free(&a);
         if (!hv_redis_ok(keys, REDIS_REPLY_ARRAY, "kv load")) {
             if (keys)
                 freeReplyObject(keys);
@@ -378,13 +378,13 @@ int hv_redis_kv_load_on(hv_redis *r, rconn *c, const char *ns, hv_kv_fn fn, void
         size_t nk = keys->elements;
         redisReply *vals = NULL;
         if (nk > 0) {
-            ra_init(&a);
-            ra_str(&a, "HMGET");
-            ra_str(&a, hash);
+            hv__rargs_init(&a);
+            hv__rargs_str(&a, "HMGET");
+            hv__rargs_str(&a, hash);
             for (size_t i = 0; i < nk; i++)
-                ra_add(&a, keys->element[i]->str, keys->element[i]->len);
+                hv__rargs_add(&a, keys->element[i]->str, keys->element[i]->len);
             vals = hv_redis_cmd(r, c, &a, 1);
-            ra_free(&a);
+            hv__rargs_free(&a);
             if (!hv_redis_ok(vals, REDIS_REPLY_ARRAY, "kv load") || vals->elements != nk) {
                 freeReplyObject(keys);
                 if (vals)
@@ -427,15 +427,15 @@ static int scan_log(hv_redis *r, uint64_t from, uint64_t to, size_t limit, match
     while (len < limit && from <= to) {
         snprintf(start, sizeof(start), "%llu-0", (unsigned long long)from);
         rargs a;
-        ra_init(&a);
-        ra_str(&a, "XRANGE");
-        ra_str(&a, key);
-        ra_str(&a, start);
-        ra_str(&a, end);
-        ra_str(&a, "COUNT");
-        ra_u64(&a, page);
+        hv__rargs_init(&a);
+        hv__rargs_str(&a, "XRANGE");
+        hv__rargs_str(&a, key);
+        hv__rargs_str(&a, start);
+        hv__rargs_str(&a, end);
+        hv__rargs_str(&a, "COUNT");
+        hv__rargs_u64(&a, page);
         redisReply *rep = hv_redis_cmd(r, c, &a, 1);
-        ra_free(&a);
+        hv__rargs_free(&a);
         if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "XRANGE")) {
             if (rep)
                 freeReplyObject(rep);
@@ -544,14 +544,14 @@ static long rd_prune(hv_store *base, uint64_t keep_events, int64_t max_age_ms, i
     if (keep_events > ((uint64_t)1 << 53))
         keep_events = 0; /* beyond any log: no count limit */
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_u64(&a, keep_events);
-    ra_i64(&a, max_age_ms > 0 ? max_age_ms : 0);
-    ra_i64(&a, PRUNE_SCAN);
-    ra_i64(&a, now_ms); /* 0: Redis's clock */
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_u64(&a, keep_events);
+    hv__rargs_i64(&a, max_age_ms > 0 ? max_age_ms : 0);
+    hv__rargs_i64(&a, PRUNE_SCAN);
+    hv__rargs_i64(&a, now_ms); /* 0: Redis's clock */
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_PRUNE, &a, 0);
-    ra_free(&a);
+    hv__rargs_free(&a);
     long deleted = -1;
     if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "prune") && rep->elements == 3) {
         deleted = (long)rep->element[0]->integer;

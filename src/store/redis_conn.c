@@ -31,12 +31,12 @@
 
 /* ---- argument lists ---- */
 
-void ra_init(rargs *a)
+void hv__rargs_init(rargs *a)
 {
     memset(a, 0, sizeof(*a));
 }
 
-void ra_free(rargs *a)
+void hv__rargs_free(rargs *a)
 {
     for (int i = 0; i < a->nown; i++)
         free(a->own[i]);
@@ -46,7 +46,7 @@ void ra_free(rargs *a)
     memset(a, 0, sizeof(*a));
 }
 
-void ra_add(rargs *a, const char *s, size_t len)
+void hv__rargs_add(rargs *a, const char *s, size_t len)
 {
     if (a->oom)
         return;
@@ -67,9 +67,9 @@ void ra_add(rargs *a, const char *s, size_t len)
     a->len[a->n++] = s ? len : 0;
 }
 
-void ra_str(rargs *a, const char *s)
+void hv__rargs_str(rargs *a, const char *s)
 {
-    ra_add(a, s, s ? strlen(s) : 0);
+    hv__rargs_add(a, s, s ? strlen(s) : 0);
 }
 
 static void ra_owned(rargs *a, char *s)
@@ -89,32 +89,32 @@ static void ra_owned(rargs *a, char *s)
         a->own = o;
     }
     a->own[a->nown++] = s;
-    ra_str(a, s);
+    hv__rargs_str(a, s);
 }
 
-void ra_copy(rargs *a, const char *s)
+void hv__rargs_copy(rargs *a, const char *s)
 {
     ra_owned(a, strdup(s));
 }
 
-void ra_u64(rargs *a, uint64_t v)
+void hv__rargs_u64(rargs *a, uint64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
     ra_owned(a, strdup(buf));
 }
 
-void ra_i64(rargs *a, int64_t v)
+void hv__rargs_i64(rargs *a, int64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof(buf), "%lld", (long long)v);
     ra_owned(a, strdup(buf));
 }
 
-void ra_opt(rargs *a, const char *s)
+void hv__rargs_opt(rargs *a, const char *s)
 {
     if (!s) {
-        ra_add(a, "", 0);
+        hv__rargs_add(a, "", 0);
         return;
     }
     size_t len = strlen(s);
@@ -346,12 +346,12 @@ redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry)
 redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry)
 {
     rargs full;
-    ra_init(&full);
-    ra_str(&full, "EVALSHA");
-    ra_str(&full, r->sha[s]);
-    ra_str(&full, "0");
+    hv__rargs_init(&full);
+    hv__rargs_str(&full, "EVALSHA");
+    hv__rargs_str(&full, r->sha[s]);
+    hv__rargs_str(&full, "0");
     for (int i = 0; i < a->n; i++)
-        ra_add(&full, a->v[i], a->len[i]);
+        hv__rargs_add(&full, a->v[i], a->len[i]);
     full.oom |= a->oom;
     redisReply *rep = hv_redis_cmd(r, c, &full, retry);
     if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
@@ -362,7 +362,7 @@ redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry)
         full.len[1] = strlen(hv_redis_lua[s]);
         rep = hv_redis_cmd(r, c, &full, retry);
     }
-    ra_free(&full);
+    hv__rargs_free(&full);
     return rep;
 }
 
@@ -486,22 +486,22 @@ redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t a
     hv_redis_key(r, key, sizeof(key), suffix);
     snprintf(from, sizeof(from), "%llu-0", (unsigned long long)after);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "XREAD");
-    ra_str(&a, "COUNT");
-    ra_u64(&a, limit ? limit : 1);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "XREAD");
+    hv__rargs_str(&a, "COUNT");
+    hv__rargs_u64(&a, limit ? limit : 1);
     if (wait_ms > 0) {
-        ra_str(&a, "BLOCK");
-        ra_i64(&a, wait_ms);
+        hv__rargs_str(&a, "BLOCK");
+        hv__rargs_i64(&a, wait_ms);
     }
-    ra_str(&a, "STREAMS");
-    ra_str(&a, key);
-    ra_str(&a, from);
+    hv__rargs_str(&a, "STREAMS");
+    hv__rargs_str(&a, key);
+    hv__rargs_str(&a, from);
     int oom = a.oom;
     /* Straight on the connection: a blocking read that finds nothing is
      * not a failure of Redis (hv_redis_cmd would count it as one). */
     redisReply *rep = oom ? NULL : redisCommandArgv(c->c, a.n, a.v, a.len);
-    ra_free(&a);
+    hv__rargs_free(&a);
     if (!rep) {
         set_err(err, errlen, "%s: %s", what, oom ? "out of memory" : c->c->errstr);
         hv_redis_disconnect(c);
@@ -524,6 +524,6 @@ redisReply *hv_redis_reader_run(hv_redis *r, rargs *a, int script, int retry)
     rconn *c = hv_redis_reader_acquire(r);
     redisReply *rep = script >= 0 ? hv_redis_eval(r, c, script, a, retry) : hv_redis_cmd(r, c, a, retry);
     hv_redis_reader_release(r, c);
-    ra_free(a);
+    hv__rargs_free(a);
     return rep;
 }

@@ -27,14 +27,14 @@ int hv_redis_by_created(hv_store *base, const hv_created_query *q, hv_event ***o
     if (q->after_id != UINT64_MAX)
         snprintf(aid, sizeof(aid), "%llu", (unsigned long long)q->after_id);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_str(&a, q->user_id);
-    ra_str(&a, key);
-    ra_str(&a, aid);
-    ra_u64(&a, first);
-    ra_u64(&a, high);
-    ra_u64(&a, q->limit);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_str(&a, q->user_id);
+    hv__rargs_str(&a, key);
+    hv__rargs_str(&a, aid);
+    hv__rargs_u64(&a, first);
+    hv__rargs_u64(&a, high);
+    hv__rargs_u64(&a, q->limit);
     redisReply *rep = hv_redis_reader_run(r, &a, LUA_BY_CREATED, 1);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "replay by created_at")) {
         if (rep)

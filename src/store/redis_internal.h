@@ -1,6 +1,7 @@
 /* redis_internal.h — what the Redis engine's files share: the private
  * hv_redis struct (an hv_store, engine.h), its connections, the Lua scripts
- * and small reply helpers. Not for use outside src/store/.
+ * and small reply helpers. Not for use outside src/store/ (the argument
+ * list functions are package-private: hv__rargs_*).
  *
  * Files: redis.c (open/close, commits, kv, the event log's reads and
  * pruning), redis_conn.c (URL, connections, the reader pool, argument
@@ -165,15 +166,15 @@ typedef struct rargs {
     int oom;
 } rargs;
 
-void ra_init(rargs *a);
-void ra_free(rargs *a);
-void ra_add(rargs *a, const char *s, size_t len); /* s NULL: "" */
-void ra_str(rargs *a, const char *s);             /* NUL-terminated */
-void ra_copy(rargs *a, const char *s);            /* a copy: s may go before the call */
-void ra_u64(rargs *a, uint64_t v);
-void ra_i64(rargs *a, int64_t v);
+void hv__rargs_init(rargs *a);
+void hv__rargs_free(rargs *a);
+void hv__rargs_add(rargs *a, const char *s, size_t len); /* s NULL: "" */
+void hv__rargs_str(rargs *a, const char *s);             /* NUL-terminated */
+void hv__rargs_copy(rargs *a, const char *s);            /* a copy: s may go before the call */
+void hv__rargs_u64(rargs *a, uint64_t v);
+void hv__rargs_i64(rargs *a, int64_t v);
 /* An optional text: "" for NULL, "=" + text otherwise (the scripts decode). */
-void ra_opt(rargs *a, const char *s);
+void hv__rargs_opt(rargs *a, const char *s);
 
 /* redis_conn.c */
 int hv_redis_parse_url(hv_redis *r, const char *url, char *err, size_t errlen);

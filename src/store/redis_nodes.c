@@ -58,11 +58,11 @@ int hv_redis_node_beat(hv_store *st, int64_t now_ms, hv_node_death **dead, size_
 {
     hv_redis *r = hv_redis_of(st);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_str(&a, r->node);
-    ra_i64(&a, r->node_timeout_ms);
-    ra_i64(&a, now_ms); /* 0: Redis's clock */
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_str(&a, r->node);
+    hv__rargs_i64(&a, r->node_timeout_ms);
+    hv__rargs_i64(&a, now_ms); /* 0: Redis's clock */
     redisReply *rep = hv_redis_reader_run(r, &a, LUA_BEAT, 0);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "node heartbeat")) {
         if (rep)
@@ -145,12 +145,12 @@ void hv_redis_node_leave(hv_store *st)
     hv_redis *r = hv_redis_of(st);
     char key[200];
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "ZADD");
-    ra_str(&a, hv_redis_key(r, key, sizeof(key), "nodes"));
-    ra_str(&a, "XX");
-    ra_str(&a, "0");
-    ra_str(&a, r->node);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "ZADD");
+    hv__rargs_str(&a, hv_redis_key(r, key, sizeof(key), "nodes"));
+    hv__rargs_str(&a, "XX");
+    hv__rargs_str(&a, "0");
+    hv__rargs_str(&a, r->node);
     redisReply *rep = hv_redis_reader_run(r, &a, -1, 0);
     if (hv_redis_ok(rep, REDIS_REPLY_INTEGER, "node leave"))
         hv_info("store: node %s left; the other nodes take over its unfinished deliveries",
@@ -163,11 +163,11 @@ int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms)
 {
     hv_redis *r = hv_redis_of(st);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_str(&a, name);
-    ra_str(&a, r->node);
-    ra_i64(&a, ttl_ms > 0 ? ttl_ms : 0);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_str(&a, name);
+    hv__rargs_str(&a, r->node);
+    hv__rargs_i64(&a, ttl_ms > 0 ? ttl_ms : 0);
     redisReply *rep = hv_redis_reader_run(r, &a, LUA_LEASE, 0);
     int held = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "lease") ? (int)rep->integer : -1;
     if (rep)

@@ -89,14 +89,14 @@ int hv_redis_load_pending(hv_outbox *base, const char *endpoint_id, uint64_t aft
     if (limit == 0)
         return 0;
     rargs a;
-    ra_init(&a);
-    ra_str(&a, ob->r->prefix);
-    ra_u64(&a, after_id);
-    ra_u64(&a, limit);
-    ra_str(&a, ob->r->node);
-    ra_str(&a, endpoint_id ? endpoint_id : "");
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, ob->r->prefix);
+    hv__rargs_u64(&a, after_id);
+    hv__rargs_u64(&a, limit);
+    hv__rargs_str(&a, ob->r->node);
+    hv__rargs_str(&a, endpoint_id ? endpoint_id : "");
     redisReply *rep = ob_eval(ob, LUA_LOAD_PENDING, &a, 1);
-    ra_free(&a);
+    hv__rargs_free(&a);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox load")) {
         if (rep)
             freeReplyObject(rep);
@@ -137,12 +137,12 @@ int hv_redis_load_events(hv_outbox *base, const uint64_t *ids, size_t n, hv_even
     for (size_t i = 0; i < n; i++)
         out[i] = NULL;
     rargs a;
-    ra_init(&a);
-    ra_str(&a, ob->r->prefix);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, ob->r->prefix);
     for (size_t i = 0; i < n; i++)
-        ra_u64(&a, ids[i]);
+        hv__rargs_u64(&a, ids[i]);
     redisReply *rep = ob_eval(ob, LUA_EVENTS, &a, 1);
-    ra_free(&a);
+    hv__rargs_free(&a);
     int rc = hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox events") && rep->elements == n ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (rep->element[i]->type == REDIS_REPLY_ARRAY)
@@ -168,27 +168,27 @@ int hv_redis_record(hv_outbox *base, hv_attempt *at, size_t n)
     if (n == 0)
         return 0;
     rargs a;
-    ra_init(&a);
-    ra_str(&a, ob->r->prefix);
-    ra_u64(&a, n);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, ob->r->prefix);
+    hv__rargs_u64(&a, n);
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         const hv_attempt *x = &at[i];
         bad |= !x->endpoint_id;
-        ra_u64(&a, x->outbox_id);
-        ra_str(&a, x->endpoint_id);
-        ra_u64(&a, x->event_id);
-        ra_i64(&a, x->time_ms);
-        ra_i64(&a, x->http_status > 0 ? x->http_status : 0);
-        ra_i64(&a, x->latency_ms);
-        ra_opt(&a, x->error);
-        ra_opt(&a, x->response);
-        ra_i64(&a, x->status);
-        ra_i64(&a, x->attempts);
-        ra_i64(&a, x->next_at_ms);
+        hv__rargs_u64(&a, x->outbox_id);
+        hv__rargs_str(&a, x->endpoint_id);
+        hv__rargs_u64(&a, x->event_id);
+        hv__rargs_i64(&a, x->time_ms);
+        hv__rargs_i64(&a, x->http_status > 0 ? x->http_status : 0);
+        hv__rargs_i64(&a, x->latency_ms);
+        hv__rargs_opt(&a, x->error);
+        hv__rargs_opt(&a, x->response);
+        hv__rargs_i64(&a, x->status);
+        hv__rargs_i64(&a, x->attempts);
+        hv__rargs_i64(&a, x->next_at_ms);
         at[i].lost = 0;
     }
-    ra_str(&a, ob->r->node);
+    hv__rargs_str(&a, ob->r->node);
     int rc = -1;
     if (bad) {
         hv_error("outbox: recording %zu attempts failed: an attempt has no endpoint", n);
@@ -202,7 +202,7 @@ int hv_redis_record(hv_outbox *base, hv_attempt *at, size_t n)
         if (rc != 0)
             hv_error("outbox: recording %zu attempts failed", n);
     }
-    ra_free(&a);
+    hv__rargs_free(&a);
     return rc;
 }
 
@@ -212,14 +212,14 @@ int hv_redis_retry(hv_outbox *base, const char *endpoint_id, uint64_t outbox_id,
     if (!endpoint_id)
         return 0;
     rargs a;
-    ra_init(&a);
-    ra_str(&a, ob->r->prefix);
-    ra_str(&a, endpoint_id);
-    ra_u64(&a, outbox_id);
-    ra_i64(&a, now_ms);
-    ra_str(&a, ob->r->node);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, ob->r->prefix);
+    hv__rargs_str(&a, endpoint_id);
+    hv__rargs_u64(&a, outbox_id);
+    hv__rargs_i64(&a, now_ms);
+    hv__rargs_str(&a, ob->r->node);
     redisReply *rep = ob_eval(ob, LUA_RETRY, &a, 0);
-    ra_free(&a);
+    hv__rargs_free(&a);
     int rc = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "outbox retry") ? (int)rep->integer : -1;
     if (rep)
         freeReplyObject(rep);
@@ -237,15 +237,15 @@ long hv_redis_insert(hv_outbox *base, const char *endpoint_id, const uint64_t *e
     if (!endpoint_id)
         return -1;
     rargs a;
-    ra_init(&a);
-    ra_str(&a, ob->r->prefix);
-    ra_str(&a, endpoint_id);
-    ra_i64(&a, now_ms);
-    ra_str(&a, ob->r->node);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, ob->r->prefix);
+    hv__rargs_str(&a, endpoint_id);
+    hv__rargs_i64(&a, now_ms);
+    hv__rargs_str(&a, ob->r->node);
     for (size_t i = 0; i < n; i++)
-        ra_u64(&a, event_ids[i]);
+        hv__rargs_u64(&a, event_ids[i]);
     redisReply *rep = ob_eval(ob, LUA_INSERT, &a, 0);
-    ra_free(&a);
+    hv__rargs_free(&a);
     long count = -1;
     if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "outbox replay") && rep->elements == 2) {
         count = (long)rep->element[0]->integer;
@@ -290,14 +290,14 @@ char *hv_redis_attempts_json(hv_store *st, const char *endpoint_id, uint64_t bef
 {
     hv_redis *r = hv_redis_of(st);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, r->prefix);
-    ra_str(&a, endpoint_id);
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_str(&a, endpoint_id);
     if (before_id)
-        ra_u64(&a, before_id);
+        hv__rargs_u64(&a, before_id);
     else
-        ra_str(&a, "+inf");
-    ra_u64(&a, limit);
+        hv__rargs_str(&a, "+inf");
+    hv__rargs_u64(&a, limit);
     redisReply *rep = hv_redis_reader_run(r, &a, LUA_ATTEMPTS, 1);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "attempts")) {
         if (rep)
@@ -321,9 +321,9 @@ long hv_redis_pending_count(hv_store *st, const char *endpoint_id)
     snprintf(suffix, sizeof(suffix), endpoint_id ? "ob:pending:%s" : "ob:pending",
              endpoint_id ? endpoint_id : "");
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "ZCARD");
-    ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "ZCARD");
+    hv__rargs_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
     redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     long n = hv_redis_ok(rep, REDIS_REPLY_INTEGER, "pending count") ? (long)rep->integer : -1;
     if (rep)
@@ -337,11 +337,11 @@ int hv_redis_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_id
     char key[200], suffix[40];
     snprintf(suffix, sizeof(suffix), "ob:%llu", (unsigned long long)outbox_id);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "HMGET");
-    ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
-    ra_str(&a, "ep");
-    ra_str(&a, "st");
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "HMGET");
+    hv__rargs_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
+    hv__rargs_str(&a, "ep");
+    hv__rargs_str(&a, "st");
     redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     int state = -1;
     if (hv_redis_ok(rep, REDIS_REPLY_ARRAY, "row state") && rep->elements == 2 &&

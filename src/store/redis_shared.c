@@ -58,10 +58,10 @@ static int rs_feed_position(hv_store *st, uint64_t *pos)
     hv_redis *r = hv_redis_of(st);
     char key[200];
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "HGET");
-    ra_str(&a, hv_redis_key(r, key, sizeof(key), "meta"));
-    ra_str(&a, "kvlog_seq");
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "HGET");
+    hv__rargs_str(&a, hv_redis_key(r, key, sizeof(key), "meta"));
+    hv__rargs_str(&a, "kvlog_seq");
     redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     int ok = rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL);
     if (ok)
@@ -147,9 +147,9 @@ static int rs_presence_list(hv_store *st, const char *node, char ***peers, size_
     char suffix[200], key[400];
     snprintf(suffix, sizeof(suffix), "presence:%s", node);
     rargs a;
-    ra_init(&a);
-    ra_str(&a, "SMEMBERS");
-    ra_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, "SMEMBERS");
+    hv__rargs_str(&a, hv_redis_key(r, key, sizeof(key), suffix));
     redisReply *rep = hv_redis_reader_run(r, &a, -1, 1);
     if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "presence list")) {
         if (rep)
@@ -191,10 +191,10 @@ static const char *const op_code[] = {
 
 int hv_redis_shared_args(hv_redis *r, rargs *a, const hv_commit *c)
 {
-    ra_u64(a, (uint64_t)r->nshared);
+    hv__rargs_u64(a, (uint64_t)r->nshared);
     for (int i = 0; i < r->nshared; i++)
-        ra_str(a, r->shared_ns[i]);
-    ra_u64(a, c->npresence);
+        hv__rargs_str(a, r->shared_ns[i]);
+    hv__rargs_u64(a, c->npresence);
     for (size_t i = 0; i < c->npresence; i++) {
         const hv_presence_op *p = &c->presence[i];
         int known = p->op >= HV_PRESENCE_CONNECT && p->op <= HV_PRESENCE_DROP;
@@ -203,13 +203,13 @@ int hv_redis_shared_args(hv_redis *r, rargs *a, const hv_commit *c)
             hv_error("store: presence condition %zu of a commit of %zu events is malformed", i, c->n);
             return -1;
         }
-        ra_str(a, op_code[p->op]);
-        ra_str(a, p->peer_id);
-        ra_str(a, p->value ? p->value : "");
+        hv__rargs_str(a, op_code[p->op]);
+        hv__rargs_str(a, p->peer_id);
+        hv__rargs_str(a, p->value ? p->value : "");
         if (p->event_index == HV_PRESENCE_NO_EVENT)
-            ra_str(a, "");
+            hv__rargs_str(a, "");
         else
-            ra_u64(a, p->event_index);
+            hv__rargs_u64(a, p->event_index);
     }
     return 0;
 }
