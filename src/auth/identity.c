@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/xalloc.h"
 #include "rooms/registry.h"
 
 int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, char *err, size_t errlen)
@@ -15,8 +16,8 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     if (hv_peers_identify(srv->rooms, token, peer_id, room_id) == 0) {
         id->kind = HV_ID_PEER;
         snprintf(id->user_id, sizeof(id->user_id), HV_PEER_CHANNEL_PREFIX "%s", peer_id);
-        id->rooms = calloc(1, sizeof(char *));
-        id->rooms[0] = strdup(room_id);
+        id->rooms = hv_xcalloc(1, sizeof(char *));
+        id->rooms[0] = hv_xstrdup(room_id);
         id->nrooms = 1;
         return 0;
     }
@@ -35,9 +36,9 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     }
     id->kind = HV_ID_USER;
     memcpy(id->user_id, who.user_id, sizeof(id->user_id));
-    id->rooms = who.nrooms ? calloc(who.nrooms, sizeof(char *)) : NULL;
+    id->rooms = who.nrooms ? hv_xcalloc(who.nrooms, sizeof(char *)) : NULL;
     for (size_t i = 0; i < who.nrooms; i++)
-        id->rooms[i] = strdup(who.rooms[i]);
+        id->rooms[i] = hv_xstrdup(who.rooms[i]);
     id->nrooms = who.nrooms;
     /* The end of the time the token is accepted (exp and the clock skew
      * hv_jwt_verify allows): a socket authenticated inside the leeway is

@@ -23,6 +23,7 @@
  *      so that hv_identity_clear is a single free.
  */
 #include "auth/jwt.h"
+#include "core/xalloc.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -51,19 +52,14 @@ static int is_b64url(unsigned char c)
 
 /* Decodes len base64url characters (already checked to be of the
  * alphabet) into a malloc'd buffer with a NUL after the *outlen bytes.
- * Returns NULL for an impossible length or out of memory. */
+ * Returns NULL for an impossible length. */
 static unsigned char *b64url_decode(const char *s, size_t len, size_t *outlen)
 {
     if (len % 4 == 1 || len > HV_JWT_MAX_TOKEN)
         return NULL;
     size_t pad = (4 - len % 4) % 4;
-    char *std = malloc(len + pad + 1);
-    unsigned char *out = malloc((len + pad) / 4 * 3 + 1);
-    if (!std || !out) {
-        free(std);
-        free(out);
-        return NULL;
-    }
+    char *std = hv_xmalloc(len + pad + 1);
+    unsigned char *out = hv_xmalloc((len + pad) / 4 * 3 + 1);
     for (size_t i = 0; i < len; i++)
         std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
     memset(std + len, '=', pad);
@@ -237,9 +233,7 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
     memcpy(id.user_id, json_string_value(sub), json_string_length(sub) + 1);
     id.exp = e;
     if (nrooms > 0) {
-        char **block = malloc(nrooms * sizeof(char *) + bytes);
-        if (!block)
-            return fail(err, errlen, "out of memory");
+        char **block = hv_xmalloc(nrooms * sizeof(char *) + bytes);
         char *p = (char *)(block + nrooms);
         for (size_t i = 0; i < nrooms; i++) {
             const json_t *r = json_array_get(rooms, i);

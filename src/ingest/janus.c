@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/event_json.h"
+#include "core/xalloc.h"
 
 #define ROOM_MAX 256
 
@@ -156,9 +157,7 @@ static hv_event *map_one(json_t *obj, const char *raw, size_t rlen, const hv_jan
     /* The element's own text, compacted: every key, value and escape as
      * Janus wrote it (dumping the parsed tree again cost ~15 % of ingest). */
     char stack[4096];
-    char *text = rlen < sizeof(stack) ? stack : malloc(rlen + 1);
-    if (!text)
-        abort();
+    char *text = rlen < sizeof(stack) ? stack : hv_xmalloc(rlen + 1);
     size_t tlen = minify(raw, rlen, text);
     digest_of(text, tlen, digest);
     char room[ROOM_MAX + 1];
@@ -223,10 +222,8 @@ static void batch_add(hv_janus_batch *out, size_t *cap, json_t *obj, const char 
 {
     if (out->n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
-        out->evs = realloc(out->evs, *cap * sizeof(*out->evs));
-        out->digests = realloc(out->digests, *cap * sizeof(*out->digests));
-        if (!out->evs || !out->digests)
-            abort();
+        out->evs = hv_xrealloc(out->evs, *cap * sizeof(*out->evs));
+        out->digests = hv_xrealloc(out->digests, *cap * sizeof(*out->digests));
     }
     out->evs[out->n] = map_one(obj, raw, rlen, o, out->digests[out->n]);
     out->n++;

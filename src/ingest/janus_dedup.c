@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "core/map.h"
+#include "core/xalloc.h"
 
 #define KEY_LEN (HV_JANUS_DIGEST_LEN * 2 + 1)
 
@@ -36,12 +37,10 @@ static void hex(const uint8_t *d, char out[KEY_LEN])
 
 hv_janus_dedup *hv_janus_dedup_new(size_t capacity)
 {
-    hv_janus_dedup *d = calloc(1, sizeof(*d));
-    if (!d)
-        abort();
+    hv_janus_dedup *d = hv_xcalloc(1, sizeof(*d));
     d->cap = capacity ? capacity : 1;
-    d->ring = calloc(d->cap, KEY_LEN);
-    if (!d->ring || uv_mutex_init(&d->mu) != 0)
+    d->ring = hv_xcalloc(d->cap, KEY_LEN);
+    if (uv_mutex_init(&d->mu) != 0)
         abort();
     hv_map_init(&d->seen);
     return d;

@@ -3,6 +3,7 @@
  * Error messages follow the reference server (fishjam-protocol.md §5):
  * "Expected webhookUrl to be valid URL, got: …", "Invalid peer type", ...
  */
+#include "core/xalloc.h"
 #include "rooms/model.h"
 
 #include <openssl/evp.h>
@@ -118,8 +119,8 @@ static json_t *echo_config(json_t *in)
 
 static hv_room *room_new(const char *id, json_t *config)
 {
-    hv_room *room = calloc(1, sizeof(*room));
-    room->id = strdup(id);
+    hv_room *room = hv_xcalloc(1, sizeof(*room));
+    room->id = hv_xstrdup(id);
     room->config = config;
     json_t *mp = json_object_get(config, "maxPeers");
     room->max_peers = json_is_integer(mp) ? (int)json_integer_value(mp) : 0;
@@ -246,9 +247,9 @@ hv_peer *hv_peer_from_record(const char *id, const char *rec)
 
 hv_peer *hv_peer_alloc(const char *room_id)
 {
-    hv_peer *p = calloc(1, sizeof(*p));
+    hv_peer *p = hv_xcalloc(1, sizeof(*p));
     atomic_init(&p->refs, 1);
-    p->room_id = strdup(room_id);
+    p->room_id = hv_xstrdup(room_id);
     return p;
 }
 
@@ -276,7 +277,7 @@ void hv_room_add_peer(hv_room *room, hv_peer *p)
 {
     if (room->npeers == room->cap) {
         room->cap = room->cap ? room->cap * 2 : 4;
-        room->peers = realloc(room->peers, room->cap * sizeof(*room->peers));
+        room->peers = hv_xrealloc(room->peers, room->cap * sizeof(*room->peers));
     }
     room->peers[room->npeers++] = p;
 }

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "net/server.h"
 #include "rooms/registry_internal.h"
 
@@ -102,7 +103,7 @@ static void apply_presence(hv_rooms *r, const char *peer_id, const char *session
     if (!p)
         return;
     free(p->session);
-    p->session = session ? strdup(session) : NULL;
+    p->session = session ? hv_xstrdup(session) : NULL;
     if (!p->conn)
         return;
     char own[160];
@@ -161,7 +162,7 @@ static void load_session(void *arg, const char *key, const char *value)
     hv_peer *p = hv_map_get(&r->peers, key);
     if (p) {
         free(p->session);
-        p->session = strdup(value);
+        p->session = hv_xstrdup(value);
     }
 }
 
@@ -177,7 +178,7 @@ void hv__rooms_load_sessions(hv_rooms *r)
  * keeps the event only if the session is still that node's. */
 static void end_sessions(hv_rooms *r, const char *node, char **ids, size_t n, const char *why)
 {
-    hv_event **evs = calloc(n + 1, sizeof(*evs));
+    hv_event **evs = hv_xcalloc(n + 1, sizeof(*evs));
     size_t k = 0;
     hv_kvlist kv = {0};
     for (size_t i = 0; i < n; i++) {
@@ -283,13 +284,11 @@ static void commit_leave_record(rooms_leave *l, hv_loop *loop)
 void hv__rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
                         hv_loop *loop)
 {
-    rooms_leave *l = calloc(1, sizeof(*l));
-    if (!l)
-        abort();
+    rooms_leave *l = hv_xcalloc(1, sizeof(*l));
     l->r = r;
-    l->type = strdup(ev->type);
-    l->room_id = ev->room_id ? strdup(ev->room_id) : NULL;
-    l->data = malloc(ev->data_len ? ev->data_len : 1);
+    l->type = hv_xstrdup(ev->type);
+    l->room_id = ev->room_id ? hv_xstrdup(ev->room_id) : NULL;
+    l->data = hv_xmalloc(ev->data_len ? ev->data_len : 1);
     memcpy(l->data, ev->data, ev->data_len);
     l->data_len = ev->data_len;
     snprintf(l->peer_id, sizeof(l->peer_id), "%s", peer_id);

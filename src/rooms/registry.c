@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "deliver/endpoints.h"
 #include "net/server.h"
@@ -55,7 +56,7 @@ static void load_peer(void *arg, const char *key, const char *value)
 
 hv_rooms *hv_rooms_new(hv_server *srv)
 {
-    hv_rooms *r = calloc(1, sizeof(*r));
+    hv_rooms *r = hv_xcalloc(1, sizeof(*r));
     r->srv = srv;
     r->shared = hv_store_shared(srv->store);
     r->node = srv->cfg.node_id;
@@ -107,7 +108,7 @@ static char *errmsg(const char *fmt, const char *a)
 {
     char buf[512];
     snprintf(buf, sizeof(buf), fmt, a);
-    return strdup(buf);
+    return hv_xstrdup(buf);
 }
 
 static hv_event *room_event(const char *type, const hv_room *room)
@@ -136,7 +137,7 @@ hv_event *hv__rooms_peer_event(const char *type, const hv_peer *p, json_t *extra
  * -1 when the hub is stopping: then reply.done will not be called. */
 int hv__rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_rooms_reply reply)
 {
-    hv_event **arr = malloc((n ? n : 1) * sizeof(*arr));
+    hv_event **arr = hv_xmalloc((n ? n : 1) * sizeof(*arr));
     if (n)
         memcpy(arr, evs, n * sizeof(*arr));
     /* Sockets closed by this change are closed after its events reach
@@ -154,7 +155,7 @@ int hv__rooms_commit(hv_rooms *r, hv_event **evs, size_t n, hv_kvlist *kv, hv_ro
 static hv_result stopping(char **out)
 {
     free(*out);
-    *out = strdup("server is shutting down");
+    *out = hv_xstrdup("server is shutting down");
     return HV_ERR_UNAVAILABLE;
 }
 
@@ -205,7 +206,7 @@ void hv__rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reaso
 {
     if (!p->conn)
         return;
-    close_msg *m = calloc(1, sizeof(*m));
+    close_msg *m = hv_xcalloc(1, sizeof(*m));
     atomic_fetch_add(&p->refs, 1);
     m->peer = p;
     m->gen = p->conn_gen;
@@ -216,7 +217,7 @@ void hv__rooms_close_socket(hv_rooms *r, hv_peer *p, int code, const char *reaso
         return;
     }
     m->r = p->deleted ? r : NULL;
-    hv_after *a = malloc(sizeof(*a));
+    hv_after *a = hv_xmalloc(sizeof(*a));
     *a = (hv_after){r->closes, p->loop, do_close, m};
     r->closes = a;
 }
@@ -229,7 +230,7 @@ hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char 
     char err[512];
     hv_room *room = hv_room_from_body(body, len, err, sizeof(err));
     if (!room) {
-        *out = strdup(err);
+        *out = hv_xstrdup(err);
         return HV_ERR_INVALID;
     }
     uv_mutex_lock(&r->mu);
@@ -349,7 +350,7 @@ hv_result hv_peers_create(hv_rooms *r, const char *room_id, const char *body, si
     hv_peer *p = hv_peer_alloc(room_id);
     if (hv_peer_from_body(p, body, len, err, sizeof(err)) != 0) {
         hv_peer_release(p);
-        *out = strdup(err);
+        *out = hv_xstrdup(err);
         return HV_ERR_INVALID;
     }
     hv_uuid4(p->id);
@@ -555,7 +556,7 @@ int hv_peers_update_metadata(hv_rooms *r, hv_peer *p, const char *metadata_json,
     if (!p->deleted) {
         hv_kvlist kv = {0};
         char *old = p->metadata;
-        p->metadata = strdup(metadata_json);
+        p->metadata = hv_xstrdup(metadata_json);
         hv__rooms_undo_metadata(r, p, old, &kv);
         put_peer_record(&kv, p);
         hv_event *ev = hv__rooms_peer_event("peer.metadata_updated", p,

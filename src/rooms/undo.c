@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "rooms/model.h"
 #include "rooms/registry_internal.h"
 
@@ -76,8 +77,8 @@ static void undo_room_create(void *arg, int failed)
 
 void hv__rooms_undo_create(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
-    create_undo *u = malloc(sizeof(*u));
-    *u = (create_undo){r, room, strdup(room->id)};
+    create_undo *u = hv_xmalloc(sizeof(*u));
+    *u = (create_undo){r, room, hv_xstrdup(room->id)};
     hv_kvlist_undo(kv, undo_room_create, u);
 }
 
@@ -103,7 +104,7 @@ static void undo_room_delete(void *arg, int failed)
 
 void hv__rooms_undo_delete(hv_rooms *r, hv_room *room, hv_kvlist *kv)
 {
-    room_undo *u = malloc(sizeof(*u));
+    room_undo *u = hv_xmalloc(sizeof(*u));
     *u = (room_undo){r, room};
     hv_kvlist_undo(kv, undo_room_delete, u);
 }
@@ -120,7 +121,7 @@ typedef struct peer_undo {
 
 static peer_undo *peer_undo_new(hv_rooms *r, hv_peer *p)
 {
-    peer_undo *u = calloc(1, sizeof(*u));
+    peer_undo *u = hv_xcalloc(1, sizeof(*u));
     u->r = r;
     u->p = p;
     atomic_fetch_add(&p->refs, 1);
