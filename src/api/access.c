@@ -38,6 +38,7 @@
 #include "codec/ws_frame.h"
 #include "core/clock.h"
 #include "core/created_at.h"
+#include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"
 #include "net/server.h"
@@ -81,7 +82,7 @@ static hv_event *access_event(json_t *item, size_t i, char *err, size_t errlen)
     char *p = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
     char *c = stamp ? NULL : json_dumps(created, JSON_COMPACT | JSON_ENCODE_ANY);
     size_t len = strlen(p) + (c ? strlen(c) : 0) + sizeof(HV_CREATED_SLOT) + 32;
-    char *data = malloc(len);
+    char *data = hv_xmalloc(len);
     int n = stamp ? snprintf(data, len, "{\"payload\":%s," HV_CREATED_SLOT, p)
                   : snprintf(data, len, "{\"payload\":%s,\"created_at\":%s}", p, c);
     hv_event *ev = hv_event_new("access.event", NULL, id, data, (size_t)n);
@@ -104,7 +105,7 @@ void hv_api_push_events(hv_conn *c, hv_http_req *r)
         return;
     }
     size_t n = json_array_size(body);
-    hv_event **evs = calloc(n, sizeof(*evs));
+    hv_event **evs = hv_xcalloc(n, sizeof(*evs));
     char err[160];
     for (size_t i = 0; i < n; i++) {
         evs[i] = access_event(json_array_get(body, i), i, err, sizeof(err));
@@ -147,7 +148,7 @@ void hv_api_drop_user(hv_conn *c, hv_http_req *r)
     }
     hv_server *srv = c->loop->srv;
     for (int i = 0; i < srv->nloops; i++)
-        hv_loop_post(srv->loops[i], drop_on_loop, strdup(user));
+        hv_loop_post(srv->loops[i], drop_on_loop, hv_xstrdup(user));
     json_decref(body);
     hv_http_respond(c, 200, "application/json", NULL, "true", 4);
 }
@@ -319,9 +320,9 @@ void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
                         : hv_http_query(r, "token", buf, sizeof(buf)) == 1 ? buf : NULL;
     char since[32];
     int has_since = hv_http_query(r, "since", since, sizeof(since));
-    access_sock *as = calloc(1, sizeof(*as));
-    as->token = token ? strdup(token) : NULL;
-    as->since = has_since == 1 ? strdup(since) : has_since < 0 ? strdup("x") : NULL;
+    access_sock *as = hv_xcalloc(1, sizeof(*as));
+    as->token = token ? hv_xstrdup(token) : NULL;
+    as->since = has_since == 1 ? hv_xstrdup(since) : has_since < 0 ? hv_xstrdup("x") : NULL;
     if (hv_ws_accept(c, &access_handler, as, HV_CONN_KIND_WS_PEER) != 0) {
         free(as->token);
         free(as->since);

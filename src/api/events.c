@@ -14,6 +14,7 @@
 #include "api/router.h"
 #include "codec/envelope.h"
 #include "core/event_json.h"
+#include "core/xalloc.h"
 #include "hub/hub.h"
 #include "hv_parse.h"
 #include "net/server.h"
@@ -31,7 +32,7 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
         hv_http_error(c, 503, "%s", msg);
     } else {
         size_t cap = 16 + n * 24, len = 0;
-        char *body = malloc(cap);
+        char *body = hv_xmalloc(cap);
         len += (size_t)snprintf(body, cap, "{\"ids\":[");
         for (size_t i = 0; i < n; i++)
             len += (size_t)snprintf(body + len, cap - len, "%s\"%llu\"", i ? "," : "",
@@ -90,7 +91,7 @@ static void history_after(uv_work_t *w, int status)
         hv_http_error(c, 500, "history query failed");
     } else {
         size_t cap = 64, len = 0;
-        char *body = malloc(cap);
+        char *body = hv_xmalloc(cap);
         len += (size_t)snprintf(body, cap, "{\"events\":[");
         for (size_t i = 0; i < j->n; i++) {
             size_t el;
@@ -98,7 +99,7 @@ static void history_after(uv_work_t *w, int status)
             if (len + el + 8 > cap) {
                 while (len + el + 8 > cap)
                     cap *= 2;
-                body = realloc(body, cap);
+                body = hv_xrealloc(body, cap);
             }
             if (i)
                 body[len++] = ',';
@@ -160,7 +161,7 @@ void hv_api_history(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    history_job *j = calloc(1, sizeof(*j));
+    history_job *j = hv_xcalloc(1, sizeof(*j));
     if (history_params(c, r, j) != 0) {
         free(j);
         return;

@@ -10,6 +10,7 @@
 #include "api/router.h"
 #include "auth/server_token.h"
 #include "core/clock.h"
+#include "core/xalloc.h"
 #include "deliver/sinks.h"
 #include "deliver/webhooks.h"
 #include "hub/hub.h"
@@ -55,7 +56,7 @@ static void tb_printf(textbuf *b, const char *fmt, ...)
             return;
         }
         b->cap = b->cap * 2 + (size_t)n;
-        b->s = realloc(b->s, b->cap);
+        b->s = hv_xrealloc(b->s, b->cap);
     }
 }
 
@@ -73,7 +74,7 @@ static void metrics_respond(hv_conn *c, long pending)
 {
     hv_server *srv = c->loop->srv;
     hv_metrics *m = &srv->metrics;
-    textbuf b = {malloc(4096), 0, 4096};
+    textbuf b = {hv_xmalloc(4096), 0, 4096};
     tb_printf(&b, "# HELP herald_connections Open connections by kind.\n# TYPE herald_connections gauge\n");
     for (int k = 0; k < HV_CONN_KINDS; k++)
         tb_printf(&b, "herald_connections{kind=\"%s\"} %lld\n", kind_names[k], (long long)hv_server_conns(srv, k));
@@ -194,9 +195,7 @@ void hv_api_metrics(hv_conn *c, hv_http_req *r)
         metrics_respond(c, 0);
         return;
     }
-    metrics_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        abort();
+    metrics_job *j = hv_xcalloc(1, sizeof(*j));
     j->conn = c;
     j->store = srv->store;
     j->work.data = j;

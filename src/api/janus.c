@@ -27,6 +27,7 @@
 #include "auth/server_token.h"
 #include "codec/ws_frame.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "hub/hub.h"
 #include "ingest/janus.h"
 #include "ingest/janus_dedup.h"
@@ -139,9 +140,7 @@ static void answer_error(hv_conn *c, int ws, int status, const char *msg)
 static void answer_ids(hv_conn *c, int ws, hv_event **evs, size_t n, size_t dups)
 {
     size_t cap = 48 + n * 24, len = 0;
-    char *body = malloc(cap);
-    if (!body)
-        abort();
+    char *body = hv_xmalloc(cap);
     len += (size_t)snprintf(body, cap, "{\"ids\":[");
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(body + len, cap - len, "%s\"%llu\"", i ? "," : "",
@@ -182,19 +181,15 @@ static void janus_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t
  * them as a new array (the rest are released) and empties b. */
 static hv_event **take_new(hv_server *srv, hv_janus_batch *b, janus_job *j)
 {
-    uint8_t *keep = malloc(b->n);
-    if (!keep)
-        abort();
+    uint8_t *keep = hv_xmalloc(b->n);
     size_t fresh = b->n;
     if (srv->janus_dedup)
         fresh = hv_janus_dedup_claim(srv->janus_dedup, (const uint8_t(*)[HV_JANUS_DIGEST_LEN])b->digests,
                                      b->n, keep);
     else
         memset(keep, 1, b->n);
-    hv_event **evs = calloc(fresh ? fresh : 1, sizeof(*evs));
-    j->digests = calloc(fresh ? fresh : 1, sizeof(*j->digests));
-    if (!evs || !j->digests)
-        abort();
+    hv_event **evs = hv_xcalloc(fresh ? fresh : 1, sizeof(*evs));
+    j->digests = hv_xcalloc(fresh ? fresh : 1, sizeof(*j->digests));
     for (size_t i = 0; i < b->n; i++) {
         if (keep[i]) {
             memcpy(j->digests[j->n], b->digests[i], HV_JANUS_DIGEST_LEN);
@@ -223,9 +218,7 @@ static void ingest(hv_conn *c, const char *body, size_t len, int ws)
         answer_error(c, ws, 400, err);
         return;
     }
-    janus_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        abort();
+    janus_job *j = hv_xcalloc(1, sizeof(*j));
     j->conn = c;
     j->ws = ws;
     hv_event **evs = take_new(srv, &b, j);

@@ -33,6 +33,7 @@
 #include "codec/ws_frame.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "net/server.h"
 #include "net/ws.h"
@@ -183,8 +184,8 @@ static int looked_up(hv_conn *c, peer_sock *ps, const char *token, const char *s
     hv_conn_hold(c);
     int rc = hv_peers_lookup(c->loop->srv->rooms, token, c->loop, lookup_done, c);
     if (rc == HV_CATCH_UP_QUEUED) {
-        ps->wait_token = strdup(token);
-        ps->wait_since = since ? strdup(since) : NULL;
+        ps->wait_token = hv_xstrdup(token);
+        ps->wait_since = since ? hv_xstrdup(since) : NULL;
         hv_ws_pause(c);
         return 1;
     }
@@ -368,11 +369,9 @@ static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)
 void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
 {
     char buf[512];
-    peer_sock *ps = calloc(1, sizeof(*ps));
-    if (!ps)
-        abort();
+    peer_sock *ps = hv_xcalloc(1, sizeof(*ps));
     const char *tok = upgrade_token(r, buf, sizeof(buf));
-    ps->up_token = tok ? strdup(tok) : NULL; /* the request is gone after the upgrade */
+    ps->up_token = tok ? hv_xstrdup(tok) : NULL; /* the request is gone after the upgrade */
     if (hv_http_query(r, "since", ps->up_since, sizeof(ps->up_since)) < 0)
         strcpy(ps->up_since, "x"); /* too long: refused as a bad auth request */
     if (hv_ws_accept(c, &handler, ps, HV_CONN_KIND_WS_PEER) != 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codec/ws_frame.h"
+#include "core/xalloc.h"
 #include "net/http.h"
 #include "net/server.h"
 #include "net/ws.h"
@@ -96,7 +97,7 @@ int hv_api_store_refuse(hv_conn *c)
 
 hv_reply hv_api_change_begin(hv_conn *c)
 {
-    pending *p = calloc(1, sizeof(*p));
+    pending *p = hv_xcalloc(1, sizeof(*p));
     p->conn = c;
     hv_conn_hold(c);
     return (hv_reply){c->loop, change_done, p};

@@ -23,6 +23,7 @@
 #include "auth/identity.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "net/server.h"
 #include "rooms/registry.h"
@@ -172,7 +173,7 @@ static void stream_open(hv_conn *c, hv_http_req *r, const char *token)
     hv_conn_send_copy(c, head, (size_t)n);
     size_t rest_len;
     free(hv_http_detach(c, &rest_len)); /* anything after the request is ignored */
-    stream *s = calloc(1, sizeof(*s));
+    stream *s = hv_xcalloc(1, sizeof(*s));
     s->next_beat = (int64_t)uv_now(&c->loop->uv) + heartbeat_ms(c);
     s->expires_ms = id.exp_ms;
     s->sub = hv_sub_new(c, HV_SUB_SSE, id.user_id, (const char *const *)id.rooms, id.nrooms);

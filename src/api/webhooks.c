@@ -22,6 +22,7 @@
 #include "api/reply.h"
 #include "api/router.h"
 #include "core/clock.h"
+#include "core/xalloc.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
 #include "hv_parse.h"
@@ -102,7 +103,7 @@ static void start_job(hv_conn *c, job *j, uv_work_cb fn)
     j->work.data = j;
     hv_conn_hold(c);
     if (uv_queue_work(&c->loop->uv, &j->work, fn, job_after) != 0) {
-        hv_api_respond(c, 503, strdup("server busy"));
+        hv_api_respond(c, 503, hv_xstrdup("server busy"));
         hv_conn_release(c);
         free(j);
     }
@@ -114,11 +115,11 @@ static void deliveries_work(uv_work_t *w)
     char *arr = hv_outbox_attempts_json(j->srv->store, j->id, j->before, j->limit);
     if (!arr) {
         j->status = 500;
-        j->out = strdup("could not read the deliveries");
+        j->out = hv_xstrdup("could not read the deliveries");
         return;
     }
     size_t len = strlen(arr) + 32;
-    j->out = malloc(len);
+    j->out = hv_xmalloc(len);
     snprintf(j->out, len, "{\"deliveries\":%s}", arr);
     free(arr);
     j->status = 200;
@@ -134,7 +135,7 @@ void hv_api_webhook_deliveries(hv_conn *c, hv_http_req *r)
         return;
     }
     hv_endpoint_unref(ep);
-    job *j = calloc(1, sizeof(*j));
+    job *j = hv_xcalloc(1, sizeof(*j));
     snprintf(j->id, sizeof(j->id), "%s", r->param[0]);
     j->limit = 100;
     char v[32];
@@ -167,7 +168,7 @@ void hv_api_webhook_get(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    job *j = calloc(1, sizeof(*j));
+    job *j = hv_xcalloc(1, sizeof(*j));
     snprintf(j->id, sizeof(j->id), "%s", r->param[0]);
     start_job(c, j, get_work);
 }
@@ -184,21 +185,21 @@ static void replay_work(uv_work_t *w)
     replay_job *rj = w->data;
     job *j = &rj->base;
     size_t cap = 1024, n = 0;
-    uint64_t *ids = malloc(cap * sizeof(*ids));
+    uint64_t *ids = hv_xmalloc(cap * sizeof(*ids));
     hv_history_query q = {.after_id = j->since_id, .after_time_ms = j->since_ms, .limit = 10000};
     for (;;) {
         hv_event **evs;
         size_t got;
         if (hv_store_history(j->srv->store, &q, &evs, &got) != 0) {
             j->status = 500;
-            j->out = strdup("could not read history");
+            j->out = hv_xstrdup("could not read history");
             free(ids);
             return;
         }
         for (size_t i = 0; i < got; i++) {
             if (n < REPLAY_MAX && hv_endpoint_wants(rj->ep, evs[i])) {
                 if (n == cap)
-                    ids = realloc(ids, (cap *= 2) * sizeof(*ids));
+                    ids = hv_xrealloc(ids, (cap *= 2) * sizeof(*ids));
                 ids[n++] = evs[i]->id;
             }
             q.after_id = evs[i]->id;
@@ -213,7 +214,7 @@ static void replay_work(uv_work_t *w)
     free(ids);
     char buf[64];
     snprintf(buf, sizeof(buf), "{\"replayed\":%zu}", n);
-    j->out = strdup(buf);
+    j->out = hv_xstrdup(buf);
     j->status = 202;
 }
 
@@ -245,7 +246,7 @@ void hv_api_webhook_replay(hv_conn *c, hv_http_req *r)
         return;
     json_t *b = json_loadb(r->body, r->body_len, 0, NULL);
     json_t *sid = json_object_get(b, "since_id"), *st = json_object_get(b, "since");
-    replay_job *rj = calloc(1, sizeof(*rj));
+    replay_job *rj = hv_xcalloc(1, sizeof(*rj));
     const char *sid_s = json_string_value(sid);
     int bad = !json_is_object(b) || (!sid && !st) ||
               (sid && !(json_is_integer(sid) && json_integer_value(sid) >= 0) && !(sid_s && hv_parse_u64(sid_s, &rj->base.since_id) == 0)) ||
@@ -287,7 +288,7 @@ static void retry_work(uv_work_t *w)
     job *j = w->data;
     if (hv_outbox_row_state(j->srv->store, j->id, j->before) < 0) {
         size_t len = strlen(j->did) + 32;
-        j->out = malloc(len);
+        j->out = hv_xmalloc(len);
         snprintf(j->out, len, "Delivery %s does not exist", j->did);
         j->status = 404;
         return;
@@ -315,7 +316,7 @@ void hv_api_webhook_retry(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 404, "Delivery %s does not exist", r->param[1]);
         return;
     }
-    job *j = calloc(1, sizeof(*j));
+    job *j = hv_xcalloc(1, sizeof(*j));
     snprintf(j->id, sizeof(j->id), "%s", r->param[0]);
     snprintf(j->did, sizeof(j->did), "%.47s", r->param[1]); /* fits: checked above */
     j->before = did; /* the delivery's row id */
