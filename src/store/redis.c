@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 
 #define SCAN_PAGE 1000      /* stream entries read per XRANGE when filtering */
@@ -194,11 +195,7 @@ static int load_state(hv_redis *r, char *err, size_t errlen)
 
 hv_store *hv_redis_open(const hv_store_options *opt, char *err, size_t errlen)
 {
-    hv_redis *r = calloc(1, sizeof(*r));
-    if (!r) {
-        set_err(err, errlen, "out of memory");
-        return NULL;
-    }
+    hv_redis *r = hv_xcalloc(1, sizeof(*r));
     r->base.ops = &redis_engine;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
@@ -415,9 +412,7 @@ static int scan_log(hv_redis *r, uint64_t from, uint64_t to, size_t limit, match
     if (from > to || limit == 0)
         return 0;
     size_t cap = limit < 64 ? limit : 64, len = 0;
-    hv_event **evs = malloc(cap * sizeof(*evs));
-    if (!evs)
-        return -1;
+    hv_event **evs = hv_xmalloc(cap * sizeof(*evs));
     char key[200], start[32], end[32];
     hv_redis_key(r, key, sizeof(key), "log");
     snprintf(end, sizeof(end), "%llu-0", (unsigned long long)to);
@@ -450,16 +445,8 @@ static int scan_log(hv_redis *r, uint64_t from, uint64_t to, size_t limit, match
                 hv_event_unref(ev);
                 continue;
             }
-            if (len == cap) {
-                hv_event **grown = realloc(evs, 2 * cap * sizeof(*evs));
-                if (!grown) {
-                    hv_event_unref(ev);
-                    rc = -1;
-                    break;
-                }
-                evs = grown;
-                cap *= 2;
-            }
+            if (len == cap)
+                evs = hv_xrealloc(evs, (cap *= 2) * sizeof(*evs));
             evs[len++] = ev;
         }
         size_t got = rep->elements;

@@ -27,6 +27,7 @@
 #include <sys/time.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 
 /* ---- argument lists ---- */
@@ -48,20 +49,10 @@ void hv__rargs_free(rargs *a)
 
 void hv__rargs_add(rargs *a, const char *s, size_t len)
 {
-    if (a->oom)
-        return;
     if (a->n == a->cap) {
-        int ncap = a->cap ? 2 * a->cap : 16;
-        const char **v = realloc(a->v, (size_t)ncap * sizeof(*v));
-        if (v)
-            a->v = v;
-        size_t *l = v ? realloc(a->len, (size_t)ncap * sizeof(*l)) : NULL;
-        if (!v || !l) {
-            a->oom = 1;
-            return;
-        }
-        a->len = l;
-        a->cap = ncap;
+        a->cap = a->cap ? 2 * a->cap : 16;
+        a->v = hv_xrealloc(a->v, (size_t)a->cap * sizeof(*a->v));
+        a->len = hv_xrealloc(a->len, (size_t)a->cap * sizeof(*a->len));
     }
     a->v[a->n] = s ? s : "";
     a->len[a->n++] = s ? len : 0;
@@ -74,41 +65,29 @@ void hv__rargs_str(rargs *a, const char *s)
 
 static void ra_owned(rargs *a, char *s)
 {
-    if (!s || a->oom) {
-        free(s);
-        a->oom = 1;
-        return;
-    }
-    if ((a->nown & 15) == 0) {
-        char **o = realloc(a->own, (size_t)(a->nown + 16) * sizeof(*o));
-        if (!o) {
-            free(s);
-            a->oom = 1;
-            return;
-        }
-        a->own = o;
-    }
+    if ((a->nown & 15) == 0)
+        a->own = hv_xrealloc(a->own, (size_t)(a->nown + 16) * sizeof(*a->own));
     a->own[a->nown++] = s;
     hv__rargs_str(a, s);
 }
 
 void hv__rargs_copy(rargs *a, const char *s)
 {
-    ra_owned(a, strdup(s));
+    ra_owned(a, hv_xstrdup(s));
 }
 
 void hv__rargs_u64(rargs *a, uint64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-    ra_owned(a, strdup(buf));
+    ra_owned(a, hv_xstrdup(buf));
 }
 
 void hv__rargs_i64(rargs *a, int64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof(buf), "%lld", (long long)v);
-    ra_owned(a, strdup(buf));
+    ra_owned(a, hv_xstrdup(buf));
 }
 
 void hv__rargs_opt(rargs *a, const char *s)
@@ -118,11 +97,9 @@ void hv__rargs_opt(rargs *a, const char *s)
         return;
     }
     size_t len = strlen(s);
-    char *t = malloc(len + 2);
-    if (t) {
-        t[0] = '=';
-        memcpy(t + 1, s, len + 1);
-    }
+    char *t = hv_xmalloc(len + 2);
+    t[0] = '=';
+    memcpy(t + 1, s, len + 1);
     ra_owned(a, t);
 }
 
@@ -313,10 +290,6 @@ static redisReply *send_cmd(rconn *c, rargs *a)
 
 redisReply *hv_redis_cmd(hv_redis *r, rconn *c, rargs *a, int retry)
 {
-    if (a->oom) {
-        hv_error("store: redis: out of memory building a command");
-        return NULL;
-    }
     c->sent = 0;
     for (int attempt = 0; attempt <= (retry ? 1 : 0); attempt++) {
         char err[256];
@@ -352,7 +325,6 @@ redisReply *hv_redis_eval(hv_redis *r, rconn *c, int s, rargs *a, int retry)
     hv__rargs_str(&full, "0");
     for (int i = 0; i < a->n; i++)
         hv__rargs_add(&full, a->v[i], a->len[i]);
-    full.oom |= a->oom;
     redisReply *rep = hv_redis_cmd(r, c, &full, retry);
     if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
         freeReplyObject(rep);
@@ -497,13 +469,12 @@ redisReply *hv_redis_xread(hv_redis *r, rconn *c, const char *suffix, uint64_t a
     hv__rargs_str(&a, "STREAMS");
     hv__rargs_str(&a, key);
     hv__rargs_str(&a, from);
-    int oom = a.oom;
     /* Straight on the connection: a blocking read that finds nothing is
      * not a failure of Redis (hv_redis_cmd would count it as one). */
-    redisReply *rep = oom ? NULL : redisCommandArgv(c->c, a.n, a.v, a.len);
+    redisReply *rep = redisCommandArgv(c->c, a.n, a.v, a.len);
     hv__rargs_free(&a);
     if (!rep) {
-        set_err(err, errlen, "%s: %s", what, oom ? "out of memory" : c->c->errstr);
+        set_err(err, errlen, "%s: %s", what, c->c->errstr);
         hv_redis_disconnect(c);
         return NULL;
     }

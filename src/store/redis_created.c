@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 
 int hv_redis_by_created(hv_store *base, const hv_created_query *q, hv_event ***out, size_t *n)
@@ -41,9 +42,9 @@ int hv_redis_by_created(hv_store *base, const hv_created_query *q, hv_event ***o
             freeReplyObject(rep);
         return -1;
     }
-    hv_event **evs = calloc(rep->elements ? rep->elements : 1, sizeof(*evs));
+    hv_event **evs = hv_xcalloc(rep->elements ? rep->elements : 1, sizeof(*evs));
     size_t len = 0;
-    for (size_t i = 0; evs && i < rep->elements; i++) {
+    for (size_t i = 0; i < rep->elements; i++) {
         hv_event *ev = hv_redis_entry_event(rep->element[i]);
         if (ev && ev->created_set == HV_CREATED_KEY)
             evs[len++] = ev;
@@ -51,8 +52,6 @@ int hv_redis_by_created(hv_store *base, const hv_created_query *q, hv_event ***o
             hv_event_unref(ev);
     }
     freeReplyObject(rep);
-    if (!evs)
-        return -1;
     *out = evs;
     *n = len;
     return 0;

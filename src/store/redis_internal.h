@@ -163,7 +163,6 @@ typedef struct rargs {
     size_t *len;
     char **own;
     int n, cap, nown;
-    int oom;
 } rargs;
 
 void hv__rargs_init(rargs *a);

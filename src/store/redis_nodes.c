@@ -31,14 +31,15 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 
 /* The BEAT script's answer {{node, rows}…} as a malloc'd array. */
 static hv_node_death *parse_deaths(const redisReply *rep, size_t *n)
 {
-    hv_node_death *out = rep->elements ? calloc(rep->elements, sizeof(*out)) : NULL;
+    hv_node_death *out = rep->elements ? hv_xcalloc(rep->elements, sizeof(*out)) : NULL;
     size_t len = 0;
-    for (size_t i = 0; out && i < rep->elements; i++) {
+    for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *d = rep->element[i];
         if (d->type != REDIS_REPLY_ARRAY || d->elements != 2 ||
             d->element[0]->type != REDIS_REPLY_STRING)
@@ -48,8 +49,6 @@ static hv_node_death *parse_deaths(const redisReply *rep, size_t *n)
         out[len++].rows = rows->type == REDIS_REPLY_INTEGER ? (long)rows->integer
                                                             : (long)hv_redis_u64(rows);
     }
-    if (rep->elements && !out)
-        hv_error("store: out of memory reading the nodes taken over");
     *n = len;
     return out;
 }

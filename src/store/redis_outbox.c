@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 #include "store/text_json.h"
 
@@ -38,11 +39,7 @@ typedef struct rd_outbox {
 
 hv_outbox *hv_redis_outbox_open(hv_store *st, char *err, size_t errlen)
 {
-    rd_outbox *ob = calloc(1, sizeof(*ob));
-    if (!ob) {
-        set_err(err, errlen, "out of memory");
-        return NULL;
-    }
+    rd_outbox *ob = hv_xcalloc(1, sizeof(*ob));
     ob->base.ops = st->ops;
     ob->r = hv_redis_of(st);
     pthread_mutex_init(&ob->mu, NULL);
@@ -102,9 +99,9 @@ int hv_redis_load_pending(hv_outbox *base, const char *endpoint_id, uint64_t aft
             freeReplyObject(rep);
         return -1;
     }
-    hv_outbox_item *items = rep->elements ? calloc(rep->elements, sizeof(*items)) : NULL;
+    hv_outbox_item *items = rep->elements ? hv_xcalloc(rep->elements, sizeof(*items)) : NULL;
     size_t len = 0;
-    int rc = rep->elements && !items ? -1 : 0;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < rep->elements; i++) {
         const redisReply *row = rep->element[i];
         if (row->type != REDIS_REPLY_ARRAY || row->elements < 5 ||

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 #include "store/shared_engine.h"
 
@@ -73,9 +74,7 @@ static int rs_feed_position(hv_store *st, uint64_t *pos)
 
 static hv_store_feed *rs_feed_open(hv_store *st)
 {
-    redis_feed *f = calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
+    redis_feed *f = hv_xcalloc(1, sizeof(*f));
     f->base.st = st;
     return &f->base;
 }
@@ -156,14 +155,12 @@ static int rs_presence_list(hv_store *st, const char *node, char ***peers, size_
             freeReplyObject(rep);
         return -1;
     }
-    char **out = calloc(rep->elements + 1, sizeof(*out));
+    char **out = hv_xcalloc(rep->elements + 1, sizeof(*out));
     size_t len = 0;
-    for (size_t i = 0; out && i < rep->elements; i++)
+    for (size_t i = 0; i < rep->elements; i++)
         if (rep->element[i]->type == REDIS_REPLY_STRING)
-            out[len++] = strdup(rep->element[i]->str);
+            out[len++] = hv_xstrdup(rep->element[i]->str);
     freeReplyObject(rep);
-    if (!out)
-        return -1;
     *peers = out;
     *n = len;
     return 0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "store/redis_internal.h"
 
 typedef struct redis_tail {
@@ -27,9 +28,7 @@ typedef struct redis_tail {
 
 hv_store_tail *hv_redis_tail_open(hv_store *st)
 {
-    redis_tail *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
+    redis_tail *t = hv_xcalloc(1, sizeof(*t));
     t->base.st = st;
     return &t->base;
 }
@@ -61,7 +60,7 @@ int hv_redis_tail_read(hv_store_tail *base, uint64_t *pos, size_t limit, int wai
     if (!rep)
         return -1;
     size_t got = ents ? ents->elements : 0;
-    hv_event **evs = got ? malloc(got * sizeof(*evs)) : NULL;
+    hv_event **evs = got ? hv_xmalloc(got * sizeof(*evs)) : NULL;
     size_t len = 0;
     uint64_t last = *pos, first = 0;
     for (size_t i = 0; i < got; i++) {

@@ -41,6 +41,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/sqlite_internal.h"
 
 
@@ -244,11 +245,7 @@ hv_store *hv_sqlite_open(const hv_store_options *opt, char *err, size_t errlen)
         return NULL;
     }
     size_t plen = strlen(opt->dir) + sizeof("/herald.db");
-    hv_sqlite *st = calloc(1, sizeof(*st) + plen);
-    if (!st) {
-        set_err(err, errlen, "out of memory");
-        return NULL;
-    }
+    hv_sqlite *st = hv_xcalloc(1, sizeof(*st) + plen);
     st->base.ops = &sqlite_engine;
     snprintf(st->path, plen, "%s/herald.db", opt->dir);
     st->sync_full = opt->sync_full;
@@ -526,17 +523,12 @@ static void free_events(hv_event **evs, size_t n)
 static int collect_rows(sqlite3_stmt *s, size_t limit, hv_event ***out, size_t *n)
 {
     size_t cap = limit < 64 ? limit : 64, len = 0;
-    hv_event **evs = malloc(cap * sizeof(*evs));
-    if (!evs)
-        return -1;
+    hv_event **evs = hv_xmalloc(cap * sizeof(*evs));
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (len == cap) {
-            hv_event **grown = realloc(evs, 2 * cap * sizeof(*evs));
-            if (!grown)
-                break;
-            evs = grown;
-            cap *= 2;
+            cap = cap ? 2 * cap : 64;
+            evs = hv_xrealloc(evs, cap * sizeof(*evs));
         }
         evs[len++] = hv_sqlite_row_event(s, 0);
     }

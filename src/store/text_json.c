@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/event.h"
+#include "core/xalloc.h"
 #include "store/text_json.h"
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -48,9 +49,7 @@ json_t *hv_store_text_json(const char *text, size_t len)
     json_t *j = json_stringn(text, len);
     if (j || !t)
         return j;
-    char *clean = malloc(3 * len + 1);
-    if (!clean)
-        return NULL;
+    char *clean = hv_xmalloc(3 * len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         size_t k = utf8_seq(t + i, len - i);
