@@ -176,11 +176,11 @@ void hv__webhook_queue_free(hv_webhooks *w);
  * ignored if already in memory (but brought forward if due earlier), or
  * if from_hub and already finished (w->done). */
 void hv__webhook_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
-                 hv_event *ev, int attempts, int64_t due_ms, int from_hub);
+                          hv_event *ev, int attempts, int64_t due_ms, int from_hub);
 /* The same for a row read back by a refill of ep's window (no window
  * check: the refill reads only what fits). */
 void hv__webhook_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
-                     int attempts, int64_t due_ms);
+                              int attempts, int64_t due_ms);
 /* Items of deleted or disabled endpoints waiting for a retry are made
  * ready now, so the next pump closes their rows (after a kick). */
 void hv__webhook_release_off(hv_webhooks *w);

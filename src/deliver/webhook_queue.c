@@ -229,7 +229,7 @@ static void new_item(hv_webhooks *w, wh_ep *ep, const char *key, uint64_t row_id
 
 /* A row for the engine (takes the reference to ev, which may be NULL). */
 void hv__webhook_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_id, uint64_t event_id,
-                 hv_event *ev, int attempts, int64_t due_ms, int from_hub)
+                          hv_event *ev, int attempts, int64_t due_ms, int from_hub)
 {
     char key[24];
     row_key(row_id, key);
@@ -248,7 +248,7 @@ void hv__webhook_add_item(hv_webhooks *w, uint64_t row_id, const char *endpoint_
 }
 
 void hv__webhook_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64_t event_id, hv_event *ev,
-                     int attempts, int64_t due_ms)
+                              int attempts, int64_t due_ms)
 {
     char key[24];
     row_key(row_id, key);

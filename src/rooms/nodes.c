@@ -282,7 +282,7 @@ static void commit_leave_record(rooms_leave *l, hv_loop *loop)
 }
 
 void hv__rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
-                        hv_loop *loop)
+                            hv_loop *loop)
 {
     rooms_leave *l = hv_xcalloc(1, sizeof(*l));
     l->r = r;

@@ -74,7 +74,7 @@ void hv__rooms_load_sessions(hv_rooms *r);
  * (hv_rooms_retry_refused), so the peer does not stay connected forever.
  * loop: where the outcome is learnt (the socket's). */
 void hv__rooms_commit_leave(hv_rooms *r, hv_event *ev, const char *peer_id, const char *sess,
-                        hv_loop *loop);
+                            hv_loop *loop);
 /* nodes.c: frees the session ends still waiting (hv_rooms_free). */
 void hv__rooms_free_refused(hv_rooms *r);
 
