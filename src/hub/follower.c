@@ -6,8 +6,8 @@
  * own), gets every node's events in id order, moves the store's last_id up
  * to them (so history and resume here serve them before any subscriber is
  * sent one), encodes each once and posts the batch to every loop whose
- * reach summary may want it (hv_fanout_wanted / prepare / deliver, as the
- * hub does with SQLite). The hub, in this mode, commits, answers its
+ * reach summary may want it (the fan-out hooks wanted / prepare /
+ * deliver, hooks.h, as the hub does with SQLite). The hub, in this mode, commits, answers its
  * publishers, enqueues webhooks and notifies sinks, but fans out nothing
  * itself: one ordered path, so each subscriber gets each event once and
  * in id order, its own node's events included, and a loop's resume
@@ -40,8 +40,6 @@
 
 #include "codec/event_frames.h"
 #include "core/log.h"
-#include "deliver/fanout.h"
-#include "deliver/sinks.h"
 #include "net/server.h"
 
 #define FOLLOW_PAGE 1000        /* entries per read */
@@ -57,6 +55,7 @@ typedef struct waiting {
 
 struct hv_follower {
     hv_server *srv;
+    const hv_hub_hooks *hooks; /* the hub's (it outlives the follower) */
     hv_store_tail *tail;
     uv_thread_t thread;
     atomic_int started;        /* the thread runs (set by start, read by the hub) */
@@ -67,30 +66,28 @@ struct hv_follower {
     waiting *head, **tail_of;  /* after-commit work by increasing id */
 };
 
-static void deliver(hv_loop *l, void *arg)
-{
-    hv_fanout_deliver(l, arg);
-}
-
 /* Hands evs to every loop that may have a recipient (after the store
  * published them: see deliver/reach.h). */
 static void fan_out(hv_follower *f, hv_event **evs, size_t n)
 {
     hv_server *srv = f->srv;
+    const hv_hub_hooks *h = f->hooks;
     for (size_t i = 0; i < n; i++)
         hv_event_encode(evs[i]);
+    if (!h->wanted || !h->prepare || !h->deliver)
+        return;
     int nl = srv->nloops, wanted = 0;
     char *want = calloc(nl > 0 ? (size_t)nl : 1, 1);
     if (!want)
         abort();
     for (int i = 0; i < nl; i++)
-        if (hv_fanout_wanted(srv->loops[i], evs, n))
+        if (h->wanted(h->fanout_ud, srv->loops[i], evs, n))
             want[i] = 1, wanted++;
     if (wanted) {
-        hv_fanout_batch *b = hv_fanout_prepare(evs, n, wanted);
+        void *b = h->prepare(h->fanout_ud, evs, n, wanted);
         for (int i = 0; i < nl; i++)
             if (want[i])
-                hv_loop_post(srv->loops[i], deliver, b);
+                hv_loop_post(srv->loops[i], h->deliver, b);
     }
     free(want);
 }
@@ -155,12 +152,12 @@ static void run(void *arg)
             hv_event_unref(evs[i]);
         free(evs);
         handed(f, f->pos);
-        if (n) /* sinks follow every node's events, not only this node's commits */
-            hv_sinks_notify(f->srv->sinks, f->pos);
+        if (n && f->hooks->stored) /* sinks follow every node's events, not only this node's commits */
+            f->hooks->stored(f->hooks->stored_ud, f->pos);
     }
 }
 
-hv_follower *hv_follower_new(hv_server *srv)
+hv_follower *hv_follower_new(hv_server *srv, const hv_hub_hooks *hooks)
 {
     hv_store_tail *tail = hv_store_tail_open(srv->store);
     if (!tail)
@@ -169,6 +166,7 @@ hv_follower *hv_follower_new(hv_server *srv)
     if (!f)
         abort();
     f->srv = srv;
+    f->hooks = hooks;
     f->tail = tail;
     f->pos = f->handed = hv_store_last_id(srv->store);
     f->tail_of = &f->head;

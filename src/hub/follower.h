@@ -6,8 +6,8 @@
  * SQLite, where the hub fans out its own commits directly) and then hands
  * it no events: it answers its publishers after the commit and leaves the
  * fan-out to the follower, which reads every new log entry in id order and
- * posts it to the loops like the hub's hand-off (hv_fanout_*, the reach
- * check). See follower.c for why stream reads and not Pub/Sub.
+ * posts it to the loops like the hub's hand-off (the fan-out hooks,
+ * hooks.h: the reach check). See follower.c for why stream reads and not Pub/Sub.
  */
 #ifndef HV_FOLLOWER_H
 #define HV_FOLLOWER_H
@@ -20,7 +20,7 @@ typedef struct hv_follower hv_follower;
 
 /* NULL when the store's log is this node's alone. Follows from the
  * store's last_id at this moment (call before any subscriber exists). */
-hv_follower *hv_follower_new(hv_server *srv);
+hv_follower *hv_follower_new(hv_server *srv, const hv_hub_hooks *hooks);
 /* Starts reading (the loops must exist). */
 void hv_follower_start(hv_follower *f);
 /* Posts the after-commit work `after` once every event up to `id` has

@@ -10,21 +10,23 @@
  * nodes are dead and gives each to exactly one survivor
  * (store/redis_nodes.c); here, called back on the store's loop, the
  * survivor acts on what it was given: it reloads its webhook deliveries,
- * which now include the dead node's, ends the dead node's peers
- * (peer.crashed, rooms/nodes.c: one Redis read, then commits handed to
- * the hub) and logs the takeover.
+ * which now include the dead node's (the kick hook), ends the dead node's
+ * peers (the nodes_died hook: peer.crashed, rooms/nodes.c, one Redis
+ * read, then commits handed to the hub) and logs the takeover.
  */
 #include "hub/heartbeat.h"
 
 #include <stdlib.h>
 
 #include "core/log.h"
-#include "deliver/webhooks.h"
-#include "rooms/registry.h"
 #include "store/shared.h"
 
 struct hv_heartbeat {
     hv_server *srv;
+    void (*kick)(void *ud);
+    void *kick_ud;
+    void (*nodes_died)(void *ud, const char *const *nodes, size_t n);
+    void *nodes_died_ud;
     int interval_ms;
 };
 
@@ -42,19 +44,19 @@ static void took_over(void *arg, const hv_node_death *dead, size_t n)
                 "webhook deliveries", dead[i].node, dead[i].rows);
         rows += dead[i].rows;
     }
-    if (rows)
-        hv_webhooks_kick(hb->srv->webhooks);
+    if (rows && hb->kick)
+        hb->kick(hb->kick_ud);
     /* Their peers' sockets are gone with them: peer.crashed, from here
      * only (this beat alone took these nodes over). */
-    const char **names = n ? calloc(n, sizeof(*names)) : NULL;
+    const char **names = n && hb->nodes_died ? calloc(n, sizeof(*names)) : NULL;
     for (size_t i = 0; names && i < n; i++)
         names[i] = dead[i].node;
     if (names)
-        hv_rooms_nodes_died(hb->srv->rooms, names, n);
+        hb->nodes_died(hb->nodes_died_ud, names, n);
     free(names);
 }
 
-hv_heartbeat *hv_heartbeat_start(hv_server *srv)
+hv_heartbeat *hv_heartbeat_start(hv_server *srv, const hv_hub_hooks *hooks)
 {
     if (!hv_store_shared(srv->store))
         return NULL;
@@ -62,6 +64,10 @@ hv_heartbeat *hv_heartbeat_start(hv_server *srv)
     if (!hb)
         abort();
     hb->srv = srv;
+    if (hooks) {
+        hb->kick = hooks->kick, hb->kick_ud = hooks->kick_ud;
+        hb->nodes_died = hooks->nodes_died, hb->nodes_died_ud = hooks->nodes_died_ud;
+    }
     double ms = srv->cfg.node_timeout_s * 1000 / 4;
     hb->interval_ms = ms > 1000 ? 1000 : (int)ms;
     if (!hv_store_node_watch(srv->store, took_over, hb, hb->interval_ms)) {

@@ -34,19 +34,12 @@
 #include <string.h>
 #include <uv.h>
 
-#include "codec/event_frames.h"
-#include "core/clock.h"
 #include "core/created_at.h"
 #include "core/log.h"
-#include "deliver/endpoints.h"
-#include "deliver/fanout.h"
-#include "deliver/sinks.h"
-#include "deliver/webhooks.h"
 #include "hub/catchup.h"
 #include "hub/follower.h"
 #include "hub/replica.h"
 #include "net/server.h"
-#include "rooms/registry.h"
 #include "store/outbox.h"
 
 #define PRUNE_EVERY_MS 1000
@@ -65,6 +58,7 @@ typedef struct pub_req {
 
 struct hv_hub {
     hv_server *srv;
+    hv_hub_hooks hooks;    /* what it calls above it (hooks.h) */
     uv_thread_t thread;
     uv_mutex_t mu;
     uv_cond_t cv;
@@ -162,7 +156,8 @@ static void free_req(pub_req *r)
  * (NULL when the loop has no recipient for it). */
 typedef struct loop_work {
     pub_req *answers, **tail;
-    hv_fanout_batch *batch;
+    void *batch;
+    void (*deliver)(hv_loop *l, void *batch);
     int wants; /* the loop's reach summary matched the batch */
 } loop_work;
 
@@ -177,7 +172,7 @@ static void on_work(hv_loop *l, void *arg)
         r = next;
     }
     if (w->batch)
-        hv_fanout_deliver(l, w->batch);
+        w->deliver(l, w->batch);
     free(w);
 }
 
@@ -245,13 +240,13 @@ static void add_row(void *arg, const char *endpoint_id)
 
 /* Outbox rows for every (event, endpoint) pair, written in the same
  * transaction as the events: an acknowledged event's webhooks are owed. */
-static void match_endpoints(hv_server *srv, group *g)
+static void match_endpoints(const hv_hub_hooks *h, group *g)
 {
-    if (!srv->endpoints)
+    if (!h->match)
         return;
     g->now = hv_now_ms();
     for (g->cur = 0; g->cur < g->n; g->cur++)
-        hv_endpoints_match(srv->endpoints, g->evs[g->cur], &g->kv_extra, add_row, g);
+        h->match(h->match_ud, g->evs[g->cur], &g->kv_extra, add_row, g);
     if (g->kv_extra.n) {
         g->kv = realloc(g->kv, (g->nkv + g->kv_extra.n) * sizeof(*g->kv));
         for (size_t i = 0; i < g->kv_extra.n; i++)
@@ -299,24 +294,27 @@ static hv_after *queue_answers(loop_work **work, pub_req *list, int status)
 /* Answers every request and hands the batch (evs NULL: none) to the loops
  * that may have a recipient for it: one message per loop that has
  * anything; a loop with neither answers nor recipients is not woken. */
-static hv_after *hand_off(hv_server *srv, pub_req *list, int status, hv_event **evs, size_t n)
+static hv_after *hand_off(hv_hub *hub, pub_req *list, int status, hv_event **evs, size_t n)
 {
+    hv_server *srv = hub->srv;
+    const hv_hub_hooks *h = &hub->hooks;
     int nl = srv->nloops, wanted = 0;
     loop_work **work = calloc(nl > 0 ? (size_t)nl : 1, sizeof(*work));
     if (!work)
         abort();
     /* After the commit: see reach.h for why a loop skipped here misses
      * nothing it owes. */
-    for (int i = 0; evs && n > 0 && i < nl; i++)
-        if (hv_fanout_wanted(srv->loops[i], evs, n))
+    int fans_out = h->wanted && h->prepare && h->deliver;
+    for (int i = 0; evs && n > 0 && fans_out && i < nl; i++)
+        if (h->wanted(h->fanout_ud, srv->loops[i], evs, n))
             work_of(work, i)->wants = 1, wanted++;
-    hv_fanout_batch *batch = wanted ? hv_fanout_prepare(evs, n, wanted) : NULL;
+    void *batch = wanted ? h->prepare(h->fanout_ud, evs, n, wanted) : NULL;
     hv_after *after = queue_answers(work, list, status);
     for (int i = 0; i < nl; i++) {
         if (!work[i])
             continue;
         if (work[i]->wants)
-            work[i]->batch = batch;
+            work[i]->batch = batch, work[i]->deliver = h->deliver;
         hv_loop_post(srv->loops[i], on_work, work[i]);
     }
     free(work);
@@ -404,14 +402,12 @@ static pub_req *take_undoable(hv_hub *hub)
  * fails too, untried, and is undone first. (Requests without undos, such
  * as publishes, stay queued: nothing of theirs rests on those changes.)
  * matched: the undos of the endpoint records the commit changed itself
- * (hv_endpoints_match). Returns list with the failed requests appended. */
+ * (the match hook). Returns list with the failed requests appended. */
 static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
 {
-    hv_server *srv = hub->srv;
-    if (srv->rooms)
-        hv_rooms_lock(srv->rooms);
-    if (srv->endpoints)
-        hv_endpoints_lock(srv->endpoints);
+    const hv_hub_hooks *h = &hub->hooks;
+    for (size_t i = 0; i < h->nlocks; i++)
+        h->locks[i].lock(h->locks[i].ud);
     uv_mutex_lock(&hub->mu);
     pub_req *rest = take_undoable(hub);
     uv_mutex_unlock(&hub->mu);
@@ -419,10 +415,8 @@ static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
     hv_undo_run(matched->undo, 1);
     matched->undo = NULL;
     undo_reqs(list);
-    if (srv->endpoints)
-        hv_endpoints_unlock(srv->endpoints);
-    if (srv->rooms)
-        hv_rooms_unlock(srv->rooms);
+    for (size_t i = h->nlocks; i > 0; i--)
+        h->locks[i - 1].unlock(h->locks[i - 1].ud);
     pub_req **tail = &list;
     while (*tail)
         tail = &(*tail)->next;
@@ -433,9 +427,10 @@ static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
+    const hv_hub_hooks *h = &hub->hooks;
     group g = {0};
     gather(&g, list);
-    match_endpoints(srv, &g);
+    match_endpoints(h, &g);
 
     /* Here, in commit order, so stamps increase with the ids. */
     hv_created_stamp(g.evs, g.n, hv_now_ms(), &hub->last_stamp);
@@ -450,8 +445,8 @@ static void commit_group(hv_hub *hub, pub_req *list)
         for (size_t i = 0; i < g.n; i++)
             hv_event_encode(g.evs[i]);
         size_t rows = kept_rows(&g);
-        if (rows && srv->webhooks)
-            hv_webhooks_enqueue(srv->webhooks, g.rows, rows, g.evs);
+        if (rows && h->committed)
+            h->committed(h->committed_ud, g.rows, rows, g.evs);
     } else if (status != HV_PUBLISH_REFUSED) {
         hv_error("store: append of %zu events failed", g.n);
     }
@@ -459,10 +454,10 @@ static void commit_group(hv_hub *hub, pub_req *list)
         list = undo_failed(hub, list, &g.kv_extra);
     /* Read before the hand-off: answering may drop the last references. */
     uint64_t last = status == 0 ? last_kept(&g) : 0;
-    if (last)
-        hv_sinks_notify(srv->sinks, last);
+    if (last && h->stored)
+        h->stored(h->stored_ud, last);
     int direct = status == 0 && !hub->follower;
-    hv_after *after = hand_off(srv, list, status, direct ? g.evs : NULL, g.n);
+    hv_after *after = hand_off(hub, list, status, direct ? g.evs : NULL, g.n);
     group_free(&g);
     if (hub->follower && last)
         hv_follower_after(hub->follower, last, after);
@@ -512,12 +507,16 @@ static void run(void *arg)
     }
 }
 
-hv_hub *hv_hub_start(hv_server *srv)
+hv_hub *hv_hub_start(hv_server *srv, const hv_hub_hooks *hooks)
 {
     hv_hub *hub = calloc(1, sizeof(*hub));
+    if (!hub)
+        abort();
     hub->srv = srv;
-    hub->follower = hv_follower_new(srv);
-    hub->replica = hv_replica_new(srv); /* before the first commit: it marks what is shared */
+    if (hooks)
+        hub->hooks = *hooks;
+    hub->follower = hv_follower_new(srv, &hub->hooks);
+    hub->replica = hv_replica_new(srv, &hub->hooks); /* before the first commit: it marks what is shared */
     hub->catchup = hv_catchup_new(srv, hub->replica);
     uv_mutex_init(&hub->mu);
     uv_cond_init(&hub->cv);
@@ -616,7 +615,7 @@ int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after
     if (!r->kv.undo && !hv_store_available(hub->srv->store, NULL, 0)) {
         uv_mutex_unlock(&hub->mu);
         /* Refused, not queued: answered on its loop like a failed commit. */
-        hv_after_post(hand_off(hub->srv, r, HV_PUBLISH_REFUSED, NULL, 0));
+        hv_after_post(hand_off(hub, r, HV_PUBLISH_REFUSED, NULL, 0));
         return 0;
     }
     if (hub->tail)

@@ -15,6 +15,7 @@
 
 #include "core/event.h"
 #include "hub/catchup.h"
+#include "hub/hooks.h"
 #include "net/loop.h"
 #include "store/shared.h"
 #include "store/store.h"
@@ -40,7 +41,9 @@ typedef struct hv_reply {
     void *arg;
 } hv_reply;
 
-hv_hub *hv_hub_start(hv_server *srv);
+/* Starts the commit thread; hooks (copied; NULL: none) are what it calls
+ * in the layers above it (hooks.h), installed by main.c. */
+hv_hub *hv_hub_start(hv_server *srv, const hv_hub_hooks *hooks);
 /* Once the loops exist: starts the log follower when the store's log is
  * shared by several nodes (hub/follower.h); nothing otherwise. */
 void hv_hub_follow(hv_hub *hub);
@@ -65,7 +68,7 @@ int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
  * registries (rooms, webhook endpoints) change memory, then commit; when
  * the commit stores nothing (HV_PUBLISH_FAILED or HV_PUBLISH_REFUSED) the
  * hub calls fn(arg, 1) on its thread, newest change first, holding the
- * registries' locks (hv_rooms_lock, hv_endpoints_lock), so a change that
+ * registries' locks (the hooks' locks, hooks.h), so a change that
  * was answered 503 leaves nothing behind (issue 13, defect 12). Otherwise
  * (stored, or HV_PUBLISH_UNKNOWN: it may be stored) fn(arg, 0) only frees
  * what was kept for the undo, with no lock held. */

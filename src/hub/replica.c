@@ -3,8 +3,9 @@
  * How: a thread of its own blocks on the store's change feed (XREAD BLOCK
  * on P kvlog, on its own connection), copies what it read, then, under the
  * replica's mutex, applies each entry it has not applied yet, in feed
- * order, through the modules' apply hooks (hv_rooms_apply,
- * hv_endpoints_apply). The hooks take their own locks and commit nothing.
+ * order, through the apply hook registered for its namespace (hooks.h,
+ * hv_hub_shared: main.c registers rooms' and the webhook endpoints'). The
+ * hooks take their own locks and commit nothing.
  * An entry this node committed itself is skipped (its memory changed when
  * the change was made), except a session: the registry needs to see its
  * own sessions in the feed's order (rooms/nodes.c).
@@ -40,21 +41,15 @@
 
 #include "core/log.h"
 #include "core/map.h"
-#include "deliver/endpoints.h"
-#include "rooms/registry.h"
 #include "store/shared.h"
 
 #define FEED_PAGE 500         /* entries per read */
 #define FEED_WAIT_MS 200      /* one blocking read; also the stop latency */
 #define FEED_BACKOFF_MAX 2000 /* ms between retries at most */
 
-/* The shared namespaces, in the order a snapshot is applied (a peer needs
- * its room). The store sends sessions to the feed by itself. */
-static const char *const shared_ns[] = {"room", "peer", HV_NS_PRESENCE, "webhook"};
-#define NSHARED (sizeof(shared_ns) / sizeof(shared_ns[0]))
-
 struct hv_replica {
     hv_server *srv;
+    const hv_hub_hooks *hooks; /* the hub's: hooks->shared, in snapshot order */
     hv_store_feed *feed;  /* the thread's (blocking reads) */
     hv_store_feed *quick; /* catch-ups (under mu) */
     uv_thread_t thread;
@@ -99,14 +94,23 @@ static void batch_clear(batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* The registration of namespace ns, or NULL (a namespace no one
+ * registered is not applied). */
+static const hv_hub_shared *shared_of(const hv_replica *rp, const char *ns)
+{
+    for (size_t i = 0; i < rp->hooks->nshared; i++)
+        if (!strcmp(rp->hooks->shared[i].ns, ns))
+            return &rp->hooks->shared[i];
+    return NULL;
+}
+
 static void apply_one(hv_replica *rp, const hv_kv_entry *e)
 {
-    hv_server *srv = rp->srv;
-    if (!strcmp(e->node, srv->cfg.node_id) && strcmp(e->ns, HV_NS_PRESENCE) != 0)
+    if (!strcmp(e->node, rp->srv->cfg.node_id) && strcmp(e->ns, HV_NS_PRESENCE) != 0)
         return;
-    hv_rooms_apply(srv->rooms, e);
-    if (srv->endpoints)
-        hv_endpoints_apply(srv->endpoints, e);
+    const hv_hub_shared *sh = shared_of(rp, e->ns);
+    if (sh && sh->apply)
+        sh->apply(sh->ud, e);
 }
 
 /* ---- reloading the snapshot after a gap ---------------------------------- */
@@ -132,16 +136,14 @@ static void snap_held(void *arg, const char *key)
         collect(&s->gone, &(hv_kv_entry){0, s->ns, key, NULL, "", 0});
 }
 
-static int resync_ns(hv_replica *rp, const char *ns)
+static int resync_ns(hv_replica *rp, const hv_hub_shared *sh)
 {
-    hv_server *srv = rp->srv;
-    snapshot s = {.ns = ns};
+    snapshot s = {.ns = sh->ns};
     hv_map_init(&s.keys);
-    int rc = hv_store_kv_snapshot(srv->store, ns, snap_record, &s);
+    int rc = hv_store_kv_snapshot(rp->srv->store, sh->ns, snap_record, &s);
     if (rc == 0) {
-        hv_rooms_keys(srv->rooms, ns, snap_held, &s);
-        if (srv->endpoints)
-            hv_endpoints_keys(srv->endpoints, ns, snap_held, &s);
+        if (sh->keys)
+            sh->keys(sh->ud, sh->ns, snap_held, &s);
         for (size_t i = 0; i < s.gone.n; i++)
             apply_one(rp, &s.gone.v[i]);
         for (size_t i = 0; i < s.records.n; i++)
@@ -159,8 +161,8 @@ static int resync(hv_replica *rp)
     uint64_t pos;
     if (hv_store_feed_position(rp->srv->store, &pos) != 0)
         return -1;
-    for (size_t i = 0; i < NSHARED; i++)
-        if (resync_ns(rp, shared_ns[i]) != 0)
+    for (size_t i = 0; i < rp->hooks->nshared; i++)
+        if (resync_ns(rp, &rp->hooks->shared[i]) != 0)
             return -1;
     hv_info("replica: changes made by other nodes were trimmed from the feed before this node "
             "read them; reloaded rooms, peers and webhook endpoints from the store (feed "
@@ -226,11 +228,12 @@ static void run(void *arg)
             hv_info("replica: following the other nodes' changes again");
         down = 0;
         backoff = 50;
-        hv_rooms_retry_refused(rp->srv->rooms); /* the store answers: what it refused */
+        if (rp->hooks->feed_ok) /* the store answers: e.g. what it refused, again */
+            rp->hooks->feed_ok(rp->hooks->feed_ok_ud);
     }
 }
 
-hv_replica *hv_replica_new(hv_server *srv)
+hv_replica *hv_replica_new(hv_server *srv, const hv_hub_hooks *hooks)
 {
     hv_store_feed *feed = hv_store_feed_open(srv->store);
     if (!feed)
@@ -239,15 +242,16 @@ hv_replica *hv_replica_new(hv_server *srv)
     if (!rp)
         abort();
     rp->srv = srv;
+    rp->hooks = hooks;
     rp->feed = feed;
     rp->quick = hv_store_feed_open(srv->store);
     rp->pos = hv_store_feed_start(srv->store);
     atomic_init(&rp->stop, 0);
     atomic_init(&rp->started, 0);
     uv_mutex_init(&rp->mu);
-    for (size_t i = 0; i < NSHARED; i++)
-        if (strcmp(shared_ns[i], HV_NS_PRESENCE) != 0)
-            hv_store_kv_share(srv->store, shared_ns[i]);
+    for (size_t i = 0; i < hooks->nshared; i++)
+        if (strcmp(hooks->shared[i].ns, HV_NS_PRESENCE) != 0) /* the store's own */
+            hv_store_kv_share(srv->store, hooks->shared[i].ns);
     return rp;
 }
 

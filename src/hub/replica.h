@@ -6,15 +6,17 @@
 #ifndef HV_REPLICA_H
 #define HV_REPLICA_H
 
+#include "hub/hooks.h"
 #include "net/server.h"
 
 typedef struct hv_replica hv_replica;
 
 /* NULL when the store is this node's alone (sqlite). Marks the shared
- * namespaces (before the hub commits anything) and follows the feed from
- * where it was when the store was opened, i.e. before the registries
- * loaded their snapshot. */
-hv_replica *hv_replica_new(hv_server *srv);
+ * namespaces, hooks->shared (before the hub commits anything), and
+ * follows the feed from where it was when the store was opened, i.e.
+ * before the registries loaded their snapshot. hooks (the hub's) must
+ * outlive the replica. */
+hv_replica *hv_replica_new(hv_server *srv, const hv_hub_hooks *hooks);
 /* Starts the reading thread (the loops must exist: closes go to them). */
 void hv_replica_start(hv_replica *rp);
 /* Applies what the feed holds beyond what was applied, now, on the
