@@ -258,7 +258,8 @@ static void rooms_retry(void *ud)
     hv_rooms_retry_refused(ud);
 }
 
-static void rooms_keys(void *ud, const char *ns, void (*each)(void *arg, const char *key), void *arg)
+static void rooms_keys(void *ud, const char *ns, void (*each)(void *arg, const char *key),
+                       void *arg)
 {
     hv_rooms_keys(ud, ns, each, arg);
 }

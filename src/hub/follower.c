@@ -7,13 +7,14 @@
  * to them (so history and resume here serve them before any subscriber is
  * sent one), encodes each once and posts the batch to every loop whose
  * reach summary may want it (the fan-out hooks wanted / prepare /
- * deliver, hooks.h, as the hub does with SQLite). The hub, in this mode, commits, answers its
- * publishers, enqueues webhooks and notifies sinks, but fans out nothing
- * itself: one ordered path, so each subscriber gets each event once and
- * in id order, its own node's events included, and a loop's resume
- * (channels.c: live events held while the replay reads, sent after it
- * with ids at or below what was replayed skipped) works as with SQLite,
- * since the store's last_id is published before the reach check.
+ * deliver, hooks.h, as the hub does with SQLite). The hub, in this mode,
+ * commits, answers its publishers, enqueues webhooks and notifies sinks,
+ * but fans out nothing itself: one ordered path, so each subscriber gets
+ * each event once and in id order, its own node's events included, and a
+ * loop's resume (channels.c: live events held while the replay reads,
+ * sent after it with ids at or below what was replayed skipped) works as
+ * with SQLite, since the store's last_id is published before the reach
+ * check.
  * Work to run after a commit's events reached the loops (closing a
  * deleted peer's socket after its peer.deleted) waits here until the
  * follower has handed out that commit's last id.
@@ -152,7 +153,8 @@ static void run(void *arg)
             hv_event_unref(evs[i]);
         free(evs);
         handed(f, f->pos);
-        if (n && f->hooks->stored) /* sinks follow every node's events, not only this node's commits */
+        /* Sinks follow every node's events, not only this node's commits. */
+        if (n && f->hooks->stored)
             f->hooks->stored(f->hooks->stored_ud, f->pos);
     }
 }
