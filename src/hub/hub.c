@@ -34,6 +34,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "codec/event_frames.h"
+#include "core/clock.h"
 #include "core/created_at.h"
 #include "core/log.h"
 #include "hub/catchup.h"
