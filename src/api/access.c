@@ -41,6 +41,7 @@
 #include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"
+#include "hv_parse.h"
 #include "net/server.h"
 #include "net/ws.h"
 
@@ -194,9 +195,7 @@ static int since_of(json_t *j, const char *upgrade, uint64_t *id)
     const char *s = json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "x" : upgrade;
     if (!s || !*s)
         return 0;
-    char *end;
-    *id = strtoull(s, &end, 10);
-    return *end || *s == '-' || *s == '+' || *s == ' ' ? -1 : 1;
+    return hv_parse_u64(s, id) == 0 ? 1 : -1;
 }
 
 static void access_start(hv_conn *c, access_sock *as, json_t *j)

@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "deliver/channels.h"
+#include "hv_parse.h"
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/registry.h"
@@ -106,12 +107,10 @@ static void authenticate_user(hv_conn *c, peer_sock *ps, const char *token, cons
  * saw: 0 and *from set, or -1 when it is not an event id. */
 static int parse_since(const char *since, uint64_t *from)
 {
-    char *end = NULL;
     *from = 0;
     if (!since || !*since)
         return 0;
-    *from = strtoull(since, &end, 10);
-    return *end || *since == '-' ? -1 : 0;
+    return hv_parse_u64(since, from);
 }
 
 /* The token is known here, or was looked for (since already checked). */

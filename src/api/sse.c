@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "deliver/channels.h"
+#include "hv_parse.h"
 #include "net/server.h"
 #include "rooms/registry.h"
 
@@ -130,9 +131,7 @@ static int stream_since(hv_http_req *r, uint64_t *since, int *given)
     *given = v && *v;
     if (!*given)
         return 0;
-    char *end;
-    *since = strtoull(v, &end, 10);
-    return *end || *v == '-' ? -1 : 0;
+    return hv_parse_u64(v, since);
 }
 
 /* Opens the stream of token's client (known here, or looked for). */

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "core/log.h"
+#include "hv_parse.h"
 
 /* The installed modules folder, set by the build (CMakeLists.txt); shown
  * in --help and so in herald(8). */
@@ -266,8 +267,8 @@ static int set_option(hv_config *c, const opt *o, const char *v)
         return 0;
     case OPT_SIZE:
     case OPT_U64: {
-        unsigned long long x = strtoull(v, &end, 10);
-        if (*end || end == v || errno || v[0] == '-')
+        uint64_t x;
+        if (hv_parse_u64(v, &x) != 0)
             return -1;
         if (o->kind == OPT_SIZE)
             *(size_t *)field = (size_t)x;

@@ -37,6 +37,13 @@ test('headers, bad tokens, and the raw stream with heartbeats', async () => {
   assert.equal((await fetch(`${herald.url}/v1/stream`)).status, 401);
   const badSince = await fetch(`${herald.url}/v1/stream?token=${token}`, { headers: { 'last-event-id': 'abc' } });
   assert.equal(badSince.status, 400);
+  // Only digits are an event id: a sign, a blank or a number past 2^64-1
+  // is refused like any other bad id, not read as some other id.
+  for (const v of ['+5', ' 5', '18446744073709551616']) {
+    const r = await fetch(`${herald.url}/v1/stream?token=${token}&since=${encodeURIComponent(v)}`);
+    assert.equal(r.status, 400, `since=${JSON.stringify(v)}`);
+    await r.body?.cancel();
+  }
 
   const ctl = new AbortController();
   const res = await fetch(`${herald.url}/v1/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
