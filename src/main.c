@@ -286,7 +286,7 @@ static void hub_hooks(hv_server *srv, hv_hub_hooks *h)
                         .kick = kick_webhooks, .kick_ud = srv};
     if (srv->rooms) {
         h->locks[h->nlocks++] = (hv_hub_lock){lock_rooms, unlock_rooms, srv->rooms};
-        static const char *const ns[] = {"room", "peer", HV_NS_PRESENCE};
+        static const char *const ns[] = {HV_NS_ROOM, HV_NS_PEER, HV_NS_PRESENCE};
         for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
             h->shared[h->nshared++] = (hv_hub_shared){ns[i], rooms_apply, rooms_keys, srv->rooms};
         h->feed_ok = rooms_retry, h->feed_ok_ud = srv->rooms;
@@ -296,7 +296,7 @@ static void hub_hooks(hv_server *srv, hv_hub_hooks *h)
         h->locks[h->nlocks++] = (hv_hub_lock){lock_endpoints, unlock_endpoints, srv->endpoints};
         h->match = match_endpoints, h->match_ud = srv->endpoints;
         h->shared[h->nshared++] =
-            (hv_hub_shared){"webhook", endpoints_apply, endpoints_keys, srv->endpoints};
+            (hv_hub_shared){HV_NS_WEBHOOK, endpoints_apply, endpoints_keys, srv->endpoints};
     }
 }
 

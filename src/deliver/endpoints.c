@@ -25,7 +25,6 @@
 #include "store/outbox.h"
 #include "net/server.h"
 
-#define NS "webhook"
 #define ROTATION_GRACE_MS (24 * 3600 * 1000LL)
 
 struct hv_endpoints {
@@ -73,7 +72,7 @@ hv_endpoints *hv_endpoints_new(hv_server *srv)
     e->srv = srv;
     uv_mutex_init(&e->mu);
     hv_map_init(&e->map);
-    if (hv_store_kv_load(srv->store, NS, load_one, e) != 0)
+    if (hv_store_kv_load(srv->store, HV_NS_WEBHOOK, load_one, e) != 0)
         hv_error("webhooks: could not load the endpoints from the store");
     return e;
 }
@@ -168,7 +167,7 @@ static void undo_swap(void *arg, int failed)
 static void swap(hv_endpoints *e, const char *id, hv_endpoint *ep, hv_kvlist *kv)
 {
     char *rec = ep ? hv_endpoint_record(ep) : NULL;
-    hv_kvlist_put(kv, NS, id, rec);
+    hv_kvlist_put(kv, HV_NS_WEBHOOK, id, rec);
     free(rec);
     swap_undo *u = calloc(1, sizeof(*u));
     u->e = e;
@@ -291,7 +290,7 @@ void hv_endpoints_drop_retired(hv_endpoints *e, const char *id)
 
 void hv_endpoints_apply(hv_endpoints *e, const hv_kv_entry *entry)
 {
-    if (strcmp(entry->ns, NS) != 0)
+    if (strcmp(entry->ns, HV_NS_WEBHOOK) != 0)
         return;
     hv_endpoint *ep = entry->value ? hv_endpoint_from_record(entry->value) : NULL;
     if (entry->value && !ep)
@@ -310,7 +309,7 @@ void hv_endpoints_apply(hv_endpoints *e, const hv_kv_entry *entry)
 void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, const char *key),
                        void *arg)
 {
-    if (strcmp(ns, NS) != 0)
+    if (strcmp(ns, HV_NS_WEBHOOK) != 0)
         return;
     uv_mutex_lock(&e->mu);
     size_t it;

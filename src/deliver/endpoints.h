@@ -24,6 +24,9 @@
 #include "store/outbox.h"
 #include "store/shared.h"
 
+/* The namespace of the store's key-value state endpoints are kept in. */
+#define HV_NS_WEBHOOK "webhook"
+
 enum { HV_WH_JSON = 0, HV_WH_PROTOBUF = 1, HV_WH_JELLYFISH_JSON = 2 };
 
 typedef struct hv_endpoint {

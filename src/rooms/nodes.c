@@ -126,9 +126,9 @@ static void apply_presence(hv_rooms *r, const char *peer_id, const char *session
 void hv_rooms_apply(hv_rooms *r, const hv_kv_entry *e)
 {
     uv_mutex_lock(&r->mu);
-    if (!strcmp(e->ns, NS_ROOM))
+    if (!strcmp(e->ns, HV_NS_ROOM))
         apply_room(r, e->key, e->value);
-    else if (!strcmp(e->ns, NS_PEER))
+    else if (!strcmp(e->ns, HV_NS_PEER))
         apply_peer(r, e->key, e->value);
     else if (!strcmp(e->ns, HV_NS_PRESENCE))
         apply_presence(r, e->key, e->value);
@@ -144,8 +144,8 @@ void hv_rooms_apply(hv_rooms *r, const hv_kv_entry *e)
 void hv_rooms_keys(hv_rooms *r, const char *ns, void (*each)(void *arg, const char *key),
                    void *arg)
 {
-    int rooms = !strcmp(ns, NS_ROOM), sessions = !strcmp(ns, HV_NS_PRESENCE);
-    if (!rooms && !sessions && strcmp(ns, NS_PEER) != 0)
+    int rooms = !strcmp(ns, HV_NS_ROOM), sessions = !strcmp(ns, HV_NS_PRESENCE);
+    if (!rooms && !sessions && strcmp(ns, HV_NS_PEER) != 0)
         return;
     uv_mutex_lock(&r->mu);
     const hv_map *m = rooms ? &r->rooms : &r->peers;

@@ -67,8 +67,8 @@ hv_rooms *hv_rooms_new(hv_server *srv)
     hv_map_init(&r->rooms);
     hv_map_init(&r->tokens);
     hv_map_init(&r->peers);
-    if (hv_store_kv_load(srv->store, NS_ROOM, load_room, r) != 0 ||
-        hv_store_kv_load(srv->store, NS_PEER, load_peer, r) != 0)
+    if (hv_store_kv_load(srv->store, HV_NS_ROOM, load_room, r) != 0 ||
+        hv_store_kv_load(srv->store, HV_NS_PEER, load_peer, r) != 0)
         hv_error("rooms: could not load rooms and peers from the store");
     if (r->shared)
         hv__rooms_load_sessions(r);
@@ -162,7 +162,7 @@ static hv_result stopping(char **out)
 static void put_peer_record(hv_kvlist *kv, const hv_peer *p)
 {
     char *rec = hv_peer_record(p);
-    hv_kvlist_put(kv, NS_PEER, p->id, rec);
+    hv_kvlist_put(kv, HV_NS_PEER, p->id, rec);
     free(rec);
 }
 
@@ -245,7 +245,7 @@ hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char 
     hv_kvlist kv = {0};
     hv__rooms_undo_create(r, room, &kv);
     char *rec = hv_room_record(room);
-    hv_kvlist_put(&kv, NS_ROOM, room->id, rec);
+    hv_kvlist_put(&kv, HV_NS_ROOM, room->id, rec);
     free(rec);
     /* The room's webhook exists before room.created is committed, so
      * room.created itself is delivered to it (Fishjam semantics). */
@@ -305,7 +305,7 @@ void hv__rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
     /* The room's record first: a node applying these changes closes the
      * peers' sockets as the room's (4005), not one by one as deleted. */
     if (kv)
-        hv_kvlist_put(kv, NS_ROOM, room->id, NULL);
+        hv_kvlist_put(kv, HV_NS_ROOM, room->id, NULL);
     for (size_t i = 0; i < room->npeers; i++) {
         hv_peer *p = room->peers[i];
         p->deleted = 1;
@@ -313,7 +313,7 @@ void hv__rooms_forget_room(hv_rooms *r, hv_room *room, hv_kvlist *kv)
         hv_map_del(&r->tokens, p->token_hash);
         hv_map_del(&r->peers, p->id);
         if (kv)
-            hv_kvlist_put(kv, NS_PEER, p->id, NULL);
+            hv_kvlist_put(kv, HV_NS_PEER, p->id, NULL);
         if (kv && r->shared) /* its session, wherever it is, ends with the room */
             hv_kvlist_presence(kv, HV_PRESENCE_DROP, p->id, NULL, HV_PRESENCE_NO_EVENT);
         if (!kv)
@@ -408,7 +408,7 @@ hv_result hv_peers_delete(hv_rooms *r, const char *room_id, const char *peer_id,
     /* The registry's reference goes with the undo: released once stored. */
     hv__rooms_undo_peer_delete(r, room, p, &kv);
     hv__rooms_forget_peer(r, room, p);
-    hv_kvlist_put(&kv, NS_PEER, p->id, NULL);
+    hv_kvlist_put(&kv, HV_NS_PEER, p->id, NULL);
     int rc = hv__rooms_commit(r, evs, n, &kv, reply);
     uv_mutex_unlock(&r->mu);
     *out = NULL;

@@ -28,6 +28,11 @@ typedef struct hv_rooms hv_rooms;
 typedef struct hv_peer hv_peer;
 
 /* Close codes of peer sockets. */
+/* The namespaces of the store's key-value state the registry keeps its
+ * rooms and peers in (shared by the nodes of one store: hub/hooks.h). */
+#define HV_NS_ROOM "room"
+#define HV_NS_PEER "peer"
+
 #define HV_CLOSE_REPLACED 4002
 #define HV_CLOSE_INVALID_TOKEN 4003
 #define HV_CLOSE_PEER_DELETED 4004

@@ -16,9 +16,6 @@
 #include "rooms/model.h"
 #include "rooms/registry.h"
 
-#define NS_ROOM "room"
-#define NS_PEER "peer"
-
 struct hv_rooms {
     hv_server *srv;
     uv_mutex_t mu;
