@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # herald — the two commands a newcomer needs: `make run` and `make test`.
 # Both install what is missing (scripts/deps.sh), then build with CMake.
 

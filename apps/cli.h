@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.h — what the files of herald-cli share.
  *
  *   herald-cli.c   main: options, usage, dispatch to the commands

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_common.c — what the commands of herald-cli share: the error and
  * output helpers, and cli_run_until_signal, the frame of the three
  * commands that hold a socket open until Ctrl-C (listen, peer connect,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_events.c — herald-cli's event commands, over the notifier and the
  * event REST calls of the client library.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_peer.c — herald-cli peer connect: the peer client of the client
  * library on a loop of its own.
  *

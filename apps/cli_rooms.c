@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_rooms.c — herald-cli's room and peer commands, over the room REST
  * calls of the client library (server token).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_sinks.c — `herald-cli sinks`: the sink modules herald runs, their
  * state and position in the event log (GET /v1/sinks).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_subscribe.c — herald-cli subscribe: the subscriber of the client
  * library (herald_subscriber) on a loop of its own.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_token.c — herald-cli's `token` command: mints a user token (JWT,
  * HS256) for development, with herald_token_mint of the client library.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_webhook_listen.c — `herald-cli webhook-listen`: a small local
  * webhook receiver for development. It accepts POSTs on host:port
  * (libuv TCP, requests parsed by http-parser), checks each with

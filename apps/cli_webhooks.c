@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_webhooks.c — herald-cli's webhook commands: the /v1/webhooks
  * endpoint calls of the client library (server token), and the dispatch
  * to webhook-listen (cli_webhook_listen.c).

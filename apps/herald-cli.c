@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* herald-cli.c — the herald command-line tool, a thin shell over the
  * client library (herald/client.h). This file: options, usage, dispatch.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/capacity.sh — the small measurements behind the capacity model in
 # docs/scale-out.md that the cells of run.sh and nodes.sh do not report.
 # One JSON line each on stdout (and appended to build/bench/capacity.jsonl):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/compare-nchan.sh — herald side by side with Nchan (issue 7): the
 # same load generator (build/bench/loadgen), the same 200-byte payload and
 # the same cells, against both servers in one run, then the ratios.

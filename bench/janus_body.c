@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus_body.c — Janus event-handler bodies for the load generator's
  * janus_ingest cells.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lg.h — shared declarations of the herald load generator (bench/loadgen).
  *
  * The load generator is one process with two threads:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loadgen.c — herald's load generator: flags, the phases of one run, and
  * the one JSON line it prints.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/nodes.sh — the fan-out cells of bench/run.sh across several herald
 # nodes sharing one redis-server on this machine (the redis engine's
 # scale-out, issue 8), beside the same cells on one Redis-backed node.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* publisher.c — the load generator's event publisher (libcurl multi).
  *
  * Keeps up to `concurrency` POST /v1/events requests in flight on

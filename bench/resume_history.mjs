@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/resume_history.mjs — a resume through a room's whole history
 // (issue 13, defect 6): does each page of a resume cost what it returns,
 // or what comes after it?

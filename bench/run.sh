@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh — herald's benchmark: builds the server and the load
 # generator (bench/Makefile -> build/bench/loadgen), then runs each cell
 # against its own freshly started build/herald (a free loopback port, a

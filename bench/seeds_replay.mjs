@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/seeds_replay.mjs — the seeds' replay by created_at on a big log
 // (issue 19): is subscribe_to_events {"access_id", "timestamp"} an index
 // read, whatever the size of the log?

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinkbench.c — the load generator's sink_throughput cell: how fast one
  * sink module moves herald's event stream to its target.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench/soak.py — the load and the sampler of herald's soak run.
 
 bench/soak.sh starts herald and runs this against it for SOAK_SECONDS; the

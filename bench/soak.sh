@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/soak.sh — herald's soak run: does it stay flat under a long mixed
 # load? Starts build/herald (release build) on a free loopback port with a
 # fresh temp data dir, a real server token (48 random hex characters, so

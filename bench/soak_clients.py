@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/soak_clients.py — the well-behaved side of the soak run
 (bench/soak.py): publishers (every acknowledged id remembered per room),
 app clients that churn and resume, resume storms, the notifier subscriber,

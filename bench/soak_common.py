@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/soak_common.py — what the parts of the soak run (bench/soak.py)
 share: the rooms, the shared state and its tallies, user tokens, the HTTP
 and WebSocket odds and ends, and herald's /metrics and /proc figures."""

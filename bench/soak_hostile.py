@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/soak_hostile.py — the hostile clients mixed into the soak run
 (bench/soak.py), one attack at a time from the tests/hostile repertoire
 (hostile.py): each is tallied "expected" when herald refused it clearly

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/soak_webhooks.py — the soak run's webhook receiver (bench/soak.py):
 two endpoints point at it; it checks each request's Standard Webhooks
 signature, remembers which event ids each endpoint got, and is switched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stats.c — clocks, /proc readers and the latency histogram of the load
  * generator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* subs.c — N WebSocket subscribers (of herald, or of Nchan) on one epoll.
  *
  * What a subscriber subscribes to:

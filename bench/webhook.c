@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook.c — the load generator's webhook cells.
  *
  * webhook_throughput (lg_wh_throughput): the receiver (whrecv.c) listens

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* whrecv.c — the load generator's webhook receiver: a keep-alive HTTP/1.1
  * server on libuv + http-parser, on its own thread, that answers every
  * request "200 OK" (empty body) at once and counts what it got.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layer_check.c — the empty program each layer's link check links.
  *
  * src/CMakeLists.txt links one of these per layer with every object of

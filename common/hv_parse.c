@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_parse.c — decimal number parsing for common/; see hv_parse.h.
  *
  * strtoull is not used: it skips leading blanks, takes a sign and wraps

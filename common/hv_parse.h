@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_parse.h — the one parser of unsigned decimal numbers from outside
  * text (query parameters, path segments, command-line options, ids in a
  * server's answer), shared by the server, the client library and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_webhook_mac.c — the Standard Webhooks key decoding and HMAC shared by
  * the server's signer and the client library's verifier; see
  * hv_webhook_mac.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_webhook_mac.h — the Standard Webhooks signature, computed in one
  * place for both sides: the server signs each delivery with it
  * (src/deliver/webhook_sign.c) and the client library checks and makes

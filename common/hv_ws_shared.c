@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_ws_shared.c — WebSocket pieces shared by the server and the client
  * library; see hv_ws_shared.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hv_ws_shared.h — the pieces of WebSocket that the server (src/net/ws.c,
  * src/net/ws_handshake.c) and the client library (client/src/ws_client.c,
  * client/src/ws_handshake.c) would otherwise each write: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* listen.c — example: print the server's notifications until Ctrl-C.
  *
  * Runs the notifier on a thread of its own (herald_notifier_start_thread),

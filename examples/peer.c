@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peer.c — example: connect as a peer of a room and print its events
  * until Ctrl-C.
  *

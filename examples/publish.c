@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* publish.c — example: publish one event, then read it back from history.
  *
  *   ./example_publish room.created '{"note":"hello"}' r1

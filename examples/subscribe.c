@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* subscribe.c — example: a subscriber on its own thread that survives
  * server restarts and network drops, printing each event exactly once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_decode.c — example: decode a webhook body and print it.
  *
  *   ./example_webhook_decode body.bin      (or the body on stdin)

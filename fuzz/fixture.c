@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fixture.c — the server the server-side fuzz targets run against; see
  * fixture.h. One copy, so every target builds herald the same way. */
 #include "fixture.h"

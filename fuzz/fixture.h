@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fixture.h — what the server-side fuzz targets share: a herald server
  * object with its store in a temporary folder (removed when libFuzzer
  * exits), and optionally the hub and one loop to run connections on. */

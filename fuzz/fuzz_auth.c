@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_auth.c — libFuzzer target for the credentials an unauthenticated
  * client sends: the Authorization values of the Janus ingest (HTTP Basic
  * with the server token as password, or Bearer; api/janus.c, where "===="

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_client_webhook_verify.c — libFuzzer target for the client
  * library's webhook verification (herald_webhook_verify and
  * herald_webhook_verify_values): outside bytes as headers and body.

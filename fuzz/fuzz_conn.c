@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_conn.c — structure-aware libFuzzer target: one whole client
  * connection, through the real loop, for each socket kind a client can open
  * without credentials: the server notifier (/socket/server/websocket), the

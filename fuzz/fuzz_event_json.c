@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_event_json.c — libFuzzer target for the publish-body parser.
  *
  * Feeds arbitrary bytes to hv_event_parse_publish; every event it accepts

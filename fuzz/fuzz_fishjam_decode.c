@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_fishjam_decode.c — libFuzzer target for the server-notifier decoder.
  *
  * Feeds arbitrary bytes, as a client's binary WebSocket frame, to

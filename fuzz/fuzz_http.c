@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_http.c — libFuzzer target for the whole HTTP request path.
  *
  * Each input is fed, as bytes read from a client, to a real connection of

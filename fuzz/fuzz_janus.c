@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_janus.c — libFuzzer target for the Janus body parser and mapper
  * (ingest/janus.c) and the dedup set (ingest/janus_dedup.c).
  *

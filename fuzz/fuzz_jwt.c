@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_jwt.c — libFuzzer target for user-token verification
  * (auth/jwt.c): arbitrary bytes, made a NUL-terminated string, go to
  * hv_jwt_verify with a fixed secret, once without and once with an

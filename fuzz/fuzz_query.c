@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_query.c — libFuzzer target for the URL helpers of the HTTP layer
  * that every client reaches before any authentication: query parameters
  * (hv_http_query, the source of ?token=, ?since=, ?limit=, ?room_id=…),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_redis_url.c — libFuzzer target for the redis engine's URL parser
  * (store/redis_conn.c hv_redis_parse_url: --redis-url, HERALD_REDIS_URL):
  * arbitrary bytes, made a NUL-terminated string. An accepted URL must give

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_room_body.c — libFuzzer target for the room API's body parsers:
  * createRoom's RoomConfig and createPeer's body, then the rendering and
  * stored-record round trip of whatever they accept. The first byte picks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_sink_config.c — libFuzzer target for the "sinks" settings parser.
  *
  * Feeds arbitrary bytes to hv_sink_specs_parse (the text is what a user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_webhook_body.c — libFuzzer target for webhook endpoint bodies
  * (POST/PATCH /v1/webhooks): validation, then the API view and the stored
  * record round trip of whatever is accepted. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """seeds_conn.py — writes the seed corpus of fuzz_conn.c (fuzz/corpus/fuzz_conn/).
 
 Each seed is one connection in fuzz_conn's input format (see the top of

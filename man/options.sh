@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # options.sh — writes the OPTIONS section of herald(8) in roff, from the
 # output of `herald --help`, so that the man page lists exactly the flags
 # (help text, default, environment variable) of the herald it ships with.

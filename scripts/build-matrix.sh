@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # build-matrix.sh — builds herald in every configuration a user or packager
 # may choose, warnings as errors, so that a warning one compiler or
 # optimisation level adds is found here rather than by a packager:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds herald's Debian packages (debian/) with dpkg-buildpackage, in a
 # copy of the source tree under build-deb/ (dpkg-buildpackage writes the
 # .deb files into the parent of the tree it builds, and its build folder

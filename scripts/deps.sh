@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs every Debian package herald needs to build, test and benchmark,
 # plus the npm test clients. Idempotent: a second run installs nothing.
 # Runs apt through sudo when not root. With --stress it also installs

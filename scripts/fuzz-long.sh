@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fuzz-long.sh — what `make fuzz-long` runs: every libFuzzer target of
 # ./build-fuzz (or those named in FUZZ_TARGETS) for FUZZ_SECONDS each (600
 # by default), one after the other, then a table of each target's result,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test-loop.sh — the whole suite (scripts/test.sh: normal, sanitizer and
 # fuzz stages) N times in a row, each time from clean build directories,
 # to find the tests that fail only sometimes. A test that fails once in N

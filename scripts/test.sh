@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test.sh — the whole suite, what `make test` runs: three stages, each built
 # and then tested by CTest, and every stage runs even when an earlier one
 # failed, so one broken test never hides the sanitizer or fuzz findings:

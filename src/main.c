@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c — herald's entry point.
  *
  * Reads the settings, opens the store, starts the hub's commit thread and

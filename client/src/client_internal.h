@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client_internal.h — what the files of the herald client library share,
  * and nothing the public header (herald/client.h) offers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* common.c — small pieces every part of the client library uses: the
  * HERALD_E* descriptions, filling an error buffer, and parsing the server
  * URL.

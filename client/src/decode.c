@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.c — turns webhook bodies into herald_notification.
  *
  * Binary (Fishjam): protobuf-c unpacks the body as fishjam.ServerMessage

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c — the one HTTP request every REST call of the client library
  * makes (rest.c: publish and history; rooms.c: the room API).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notifier.c — herald_notifier: a client of the server notifier socket,
  * JSON variant.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peer_client.c — herald_peer_client: an app client of the peer socket,
  * GET /socket/peer/websocket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest.c — the event REST calls of the client library: publish and
  * history. Each is one synchronous request (http.c); bodies are built and
  * answers read with jansson.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rooms.c — the Fishjam room REST API of the client library, and the
  * parsing of its answers.
  *

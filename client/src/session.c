@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* session.c — what the notifier (notifier.c) and the peer client
  * (peer_client.c) share: a JSON-over-WebSocket session with a life cycle.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.c — the sinks status call of the client library (server token):
  * herald_sinks_list, GET /v1/sinks, answered as the server's JSON text. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* subscriber.c — herald_subscriber: an app client of the peer socket
  * (GET /socket/peer/websocket, peer token or user token) that reconnects
  * by itself and resumes where it stopped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* token.c — minting user tokens (JWT, HS256), the counterpart of the
  * server's src/auth/jwt.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_verify.c — Standard Webhooks signatures on the receiving side:
  * herald_webhook_verify (headers as name/value pairs),
  * herald_webhook_verify_values (the three header values) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhooks.c — the webhook endpoints REST API of the client library
  * (server token).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_client.c — a WebSocket client (RFC 6455) on a libuv loop.
  *
  * Steps: uv_getaddrinfo resolves the host; uv_tcp_connect tries each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_handshake.c — the client side of the RFC 6455 opening handshake.
  *
  * herald__ws_handshake_begin draws a random 16-byte Sec-WebSocket-Key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* herald/client.h — the C client library of the herald notification server.
  *
  * Six independent parts:

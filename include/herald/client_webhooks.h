@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* herald/client_webhooks.h — part 7 of the herald client library:
  * verifying a received webhook request and managing webhook endpoints.
  *

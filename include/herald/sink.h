@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* herald/sink.h — the ABI of herald's sink modules (version 1.0).
  *
  * A sink module forwards herald's event stream somewhere else: a file, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_settings.c — optional settings of a sink module's config; see
  * sink_settings.h. */
 #include "sink_settings.h"

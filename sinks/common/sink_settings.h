@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_settings.h — reading a sink module's "config" object: optional
  * integer and string settings with range checks and the same error
  * wording in every module ("\"port\" must be a whole number from 1 to

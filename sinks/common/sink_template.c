@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_template.c — fills "{type}"-style placeholders from an event; see
  * sink_template.h. Two passes: measure, then write. */
 #include "sink_template.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_template.h — names built from an event for sink modules: a Redis
  * PUBLISH channel, an MQTT topic ("herald/{type}/{room_id}").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_example.c — the smallest sink module: one log line per event.
  *
  * A template to copy (sinks/README.md says how to build and load it): the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_file.c — the "file" sink module: every event as one JSON line (the
  * native envelope) appended to a file, with size-based rotation.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_http.c — the "http" sink module: each batch is one POST of a JSON
  * array to an HTTP(S) backend, the way a Janus event handler feeds its
  * backend (janus-events.md §4, §6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_mqtt.c — the "mqtt" sink module: every event published to an MQTT
  * broker through libmosquitto, on a topic built from the event.
  *

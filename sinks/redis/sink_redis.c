@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_redis.c — the "redis" sink module: every event appended to a Redis
  * stream (XADD) and/or published on a Pub/Sub channel (PUBLISH), through
  * hiredis, synchronously on the sink's own thread.

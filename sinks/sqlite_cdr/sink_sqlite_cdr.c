@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_sqlite_cdr.c — the "sqlite-cdr" sink module: one row per event in
  * an SQLite database of the user's choosing, for call records (CDRs) and
  * other queries over the event history that outlive herald's retention.

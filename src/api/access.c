@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* access.c — the seeds' access-id notifier API, on herald's event log.
  *
  *   POST /push_events        [{"accessid","created_at","payload"}…]  server token

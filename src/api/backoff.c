@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backoff.c — back-off on failed authentications; see backoff.h. */
 #include "api/backoff.h"
 

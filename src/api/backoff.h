@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backoff.h — back-off on failed authentications, for every auth path of
  * the API (server token over HTTP and the notifier socket, peer and user
  * tokens on the app sockets and SSE, Janus credentials).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* events.c — POST /v1/events (publish) and GET /v1/events (history).
  *
  * Publish validates the body, hands the events to the hub and answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handlers.h — the HTTP and WebSocket endpoints (one file each in api/). */
 #ifndef HV_HANDLERS_H
 #define HV_HANDLERS_H

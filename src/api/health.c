@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* health.c — GET /health (liveness) and GET /metrics (Prometheus text),
  * plus the figures of the MetricsReport sent to metrics subscribers.
  * Neither waits on the store on the I/O loop. */

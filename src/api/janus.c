@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus.c — the Janus event-handler endpoints: POST <--janus-path> (the
  * HTTP sample handler, default /janus/events) and GET /janus/ws (the
  * WebSockets handler, whose every text frame is one body).

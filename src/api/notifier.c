@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notifier.c — the server notifier socket (/socket/server/websocket).
  *
  * Fishjam's protocol, to the byte: binary protobuf frames, auth then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* origin.c — the browser guard every request passes before its route
  * (issue 13, defect 10).
  *

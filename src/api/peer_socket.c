@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peer_socket.c — /socket/peer/websocket, the app client socket (of a
  * peer, or of a user with a user token).
  *

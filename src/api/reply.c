@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reply.c — the HTTP status of each domain result, answers to committed
  * changes, the 503 text of a commit the store did not take, and JSON
  * messages on the API's sockets; see reply.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reply.h — answering API requests whose change is committed later.
  *
  * A handler that changes state (a room, a peer, a webhook endpoint) calls

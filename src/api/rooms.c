@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rooms.c — the Fishjam-compatible room and peer REST API.
  *
  * Each handler checks the server token, calls the registry, and answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* router.c — the route table of herald's one HTTP port.
  *
  * Each route names a method, a path and its handler. Paths are matched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* router.h — maps each HTTP request to its handler, and the HTTP answer to
  * a missing or wrong server token (the check itself: auth/server_token.h). */
 #ifndef HV_ROUTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.c — GET /v1/sinks: every configured sink module with its state
  * and position in the event log (what `herald-cli sinks` prints). */
 #include <stdlib.h>

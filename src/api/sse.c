@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sse.c — GET /v1/stream: an app client's events as Server-Sent Events.
  *
  * The same audience as the peer socket (a peer token: its room and its own

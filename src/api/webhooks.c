@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhooks.c — the webhook endpoints API (/v1/webhooks…, server token).
  *
  *   POST   /v1/webhooks                      create; answers the secret once

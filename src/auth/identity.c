@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* identity.c — peer token or user token; see identity.h. */
 #include "auth/identity.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* identity.h — who an app client is, from the token it presents.
  *
  * Two kinds of token reach app-client endpoints (peer socket, SSE, the

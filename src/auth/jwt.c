@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jwt.c — verifying user tokens (JWT, HS256) into an hv_identity.
  *
  * How it works, in order, failing at the first refusal:

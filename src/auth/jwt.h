@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jwt.h — user tokens: verifying the JWTs that a user's own backend mints
  * for its users (DESIGN.md §2, issue 5 part 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server_token.c — the server token check; see server_token.h. */
 #include "auth/server_token.h"
 

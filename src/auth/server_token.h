@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server_token.h — the server token: who may manage herald.
  *
  * Backends (rooms, events, webhooks, sinks, the server-notifier socket,

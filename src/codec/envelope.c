@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* envelope.c — the native JSON envelope of an event; see envelope.h.
  *
  * Runs once per committed event, so it avoids a jansson tree: each string

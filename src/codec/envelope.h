@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* envelope.h — the native JSON envelope of an event.
  *
  * {"id":"42","type":"peer.connected","timestamp":"2026-11-22T10:00:00.123Z",

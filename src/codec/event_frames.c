@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event_frames.c — an event's wire forms, encoded once; see event_frames.h. */
 #include "codec/event_frames.h"
 

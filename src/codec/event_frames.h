@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event_frames.h — an event's wire forms, encoded once and shared.
  *
  * After the store has given an event its id and time, the hub (or whoever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fishjam_pb.c — herald events to fishjam.ServerMessage and back.
  *
  * Encoding is table-driven. type_map names, for each event type that has a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fishjam_pb.h — the Fishjam server-notification protobuf mapping.
  *
  * Maps herald events to fishjam.ServerMessage (proto/fishjam.proto) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_frame.c — shared server frames; see ws_frame.h.
  *
  * wslay's frame API writes through a send callback: the header first, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_frame.h — server WebSocket frames built once and shared.
  *
  * Server frames are unmasked, so a frame's bytes are the same for every

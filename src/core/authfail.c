@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authfail.c — back-off on failed authentications; see authfail.h. */
 #include "core/authfail.h"
 

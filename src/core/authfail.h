@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authfail.h — back-off on failed authentications, per client address.
  *
  * A client that keeps presenting wrong credentials (a guessed server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c — wall-clock time and ISO 8601; see clock.h.
  *
  * The ISO 8601 parser is written out rather than strptime/timegm: it must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h — herald's wall-clock time, and its one ISO 8601 writer and reader.
  *
  * Times herald stores and sends are ms since the Unix epoch (UTC). They

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.c — flags and HERALD_* environment variables; see config.h.
  *
  * One table lists every option once: its name, kind, where it is stored and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.h — server settings from command-line flags and HERALD_* variables.
  *
  * Every flag --foo-bar has an environment twin HERALD_FOO_BAR; a flag given

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* created_at.c — the seeds' created_at as an order key; see created_at.h.
  *
  * ISO 8601 strings are read by herald's one parser (core/clock.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* created_at.h — the seeds' `created_at` (and `timestamp`) as one order key.
  *
  * The seeds' access-id API orders events by the time their connector gave

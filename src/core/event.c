@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event.c — event records: creation and references (their encoding is
  * codec/event_frames.c). */
 #include "core/event.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event.h — the event record every producer's input becomes.
  *
  * An event is created by an ingest path (validated, no id yet), handed to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event_json.c — validation of published events; see event_json.h.
  *
  * The body is parsed with jansson (duplicate keys refused), must be one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event_json.h — validation of published events (POST /v1/events).
  *
  * Input: one JSON object or a JSON array of objects, each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* id.c — random identifiers; see id.h. */
 #include "core/id.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* id.h — random identifiers.
  *
  * Rooms, peers and webhook endpoints get ids no one can guess or predict

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* limits.c — connection limits; see limits.h. */
 #include "core/limits.h"
 

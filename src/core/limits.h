@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* limits.h — connection limits: overall, unauthenticated, per address,
  * per user.
  *

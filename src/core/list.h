@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* list.h — intrusive circular doubly-linked lists.
  *
  * Connections sit on several lists at once (all connections of a loop, the

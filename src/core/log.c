@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c — one-line logs; see log.h. */
 #include "core/log.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h — one-line logs: "<level> <ISO time> <message>" on stderr.
  * Thread-safe (each line is written with a single write()). */
 #ifndef HV_LOG_H

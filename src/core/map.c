@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* map.c — string-keyed hash map; see map.h. Doubles its bucket array when
  * the load passes 1, so lookups stay O(1) on average. */
 #include "core/map.h"

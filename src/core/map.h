@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* map.h — a string-keyed hash map of pointers (chaining, FNV-1a).
  *
  * Used for rooms and peers by id, peers by token hash, and each loop's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* metrics.c — commit latency histogram; see metrics.h. */
 #include "core/metrics.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* metrics.h — server-wide counters for /metrics and MetricsReport.
  *
  * Counters written by one thread only are relaxed atomics (no contention,

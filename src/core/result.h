@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* result.h — what a domain operation did, in the domain's own words.
  *
  * The registries (rooms, webhook endpoints) answer "created", "not found",

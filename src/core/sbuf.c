@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sbuf.c — shared immutable byte buffers; see sbuf.h. */
 #include "core/sbuf.h"
 

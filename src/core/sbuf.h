@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sbuf.h — shared, immutable, reference-counted byte buffers.
  *
  * An encoded event (a WebSocket frame, an SSE record, a webhook body) is

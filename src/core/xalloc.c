@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xalloc.c — allocation that aborts on failure (Redis's zmalloc policy);
  * see xalloc.h for why.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xalloc.h — allocation that cannot fail: herald's out-of-memory policy.
  *
  * A server that runs out of memory halfway through a change cannot answer

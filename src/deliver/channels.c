@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* channels.c — per-loop channels and resume; see channels.h.
  *
  * A channel is an hv_list head in the loop's map (room_subs or

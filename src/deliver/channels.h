@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* channels.h — app clients' subscriptions: per-loop room and user
  * channels, and gap-free resume.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* deliver_internal.h — what deliver's files share and nothing outside
  * src/deliver/ reads or calls: the per-loop slot's fields, and the send
  * loops fan-out runs on each loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* endpoint_json.c — endpoint bodies, views and records; see
  * endpoint_json.h. Formats: "json" (native envelope), "protobuf" (raw
  * Fishjam ServerMessage) and "jellyfish-json" ({"notification": …}). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* endpoint_json.h — webhook endpoints as JSON: validating API bodies,
  * rendering the API view, and the stored record. No locking here. */
 #ifndef HV_ENDPOINT_JSON_H

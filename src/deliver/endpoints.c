@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* endpoints.c — the webhook endpoint registry; see endpoints.h.
  *
  * A mutex guards the map id -> current snapshot. Readers take a reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* endpoints.h — webhook endpoints: who gets which events, how, signed
  * with what.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fanout.c — per-loop delivery of committed batches; see fanout.h. */
 #include "deliver/fanout.h"
 

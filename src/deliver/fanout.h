@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fanout.h — hands committed events to every I/O loop and, on each loop,
  * to that loop's subscribers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loop_slot.c — making and freeing deliver's per-loop state; see
  * loop_slot.h (the struct is in deliver_internal.h, for deliver's files). */
 #include "deliver/loop_slot.h"

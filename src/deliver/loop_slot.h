@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loop_slot.h — deliver's per-loop state: the hv_loop_slot each I/O loop
  * carries for it (net/loop.h).
  *

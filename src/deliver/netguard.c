@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* netguard.c — CIDR lists and the connect-time address check; see
  * netguard.h.
  *

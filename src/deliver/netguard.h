@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* netguard.h — which network addresses webhook requests may connect to.
  *
  * The delivery engine asks the guard about the very address curl is about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notifiers.c — each loop's server-notifier subscribers, and the send
  * loops that queue shared frames to them; see notifiers.h.
  *

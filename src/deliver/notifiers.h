@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notifiers.h — the server-notifier subscribers of each loop.
  *
  * api/notifier.c runs a server-notifier socket's handshake, auth and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reach.c — the per-loop counting filter of channels; see reach.h. */
 #include "deliver/reach.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reach.h — each loop's summary of who it could deliver to, readable by
  * the hub without touching the loop's single-thread maps.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_config.c — parses and checks the "sinks" array of the config file;
  * see sink_config.h.
  *

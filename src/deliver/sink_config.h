@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_config.h — what one configured sink is: its module, filter,
  * batching and retry settings, read from the "sinks" array of herald's
  * config file (--config herald.json).

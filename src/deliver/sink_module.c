@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_module.c — dlopen()s a sink module and checks its table; see
  * sink_module.h and "Growing the ABI" in herald/sink.h.
  *

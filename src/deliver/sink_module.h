@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_module.h — finding and loading a sink module's shared object.
  *
  * A module named "file" is <modules-dir>/herald-sink-file.so; a name with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink_status.c — what the sink host shows: the status list of GET
  * /v1/sinks and the herald_sink_* lines of /metrics (sinks.h). Read from
  * any thread: counters are atomics, the state and last error are read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.c — runs each configured sink on a thread of its own; see sinks.h.
  *
  * Each sink thread runs a small libuv loop with one async handle (woken by

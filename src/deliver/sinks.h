@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.h — the host of sink modules (herald/sink.h): loading, one thread
  * per sink, batching, retries, durable positions.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks_internal.h — the sink host's structures, shared by sinks.c (the
  * threads, batches and leases) and sink_status.c (what GET /v1/sinks and
  * /metrics show). Not for use outside src/deliver/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_http.c — the delivery engine's HTTP side: one libcurl multi
  * handle driven by the engine's libuv loop, one POST per attempt.
  *

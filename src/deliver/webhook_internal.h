@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_internal.h — the delivery engine's insides, shared by its files:
  * webhooks.c (the thread, the inbox, the public functions),
  * webhook_queue.c (queues, retries, outcomes, the attempt log) and

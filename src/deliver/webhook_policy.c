@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_policy.c — retry schedule parsing, outcome classification, the
  * next-attempt delay, and the body helpers; see webhook_policy.h. No clock
  * and no randomness of their own (the caller passes r), so every rule can

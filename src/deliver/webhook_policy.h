@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_policy.h — the pure rules of webhook retries.
  *
  * Kept apart from the engine so they can be unit-tested without a loop or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_queue.c — the delivery engine's bookkeeping: per-endpoint FIFO
  * queues, the retry heap, starting requests, judging their outcomes and
  * recording attempts in the outbox. Engine thread only; see webhooks.c

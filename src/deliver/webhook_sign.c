@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_sign.c — Standard Webhooks signatures and secrets (the signing
  * functions declared in endpoints.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhook_window.c — the delivery engine keeps at most a window of each
  * endpoint's pending rows in memory (--webhook-window, issue 13, defect
  * 8); the rest wait in the outbox and are read back as the window drains.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhooks.c — the webhook delivery engine: its thread, its queues, its
  * retries and its bookkeeping in the outbox; see webhooks.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* webhooks.h — the webhook delivery engine.
  *
  * Its own thread runs a libuv loop with a libcurl multi handle (sockets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* catchup.c — catch-ups with the other nodes' changes, on request, on a
  * thread of their own (catchup.h; issue 13, defect 11).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* catchup.h — catching up with the other nodes' changes on request, off
  * the I/O loops (issue 13, defect 11).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* follower.c — the log follower (follower.h): cross-node fan-out for a
  * store whose event log several herald nodes share (the redis engine).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* follower.h — the log follower: with a store whose log several herald
  * nodes share (the redis engine), the one path by which committed events
  * reach this node's subscribers, whichever node committed them.

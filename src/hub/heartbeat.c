@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heartbeat.c — this node's heartbeat (heartbeat.h).
  *
  * The store beats for this node every interval (a quarter of the node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heartbeat.h — this node's heartbeat among the nodes sharing one store
  * (the redis engine), and what happens when another node dies: its
  * webhook deliveries are reloaded here and its peers are ended.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hooks.h — what the hub calls in the layers above it, handed in by main.c.
  *
  * The hub sits below deliver (webhook endpoints, the delivery engine,

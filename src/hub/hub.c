@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hub.c — group commit and hand-off to the loops; see hub.h.
  *
  * Publishers on any loop queue requests under a mutex; the commit thread

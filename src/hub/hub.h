@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hub.h — where every event is validated into the log and sent on.
  *
  * Ingest paths hand the hub a group of new events. The hub's commit thread

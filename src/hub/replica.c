@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replica.c — applying the changes other nodes commit (replica.h).
  *
  * How: a thread of its own blocks on the store's change feed (XREAD BLOCK

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replica.h — keeping this node's rooms, peers, peer tokens and webhook
  * endpoints in step with the other nodes sharing its store (the redis
  * engine): the changes every node commits are read from the store's

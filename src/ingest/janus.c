@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus.c — Janus event-handler bodies to herald events; see janus.h.
  *
  * The body is parsed by jansson with integers kept as json_int_t (long

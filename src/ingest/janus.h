@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus.h — Janus event-handler bodies turned into herald events.
  *
  * Janus's event handlers (the HTTP sample handler, the WebSockets one)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus_dedup.c — the bounded set of recent Janus event digests; see
  * janus_dedup.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* janus_dedup.h — recognises Janus events that were already taken.
  *
  * Janus has no event ids and resends the same batch after a transport

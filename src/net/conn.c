@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.c — connections: accept, read, the outbound queue, close.
  *
  * Output is a ring of (shared buffer, offset, length) items. A flush first

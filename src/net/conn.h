@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.h — one client connection and its outbound queue.
  *
  * A connection is a TCP stream on one loop, spoken to by one protocol at a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c — HTTP/1.1 requests on a connection; see http.h.
  *
  * The request head (URL, header names and values) is gathered into one

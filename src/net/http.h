@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.h — HTTP/1.1 server side of a connection, on http-parser.
  *
  * Parses requests (keep-alive and pipelining, chunked bodies, Expect:

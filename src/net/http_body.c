@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http_body.c — gzip request bodies, inflated with zlib under a size cap
  * (a small body must not be able to inflate into gigabytes). */
 #include "net/http_body.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http_body.h — request body decoding (Content-Encoding: gzip). */
 #ifndef HV_HTTP_BODY_H
 #define HV_HTTP_BODY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loop.c — I/O loops and their inboxes; see loop.h.
  *
  * Life of a loop: hv_loop_new binds it to its listening socket; its thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loop.h — I/O loops: one libuv loop per I/O thread.
  *
  * Each loop owns a listening socket (SO_REUSEPORT, so the kernel spreads new

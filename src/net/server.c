@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.c — starting and stopping the I/O loops; see server.h.
  *
  * Each loop gets its own listening socket on the same address

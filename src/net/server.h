@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.h — the running server: settings, store, hub, loops, counters.
  *
  * One hv_server exists per process. It is created by main.c, which owns

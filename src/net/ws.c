@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws.c — WebSocket connections on wslay; see ws.h.
  *
  * Input: the loop's read buffer is handed to wslay_event_recv through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws.h — WebSocket connections (RFC 6455) on wslay.
  *
  * hv_ws_accept validates an upgrade request, answers 101 and moves the

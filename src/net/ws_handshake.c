@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_handshake.c — the checks of a WebSocket upgrade request and its
  * Sec-WebSocket-Accept value (RFC 6455 4.2); see hv_ws_handshake_check in
  * ws.h. Apart from ws.c, which runs the connection once it is upgraded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_utf8.c — UTF-8 validation of WebSocket text messages (RFC 6455 §8.1:
  * a text message that is not valid UTF-8 closes the socket with 1007); see
  * hv_utf8_valid in ws.h. Strict: no overlong forms, no surrogates, nothing

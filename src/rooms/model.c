@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* model.c — room and peer records; see model.h.
  *
  * Error messages follow the reference server (fishjam-protocol.md §5):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* model.h — room and peer records: their fields, validation of REST
  * bodies, JSON rendering in the Fishjam shapes, and the stored form.
  * No locking here: registry.c owns the objects and the lock. */

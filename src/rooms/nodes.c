@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nodes.c — rooms and peers across herald nodes sharing one store (the
  * redis engine); see registry.h and store/shared.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c — the rooms and peers registry; see registry.h.
  *
  * One mutex guards the maps (rooms by id, peers by id and by token hash)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.h — rooms and peers: the Fishjam-compatible room model.
  *
  * The registry keeps every room and peer in memory behind one lock, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry_internal.h — what the registry's files share: the hv_rooms
  * struct and the helpers that build events, commit and close sockets.
  * registry.c holds the REST operations and the peer sockets; nodes.c what

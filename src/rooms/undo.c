@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* undo.c — taking back a room or peer change whose commit stored nothing.
  *
  * The registry changes memory, then hands the change's record and event

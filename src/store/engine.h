@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine.h — the store as an interface: what every storage engine provides.
  *
  * hv_store and hv_outbox (store.h, outbox.h) are opaque to callers; inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* outbox.h — the durable webhook outbox.
  *
  * One row per (event, endpoint) that must be delivered, inserted in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis.c — the Redis engine of the store (engine.h): the event log in a
  * Redis Stream that several herald nodes can share, state records in
  * hashes, the webhook outbox beside them (redis_outbox.c). Keys and their

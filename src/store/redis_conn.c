@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_conn.c — the Redis engine's connections (redis_internal.h).
  *
  * Synchronous hiredis contexts: the store's calls already run on threads

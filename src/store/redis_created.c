@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_created.c — the seeds' replay by created_at on the Redis engine
  * (engine.h by_created; the contract is hv_store_by_created's).
  *

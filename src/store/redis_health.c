@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_health.c — whether Redis is answering, for the redis engine
  * (redis_internal.h rhealth; store.h hv_store_available).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_internal.h — what the Redis engine's files share: the private
  * hv_redis struct (an hv_store, engine.h), its connections, the Lua scripts
  * and small reply helpers. Not for use outside src/store/ (the argument

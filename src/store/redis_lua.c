@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_lua.c — the Lua scripts of the Redis engine (redis_internal.h).
  *
  * Every change the engine makes runs as one script, and Redis runs a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_nodes.c — the nodes sharing one Redis: heartbeats, and the
  * takeover of a node that stopped beating (store.h, hv_store_node_beat).
  *

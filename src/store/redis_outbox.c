@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_outbox.c — the durable webhook outbox (outbox.h) of the Redis
  * engine: rows and attempts in Redis hashes, indexed by sorted sets (keys
  * in redis_internal.h, scripts in redis_lua.c).

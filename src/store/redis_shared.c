@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_shared.c — the Redis engine's part of store/shared.h: the change
  * feed and peers' presence.
  *

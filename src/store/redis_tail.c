@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* redis_tail.c — following the shared event log of the Redis engine
  * (store.h hv_store_tail_*): what lets each node see every node's appends.
  *

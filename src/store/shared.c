@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shared.c — the public API of store/shared.h, dispatched to the engine's
  * shared operations (shared_engine.h); an engine without them (sqlite) is
  * one node's alone, and each call then does nothing and says so.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shared.h — state that several herald nodes share through one store (the
  * redis engine): the change feed that carries state records (rooms, peers,
  * webhook endpoints) to every node, and peers' presence (which node holds

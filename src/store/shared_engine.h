@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shared_engine.h — what an engine whose store several nodes share
  * provides for store/shared.h: a second operation table, pointed to by
  * hv_store_engine.shared (NULL for an engine that is one node's alone,

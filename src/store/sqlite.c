@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlite.c — the embedded event store: SQLite in WAL mode, the default
  * engine of store.h (engine.h; hv_sqlite_open, the table at the end).
  *

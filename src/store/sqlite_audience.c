@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlite_audience.c — the stored events an app client may read, for resume, the
  * id at a time, and the seeds' replay by created_at (the SQLite engine's,
  * engine.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlite_internal.h — what store/sqlite.c (the event log) and store/sqlite_outbox.c
  * (the webhook outbox) share, the SQLite engine of engine.h: the private
  * hv_sqlite struct (an hv_store) with its writer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlite_outbox.c — the durable webhook outbox (store/outbox.h) of the SQLite
  * engine (engine.h), in the store's SQLite database (tables outbox and attempts, migration 3 in sqlite.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlite_schema.c — the SQLite store's schema: the list of migrations
  * and hv_sqlite_schema_migrate, which brings a database of any older
  * version (PRAGMA user_version) up to this herald's. Kept apart from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store.c — the public store and outbox API (store.h, outbox.h), dispatched
  * to the engine chosen at open (engine.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store.h — the durable event log and its engines.
  *
  * The store keeps every event with its id. It is an interface with engines

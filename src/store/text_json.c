@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text_json.c — stored texts (webhook response excerpts, errors) as JSON
  * strings for the deliveries API, whatever the engine: a text cut inside a
  * character, or not UTF-8 at all, gets U+FFFD for each invalid byte

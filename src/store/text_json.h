@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text_json.h — a stored text as a JSON string, invalid UTF-8 bytes
  * replaced by U+FFFD, and a stored delivery attempt as the API's object
  * (store/text_json.c). Not for use outside src/store/. */

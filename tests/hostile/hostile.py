@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hostile.py — raw-socket clients for tests/hostile/: what an attacker
 sends, byte for byte, with no client library smoothing it over.
 

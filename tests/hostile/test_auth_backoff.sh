@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_auth_backoff.sh — back-off on repeated failed authentications
 # (issue 13, low: "no back-off on repeated auth failures"). Before, a
 # client could guess tokens as fast as herald answered, each guess costing

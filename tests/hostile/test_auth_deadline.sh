@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_auth_deadline.sh — sockets that never authenticate. The server
 # notifier socket had no deadline: 40 sockets that never sent an auth
 # frame (and answered pings) were all still open after 40 s — issue 13,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_conn_caps.sh — connection caps (issue 13, defect 4): there was no
 # default cap on connections and nothing per client address, so one
 # address could hold every descriptor with sockets that never

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_double_auth.sh — a socket authenticates once. A second authentication
 # on any socket kind is refused with a close code and a reason, and leaves
 # nothing behind. The regression (issue 13, defect 2): a peer token in the

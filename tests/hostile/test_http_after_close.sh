@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_http_after_close.sh — a response that closes the connection (a 401
 # with Connection: close, a 400 for a malformed request) ends the
 # requests of that connection: the bytes pipelined after it are not

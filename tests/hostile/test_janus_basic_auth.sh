@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_janus_basic_auth.sh — Janus's event endpoint takes HTTP Basic
 # credentials (the server token as the password) from anyone who can reach
 # it, before any other check: malformed Basic values must be refused with

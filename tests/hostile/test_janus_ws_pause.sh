@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_janus_ws_pause.sh — a Janus WebSocket's every frame is a publish (a
 # durable commit); herald stops reading the socket until the frame's events
 # are stored and answered, so one client with the Janus credentials cannot

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_origin.sh — a web page the user opens must not reach herald through
 # the user's browser (issue 13, defect 10). The regression: a WebSocket
 # upgrade with `Origin: http://evil.example` to the server notifier was

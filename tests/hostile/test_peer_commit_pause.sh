@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_peer_commit_pause.sh — a peer's update_metadata is a commit (an
 # fsynced event sent to its room); herald stops reading the peer's socket
 # until that commit is done, so one peer cannot queue commits without bound

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_peer_limits.sh — what an end user may send on its socket is bounded
 # (issue 13, defect 5: a peer sent 20 update_metadata messages of 1 MB, 13
 # were stored, each an fsynced 1 MB event sent to the whole room, and the

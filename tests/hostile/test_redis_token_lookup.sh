@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_token_lookup.sh — unknown 43-character tokens with several
 # nodes on one Redis (issue 13, defect 11). A token a node does not know
 # may be another node's new peer, so the node catches up with the other

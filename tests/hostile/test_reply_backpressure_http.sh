@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_reply_backpressure_http.sh — one connection pipelines
 # `GET /no/such/path` and never reads the replies. herald used to parse
 # every request it received and queue every 404 without bound (RSS +655 MB

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_reply_backpressure_ws.sh — an authenticated WebSocket floods pings
 # and never reads the pongs. herald used to queue every pong without bound
 # (only event frames respected --max-outbound) — issue 13, defect 3. Now

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_resume_bound.sh — resumes replaying at once from one client address
 # are bounded (issue 13, defect 6): each resume reads history page by page
 # on the thread pool and holds a page and its unsent output, and nothing

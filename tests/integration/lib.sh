@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh — helpers for integration tests: start a real herald on a free
 # loopback port, talk to it with curl, stop it by PID, and check results.
 #

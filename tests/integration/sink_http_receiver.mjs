@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sink_http_receiver.mjs — a stand-in HTTP backend for test_sink_http.sh:
 // what a Janus-style event backend is to herald's "http" sink module.
 //

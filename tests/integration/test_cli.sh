@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_cli.sh — the README's tour, as a user runs it: herald-cli listen in
 # one "terminal", herald-cli publish in another; history; the example
 # programs of the C client library; what a wrong token, Ctrl-C and a

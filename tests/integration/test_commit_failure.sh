@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_commit_failure.sh — a change whose commit fails leaves nothing
 # behind (issue 13, defect 12). The store refuses writes while it stays up
 # (so the API tries each change and its commit fails, a definite failure):

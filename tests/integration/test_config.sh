@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_config.sh — flags, HERALD_* variables, and the rules on the token.
 . "$(dirname "$0")/lib.sh"
 

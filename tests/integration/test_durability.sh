@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_durability.sh — an acknowledged event survives kill -9.
 #
 # Four publishers post events concurrently while herald is killed with

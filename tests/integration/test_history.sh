@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_history.sh — GET /v1/events filters, limits and bad parameters.
 . "$(dirname "$0")/lib.sh"
 herald_start

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_http_api.sh — the HTTP layer as a client sees it: auth, limits,
 # errors as JSON, gzip and 100-continue bodies, slash collapsing,
 # keep-alive, the head-read timeout.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_install.sh — herald installed as an admin would get it, then run the
 # way its systemd unit runs it. Two sources for the installed tree:
 #   - by default `cmake --install $BUILD` into a throw-away root (DESTDIR),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_janus_http.sh — POST /janus/events as Janus's HTTP event handler
 # uses it, fed with the real captures in tests/data/janus: grouped and
 # single bodies in every JSON layout, gzip, Basic and Bearer auth,

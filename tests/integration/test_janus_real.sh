@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_janus_real.sh — a real Janus (Debian's janus package, see
 # scripts/deps.sh) on loopback, its HTTP sample event handler pointed at
 # herald, driven through its REST and Admin APIs (create a session, attach

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_engine.sh — herald with the Redis store engine (--engine redis)
 # against a real redis-server started here on a free loopback port (no RDB,
 # append-only file fsynced on every write): publish and history through the

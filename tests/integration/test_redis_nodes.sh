@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_nodes.sh — three herald nodes (--engine redis) sharing one real
 # redis-server (append-only file fsynced on every write), each fanning out
 # every node's events to its own subscribers through its log follower

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_outage.sh — two herald nodes (--engine redis) on one real
 # redis-server while Redis hangs and while it is gone (store/redis_health.c):
 #  (a) Redis SIGSTOPped with a commit of node A in it: the commit of a

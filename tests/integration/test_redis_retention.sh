@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_retention.sh — retention with several nodes on one Redis: two
 # herald nodes (--engine redis, --retention-events 5) sharing a real
 # redis-server. History on both nodes keeps the newest 5 events, pruned by

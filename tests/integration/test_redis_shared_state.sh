@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_shared_state.sh — rooms, peers, peer tokens and webhook
 # endpoints shared by three herald nodes (--engine redis) on one real
 # redis-server, and presence correct when a peer moves between nodes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_sink_lease.sh — a sink runs on one node at a time: two herald
 # nodes (--engine redis) on one real redis-server, both configured with the
 # same "file" sink writing one file. Events published on either node are

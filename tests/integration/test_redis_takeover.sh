@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_redis_takeover.sh — webhook deliveries owned by one node at a time,
 # and taken over when that node dies: three herald nodes (--engine redis)
 # on one real redis-server and one webhook endpoint that first answers 500,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_retention_metrics.sh — history retention is pruned in the
 # background; /metrics reports what happened in Prometheus text.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_rooms_cli.sh — every room and peer endpoint and its error paths,
 # driven through herald-cli (the C client library) as a user would; a
 # peer connecting with its token; presence in history; abrupt TCP loss

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The sink ABI can grow (issue 14): herald runs modules of its ABI major
 # built against another header — an older one whose table is smaller (the
 # v1.0 fields only) and a newer minor whose table has a field herald does

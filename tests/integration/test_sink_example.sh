@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The example sink module of sinks/README.md (sinks/example), loaded by
 # name from the build's sinks/ folder as a user would: it logs one line per
 # event with the event's time, counts them, and herald moves its position;

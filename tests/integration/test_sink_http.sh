@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The "http" sink module against a local HTTP backend (sink_http_receiver.mjs,
 # node:http): batches arrive as JSON arrays in id order, each event exactly
 # as published, gzip bodies decode, Basic and Bearer auth and custom headers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The "mqtt" sink module against a real mosquitto broker (started here on a
 # free loopback port, its sessions saved every second) and a mosquitto_sub
 # subscriber with a persistent QoS 1 session: every event arrives on its

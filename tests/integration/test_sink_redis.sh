@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The "redis" sink module against a real redis-server (started here on a
 # free loopback port, append-only file fsynced on every write, so what it
 # acknowledged survives its kill -9): stream entries (ids, types, fields),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The "sqlite-cdr" sink module: events published through the API and the
 # room API become rows (id, type, room, user, time, data) of a table,
 # checked with the sqlite3 CLI; the schema, indexes and WAL mode; a filter

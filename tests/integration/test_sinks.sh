@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Sink modules, driven as a user would: a config file naming sinks of the
 # built-in "file" module, events published through the API, the files and
 # `herald-cli sinks` checked. Covers filters (globs, Janus masks),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_subscriber.sh — herald-cli subscribe (the client library's
 # herald_subscriber): a user-token subscriber that outlives a server
 # restart on the same port and data dir, resuming without a gap or a

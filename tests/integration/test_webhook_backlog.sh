@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_webhook_backlog.sh — a backlog deeper than the delivery engine keeps
 # events for in memory (256 per endpoint; the others are read back from
 # the store in pages when their turn comes, webhook_queue.c load_event):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_webhook_horizon.sh — a delivery parked for a retry whose event has
 # meanwhile fallen below the history horizon is still made, with its own
 # body, and its row ends delivered (issue 13, defect 7). Pruning keeps the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_webhook_window.sh — bounds on what webhook endpoints cost herald
 # (issue 13, defect 8), on both engines:
 #  1. a failing endpoint with a large backlog keeps at most --webhook-window

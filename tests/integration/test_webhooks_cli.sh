@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_webhooks_cli.sh — webhook endpoints driven through herald-cli as a
 # user would, delivered to `herald-cli webhook-listen` (which verifies
 # each request with herald_webhook_verify): add with filters, delivery

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """webhook_switch.py — a webhook receiver the test switches between failing
 and answering: for the webhook tests of retention and backlogs (issue 13,
 defects 7 and 8).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // herald.mjs — starts a real herald for an interop test and stops it by PID.
 //
 // The server listens on 127.0.0.1:0 (a free port picked by the kernel); the

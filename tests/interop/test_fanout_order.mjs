@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_fanout_order.mjs — many events from concurrent publishers reach
 // every subscriber exactly once, in id order.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_fishjam_rooms.mjs — the real Fishjam JS server SDK's FishjamClient
 // (REST room API) and FishjamWSNotifier against herald: the whole room and
 // peer life cycle, its notifications in order, and the SDK's exceptions.

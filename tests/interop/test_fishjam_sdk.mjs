@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_fishjam_sdk.mjs — the real Fishjam JS server SDK (0.25.0) against herald.
 //
 // FishjamWSNotifier connects to /socket/server/websocket with fishjamId set

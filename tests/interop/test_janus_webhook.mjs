@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_janus_webhook.mjs — Janus events on to webhook endpoints: the real
 // captures (tests/data/janus) posted to /janus/events as the sample event
 // handler does, one of them resent, reach a `janus.*` endpoint once each,

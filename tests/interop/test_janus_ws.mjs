@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_janus_ws.mjs — GET /janus/ws, the endpoint of Janus's WebSockets
 // event handler (janus.eventhandler.wsevh), with the real `ws` client
 // sending the real captures (tests/data/janus) as text frames, as wsevh

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_notifier_json.mjs — the server notifier socket with the real `ws`
 // client: the JSON variant (text frames, native envelope), the Fishjam
 // protobuf variant (binary frames, exact bytes from the reference), metrics

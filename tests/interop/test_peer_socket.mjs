@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_peer_socket.mjs — /socket/peer/websocket as an app client sees it:
 // the three ways to authenticate, what a peer receives (its room, its own
 // user, nothing of other rooms), metadata updates, presence events

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_resume.mjs — gap-free resume on the peer socket: a client that
 // disconnects and reconnects with the last id it saw gets every event it
 // missed, in order, then live ones, with no gap and no duplicate, even

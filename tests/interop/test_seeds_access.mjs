@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_seeds_access.mjs — the seeds' access-id API as a seed client and
 // connector use it (issue 19): a plain `ws` client sends exactly the
 // seed's first message {"access_id", "timestamp"} (plus the user token

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_shutdown.mjs — SIGTERM is a graceful stop: subscribers get close
 // 1001 (going away) and herald exits 0, even when a client never answers.
 import { test, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_slow_consumer.mjs — a subscriber that stops reading is disconnected
 // with 4001 "slow consumer" once its queue passes --max-outbound, while a
 // subscriber that keeps reading gets every event, in order, with no gap.

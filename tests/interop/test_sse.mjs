@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_sse.mjs — GET /v1/stream with a real EventSource client (the
 // `eventsource` npm package): headers, the peer's audience, heartbeats,
 // and the client's own automatic reconnect with Last-Event-ID after the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_users.mjs — user tokens (JWT HS256 minted by the user's backend),
 // the seeds' access-id API, and connection limits, as clients see them.
 import { test, after } from 'node:test';

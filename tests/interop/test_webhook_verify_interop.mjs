@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhook_verify_interop.mjs — the C client's herald_webhook_verify
 // (run by `herald-cli webhook-listen`) agrees with the real
 // `standardwebhooks` library: messages signed by the library are POSTed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhooks_api.mjs — the /v1/webhooks endpoints API: create, list,
 // get, patch, delete, disable, enable; the secret shown only on creation
 // and rotation; a rotated endpoint signing with both secrets (checked with

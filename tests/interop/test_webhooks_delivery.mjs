@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhooks_delivery.mjs — webhook delivery to local receivers: the
 // json, protobuf (decoded by the Fishjam SDK's ServerMessage) and
 // jellyfish-json formats, each request verified with the real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhooks_durable.mjs — webhook deliveries are durable: an endpoint
 // whose receiver is down, 200 events published and acknowledged, herald
 // killed with SIGKILL while the deliveries are pending, the receiver

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhooks_netguard.mjs — which addresses a webhook may reach (issue
 // 13, defect 9), seen as a user sees it: the receiver gets the request or
 // never sees a connection, and the endpoint's deliveries say why.

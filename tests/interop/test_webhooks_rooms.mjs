@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_webhooks_rooms.mjs — Fishjam room webhooks end to end with the real
 // SDK (@fishjam-cloud/js-server-sdk 0.25.0): FishjamClient.createRoom with
 // a webhookUrl, then createPeer / deletePeer / deleteRoom. The room's URL

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_ws_protocol.mjs — RFC 6455 behaviour of herald's WebSocket layer,
 // seen from raw node:net sockets (for frames `ws` will not send) and the
 // real `ws` client.

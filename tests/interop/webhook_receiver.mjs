@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // webhook_receiver.mjs — a local HTTP receiver for herald's webhooks, plus
 // helpers shared by the test_webhooks_*.mjs files.
 //

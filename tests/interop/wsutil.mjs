@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wsutil.mjs — helpers shared by the WebSocket interop tests.
 //
 // - Queue: messages in arrival order, read with a bounded wait.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* abi_sink.c — a sink module built as if against other versions of the
  * sink ABI, for integration/test_sink_abi.sh: herald must run the ones of
  * its major (an older, smaller table; a newer minor with a field herald

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* outbox_fixture.h — the fixture and helpers the outbox unit tests share
  * (test_outbox.c, test_outbox_migrate.c): a store in a fresh mkdtemp
  * directory on either engine (store_engine.h), the engine's outbox

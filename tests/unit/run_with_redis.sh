@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run_with_redis.sh — runs a store unit test against the Redis engine:
 # starts a throwaway redis-server on a free loopback port (no RDB, an
 # append-only file fsynced on every write, in a temporary folder), runs the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store_engine.h — lets the store and outbox unit tests run against either
  * store engine with the same assertions.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_authfail.c — the back-off table of failed authentications
  * (core/authfail.h): an address is blocked after `limit` failures in one
  * window, for what is left of that window; other addresses are not; the

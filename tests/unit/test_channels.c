@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_channels.c — unit tests of resume (src/deliver/channels.c) on the
  * real pieces: a SQLite store in a mkdtemp directory, a loop (run by hand
  * on the test's thread, so nothing lands behind the test's back), and a

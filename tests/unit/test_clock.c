@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_clock.c — herald's ISO 8601 writer and its one reader (core/clock.c):
  * what the writer prints the reader takes back to the ms; dates before 1970
  * are negative (each caller decides whether to take them); offsets are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_commit_undo.c — a change whose commit stores nothing is undone in
  * memory, and so is every change queued behind it (issue 13, defect 12;
  * hub.c undo_failed, rooms/undo.c).

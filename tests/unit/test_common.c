@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_common.c — common/, the code the server and the client library
  * share: hv_parse_u64 (digits only, no sign, no blanks, no overflow), the
  * Sec-WebSocket-Accept value (RFC 6455's own example) and the header

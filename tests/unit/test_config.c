@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_config.c — flags, HERALD_* variables and their precedence. */
 #include <setjmp.h>
 #include <stdarg.h>

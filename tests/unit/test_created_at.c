@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_created_at.c — the seeds' created_at/timestamp as an order key
  * (core/created_at.c): numbers are their own key, ISO 8601 strings their
  * ms since the epoch (offsets applied), everything else is refused; and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_endpoints.c — webhook endpoint bodies, filters and records. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_envelope.c — the native JSON envelope (codec/envelope.c).
  *
  * Checks the exact text (key order, optional keys, id as a string, the

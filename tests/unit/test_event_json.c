@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_event_json.c — validation of published events (core/event_json.c).
  *
  * Good bodies (one object, arrays, defaults, nulls, compact data) and bad

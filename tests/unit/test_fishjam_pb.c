@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fishjam_pb.c — the Fishjam ServerMessage mapping (codec/fishjam_pb.c).
  *
  * The byte vectors are the verified SDK encodings of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_http_limits.c — the small parsers of the HTTP layer: path
  * normalisation, query parameters, gzip bodies under a cap, UTF-8
  * validation of text frames, shared WebSocket frame headers. */

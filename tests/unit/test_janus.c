@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_janus.c — the Janus body parser and mapper (ingest/janus.c) and the
  * recent-event set (ingest/janus_dedup.c).
  *

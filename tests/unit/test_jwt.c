@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_jwt.c — user tokens (auth/jwt.c): what hv_jwt_verify accepts and,
  * above all, what it refuses.
  *

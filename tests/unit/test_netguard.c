@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_netguard.c — CIDR parsing and the webhook address guard
  * (deliver/netguard.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_nodes.c — unit tests of the nodes sharing one store: who owns a
  * webhook delivery row, heartbeats, and the takeover of a dead node
  * (store.h hv_store_node_beat / _leave; outbox.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_outbox.c — unit tests of the webhook outbox (outbox.h): the SQLite
  * engine's (src/store/sqlite_outbox.c and its parts of sqlite.c) and, through
  * tests/unit/run_with_redis.sh, the Redis engine's with the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_outbox_migrate.c — the SQLite schema's migrations: a version-2
  * database (before the outbox, version 3, and the seeds' created_at key,
  * version 4) opened by this herald is migrated, keeps its events and takes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_router.c — route lookup: paths, methods, 404 vs 405. */
 #include <setjmp.h>
 #include <stdarg.h>

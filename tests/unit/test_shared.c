@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_shared.c — unit tests of what nodes sharing one store share
  * (store/shared.h): the change feed and the presence conditions a commit
  * carries.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sink_config.c — the "sinks" array of the config file: defaults,
  * every setting, the event filter (globs and Janus masks) and the errors a
  * user sees for bad settings. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store.c — unit tests of the event store (src/store/), run against
  * the SQLite engine and, through tests/unit/run_with_redis.sh, the Redis
  * engine with the same assertions (store_engine.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store_audience.c — a resume's page of an audience (a user and its
  * rooms, hv_store_audience), run against the SQLite engine and, through
  * tests/unit/run_with_redis.sh, the Redis engine with the same assertions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store_created.c — the store's replay by created_at (the seeds'
  * access-id API, hv_store_by_created), against the SQLite engine and,
  * through tests/unit/run_with_redis.sh, the Redis engine (store_engine.h).

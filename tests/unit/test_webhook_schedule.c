@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_webhook_schedule.c — the pure retry rules of webhook delivery
  * (deliver/webhook_policy.c).
  *

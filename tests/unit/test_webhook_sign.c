@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_webhook_sign.c — Standard Webhooks signatures (deliver/webhook_sign.c).
  *
  * Checks the published test vector, the two signatures of a key rotation

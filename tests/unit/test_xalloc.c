@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_xalloc.c — the out-of-memory policy (core/xalloc.c): the hv_x*
  * allocators return usable memory, and when the allocation cannot be
  * made the process aborts with a message instead of returning NULL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_client_decode.c — unit tests of the client library's webhook
  * decoding: herald_receive_binary (Fishjam protobuf ServerMessage bodies,
  * with the byte vectors verified against the JS SDK in

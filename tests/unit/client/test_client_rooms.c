@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_client_rooms.c — unit tests of the client library's room API:
  * herald_peer_parse and herald_room_parse_id (pure parsing of the
  * createPeer / refresh_token / createRoom answers), argument checks that

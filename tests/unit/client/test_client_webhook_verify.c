@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_client_webhook_verify.c — unit tests of herald_webhook_verify,
  * herald_webhook_verify_values and herald_webhook_sign: the Standard
  * Webhooks test vector (the one the standardwebhooks libraries publish,
