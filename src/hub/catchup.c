@@ -38,6 +38,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 
 typedef struct waiter {
     struct waiter *next;
@@ -156,9 +157,7 @@ hv_catchup *hv_catchup_new(hv_server *srv, hv_replica *rp)
 {
     if (!rp)
         return NULL;
-    hv_catchup *cu = calloc(1, sizeof(*cu));
-    if (!cu)
-        abort();
+    hv_catchup *cu = hv_xcalloc(1, sizeof(*cu));
     cu->srv = srv;
     cu->rp = rp;
     cu->tail = &cu->head;
@@ -184,9 +183,7 @@ int hv_catchup_request(hv_catchup *cu, hv_loop *loop, hv_catch_up_done done, voi
         rc = HV_CATCH_UP_BUSY;
         atomic_fetch_add_explicit(&cu->srv->metrics.token_lookups_refused, 1, memory_order_relaxed);
     } else {
-        waiter *w = calloc(1, sizeof(*w));
-        if (!w)
-            abort();
+        waiter *w = hv_xcalloc(1, sizeof(*w));
         *w = (waiter){NULL, loop, done, arg, mono_ms() + (uint64_t)(cu->srv->cfg.auth_timeout_s * 1000), 0};
         *cu->tail = w;
         cu->tail = &w->next;

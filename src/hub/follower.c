@@ -42,6 +42,7 @@
 
 #include "codec/event_frames.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "net/server.h"
 
 #define FOLLOW_PAGE 1000        /* entries per read */
@@ -79,9 +80,7 @@ static void fan_out(hv_follower *f, hv_event **evs, size_t n)
     if (!h->wanted || !h->prepare || !h->deliver)
         return;
     int nl = srv->nloops, wanted = 0;
-    char *want = calloc(nl > 0 ? (size_t)nl : 1, 1);
-    if (!want)
-        abort();
+    char *want = hv_xcalloc(nl > 0 ? (size_t)nl : 1, 1);
     for (int i = 0; i < nl; i++)
         if (h->wanted(h->fanout_ud, srv->loops[i], evs, n))
             want[i] = 1, wanted++;
@@ -165,9 +164,7 @@ hv_follower *hv_follower_new(hv_server *srv, const hv_hub_hooks *hooks)
     hv_store_tail *tail = hv_store_tail_open(srv->store);
     if (!tail)
         return NULL;
-    hv_follower *f = calloc(1, sizeof(*f));
-    if (!f)
-        abort();
+    hv_follower *f = hv_xcalloc(1, sizeof(*f));
     f->srv = srv;
     f->hooks = hooks;
     f->tail = tail;
@@ -198,9 +195,7 @@ void hv_follower_after(hv_follower *f, uint64_t id, hv_after *after)
     uv_mutex_lock(&f->mu);
     int now = f->handed >= id || !atomic_load(&f->started) || atomic_load(&f->stop);
     if (!now) {
-        waiting *w = malloc(sizeof(*w));
-        if (!w)
-            abort();
+        waiting *w = hv_xmalloc(sizeof(*w));
         *w = (waiting){NULL, id, after};
         *f->tail_of = w;
         f->tail_of = &w->next;

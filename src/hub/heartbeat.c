@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/shared.h"
 
 struct hv_heartbeat {
@@ -49,7 +50,7 @@ static void took_over(void *arg, const hv_node_death *dead, size_t n)
         hb->kick(hb->kick_ud);
     /* Their peers' sockets are gone with them: peer.crashed, from here
      * only (this beat alone took these nodes over). */
-    const char **names = n && hb->nodes_died ? calloc(n, sizeof(*names)) : NULL;
+    const char **names = n && hb->nodes_died ? hv_xcalloc(n, sizeof(*names)) : NULL;
     for (size_t i = 0; names && i < n; i++)
         names[i] = dead[i].node;
     if (names)
@@ -61,9 +62,7 @@ hv_heartbeat *hv_heartbeat_start(hv_server *srv, const hv_hub_hooks *hooks)
 {
     if (!hv_store_shared(srv->store))
         return NULL;
-    hv_heartbeat *hb = calloc(1, sizeof(*hb));
-    if (!hb)
-        abort();
+    hv_heartbeat *hb = hv_xcalloc(1, sizeof(*hb));
     hb->srv = srv;
     if (hooks) {
         hb->kick = hooks->kick, hb->kick_ud = hooks->kick_ud;

@@ -39,6 +39,7 @@
 #include "core/clock.h"
 #include "core/created_at.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "hub/catchup.h"
 #include "hub/follower.h"
 #include "hub/replica.h"
@@ -79,11 +80,9 @@ void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *va
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 4;
-        l->items = realloc(l->items, l->cap * sizeof(*l->items));
-        if (!l->items)
-            abort();
+        l->items = hv_xrealloc(l->items, l->cap * sizeof(*l->items));
     }
-    l->items[l->n++] = (hv_kv_change){strdup(ns), strdup(key), value ? strdup(value) : NULL};
+    l->items[l->n++] = (hv_kv_change){hv_xstrdup(ns), hv_xstrdup(key), value ? hv_xstrdup(value) : NULL};
 }
 
 void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *value,
@@ -91,12 +90,10 @@ void hv_kvlist_presence(hv_kvlist *l, int op, const char *peer_id, const char *v
 {
     if (l->npresence == l->cap_presence) {
         l->cap_presence = l->cap_presence ? l->cap_presence * 2 : 4;
-        l->presence = realloc(l->presence, l->cap_presence * sizeof(*l->presence));
-        if (!l->presence)
-            abort();
+        l->presence = hv_xrealloc(l->presence, l->cap_presence * sizeof(*l->presence));
     }
     l->presence[l->npresence++] =
-        (hv_presence_op){op, strdup(peer_id), value ? strdup(value) : NULL, event_index};
+        (hv_presence_op){op, hv_xstrdup(peer_id), value ? hv_xstrdup(value) : NULL, event_index};
 }
 
 void hv_undo_run(hv_undo *list, int failed)
@@ -111,9 +108,7 @@ void hv_undo_run(hv_undo *list, int failed)
 
 void hv_kvlist_undo(hv_kvlist *l, hv_undo_fn fn, void *arg)
 {
-    hv_undo *u = malloc(sizeof(*u));
-    if (!u)
-        abort();
+    hv_undo *u = hv_xmalloc(sizeof(*u));
     *u = (hv_undo){l->undo, fn, arg};
     l->undo = u;
 }
@@ -182,9 +177,7 @@ static void on_work(hv_loop *l, void *arg)
 static loop_work *work_of(loop_work **work, int i)
 {
     if (!work[i]) {
-        work[i] = calloc(1, sizeof(*work[i]));
-        if (!work[i])
-            abort();
+        work[i] = hv_xcalloc(1, sizeof(*work[i]));
         work[i]->tail = &work[i]->answers;
     }
     return work[i];
@@ -213,9 +206,9 @@ static void gather(group *g, pub_req *list)
         nkv += r->kv.n;
         npres += r->kv.npresence;
     }
-    g->evs = malloc((g->n + 1) * sizeof(*g->evs));
-    g->kv = malloc((nkv + 1) * sizeof(*g->kv));
-    g->pres = malloc((npres + 1) * sizeof(*g->pres));
+    g->evs = hv_xmalloc((g->n + 1) * sizeof(*g->evs));
+    g->kv = hv_xmalloc((nkv + 1) * sizeof(*g->kv));
+    g->pres = hv_xmalloc((npres + 1) * sizeof(*g->pres));
     size_t k = 0;
     for (pub_req *r = list; r; r = r->next) {
         for (size_t i = 0; i < r->kv.npresence; i++) {
@@ -236,9 +229,9 @@ static void add_row(void *arg, const char *endpoint_id)
     group *g = arg;
     if (g->nrows == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 16;
-        g->rows = realloc(g->rows, g->cap * sizeof(*g->rows));
+        g->rows = hv_xrealloc(g->rows, g->cap * sizeof(*g->rows));
     }
-    g->rows[g->nrows++] = (hv_outbox_new){strdup(endpoint_id), g->cur, g->now, 0};
+    g->rows[g->nrows++] = (hv_outbox_new){hv_xstrdup(endpoint_id), g->cur, g->now, 0};
 }
 
 /* Outbox rows for every (event, endpoint) pair, written in the same
@@ -251,7 +244,7 @@ static void match_endpoints(const hv_hub_hooks *h, group *g)
     for (g->cur = 0; g->cur < g->n; g->cur++)
         h->match(h->match_ud, g->evs[g->cur], &g->kv_extra, add_row, g);
     if (g->kv_extra.n) {
-        g->kv = realloc(g->kv, (g->nkv + g->kv_extra.n) * sizeof(*g->kv));
+        g->kv = hv_xrealloc(g->kv, (g->nkv + g->kv_extra.n) * sizeof(*g->kv));
         for (size_t i = 0; i < g->kv_extra.n; i++)
             g->kv[g->nkv++] = g->kv_extra.items[i];
     }
@@ -302,9 +295,7 @@ static hv_after *hand_off(hv_hub *hub, pub_req *list, int status, hv_event **evs
     hv_server *srv = hub->srv;
     const hv_hub_hooks *h = &hub->hooks;
     int nl = srv->nloops, wanted = 0;
-    loop_work **work = calloc(nl > 0 ? (size_t)nl : 1, sizeof(*work));
-    if (!work)
-        abort();
+    loop_work **work = hv_xcalloc(nl > 0 ? (size_t)nl : 1, sizeof(*work));
     /* After the commit: see reach.h for why a loop skipped here misses
      * nothing it owes. */
     int fans_out = h->wanted && h->prepare && h->deliver;
@@ -362,9 +353,7 @@ static void undo_reqs(pub_req *list)
     size_t n = 0;
     for (pub_req *r = list; r; r = r->next)
         n += r->kv.undo != NULL;
-    pub_req **arr = malloc((n ? n : 1) * sizeof(*arr));
-    if (!arr)
-        abort();
+    pub_req **arr = hv_xmalloc((n ? n : 1) * sizeof(*arr));
     n = 0;
     for (pub_req *r = list; r; r = r->next)
         if (r->kv.undo)
@@ -512,9 +501,7 @@ static void run(void *arg)
 
 hv_hub *hv_hub_start(hv_server *srv, const hv_hub_hooks *hooks)
 {
-    hv_hub *hub = calloc(1, sizeof(*hub));
-    if (!hub)
-        abort();
+    hv_hub *hub = hv_xcalloc(1, sizeof(*hub));
     hub->srv = srv;
     if (hooks)
         hub->hooks = *hooks;
@@ -594,7 +581,7 @@ int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
 int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
                   hv_loop *origin, hv_publish_done done, void *arg)
 {
-    pub_req *r = calloc(1, sizeof(*r));
+    pub_req *r = hv_xcalloc(1, sizeof(*r));
     r->evs = evs;
     r->n = n;
     r->after = after;

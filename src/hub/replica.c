@@ -42,6 +42,7 @@
 
 #include "core/log.h"
 #include "core/map.h"
+#include "core/xalloc.h"
 #include "store/shared.h"
 
 #define FEED_PAGE 500         /* entries per read */
@@ -67,7 +68,7 @@ typedef struct batch {
 
 static char *dup_or_null(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? hv_xstrdup(s) : NULL;
 }
 
 static void collect(void *arg, const hv_kv_entry *e)
@@ -75,12 +76,10 @@ static void collect(void *arg, const hv_kv_entry *e)
     batch *b = arg;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 32;
-        b->v = realloc(b->v, b->cap * sizeof(*b->v));
-        if (!b->v)
-            abort();
+        b->v = hv_xrealloc(b->v, b->cap * sizeof(*b->v));
     }
-    b->v[b->n++] = (hv_kv_entry){e->seq, strdup(e->ns), strdup(e->key), dup_or_null(e->value),
-                                 strdup(e->node), e->event_id};
+    b->v[b->n++] = (hv_kv_entry){e->seq, hv_xstrdup(e->ns), hv_xstrdup(e->key), dup_or_null(e->value),
+                                 hv_xstrdup(e->node), e->event_id};
 }
 
 static void batch_clear(batch *b)
@@ -239,9 +238,7 @@ hv_replica *hv_replica_new(hv_server *srv, const hv_hub_hooks *hooks)
     hv_store_feed *feed = hv_store_feed_open(srv->store);
     if (!feed)
         return NULL;
-    hv_replica *rp = calloc(1, sizeof(*rp));
-    if (!rp)
-        abort();
+    hv_replica *rp = hv_xcalloc(1, sizeof(*rp));
     rp->srv = srv;
     rp->hooks = hooks;
     rp->feed = feed;
