@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* authfail.c — back-off on failed authentications; see authfail.h. */
 #include "core/authfail.h"
+#include "core/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,7 @@ void hv_authfail_record(hv_authfail *a, const char *addr, int64_t now_ms)
         if (a->addrs.count >= a->max_addrs) /* full: forget the oldest window */
             drop(a, hv_container_of(a->order.next, entry, node));
         size_t n = strlen(addr) + 1;
-        e = malloc(sizeof(*e) + n);
-        if (!e)
-            abort();
+        e = hv_xmalloc(sizeof(*e) + n);
         memcpy(e->addr, addr, n);
         e->fails = 0;
         e->start_ms = now_ms;

@@ -2,6 +2,7 @@
 /* event.c — event records: creation and references (their encoding is
  * codec/event_frames.c). */
 #include "core/event.h"
+#include "core/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,7 @@ hv_event *hv_event_new(const char *type, const char *room_id, const char *user_i
         data_len = 2;
     }
     size_t tl = strlen(type), rl = room_id ? strlen(room_id) : 0, ul = user_id ? strlen(user_id) : 0;
-    hv_event *ev = malloc(sizeof(*ev) + tl + 1 + (room_id ? rl + 1 : 0) + (user_id ? ul + 1 : 0) + data_len + 1);
-    if (!ev)
-        abort();
+    hv_event *ev = hv_xmalloc(sizeof(*ev) + tl + 1 + (room_id ? rl + 1 : 0) + (user_id ? ul + 1 : 0) + data_len + 1);
     memset(ev, 0, sizeof(*ev));
     atomic_init(&ev->refs, 1);
     char *at = (char *)(ev + 1);

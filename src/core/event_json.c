@@ -14,6 +14,7 @@
  * callers can put them into JSON or logs as they are.
  */
 #include "core/event_json.h"
+#include "core/xalloc.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -245,9 +246,7 @@ int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t
         return -1;
     }
     size_t count = is_array ? json_array_size(root) : 1;
-    hv_event **evs = calloc(count, sizeof(*evs));
-    if (!evs)
-        abort();
+    hv_event **evs = hv_xcalloc(count, sizeof(*evs));
     int rc = 0;
     if (is_array) {
         rc = parse_array(root, evs, &w);

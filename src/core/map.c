@@ -2,6 +2,7 @@
 /* map.c — string-keyed hash map; see map.h. Doubles its bucket array when
  * the load passes 1, so lookups stay O(1) on average. */
 #include "core/map.h"
+#include "core/xalloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,9 +54,7 @@ void *hv_map_get(const hv_map *m, const char *key)
 static void grow(hv_map *m)
 {
     size_t n = m->nbuckets ? m->nbuckets * 2 : 16;
-    hv_map_entry **b = calloc(n, sizeof(*b));
-    if (!b)
-        abort();
+    hv_map_entry **b = hv_xcalloc(n, sizeof(*b));
     for (size_t i = 0; i < m->nbuckets; i++) {
         hv_map_entry *e = m->buckets[i];
         while (e) {
@@ -82,9 +81,7 @@ void *hv_map_put(hv_map *m, const char *key, void *value)
         return old;
     }
     size_t kl = strlen(key);
-    hv_map_entry *e = malloc(sizeof(*e) + kl + 1);
-    if (!e)
-        abort();
+    hv_map_entry *e = hv_xmalloc(sizeof(*e) + kl + 1);
     memcpy(e->key, key, kl + 1);
     e->value = value;
     e->next = NULL;

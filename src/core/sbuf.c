@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* sbuf.c — shared immutable byte buffers; see sbuf.h. */
 #include "core/sbuf.h"
+#include "core/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 hv_sbuf *hv_sbuf_new(size_t len)
 {
-    hv_sbuf *b = malloc(sizeof(*b) + len + 1);
-    if (!b)
-        abort();
+    hv_sbuf *b = hv_xmalloc(sizeof(*b) + len + 1);
     atomic_init(&b->refs, 1);
     b->len = (uint32_t)len;
     b->data[len] = 0; /* handy for text payloads */
