@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/xalloc.h"
 
 /* A JSON string literal: s[0..n), wrapped in quotes when quote is set. */
 typedef struct piece {
@@ -39,9 +40,7 @@ static int needs_escape(const char *s, size_t n)
 /* Invalid UTF-8 cannot be a JSON string: keep the ASCII, mark the rest. */
 static json_t *lossy_string(const char *s, size_t n)
 {
-    char *copy = malloc(n + 1);
-    if (!copy)
-        abort();
+    char *copy = hv_xmalloc(n + 1);
     for (size_t i = 0; i < n; i++)
         copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
     json_t *j = json_stringn(copy, n);
@@ -117,9 +116,7 @@ char *hv_envelope_json(const hv_event *ev, size_t *len)
     if (ev->user_id)
         total += 2 + sizeof(k_user) - 1 + piece_len(&user);
 
-    char *buf = malloc(total + 1);
-    if (!buf)
-        abort();
+    char *buf = hv_xmalloc(total + 1);
     char *o = PUT_LIT(buf, "{\"id\":\"");
     o = put(o, id, (size_t)id_len);
     o = PUT_LIT(o, "\",\"type\":");

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/xalloc.h"
 #include "fishjam.pb-c.h"
 
 /* protobuf-c reads oneof cases through uint32_t; so do we (via memcpy). */
@@ -202,8 +203,8 @@ static void set_field(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, js
 static ProtobufCMessage *build(const ProtobufCMessageDescriptor *d, json_t *data,
                                const char *room_fallback, arena *a)
 {
-    ProtobufCMessage *m = arena_keep(a, malloc(d->sizeof_message));
-    if (!m)
+    ProtobufCMessage *m = arena_keep(a, hv_xmalloc(d->sizeof_message));
+    if (!m) /* the arena is full */
         return NULL;
     protobuf_c_message_init(d, m);
     for (unsigned i = 0; i < d->n_fields; i++)
@@ -216,9 +217,7 @@ static ProtobufCMessage *build(const ProtobufCMessageDescriptor *d, json_t *data
 static int pack(const Fishjam__ServerMessage *msg, uint8_t **out, size_t *len)
 {
     size_t n = fishjam__server_message__get_packed_size(msg);
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf)
-        return -1;
+    uint8_t *buf = hv_xmalloc(n);
     *len = fishjam__server_message__pack(msg, buf);
     *out = buf;
     return 0;
@@ -315,8 +314,8 @@ void hv_fishjam_decode_request(const uint8_t *buf, size_t len, hv_fj_request *re
     req->kind = HV_FJ_REQ_OTHER;
     if (m->content_case == FISHJAM__SERVER_MESSAGE__CONTENT_AUTH_REQUEST) {
         const char *token = m->auth_request->token ? m->auth_request->token : "";
-        req->token = strdup(token);
-        req->kind = req->token ? HV_FJ_REQ_AUTH : HV_FJ_REQ_INVALID;
+        req->token = hv_xstrdup(token);
+        req->kind = HV_FJ_REQ_AUTH;
     } else if (m->content_case == FISHJAM__SERVER_MESSAGE__CONTENT_SUBSCRIBE_REQUEST) {
         req->kind = HV_FJ_REQ_SUBSCRIBE;
         req->event_type = (int)m->subscribe_request->event_type;
