@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "net/http.h"
 #include "net/server.h"
 
@@ -82,9 +83,7 @@ static void reading_update(hv_conn *c)
 
 static hv_conn *conn_new(hv_loop *l)
 {
-    hv_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        abort();
+    hv_conn *c = hv_xcalloc(1, sizeof(*c));
     c->loop = l;
     c->holds = 1; /* the open socket's own hold, released in on_closed */
     uv_tcp_init(&l->uv, &c->tcp);
@@ -239,9 +238,7 @@ hv_conn *hv_conn_open_fd(hv_loop *l, int fd)
 static void queue_grow(hv_conn *c)
 {
     uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
-    hv_outq_item *nq = malloc(ncap * sizeof(*nq));
-    if (!nq)
-        abort();
+    hv_outq_item *nq = hv_xmalloc(ncap * sizeof(*nq));
     for (uint32_t i = 0; i < c->qlen; i++)
         nq[i] = c->q[(c->qhead + i) % c->qcap];
     free(c->q);

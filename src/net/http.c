@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "net/http_body.h"
 #include "net/server.h"
 
@@ -74,9 +75,7 @@ static int head_append(hv_http *h, const char *p, size_t n, size_t limit)
         size_t cap = h->head_cap ? h->head_cap : 512;
         while (cap < h->head_len + n + 1)
             cap *= 2;
-        h->head = realloc(h->head, cap);
-        if (!h->head)
-            abort();
+        h->head = hv_xrealloc(h->head, cap);
         h->head_cap = cap;
     }
     memcpy(h->head + h->head_len, p, n);
@@ -191,7 +190,7 @@ static void split_url(hv_http *h)
     const char *q = strchr(url, '?');
     size_t plen = q ? (size_t)(q - url) : strlen(url);
     free(h->path);
-    h->path = malloc(plen + 2);
+    h->path = hv_xmalloc(plen + 2);
     hv_http_normalize_path(url, plen, h->path);
     h->req.path = h->path;
     h->req.query = q ? q + 1 : "";
@@ -242,9 +241,7 @@ static int cb_body(http_parser *p, const char *at, size_t n)
         size_t cap = h->body_cap ? h->body_cap : 1024;
         while (cap < h->body_len + n + 1)
             cap *= 2;
-        h->body = realloc(h->body, cap);
-        if (!h->body)
-            abort();
+        h->body = hv_xrealloc(h->body, cap);
         h->body_cap = cap;
     }
     memcpy(h->body + h->body_len, at, n);
@@ -303,9 +300,7 @@ static void stash(hv_http *h, const char *data, size_t len)
         h->pending_len -= h->pending_off;
         h->pending_off = 0;
     }
-    char *n = realloc(h->pending, h->pending_len + len);
-    if (!n)
-        abort();
+    char *n = hv_xrealloc(h->pending, h->pending_len + len);
     memcpy(n + h->pending_len, data, len);
     h->pending = n;
     h->pending_len += len;
@@ -332,7 +327,7 @@ static void dispatch(hv_conn *c)
         h->body_cap = out_len + 1;
     }
     if (!h->body) {
-        h->body = malloc(1);
+        h->body = hv_xmalloc(1);
         h->body_cap = 1;
     }
     h->body[h->body_len] = 0;
@@ -475,9 +470,7 @@ static void http_shutdown(hv_conn *c)
 
 void hv_http_attach(hv_conn *c)
 {
-    hv_http *h = calloc(1, sizeof(*h));
-    if (!h)
-        abort();
+    hv_http *h = hv_xcalloc(1, sizeof(*h));
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = c;
     c->proto = h;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "core/xalloc.h"
+
 int hv_gunzip(const char *in, size_t in_len, size_t max, char **out, size_t *out_len)
 {
     z_stream zs = {0};
@@ -14,9 +16,7 @@ int hv_gunzip(const char *in, size_t in_len, size_t max, char **out, size_t *out
     size_t cap = in_len * 4 + 64;
     if (cap > max + 1)
         cap = max + 1;
-    char *buf = malloc(cap + 1);
-    if (!buf)
-        abort();
+    char *buf = hv_xmalloc(cap + 1);
     zs.next_in = (Bytef *)in;
     zs.avail_in = (uInt)in_len;
     size_t len = 0;
@@ -28,9 +28,7 @@ int hv_gunzip(const char *in, size_t in_len, size_t max, char **out, size_t *out
                 break;
             }
             cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            buf = realloc(buf, cap + 1);
-            if (!buf)
-                abort();
+            buf = hv_xrealloc(buf, cap + 1);
         }
         zs.next_out = (Bytef *)buf + len;
         zs.avail_out = (uInt)(cap - len);

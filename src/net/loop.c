@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "net/conn.h"
 #include "net/server.h"
 
@@ -36,9 +37,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
 {
-    hv_loop *l = calloc(1, sizeof(*l));
-    if (!l)
-        return NULL;
+    hv_loop *l = hv_xcalloc(1, sizeof(*l));
     l->srv = srv;
     l->index = index;
     uv_loop_init(&l->uv);
@@ -47,7 +46,7 @@ hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
     if (srv->net.slot_new)
         l->slot = srv->net.slot_new(l);
     l->readbuf_size = READBUF_SIZE;
-    l->readbuf = malloc(READBUF_SIZE);
+    l->readbuf = hv_xmalloc(READBUF_SIZE);
     uv_async_init(&l->uv, &l->wake, on_wake);
     l->wake.data = l;
     uv_timer_init(&l->uv, &l->tick);
@@ -98,9 +97,7 @@ void hv_loop_free(hv_loop *l)
 
 void hv_loop_post(hv_loop *l, hv_loop_fn fn, void *arg)
 {
-    hv_loop_msg *m = malloc(sizeof(*m));
-    if (!m)
-        abort();
+    hv_loop_msg *m = hv_xmalloc(sizeof(*m));
     m->next = NULL;
     m->fn = fn;
     m->arg = arg;

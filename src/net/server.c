@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 
 int hv_server_start(hv_server *srv)
 {
@@ -28,7 +29,7 @@ int hv_server_start(hv_server *srv)
         if (n < 1)
             n = 1;
     }
-    srv->loops = calloc((size_t)n, sizeof(*srv->loops));
+    srv->loops = hv_xcalloc((size_t)n, sizeof(*srv->loops));
     int port = srv->cfg.listen_port;
     for (int i = 0; i < n; i++) {
         int fd = hv_listen_socket(srv->cfg.listen_host, port, &port);

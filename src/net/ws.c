@@ -32,6 +32,7 @@
 
 #include "codec/ws_frame.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "hv_ws_shared.h"
 #include "net/server.h"
 
@@ -144,9 +145,7 @@ static void keep_input(hv_ws *ws, const void *data, size_t len)
         hv_conn_close(ws->conn);
         return;
     }
-    char *k = realloc(ws->kept, ws->kept_len + len);
-    if (!k)
-        abort();
+    char *k = hv_xrealloc(ws->kept, ws->kept_len + len);
     memcpy(k + ws->kept_len, data, len);
     ws->kept = k;
     ws->kept_len += len;
@@ -204,9 +203,7 @@ static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     if (m->opcode == WSLAY_TEXT_FRAME && !hv_utf8_valid(data, len)) {
         wslay_event_queue_close(ctx, 1007, (const uint8_t *)"invalid UTF-8", 13);
     } else if (ws->paused) {
-        held_msg *h = malloc(sizeof(*h));
-        if (!h)
-            abort();
+        held_msg *h = hv_xmalloc(sizeof(*h));
         *h = (held_msg){NULL, m->opcode, len, data == empty ? NULL : data};
         *ws->held_tail = h;
         ws->held_tail = &h->next;
@@ -248,9 +245,7 @@ static void cb_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_fr
             cap *= 2;
         if (cap > ws->max_msg)
             cap = ws->max_msg;
-        uint8_t *m = realloc(ws->msg, cap);
-        if (!m)
-            abort();
+        uint8_t *m = hv_xrealloc(ws->msg, cap);
         ws->msg = m;
         ws->msg_cap = cap;
     }
@@ -488,9 +483,7 @@ int hv_ws_accept(hv_conn *c, const hv_ws_handler *h, void *app, int kind)
     size_t rest_len;
     char *rest = hv_http_detach(c, &rest_len);
 
-    hv_ws *ws = calloc(1, sizeof(*ws));
-    if (!ws)
-        abort();
+    hv_ws *ws = hv_xcalloc(1, sizeof(*ws));
     ws->conn = c;
     ws->h = h;
     ws->app = app;
