@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec/event_frames.h"
+#include "core/xalloc.h"
 #include "deliver/deliver_internal.h"
 #include "deliver/reach.h"
 #include "net/server.h"
@@ -23,13 +24,13 @@ hv_sub *hv_sub_new(hv_conn *c, int proto, const char *user_id, const char *const
     /* A subscription is made only for a client whose token was accepted
      * (peer socket, access socket, SSE): the connection is authenticated. */
     hv_conn_authenticated(c);
-    hv_sub *s = calloc(1, sizeof(*s));
+    hv_sub *s = hv_xcalloc(1, sizeof(*s));
     s->conn = c;
     s->proto = proto;
-    s->user_id = user_id ? strdup(user_id) : NULL;
-    s->rooms = nrooms ? calloc(nrooms, sizeof(char *)) : NULL;
+    s->user_id = user_id ? hv_xstrdup(user_id) : NULL;
+    s->rooms = nrooms ? hv_xcalloc(nrooms, sizeof(char *)) : NULL;
     for (size_t i = 0; i < nrooms; i++)
-        s->rooms[i] = strdup(rooms[i]);
+        s->rooms[i] = hv_xstrdup(rooms[i]);
     s->nrooms = nrooms;
     return s;
 }
@@ -47,7 +48,7 @@ static void link_join(hv_loop *l, int kind, hv_sub_link *lk)
     hv_map *m = channel_map(l, kind);
     hv_list *head = hv_map_get(m, lk->key);
     if (!head) {
-        head = malloc(sizeof(*head));
+        head = hv_xmalloc(sizeof(*head));
         hv_list_init(head);
         hv_map_put(m, lk->key, head);
         hv_reach_channel(l->slot->reach, kind, lk->key, +1);
@@ -71,7 +72,7 @@ void hv_sub_join(hv_sub *s)
 {
     hv_loop *l = s->conn->loop;
     s->nlinks = s->nrooms + (s->user_id ? 1 : 0);
-    s->links = calloc(s->nlinks ? s->nlinks : 1, sizeof(*s->links));
+    s->links = hv_xcalloc(s->nlinks, sizeof(*s->links));
     for (size_t i = 0; i < s->nlinks; i++) {
         hv_sub_link *lk = &s->links[i];
         lk->sub = s;
@@ -174,7 +175,7 @@ static void hold(hv_sub *s, hv_event *ev)
     }
     if (s->nheld == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->held = realloc(s->held, s->cap * sizeof(*s->held));
+        s->held = hv_xrealloc(s->held, s->cap * sizeof(*s->held));
     }
     s->held[s->nheld++] = hv_event_ref(ev);
 }
@@ -453,7 +454,7 @@ static replay *resume_from(hv_sub *s, uint64_t since, hv_resume_done done)
     s->replaying = 1;
     s->resume_slot = 1; /* the caller's, given back by finish_resume or hv_sub_release */
     s->last_id = since;
-    replay *r = calloc(1, sizeof(*r));
+    replay *r = hv_xcalloc(1, sizeof(*r));
     r->work.data = r;
     r->sub = s;
     r->srv = s->conn->loop->srv;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/xalloc.h"
 
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
@@ -20,9 +21,7 @@ const char *hv_endpoint_format_name(int format)
 
 hv_endpoint *hv_endpoint_alloc(void)
 {
-    hv_endpoint *ep = calloc(1, sizeof(*ep));
-    if (!ep)
-        abort();
+    hv_endpoint *ep = hv_xcalloc(1, sizeof(*ep));
     atomic_init(&ep->refs, 1);
     ep->enabled = 1;
     return ep;
@@ -32,15 +31,15 @@ static char **dup_list(char **l, size_t n)
 {
     if (!n)
         return NULL;
-    char **out = calloc(n, sizeof(*out));
+    char **out = hv_xcalloc(n, sizeof(*out));
     for (size_t i = 0; i < n; i++)
-        out[i] = strdup(l[i]);
+        out[i] = hv_xstrdup(l[i]);
     return out;
 }
 
 static char *dup0(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? hv_xstrdup(s) : NULL;
 }
 
 hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
@@ -116,14 +115,14 @@ static int read_list(json_t *v, const char *name, int (*ok)(const char *), char 
     if (!json_is_array(v) || json_array_size(v) > 100)
         return snprintf(err, errlen, "%s must be an array of at most 100 strings", name), -1;
     size_t k = json_array_size(v);
-    char **l = k ? calloc(k, sizeof(*l)) : NULL;
+    char **l = k ? hv_xcalloc(k, sizeof(*l)) : NULL;
     for (size_t i = 0; i < k; i++) {
         const char *s = json_string_value(json_array_get(v, i));
         if (!s || !ok(s)) {
             free_list(l, i);
             return snprintf(err, errlen, "%s[%zu] is not valid", name, i), -1;
         }
-        l[i] = strdup(s);
+        l[i] = hv_xstrdup(s);
     }
     *out = l;
     *n = k;
@@ -177,13 +176,13 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
     /* Everything is valid: apply. */
     if (url) {
         free(ep->url);
-        ep->url = strdup(url);
+        ep->url = hv_xstrdup(url);
     }
     if (format >= 0)
         ep->format = format;
     if (desc) {
         free(ep->description);
-        ep->description = strdup(desc);
+        ep->description = hv_xstrdup(desc);
     }
     if (json_object_get(body, "event_types")) {
         free_list(ep->types, ep->ntypes);
@@ -195,7 +194,7 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
     }
     if (secret) {
         free(ep->secret);
-        ep->secret = strdup(secret);
+        ep->secret = hv_xstrdup(secret);
     }
     return 0;
 }
@@ -239,10 +238,10 @@ char *hv_endpoint_record(const hv_endpoint *ep)
 static char **strings_of(json_t *a, size_t *n)
 {
     *n = json_array_size(a);
-    char **l = *n ? calloc(*n, sizeof(*l)) : NULL;
+    char **l = *n ? hv_xcalloc(*n, sizeof(*l)) : NULL;
     for (size_t i = 0; i < *n; i++) {
         const char *s = json_string_value(json_array_get(a, i));
-        l[i] = strdup(s ? s : "");
+        l[i] = hv_xstrdup(s ? s : "");
     }
     return l;
 }
@@ -259,11 +258,11 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     }
     hv_endpoint *ep = hv_endpoint_alloc();
     snprintf(ep->id, sizeof(ep->id), "%s", id);
-    ep->url = strdup(url);
+    ep->url = hv_xstrdup(url);
     ep->format = (int)json_integer_value(json_object_get(j, "format"));
     ep->types = strings_of(json_object_get(j, "event_types"), &ep->ntypes);
     ep->rooms = strings_of(json_object_get(j, "room_ids"), &ep->nrooms);
-    ep->secret = strdup(secret);
+    ep->secret = hv_xstrdup(secret);
     ep->prev_secret = dup0(json_string_value(json_object_get(j, "prev_secret")));
     ep->prev_until_ms = json_integer_value(json_object_get(j, "prev_until_ms"));
     ep->description = dup0(json_string_value(json_object_get(j, "description")));

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/endpoint_json.h"
 #include "deliver/webhooks.h"
 #include "store/outbox.h"
@@ -69,7 +70,7 @@ static void load_one(void *arg, const char *key, const char *value)
 
 hv_endpoints *hv_endpoints_new(hv_server *srv)
 {
-    hv_endpoints *e = calloc(1, sizeof(*e));
+    hv_endpoints *e = hv_xcalloc(1, sizeof(*e));
     e->srv = srv;
     uv_mutex_init(&e->mu);
     hv_map_init(&e->map);
@@ -170,7 +171,7 @@ static void swap(hv_endpoints *e, const char *id, hv_endpoint *ep, hv_kvlist *kv
     char *rec = ep ? hv_endpoint_record(ep) : NULL;
     hv_kvlist_put(kv, HV_NS_WEBHOOK, id, rec);
     free(rec);
-    swap_undo *u = calloc(1, sizeof(*u));
+    swap_undo *u = hv_xcalloc(1, sizeof(*u));
     u->e = e;
     snprintf(u->id, sizeof(u->id), "%s", id);
     u->now = ep ? hv_endpoint_ref(ep) : NULL;
@@ -241,7 +242,7 @@ char *hv_endpoints_list_json(hv_endpoints *e)
  * stored in the order they were made. -1 when the hub is stopping. */
 static int commit(hv_endpoints *e, hv_event *ev, hv_kvlist *kv, hv_ep_reply reply)
 {
-    hv_event **arr = malloc(sizeof(*arr));
+    hv_event **arr = hv_xmalloc(sizeof(*arr));
     size_t n = 0;
     if (ev)
         arr[n++] = ev;
@@ -260,7 +261,7 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
         hv_endpoint *c = hv_endpoint_clone(old);
         c->enabled = 0;
         free(c->disabled_reason);
-        c->disabled_reason = strdup(reason);
+        c->disabled_reason = hv_xstrdup(reason);
         const char *room = c->room_webhook && c->nrooms ? c->rooms[0] : NULL;
         json_t *d = json_pack("{s:s,s:s,s:s}", "component_id", c->id, "component_type", "webhook", "reason", reason);
         if (room)
@@ -323,14 +324,14 @@ void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url
 {
     hv_endpoint *ep = hv_endpoint_alloc();
     snprintf(ep->id, sizeof(ep->id), "room_%s", room_id); /* room ids fit: no two share one */
-    ep->url = strdup(url);
+    ep->url = hv_xstrdup(url);
     ep->format = HV_WH_PROTOBUF; /* Fishjam: one raw ServerMessage per POST */
-    ep->rooms = calloc(1, sizeof(char *));
-    ep->rooms[0] = strdup(room_id);
+    ep->rooms = hv_xcalloc(1, sizeof(char *));
+    ep->rooms[0] = hv_xstrdup(room_id);
     ep->nrooms = 1;
     char secret[64];
     hv_webhook_secret_new(secret);
-    ep->secret = strdup(secret);
+    ep->secret = hv_xstrdup(secret);
     ep->room_webhook = 1;
     ep->created_ms = hv_now_ms();
     uv_mutex_lock(&e->mu);
@@ -350,7 +351,7 @@ static char *view_text(const hv_endpoint *ep, int with_secret)
 
 static hv_result bad(char **out, const char *msg)
 {
-    *out = strdup(msg);
+    *out = hv_xstrdup(msg);
     return HV_ERR_INVALID;
 }
 
@@ -358,14 +359,14 @@ static hv_result not_found(char **out, const char *id)
 {
     char buf[160];
     snprintf(buf, sizeof(buf), "Webhook %.100s does not exist", id);
-    *out = strdup(buf);
+    *out = hv_xstrdup(buf);
     return HV_ERR_NOT_FOUND;
 }
 
 static hv_result stopping(char **out)
 {
     free(*out);
-    *out = strdup("server is shutting down");
+    *out = hv_xstrdup("server is shutting down");
     return HV_ERR_UNAVAILABLE;
 }
 
@@ -390,7 +391,7 @@ hv_result hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, cha
     if (!ep->secret) {
         char secret[64];
         hv_webhook_secret_new(secret);
-        ep->secret = strdup(secret);
+        ep->secret = hv_xstrdup(secret);
     }
     ep->created_ms = hv_now_ms();
     *out = view_text(ep, 1); /* the secret is shown once, here */
@@ -448,11 +449,11 @@ hv_result hv_endpoints_update(hv_endpoints *e, const char *id, const char *body,
         char secret[64];
         hv_webhook_secret_new(secret);
         free(c->secret);
-        c->secret = strdup(secret);
+        c->secret = hv_xstrdup(secret);
     }
     if (new_secret) {
         free(c->prev_secret);
-        c->prev_secret = strdup(old->secret);
+        c->prev_secret = hv_xstrdup(old->secret);
         c->prev_until_ms = hv_now_ms() + ROTATION_GRACE_MS;
     }
     *out = view_text(c, new_secret);
@@ -489,7 +490,7 @@ hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled,
     hv_endpoint *c = hv_endpoint_clone(old);
     c->enabled = enabled;
     free(c->disabled_reason);
-    c->disabled_reason = enabled ? NULL : strdup("disabled through the API");
+    c->disabled_reason = enabled ? NULL : hv_xstrdup("disabled through the API");
     *out = view_text(c, 0);
     hv_kvlist kv = {0};
     replace(e, c, &kv); /* once stored, its undo kicks the engine: rows held are loaded or closed */

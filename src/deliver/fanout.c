@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "deliver/deliver_internal.h"
 #include "deliver/reach.h"
@@ -40,9 +41,7 @@ int hv_fanout_wanted(hv_loop *l, hv_event *const *evs, size_t n)
 
 hv_fanout_batch *hv_fanout_prepare(hv_event *const *evs, size_t n, int loops)
 {
-    batch *b = malloc(sizeof(*b) + n * sizeof(hv_event *));
-    if (!b)
-        abort();
+    batch *b = hv_xmalloc(sizeof(*b) + n * sizeof(hv_event *));
     atomic_init(&b->refs, loops);
     b->n = n;
     for (size_t i = 0; i < n; i++)
@@ -75,9 +74,7 @@ static void deliver_metrics(hv_loop *l, void *arg)
 
 void hv_fanout_metrics(hv_server *srv, hv_frame pb, hv_frame json)
 {
-    metrics_msg *m = malloc(sizeof(*m));
-    if (!m)
-        abort();
+    metrics_msg *m = hv_xmalloc(sizeof(*m));
     atomic_init(&m->refs, srv->nloops);
     m->pb = pb;
     m->json = json;

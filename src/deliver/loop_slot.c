@@ -5,15 +5,14 @@
 
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "deliver/deliver_internal.h"
 #include "deliver/reach.h"
 
 hv_loop_slot *hv_deliver_slot_new(hv_loop *l)
 {
     (void)l;
-    hv_loop_slot *s = calloc(1, sizeof(*s));
-    if (!s)
-        abort();
+    hv_loop_slot *s = hv_xcalloc(1, sizeof(*s));
     hv_list_init(&s->notif_pb);
     hv_list_init(&s->notif_json);
     hv_list_init(&s->metrics_pb);

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static void clear_host_bits(uint8_t *addr, int bytes, int prefix)
@@ -113,12 +115,7 @@ int hv_cidr_list_parse(const char *s, hv_cidr **out, size_t *n, char *err, size_
             }
             if (*n == cap) {
                 cap = cap ? cap * 2 : 8;
-                hv_cidr *grown = realloc(*out, cap * sizeof(**out));
-                if (!grown) {
-                    snprintf(err, errlen, "out of memory");
-                    goto fail;
-                }
-                *out = grown;
+                *out = hv_xrealloc(*out, cap * sizeof(**out));
             }
             (*out)[(*n)++] = c;
         }
@@ -301,11 +298,7 @@ static int judge(const hv_netguard *g, const cand *c, char *why, size_t whylen)
 
 hv_netguard *hv_netguard_new(const char *deny, const char *allow, char *err, size_t errlen)
 {
-    hv_netguard *g = calloc(1, sizeof(*g));
-    if (!g) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    hv_netguard *g = hv_xcalloc(1, sizeof(*g));
     for (size_t i = 0; i < N_BUILTIN; i++)
         if (hv_cidr_parse(builtin[i].cidr, &g->builtin[i]) != 0)
             abort(); /* the table above is wrong */

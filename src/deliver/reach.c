@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
+
 /* 2^16 slots (256 KiB, touched only where channels hash): with 5,000
  * channels on a loop about 7 % of other keys collide. */
 #define SLOT_BITS 16
@@ -17,10 +19,7 @@ struct hv_reach {
 
 hv_reach *hv_reach_new(void)
 {
-    hv_reach *a = calloc(1, sizeof(*a));
-    if (!a)
-        abort();
-    return a;
+    return hv_xcalloc(1, sizeof(hv_reach));
 }
 
 void hv_reach_free(hv_reach *a)

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/xalloc.h"
+
 /* Janus event-handler mask labels, their type bits and herald's types. */
 static const struct {
     const char *label;
@@ -98,9 +100,9 @@ static int valid_name(const char *s)
 
 static void set_globs(hv_sink_spec *s, const char **globs, size_t n)
 {
-    s->globs = calloc(n ? n : 1, sizeof(char *));
+    s->globs = hv_xcalloc(n, sizeof(char *));
     for (size_t i = 0; i < n; i++)
-        s->globs[i] = strdup(globs[i]);
+        s->globs[i] = hv_xstrdup(globs[i]);
     s->nglobs = n;
     s->match_none = n == 0;
 }
@@ -121,12 +123,12 @@ static int parse_events(hv_sink_spec *s, json_t *v, char *err, size_t errlen)
     if (!json_is_array(v))
         return fail(err, errlen, "sink '%s': \"events\" must be an array of globs, a Janus mask string or number", s->name);
     size_t n = json_array_size(v);
-    s->globs = calloc(n ? n : 1, sizeof(char *));
+    s->globs = hv_xcalloc(n, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
         json_t *g = json_array_get(v, i);
         if (!json_is_string(g) || !json_string_length(g) || json_string_length(g) > 128)
             return fail(err, errlen, "sink '%s': \"events\" items must be non-empty strings (globs such as \"peer.*\")", s->name);
-        s->globs[s->nglobs++] = strdup(json_string_value(g));
+        s->globs[s->nglobs++] = hv_xstrdup(json_string_value(g));
     }
     s->match_none = n == 0;
     return 0;
@@ -224,15 +226,15 @@ static int parse_one(hv_sink_spec *s, json_t *o, size_t index, char *err, size_t
     const char *module = json_string_value(json_object_get(o, "module"));
     if (!name || !valid_name(name))
         return fail(err, errlen, "sinks[%zu]: \"name\" must be 1-64 characters of [A-Za-z0-9_.-]", index);
-    s->name = strdup(name);
+    s->name = hv_xstrdup(name);
     if (!module || !*module || strlen(module) > 1000)
         return fail(err, errlen, "sink '%s': \"module\" (a module name or a path to a .so) is required", name);
-    s->module = strdup(module);
+    s->module = hv_xstrdup(module);
     s->max_events = 100;
     s->retry_initial_ms = 1000;
     s->retry_max_ms = 60000;
     s->crash_after_s = 300;
-    s->config_json = strdup("{}");
+    s->config_json = hv_xstrdup("{}");
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
@@ -255,7 +257,7 @@ int hv_sink_specs_parse(const char *json_text, hv_sink_spec **out, size_t *n, ch
         return fail(err, errlen, "\"sinks\" must be an array of sink objects");
     }
     size_t count = json_array_size(arr);
-    hv_sink_spec *specs = calloc(count ? count : 1, sizeof(*specs));
+    hv_sink_spec *specs = hv_xcalloc(count, sizeof(*specs));
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = parse_one(&specs[i], json_array_get(arr, i), i, err, errlen);

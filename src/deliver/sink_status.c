@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "deliver/sinks.h"
 #include "deliver/sinks_internal.h"
 
@@ -52,7 +53,7 @@ static void append(char **buf, size_t *len, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    *buf = realloc(*buf, *len + (size_t)n + 1);
+    *buf = hv_xrealloc(*buf, *len + (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -61,7 +62,7 @@ static void append(char **buf, size_t *len, const char *fmt, ...)
 
 char *hv_sinks_metrics_text(hv_sinks *s)
 {
-    char *b = strdup("");
+    char *b = hv_xstrdup("");
     size_t len = 0;
     if (!s || !s->n)
         return b;

@@ -38,6 +38,7 @@
 #include "codec/envelope.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/sink_config.h"
 #include "deliver/sink_module.h"
 #include "hub/hub.h"
@@ -52,7 +53,7 @@ static void set_state(sink *k, const char *state, const char *error)
     k->state = state;
     if (error) {
         free(k->last_error);
-        k->last_error = strdup(error);
+        k->last_error = hv_xstrdup(error);
     }
     uv_mutex_unlock(&k->mu);
 }
@@ -78,7 +79,7 @@ static void host_complete(const herald_sink_host *host, const herald_sink_batch 
         k->completed = 1;
         k->complete_status = status;
         free(k->complete_error);
-        k->complete_error = error ? strdup(error) : NULL;
+        k->complete_error = error ? hv_xstrdup(error) : NULL;
         uv_async_send(&k->wake);
     }
     uv_mutex_unlock(&k->mu);
@@ -102,7 +103,7 @@ static void report_crash(sink *k, const char *reason)
                           "reason", reason ? reason : "failing");
     char *data = json_dumps(d, JSON_COMPACT);
     json_decref(d);
-    hv_event **evs = malloc(sizeof(*evs));
+    hv_event **evs = hv_xmalloc(sizeof(*evs));
     evs[0] = hv_event_new("component.crashed", NULL, NULL, data, strlen(data));
     free(data);
     if (hv_hub_publish(k->set->srv->hub, evs, 1, NULL, NULL, NULL) != 0)
@@ -143,9 +144,9 @@ static void deliver(sink *k)
 static int build_batch(sink *k, hv_event **page, size_t n)
 {
     k->scanned_through = page[n - 1]->id; /* before the page's events are released */
-    k->evs = malloc(n * sizeof(*k->evs));
-    k->envs = malloc(n * sizeof(*k->envs));
-    k->sev = calloc(n, sizeof(*k->sev));
+    k->evs = hv_xmalloc(n * sizeof(*k->evs));
+    k->envs = hv_xmalloc(n * sizeof(*k->envs));
+    k->sev = hv_xcalloc(n, sizeof(*k->sev));
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         hv_event *ev = page[i];
@@ -440,7 +441,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
         return NULL;
     }
     json_t *arr = json_object_get(root, "sinks");
-    char *text = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : strdup("[]");
+    char *text = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : hv_xstrdup("[]");
     json_decref(root);
     return text;
 }
@@ -462,7 +463,7 @@ static void init_sink(hv_sinks *s, size_t i)
     if (hv_sink_module_load(&k->mod, s->dir, k->spec->module, err, sizeof(err)) != 0) {
         hv_error("sink %s: %s", k->spec->name, err);
         k->state = "failed";
-        k->last_error = strdup(err);
+        k->last_error = hv_xstrdup(err);
         return;
     }
     uint32_t v = k->mod.table->abi_version;
@@ -477,7 +478,7 @@ static void init_sink(hv_sinks *s, size_t i)
 
 hv_sinks *hv_sinks_new(hv_server *srv)
 {
-    hv_sinks *s = calloc(1, sizeof(*s));
+    hv_sinks *s = hv_xcalloc(1, sizeof(*s));
     s->srv = srv;
     uv_mutex_init(&s->mu);
     if (hv_store_shared(srv->store))
@@ -497,7 +498,7 @@ hv_sinks *hv_sinks_new(hv_server *srv)
         return NULL;
     }
     free(text);
-    s->sinks = calloc(s->n ? s->n : 1, sizeof(*s->sinks));
+    s->sinks = hv_xcalloc(s->n, sizeof(*s->sinks));
     uint64_t last = hv_store_last_id(srv->store);
     for (size_t i = 0; i < s->n; i++) {
         atomic_store(&s->sinks[i].pos, s->specs[i].start_at_beginning ? 0 : last);

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/webhook_internal.h"
 
 #ifndef HERALD_VERSION
@@ -98,9 +99,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         return 0;
     }
     if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
+        s = hv_xcalloc(1, sizeof(*s));
         if (uv_poll_init_socket(&w->loop, &s->poll, fd) != 0) {
             free(s);
             return -1;
@@ -231,11 +230,7 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
         snprintf(err, errlen, "event %" PRIu64 " is not encoded", ev->id);
         return -1;
     }
-    wh_req *r = calloc(1, sizeof(*r));
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    wh_req *r = hv_xcalloc(1, sizeof(*r));
     hv_list_init(&r->link);
     r->w = w;
     r->item = it;
@@ -253,7 +248,7 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
         ctype = "application/json";
     }
     if (w->response_cap)
-        r->resp = malloc(w->response_cap + 1);
+        r->resp = hv_xmalloc(w->response_cap + 1);
     char msg_id[32 + HV_ENDPOINT_ID_SIZE], ts[32], sig[256] = "";
     snprintf(msg_id, sizeof(msg_id), "msg_%" PRIu64 "_%s", it->event_id, ep->id);
     for (const char *p = msg_id; *p; p++)
@@ -267,7 +262,7 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
     snprintf(ts, sizeof(ts), "%" PRId64, r->started_ms / 1000);
     if (body)
         hv_webhook_sign(ep, msg_id, r->started_ms / 1000, body, blen, r->started_ms, sig);
-    if (!body || (w->response_cap && !r->resp)) {
+    if (!body) { /* the Jellyfish body: jansson ran out of memory */
         snprintf(err, errlen, "out of memory");
         free_req(w, r);
         return -1;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 #define MAX_DELAY_S (366.0 * 24 * 3600)
 
 int hv_wh_schedule_parse(const char *s, int64_t *out_ms, int max)
@@ -88,9 +90,7 @@ char *hv_wh_jellyfish_body(const uint8_t *pb, size_t len, size_t *out_len)
      * they are valid UTF-8 they go in as they are. Otherwise (a length or
      * varint byte of 0x80 or more that is not part of a UTF-8 sequence)
      * each byte becomes the code point of the same value. */
-    char *u = malloc(len * 2 + 1);
-    if (!u)
-        return NULL;
+    char *u = hv_xmalloc(len * 2 + 1);
     size_t n = 0;
     int as_is = is_utf8((const char *)pb, len);
     if (as_is) {

@@ -20,6 +20,7 @@
 #include "codec/event_frames.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/webhook_internal.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -98,9 +99,7 @@ static void heap_push(hv_webhooks *w, wh_item *it)
 {
     if (w->nheap == w->capheap) {
         w->capheap = w->capheap ? w->capheap * 2 : 64;
-        w->heap = realloc(w->heap, w->capheap * sizeof(*w->heap));
-        if (!w->heap)
-            abort();
+        w->heap = hv_xrealloc(w->heap, w->capheap * sizeof(*w->heap));
     }
     heap_set(w, w->nheap++, it);
     heap_up(w, it->heap_idx);
@@ -139,9 +138,7 @@ static wh_ep *ep_get(hv_webhooks *w, const char *id)
     wh_ep *ep = hv_map_get(&w->eps, id);
     if (ep)
         return ep;
-    ep = calloc(1, sizeof(*ep));
-    if (!ep)
-        abort();
+    ep = hv_xcalloc(1, sizeof(*ep));
     snprintf(ep->id, sizeof(ep->id), "%s", id);
     hv_list_init(&ep->ready);
     hv_list_init(&ep->dirty_link);
@@ -208,9 +205,7 @@ static int known_item(hv_webhooks *w, const char *key, hv_event *ev, int64_t due
 static void new_item(hv_webhooks *w, wh_ep *ep, const char *key, uint64_t row_id, uint64_t event_id,
                      hv_event *ev, int attempts, int64_t due_ms, int from_hub)
 {
-    wh_item *it = calloc(1, sizeof(*it));
-    if (!it)
-        abort();
+    wh_item *it = hv_xcalloc(1, sizeof(*it));
     hv_list_init(&it->link);
     it->row_id = row_id;
     it->event_id = event_id;
@@ -271,9 +266,7 @@ void hv__webhook_release_off(hv_webhooks *w)
         n += w->heap[i]->ep->off;
     if (!n)
         return;
-    wh_item **off = malloc(n * sizeof(*off));
-    if (!off)
-        abort();
+    wh_item **off = hv_xmalloc(n * sizeof(*off));
     n = 0;
     for (size_t i = 0; i < w->nheap; i++)
         if (w->heap[i]->ep->off)
@@ -293,10 +286,8 @@ void hv__webhook_prune_done(hv_webhooks *w)
     if (!w->done.count || w->hub_high == w->done_pruned)
         return;
     w->done_pruned = w->hub_high;
-    char(*dead)[24] = malloc(w->done.count * sizeof(*dead));
+    char(*dead)[24] = hv_xmalloc(w->done.count * sizeof(*dead));
     size_t n = 0, it;
-    if (!dead)
-        return;
     for (hv_map_entry *e = hv_map_first(&w->done, &it); e; e = hv_map_next(&w->done, e, &it))
         if (strtoull(e->key, NULL, 10) <= w->hub_high)
             snprintf(dead[n++], 24, "%s", e->key);
@@ -359,18 +350,16 @@ void hv__webhook_flush(hv_webhooks *w)
 {
     if (!w->nbatch)
         return;
-    hv_attempt *a = malloc(w->nbatch * sizeof(*a));
-    if (a) {
+    hv_attempt *a = hv_xmalloc(w->nbatch * sizeof(*a));
+    for (size_t i = 0; i < w->nbatch; i++)
+        a[i] = w->batch[i].a;
+    if (hv_outbox_record(w->ob, a, w->nbatch) != 0)
+        hv_error("webhooks: could not record %zu delivery attempts", w->nbatch);
+    else
         for (size_t i = 0; i < w->nbatch; i++)
-            a[i] = w->batch[i].a;
-        if (hv_outbox_record(w->ob, a, w->nbatch) != 0)
-            hv_error("webhooks: could not record %zu delivery attempts", w->nbatch);
-        else
-            for (size_t i = 0; i < w->nbatch; i++)
-                if (a[i].lost)
-                    let_go(w, a[i].outbox_id);
-        free(a);
-    }
+            if (a[i].lost)
+                let_go(w, a[i].outbox_id);
+    free(a);
     for (size_t i = 0; i < w->nbatch; i++) {
         free(w->batch[i].endpoint_id);
         free(w->batch[i].error);
@@ -391,14 +380,12 @@ static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const 
 {
     if (w->nbatch == w->capbatch) {
         w->capbatch = w->capbatch ? w->capbatch * 2 : 64;
-        w->batch = realloc(w->batch, w->capbatch * sizeof(*w->batch));
-        if (!w->batch)
-            abort();
+        w->batch = hv_xrealloc(w->batch, w->capbatch * sizeof(*w->batch));
     }
     wh_rec *rec = &w->batch[w->nbatch++];
-    rec->endpoint_id = strdup(it->ep->id);
-    rec->error = error ? strdup(error) : NULL;
-    rec->response = r && r->response ? strdup(r->response) : NULL;
+    rec->endpoint_id = hv_xstrdup(it->ep->id);
+    rec->error = error ? hv_xstrdup(error) : NULL;
+    rec->response = r && r->response ? hv_xstrdup(r->response) : NULL;
     rec->a = (hv_attempt){
         .outbox_id = it->row_id,
         .endpoint_id = rec->endpoint_id,

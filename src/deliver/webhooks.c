@@ -53,6 +53,7 @@
 #include "codec/event_frames.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/webhook_internal.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -240,9 +241,7 @@ static void run_thread(void *arg)
 hv_webhooks *hv_webhooks_start(hv_server *srv)
 {
     const hv_config *cfg = &srv->cfg;
-    hv_webhooks *w = calloc(1, sizeof(*w));
-    if (!w)
-        return NULL;
+    hv_webhooks *w = hv_xcalloc(1, sizeof(*w));
     w->srv = srv;
     char err[256];
     w->nsched = hv_wh_schedule_parse(cfg->webhook_retry_schedule, w->sched, HV_WH_MAX_RETRIES);
@@ -345,9 +344,7 @@ void hv_webhooks_enqueue(hv_webhooks *w, const hv_outbox_new *rows, size_t n, hv
         return;
     wh_msg *head = NULL, **tail = &head;
     for (size_t i = 0; i < n; i++) {
-        wh_msg *m = calloc(1, sizeof(*m));
-        if (!m)
-            abort();
+        wh_msg *m = hv_xcalloc(1, sizeof(*m));
         m->kind = WH_MSG_ROW;
         m->row_id = rows[i].id;
         snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", rows[i].endpoint_id);
@@ -363,9 +360,8 @@ void hv_webhooks_replay(hv_webhooks *w, const char *endpoint_id, const uint64_t 
 {
     if (!w || !n)
         return;
-    wh_msg *m = calloc(1, sizeof(*m));
-    if (!m || !(m->ids = malloc(n * sizeof(*m->ids))))
-        abort();
+    wh_msg *m = hv_xcalloc(1, sizeof(*m));
+    m->ids = hv_xmalloc(n * sizeof(*m->ids));
     m->kind = WH_MSG_REPLAY;
     snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", endpoint_id);
     memcpy(m->ids, event_ids, n * sizeof(*m->ids));
@@ -377,9 +373,7 @@ void hv_webhooks_retry(hv_webhooks *w, const char *endpoint_id, uint64_t outbox_
 {
     if (!w)
         return;
-    wh_msg *m = calloc(1, sizeof(*m));
-    if (!m)
-        abort();
+    wh_msg *m = hv_xcalloc(1, sizeof(*m));
     m->kind = WH_MSG_RETRY;
     snprintf(m->endpoint_id, sizeof(m->endpoint_id), "%s", endpoint_id);
     m->row_id = outbox_id;
