@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/sqlite_internal.h"
 
 /* Terms per statement: SQLite takes at most 500 SELECTs in one compound
@@ -39,9 +40,7 @@ char *hv_sqlite_audience_sql(int with_user, size_t nrooms)
         return NULL;
     /* a leg is under 160 bytes: the columns, "room_id = ?NNNNN AND ..." */
     size_t cap = terms * 160 + 32, len = 0;
-    char *sql = malloc(cap);
-    if (!sql)
-        return NULL;
+    char *sql = hv_xmalloc(cap);
     for (size_t t = 0; t < terms; t++) {
         const char *sep = t ? " UNION ALL " : "";
         if (with_user && t == 0)
@@ -85,19 +84,15 @@ static int read_chunk(sqlite3 *db, uint64_t after, uint64_t high, size_t limit, 
     for (size_t i = 0; i < nrooms; i++)
         sqlite3_bind_text(s, (int)(5 + i), rooms[i], -1, SQLITE_STATIC);
     size_t cap = limit < 64 ? limit : 64, len = 0;
-    hv_event **evs = malloc(cap * sizeof(*evs));
-    int step = SQLITE_ERROR;
-    while (evs && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            hv_event **grown = realloc(evs, (cap *= 2) * sizeof(*evs));
-            if (!grown)
-                break;
-            evs = grown;
-        }
+    hv_event **evs = hv_xmalloc(cap * sizeof(*evs));
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap)
+            evs = hv_xrealloc(evs, (cap *= 2) * sizeof(*evs));
         evs[len++] = hv_sqlite_row_event(s, 0);
     }
     sqlite3_finalize(s);
-    if (!evs || step != SQLITE_DONE) {
+    if (step != SQLITE_DONE) {
         free_events(evs, len);
         return -1;
     }
@@ -107,18 +102,11 @@ static int read_chunk(sqlite3 *db, uint64_t after, uint64_t high, size_t limit, 
 }
 
 /* Merges the id-ordered b (nb, consumed) into *a (*na), keeping the first
- * limit; 0 or -1 (then both are freed). */
-static int merge(hv_event ***a, size_t *na, hv_event **b, size_t nb, size_t limit)
+ * limit. */
+static void merge(hv_event ***a, size_t *na, hv_event **b, size_t nb, size_t limit)
 {
     size_t total = *na + nb, keep = total < limit ? total : limit, i = 0, j = 0, k = 0;
-    hv_event **m = keep ? malloc(keep * sizeof(*m)) : NULL;
-    if (keep && !m) {
-        free_events(*a, *na);
-        free_events(b, nb);
-        *a = NULL;
-        *na = 0;
-        return -1;
-    }
+    hv_event **m = keep ? hv_xmalloc(keep * sizeof(*m)) : NULL;
     while (k < keep)
         m[k++] = j == nb || (i < *na && (*a)[i]->id < b[j]->id) ? (*a)[i++] : b[j++];
     while (i < *na)
@@ -129,7 +117,6 @@ static int merge(hv_event ***a, size_t *na, hv_event **b, size_t nb, size_t limi
     free(b);
     *a = m;
     *na = keep;
-    return 0;
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -151,13 +138,13 @@ static int audience(sqlite3 *db, uint64_t after, uint64_t high, size_t limit, co
             take = room_max;
         hv_event **evs;
         size_t got;
-        if (read_chunk(db, after, high, limit, first ? user : NULL, rooms + done, take, &evs, &got) != 0 ||
-            merge(out, n, evs, got, limit) != 0) {
+        if (read_chunk(db, after, high, limit, first ? user : NULL, rooms + done, take, &evs, &got) != 0) {
             free_events(*out, *n);
             *out = NULL;
             *n = 0;
             return -1;
         }
+        merge(out, n, evs, got, limit);
         if (*n == limit && limit > 0)
             high = (*out)[*n - 1]->id - 1;
         done += take;
@@ -176,9 +163,7 @@ int hv_sqlite_audience(hv_store *base, uint64_t after_id, size_t limit, const ch
     if (limit == 0 || after_id >= high || (!user_id && nrooms == 0))
         return 0;
     /* the rooms sorted and deduped: a room named twice is one term */
-    const char **uniq = malloc(nrooms * sizeof(*uniq) + 1);
-    if (!uniq)
-        return -1;
+    const char **uniq = hv_xmalloc(nrooms * sizeof(*uniq));
     size_t nu = 0;
     if (nrooms)
         memcpy(uniq, rooms, nrooms * sizeof(*uniq));
@@ -223,11 +208,11 @@ int hv_sqlite_by_created(hv_store *base, const hv_created_query *q, hv_event ***
         bind_u64(s, 5, high);
         sqlite3_bind_int64(s, 6, (sqlite3_int64)q->limit);
         size_t cap = 64;
-        hv_event **evs = malloc(cap * sizeof(*evs));
+        hv_event **evs = hv_xmalloc(cap * sizeof(*evs));
         int step;
         while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             if (*n == cap)
-                evs = realloc(evs, (cap *= 2) * sizeof(*evs));
+                evs = hv_xrealloc(evs, (cap *= 2) * sizeof(*evs));
             hv_event *ev = hv_sqlite_row_event(s, 0);
             ev->created_key = sqlite3_column_double(s, 6);
             ev->created_set = HV_CREATED_KEY;

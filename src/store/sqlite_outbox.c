@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/sqlite_internal.h"
 #include "store/text_json.h"
 
@@ -143,11 +144,7 @@ void hv_sqlite_outbox_close(hv_outbox *base)
 hv_outbox *hv_sqlite_outbox_open(hv_store *base, char *err, size_t errlen)
 {
     hv_sqlite *st = hv_sqlite_of(base);
-    sq_outbox *ob = calloc(1, sizeof(*ob));
-    if (!ob) {
-        set_err(err, errlen, "out of memory");
-        return NULL;
-    }
+    sq_outbox *ob = hv_xcalloc(1, sizeof(*ob));
     ob->base.ops = base->ops;
     ob->st = st;
     pthread_mutex_init(&ob->mu, NULL);
@@ -193,12 +190,8 @@ static int collect_pending(sqlite3_stmt *s, hv_outbox_item **out, size_t *n)
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (len == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            hv_outbox_item *grown = realloc(items, ncap * sizeof(*items));
-            if (!grown)
-                break;
-            items = grown;
-            cap = ncap;
+            cap = cap ? 2 * cap : 16;
+            items = hv_xrealloc(items, cap * sizeof(*items));
         }
         hv_outbox_item *it = &items[len++];
         it->id = (uint64_t)sqlite3_column_int64(s, 0);
