@@ -27,6 +27,7 @@
 #include "codec/fishjam_pb.h"
 #include "codec/ws_frame.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/notifiers.h"
 #include "net/server.h"
 #include "net/ws.h"
@@ -161,9 +162,7 @@ void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {
     (void)r;
     hv_info("New incoming server WebSocket connection, accepting");
-    notif *n = calloc(1, sizeof(*n));
-    if (!n)
-        abort();
+    notif *n = hv_xcalloc(1, sizeof(*n));
     hv_notifier_sub_init(&n->sub, c);
     if (hv_ws_accept(c, &handler, n, HV_CONN_KIND_WS_SERVER) != 0)
         free(n);
