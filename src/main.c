@@ -18,6 +18,7 @@
 #include "codec/fishjam_pb.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "deliver/fanout.h"
 #include "hub/heartbeat.h"
 #include "hub/hub.h"
@@ -63,7 +64,7 @@ static char *metrics_json(control *ctl)
     ctl->last_events = events;
     ctl->last_deliveries = deliveries;
     ctl->last_ms = now;
-    return strdup(buf);
+    return hv_xstrdup(buf);
 }
 
 static void on_metrics_timer(uv_timer_t *t)
@@ -80,7 +81,7 @@ static void on_metrics_timer(uv_timer_t *t)
     char ts[32];
     hv_time_iso8601(hv_now_ms(), ts);
     size_t cap = strlen(figures) + 96;
-    char *env = malloc(cap);
+    char *env = hv_xmalloc(cap);
     int n = snprintf(env, cap, "{\"type\":\"metrics.report\",\"timestamp\":\"%s\",\"data\":%s}", ts, figures);
     json = hv_ws_frame_new(HV_WS_TEXT, env, (size_t)n);
     free(env);
