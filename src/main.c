@@ -71,19 +71,17 @@ static void on_metrics_timer(uv_timer_t *t)
 {
     control *ctl = t->data;
     char *figures = metrics_json(ctl);
-    hv_frame pb = {0}, json = {0};
     uint8_t *buf;
     size_t len;
-    if (hv_fishjam_encode_metrics_report(figures, &buf, &len) == 0) {
-        pb = hv_ws_frame_new(HV_WS_BINARY, buf, len);
-        free(buf);
-    }
+    hv_fishjam_encode_metrics_report(figures, &buf, &len);
+    hv_frame pb = hv_ws_frame_new(HV_WS_BINARY, buf, len);
+    free(buf);
     char ts[32];
     hv_time_iso8601(hv_now_ms(), ts);
     size_t cap = strlen(figures) + 96;
     char *env = hv_xmalloc(cap);
     int n = snprintf(env, cap, "{\"type\":\"metrics.report\",\"timestamp\":\"%s\",\"data\":%s}", ts, figures);
-    json = hv_ws_frame_new(HV_WS_TEXT, env, (size_t)n);
+    hv_frame json = hv_ws_frame_new(HV_WS_TEXT, env, (size_t)n);
     free(env);
     free(figures);
     hv_fanout_metrics(ctl->srv, pb, json);

@@ -39,14 +39,13 @@ typedef struct notif {
     uint8_t authed, format;
 } notif;
 
-static void send_pb(hv_conn *c, int (*enc)(uint8_t **, size_t *))
+static void send_pb(hv_conn *c, void (*enc)(uint8_t **, size_t *))
 {
     uint8_t *buf;
     size_t len;
-    if (enc(&buf, &len) == 0) {
-        hv_ws_send(c, HV_WS_BINARY, buf, len);
-        free(buf);
-    }
+    enc(&buf, &len);
+    hv_ws_send(c, HV_WS_BINARY, buf, len);
+    free(buf);
 }
 
 static int authenticate(hv_conn *c, notif *n, const char *token, int format)
@@ -94,10 +93,9 @@ static void on_binary(hv_conn *c, notif *n, const uint8_t *data, size_t len)
         subscribe(n, req.event_type);
         uint8_t *buf;
         size_t blen;
-        if (hv_fishjam_encode_subscribe_response(req.event_type, &buf, &blen) == 0) {
-            hv_ws_send(c, HV_WS_BINARY, buf, blen);
-            free(buf);
-        }
+        hv_fishjam_encode_subscribe_response(req.event_type, &buf, &blen);
+        hv_ws_send(c, HV_WS_BINARY, buf, blen);
+        free(buf);
     } else {
         hv_ws_close(c, 1003, "operation not allowed");
     }

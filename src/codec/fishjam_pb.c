@@ -214,23 +214,22 @@ static ProtobufCMessage *build(const ProtobufCMessageDescriptor *d, json_t *data
 
 /* ---- packing ---- */
 
-static int pack(const Fishjam__ServerMessage *msg, uint8_t **out, size_t *len)
+static void pack(const Fishjam__ServerMessage *msg, uint8_t **out, size_t *len)
 {
     size_t n = fishjam__server_message__get_packed_size(msg);
     uint8_t *buf = hv_xmalloc(n);
     *len = fishjam__server_message__pack(msg, buf);
     *out = buf;
-    return 0;
 }
 
 /* Packs ServerMessage{<content member f>: sub}. */
-static int pack_content(const ProtobufCFieldDescriptor *f, ProtobufCMessage *sub, uint8_t **out,
-                        size_t *len)
+static void pack_content(const ProtobufCFieldDescriptor *f, ProtobufCMessage *sub, uint8_t **out,
+                         size_t *len)
 {
     Fishjam__ServerMessage msg = FISHJAM__SERVER_MESSAGE__INIT;
     msg.content_case = (Fishjam__ServerMessage__ContentCase)f->id;
     memcpy((char *)&msg + f->offset, &sub, sizeof(sub));
-    return pack(&msg, out, len);
+    pack(&msg, out, len);
 }
 
 static const char *member_for_type(const char *type)
@@ -260,24 +259,25 @@ int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len)
     json_t *data = ev->data ? json_loadb(ev->data, ev->data_len, 0, NULL) : NULL;
     arena a = {.n = 0};
     ProtobufCMessage *sub = build(f->descriptor, json_is_object(data) ? data : NULL, ev->room_id, &a);
-    int rc = sub ? pack_content(f, sub, out, len) : -1;
+    if (sub)
+        pack_content(f, sub, out, len);
     arena_free(&a);
     json_decref(data);
-    return rc;
+    return sub ? 0 : -1;
 }
 
 /* ---- server replies ---- */
 
-int hv_fishjam_encode_authenticated(uint8_t **out, size_t *len)
+void hv_fishjam_encode_authenticated(uint8_t **out, size_t *len)
 {
     Fishjam__ServerMessage__Authenticated auth = FISHJAM__SERVER_MESSAGE__AUTHENTICATED__INIT;
     Fishjam__ServerMessage msg = FISHJAM__SERVER_MESSAGE__INIT;
     msg.content_case = FISHJAM__SERVER_MESSAGE__CONTENT_AUTHENTICATED;
     msg.authenticated = &auth;
-    return pack(&msg, out, len);
+    pack(&msg, out, len);
 }
 
-int hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *len)
+void hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *len)
 {
     Fishjam__ServerMessage__SubscribeResponse resp =
         FISHJAM__SERVER_MESSAGE__SUBSCRIBE_RESPONSE__INIT;
@@ -285,10 +285,10 @@ int hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *
     Fishjam__ServerMessage msg = FISHJAM__SERVER_MESSAGE__INIT;
     msg.content_case = FISHJAM__SERVER_MESSAGE__CONTENT_SUBSCRIBE_RESPONSE;
     msg.subscribe_response = &resp;
-    return pack(&msg, out, len);
+    pack(&msg, out, len);
 }
 
-int hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *len)
+void hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *len)
 {
     Fishjam__ServerMessage__MetricsReport report = FISHJAM__SERVER_MESSAGE__METRICS_REPORT__INIT;
     if (json)
@@ -296,7 +296,7 @@ int hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *le
     Fishjam__ServerMessage msg = FISHJAM__SERVER_MESSAGE__INIT;
     msg.content_case = FISHJAM__SERVER_MESSAGE__CONTENT_METRICS_REPORT;
     msg.metrics_report = &report;
-    return pack(&msg, out, len);
+    pack(&msg, out, len);
 }
 
 /* ---- client requests ---- */

@@ -43,9 +43,9 @@ typedef struct hv_fj_request {
 void hv_fishjam_decode_request(const uint8_t *buf, size_t len, hv_fj_request *req);
 void hv_fishjam_request_clear(hv_fj_request *req);
 
-/* Server replies, each a malloc'd ServerMessage. Return 0, -1 on failure. */
-int hv_fishjam_encode_authenticated(uint8_t **out, size_t *len);
-int hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *len);
-int hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *len);
+/* Server replies, each a malloc'd ServerMessage (they cannot fail). */
+void hv_fishjam_encode_authenticated(uint8_t **out, size_t *len);
+void hv_fishjam_encode_subscribe_response(int event_type, uint8_t **out, size_t *len);
+void hv_fishjam_encode_metrics_report(const char *json, uint8_t **out, size_t *len);
 
 #endif

@@ -233,18 +233,17 @@ static void test_replies(void **state)
     (void)state;
     uint8_t *out;
     size_t len;
-    assert_int_equal(hv_fishjam_encode_authenticated(&out, &len), 0);
+    hv_fishjam_encode_authenticated(&out, &len);
     assert_int_equal(len, 2);
     assert_memory_equal(out, "\x32\x00", 2);
     free(out);
 
-    assert_int_equal(hv_fishjam_encode_subscribe_response(HV_FJ_EVENT_SERVER_NOTIFICATION, &out,
-                                                          &len), 0);
+    hv_fishjam_encode_subscribe_response(HV_FJ_EVENT_SERVER_NOTIFICATION, &out, &len);
     assert_int_equal(len, 4);
     assert_memory_equal(out, "\x4a\x02\x08\x01", 4);
     free(out);
 
-    assert_int_equal(hv_fishjam_encode_metrics_report("{}", &out, &len), 0);
+    hv_fishjam_encode_metrics_report("{}", &out, &len);
     assert_int_equal(len, 6);
     assert_memory_equal(out, "\x62\x04\x0a\x02{}", 6);
     free(out);
