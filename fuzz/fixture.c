@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/router.h"
 #include "core/limits.h"
 #include "deliver/endpoints.h"
-#include "deliver/loop_slot.h"
 #include "hub/hub.h"
 #include "rooms/registry.h"
+#include "wiring.h"
 
 static char store_dir[64];
 
@@ -48,9 +47,10 @@ hv_loop *fuzz_fixture_loop(hv_server *srv)
     static hv_loop *loop;
     srv->endpoints = hv_endpoints_new(srv);
     hv_limits_init(&srv->limits, 0, 0);
-    srv->hub = hv_hub_start(srv);
-    srv->net = (hv_net_hooks){.request = hv_router_dispatch, .slot_new = hv_deliver_slot_new,
-                              .slot_free = hv_deliver_slot_free}; /* as main.c */
+    hv_hub_hooks hooks; /* as main.c */
+    hv_wiring_hub(srv, &hooks);
+    srv->hub = hv_hub_start(srv, &hooks);
+    hv_wiring_net(srv);
     int port;
     int fd = hv_listen_socket("127.0.0.1", 0, &port);
     loop = hv_loop_new(srv, 0, fd);

@@ -13,23 +13,22 @@
 #include <string.h>
 #include <uv.h>
 
-#include "api/router.h"
-#include "deliver/loop_slot.h"
 #include "codec/fishjam_pb.h"
+#include "codec/ws_frame.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "deliver/endpoints.h"
 #include "deliver/fanout.h"
+#include "deliver/sinks.h"
+#include "deliver/webhooks.h"
 #include "hub/heartbeat.h"
 #include "hub/hub.h"
-#include "net/server.h"
-#include "codec/ws_frame.h"
-#include "rooms/registry.h"
-#include "deliver/endpoints.h"
-#include "deliver/webhooks.h"
-#include "deliver/sinks.h"
 #include "ingest/janus.h"
 #include "ingest/janus_dedup.h"
+#include "net/server.h"
+#include "rooms/registry.h"
+#include "wiring.h"
 
 typedef struct control {
     hv_server *srv;
@@ -158,8 +157,7 @@ static void control_discard(control *ctl)
  * log follower (which needs the loops), then says herald listens; 0 or -1. */
 static int net_start(hv_server *srv)
 {
-    srv->net = (hv_net_hooks){.request = hv_router_dispatch, .slot_new = hv_deliver_slot_new,
-                              .slot_free = hv_deliver_slot_free};
+    hv_wiring_net(srv);
     if (hv_server_start(srv) != 0)
         return -1;
     hv_hub_follow(srv->hub);
@@ -175,129 +173,6 @@ static void net_stop(hv_server *srv)
     if (srv->hub)
         hv_hub_stop(srv->hub);
     hv_server_join(srv);
-}
-
-/* ---- the hub's hooks (hub/hooks.h) --------------------------------------
- * The hub sits below deliver and rooms: what it calls in them, main.c
- * (the composition root) hands it here. Thin wrappers: the hooks take
- * void * user data, the modules their own types. */
-static void lock_rooms(void *ud)
-{
-    hv_rooms_lock(ud);
-}
-
-static void unlock_rooms(void *ud)
-{
-    hv_rooms_unlock(ud);
-}
-
-static void lock_endpoints(void *ud)
-{
-    hv_endpoints_lock(ud);
-}
-
-static void unlock_endpoints(void *ud)
-{
-    hv_endpoints_unlock(ud);
-}
-
-static void match_endpoints(void *ud, const hv_event *ev, hv_kvlist *kv,
-                            void (*row)(void *arg, const char *endpoint_id), void *arg)
-{
-    hv_endpoints_match(ud, ev, kv, row, arg);
-}
-
-/* The engine starts after the hub (it commits through it): read when called. */
-static void enqueue_webhooks(void *ud, const hv_outbox_new *rows, size_t n, hv_event **evs)
-{
-    hv_server *srv = ud;
-    if (srv->webhooks)
-        hv_webhooks_enqueue(srv->webhooks, rows, n, evs);
-}
-
-static void kick_webhooks(void *ud)
-{
-    hv_server *srv = ud;
-    hv_webhooks_kick(srv->webhooks);
-}
-
-static void notify_sinks(void *ud, uint64_t last_id)
-{
-    hv_sinks_notify(ud, last_id);
-}
-
-static int fanout_wanted(void *ud, hv_loop *l, hv_event *const *evs, size_t n)
-{
-    (void)ud;
-    return hv_fanout_wanted(l, evs, n);
-}
-
-static void *fanout_prepare(void *ud, hv_event *const *evs, size_t n, int loops)
-{
-    (void)ud;
-    return hv_fanout_prepare(evs, n, loops);
-}
-
-static void fanout_deliver(hv_loop *l, void *batch)
-{
-    hv_fanout_deliver(l, batch);
-}
-
-static void rooms_apply(void *ud, const hv_kv_entry *e)
-{
-    hv_rooms_apply(ud, e);
-}
-
-static void endpoints_apply(void *ud, const hv_kv_entry *e)
-{
-    hv_endpoints_apply(ud, e);
-}
-
-static void rooms_retry(void *ud)
-{
-    hv_rooms_retry_refused(ud);
-}
-
-static void rooms_keys(void *ud, const char *ns, void (*each)(void *arg, const char *key),
-                       void *arg)
-{
-    hv_rooms_keys(ud, ns, each, arg);
-}
-
-static void endpoints_keys(void *ud, const char *ns, void (*each)(void *arg, const char *key),
-                           void *arg)
-{
-    hv_endpoints_keys(ud, ns, each, arg);
-}
-
-static void rooms_nodes_died(void *ud, const char *const *nodes, size_t n)
-{
-    hv_rooms_nodes_died(ud, nodes, n);
-}
-
-/* The table, from the modules main() created before the hub. The shared
- * namespaces are in snapshot order (a peer needs its room). */
-static void hub_hooks(hv_server *srv, hv_hub_hooks *h)
-{
-    *h = (hv_hub_hooks){.committed = enqueue_webhooks, .committed_ud = srv,
-                        .stored = notify_sinks, .stored_ud = srv->sinks,
-                        .wanted = fanout_wanted, .prepare = fanout_prepare,
-                        .deliver = fanout_deliver, .fanout_ud = srv,
-                        .kick = kick_webhooks, .kick_ud = srv};
-    if (srv->rooms) {
-        h->locks[h->nlocks++] = (hv_hub_lock){lock_rooms, unlock_rooms, srv->rooms};
-        static const char *const ns[] = {HV_NS_ROOM, HV_NS_PEER, HV_NS_PRESENCE};
-        for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
-            h->shared[h->nshared++] = (hv_hub_shared){ns[i], rooms_apply, rooms_keys, srv->rooms};
-        h->feed_ok = rooms_retry, h->feed_ok_ud = srv->rooms;
-        h->nodes_died = rooms_nodes_died, h->nodes_died_ud = srv->rooms;
-    }
-    if (srv->endpoints) {
-        h->locks[h->nlocks++] = (hv_hub_lock){lock_endpoints, unlock_endpoints, srv->endpoints};
-        h->match = match_endpoints, h->match_ud = srv->endpoints;
-        h->shared[h->nshared++] =
-            (hv_hub_shared){HV_NS_WEBHOOK, endpoints_apply, endpoints_keys, srv->endpoints};
-    }
 }
 
 int main(int argc, char **argv)
@@ -331,13 +206,14 @@ int main(int argc, char **argv)
     srv.sinks = hv_sinks_new(&srv);
     srv.janus_dedup = hv_janus_dedup_new(srv.cfg.janus_dedup);
     hv_hub_hooks hooks;
-    hub_hooks(&srv, &hooks);
+    hv_wiring_hub(&srv, &hooks);
     srv.hub = hv_hub_start(&srv, &hooks);
     /* Before any socket: the sessions this node held before a restart. */
     if (srv.hub)
         hv_rooms_restarted(srv.rooms);
     /* The engine may disable an endpoint (through the hub) at once. */
     srv.webhooks = srv.hub ? hv_webhooks_start(&srv) : NULL;
+    hv_wiring_webhooks_started(srv.webhooks);
     int ok = srv.hub && srv.webhooks && srv.sinks && net_start(&srv) == 0;
     hv_heartbeat *heartbeat = NULL;
     if (ok) {
