@@ -28,6 +28,7 @@
 #include "net/server.h"
 #include "rooms/registry.h"
 #include "store/engine.h"
+#include "wiring.h"
 
 #define DEADLINE_MS 60000
 
@@ -89,34 +90,6 @@ static void set_gate(int h, int f)
 
 /* ---- the server ---------------------------------------------------------- */
 
-/* The hub's hooks this test needs (main.c installs the same): the
- * registries' locks for the undo, and the endpoints' matching. */
-static void lock_rooms(void *ud)
-{
-    hv_rooms_lock(ud);
-}
-
-static void unlock_rooms(void *ud)
-{
-    hv_rooms_unlock(ud);
-}
-
-static void lock_endpoints(void *ud)
-{
-    hv_endpoints_lock(ud);
-}
-
-static void unlock_endpoints(void *ud)
-{
-    hv_endpoints_unlock(ud);
-}
-
-static void match_endpoints(void *ud, const hv_event *ev, hv_kvlist *kv,
-                            void (*row)(void *arg, const char *endpoint_id), void *arg)
-{
-    hv_endpoints_match(ud, ev, kv, row, arg);
-}
-
 typedef struct fixture {
     hv_server srv;
     char dir[64];
@@ -144,11 +117,8 @@ static int setup(void **state)
     snprintf(f->srv.cfg.node_id, sizeof(f->srv.cfg.node_id), "test");
     f->srv.rooms = hv_rooms_new(&f->srv);
     f->srv.endpoints = hv_endpoints_new(&f->srv);
-    hv_hub_hooks hooks = {.locks = {{lock_rooms, unlock_rooms, f->srv.rooms},
-                                    {lock_endpoints, unlock_endpoints, f->srv.endpoints}},
-                          .nlocks = 2,
-                          .match = match_endpoints,
-                          .match_ud = f->srv.endpoints};
+    hv_hub_hooks hooks; /* the server's own wiring: the registries' locks, the endpoints' matching */
+    hv_wiring_hub(&f->srv, &hooks);
     f->srv.hub = hv_hub_start(&f->srv, &hooks);
     assert_non_null(f->srv.hub);
     tried = stored = 0;
