@@ -40,6 +40,11 @@ void hv_api_peer_delete(hv_conn *c, hv_http_req *r);
 void hv_api_peer_refresh_token(hv_conn *c, hv_http_req *r);
 void hv_api_peer_subscribe(hv_conn *c, hv_http_req *r);
 void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r);
+void hv_api_validate(hv_conn *c, hv_http_req *r); /* GET /validate (SDK 0.28+) */
+/* unsupported.c: the Fishjam media features herald has not (501) */
+void hv_api_track_forwardings(hv_conn *c, hv_http_req *r);
+void hv_api_moq_access(hv_conn *c, hv_http_req *r);
+void hv_api_recordings(hv_conn *c, hv_http_req *r);
 /* webhooks.c: the webhook endpoints API */
 void hv_api_webhook_create(hv_conn *c, hv_http_req *r);
 void hv_api_webhook_list(hv_conn *c, hv_http_req *r);

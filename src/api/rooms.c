@@ -127,3 +127,14 @@ void hv_api_room_livestream_token(hv_conn *c, hv_http_req *r)
     hv_token_new(token, hash);
     hv_http_respond_json(c, 201, json_pack("{s:s}", "token", token));
 }
+
+/* GET /validate: SDK 0.28+'s FishjamClient.create() checks its management
+ * token here first. The room API's own check answers: 200 {} for the
+ * server token, 401 "Missing token" / "Invalid token" (the SDK's
+ * UnauthorizedException) otherwise, 429 while the address backs off. */
+void hv_api_validate(hv_conn *c, hv_http_req *r)
+{
+    if (hv_auth_require_server(c, r) != 0)
+        return;
+    hv_http_respond_json(c, 200, json_object());
+}

@@ -4,7 +4,7 @@
  * Each route names a method, a path and its handler. Paths are matched
  * after http.c has collapsed repeated slashes, so the Fishjam SDK's
  * "//room" and "//socket/server/websocket" arrive as "/room" and
- * "/socket/server/websocket".
+ * "/socket/server/websocket" (and SDK 0.28+'s "//validate" as "/validate").
  */
 #include "api/router.h"
 
@@ -21,7 +21,9 @@ typedef struct route {
     hv_route_handler handler;
 } route;
 
-/* ":x" matches one path segment, decoded into req->param[i] in order. */
+/* ":x" matches one path segment, decoded into req->param[i] in order; a
+ * last segment "*" matches the rest of the path (one segment or more);
+ * method "*" matches every method. */
 static const route routes[] = {
     {"GET", "/health", hv_api_health},
     {"GET", "/metrics", hv_api_metrics},
@@ -45,6 +47,12 @@ static const route routes[] = {
     {"POST", "/room/:id/peer/:pid/subscribe_tracks", hv_api_peer_subscribe},
     {"POST", "/room/:id/viewer", hv_api_room_livestream_token},
     {"POST", "/room/:id/streamer", hv_api_room_livestream_token},
+    /* SDK 0.28+: credentials check; media features herald has not (501) */
+    {"GET", "/validate", hv_api_validate},
+    {"POST", "/room/:id/track_forwardings", hv_api_track_forwardings},
+    {"POST", "/moq/access", hv_api_moq_access},
+    {"*", "/recordings", hv_api_recordings},
+    {"*", "/recordings/*", hv_api_recordings},
     {"GET", "/v1/sinks", hv_api_sinks_list},
     {"POST", "/v1/webhooks", hv_api_webhook_create},
     {"GET", "/v1/webhooks", hv_api_webhook_list},
@@ -101,6 +109,8 @@ static int match(const char *pattern, const char *path, char params[3][257])
         const char *pe = strchr(pattern, '/'), *se = strchr(path, '/');
         size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
         size_t sl = se ? (size_t)(se - path) : strlen(path);
+        if (pattern[0] == '*' && pattern[1] == 0)
+            return sl > 0; /* the rest of the path */
         if (pattern[0] == ':') {
             if (np == 3 || decode_segment(path, sl, params[np++]) != 0)
                 return 0;
@@ -120,7 +130,7 @@ int hv_router_find(const char *method, const char *path, hv_route_handler *out, 
         if (!match(routes[i].path, path, params))
             continue;
         path_found = 1;
-        if (strcmp(routes[i].method, method) == 0 ||
+        if (strcmp(routes[i].method, method) == 0 || strcmp(routes[i].method, "*") == 0 ||
             (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
             *out = routes[i].handler;
             return 200;

@@ -81,6 +81,34 @@ static void unknown_path_is_404(void **state)
     assert_int_equal(hv_router_find("GET", "", &h, params), 404);
 }
 
+/* SDK 0.28+'s calls: /validate, and the media features herald answers
+ * 501 (recordings: every method, every depth). */
+static void newer_sdk_routes(void **state)
+{
+    (void)state;
+    hv_route_handler h = NULL;
+    char params[3][257];
+    assert_int_equal(hv_router_find("GET", "/validate", &h, params), 200);
+    assert_ptr_equal(h, hv_api_validate);
+    assert_int_equal(hv_router_find("POST", "/validate", &h, params), 405);
+    assert_int_equal(hv_router_find("POST", "/room/r1/track_forwardings", &h, params), 200);
+    assert_ptr_equal(h, hv_api_track_forwardings);
+    assert_string_equal(params[0], "r1");
+    assert_int_equal(hv_router_find("POST", "/moq/access", &h, params), 200);
+    assert_ptr_equal(h, hv_api_moq_access);
+    static const char *const methods[] = {"GET", "POST", "DELETE", "PATCH", "PUT", "HEAD"};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        h = NULL;
+        assert_int_equal(hv_router_find(methods[i], "/recordings", &h, params), 200);
+        assert_ptr_equal(h, hv_api_recordings);
+        h = NULL;
+        assert_int_equal(hv_router_find(methods[i], "/recordings/r1/a/b", &h, params), 200);
+        assert_ptr_equal(h, hv_api_recordings);
+    }
+    assert_int_equal(hv_router_find("GET", "/recordingsx", &h, params), 404);
+    assert_int_equal(hv_router_find("PUT", "/room/r1", &h, params), 405); /* "*" is not everywhere */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +117,7 @@ int main(void)
         cmocka_unit_test(head_is_get),
         cmocka_unit_test(wrong_method_is_405),
         cmocka_unit_test(unknown_path_is_404),
+        cmocka_unit_test(newer_sdk_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
