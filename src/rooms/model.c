@@ -149,6 +149,29 @@ hv_room *hv_room_from_body(const char *body, size_t len, char *err, size_t errle
     return room;
 }
 
+/* A vapi peer's options: apiKey and callId, non-empty strings (SDK 0.26+
+ * PeerOptionsVapi). herald joins no VAPI call, so it keeps neither: the
+ * API key is a credential it has no use for. 0, or -1 with err. */
+static int check_vapi(json_t *opts, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"apiKey", "callId"};
+    char g[128];
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(opts, keys[i]);
+        if (!v || json_is_null(v))
+            return snprintf(err, errlen, "Missing %s in vapi peer options", keys[i]), -1;
+        if (!json_is_string(v) || !json_string_length(v))
+            return snprintf(err, errlen, "Expected %s to be a non-empty string, got: %s", keys[i],
+                            got(v, g, sizeof(g))), -1;
+    }
+    return 0;
+}
+
+static int type_of(const char *type)
+{
+    return !strcmp(type, "webrtc") ? 1 : !strcmp(type, "agent") ? 2 : !strcmp(type, "vapi") ? 3 : 0;
+}
+
 int hv_peer_from_body(hv_peer *p, const char *body, size_t len, char *err, size_t errlen)
 {
     json_t *in = json_loadb(body, len, 0, NULL);
@@ -157,16 +180,18 @@ int hv_peer_from_body(hv_peer *p, const char *body, size_t len, char *err, size_
     int rc = -1;
     if (!json_is_object(in) || !type || (opts && !json_is_object(opts) && !json_is_null(opts)))
         snprintf(err, errlen, "Invalid request body structure");
-    else if (strcmp(type, "webrtc") != 0 && strcmp(type, "agent") != 0)
+    else if (!type_of(type))
         snprintf(err, errlen, "Invalid peer type");
-    else {
+    else if (type_of(type) == 3 && check_vapi(opts, err, errlen) != 0) {
+        /* err says which option */
+    } else {
         const char *mode = json_string_value(json_object_get(opts, "subscribeMode"));
         json_t *md = json_object_get(opts, "metadata");
         if (json_object_get(opts, "subscribeMode") && !json_is_null(json_object_get(opts, "subscribeMode")) &&
             (!mode || (strcmp(mode, "auto") != 0 && strcmp(mode, "manual") != 0))) {
             snprintf(err, errlen, "Expected subscribeMode to be 'auto' or 'manual'");
         } else {
-            p->type = !strcmp(type, "agent") ? 2 : 1;
+            p->type = type_of(type);
             snprintf(p->subscribe_mode, sizeof(p->subscribe_mode), "%s", mode ? mode : "auto");
             free(p->metadata);
             p->metadata = json_dumps(md ? md : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
@@ -179,7 +204,7 @@ int hv_peer_from_body(hv_peer *p, const char *body, size_t len, char *err, size_
 
 const char *hv_peer_type_name(int type)
 {
-    return type == 2 ? "agent" : "webrtc";
+    return type == 2 ? "agent" : type == 3 ? "vapi" : "webrtc";
 }
 
 json_t *hv_peer_json(const hv_peer *p)
@@ -236,7 +261,8 @@ hv_peer *hv_peer_from_record(const char *id, const char *rec)
     if (room_id && hash && strlen(hash) == 64 && strlen(id) < sizeof(p->id)) {
         p = hv_peer_alloc(room_id);
         snprintf(p->id, sizeof(p->id), "%s", id);
-        p->type = (int)json_integer_value(json_object_get(j, "type")) == 2 ? 2 : 1;
+        json_int_t type = json_integer_value(json_object_get(j, "type"));
+        p->type = type == 2 || type == 3 ? (int)type : 1;
         p->metadata = json_dumps(json_object_get(j, "metadata") ? json_object_get(j, "metadata") : json_null(),
                                  JSON_ENCODE_ANY | JSON_COMPACT);
         snprintf(p->subscribe_mode, sizeof(p->subscribe_mode), "%s", mode ? mode : "auto");

@@ -18,7 +18,7 @@ typedef struct hv_peer {
     atomic_int refs;
     char id[37];
     char *room_id;
-    int type;                /* 1 webrtc, 2 agent */
+    int type;                /* 1 webrtc, 2 agent, 3 vapi (PeerType's numbers) */
     char *metadata;          /* compact JSON text, "null" when none */
     char subscribe_mode[8];  /* "auto" | "manual" */
     char token_hash[65];     /* hex SHA-256 of the token; the token itself is never kept */
