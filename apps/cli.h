@@ -39,6 +39,7 @@ typedef struct cli {
     uint64_t max_peers;
     /* peer add / connect */
     const char *metadata, *subscribe_mode, *peer_token;
+    const char *vapi_api_key, *vapi_call_id; /* peer add --type vapi */
     int token_only;
     herald_peer_auth auth;
     /* subscribe: the app-client token (--token or --peer-token) */

@@ -9,8 +9,9 @@
  *   room list                       one Room per line (--json: the array)
  *   room get ROOM                   prints the Room
  *   room delete ROOM                prints nothing
- *   peer add ROOM [--type webrtc|agent] [--metadata JSON]
+ *   peer add ROOM [--type webrtc|agent|vapi] [--metadata JSON]
  *                 [--subscribe-mode auto|manual]
+ *                 [--vapi-api-key KEY --vapi-call-id ID]
  *                                   prints {"peer":…,"token":…,
  *                                   "peer_websocket_url":…}; --token-only:
  *                                   the token alone
@@ -157,6 +158,8 @@ static int print_token_or_data(const cli *c, const char *what, const char *data)
 static int peer_add(const cli *c, const char *room)
 {
     char err[512] = "";
+    if ((c->vapi_api_key || c->vapi_call_id) && !(c->type && !strcmp(c->type, "vapi")))
+        return cli_usage_error("%s", "--vapi-api-key and --vapi-call-id go with --type vapi");
     json_t *opts = json_object();
     if (c->metadata) {
         json_error_t jerr;
@@ -169,6 +172,11 @@ static int peer_add(const cli *c, const char *room)
     }
     if (c->subscribe_mode)
         json_object_set_new(opts, "subscribeMode", json_string(c->subscribe_mode));
+    /* a vapi peer's options; the server says when one is missing */
+    if (c->vapi_api_key)
+        json_object_set_new(opts, "apiKey", json_string(c->vapi_api_key));
+    if (c->vapi_call_id)
+        json_object_set_new(opts, "callId", json_string(c->vapi_call_id));
     json_t *req = json_pack("{s:s?,s:o}", "type", c->type ? c->type : "webrtc", "options", opts);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);

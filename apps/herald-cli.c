@@ -55,10 +55,12 @@ static void usage(FILE *out)
           "  room list                     print every room, one JSON line each\n"
           "  room get ROOM                 print a room as JSON\n"
           "  room delete ROOM              delete a room\n"
-          "  peer add ROOM [--type webrtc|agent] [--metadata JSON]\n"
+          "  peer add ROOM [--type webrtc|agent|vapi] [--metadata JSON]\n"
           "                [--subscribe-mode auto|manual] [--token-only]\n"
+          "                [--vapi-api-key KEY --vapi-call-id ID]\n"
           "                                add a peer, print {\"peer\":…,\"token\":…}\n"
-          "                                (--token-only: the peer token alone)\n"
+          "                                (--token-only: the peer token alone); a vapi\n"
+          "                                peer needs both --vapi-* options\n"
           "  peer delete ROOM PEER         delete a peer\n"
           "  peer refresh-token ROOM PEER [--token-only]\n"
           "                                issue a new peer token, print {\"token\":…}\n"
@@ -137,7 +139,7 @@ enum {
     OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
     OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
     OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
-    OPT_NO_RECONNECT,
+    OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID,
 };
 #define BIT(opt) (1u << ((opt) - OPT_SERVER))
 
@@ -164,6 +166,8 @@ static const struct option longopts[] = {
     {"peer-token", required_argument, NULL, OPT_PEER_TOKEN},
     {"auth", required_argument, NULL, OPT_AUTH},
     {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+    {"vapi-api-key", required_argument, NULL, OPT_VAPI_API_KEY},
+    {"vapi-call-id", required_argument, NULL, OPT_VAPI_CALL_ID},
     {NULL, 0, NULL, 0},
 };
 
@@ -183,7 +187,8 @@ static const struct {
     {"room get", BIT(OPT_JSON)},
     {"room delete", 0},
     {"peer add", BIT(OPT_TYPE) | BIT(OPT_METADATA) | BIT(OPT_SUBSCRIBE_MODE) |
-                     BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
+                     BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON) | BIT(OPT_VAPI_API_KEY) |
+                     BIT(OPT_VAPI_CALL_ID)},
     {"peer delete", 0},
     {"peer refresh-token", BIT(OPT_TOKEN_ONLY) | BIT(OPT_JSON)},
     {"peer connect", BIT(OPT_PEER_TOKEN) | BIT(OPT_AUTH) | BIT(OPT_METADATA)},
@@ -274,6 +279,8 @@ int main(int argc, char **argv)
         case OPT_TOKEN_ONLY: c.token_only = 1; break;
         case OPT_PEER_TOKEN: c.peer_token = optarg; break;
         case OPT_NO_RECONNECT: c.no_reconnect = 1; break;
+        case OPT_VAPI_API_KEY: c.vapi_api_key = optarg; break;
+        case OPT_VAPI_CALL_ID: c.vapi_call_id = optarg; break;
         case OPT_AUTH:
             if (!strcmp(optarg, "header"))
                 c.auth = HERALD_PEER_AUTH_HEADER;
