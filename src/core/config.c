@@ -127,6 +127,9 @@ static const opt options[] = {
       "--webhook-allow wins (default none: loopback, private, CGNAT, ULA, link-local, multicast and reserved "
       "networks are refused; loopback is allowed with the development token)"),
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
+    O("room-webhook-secret", OPT_STR, room_webhook_secret,
+      "secret of the x-fishjam-signature-256 header (sha256=<hex HMAC-SHA256 of the body>) on the webhooks of "
+      "rooms created with a webhookUrl, as Fishjam signs them (default none: no such header)"),
     O("config", OPT_STR, config_path,
       "JSON file: any option by its flag name, and \"sinks\" (flags and environment win over it)"),
     O("modules-dir", OPT_STR, modules_dir,
@@ -288,6 +291,13 @@ static int set_option(hv_config *c, const opt *o, const char *v)
     return -1;
 }
 
+/* Whether an option's value is a secret: a bad one is reported without
+ * its value, so it never reaches a log. */
+static int is_secret(const opt *o)
+{
+    return !strcmp(o->name, "token") || strstr(o->name, "secret") != NULL;
+}
+
 static int load_env(hv_config *c)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -298,7 +308,8 @@ static int load_env(hv_config *c)
         env[l] = 0;
         const char *v = getenv(env);
         if (v && *v && set_option(c, &options[i], v) != 0) {
-            fprintf(stderr, "herald: bad value for %s: '%s'\n", env, v);
+            fprintf(stderr, "herald: bad value for %s: '%s'\n", env,
+                    is_secret(&options[i]) ? "(secret not shown)" : v);
             return -1;
         }
     }
@@ -338,7 +349,8 @@ static int load_args(hv_config *c, int argc, char **argv)
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v || set_option(c, o, v) != 0) {
-            fprintf(stderr, "herald: bad value for --%s: '%s'\n", o->name, v ? v : "");
+            fprintf(stderr, "herald: bad value for --%s: '%s'\n", o->name,
+                    !v ? "" : is_secret(o) ? "(secret not shown)" : v);
             return -1;
         }
     }

@@ -71,6 +71,7 @@ typedef struct hv_config {
     char webhook_deny[1024];          /* CIDRs never called (SSRF guard) */
     char webhook_allow[1024];         /* if set, only these CIDRs are called */
     size_t webhook_response_cap;      /* bytes of a response body kept */
+    char room_webhook_secret[512];    /* key of x-fishjam-signature-256 on room webhooks; "" = no header */
     /* config file and sink modules (deliver/sinks.c) */
     char config_path[1024];           /* --config: JSON file of settings and "sinks" */
     char modules_dir[1024];           /* where sink modules are looked for; "" = default */

@@ -59,6 +59,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->enabled = ep->enabled;
     c->disabled_reason = dup0(ep->disabled_reason);
     c->room_webhook = ep->room_webhook;
+    c->batch = ep->batch;
     c->retired = ep->retired;
     c->created_ms = ep->created_ms;
     return c;
@@ -230,6 +231,8 @@ char *hv_endpoint_record(const hv_endpoint *ep)
                           ep->description, "enabled", ep->enabled, "disabled_reason", ep->disabled_reason,
                           "room_webhook", ep->room_webhook, "retired", ep->retired, "created_ms",
                           (json_int_t)ep->created_ms);
+    if (ep->batch) /* absent = unbatched: older records read the same */
+        json_object_set_new(j, "batch", json_true());
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -270,6 +273,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     ep->disabled_reason = dup0(json_string_value(json_object_get(j, "disabled_reason")));
     ep->room_webhook = json_is_true(json_object_get(j, "room_webhook"));
     ep->retired = json_is_true(json_object_get(j, "retired"));
+    ep->batch = ep->room_webhook && json_is_true(json_object_get(j, "batch"));
     ep->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     json_decref(j);
     return ep;

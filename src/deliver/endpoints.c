@@ -320,7 +320,7 @@ void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, 
     uv_mutex_unlock(&e->mu);
 }
 
-void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv)
+void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, int batch, hv_kvlist *kv)
 {
     hv_endpoint *ep = hv_endpoint_alloc();
     snprintf(ep->id, sizeof(ep->id), "room_%s", room_id); /* room ids fit: no two share one */
@@ -333,6 +333,7 @@ void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url
     hv_webhook_secret_new(secret);
     ep->secret = hv_xstrdup(secret);
     ep->room_webhook = 1;
+    ep->batch = batch;
     ep->created_ms = hv_now_ms();
     uv_mutex_lock(&e->mu);
     replace(e, ep, kv);

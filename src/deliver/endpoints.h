@@ -46,6 +46,8 @@ typedef struct hv_endpoint {
     int enabled;
     char *disabled_reason;    /* why it was disabled, or NULL */
     int room_webhook;         /* made by a room's webhookUrl */
+    int batch;                /* room webhook of a room created with batchWebhookNotifications:
+                               * bodies are ServerMessage{notification_batch} (webhooks.c) */
     int retired;              /* room deleted: matches nothing more */
     int64_t created_ms;
 } hv_endpoint;
@@ -109,8 +111,9 @@ void hv_endpoints_keys(hv_endpoints *e, const char *ns, void (*each)(void *arg, 
                        void *arg);
 
 /* Room webhooks (called by the rooms registry with its lock held, before
- * it commits room.created; kv receives the endpoint's record). */
-void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, hv_kvlist *kv);
+ * it commits room.created; kv receives the endpoint's record). batch: the
+ * room asked for batchWebhookNotifications. */
+void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url, int batch, hv_kvlist *kv);
 
 /* Signing: the value of the webhook-signature header for id, timestamp and
  * body ("v1,<base64>" per secret, space-separated). out holds 256 bytes. */
@@ -119,6 +122,13 @@ void hv_webhook_sign(const hv_endpoint *ep, const char *msg_id, int64_t ts, cons
 /* HMAC of one secret; returns -1 when the secret is not "whsec_<base64>". */
 int hv_webhook_signature(const char *secret, const char *msg_id, int64_t ts, const void *body,
                          size_t len, char out[64]);
+/* Fishjam's room webhook signature (SDK 0.29 verifyWebhookSignature): the
+ * value of x-fishjam-signature-256, "sha256=" + lowercase hex of
+ * HMAC-SHA256(key = the secret's bytes, the raw body). -1 on an OpenSSL
+ * failure (out is then ""). */
+#define HV_FISHJAM_SIG_SIZE 72 /* "sha256=" + 64 hex + NUL */
+int hv_webhook_fishjam_signature(const char *secret, const void *body, size_t len,
+                                 char out[HV_FISHJAM_SIG_SIZE]);
 /* A new secret "whsec_" + base64 of 32 random bytes. */
 void hv_webhook_secret_new(char out[64]);
 

@@ -32,10 +32,12 @@
 typedef struct wh_req {
     hv_list link; /* in w->reqs */
     hv_webhooks *w;
-    wh_item *item;
+    wh_item **items;      /* the rows this request carries: &one, or a batch's copy */
+    size_t nitems;
+    wh_item *one;
     CURL *easy;
     struct curl_slist *headers;
-    char *body;           /* owned body (Jellyfish JSON), else NULL */
+    char *body;           /* owned body (Jellyfish JSON, a batch), else NULL */
     char *resp;           /* response excerpt, response_cap + 1 bytes */
     size_t resp_len;
     int64_t started_ms;
@@ -200,6 +202,8 @@ static void free_req(hv_webhooks *w, wh_req *r)
         release_easy(w, r->easy);
     }
     curl_slist_free_all(r->headers);
+    if (r->items != &r->one)
+        free(r->items);
     free(r->body);
     free(r->resp);
     free(r);
@@ -216,9 +220,40 @@ static int add_header(wh_req *r, const char *fmt, const char *a, const char *b)
     return 0;
 }
 
-int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen)
+/* A batched endpoint's body (owned by r): ServerMessage{notification_batch}
+ * of the rows' encoded notifications; a lone VAD notification bare. */
+static const void *batch_body(wh_req *r, size_t *blen)
 {
-    hv_event *ev = it->ev;
+    const hv_event *first = r->items[0]->ev;
+    if (r->nitems == 1 && !hv__webhook_batchable(first)) {
+        *blen = hv_frame_payload_len(&first->pb);
+        return hv_frame_payload(&first->pb);
+    }
+    const uint8_t *pb[HV_WH_BATCH_MAX];
+    size_t len[HV_WH_BATCH_MAX];
+    for (size_t i = 0; i < r->nitems; i++) {
+        pb[i] = hv_frame_payload(&r->items[i]->ev->pb);
+        len[i] = hv_frame_payload_len(&r->items[i]->ev->pb);
+    }
+    r->body = (char *)hv_wh_batch_body(pb, len, r->nitems, blen);
+    return r->body;
+}
+
+/* The Standard Webhooks id, the same on every retry: one row's event id,
+ * or a batch's first and last event ids and its size. */
+static void message_id(const wh_req *r, const hv_endpoint *ep, char *out, size_t len)
+{
+    const wh_item *a = r->items[0], *z = r->items[r->nitems - 1];
+    if (r->nitems == 1)
+        snprintf(out, len, "msg_%" PRIu64 "_%s", a->event_id, ep->id);
+    else
+        snprintf(out, len, "msg_%" PRIu64 "-%" PRIu64 "x%zu_%s", a->event_id, z->event_id, r->nitems, ep->id);
+}
+
+int hv__webhook_http_start(hv_webhooks *w, wh_item **items, size_t n, const hv_endpoint *ep, char *err,
+                           size_t errlen)
+{
+    hv_event *ev = items[0]->ev;
     const void *body;
     size_t blen;
     const char *ctype;
@@ -233,8 +268,17 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
     wh_req *r = hv_xcalloc(1, sizeof(*r));
     hv_list_init(&r->link);
     r->w = w;
-    r->item = it;
-    if (ep->format == HV_WH_PROTOBUF) {
+    r->one = items[0];
+    r->items = &r->one;
+    r->nitems = n;
+    if (n > 1) {
+        r->items = hv_xmalloc(n * sizeof(*r->items));
+        memcpy(r->items, items, n * sizeof(*r->items));
+    }
+    if (ep->batch) {
+        body = batch_body(r, &blen);
+        ctype = "application/x-protobuf";
+    } else if (ep->format == HV_WH_PROTOBUF) {
         body = hv_frame_payload(&ev->pb);
         blen = hv_frame_payload_len(&ev->pb);
         ctype = "application/x-protobuf";
@@ -249,8 +293,8 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
     }
     if (w->response_cap)
         r->resp = hv_xmalloc(w->response_cap + 1);
-    char msg_id[32 + HV_ENDPOINT_ID_SIZE], ts[32], sig[256] = "";
-    snprintf(msg_id, sizeof(msg_id), "msg_%" PRIu64 "_%s", it->event_id, ep->id);
+    char msg_id[64 + HV_ENDPOINT_ID_SIZE], ts[32], sig[256] = "", fj_sig[HV_FISHJAM_SIG_SIZE] = "";
+    message_id(r, ep, msg_id, sizeof(msg_id));
     for (const char *p = msg_id; *p; p++)
         if (*p <= ' ' || *p > '~') { /* never let an id break the header block */
             snprintf(err, errlen, "endpoint id unfit for a header");
@@ -269,6 +313,15 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, c
     }
     if (!sig[0]) {
         snprintf(err, errlen, "the endpoint's secret is not a valid whsec_ secret");
+        free_req(w, r);
+        return -1;
+    }
+    /* Fishjam's own signature, on room webhooks only (their receivers use
+     * the SDK's verifyWebhookSignature). */
+    if (ep->room_webhook && w->room_secret &&
+        (hv_webhook_fishjam_signature(w->room_secret, body, blen, fj_sig) != 0 ||
+         add_header(r, "x-fishjam-signature-256: %s%s", fj_sig, ""))) {
+        snprintf(err, errlen, "cannot sign the request (x-fishjam-signature-256)");
         free_req(w, r);
         return -1;
     }
@@ -342,8 +395,7 @@ static void finish(hv_webhooks *w, wh_req *r, CURLcode code)
         hv_wh_excerpt_clean(r->resp, r->resp_len);
         res.response = r->resp;
     }
-    wh_item *it = r->item;
-    hv__webhook_attempt_done(w, it, &res);
+    hv__webhook_attempt_done(w, r->items, r->nitems, &res);
     free_req(w, r);
 }
 
@@ -369,7 +421,8 @@ void hv__webhook_http_shutdown(hv_webhooks *w)
     w->closing = 1;
     while (!hv_list_empty(&w->reqs)) {
         wh_req *r = hv_container_of(w->reqs.next, wh_req, link);
-        r->item->in_flight = 0;
+        for (size_t i = 0; i < r->nitems; i++)
+            r->items[i]->in_flight = 0;
         free_req(w, r);
     }
     for (size_t i = 0; i < w->npool; i++)

@@ -3,7 +3,8 @@
  * webhooks.c (the thread, the inbox, the public functions),
  * webhook_queue.c (queues, retries, outcomes, the attempt log) and
  * webhook_http.c (libcurl multi driven by libuv, one request per attempt)
- * and webhook_window.c (the in-memory window of each endpoint's rows).
+ * webhook_window.c (the in-memory window of each endpoint's rows) and
+ * webhook_batch.c (the batched requests of rooms that asked for them).
  * Everything here belongs to the engine thread, except the inbox (under
  * mu) and the counters (atomics). The functions are package-private
  * (hv__webhook_*): not for use outside these files.
@@ -101,6 +102,7 @@ struct hv_webhooks {
     size_t window;           /* rows in memory per endpoint (--webhook-window) */
     int64_t disable_after_ms;
     size_t response_cap;
+    const char *room_secret; /* --room-webhook-secret (the server config's), or NULL */
 
     uv_thread_t thread;
     uv_loop_t loop;
@@ -131,7 +133,7 @@ struct hv_webhooks {
     hv_map done;             /* row ids finished before the hub handed them over */
     uint64_t hub_high;       /* highest row id the hub handed over */
     uint64_t done_pruned;    /* hub_high when w->done was last pruned */
-    size_t ninflight;        /* requests in flight, all endpoints */
+    size_t ninflight;        /* rows in flight, all endpoints (a batch counts each of its rows) */
     hv_list dirty;           /* wh_ep.dirty_link */
     wh_item **heap;
     size_t nheap, capheap;
@@ -147,9 +149,13 @@ struct hv_webhooks {
 
 /* webhook_http.c */
 int hv__webhook_http_init(hv_webhooks *w);
-/* Starts the attempt (item->ev loaded). Returns 0, or -1 with a message
- * in err when the request could not even be built. */
-int hv__webhook_http_start(hv_webhooks *w, wh_item *it, const hv_endpoint *ep, char *err, size_t errlen);
+/* Starts one request for n rows of ep (their events loaded): n == 1 is
+ * one row as ever; a batched endpoint's rows go in one
+ * ServerMessage{notification_batch} (a lone VAD notification bare). The
+ * request keeps a copy of items. Returns 0, or -1 with a message in err
+ * when the request could not even be built. */
+int hv__webhook_http_start(hv_webhooks *w, wh_item **items, size_t n, const hv_endpoint *ep, char *err,
+                           size_t errlen);
 /* Abandons every request in flight (their items are left to the caller)
  * and releases libcurl; the poll handles are closed. */
 void hv__webhook_http_shutdown(hv_webhooks *w);
@@ -168,6 +174,14 @@ void hv__webhook_window_drained(hv_webhooks *w, wh_ep *ep);
 /* Whether the attempts not yet recorded finish a row of endpoint_id (NULL:
  * any) above after_id, which a read of pending rows would bring back. */
 int hv__webhook_batch_may_read_back(const hv_webhooks *w, const char *endpoint_id, uint64_t after_id);
+
+/* webhook_batch.c */
+/* Starts one request with the rows ready for a batched room endpoint
+ * (ep has none in flight); rows that cannot go are failed or rescheduled
+ * as in a single delivery. Always takes at least one row off ep->ready. */
+void hv__webhook_start_batch(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
+/* Whether an event may share a batch (VAD notifications go alone). */
+int hv__webhook_batchable(const hv_event *ev);
 
 /* webhook_queue.c */
 void hv__webhook_queue_init(hv_webhooks *w);
@@ -189,8 +203,16 @@ void hv__webhook_release_off(hv_webhooks *w);
 void hv__webhook_prune_done(hv_webhooks *w);
 /* Writes the batched attempts to the outbox now. */
 void hv__webhook_flush(hv_webhooks *w);
-/* An attempt ended (called from webhook_http.c). */
-void hv__webhook_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r);
+/* A request ended (called from webhook_http.c): its n rows share the
+ * outcome, each is recorded and retried (or finished) as its own row. */
+void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r);
+/* Puts a (not in flight) item where it belongs for its due time. */
+void hv__webhook_schedule(hv_webhooks *w, wh_item *it, int64_t due_ms);
+/* Loads it->ev (and those of the items queued after it): 1 loaded, 0 gone,
+ * -1 store error. */
+int hv__webhook_load_event(hv_webhooks *w, wh_ep *ep, wh_item *it);
+/* Fails a row for good without a request (it could not be built). */
+void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 /* Starts what can start now, then publishes the queued/in-flight counts. */
 void hv__webhook_pump(hv_webhooks *w);
 void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);

@@ -119,6 +119,50 @@ char *hv_wh_jellyfish_body(const uint8_t *pb, size_t len, size_t *out_len)
     return text;
 }
 
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    uint8_t tmp[10];
+    return put_varint(tmp, v);
+}
+
+/* Field numbers of proto/fishjam.proto: ServerMessage.notification_batch
+ * and NotificationBatch.notifications, both length-delimited (wire type
+ * 2). Written here by hand rather than through protobuf-c: the members
+ * are already-encoded ServerMessages, copied without decoding them. */
+#define PB_NOTIFICATION_BATCH 33
+#define PB_NOTIFICATIONS 1
+#define PB_LEN 2
+
+uint8_t *hv_wh_batch_body(const uint8_t *const *pb, const size_t *len, size_t n, size_t *out_len)
+{
+    uint64_t tag_batch = PB_NOTIFICATION_BATCH << 3 | PB_LEN, tag_item = PB_NOTIFICATIONS << 3 | PB_LEN;
+    size_t inner = 0;
+    for (size_t i = 0; i < n; i++)
+        inner += varint_len(tag_item) + varint_len(len[i]) + len[i];
+    size_t total = varint_len(tag_batch) + varint_len(inner) + inner;
+    uint8_t *out = hv_xmalloc(total ? total : 1), *p = out;
+    p += put_varint(p, tag_batch);
+    p += put_varint(p, inner);
+    for (size_t i = 0; i < n; i++) {
+        p += put_varint(p, tag_item);
+        p += put_varint(p, len[i]);
+        if (len[i])
+            memcpy(p, pb[i], len[i]);
+        p += len[i];
+    }
+    *out_len = (size_t)(p - out);
+    return out;
+}
 
 size_t hv_wh_excerpt_clean(char *buf, size_t len)
 {

@@ -39,6 +39,20 @@ int64_t hv_wh_retry_delay(int64_t base_ms, int64_t retry_after_ms, double r);
  * point (0-255). Returns malloc'd text (length in *out_len), or NULL. */
 char *hv_wh_jellyfish_body(const uint8_t *pb, size_t len, size_t *out_len);
 
+/* Batches of a room created with batchWebhookNotifications (webhooks.c):
+ * one request carries at most this many notifications, and adds no more
+ * once their encoded size reaches HV_WH_BATCH_BYTES (a single larger one
+ * still goes, alone). */
+#define HV_WH_BATCH_MAX 100
+#define HV_WH_BATCH_BYTES (256 * 1024)
+
+/* The body ServerMessage{notification_batch = 33: NotificationBatch{
+ * repeated ServerMessage notifications = 1}} of n encoded ServerMessages
+ * pb[i] (len[i] bytes each), in that order: each is copied as it is
+ * (concatenated length-delimited members are a valid repeated field).
+ * Returns malloc'd bytes (length in *out_len). */
+uint8_t *hv_wh_batch_body(const uint8_t *const *pb, const size_t *len, size_t n, size_t *out_len);
+
 /* Makes a response excerpt presentable as JSON text, in place: a
  * multi-byte character cut by the size cap is dropped, and if the rest is
  * still not UTF-8, bytes >= 0x80 become '?'; NUL bytes become '?' too.

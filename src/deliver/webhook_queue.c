@@ -154,7 +154,7 @@ static void mark_dirty(hv_webhooks *w, wh_ep *ep)
 }
 
 /* Puts a (not in flight) item where it belongs for its due time. */
-static void schedule(hv_webhooks *w, wh_item *it, int64_t due_ms)
+void hv__webhook_schedule(hv_webhooks *w, wh_item *it, int64_t due_ms)
 {
     it->due_ms = due_ms;
     if (due_ms <= hv_now_ms()) {
@@ -195,7 +195,7 @@ static int known_item(hv_webhooks *w, const char *key, hv_event *ev, int64_t due
         return 0;
     if (known->heap_idx != WH_NO_HEAP && due_ms < known->due_ms) {
         heap_remove(w, known);
-        schedule(w, known, due_ms);
+        hv__webhook_schedule(w, known, due_ms);
         rearm(w);
     }
     hv_event_unref(ev);
@@ -220,7 +220,7 @@ static void new_item(hv_webhooks *w, wh_ep *ep, const char *key, uint64_t row_id
     it->ev = ev;
     ep->nitems++;
     hv_map_put(&w->rows, key, it);
-    schedule(w, it, due_ms);
+    hv__webhook_schedule(w, it, due_ms);
 }
 
 /* A row for the engine (takes the reference to ev, which may be NULL). */
@@ -303,7 +303,7 @@ void hv__webhook_prune_done(hv_webhooks *w)
  * network's). Events are read by id through the outbox, not through the
  * history: pruning keeps the events pending rows owe, but the history
  * hides those below its horizon (issue 13, defect 7). */
-static int load_event(hv_webhooks *w, wh_ep *ep, wh_item *it)
+int hv__webhook_load_event(hv_webhooks *w, wh_ep *ep, wh_item *it)
 {
     wh_item *want[LOAD_AHEAD];
     uint64_t ids[LOAD_AHEAD];
@@ -406,7 +406,7 @@ static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const 
 }
 
 /* Fails a row for good without a request (it could not be built). */
-static void give_up_now(hv_webhooks *w, wh_item *it, const char *why)
+void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why)
 {
     it->attempts++;
     record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
@@ -421,49 +421,51 @@ static int is_final_event(const hv_event *ev)
     return ev && (!strcmp(ev->type, "room.deleted") || !strcmp(ev->type, "room.crashed"));
 }
 
-void hv__webhook_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
+/* The endpoint's side of an outcome: its failure streak, 410 Gone, and
+ * disabling it after --webhook-disable-after of failures. Once per
+ * request, however many rows it carried. */
+static void judge_endpoint(hv_webhooks *w, wh_ep *ep, const wh_result *r, int outcome, int64_t now)
+{
+    if (outcome == HV_WH_OK) {
+        ep->failing_since_ms = 0;
+        return;
+    }
+    if (!ep->failing_since_ms)
+        ep->failing_since_ms = r->time_ms;
+    if (outcome == HV_WH_GONE) {
+        hv_endpoints_disable(w->srv->endpoints, ep->id, "410 Gone");
+        ep->failing_since_ms = 0;
+    }
+    if (ep->failing_since_ms && w->disable_after_ms > 0 && now - ep->failing_since_ms >= w->disable_after_ms) {
+        char iso[32], reason[64];
+        hv_time_iso8601(ep->failing_since_ms, iso);
+        snprintf(reason, sizeof(reason), "failing since %s", iso);
+        hv_endpoints_disable(w->srv->endpoints, ep->id, reason);
+        ep->failing_since_ms = 0;
+    }
+}
+
+/* One row's side of an outcome: delivered, failed for good, or scheduled
+ * for its next attempt. jitter: the one draw of the request, so the rows of
+ * a batch with the same attempt count stay together for the retry. */
+static void row_done(hv_webhooks *w, wh_item *it, const wh_result *r, int outcome, const char *error,
+                     double jitter, int64_t now)
 {
     wh_ep *ep = it->ep;
     it->in_flight = 0;
-    ep->in_flight--;
     w->ninflight--;
     it->attempts++;
-    int64_t now = hv_now_ms();
-    int outcome = hv_wh_classify(r->transport_ok, r->status);
-    char httperr[32];
-    const char *error = r->error;
-    if (!error && outcome != HV_WH_OK) {
-        snprintf(httperr, sizeof(httperr), "HTTP %ld", r->status);
-        error = httperr;
-    }
     int state = HV_OUTBOX_PENDING;
     int64_t next_at = 0;
     if (outcome == HV_WH_OK) {
         state = HV_OUTBOX_DELIVERED;
         atomic_fetch_add(&w->delivered, 1);
-        ep->failing_since_ms = 0;
     } else {
         atomic_fetch_add(&w->failed_attempts, 1);
-        if (!ep->failing_since_ms)
-            ep->failing_since_ms = r->time_ms;
-        if (outcome == HV_WH_GONE) {
+        if (outcome == HV_WH_GONE || it->attempts > w->nsched)
             state = HV_OUTBOX_FAILED;
-            hv_endpoints_disable(w->srv->endpoints, ep->id, "410 Gone");
-            ep->failing_since_ms = 0;
-        } else if (it->attempts > w->nsched) {
-            state = HV_OUTBOX_FAILED;
-        } else {
-            int64_t delay = hv_wh_retry_delay(w->sched[it->attempts - 1], r->retry_after_ms, rand01(w));
-            next_at = now + delay;
-        }
-        if (ep->failing_since_ms && w->disable_after_ms > 0 &&
-            now - ep->failing_since_ms >= w->disable_after_ms) {
-            char iso[32], reason[64];
-            hv_time_iso8601(ep->failing_since_ms, iso);
-            snprintf(reason, sizeof(reason), "failing since %s", iso);
-            hv_endpoints_disable(w->srv->endpoints, ep->id, reason);
-            ep->failing_since_ms = 0;
-        }
+        else
+            next_at = now + hv_wh_retry_delay(w->sched[it->attempts - 1], r->retry_after_ms, jitter);
         if (state == HV_OUTBOX_FAILED) {
             atomic_fetch_add(&w->gave_up, 1);
             hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good after %d "
@@ -480,12 +482,30 @@ void hv__webhook_attempt_done(hv_webhooks *w, wh_item *it, const wh_result *r)
             hv_event_unref(it->ev);
             it->ev = NULL;
         }
-        schedule(w, it, next_at);
+        hv__webhook_schedule(w, it, next_at);
         return;
     }
     if (is_final_event(it->ev))
         ep->final_seen = 1;
     forget_item(w, it, 1);
+}
+
+void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r)
+{
+    wh_ep *ep = items[0]->ep;
+    ep->in_flight--;
+    int64_t now = hv_now_ms();
+    int outcome = hv_wh_classify(r->transport_ok, r->status);
+    char httperr[32];
+    const char *error = r->error;
+    if (!error && outcome != HV_WH_OK) {
+        snprintf(httperr, sizeof(httperr), "HTTP %ld", r->status);
+        error = httperr;
+    }
+    judge_endpoint(w, ep, r, outcome, now);
+    double jitter = outcome == HV_WH_OK ? 0.5 : rand01(w);
+    for (size_t i = 0; i < n; i++)
+        row_done(w, items[i], r, outcome, error, jitter, now);
 }
 
 /* ---- starting requests ---------------------------------------------------- */
@@ -533,30 +553,35 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
             hv_endpoint_unref(snap);
             break;
         }
+        if (snap->batch) { /* a room with batchWebhookNotifications (webhook_batch.c) */
+            hv__webhook_start_batch(w, ep, snap);
+            hv_endpoint_unref(snap);
+            continue;
+        }
         wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
         hv_list_remove(&it->link);
         char err[160] = "";
         if (!it->ev) {
-            int rc = load_event(w, ep, it);
+            int rc = hv__webhook_load_event(w, ep, it);
             if (rc < 0) {
                 hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
-                schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
+                hv__webhook_schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
                 hv_endpoint_unref(snap);
                 continue;
             }
             if (rc == 0)
                 snprintf(err, sizeof(err), "event %" PRIu64 " is no longer stored", it->event_id);
         }
-        if (!err[0] && hv__webhook_http_start(w, it, snap, err, sizeof(err)) == 0) {
+        if (!err[0] && hv__webhook_http_start(w, &it, 1, snap, err, sizeof(err)) == 0) {
             it->in_flight = 1;
             ep->in_flight++;
             w->ninflight++;
         } else {
-            give_up_now(w, it, err);
+            hv__webhook_give_up(w, it, err);
         }
         hv_endpoint_unref(snap);
     }
-    hv_list_remove(&ep->dirty_link); /* give_up_now may have marked it */
+    hv_list_remove(&ep->dirty_link); /* hv__webhook_give_up may have marked it */
     settle_ep(w, ep);
 }
 

@@ -9,6 +9,11 @@
  * with. During a secret rotation (prev_secret set, prev_until_ms not yet
  * reached) the old secret's signature follows, space-separated, so
  * receivers still holding the old secret keep verifying.
+ *
+ * Room webhooks also carry Fishjam's own header when --room-webhook-secret
+ * is set: x-fishjam-signature-256 = "sha256=" + hex HMAC-SHA256 of the raw
+ * body alone, keyed with the secret's bytes as given (no whsec_ decoding:
+ * the SDK's verifyWebhookSignature keys createHmac with the string).
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -58,6 +63,26 @@ void hv_webhook_sign(const hv_endpoint *ep, const char *msg_id, int64_t ts, cons
         size_t used = strlen(out);
         snprintf(out + used, 256 - used, "%s%s", used ? " " : "", sig);
     }
+}
+
+int hv_webhook_fishjam_signature(const char *secret, const void *body, size_t len,
+                                 char out[HV_FISHJAM_SIG_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    out[0] = '\0';
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret), body, len, md, sizeof(md),
+                   &mdlen) || mdlen != 32)
+        return -1;
+    memcpy(out, "sha256=", 7);
+    for (size_t i = 0; i < mdlen; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 15];
+    }
+    out[7 + 2 * mdlen] = '\0';
+    OPENSSL_cleanse(md, sizeof(md));
+    return 0;
 }
 
 void hv_webhook_secret_new(char out[64])

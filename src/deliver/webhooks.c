@@ -276,6 +276,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->window = cfg->webhook_window > 0 ? cfg->webhook_window : 1;
     w->disable_after_ms = (int64_t)(cfg->webhook_disable_after_s * 1000);
     w->response_cap = cfg->webhook_response_cap;
+    w->room_secret = cfg->room_webhook_secret[0] ? cfg->room_webhook_secret : NULL;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     uv_loop_init(&w->loop);

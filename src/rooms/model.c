@@ -94,6 +94,10 @@ static int check_config(json_t *cfg, char *err, size_t errlen)
     v = json_object_get(cfg, "public");
     if (v && !json_is_null(v) && !json_is_boolean(v))
         return snprintf(err, errlen, "Expected public to be a boolean, got: %s", got(v, g, sizeof(g))), -1;
+    v = json_object_get(cfg, "batchWebhookNotifications");
+    if (v && !json_is_null(v) && !json_is_boolean(v))
+        return snprintf(err, errlen, "Expected batchWebhookNotifications to be a boolean, got: %s",
+                        got(v, g, sizeof(g))), -1;
     v = json_object_get(cfg, "roomId");
     if (v && !json_is_null(v) && !(json_is_string(v) && valid_room_id(json_string_value(v))))
         return snprintf(err, errlen, "Expected roomId to be 1-128 letters, digits, '-', '_' or '.', got: %s",
@@ -105,7 +109,8 @@ static int check_config(json_t *cfg, char *err, size_t errlen)
 static json_t *echo_config(json_t *in)
 {
     static const char *const keys[] = {"maxPeers", "webhookUrl", "roomType", "videoCodec", "public",
-                                       "peerlessPurgeTimeout", "peerDisconnectedTimeout", NULL};
+                                       "peerlessPurgeTimeout", "peerDisconnectedTimeout",
+                                       "batchWebhookNotifications", NULL};
     json_t *out = json_object();
     for (int i = 0; keys[i]; i++) {
         json_t *v = json_object_get(in, keys[i]);
@@ -115,6 +120,8 @@ static json_t *echo_config(json_t *in)
         json_object_set_new(out, "roomType", json_string("conference"));
     if (json_is_null(json_object_get(out, "public")))
         json_object_set_new(out, "public", json_false());
+    if (json_is_null(json_object_get(out, "batchWebhookNotifications")))
+        json_object_set_new(out, "batchWebhookNotifications", json_false());
     return out;
 }
 

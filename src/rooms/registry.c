@@ -252,7 +252,8 @@ hv_result hv_rooms_create(hv_rooms *r, const char *body, size_t len, const char 
      * room.created itself is delivered to it (Fishjam semantics). */
     const char *hook = json_string_value(json_object_get(room->config, "webhookUrl"));
     if (hook && r->srv->endpoints)
-        hv_endpoints_add_room(r->srv->endpoints, room->id, hook, &kv);
+        hv_endpoints_add_room(r->srv->endpoints, room->id, hook,
+                              json_is_true(json_object_get(room->config, "batchWebhookNotifications")), &kv);
     hv_event *ev = room_event("room.created", room);
     int rc = hv__rooms_commit(r, &ev, 1, &kv, reply);
     uv_mutex_unlock(&r->mu);
