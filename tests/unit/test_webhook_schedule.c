@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "deliver/webhook_policy.h"
+#include "fishjam.pb-c.h"
 
 static void test_schedule(void **state)
 {
@@ -173,6 +174,50 @@ static void test_excerpt(void **state)
     assert_string_equal(e, "");
 }
 
+/* A batch body decodes (with the generated protobuf-c code, not ours) as
+ * ServerMessage{notification_batch} of the given messages, in order. */
+static void test_batch_body(void **state)
+{
+    (void)state;
+    Fishjam__ServerMessage__RoomCreated rc[3];
+    Fishjam__ServerMessage m[3];
+    uint8_t buf[3][300];
+    const uint8_t *pb[3];
+    size_t len[3];
+    char ids[3][200];
+    for (int i = 0; i < 3; i++) {
+        fishjam__server_message__room_created__init(&rc[i]);
+        memset(ids[i], 'a' + i, sizeof(ids[i]) - 1); /* 199 bytes: two-byte lengths */
+        ids[i][sizeof(ids[i]) - 1] = 0;
+        rc[i].room_id = ids[i];
+        fishjam__server_message__init(&m[i]);
+        m[i].content_case = FISHJAM__SERVER_MESSAGE__CONTENT_ROOM_CREATED;
+        m[i].room_created = &rc[i];
+        len[i] = fishjam__server_message__pack(&m[i], buf[i]);
+        pb[i] = buf[i];
+    }
+    size_t n;
+    uint8_t *body = hv_wh_batch_body(pb, len, 3, &n);
+    Fishjam__ServerMessage *got = fishjam__server_message__unpack(NULL, n, body);
+    assert_non_null(got);
+    assert_int_equal(got->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_NOTIFICATION_BATCH);
+    assert_int_equal(got->notification_batch->n_notifications, 3);
+    for (int i = 0; i < 3; i++) {
+        Fishjam__ServerMessage *x = got->notification_batch->notifications[i];
+        assert_int_equal(x->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_ROOM_CREATED);
+        assert_string_equal(x->room_created->room_id, ids[i]);
+    }
+    fishjam__server_message__free_unpacked(got, NULL);
+    free(body);
+    body = hv_wh_batch_body(pb, len, 1, &n); /* a batch of one is still a batch */
+    got = fishjam__server_message__unpack(NULL, n, body);
+    assert_non_null(got);
+    assert_int_equal(got->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_NOTIFICATION_BATCH);
+    assert_int_equal(got->notification_batch->n_notifications, 1);
+    fishjam__server_message__free_unpacked(got, NULL);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_jellyfish_body),
         cmocka_unit_test(test_excerpt),
+        cmocka_unit_test(test_batch_body),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

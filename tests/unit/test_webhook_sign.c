@@ -130,6 +130,18 @@ static void test_empty_and_binary_body(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* Fishjam's x-fishjam-signature-256: the vector computed independently
+ * (python3 hmac.new(b"fj-secret", body, sha256).hexdigest()). */
+static void test_fishjam_signature(void **state)
+{
+    (void)state;
+    char out[HV_FISHJAM_SIG_SIZE];
+    const unsigned char body[] = {0x52, 0x08, 0x0a, 0x06, 'r', 'o', 'o', 'm', '-', '1'};
+    assert_int_equal(hv_webhook_fishjam_signature("fj-secret", body, sizeof(body), out), 0);
+    assert_string_equal(out, "sha256=2c1a4d49fa5ab8ea0f0f9210446720af4ecda2029eed80e4636db57deb709e22");
+    assert_int_equal(strlen(out), HV_FISHJAM_SIG_SIZE - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_bad_primary_keeps_rotation),
         cmocka_unit_test(test_new_secret),
         cmocka_unit_test(test_empty_and_binary_body),
+        cmocka_unit_test(test_fishjam_signature),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
