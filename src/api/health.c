@@ -133,10 +133,10 @@ static void metrics_respond(hv_conn *c, long pending)
     if (srv->webhooks) {
         hv_webhook_stats ws;
         hv_webhooks_stats(srv->webhooks, &ws);
-        counter(&b, "herald_webhook_deliveries_total", "Webhook requests answered 2xx.", ws.delivered);
+        counter(&b, "herald_webhook_deliveries_total", "Webhook deliveries answered 2xx (each notification of a batch counts).", ws.delivered);
         counter(&b, "herald_webhook_failed_attempts_total", "Webhook attempts that failed (retried or not).", ws.failed_attempts);
         counter(&b, "herald_webhook_gave_up_total", "Webhook deliveries abandoned after the last retry.", ws.gave_up);
-        tb_printf(&b, "# HELP herald_webhook_in_flight Webhook requests in flight.\n# TYPE herald_webhook_in_flight gauge\n"
+        tb_printf(&b, "# HELP herald_webhook_in_flight Webhook deliveries in flight (each notification of a batch counts).\n# TYPE herald_webhook_in_flight gauge\n"
                       "herald_webhook_in_flight %llu\n# HELP herald_webhook_queued Webhook deliveries waiting in memory.\n"
                       "# TYPE herald_webhook_queued gauge\nherald_webhook_queued %llu\n",
                   (unsigned long long)ws.in_flight, (unsigned long long)ws.queued);
