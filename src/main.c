@@ -186,6 +186,8 @@ int main(int argc, char **argv)
                         "opaque_id, session or none\n");
         return 2;
     }
+    if (!strcmp(srv.cfg.fishjam_compat, "0.25")) /* before any thread encodes */
+        hv_fishjam_set_newest_member(HV_FJ_MEMBER_SDK_0_25);
     signal(SIGPIPE, SIG_IGN);
     static control ctl;
     control_signals_start(&ctl, &srv);

@@ -9,7 +9,9 @@
  * ("roomId"); room_id falls back to the event's own room_id. Strings take a
  * JSON string as is and any other JSON value as its compact JSON text (so
  * metadata objects become JSON text); enums take a number or a name
- * ("webrtc", "audio", "PEER_TYPE_AGENT"); a message field (track) recurses
+ * ("webrtc", "audio", "PEER_TYPE_AGENT", a VAD status "speech" or
+ * "silence"; a name that matches nothing leaves the field 0, UNSPECIFIED);
+ * a message field (track) recurses
  * into the nested object; a oneof (endpoint_info) gets its first present
  * member. protobuf-c then packs with proto3 rules: default scalars are
  * omitted, the chosen content member always appears.
@@ -23,6 +25,7 @@
 #include "codec/fishjam_pb.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +63,16 @@ static const struct {
     {"streamer.disconnected", "streamer_disconnected"},
     {"channel.added", "channel_added"},
     {"channel.removed", "channel_removed"},
+    /* Members 30-32, after SDK 0.25 (fishjam-protocol-current.md): held
+     * back from protobuf consumers by --fishjam-compat 0.25. */
+    {"track.forwarding", "track_forwarding"},
+    {"track.forwarding_removed", "track_forwarding_removed"},
+    {"vad.notification", "vad_notification"},
 };
+
+/* The newest ServerMessage member an event may be encoded as; set once at
+ * start (hv_fishjam_set_newest_member), read by every encoding thread. */
+static _Atomic int newest_member = HV_FJ_MEMBER_NEWEST;
 
 /* ---- arena: the allocations of one message under construction ---- */
 
@@ -232,11 +244,23 @@ static void pack_content(const ProtobufCFieldDescriptor *f, ProtobufCMessage *su
     pack(&msg, out, len);
 }
 
-static const char *member_for_type(const char *type)
+void hv_fishjam_set_newest_member(int member)
 {
-    for (size_t i = 0; i < sizeof(type_map) / sizeof(type_map[0]); i++)
-        if (strcmp(type_map[i].type, type) == 0)
-            return type_map[i].member;
+    atomic_store_explicit(&newest_member, member, memory_order_relaxed);
+}
+
+/* The type's content member, unless it is newer than the listeners take. */
+static const ProtobufCFieldDescriptor *member_for_type(const char *type)
+{
+    for (size_t i = 0; i < sizeof(type_map) / sizeof(type_map[0]); i++) {
+        if (strcmp(type_map[i].type, type) != 0)
+            continue;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+            &fishjam__server_message__descriptor, type_map[i].member);
+        if (f && (int)f->id > atomic_load_explicit(&newest_member, memory_order_relaxed))
+            return NULL;
+        return f;
+    }
     return NULL;
 }
 
@@ -249,11 +273,7 @@ int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    const char *member = ev->type ? member_for_type(ev->type) : NULL;
-    if (!member)
-        return -1;
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(&fishjam__server_message__descriptor, member);
+    const ProtobufCFieldDescriptor *f = ev->type ? member_for_type(ev->type) : NULL;
     if (!f)
         return -1;
     json_t *data = ev->data ? json_loadb(ev->data, ev->data_len, 0, NULL) : NULL;

@@ -16,8 +16,20 @@
 /* EventType values of SubscribeRequest. */
 enum { HV_FJ_EVENT_UNSPECIFIED = 0, HV_FJ_EVENT_SERVER_NOTIFICATION = 1, HV_FJ_EVENT_METRICS = 2 };
 
+/* The newest ServerMessage member herald encodes (vad_notification), and
+ * the newest SDK 0.25 knows (channel_removed). */
+enum { HV_FJ_MEMBER_NEWEST = 32, HV_FJ_MEMBER_SDK_0_25 = 29 };
+
+/* Events whose member is newer than member get no protobuf form, so no
+ * protobuf notifier socket or webhook gets them (--fishjam-compat 0.25:
+ * SDK 0.25 logs an error for each frame it cannot decode). Default
+ * HV_FJ_MEMBER_NEWEST. Call at start, before any thread encodes. */
+void hv_fishjam_set_newest_member(int member);
+
 /* Encodes ev as one ServerMessage. Returns 0 with a malloc'd *out, or -1
- * when the event's type has no protobuf form (then *out is NULL). Fields are
+ * when the event's type has no protobuf form (then *out is NULL): types
+ * that are not Fishjam's (chat.message, herald.*), or held back by
+ * hv_fishjam_set_newest_member. Fields are
  * read from the event's data (snake_case or camelCase keys), room_id falling
  * back to the event's own room_id. */
 int hv_fishjam_encode_event(const hv_event *ev, uint8_t **out, size_t *len);

@@ -56,6 +56,11 @@ static const opt options[] = {
       "is refused at once (1013 / 503 \"too many unknown tokens\") (default 1024)"),
     O("log-level", OPT_LEVEL, log_level, "error, warn, info or debug (default info)"),
     O("metrics-interval", OPT_DOUBLE, metrics_interval_s, "seconds between MetricsReport messages (default 5)"),
+    O("fishjam-compat", OPT_STR, fishjam_compat,
+      "oldest Fishjam server SDK among the protobuf listeners: 0.25 withholds track.forwarding, "
+      "track.forwarding_removed and vad.notification (ServerMessage members 30-32, which SDK 0.25 logs as "
+      "an error per frame) from protobuf notifier sockets and webhooks; JSON listeners, history, app "
+      "clients and JSON webhooks still get them; current sends them as Fishjam does (default current)"),
     O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
     O("max-body", OPT_SIZE, max_body, "largest request body in bytes (default 4194304)"),
     O("max-header", OPT_SIZE, max_header, "largest request head in bytes (default 16384)"),
@@ -156,6 +161,7 @@ static void set_defaults(hv_config *c)
     c->max_token_lookups = 1024;
     c->log_level = HV_LOG_INFO;
     c->metrics_interval_s = 5;
+    strcpy(c->fishjam_compat, "current");
     c->max_body = 4u << 20;
     c->max_header = 16u << 10;
     c->header_timeout_s = 10;
@@ -515,6 +521,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (!(c->catch_up_interval_s >= 0 && c->catch_up_interval_s <= 3600) || c->max_token_lookups < 1) {
         fprintf(stderr, "herald: --catch-up-interval must be between 0 and 3600 s, --max-token-lookups at least 1\n");
+        return -1;
+    }
+    if (strcmp(c->fishjam_compat, "current") != 0 && strcmp(c->fishjam_compat, "0.25") != 0) {
+        fprintf(stderr, "herald: --fishjam-compat must be current or 0.25\n");
         return -1;
     }
     if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {

@@ -29,6 +29,7 @@ typedef struct hv_config {
     size_t max_token_lookups;      /* redis engine: unknown tokens waiting for a catch-up at once */
     int log_level;
     double metrics_interval_s;     /* MetricsReport period */
+    char fishjam_compat[16];       /* "current", or "0.25": no ServerMessage member past 29 */
     int threads;                   /* I/O loops; 0 = one per core */
     size_t max_body;               /* request body limit (bytes, after gunzip too) */
     size_t max_header;             /* request line + headers limit */

@@ -211,11 +211,143 @@ static void test_other_members(void **state)
            0x0c, 0x0a, 0x02, 0x72, 0x31, 0x1a, 0x02, 0x63, 0x31, 0x22, 0x02, 0x63, 0x68);
 }
 
+/* Members 30-32 (issue 15 item 4): SDK 0.29's track_forwarding,
+ * track_forwarding_removed and vad_notification, by hand-packed bytes
+ * (tag 30 = f2 01, 31 = fa 01, 32 = 82 02) and field by field. */
+static void test_vad_vector(void **state)
+{
+    (void)state;
+    EXPECT("vad.notification", NULL,
+           "{\"room_id\":\"r1\",\"peer_id\":\"p1\",\"track_id\":\"t1\",\"status\":\"speech\"}", 0x82,
+           0x02, 0x0e, 0x0a, 0x02, 0x72, 0x31, 0x12, 0x02, 0x70, 0x31, 0x1a, 0x02, 0x74, 0x31, 0x20,
+           0x02);
+    EXPECT("vad.notification", "r1", "{\"peerId\":\"p1\",\"trackId\":\"t1\",\"status\":\"silence\"}",
+           0x82, 0x02, 0x0e, 0x0a, 0x02, 0x72, 0x31, 0x12, 0x02, 0x70, 0x31, 0x1a, 0x02, 0x74, 0x31,
+           0x20, 0x01);
+}
+
+static void test_vad_status(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int want;
+    } cases[] = {
+        {"\"speech\"", FISHJAM__SERVER_MESSAGE__VAD_NOTIFICATION__STATUS__STATUS_SPEECH},
+        {"\"silence\"", FISHJAM__SERVER_MESSAGE__VAD_NOTIFICATION__STATUS__STATUS_SILENCE},
+        {"\"SPEECH\"", 2},
+        {"\"STATUS_SILENCE\"", 1},
+        {"\"unspecified\"", 0},
+        {"2", 2},
+        {"\"talking\"", 0}, /* matches no name: left UNSPECIFIED */
+        {"true", 0},
+        {"null", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char data[128];
+        snprintf(data, sizeof(data), "{\"room_id\":\"r1\",\"peer_id\":\"p1\",\"status\":%s}",
+                 cases[i].json);
+        Fishjam__ServerMessage *m = roundtrip("vad.notification", NULL, data);
+        assert_int_equal(m->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_VAD_NOTIFICATION);
+        assert_int_equal(m->vad_notification->status, cases[i].want);
+        assert_string_equal(m->vad_notification->peer_id, "p1");
+        free_msg(m);
+    }
+}
+
+static void check_track(const Fishjam__Track *t, const char *id, int type, const char *metadata)
+{
+    assert_non_null(t);
+    assert_string_equal(t->id, id);
+    assert_int_equal(t->type, type);
+    assert_string_equal(t->metadata, metadata);
+}
+
+static void test_track_forwarding(void **state)
+{
+    (void)state;
+    const char *datas[] = {
+        "{\"room_id\":\"r1\",\"peer_id\":\"p1\",\"composition_url\":\"https://c/x\","
+        "\"input_id\":\"in1\",\"audio_track\":{\"id\":\"a1\",\"type\":\"audio\",\"metadata\":{\"k\":1}},"
+        "\"video_track\":{\"id\":\"v1\",\"type\":\"video\",\"metadata\":\"m\"}}",
+        "{\"roomId\":\"r1\",\"peerId\":\"p1\",\"compositionUrl\":\"https://c/x\",\"inputId\":\"in1\","
+        "\"audioTrack\":{\"id\":\"a1\",\"type\":2,\"metadata\":{\"k\":1}},"
+        "\"videoTrack\":{\"id\":\"v1\",\"type\":1,\"metadata\":\"m\"}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        Fishjam__ServerMessage *m = roundtrip("track.forwarding", NULL, datas[i]);
+        assert_int_equal(m->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_TRACK_FORWARDING);
+        Fishjam__ServerMessage__TrackForwarding *f = m->track_forwarding;
+        assert_string_equal(f->room_id, "r1");
+        assert_string_equal(f->peer_id, "p1");
+        assert_string_equal(f->composition_url, "https://c/x");
+        assert_string_equal(f->input_id, "in1");
+        check_track(f->audio_track, "a1", FISHJAM__TRACK_TYPE__TRACK_TYPE_AUDIO, "{\"k\":1}");
+        check_track(f->video_track, "v1", FISHJAM__TRACK_TYPE__TRACK_TYPE_VIDEO, "m");
+        free_msg(m);
+    }
+    /* the tracks are optional: absent, the fields are absent */
+    Fishjam__ServerMessage *m = roundtrip("track.forwarding", "r1", "{\"peer_id\":\"p1\",\"videoTrack\":{\"id\":\"v\"}}");
+    assert_string_equal(m->track_forwarding->room_id, "r1");
+    assert_null(m->track_forwarding->audio_track);
+    check_track(m->track_forwarding->video_track, "v", 0, "");
+    free_msg(m);
+}
+
+static void test_track_forwarding_removed(void **state)
+{
+    (void)state;
+    EXPECT("track.forwarding_removed", NULL,
+           "{\"room_id\":\"r1\",\"peer_id\":\"p1\",\"composition_url\":\"u\",\"input_id\":\"i\"}", 0xfa,
+           0x01, 0x0e, 0x0a, 0x02, 0x72, 0x31, 0x12, 0x02, 0x70, 0x31, 0x1a, 0x01, 0x75, 0x22, 0x01,
+           0x69);
+    Fishjam__ServerMessage *m = roundtrip("track.forwarding_removed", "r1",
+                                          "{\"peerId\":\"p1\",\"compositionUrl\":\"u\",\"inputId\":\"i\"}");
+    assert_int_equal(m->content_case, FISHJAM__SERVER_MESSAGE__CONTENT_TRACK_FORWARDING_REMOVED);
+    assert_string_equal(m->track_forwarding_removed->room_id, "r1");
+    assert_string_equal(m->track_forwarding_removed->peer_id, "p1");
+    assert_string_equal(m->track_forwarding_removed->composition_url, "u");
+    assert_string_equal(m->track_forwarding_removed->input_id, "i");
+    free_msg(m);
+}
+
+static int has_pb(const char *type)
+{
+    hv_event *ev = hv_event_new(type, "r1", NULL, "{}", 2);
+    uint8_t *out;
+    size_t len;
+    int rc = hv_fishjam_encode_event(ev, &out, &len);
+    free(out);
+    hv_event_unref(ev);
+    assert_int_equal(rc == 0, hv_fishjam_has_form(type));
+    return rc == 0;
+}
+
+/* --fishjam-compat 0.25: members past 29 have no protobuf form; the rest
+ * are unchanged; back to the default, they are encoded again. */
+static void test_compat_0_25(void **state)
+{
+    (void)state;
+    const char *newer[] = {"track.forwarding", "track.forwarding_removed", "vad.notification"};
+    for (size_t i = 0; i < 3; i++)
+        assert_true(has_pb(newer[i]));
+    hv_fishjam_set_newest_member(HV_FJ_MEMBER_SDK_0_25);
+    for (size_t i = 0; i < 3; i++)
+        assert_false(has_pb(newer[i]));
+    assert_true(has_pb("channel.removed")); /* 29, the newest SDK 0.25 knows */
+    assert_true(has_pb("room.crashed"));
+    EXPECT("room.created", NULL, "{\"room_id\":\"r1\"}", 0x52, 0x04, 0x0a, 0x02, 0x72, 0x31);
+    hv_fishjam_set_newest_member(HV_FJ_MEMBER_NEWEST);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(has_pb(newer[i]));
+}
+
 static void test_unmapped_types(void **state)
 {
     (void)state;
     const char *types[] = {"janus.webrtc", "chat.message", "metrics.report", "auth.request",
-                           "hls.playable", "room"};
+                           "hls.playable", "room", "herald.endpoint_disabled",
+                           "herald.sink_crashed", "notification.batch", "vad", "track.forwardings"};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         const char *data = "{\"room_id\":\"r1\"}";
         hv_event *ev = hv_event_new(types[i], "r1", NULL, data, strlen(data));
@@ -341,6 +473,11 @@ int main(void)
         cmocka_unit_test(test_metadata_text),
         cmocka_unit_test(test_track_component_video),
         cmocka_unit_test(test_other_members),
+        cmocka_unit_test(test_vad_vector),
+        cmocka_unit_test(test_vad_status),
+        cmocka_unit_test(test_track_forwarding),
+        cmocka_unit_test(test_track_forwarding_removed),
+        cmocka_unit_test(test_compat_0_25),
         cmocka_unit_test(test_unmapped_types),
         cmocka_unit_test(test_replies),
         cmocka_unit_test(test_decode_requests),
