@@ -126,6 +126,12 @@ static int check_type(json_t *v, const where *w)
         fail(w, "type", "must be a dotted lower-case name");
         return -1;
     }
+    /* herald.* are herald's own alerts (herald.endpoint_disabled, ...): a
+     * publisher cannot forge one. */
+    if (!strncmp(json_string_value(v), HV_EVENT_OWN_PREFIX, strlen(HV_EVENT_OWN_PREFIX))) {
+        fail(w, "type", "herald.* is reserved for herald's own events");
+        return -1;
+    }
     return 0;
 }
 

@@ -6,7 +6,8 @@
  * type is required (dotted lower-case: segments of [a-z0-9_-], starting with
  * a letter or digit, separated by single dots, at most 128 bytes); data is an
  * optional object (default {}); room_id / user_id optional non-empty strings
- * of at most 256 bytes. Unknown keys are refused, so a typo such as "roomId"
+ * of at most 256 bytes. Types under herald. are herald's own (its alerts)
+ * and refused from publishers. Unknown keys are refused, so a typo such as "roomId"
  * is an error instead of a silently unrouted event.
  */
 #ifndef HV_EVENT_JSON_H
@@ -17,6 +18,7 @@
 #include "core/event.h"
 
 #define HV_PUBLISH_MAX_BATCH 1000
+#define HV_EVENT_OWN_PREFIX "herald."
 
 /* Parses body into new events (no ids yet). Returns 0 with *out a malloc'd
  * array of *n event references; or -1 with a message for the client in err

@@ -185,13 +185,15 @@ static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
     swap(e, ep->id, ep, kv);
 }
 
-/* 1 when a component.crashed event is about endpoint id: a disabled
- * endpoint is not sent the news of its own disabling. */
+/* 1 when a component.crashed or herald.endpoint_disabled event is about
+ * endpoint id: a disabled endpoint is not sent the news of its own
+ * disabling. */
 static int about(const hv_event *ev, const char *id)
 {
+    const char *key = !strcmp(ev->type, "component.crashed") ? "component_id" : "endpoint_id";
     char needle[32 + HV_ENDPOINT_ID_SIZE];
-    snprintf(needle, sizeof(needle), "\"component_id\":\"%s\"", id);
-    return strstr(ev->data, needle) != NULL;
+    snprintf(needle, sizeof(needle), "\"%s\":\"%s\"", key, id);
+    return ev->data && strstr(ev->data, needle) != NULL;
 }
 
 void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
@@ -200,7 +202,7 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
     uv_mutex_lock(&e->mu);
     size_t it;
     hv_endpoint *retire = NULL;
-    int crash = !strcmp(ev->type, "component.crashed");
+    int crash = !strcmp(ev->type, "component.crashed") || !strcmp(ev->type, "herald.endpoint_disabled");
     for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
         hv_endpoint *ep = m->value;
         if (!hv_endpoint_wants(ep, ev) || (crash && about(ev, ep->id)))
@@ -238,20 +240,44 @@ char *hv_endpoints_list_json(hv_endpoints *e)
 
 /* ---- changes ------------------------------------------------------------- */
 
-/* Commits kv (and ev, if any) through the hub; lock held, so changes are
- * stored in the order they were made. -1 when the hub is stopping. */
-static int commit(hv_endpoints *e, hv_event *ev, hv_kvlist *kv, hv_ep_reply reply)
+/* Commits kv (and ev, if any, then ev2, if any) through the hub; lock
+ * held, so changes are stored in the order they were made. -1 when the hub
+ * is stopping. */
+static int commit2(hv_endpoints *e, hv_event *ev, hv_event *ev2, hv_kvlist *kv, hv_ep_reply reply)
 {
-    hv_event **arr = hv_xmalloc(sizeof(*arr));
+    hv_event **arr = hv_xmalloc(2 * sizeof(*arr));
     size_t n = 0;
     if (ev)
         arr[n++] = ev;
+    if (ev2)
+        arr[n++] = ev2;
     int rc = hv_hub_commit(e->srv->hub, arr, n, kv, NULL, reply.origin, reply.done, reply.arg);
     hv_kvlist_clear(kv);
     return rc;
 }
 
+static int commit(hv_endpoints *e, hv_event *ev, hv_kvlist *kv, hv_ep_reply reply)
+{
+    return commit2(e, ev, NULL, kv, reply);
+}
+
 static const hv_ep_reply no_reply = {NULL, NULL, NULL};
+
+/* herald.endpoint_disabled, herald's own alert next to component.crashed
+ * (which SDK 0.27+ ignores; issue 15 item 7): {"endpoint_id", "reason",
+ * "room_id"?}. No room_id on the event itself: it is for the operator's
+ * listeners, not the room's app clients. */
+static hv_event *disabled_event(const hv_endpoint *ep, const char *room, const char *reason)
+{
+    json_t *d = json_pack("{s:s,s:s}", "endpoint_id", ep->id, "reason", reason);
+    if (room)
+        json_object_set_new(d, "room_id", json_string(room));
+    char *data = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    hv_event *ev = hv_event_new("herald.endpoint_disabled", NULL, NULL, data, strlen(data));
+    free(data);
+    return ev;
+}
 
 void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
 {
@@ -273,7 +299,7 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
         hv_kvlist kv = {0};
         replace(e, c, &kv); /* its undo kicks the engine: its pending rows are closed */
         hv_warn("webhooks: endpoint %s disabled: %s", id, reason);
-        commit(e, ev, &kv, no_reply);
+        commit2(e, ev, disabled_event(c, room, reason), &kv, no_reply);
     }
     uv_mutex_unlock(&e->mu);
 }

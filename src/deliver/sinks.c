@@ -97,16 +97,27 @@ static void store_position(sink *k)
         hv_kvlist_clear(&kv);
 }
 
-static void report_crash(sink *k, const char *reason)
+static hv_event *json_event(const char *type, json_t *d)
 {
-    json_t *d = json_pack("{s:s,s:s,s:s}", "component_id", k->spec->name, "component_type", "sink",
-                          "reason", reason ? reason : "failing");
     char *data = json_dumps(d, JSON_COMPACT);
     json_decref(d);
-    hv_event **evs = hv_xmalloc(sizeof(*evs));
-    evs[0] = hv_event_new("component.crashed", NULL, NULL, data, strlen(data));
+    hv_event *ev = hv_event_new(type, NULL, NULL, data, strlen(data));
     free(data);
-    if (hv_hub_publish(k->set->srv->hub, evs, 1, NULL, NULL, NULL) != 0)
+    return ev;
+}
+
+/* component.crashed for SDK 0.25 listeners (0.27+ ignore that member), and
+ * herald.sink_crashed, herald's own type, that JSON listeners, webhooks and
+ * the history carry (issue 15 item 7); committed together. */
+static void report_crash(sink *k, const char *reason)
+{
+    const char *why = reason ? reason : "failing";
+    hv_event **evs = hv_xmalloc(2 * sizeof(*evs));
+    evs[0] = json_event("component.crashed", json_pack("{s:s,s:s,s:s}", "component_id", k->spec->name,
+                                                       "component_type", "sink", "reason", why));
+    evs[1] = json_event("herald.sink_crashed", json_pack("{s:s,s:s,s:s}", "sink", k->spec->name,
+                                                         "module", k->spec->module, "reason", why));
+    if (hv_hub_publish(k->set->srv->hub, evs, 2, NULL, NULL, NULL) != 0)
         hv_warn("sink %s: could not emit component.crashed (stopping)", k->spec->name);
 }
 

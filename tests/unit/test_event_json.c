@@ -167,6 +167,24 @@ static void test_length_limits(void **state)
     free_events(parse_ok(body, 1), 1);
 }
 
+/* herald.* are herald's own alerts (issue 15 item 7): a publisher cannot
+ * forge a herald.endpoint_disabled; the new Fishjam types are publishable. */
+static void test_reserved_herald_types(void **state)
+{
+    (void)state;
+    expect_error("{\"type\":\"herald.endpoint_disabled\",\"data\":{}}",
+                 "type herald.* is reserved for herald's own events");
+    expect_error("[{\"type\":\"a\"},{\"type\":\"herald.sink_crashed\"}]",
+                 "events[1].type herald.* is reserved for herald's own events");
+    expect_error("{\"type\":\"herald.x\"}", "type herald.* is reserved for herald's own events");
+    hv_event **evs = parse_ok("[{\"type\":\"heralds.x\"},{\"type\":\"x.herald\"},"
+                              "{\"type\":\"herald\"},{\"type\":\"vad.notification\"},"
+                              "{\"type\":\"track.forwarding\"},{\"type\":\"track.forwarding_removed\"}]",
+                              6);
+    assert_string_equal(evs[3]->type, "vad.notification");
+    free_events(evs, 6);
+}
+
 static void test_array_errors(void **state)
 {
     (void)state;
@@ -230,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_sanitized_messages),
         cmocka_unit_test(test_small_err_buffer),
         cmocka_unit_test(test_type_valid),
+        cmocka_unit_test(test_reserved_herald_types),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
