@@ -90,6 +90,7 @@ static char **string_slot(herald_notification *n, const char *name, int nested)
         {"reason", offsetof(herald_notification, reason)},
         {"metadata", offsetof(herald_notification, metadata)},
         {"component_id", offsetof(herald_notification, component_id)},
+        {"track_id", offsetof(herald_notification, track_id)}, /* vadNotification */
         {"stream_id", offsetof(herald_notification, stream_id)},
         {"viewer_id", offsetof(herald_notification, viewer_id)},
         {"streamer_id", offsetof(herald_notification, streamer_id)},

@@ -229,7 +229,7 @@ typedef struct herald_notification {
     char *reason;        /* peerCrashed */
     char *metadata;      /* peerMetadataUpdated: JSON text */
     char *component_id;
-    char *track_id;      /* track… notifications */
+    char *track_id;      /* track… notifications, vadNotification */
     int track_type;      /* TrackType: 1 video, 2 audio */
     char *track_metadata;
     char *stream_id;     /* livestream notifications */

@@ -31,7 +31,13 @@ BIN(AUTH_REQUEST, 0x3a, 0x0d, 0x0a, 0x0b, 'd', 'e', 'v', 'e', 'l', 'o', 'p', 'm'
 BIN(SUBSCRIBE_RESPONSE, 0x4a, 0x02, 0x08, 0x01);
 BIN(GARBAGE, 0xff, 0xff, 0xff, 0xff, 0x0f);
 BIN(TRUNCATED, 0x52, 0x04, 0x0a, 0x02, 0x72);  /* room_created cut short */
-BIN(UNKNOWN_ONLY, 0xc2, 0x02, 0x00);           /* field 40 only: no member */
+BIN(UNKNOWN_ONLY, 0xa2, 0x06, 0x00);           /* field 100 only: no member */
+/* members 30-32 (SDK 0.26+): vad_notification{r1, p1, t1, STATUS_SPEECH},
+ * track_forwarding_removed{r1, p1, "u", "i"} */
+BIN(VAD, 0x82, 0x02, 0x0e, 0x0a, 0x02, 0x72, 0x31, 0x12, 0x02, 0x70, 0x31, 0x1a, 0x02, 0x74, 0x31,
+    0x20, 0x02);
+BIN(FORWARDING_REMOVED, 0xfa, 0x01, 0x0e, 0x0a, 0x02, 0x72, 0x31, 0x12, 0x02, 0x70, 0x31, 0x1a,
+    0x01, 0x75, 0x22, 0x01, 0x69);
 
 static void test_room_created(void **state)
 {
@@ -119,6 +125,29 @@ static void test_garbage(void **state)
     assert_int_equal(herald_receive_binary(NULL, 0, &n), HERALD_EDECODE);
     assert_int_equal(herald_receive_binary(ROOM_CREATED, sizeof(ROOM_CREATED), NULL),
                      HERALD_EINVAL);
+}
+
+/* The members after SDK 0.25 decode by the same descriptors (issue 15). */
+static void test_newer_members(void **state)
+{
+    (void)state;
+    herald_notification n;
+    assert_int_equal(herald_receive_binary(VAD, sizeof(VAD), &n), 0);
+    assert_string_equal(n.name, "vadNotification");
+    assert_string_equal(n.type, "vad.notification");
+    assert_string_equal(n.room_id, "r1");
+    assert_string_equal(n.peer_id, "p1");
+    assert_string_equal(n.track_id, "t1");
+    assert_string_equal(n.json, "{\"name\":\"vadNotification\",\"type\":\"vad.notification\","
+                                "\"data\":{\"roomId\":\"r1\",\"peerId\":\"p1\",\"trackId\":\"t1\",\"status\":2}}");
+    herald_notification_clear(&n);
+
+    assert_int_equal(herald_receive_binary(FORWARDING_REMOVED, sizeof(FORWARDING_REMOVED), &n), 0);
+    assert_string_equal(n.name, "trackForwardingRemoved");
+    assert_string_equal(n.type, "track.forwarding_removed");
+    assert_string_equal(n.json, "{\"name\":\"trackForwardingRemoved\",\"type\":\"track.forwarding_removed\","
+                                "\"data\":{\"roomId\":\"r1\",\"peerId\":\"p1\",\"compositionUrl\":\"u\",\"inputId\":\"i\"}}");
+    herald_notification_clear(&n);
 }
 
 static int receive_json(const char *body, herald_notification *n)
@@ -225,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_track_added),     cmocka_unit_test(test_not_notifications),
         cmocka_unit_test(test_garbage),         cmocka_unit_test(test_jellyfish_json),
         cmocka_unit_test(test_native_envelope), cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_newer_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
