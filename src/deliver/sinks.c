@@ -109,14 +109,30 @@ static hv_event *json_event(const char *type, json_t *d)
 /* component.crashed for SDK 0.25 listeners (0.27+ ignore that member), and
  * herald.sink_crashed, herald's own type, that JSON listeners, webhooks and
  * the history carry (issue 15 item 7); committed together. */
+/* A module's error text as JSON can take it: json_pack refuses text that
+ * is not UTF-8 (and would give NULL), so such text is cut to printable
+ * ASCII. Malloc'd. */
+static char *json_safe(const char *s)
+{
+    json_t *probe = json_string(s);
+    char *out = hv_xstrdup(s);
+    if (!probe)
+        for (char *p = out; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+    json_decref(probe);
+    return out;
+}
+
 static void report_crash(sink *k, const char *reason)
 {
-    const char *why = reason ? reason : "failing";
+    char *why = json_safe(reason ? reason : "failing");
     hv_event **evs = hv_xmalloc(2 * sizeof(*evs));
     evs[0] = json_event("component.crashed", json_pack("{s:s,s:s,s:s}", "component_id", k->spec->name,
                                                        "component_type", "sink", "reason", why));
     evs[1] = json_event("herald.sink_crashed", json_pack("{s:s,s:s,s:s}", "sink", k->spec->name,
                                                          "module", k->spec->module, "reason", why));
+    free(why);
     if (hv_hub_publish(k->set->srv->hub, evs, 2, NULL, NULL, NULL) != 0)
         hv_warn("sink %s: could not emit component.crashed (stopping)", k->spec->name);
 }
