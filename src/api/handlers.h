@@ -3,6 +3,9 @@
 #ifndef HV_HANDLERS_H
 #define HV_HANDLERS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "net/conn.h"
 #include "net/http.h"
 
@@ -16,6 +19,19 @@ void hv_api_peer_socket(hv_conn *c, hv_http_req *r); /* peer_socket.c */
  * access socket) may send: --max-peer-message, --peer-msg-rate and
  * --peer-msg-burst. Call from the handler's on_open. */
 void hv_api_end_user_limits(hv_conn *c);
+/* agent_socket.c: /socket/agent/websocket (protobuf, proto/agent.proto) */
+void hv_api_agent_socket(hv_conn *c, hv_http_req *r);
+/* What one frame on the agent socket asks for: code 0 with token (taken
+ * by the caller, free it) for an auth_request with a token; else the close
+ * code and reason to answer (1003 text or media or nothing herald knows,
+ * 1007 not an AgentRequest, 4003 no auth first). authed: an auth attempt
+ * was made already. Pure: exposed for fuzz/fuzz_agent_request.c. */
+typedef struct hv_agent_verdict {
+    int code;
+    char reason[124]; /* a close reason fits in 123 bytes */
+    char *token;
+} hv_agent_verdict;
+void hv_agent_request_read(int opcode, const uint8_t *data, size_t len, int authed, hv_agent_verdict *v);
 void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */
 /* access.c: the seeds' access-id API */
 void hv_api_push_events(hv_conn *c, hv_http_req *r);

@@ -19,7 +19,8 @@
  * With several nodes on one Redis, a token this node does not know may be
  * another node's new peer: the socket is paused (under its --auth-timeout)
  * until a catch-up with the other nodes' changes has run off the loop
- * (hv_peers_lookup), then authenticates or is refused.
+ * (hv_peers_lookup), then authenticates or is refused. What a peer token
+ * does here the agent socket does too: both use peer_auth.h.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "api/peer_auth.h"
 #include "api/reply.h"
 #include "auth/identity.h"
 #include "codec/ws_frame.h"
@@ -40,19 +42,16 @@
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/registry.h"
-#include "store/store.h"
 
 typedef struct peer_sock {
+    hv_peer_auth auth; /* first: peer_auth.h finds it there */
     hv_sub *sub;       /* NULL until authenticated */
     hv_peer *peer;     /* a peer token's peer; NULL for a user token */
     uint64_t gen;
     int64_t expires_ms; /* a user token's exp (wall clock); 0 = never */
     int user_slot;      /* holds a per-user connection slot */
-    int auth_tried;     /* authenticate ran: it never runs twice */
     int resume_slot;    /* holds a resume slot not yet handed to its sub */
     char *up_token;     /* the upgrade's token, until on_open uses it */
-    char *wait_token;   /* the token and since of an auth waiting for a catch-up */
-    char *wait_since;
     char up_since[32];
 } peer_sock;
 
@@ -115,24 +114,17 @@ static int parse_since(const char *since, uint64_t *from)
 }
 
 /* The token is known here, or was looked for (since already checked). */
-static void authenticate_now(hv_conn *c, peer_sock *ps, const char *token, const char *since)
+static void authenticate_now(hv_conn *c, const char *token, const char *since)
 {
-    hv_rooms *rooms = c->loop->srv->rooms;
+    peer_sock *ps = hv_ws_app(c);
     uint64_t from;
     parse_since(since, &from);
-    /* A peer's connect is a change to commit (peer.connected, its session
-     * with several nodes): while the store cannot take it, the peer is
-     * told to come back (1013) rather than connected without a trace. */
-    char peer_id[64], room_id[160];
-    if (token && !hv_store_available(c->loop->srv->store, NULL, 0) &&
-        hv_peers_identify(rooms, token, peer_id, room_id) == 0) {
-        hv_ws_close(c, 1013, "event store unavailable, try again later");
-        return;
-    }
     /* A peer token: no per-user limit, a peer has one socket at a time
      * (a new one replaces the old). */
-    ps->peer = token ? hv_peers_connect(rooms, token, c, &ps->gen) : NULL;
-    if (!ps->peer) {
+    int rc = token ? hv_peer_auth_connect(c, token, 0, &ps->peer, &ps->gen) : 1;
+    if (rc < 0)
+        return;
+    if (rc > 0) {
         authenticate_user(c, ps, token, since, from);
         return;
     }
@@ -151,64 +143,10 @@ static void authenticate_now(hv_conn *c, peer_sock *ps, const char *token, const
     }
 }
 
-/* The catch-up a token waited for has run (status: hv_peers_lookup's):
- * the socket reads again and authenticates, or is refused. */
-static void lookup_done(hv_loop *l, void *arg, int status)
-{
-    (void)l;
-    hv_conn *c = arg;
-    if (!c->closing) /* also lets a close begun meanwhile (its deadline) finish */
-        hv_ws_resume(c);
-    if (!hv_ws_closing(c)) {
-        peer_sock *ps = hv_ws_app(c);
-        char *token = ps->wait_token, *since = ps->wait_since;
-        ps->wait_token = ps->wait_since = NULL;
-        if (status == HV_CATCH_UP_DONE)
-            authenticate_now(c, ps, token, since);
-        else if (status == HV_CATCH_UP_TIMEOUT)
-            hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "authentication timeout");
-        else
-            hv_ws_close(c, 1013, "event store unavailable, try again later");
-        free(token);
-        free(since);
-    }
-    hv_conn_release(c);
-}
-
-/* With several nodes, a token this node does not know may be another
- * node's new peer: the socket waits (paused, under its --auth-timeout)
- * for a catch-up that runs off this loop (issue 13, defect 11). 1 when it
- * waits or was refused, 0 to authenticate now. */
-static int looked_up(hv_conn *c, peer_sock *ps, const char *token, const char *since)
-{
-    hv_conn_hold(c);
-    int rc = hv_peers_lookup(c->loop->srv->rooms, token, c->loop, lookup_done, c);
-    if (rc == HV_CATCH_UP_QUEUED) {
-        ps->wait_token = hv_xstrdup(token);
-        ps->wait_since = since ? hv_xstrdup(since) : NULL;
-        hv_ws_pause(c);
-        return 1;
-    }
-    hv_conn_release(c);
-    if (rc == HV_CATCH_UP_BUSY)
-        hv_ws_close(c, 1013, "too many unknown tokens are being looked up, try again later");
-    else if (rc == HV_CATCH_UP_FAILED)
-        hv_ws_close(c, 1013, "event store unavailable, try again later");
-    return rc != HV_CATCH_UP_NONE;
-}
-
-/* A socket authenticates once: a second attempt (an auth frame after a
- * token on the upgrade, or a second auth frame) is refused and closes the
- * socket, so no second subscription or peer connection is ever made for
- * it (issue 13: the first one outlived the connection). */
+/* A socket authenticates once (peer_auth.h). */
 static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const char *since)
 {
-    if (ps->auth_tried) {
-        hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, "already authenticated");
-        return;
-    }
-    ps->auth_tried = 1;
-    if (hv_auth_backoff_ws(c) != 0) /* too many failures from this address: unchecked */
+    if (hv_peer_auth_begin(c, &ps->auth) != 0)
         return;
     uint64_t from;
     if (parse_since(since, &from) != 0) {
@@ -224,9 +162,9 @@ static void authenticate(hv_conn *c, peer_sock *ps, const char *token, const cha
         }
         ps->resume_slot = 1;
     }
-    if (token && looked_up(c, ps, token, since))
+    if (token && hv_peer_auth_lookup(c, &ps->auth, token, since))
         return;
-    authenticate_now(c, ps, token, since);
+    authenticate_now(c, token, since);
 }
 
 /* The peer's update is durable (or failed): the socket reads again. */
@@ -288,7 +226,7 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     json_t *j = opcode == HV_WS_TEXT ? json_loadb((const char *)data, len, 0, NULL) : NULL;
     const char *type = json_string_value(json_object_get(j, "type"));
     int is_auth = type && !strcmp(type, "auth");
-    if (!ps->auth_tried || is_auth) { /* the first message, or another auth: refused */
+    if (!ps->auth.tried || is_auth) { /* the first message, or another auth: refused */
         const char *token = is_auth ? json_string_value(json_object_get(j, "token")) : NULL;
         char buf[32];
         authenticate(c, ps, token, since_of(j, buf, sizeof(buf)));
@@ -313,8 +251,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     if (ps->peer)
         hv_peers_disconnect(c->loop->srv->rooms, ps->peer, ps->gen, lost, reason);
     free(ps->up_token);
-    free(ps->wait_token);
-    free(ps->wait_since);
+    hv_peer_auth_clear(&ps->auth);
     free(ps);
 }
 
@@ -370,6 +307,7 @@ void hv_api_peer_socket(hv_conn *c, hv_http_req *r)
 {
     char buf[512];
     peer_sock *ps = hv_xcalloc(1, sizeof(*ps));
+    ps->auth.now = authenticate_now;
     const char *tok = upgrade_token(r, buf, sizeof(buf));
     ps->up_token = tok ? hv_xstrdup(tok) : NULL; /* the request is gone after the upgrade */
     if (hv_http_query(r, "since", ps->up_since, sizeof(ps->up_since)) < 0)

@@ -3,8 +3,9 @@
  *
  * Each route names a method, a path and its handler. Paths are matched
  * after http.c has collapsed repeated slashes, so the Fishjam SDK's
- * "//room" and "//socket/server/websocket" arrive as "/room" and
- * "/socket/server/websocket" (and SDK 0.28+'s "//validate" as "/validate").
+ * "//room", "//socket/server/websocket" and "//socket/agent/websocket"
+ * arrive as "/room", "/socket/server/websocket" and
+ * "/socket/agent/websocket" (and SDK 0.28+'s "//validate" as "/validate").
  */
 #include "api/router.h"
 
@@ -31,6 +32,7 @@ static const route routes[] = {
     {"GET", "/v1/events", hv_api_history},
     {"GET", "/socket/server/websocket", hv_api_notifier},
     {"GET", "/socket/peer/websocket", hv_api_peer_socket},
+    {"GET", "/socket/agent/websocket", hv_api_agent_socket},
     {"GET", "/v1/stream", hv_api_stream},
     {"POST", "/push_events", hv_api_push_events},
     {"POST", "/drop_user", hv_api_drop_user},

@@ -499,9 +499,18 @@ int hv_peers_lookup(hv_rooms *r, const char *token, hv_loop *loop, hv_catch_up_d
 
 hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen)
 {
+    return hv_peers_connect_as(r, token, 0, c, gen);
+}
+
+hv_peer *hv_peers_connect_as(hv_rooms *r, const char *token, int type, hv_conn *c, uint64_t *gen)
+{
     hv_peer *p = peer_of_token(r, token);
     if (!p)
         return NULL;
+    if (type && p->type != type) { /* checked first: another kind's socket is left alone */
+        uv_mutex_unlock(&r->mu);
+        return NULL;
+    }
     int replacing = p->conn != NULL;
     if (replacing)
         hv__rooms_close_socket(r, p, HV_CLOSE_REPLACED, "replaced by a new connection", 1);

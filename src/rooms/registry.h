@@ -89,6 +89,11 @@ int hv_peers_lookup(hv_rooms *r, const char *token, hv_loop *loop, hv_catch_up_d
  * replacing an older socket closes that one with 4002 and emits nothing.
  * Returns a peer reference and the connection's generation, or NULL. */
 hv_peer *hv_peers_connect(hv_rooms *r, const char *token, hv_conn *c, uint64_t *gen);
+#define HV_PEER_TYPE_AGENT 2 /* model.h's p->type of an agent peer */
+/* The same for a peer of one type only (model.h's p->type; 0 = any): the
+ * agent socket takes agent peers' tokens alone. NULL, touching nothing,
+ * for a peer of another type. */
+hv_peer *hv_peers_connect_as(hv_rooms *r, const char *token, int type, hv_conn *c, uint64_t *gen);
 /* The socket of generation gen is gone: emits peer.disconnected (clean
  * close) or peer.crashed with reason (lost), unless the peer was deleted
  * or the socket was replaced. Releases the reference. */
