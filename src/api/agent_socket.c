@@ -31,6 +31,7 @@
 #include "api/peer_auth.h"
 #include "codec/ws_frame.h"
 #include "core/xalloc.h"
+#include "deliver/channels.h"
 #include "net/server.h"
 #include "net/ws.h"
 #include "rooms/registry.h"
@@ -42,6 +43,7 @@ typedef struct agent_sock {
     hv_peer_auth auth; /* first: peer_auth.h finds it there */
     hv_peer *peer;     /* NULL until authenticated */
     uint64_t gen;
+    hv_sub *sub;       /* in its room's channel, sent nothing: how the registry finds it */
 } agent_sock;
 
 static const char *member_name(Fishjam__AgentRequest__ContentCase c)
@@ -119,7 +121,15 @@ static void authenticate_now(hv_conn *c, const char *token, const char *since)
         hv_ws_close(c, HV_CLOSE_INVALID_TOKEN, other ? "invalid token: not an agent peer's token" : "invalid token");
         return;
     }
-    hv_conn_authenticated(c); /* off the unauthenticated caps and the deadline */
+    /* The registry closes a peer's socket (replaced 4002, deleted 4004 /
+     * 4005) by finding it in its room's channel: the agent joins it with a
+     * subscription that is sent nothing (AgentResponse has no member for
+     * herald's events). hv_sub_new marks c authenticated. */
+    const char *room = hv_peer_room_id(as->peer);
+    as->sub = hv_sub_new(c, HV_SUB_PRESENCE, NULL, &room, 1);
+    as->sub->owner = as->peer;
+    as->sub->owner_gen = as->gen;
+    hv_sub_join(as->sub);
     send_authenticated(c);
 }
 
@@ -147,6 +157,7 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
 static void on_close(hv_conn *c, int lost, const char *reason)
 {
     agent_sock *as = hv_ws_app(c);
+    hv_sub_release(as->sub);
     if (as->peer)
         hv_peers_disconnect(c->loop->srv->rooms, as->peer, as->gen, lost, reason);
     hv_peer_auth_clear(&as->auth);

@@ -144,6 +144,8 @@ static int send_event(hv_sub *s, hv_event *ev)
  * id order; its bound is s->last_id, see resume_from). */
 static int send_frame(hv_sub *s, hv_event *ev)
 {
+    if (s->proto == HV_SUB_PRESENCE)
+        return 0; /* a peer's socket that takes no events: it is only to be found */
     if (s->proto == HV_SUB_WS) {
         hv_ws_send_frame(s->conn, &ev->json);
     } else {
@@ -477,7 +479,7 @@ int hv_channels_drop_user(hv_loop *l, const char *user_id)
         hv_sub *s = hv_container_of(it, hv_sub_link, node)->sub;
         if (s->conn->closing)
             continue;
-        if (s->proto == HV_SUB_WS)
+        if (s->proto != HV_SUB_SSE)
             hv_ws_close(s->conn, 4006, "dropped");
         else
             hv_conn_close_after_flush(s->conn);

@@ -26,7 +26,10 @@
 #include "core/list.h"
 #include "net/conn.h"
 
-enum { HV_SUB_WS = 0, HV_SUB_SSE = 1 };
+/* HV_SUB_PRESENCE: joined to its room's channel but sent nothing, so the
+ * registry finds (and closes) the socket of a peer that takes no events
+ * (the agent socket, api/agent_socket.c). */
+enum { HV_SUB_WS = 0, HV_SUB_SSE = 1, HV_SUB_PRESENCE = 2 };
 
 /* Live events held for one subscriber while its replay reads: past this
  * many they are let go and, once the replay reached its end, read from the
@@ -49,7 +52,7 @@ typedef void (*hv_resume_done)(hv_sub *s, int status, uint64_t first_id);
 
 struct hv_sub {
     hv_conn *conn;
-    int proto;                /* HV_SUB_WS (json frames) or HV_SUB_SSE */
+    int proto;                /* HV_SUB_WS (json frames), HV_SUB_SSE or HV_SUB_PRESENCE */
     char *user_id;            /* NULL: no user channel */
     char **rooms;
     size_t nrooms;
