@@ -59,13 +59,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_fixture_loop(&srv); /* the hub commits the room and peers */
     char *out = NULL, other[128];
     hv_rooms_reply reply = {NULL, NULL, NULL}; /* the registry's own no-reply */
-    if (hv_rooms_create(srv.rooms, "{\"roomId\":\"fuzz-room\"}", 21, "127.0.0.1:1", &out, reply) != HV_CREATED)
+    const char *room = "{\"roomId\":\"fuzz-room\"}";
+    if (hv_rooms_create(srv.rooms, room, strlen(room), "127.0.0.1:1", &out, reply) != HV_CREATED)
         abort();
     free(out);
     add_peer("fuzz-room", "agent", agent_token, sizeof(agent_token));
     add_peer("fuzz-room", "webrtc", other, sizeof(other));
     return 0;
 }
+
+/* The agent's own token is read back and found (checked once, at start). */
+static void self_check(void);
 
 static void check_reason(const char *r)
 {
@@ -96,8 +100,19 @@ static void round_trip(const char *token)
     free(buf);
 }
 
+static void self_check(void)
+{
+    char peer_id[64], room_id[160];
+    round_trip(agent_token);
+    if (hv_peers_identify(srv.rooms, agent_token, peer_id, room_id) != 0 || strcmp(room_id, "fuzz-room") != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int checked;
+    if (!checked++)
+        self_check();
     if (size < 1)
         return 0;
     int text = data[0] & 1, authed = (data[0] >> 1) & 1;
