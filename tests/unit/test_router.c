@@ -50,6 +50,8 @@ static void params_are_decoded(void **state)
     assert_int_equal(hv_router_find("GET", "/room/r1/nothing", &h, params), 404);
     assert_int_equal(hv_router_find("GET", "/socket/peer/websocket", &h, params), 200);
     assert_ptr_equal(h, hv_api_peer_socket);
+    assert_int_equal(hv_router_find("GET", "/socket/agent/websocket", &h, params), 200);
+    assert_ptr_equal(h, hv_api_agent_socket);
 }
 
 static void head_is_get(void **state)
