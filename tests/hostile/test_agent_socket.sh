@@ -10,8 +10,8 @@
 # small --auth-timeout set here), no token, a wrong token, a webrtc peer's
 # token (refused, and that peer's own socket is left alone), text, undecodable
 # bytes, a media request before auth, a second auth. A second agent socket
-# replaces the first (4002) and deleting the agent peer closes it (4004), as on
-# the peer socket. Throughout, a well-behaved peer keeps receiving its room's
+# replaces the first (4002) and deleting the agent peer or its room closes it
+# (4004, 4005), as on the peer socket. Throughout, a well-behaved peer keeps receiving its room's
 # events, and herald survives.
 . "$(dirname "$0")/../integration/lib.sh"
 herald_start --auth-timeout 1
@@ -25,6 +25,9 @@ A1=$(add_peer agent)
 export AGENT=$(jq -r .data.token <<<"$A1") AGENT_ID=$(jq -r .data.peer.id <<<"$A1")
 export AGENT2=$(add_peer agent | jq -r .data.token)
 export WEBRTC=$(add_peer webrtc | jq -r .data.token)
+http POST /room "${auth[@]}" -H 'Content-Type: application/json' -d '{"roomId":"r2"}' >/dev/null
+export AGENT_R2=$(http POST /room/r2/peer "${auth[@]}" -H 'Content-Type: application/json' -d '{"type":"agent"}' |
+  cut -d' ' -f2- | jq -r .data.token)
 export PORT TOKEN
 expect_match "the agent's peer_websocket_url names the peer socket (the SDK swaps the path)" \
   '/socket/peer/websocket$' "$(jq -r .data.peer_websocket_url <<<"$A1")"
@@ -153,6 +156,13 @@ mine = [(e["type"], e["data"].get("peer_type")) for e in evs
         if e["type"].startswith("peer.") and e["data"].get("peer_id") == os.environ["AGENT_ID"]]
 check("the agent's presence: peer.connected / peer.disconnected with peer_type agent",
       ("peer.connected", "agent") in mine and ("peer.disconnected", "agent") in mine, repr(mine))
+# Deleting the agent's room closes its socket: 4005.
+s, buf = agent([(2, auth(os.environ["AGENT_R2"]))])
+op, payload, buf = h.ws_read_frame(s, buf)
+check("the agent of r2 authenticated", (op, payload) == (2, AUTHENTICATED))
+api("DELETE", "/room/r2")
+got, _ = frames_until_close(s, buf)
+check("deleting the agent's room closes its socket: 4005", close_of(got) == (4005, "room deleted"), repr(got))
 sys.exit(1 if check.failed else 0)
 EOF
 [ $? -eq 0 ] && ok "agent socket checks" || fail "agent socket checks"
