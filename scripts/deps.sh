@@ -36,11 +36,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Test clients from npm (interop tests only).
-# Again whenever package.json or the lock file is newer than the install.
+# Test clients from npm (interop tests only), plus the vendored ones the
+# registry does not serve (tests/interop/vendor/README.md): each tarball's
+# sha256 is checked first, so a corrupt or replaced file stops here instead
+# of being installed. npm installs again whenever package.json, the lock
+# file or a vendored tarball is newer than the install, or a vendored
+# package is missing from it.
+vendor_sha256=(
+  "47209010e9fdde83fdf3d45893eb8179778c822b2f2ff8ec879613a0ee6cbd82  tests/interop/vendor/fishjam-cloud-js-server-sdk-0.29.0.tgz"
+)
+for line in "${vendor_sha256[@]}"; do
+  if ! echo "$line" | sha256sum --check --quiet --strict -; then
+    echo "deps: ${line##* } does not match its sha256 (tests/interop/vendor/README.md)" >&2
+    exit 1
+  fi
+done
 stamp=tests/interop/node_modules/.package-lock.json
-if [ -f tests/interop/package.json ] && { [ ! -f "$stamp" ] ||
-     [ tests/interop/package.json -nt "$stamp" ] || [ tests/interop/package-lock.json -nt "$stamp" ]; }; then
+need_npm=0
+if [ -f tests/interop/package.json ]; then
+  if [ ! -f "$stamp" ] || [ tests/interop/package.json -nt "$stamp" ] ||
+     [ tests/interop/package-lock.json -nt "$stamp" ] ||
+     [ ! -f tests/interop/node_modules/fishjam-sdk-029/package.json ]; then
+    need_npm=1
+  fi
+  for line in "${vendor_sha256[@]}"; do
+    if [ "${line##* }" -nt "$stamp" ]; then need_npm=1; fi
+  done
+fi
+if [ "$need_npm" -eq 1 ]; then
   echo "deps: npm install (tests/interop)"
   (cd tests/interop && npm install --no-audit --no-fund --loglevel=error)
 fi
