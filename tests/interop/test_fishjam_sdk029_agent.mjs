@@ -7,7 +7,8 @@
 // AgentRequest{auth_request{token}}; the agent peer then counts as
 // connected (peerConnected with peerType agent, status "connected") and as
 // disconnected once its socket closes, exactly like a peer socket;
-// deleting the peer closes the socket (4004) as it does a peer socket's.
+// deleting the peer closes the socket (4004) as it does a peer socket's;
+// a media request (herald carries no media) is refused with 1003 naming it.
 // Runs under --experimental-websocket: both SDKs use the global WebSocket.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +60,22 @@ test('deleting a connected agent peer closes its socket like a peer socket (4004
   await rec.has('peerDeleted', { peerId: peer.id });
   assert.deepEqual(rec.events.filter((e) => e.peerId === peer.id).map((e) => e.name),
     ['peerAdded', 'peerConnected', 'peerDisconnected', 'peerDeleted']);
+  await fishjam.deleteRoom(room.id);
+});
+
+test('herald carries no media: an agent track request is refused (1003, naming it) and the agent is disconnected', async () => {
+  const fishjam = new FishjamClient(config);
+  const room = await fishjam.createRoom();
+  let closed = null;
+  const { agent, peer } = await within(fishjam.createAgent(room.id, {},
+    { onClose: (code, reason) => { closed = { code, reason }; } }), WAIT_MS, 'createAgent');
+  await rec.has('peerConnected', { peerId: peer.id });
+  agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
+  await waitUntil(() => closed, WAIT_MS, 'the agent socket to close');
+  assert.equal(closed.code, 1003, JSON.stringify(closed));
+  assert.match(closed.reason, /herald carries no media: add_track/);
+  await rec.has('peerDisconnected', { peerId: peer.id });
+  assert.equal(await status(fishjam, room.id, peer.id), 'disconnected');
   await fishjam.deleteRoom(room.id);
 });
 

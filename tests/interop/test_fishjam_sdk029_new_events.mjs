@@ -6,7 +6,9 @@
 // camelCase), reach the vendored SDK 0.29.0's FishjamWSNotifier as
 // trackForwarding, trackForwardingRemoved and vadNotification, mapped as
 // 0.29 maps them (tracks' type, VAD status 'speech' / 'silence'), in order
-// with the older ones and without a console error.
+// with the older ones and without a console error. A herald started with
+// --fishjam-compat 0.25 (for deployments whose protobuf listeners are all
+// SDK 0.25) withholds them from protobuf notifiers: 0.29 misses them there.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald } from './herald.mjs';
@@ -14,7 +16,8 @@ import { recorder, consoleErrors } from './sdk029.mjs';
 
 const herald = await startHerald();
 const rec = recorder(herald.url);
-after(async () => { rec.close(); await herald.stop(); });
+const more = [];
+after(async () => { rec.close(); await herald.stop(); for (const fn of more) await fn(); });
 await rec.ready;
 
 test('trackForwarding, trackForwardingRemoved and vadNotification reach FishjamWSNotifier 0.29', async () => {
@@ -54,4 +57,21 @@ test('trackForwarding, trackForwardingRemoved and vadNotification reach FishjamW
   ]);
   assert.deepEqual(errs.calls, [], 'no frame the SDK could not decode');
   assert.deepEqual(rec.errors, []);
+});
+
+test('--fishjam-compat 0.25 withholds them from the protobuf notifier', async () => {
+  const h = await startHerald(['--fishjam-compat', '0.25']);
+  const r29 = recorder(h.url);
+  more.push(async () => { r29.close(); await h.stop(); });
+  await r29.ready;
+  const res = await h.publish([
+    { type: 'room.created', room_id: 'c', data: {} },
+    { type: 'track.forwarding', room_id: 'c', data: { peer_id: 'p1', composition_url: 'https://c.example', input_id: 'i' } },
+    { type: 'vad.notification', room_id: 'c', data: { peer_id: 'p1', track_id: 't', status: 'speech' } },
+    { type: 'track.forwarding_removed', room_id: 'c', data: { peer_id: 'p1', composition_url: 'https://c.example', input_id: 'i' } },
+    { type: 'room.deleted', room_id: 'c', data: {} },
+  ]);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  await r29.has('roomDeleted', { roomId: 'c' });
+  assert.deepEqual(r29.events.map((e) => e.name), ['roomCreated', 'roomDeleted']);
 });
