@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 // test_fishjam_sdk029_agent.mjs — createAgent() of both Fishjam SDKs
 // against herald's agent socket /socket/agent/websocket (issue 15 item 3).
-// SDK 0.29.0 (vendored) derives the socket's URL from the peer's
-// peer_websocket_url; the registry's 0.25.0 from fishjamId (so it asks for
-// "//socket/agent/websocket"). Either authenticates with
+// SDK 0.29.0 (vendored) createAgent derives the socket's URL from the
+// peer's peer_websocket_url (a URL without a scheme is taken as https, so
+// wss); the registry's 0.25.0 from fishjamId (so it asks for
+// "//socket/agent/websocket"), as 0.29's FishjamAgent does without a
+// peer_websocket_url (agentPeer below). Either authenticates with
 // AgentRequest{auth_request{token}}; the agent peer then counts as
 // connected (peerConnected with peerType agent, status "connected") and as
 // disconnected once its socket closes, exactly like a peer socket;
-// deleting the peer closes the socket (4004) as it does a peer socket's;
+// deleting the peer or its room closes the socket (4004, 4005) as it
+// does a peer socket's;
 // a media request (herald carries no media) is refused with 1003 naming it.
 // Runs under --experimental-websocket: both SDKs use the global WebSocket.
 import { test, after } from 'node:test';
@@ -16,6 +19,7 @@ import { FishjamClient, FishjamAgent } from 'fishjam-sdk-029';
 import { FishjamClient as FishjamClient025 } from '@fishjam-cloud/js-server-sdk';
 import { startHerald } from './herald.mjs';
 import { within, waitUntil, WAIT_MS } from './wsutil.mjs';
+import { hapi } from './webhook_receiver.mjs';
 import { recorder } from './sdk029.mjs';
 
 const herald = await startHerald();
@@ -23,6 +27,17 @@ const config = { fishjamId: herald.url, managementToken: 'development' };
 const rec = recorder(herald.url);
 after(async () => { rec.close(); await herald.stop(); });
 await rec.ready;
+
+// An agent peer made through the REST API and its FishjamAgent built as
+// createAgent builds it, minus the peer_websocket_url: the SDK then derives
+// the socket's URL from fishjamId (ws://…//socket/agent/websocket).
+async function agentPeer(roomId, callbacks) {
+  const r = await hapi(herald.url, 'POST', `/room/${roomId}/peer`, { type: 'agent', options: {} });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const agent = new FishjamAgent(config, r.body.data.token, callbacks);
+  await within(agent.awaitConnected(), WAIT_MS, 'the agent socket to open');
+  return { agent, peer: r.body.data.peer, url: r.body.data.peer_websocket_url };
+}
 
 const status = async (fj, roomId, peerId) => (await fj.getRoom(roomId)).peers.find((p) => p.id === peerId)?.status;
 
@@ -51,8 +66,7 @@ test('deleting a connected agent peer closes its socket like a peer socket (4004
   const fishjam = new FishjamClient(config);
   const room = await fishjam.createRoom();
   let closed = null;
-  const { peer } = await within(fishjam.createAgent(room.id, {},
-    { onClose: (code, reason) => { closed = { code, reason }; } }), WAIT_MS, 'createAgent');
+  const { peer } = await agentPeer(room.id, { onClose: (code, reason) => { closed = { code, reason }; } });
   await rec.has('peerConnected', { peerId: peer.id });
   await fishjam.deletePeer(room.id, peer.id);
   await waitUntil(() => closed, WAIT_MS, 'the agent socket to close');
@@ -63,12 +77,22 @@ test('deleting a connected agent peer closes its socket like a peer socket (4004
   await fishjam.deleteRoom(room.id);
 });
 
+test('deleting the room of a connected agent closes its socket like a peer socket (4005)', async () => {
+  const fishjam = new FishjamClient(config);
+  const room = await fishjam.createRoom();
+  let closed = null;
+  const { peer } = await agentPeer(room.id, { onClose: (code, reason) => { closed = { code, reason }; } });
+  await rec.has('peerConnected', { peerId: peer.id });
+  await fishjam.deleteRoom(room.id);
+  await waitUntil(() => closed, WAIT_MS, 'the agent socket to close');
+  assert.deepEqual(closed, { code: 4005, reason: 'room deleted' });
+});
+
 test('herald carries no media: an agent track request is refused (1003, naming it) and the agent is disconnected', async () => {
   const fishjam = new FishjamClient(config);
   const room = await fishjam.createRoom();
   let closed = null;
-  const { agent, peer } = await within(fishjam.createAgent(room.id, {},
-    { onClose: (code, reason) => { closed = { code, reason }; } }), WAIT_MS, 'createAgent');
+  const { agent, peer } = await agentPeer(room.id, { onClose: (code, reason) => { closed = { code, reason }; } });
   await rec.has('peerConnected', { peerId: peer.id });
   agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
   await waitUntil(() => closed, WAIT_MS, 'the agent socket to close');
