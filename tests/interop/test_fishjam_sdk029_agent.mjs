@@ -44,6 +44,14 @@ const status = async (fj, roomId, peerId) => (await fj.getRoom(roomId)).peers.fi
 test('SDK 0.29 createAgent connects: the agent peer is connected, then disconnected when it leaves', async () => {
   const fishjam = new FishjamClient(config);
   const room = await fishjam.createRoom();
+  // createAgent opens the URL it derives from peer_websocket_url: one
+  // without a scheme is taken as https (wss://), which a plain-HTTP herald
+  // cannot answer (and Node 20's WebSocket then never reports a close, so
+  // createAgent would hang): fail at once, saying why.
+  const { agent: a0, url } = await agentPeer(room.id);
+  a0.disconnect();
+  assert.match(url, /^(ws|http):\/\//,
+    `peer_websocket_url "${url}": SDK 0.29 createAgent would open wss://${url.replace('/socket/peer/', '/socket/agent/')} on a plain-HTTP herald`);
   let closed = null;
   const { agent, peer } = await within(fishjam.createAgent(room.id, { subscribeMode: 'auto' },
     { onClose: (code, reason) => { closed = { code, reason }; } }), WAIT_MS, 'createAgent');
