@@ -6,7 +6,8 @@
 // or over a changed body), and its body decodes with
 // decodeServerNotifications. A room created with batchWebhookNotifications
 // gets ServerMessage{notification_batch} bodies (never nested, in order);
-// one created without gets one notification per request as before. The
+// one created without gets one notification per request as before; VAD
+// notifications are never batched (each alone, bare, as upstream). The
 // Standard Webhooks headers stay. Without a secret there is no signature
 // header.
 import { test, after, afterEach } from 'node:test';
@@ -94,6 +95,40 @@ test('batchWebhookNotifications: the bodies are notification batches, signed, in
         `only notifications in a batch, never a batch: ${set[0][0]}`);
     }
   }
+});
+
+test('members 30-32 on a batched room webhook: forwardings batched, each VAD alone and bare, all decoded by the SDK', async () => {
+  const rx = await receiver();
+  const room = await fishjam.createRoom({ webhookUrl: rx.url, batchWebhookNotifications: true });
+  const url = 'https://composer.example/c/1';
+  const pub = await herald.publish([
+    { type: 'track.forwarding', room_id: room.id, data: { peer_id: 'p1', composition_url: url, input_id: 'i1',
+      audio_track: { id: 'a1', type: 'audio' } } },
+    { type: 'vad.notification', room_id: room.id, data: { peer_id: 'p1', track_id: 'a1', status: 'speech' } },
+    { type: 'vad.notification', room_id: room.id, data: { peer_id: 'p1', track_id: 'a1', status: 'silence' } },
+    { type: 'track.forwarding_removed', room_id: room.id, data: { peer_id: 'p1', composition_url: url, input_id: 'i1' } },
+  ]);
+  assert.equal(pub.status, 201, JSON.stringify(pub.body));
+  await fishjam.deleteRoom(room.id);
+  await rx.waitFor(() => decoded(rx).some(([t]) => t === 'roomDeleted'), WAIT_MS, 'roomDeleted');
+  await settled();
+  assert.deepEqual(decoded(rx), [
+    ['roomCreated', { roomId: room.id }],
+    ['trackForwarding', { roomId: room.id, peerId: 'p1', compositionUrl: url, inputId: 'i1',
+      audioTrack: { id: 'a1', type: 'audio', metadata: '' } }],
+    ['vadNotification', { roomId: room.id, peerId: 'p1', trackId: 'a1', status: 'speech' }],
+    ['vadNotification', { roomId: room.id, peerId: 'p1', trackId: 'a1', status: 'silence' }],
+    ['trackForwardingRemoved', { roomId: room.id, peerId: 'p1', compositionUrl: url, inputId: 'i1' }],
+    ['roomDeleted', { roomId: room.id }],
+  ]);
+  for (const q of rx.requests) {
+    assert.equal(verifyWebhookSignature(q.body, q.headers['x-fishjam-signature-256'] ?? '', SECRET), true);
+    const msg = ServerMessage.decode(q.body);
+    const vadInBatch = msg.notificationBatch?.notifications.some((n) => n.vadNotification);
+    assert.ok(!vadInBatch, 'VAD notifications are never batched');
+    if (!msg.notificationBatch) assert.ok(msg.vadNotification, `a bare body is a VAD one: ${JSON.stringify(msg)}`);
+  }
+  assert.equal(rx.requests.filter((q) => ServerMessage.decode(q.body).vadNotification).length, 2, 'each VAD in a request of its own');
 });
 
 test('a batched room and an unbatched one side by side each get their own form', async () => {
