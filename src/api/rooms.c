@@ -70,8 +70,12 @@ void hv_api_peer_create(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
-    char addr[256];
-    address(c, r, addr, sizeof(addr));
+    char host[256], addr[272];
+    address(c, r, host, sizeof(host));
+    /* peer_websocket_url: host:port as Fishjam gives it, or with the
+     * --peer-url-scheme clients must use (SDK 0.29 reads none as wss). */
+    const char *scheme = c->loop->srv->cfg.peer_url_scheme;
+    snprintf(addr, sizeof(addr), "%s%s%s", scheme, *scheme ? "://" : "", host);
     HV_API_RUN_CHANGE(c, hv_peers_create(rooms_of(c), r->param[0], r->body, r->body_len, addr, &out_, reply_));
 }
 

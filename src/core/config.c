@@ -61,6 +61,10 @@ static const opt options[] = {
       "track.forwarding_removed and vad.notification (ServerMessage members 30-32, which SDK 0.25 logs as "
       "an error per frame) from protobuf notifier sockets and webhooks; JSON listeners, history, app "
       "clients and JSON webhooks still get them; current sends them as Fishjam does (default current)"),
+    O("peer-url-scheme", OPT_STR, peer_url_scheme,
+      "scheme of the peer_websocket_url a new peer is given: none gives host:port/socket/peer/websocket "
+      "as Fishjam does (SDK 0.29's createAgent then opens wss://); ws or wss prefix it, for herald "
+      "without or with TLS in front (default none)"),
     O("threads", OPT_INT, threads, "I/O threads; 0 = one per core (default 0)"),
     O("max-body", OPT_SIZE, max_body, "largest request body in bytes (default 4194304)"),
     O("max-header", OPT_SIZE, max_header, "largest request head in bytes (default 16384)"),
@@ -525,6 +529,12 @@ int hv_config_load(hv_config *c, int argc, char **argv)
     }
     if (strcmp(c->fishjam_compat, "current") != 0 && strcmp(c->fishjam_compat, "0.25") != 0) {
         fprintf(stderr, "herald: --fishjam-compat must be current or 0.25\n");
+        return -1;
+    }
+    if (!strcmp(c->peer_url_scheme, "none"))
+        c->peer_url_scheme[0] = 0;
+    if (c->peer_url_scheme[0] && strcmp(c->peer_url_scheme, "ws") != 0 && strcmp(c->peer_url_scheme, "wss") != 0) {
+        fprintf(stderr, "herald: --peer-url-scheme must be none, ws or wss\n");
         return -1;
     }
     if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {

@@ -30,6 +30,7 @@ typedef struct hv_config {
     int log_level;
     double metrics_interval_s;     /* MetricsReport period */
     char fishjam_compat[16];       /* "current", or "0.25": no ServerMessage member past 29 */
+    char peer_url_scheme[8];       /* "", "ws" or "wss": the scheme of peer_websocket_url */
     int threads;                   /* I/O loops; 0 = one per core */
     size_t max_body;               /* request body limit (bytes, after gunzip too) */
     size_t max_header;             /* request line + headers limit */

@@ -18,6 +18,8 @@ expect_match "unknown flag is named" "unknown option '--no-such-flag'" "$(cat "$
 "$HERALD" --listen 0.0.0.0:0 --data-dir "$WORK/d0" 2>"$WORK/err"; expect_eq "public address without a token exits 2" 2 $?
 expect_match "and says why" 'needs an explicit --token' "$(cat "$WORK/err")"
 
+"$HERALD" --peer-url-scheme ftp 2>"$WORK/err"; expect_eq "bad --peer-url-scheme exits 2" 2 $?
+expect_match "and names the values" 'must be none, ws or wss' "$(cat "$WORK/err")"
 HERALD_LOG_LEVEL=bogus "$HERALD" 2>"$WORK/err"; expect_eq "bad env value exits 2" 2 $?
 expect_match "names the variable" 'HERALD_LOG_LEVEL' "$(cat "$WORK/err")"
 

@@ -80,6 +80,8 @@ expect_eq "vapi: the peer says type vapi, subscribeMode manual, disconnected" "v
 expect_match "vapi: a token and the socket URL, as for agent peers" \
   '"token":"[A-Za-z0-9_-]{43}".*"peer_websocket_url":"[^"]*/socket/peer/websocket"' "$body"
 expect_eq "vapi: the API key is not echoed" "" "$(echo "$body" | grep -o vapi-secret-key)"
+expect_match "peer_websocket_url has no scheme by default (as Fishjam's; --peer-url-scheme adds one)" \
+  '"peer_websocket_url":"[^":/]+:[0-9]+/socket/peer/websocket"' "$body"
 expect_eq "vapi: GET /room/:id lists it as vapi" "vapi" \
   "$(http GET /room/v1 "${auth[@]}" | sed 's/^200 //' | jget "['data']['peers'][0]['type']")"
 expect_match "vapi: peer.added carries peer_type vapi in the history" "\"peer_id\":\"$vpid\",\"peer_type\":\"vapi\"" \
