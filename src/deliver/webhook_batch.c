@@ -19,15 +19,10 @@
  * come back as one batch. The rows of a batch go in row (commit) order
  * even when retried rows and newer ones meet in the ready queue.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/clock.h"
 #include "deliver/webhook_internal.h"
-
-#define STORE_RETRY_MS 1000 /* the store could not give an event: try again (as webhook_queue.c) */
 
 int hv__webhook_batchable(const hv_event *ev)
 {
@@ -42,19 +37,10 @@ static wh_item *take_ready(hv_webhooks *w, wh_ep *ep, int *again)
     *again = 0;
     if (hv_list_empty(&ep->ready))
         return NULL;
-    wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
-    hv_list_remove(&it->link);
     char err[160] = "";
-    if (!it->ev) {
-        int rc = hv__webhook_load_event(w, ep, it);
-        if (rc < 0) {
-            hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
-            hv__webhook_schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
-            return NULL; /* the store is failing: send what is in hand */
-        }
-        if (rc == 0)
-            snprintf(err, sizeof(err), "event %" PRIu64 " is no longer stored", it->event_id);
-    }
+    wh_item *it = hv__webhook_take_ready(w, ep, err, sizeof(err));
+    if (!it)
+        return NULL; /* the store is failing: send what is in hand */
     if (!err[0] && !it->ev->pb.buf)
         snprintf(err, sizeof(err), "event type %s has no protobuf form", it->ev->type);
     if (err[0]) {

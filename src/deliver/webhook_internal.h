@@ -211,6 +211,11 @@ void hv__webhook_schedule(hv_webhooks *w, wh_item *it, int64_t due_ms);
 /* Loads it->ev (and those of the items queued after it): 1 loaded, 0 gone,
  * -1 store error. */
 int hv__webhook_load_event(hv_webhooks *w, wh_ep *ep, wh_item *it);
+/* Takes the first ready item of ep (the queue is not empty) off it with
+ * its event loaded: the item, with err set ("event N is no longer stored")
+ * or left empty; NULL when the store is failing (the item was scheduled
+ * again for a retry: send what is in hand). */
+wh_item *hv__webhook_take_ready(hv_webhooks *w, wh_ep *ep, char *err, size_t errlen);
 /* Fails a row for good without a request (it could not be built). */
 void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 /* Starts what can start now, then publishes the queued/in-flight counts. */

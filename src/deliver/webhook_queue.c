@@ -512,6 +512,23 @@ void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const w
 
 /* An endpoint with nothing in memory: drop a finished room endpoint, and
  * forget our state unless it still tracks a failure streak. */
+wh_item *hv__webhook_take_ready(hv_webhooks *w, wh_ep *ep, char *err, size_t errlen)
+{
+    wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
+    hv_list_remove(&it->link);
+    if (!it->ev) {
+        int rc = hv__webhook_load_event(w, ep, it);
+        if (rc < 0) {
+            hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
+            hv__webhook_schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
+            return NULL;
+        }
+        if (rc == 0)
+            snprintf(err, errlen, "event %" PRIu64 " is no longer stored", it->event_id);
+    }
+    return it;
+}
+
 static void settle_ep(hv_webhooks *w, wh_ep *ep)
 {
     if (ep->nitems || ep->spilled || hv_list_linked(&ep->refill_link) || w->closing)
@@ -558,19 +575,11 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
             hv_endpoint_unref(snap);
             continue;
         }
-        wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
-        hv_list_remove(&it->link);
         char err[160] = "";
-        if (!it->ev) {
-            int rc = hv__webhook_load_event(w, ep, it);
-            if (rc < 0) {
-                hv_warn("webhooks: could not load event %" PRIu64 " from the store", it->event_id);
-                hv__webhook_schedule(w, it, hv_now_ms() + STORE_RETRY_MS);
-                hv_endpoint_unref(snap);
-                continue;
-            }
-            if (rc == 0)
-                snprintf(err, sizeof(err), "event %" PRIu64 " is no longer stored", it->event_id);
+        wh_item *it = hv__webhook_take_ready(w, ep, err, sizeof(err));
+        if (!it) {
+            hv_endpoint_unref(snap);
+            continue;
         }
         if (!err[0] && hv__webhook_http_start(w, &it, 1, snap, err, sizeof(err)) == 0) {
             it->in_flight = 1;
