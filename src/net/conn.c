@@ -253,8 +253,13 @@ static void mark_dirty(hv_conn *c)
         return;
     c->dirty = 1;
     c->holds++;
-    c->dirty_next = c->loop->dirty;
-    c->loop->dirty = c;
+    c->dirty_next = NULL; /* to the tail: the oldest output goes first */
+    hv_loop *l = c->loop;
+    if (l->dirty_tail)
+        l->dirty_tail->dirty_next = c;
+    else
+        l->dirty = c;
+    l->dirty_tail = c;
 }
 
 static void account(hv_conn *c, int64_t delta)

@@ -26,6 +26,7 @@
 
 static void on_wake(uv_async_t *a);
 static void on_tick(uv_timer_t *t);
+static void on_flush_more(uv_idle_t *h);
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -51,6 +52,8 @@ hv_loop *hv_loop_new(hv_server *srv, int index, int listen_fd)
     l->wake.data = l;
     uv_timer_init(&l->uv, &l->tick);
     l->tick.data = l;
+    uv_idle_init(&l->uv, &l->flush_more);
+    l->flush_more.data = l;
     uv_tcp_init(&l->uv, &l->listener);
     l->listener.data = l;
     if (uv_tcp_open(&l->listener, listen_fd) != 0 ||
@@ -127,15 +130,33 @@ static void on_wake(uv_async_t *a)
     hv_loop_flush(l);
 }
 
+/* A stopping loop flushes everything at once: its handles are closing. */
 void hv_loop_flush(hv_loop *l)
 {
+    unsigned n = 0;
     while (l->dirty) {
+        if (n++ == HV_FLUSH_SLICE && !l->stopping) {
+            if (!uv_is_active((uv_handle_t *)&l->flush_more))
+                uv_idle_start(&l->flush_more, on_flush_more);
+            return;
+        }
         hv_conn *c = l->dirty;
         l->dirty = c->dirty_next;
+        if (!l->dirty)
+            l->dirty_tail = NULL;
         c->dirty = 0;
         hv_conn_flush(c);
         hv_conn_release(c);
     }
+    if (uv_is_active((uv_handle_t *)&l->flush_more))
+        uv_idle_stop(&l->flush_more);
+}
+
+/* The next slice of a flush, after the loop has polled for I/O (an active
+ * idle handle makes that poll return at once). */
+static void on_flush_more(uv_idle_t *h)
+{
+    hv_loop_flush(h->data);
 }
 
 /* ---- shutdown ---------------------------------------------------------- */
@@ -144,6 +165,7 @@ static void close_loop_handles(hv_loop *l)
 {
     uv_timer_stop(&l->tick);
     uv_close((uv_handle_t *)&l->tick, NULL);
+    uv_close((uv_handle_t *)&l->flush_more, NULL);
     uv_close((uv_handle_t *)&l->wake, NULL);
 }
 

@@ -51,7 +51,8 @@ struct hv_loop {
     uv_mutex_t inbox_mu;
     hv_loop_msg *inbox_head, *inbox_tail;
     hv_list conns;     /* every connection of this loop */
-    hv_conn *dirty;    /* connections with output to flush */
+    hv_conn *dirty, *dirty_tail; /* connections with output to flush, oldest first */
+    uv_idle_t flush_more; /* active while a flush left connections for the next turn */
     char *readbuf;     /* one read buffer shared by all connections */
     size_t readbuf_size;
     int stopping;
@@ -78,7 +79,13 @@ void hv_loop_post(hv_loop *l, hv_loop_fn fn, void *arg);
  * thread ends once they are gone. Callable from any thread. */
 void hv_loop_shutdown(hv_loop *l);
 
-/* Flushes every connection with queued output (one writev each). */
+/* Flushes connections with queued output (one writev each), oldest first,
+ * at most HV_FLUSH_SLICE of them per call: the rest are flushed on the next
+ * turns of the loop, after it has read what arrived meanwhile. So a loop
+ * writing one event to thousands of sockets still reads the next publish,
+ * and events committed while it writes join the queues of the sockets it
+ * has not reached yet: they share one write per socket. */
+#define HV_FLUSH_SLICE 256
 void hv_loop_flush(hv_loop *l);
 
 /* Creates a listening socket bound to host:port with SO_REUSEPORT.
