@@ -3,17 +3,40 @@
 #include "auth/server_token.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
+
+/* SHA256() looks the algorithm up in OpenSSL's provider tables on every
+ * call (EVP_Q_digest), which cost more than the digest itself: 4 % of the
+ * server's CPU at 20,000 publishes/s. The implementation is fetched once. */
+static EVP_MD *g_sha256;
+static uv_once_t g_sha256_once = UV_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!g_sha256)
+        abort(); /* OpenSSL without SHA-256: nothing could be checked */
+}
+
+static void sha256(const void *data, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+    uv_once(&g_sha256_once, sha256_fetch);
+    if (!EVP_Digest(data, len, out, NULL, g_sha256, NULL))
+        abort();
+}
 
 int hv_auth_token_ok(hv_server *srv, const char *token, size_t len)
 {
     /* Compare digests, so neither the content nor the length of the
      * server token leaks through timing. */
     unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)srv->cfg.token, strlen(srv->cfg.token), want);
-    SHA256((const unsigned char *)token, len, got);
+    sha256(srv->cfg.token, strlen(srv->cfg.token), want);
+    sha256(token, len, got);
     return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 }
 
