@@ -57,8 +57,10 @@ void hv_api_publish(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 400, "%s", err);
         return;
     }
+    /* The connection is not paused: net/http.c keeps whatever the client
+     * sends meanwhile and stops reading only then, so the common case (one
+     * request at a time) costs no epoll_ctl pair per publish. */
     hv_conn_hold(c);
-    hv_conn_pause(c);
     if (hv_hub_publish(c->loop->srv->hub, evs, n, c->loop, publish_done, c) != 0) {
         hv_http_error(c, 503, "server is shutting down");
         hv_conn_release(c);

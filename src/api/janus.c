@@ -230,14 +230,14 @@ static void ingest(hv_conn *c, const char *body, size_t len, int ws)
         job_free(j);
         return;
     }
-    /* One publish at a time per connection: nothing more is read from it
-     * until this one is stored and answered, so Janus (or anyone holding
-     * its credentials) cannot queue commits in the hub without bound. */
+    /* One publish at a time per connection: nothing more is parsed from
+     * it until this one is stored and answered, so Janus (or anyone holding
+     * its credentials) cannot queue commits in the hub without bound. Over
+     * HTTP, net/http.c already holds the next request (and stops reading
+     * once one arrives) while this one is in hand. */
     hv_conn_hold(c);
     if (ws)
         hv_ws_pause(c);
-    else
-        hv_conn_pause(c);
     if (hv_hub_publish(srv->hub, evs, j->n, c->loop, janus_done, j) != 0) {
         if (srv->janus_dedup)
             hv_janus_dedup_forget(srv->janus_dedup, j->digests, j->n);

@@ -42,6 +42,7 @@ typedef struct hv_http {
     size_t pending_len, pending_off;
     char *path;
     int state, error, in_dispatch, gzip;
+    int eof; /* the client's end was read while a request was in hand */
 } hv_http;
 
 static void http_data(hv_conn *c, const char *data, size_t len);
@@ -395,8 +396,13 @@ static void process_pending(hv_conn *c)
         if (c->ops == &http_ops && !c->closing && h->pending_off == h->pending_len)
             drop_pending(h);
     }
-    if (c->ops == &http_ops && !c->closing && !c->close_when_drained && h->state != ST_HANDLING)
+    if (c->ops == &http_ops && !c->closing && !c->close_when_drained && h->state != ST_HANDLING) {
+        if (h->eof && h->pending_len <= h->pending_off) { /* every request read is answered */
+            hv_conn_close_after_flush(c);
+            return;
+        }
         hv_conn_resume(c);
+    }
 }
 
 static void http_data(hv_conn *c, const char *data, size_t len)
@@ -424,8 +430,10 @@ static void http_eof(hv_conn *c, int status)
 {
     (void)status;
     hv_http *h = c->proto;
-    if (h->state == ST_HANDLING)
-        return; /* answer the request in hand, then close */
+    if (h->state == ST_HANDLING) { /* answer the request in hand, then close */
+        h->eof = 1;
+        return;
+    }
     hv_conn_close(c);
 }
 
