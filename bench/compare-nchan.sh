@@ -4,8 +4,8 @@
 # same load generator (build/bench/loadgen), the same 200-byte payload and
 # the same cells, against both servers in one run, then the ratios.
 #
-#   bash bench/compare-nchan.sh                  cells fanout_flat fanout_rate
-#                                                rooms_each idle_rss
+#   bash bench/compare-nchan.sh                  cells fanout_flat fanout_one
+#                                                fanout_rate rooms_each idle_rss
 #   bash bench/compare-nchan.sh idle_rss ...     a subset
 #   BENCH_SCALE=0.1 bash bench/compare-nchan.sh  every size scaled (a quick check)
 #   BENCH_ROOMS_RATE=2000 ...                   rooms_each paced at 2,000/s, not 20,000/s
@@ -52,7 +52,7 @@ SCALE=${BENCH_SCALE:-1}
 LG=$ROOT/build/bench/loadgen
 OUT=$ROOT/build/bench/compare-nchan.jsonl
 NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
-ALL_CELLS=(fanout_flat fanout_rate rooms_each idle_rss)
+ALL_CELLS=(fanout_flat fanout_one fanout_rate rooms_each idle_rss)
 CELLS=("$@")
 [ ${#CELLS[@]} -eq 0 ] && CELLS=("${ALL_CELLS[@]}")
 for c in "${CELLS[@]}"; do
@@ -99,6 +99,7 @@ scale() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s + 0.5); if (v < 1) 
 nchan_args() {
     case $1 in
     fanout_flat) echo --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 16 --batch 1 ;;
+    fanout_one)  echo --subs "$(scale 10000)" --events "$(scale 200)" --concurrency 1 --batch 1 ;;
     fanout_rate) echo --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
     rooms_each)  echo --rooms --subs "$(scale 10000)" --events "$(scale 10000)" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128 ;;
     idle_rss)    echo --subs "$(scale 19000)" --idle 10 ;;

@@ -26,6 +26,9 @@
 #                   from 16 concurrent publishers, flat out
 #   fanout_serial   the same with 1 publisher waiting for each ack (worst
 #                   case for the server's write coalescing)
+#   fanout_one      10,000 subscribers of one channel x 200 events from one
+#                   publisher posting the next as soon as the last is
+#                   answered (issue 16's "one publisher, one big channel")
 #   fanout_rate     10,000 subscribers x 100 events at 5 events/s (latency)
 #   rooms_each      10,000 subscribers each on its own room (app clients on
 #                   /socket/peer/websocket with a user token naming that
@@ -79,7 +82,7 @@ SCALE=${BENCH_SCALE:-1}
 HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
-ALL_CELLS=(fanout_flat fanout_serial fanout_rate rooms_each idle_rss publish_single publish_batch
+ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_batch
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
 JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
@@ -305,6 +308,8 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 16 --batch 1 ;;
     fanout_serial)
         run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 1 --batch 1 ;;
+    fanout_one)
+        run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 200)" --concurrency 1 --batch 1 ;;
     fanout_rate)
         run_cell "$cell" --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
     rooms_each)
