@@ -432,6 +432,8 @@ static void http_eof(hv_conn *c, int status)
     hv_http *h = c->proto;
     if (h->state == ST_HANDLING) { /* answer the request in hand, then close */
         h->eof = 1;
+        hv_debug("http: the client closed its end while its request is in hand: "
+                 "answering it, then closing");
         return;
     }
     hv_conn_close(c);
