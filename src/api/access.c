@@ -310,7 +310,7 @@ static void access_drained(hv_conn *c)
 }
 
 static const hv_ws_handler access_handler = {access_message, access_close, access_tick,
-                                             hv_api_end_user_limits, 4003, access_drained};
+                                             hv_api_end_user_limits, 4003, access_drained, NULL, NULL};
 
 void hv_api_subscribe_to_events(hv_conn *c, hv_http_req *r)
 {

@@ -170,7 +170,7 @@ static void on_open(hv_conn *c)
     hv_api_end_user_limits(c);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, NULL, on_open, HV_CLOSE_INVALID_TOKEN, NULL};
+static const hv_ws_handler handler = {on_message, on_close, NULL, on_open, HV_CLOSE_INVALID_TOKEN, NULL, NULL, NULL};
 
 void hv_api_agent_socket(hv_conn *c, hv_http_req *r)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/event.h"
 #include "net/conn.h"
 #include "net/http.h"
 
@@ -32,6 +33,24 @@ typedef struct hv_agent_verdict {
     char *token;
 } hv_agent_verdict;
 void hv_agent_request_read(int opcode, const uint8_t *data, size_t len, int authed, hv_agent_verdict *v);
+/* publish_socket.c: GET /v1/events/websocket, the publishing socket */
+void hv_api_publish_socket(hv_conn *c, hv_http_req *r);
+/* What one frame on the publishing socket is: an auth frame's token (before
+ * authentication; taken by the caller, free it); a publish frame's events
+ * (evs, n: the array and its references are the caller's) or, refused,
+ * status 400 with the message of POST /v1/events in err; or a close code
+ * and reason (4001 "authenticate first" before authentication, 1003 for a
+ * binary frame after it). Pure: exposed for fuzz/fuzz_publish_frame.c. */
+typedef struct hv_publish_verdict {
+    int code;
+    char reason[124];
+    char *token;
+    hv_event **evs;
+    size_t n;
+    int status;
+    char err[256];
+} hv_publish_verdict;
+void hv_publish_frame_read(int opcode, const uint8_t *data, size_t len, int authed, hv_publish_verdict *v);
 void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */
 /* access.c: the seeds' access-id API */
 void hv_api_push_events(hv_conn *c, hv_http_req *r);

@@ -272,7 +272,7 @@ static void ws_close(hv_conn *c, int lost, const char *reason)
 }
 
 /* Authenticated before the upgrade (require_auth): --auth-timeout never fires. */
-static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL, NULL, 1008, NULL};
+static const hv_ws_handler ws_handler = {ws_message, ws_close, NULL, NULL, 1008, NULL, NULL, NULL};
 
 void hv_api_janus_ws(hv_conn *c, hv_http_req *r)
 {

@@ -154,7 +154,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 }
 
 /* Fishjam has no auth deadline; herald's closes with 1008. */
-static const hv_ws_handler handler = {on_message, on_close, NULL, NULL, 1008, NULL};
+static const hv_ws_handler handler = {on_message, on_close, NULL, NULL, 1008, NULL, NULL, NULL};
 
 void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {

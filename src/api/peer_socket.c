@@ -292,7 +292,7 @@ static void on_drained(hv_conn *c)
     hv_sub_drained(ps->sub);
 }
 
-static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open, HV_CLOSE_INVALID_TOKEN, on_drained};
+static const hv_ws_handler handler = {on_message, on_close, on_tick, on_open, HV_CLOSE_INVALID_TOKEN, on_drained, NULL, NULL};
 
 /* The token of the upgrade request, if it carries one. */
 static const char *upgrade_token(hv_http_req *r, char *buf, size_t len)

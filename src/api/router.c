@@ -30,6 +30,7 @@ static const route routes[] = {
     {"GET", "/metrics", hv_api_metrics},
     {"POST", "/v1/events", hv_api_publish},
     {"GET", "/v1/events", hv_api_history},
+    {"GET", "/v1/events/websocket", hv_api_publish_socket},
     {"GET", "/socket/server/websocket", hv_api_notifier},
     {"GET", "/socket/peer/websocket", hv_api_peer_socket},
     {"GET", "/socket/agent/websocket", hv_api_agent_socket},

@@ -67,3 +67,22 @@ hv_frame hv_ws_frame_new(int opcode, const void *payload, size_t len)
         memcpy(f.buf->data + cap.hdr_len, payload, len);
     return f;
 }
+
+size_t hv_ws_frame_header(uint8_t out[10], int opcode, size_t len)
+{
+    out[0] = (uint8_t)(0x80 | (opcode & 0x0f)); /* FIN, no RSV bits */
+    if (len < 126) {
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}

@@ -19,4 +19,11 @@ enum { HV_WS_TEXT = 0x1, HV_WS_BINARY = 0x2 };
 /* A complete unmasked final frame of the given opcode around payload. */
 hv_frame hv_ws_frame_new(int opcode, const void *payload, size_t len);
 
+/* Writes the header of an unmasked final frame of opcode around len bytes
+ * of payload (RFC 6455 5.2) into out; returns its length (2, 4 or 10).
+ * For many small frames laid out in one buffer (the publishing socket's
+ * answers), where a wslay context per frame would cost more than the
+ * frames. */
+size_t hv_ws_frame_header(uint8_t out[10], int opcode, size_t len);
+
 #endif

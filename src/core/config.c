@@ -71,6 +71,9 @@ static const opt options[] = {
     O("header-timeout", OPT_DOUBLE, header_timeout_s, "seconds to receive a request head (default 10)"),
     O("idle-timeout", OPT_DOUBLE, idle_timeout_s, "seconds an idle keep-alive connection stays open (default 60)"),
     O("max-ws-message", OPT_SIZE, max_ws_message, "largest WebSocket message in bytes; larger closes 1009 (default 1048576)"),
+    O("publish-window", OPT_SIZE, publish_window,
+      "unanswered publish frames one /v1/events/websocket socket may have; past it herald stops reading "
+      "that socket until answers drain (default 1024)"),
     O("max-peer-message", OPT_SIZE, max_peer_message,
       "largest message a peer or app client may send on its socket; larger closes 1009 (default 65536)"),
     O("max-metadata", OPT_SIZE, max_metadata,
@@ -171,6 +174,7 @@ static void set_defaults(hv_config *c)
     c->header_timeout_s = 10;
     c->idle_timeout_s = 60;
     c->max_ws_message = 1u << 20;
+    c->publish_window = 1024;
     c->max_outbound = 8u << 20;
     c->max_peer_message = 64u << 10;
     c->max_metadata = 16u << 10;
@@ -502,8 +506,8 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         fprintf(stderr, "herald: --auth-fail-window must be 0.05 to 86400 s and --auth-fail-addresses at least 1\n");
         return -1;
     }
-    if (c->max_peer_message < 1 || (c->peer_msg_rate > 0 && c->peer_msg_burst < 1)) {
-        fprintf(stderr, "herald: --max-peer-message and --peer-msg-burst must be at least 1\n");
+    if (c->max_peer_message < 1 || (c->peer_msg_rate > 0 && c->peer_msg_burst < 1) || c->publish_window < 1) {
+        fprintf(stderr, "herald: --max-peer-message, --peer-msg-burst and --publish-window must be at least 1\n");
         return -1;
     }
     /* Reading pauses well before the slow-consumer close: a small

@@ -37,6 +37,7 @@ typedef struct hv_config {
     double header_timeout_s;       /* slowloris guard */
     double idle_timeout_s;         /* keep-alive idle close */
     size_t max_ws_message;         /* close 1009 beyond */
+    size_t publish_window;         /* unanswered frames per publishing socket before it is not read */
     /* What one end user may send (app-client sockets: the peer socket, the
      * access socket; issue 13): */
     size_t max_peer_message;       /* largest message; close 1009 beyond */

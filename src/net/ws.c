@@ -323,6 +323,8 @@ static void feed(hv_conn *c, const char *data, size_t len)
     ws->in_len = len;
     ws->in_recv = 1;
     int r = wslay_event_recv(ctx);
+    if (ws->h->on_input_end && !ws->dead)
+        ws->h->on_input_end(c);
     ws->in_recv = 0;
     if (ws->dead) { /* closed by a handler while wslay was running */
         ws_free(ws);
@@ -449,7 +451,11 @@ static void ws_on_close(hv_conn *c)
 
 static void ws_shutdown(hv_conn *c)
 {
-    hv_ws_close(c, 1001, "server shutting down");
+    hv_ws *ws = ws_of(c);
+    if (ws->h->on_shutdown && !ws->closing)
+        ws->h->on_shutdown(c);
+    else
+        hv_ws_close(c, 1001, "server shutting down");
 }
 
 static void ws_stalled(hv_conn *c)
@@ -546,6 +552,8 @@ static void drain(hv_conn *c)
         free(m->data);
         free(m);
     }
+    if (ws->h->on_input_end && !ws->dead)
+        ws->h->on_input_end(c);
     ws->in_recv = 0;
     if (ws->dead) {
         ws_free(ws);

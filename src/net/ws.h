@@ -56,6 +56,15 @@ typedef struct hv_ws_handler {
     /* Optional: the unsent output fell back below --outbound-pause (the
      * place to send more of something paced, e.g. a replay). */
     void (*on_drained)(hv_conn *c);
+    /* Optional: every message parsed from one read (or handed on from the
+     * held ones after hv_ws_resume) has gone to on_message: the place to
+     * act on them together, e.g. one request for many messages. */
+    void (*on_input_end)(hv_conn *c);
+    /* Optional: the server is stopping. The endpoint closes the socket
+     * itself (hv_ws_close 1001) once it has answered what it owes; the
+     * loop closes it anyway after its shutdown grace. Unset: closed at
+     * once with 1001 "server shutting down". */
+    void (*on_shutdown)(hv_conn *c);
 } hv_ws_handler;
 
 /* Upgrades the current request. On a bad upgrade answers 400/426 and
