@@ -351,6 +351,7 @@ static void publish(hv_conn *c, pub_sock *ps, hv_publish_verdict *v, size_t len)
         s->nev = (uint32_t)v->n;
     }
     if (!ps->paused && !ps->close_code && over_window(c, ps)) {
+        hv_debug("publishing socket: %zu frames (%zu bytes) unanswered, not reading", ps->len, ps->bytes);
         ps->paused = 1; /* the rest of this read is held by ws.c */
         hv_ws_pause(c);
     }
