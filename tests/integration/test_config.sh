@@ -20,6 +20,8 @@ expect_match "and says why" 'needs an explicit --token' "$(cat "$WORK/err")"
 
 "$HERALD" --peer-url-scheme ftp 2>"$WORK/err"; expect_eq "bad --peer-url-scheme exits 2" 2 $?
 expect_match "and names the values" 'must be none, ws or wss' "$(cat "$WORK/err")"
+"$HERALD" --publish-window 0 2>"$WORK/err"; expect_eq "--publish-window 0 exits 2" 2 $?
+expect_match "it says why" "publish-window must be at least 1" "$(cat "$WORK/err")"
 HERALD_LOG_LEVEL=bogus "$HERALD" 2>"$WORK/err"; expect_eq "bad env value exits 2" 2 $?
 expect_match "names the variable" 'HERALD_LOG_LEVEL' "$(cat "$WORK/err")"
 
