@@ -17,7 +17,8 @@
  * answers ready together are laid out as frames in one shared buffer,
  * queued with one reference (no wslay context per answer).
  *
- * Bounds: a frame past --max-body closes 1009 (ws.c, from its header);
+ * Bounds: a frame past --max-body (before authentication, past
+ * --max-ws-message) closes 1009 (ws.c, from its header);
  * at most --publish-window unanswered frames and --max-body bytes of them:
  * past either, the socket is paused (hv_ws_pause: not read, TCP
  * back-pressure) until answers drain; nothing is dropped or refused for
@@ -315,6 +316,16 @@ static void close_after_answers(hv_conn *c, pub_sock *ps, uint16_t code, const c
         hv_ws_close(c, code, reason);
 }
 
+/* Frames are POST bodies (--max-body) once authenticated; before, an auth
+ * frame is all it may send: the server sockets' --max-ws-message bound. */
+static void set_limits(hv_conn *c, int authed)
+{
+    const hv_config *cfg = &c->loop->srv->cfg;
+    size_t max = authed || cfg->max_body < cfg->max_ws_message ? cfg->max_body : cfg->max_ws_message;
+    hv_ws_limits lim = {max, 0, 0};
+    hv_ws_set_limits(c, &lim);
+}
+
 static void authenticate(hv_conn *c, pub_sock *ps, const char *token)
 {
     if (hv_auth_backoff_ws(c) != 0)
@@ -327,6 +338,7 @@ static void authenticate(hv_conn *c, pub_sock *ps, const char *token)
     }
     ps->authed = 1;
     hv_conn_authenticated(c);
+    set_limits(c, 1);
     hv_api_ws_send_json(c, json_pack("{s:s}", "type", "authenticated"));
 }
 
@@ -390,8 +402,7 @@ static void on_close(hv_conn *c, int lost, const char *reason)
 static void on_open(hv_conn *c)
 {
     pub_sock *ps = hv_ws_app(c);
-    hv_ws_limits lim = {c->loop->srv->cfg.max_body, 0, 0};
-    hv_ws_set_limits(c, &lim);
+    set_limits(c, c->authed);
     if (c->authed) { /* by the Authorization header */
         ps->authed = 1;
         hv_api_ws_send_json(c, json_pack("{s:s}", "type", "authenticated"));

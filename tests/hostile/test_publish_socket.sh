@@ -12,14 +12,15 @@
 #   with ids GET /v1/events returns; a 400 in the middle carries POST's
 #   message for the same body and disturbs neither neighbour;
 # - a binary frame closes 1003 after the frames before it are answered;
-#   a frame past --max-body closes 1009;
+#   a frame past --max-body closes 1009, and before authentication one
+#   past --max-ws-message;
 # - --publish-window: 3000 frames written without reading, window 4:
 #   herald stops reading at 4 unanswered (its debug log says so), nothing
 #   is lost, every frame is answered in order once the client reads;
 # - a JSON server notifier gets the published events;
 # and herald survives, a well-behaved publisher is still served.
 . "$(dirname "$0")/../integration/lib.sh"
-herald_start --max-body 65536 --publish-window 4 --log-level debug
+herald_start --max-body 65536 --max-ws-message 4096 --publish-window 4 --log-level debug
 export PORT TOKEN LOG
 
 python3 - <<'EOF' || fail "publishing socket"
@@ -133,10 +134,16 @@ s5, buf5 = h.ws_connect(port, "/v1/events/websocket", None, frame({"type": "pub.
 got, closed, _ = texts(s5, buf5, 1)
 check("a publish before auth closes 4001 authenticate first", closed == (4001, "authenticate first"), repr(closed))
 
-# A well-behaved publisher is still served.
-s.sendall(frame({"type": "pub.nine"}))
+# Before auth a frame is bounded by --max-ws-message (an auth frame is all it may be).
+s6, buf6 = h.ws_connect(port, "/v1/events/websocket", None, frame({"type": "auth", "token": "x" * 5000}))
+got, closed, _ = texts(s6, buf6, 1)
+check("before auth a frame past --max-ws-message closes 1009", closed == (1009, "message too big"), repr(closed))
+
+# A well-behaved publisher is still served, up to --max-body after auth.
+s.sendall(frame({"type": "pub.nine", "data": {"x": "y" * 20000}}))
 got, closed, buf = texts(s, buf, 1)
-check("the first publisher is still served (seq 6)", got and got[0].get("seq") == 6 and got[0].get("ids"), repr(got))
+check("the first publisher is still served, frames past --max-ws-message too (seq 6)",
+      got and got[0].get("seq") == 6 and got[0].get("ids"), repr(got)[:200])
 sys.exit(1 if check.failed else 0)
 EOF
 kill -0 "$HERALD_PID" 2>/dev/null && ok "herald survived" || fail "herald died"
