@@ -18,6 +18,8 @@
  *   decode.c     webhook body decoding (protobuf reflection, jansson)
  *   webhook_verify.c  Standard Webhooks signature checks and signing
  *   webhooks.c   the webhook endpoints REST API
+ *   publisher.c  the publisher (GET /v1/events/websocket): window, queues
+ *   publish_frame.c  its body check and answer decoding
  */
 #ifndef HERALD_CLIENT_INTERNAL_H
 #define HERALD_CLIENT_INTERNAL_H
@@ -136,6 +138,8 @@ struct herald_ws {
     uint8_t close_frame[125];
     size_t close_frame_len;
     char last_error[160];
+    struct write_req *out;  /* frames gathered during one pump (ws_client.c) */
+    size_t out_len, out_cap;
 };
 
 /* Prepares ws on loop (initialises its timer). */
@@ -149,8 +153,13 @@ int herald__ws_init(herald_ws *ws, uv_loop_t *loop, const herald_ws_callbacks *c
 int herald__ws_connect(herald_ws *ws, const char *host, uint16_t port, const char *path,
                        const char *headers);
 
-/* Queues one text message. Returns 0, or HERALD_ESTATE when not open. */
+/* Queues one text message and sends. Returns 0, or HERALD_ESTATE when
+ * not open. */
 int herald__ws_send_text(herald_ws *ws, const char *text, size_t len);
+/* The same without sending yet: queue many, then herald__ws_flush once
+ * (one write for all). */
+int herald__ws_queue_text(herald_ws *ws, const char *text, size_t len);
+void herald__ws_flush(herald_ws *ws);
 
 /* Starts the closing handshake with code and reason (may be NULL; waits
  * 2 s for the reply) when open; otherwise ends the connection at once,
@@ -257,6 +266,19 @@ char *herald__api_url(const char *server, const char *path, int *rc, char *errbu
 int herald__http(const char *method, const char *url, const char *token, const char *body,
                  size_t body_len, char **out, size_t *out_len, int *status, char *errbuf,
                  size_t errlen);
+
+/* ---- the publisher's frames (publish_frame.c) ---- */
+
+/* 0, or HERALD_EINVAL (errbuf says why) for a body submit must refuse:
+ * empty, longer than max_frame, or not valid UTF-8. */
+int herald__publish_body_check(const char *body, size_t len, size_t max_frame, char *errbuf,
+                               size_t errlen);
+
+/* Decodes one answer frame into *out (zeroed first; on failure left
+ * zeroed): 0, HERALD_EPROTO for anything but {"seq":N>=1,"ids":[…]} or
+ * {"seq":N,"status":4xx/5xx,"errors"?:…}, HERALD_ENOMEM. */
+int herald__publish_answer_decode(const char *text, size_t len, herald_publish_answer *out,
+                                  char *errbuf, size_t errlen);
 
 /* curl_easy_escape without a handle: a malloc'd percent-encoded copy. */
 char *herald__escape(const char *s);

@@ -34,6 +34,7 @@ const char *herald_strerror(int code)
     case HERALD_EWEBHOOK_TOO_OLD: return "webhook timestamp too old";
     case HERALD_EWEBHOOK_TOO_NEW: return "webhook timestamp too new";
     case HERALD_EWEBHOOK_SIGNATURE: return "no matching webhook signature";
+    case HERALD_EFULL: return "the publish window is full";
     default: return "unknown error";
     }
 }

@@ -87,16 +87,51 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
     return hv_ws_wslay_take(ctx, &ws->in, &ws->in_len, buf, len);
 }
 
+/* wslay hands over each frame (in chunks); they are gathered into one
+ * write request per pump, so that a burst of small frames (a publisher's
+ * pipeline) costs one uv_write and one syscall, not one per frame. */
 static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
                           int flags, void *user)
 {
     (void)flags;
     herald_ws *ws = user;
-    if (write_bytes(ws, data, len) != 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
+    size_t need = ws->out_len + len;
+    if (need > ws->out_cap) {
+        size_t cap = ws->out_cap ? ws->out_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        write_req *w = realloc(ws->out, sizeof(*w) + cap);
+        if (!w) {
+            wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+            return -1;
+        }
+        ws->out = w;
+        ws->out_cap = cap;
     }
+    memcpy(ws->out->data + ws->out_len, data, len);
+    ws->out_len = need;
     return (ssize_t)len;
+}
+
+/* Writes what ws_send_cb gathered; the request owns the buffer now. */
+static int flush_out(herald_ws *ws)
+{
+    write_req *w = ws->out;
+    size_t len = ws->out_len;
+    ws->out = NULL;
+    ws->out_len = ws->out_cap = 0;
+    if (!w || len == 0) {
+        free(w);
+        return 0;
+    }
+    w->ws = ws;
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&ws->tcp, &buf, 1, on_write_done) < 0) {
+        free(w);
+        return HERALD_ENET;
+    }
+    ws->pending++;
+    return 0;
 }
 
 static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
@@ -183,7 +218,8 @@ static void pump(herald_ws *ws)
 {
     if (ws->state == HERALD_WS_ENDED || !ws->ctx)
         return;
-    if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0) {
+    if (wslay_event_want_write(ws->ctx) &&
+        ((wslay_event_send(ws->ctx) != 0) | (flush_out(ws) != 0))) {
         finish(ws, 1006, "send failed", 1);
         return;
     }
@@ -251,15 +287,26 @@ void herald__ws_close(herald_ws *ws, int code, const char *reason)
     pump(ws);
 }
 
-int herald__ws_send_text(herald_ws *ws, const char *text, size_t len)
+int herald__ws_queue_text(herald_ws *ws, const char *text, size_t len)
 {
     if (ws->state != HERALD_WS_OPEN)
         return HERALD_ESTATE;
     struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    if (wslay_event_queue_msg(ws->ctx, &msg) != 0)
-        return HERALD_ENOMEM;
-    pump(ws);
-    return 0;
+    return wslay_event_queue_msg(ws->ctx, &msg) != 0 ? HERALD_ENOMEM : 0;
+}
+
+void herald__ws_flush(herald_ws *ws)
+{
+    if (ws->state == HERALD_WS_OPEN || ws->state == HERALD_WS_CLOSING)
+        pump(ws);
+}
+
+int herald__ws_send_text(herald_ws *ws, const char *text, size_t len)
+{
+    int rc = herald__ws_queue_text(ws, text, len);
+    if (rc == 0)
+        pump(ws);
+    return rc;
 }
 
 /* ---- reading ---- */
@@ -488,6 +535,9 @@ void herald__ws_dispose(herald_ws *ws)
     free(ws->host);
     free(ws->path);
     free(ws->headers);
+    free(ws->out);
+    ws->out = NULL;
+    ws->out_len = ws->out_cap = 0;
     ws->ctx = NULL;
     ws->addrs = NULL;
     ws->host = ws->path = ws->headers = NULL;
