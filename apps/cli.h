@@ -4,6 +4,7 @@
  *   herald-cli.c   main: options, usage, dispatch to the commands
  *   cli_common.c   the error and output helpers, cli_run_until_signal
  *   cli_events.c   listen, publish, history
+ *   cli_publish_stream.c  publish --stream (the publishing connection)
  *   cli_rooms.c    room create/list/get/delete, peer add/delete/refresh-token
  *   cli_peer.c     peer connect (the peer client)
  *   cli_subscribe.c  subscribe (the subscriber: reconnects and resumes)
@@ -45,6 +46,9 @@ typedef struct cli {
     /* subscribe: the app-client token (--token or --peer-token) */
     const char *app_token;
     int no_reconnect;
+    /* publish --stream */
+    int stream;
+    unsigned window;
 } cli;
 
 /* cli_common.c: the helpers every command uses. */
@@ -112,6 +116,9 @@ int cli_listen(const cli *c);
 int cli_publish_one(const cli *c, const char *type, const char *data);
 int cli_publish_stdin(const cli *c);
 int cli_history(const cli *c);
+
+/* cli_publish_stream.c: publish --stream */
+int cli_publish_stream(const cli *c);
 
 /* cli_rooms.c: args are what follows "room" / "peer" (the subcommand
  * first). */

@@ -5,6 +5,8 @@
  *   herald-cli listen [--metrics]          notifications as JSON lines
  *   herald-cli publish TYPE [DATA_JSON] [--room R] [--user U]
  *   herald-cli publish < events.jsonl      one event object per line
+ *   herald-cli publish --stream [--window N] < events.jsonl
+ *                                          the same over one publishing socket
  *   herald-cli history [--since N] [--limit N] [--room R] [--user U] [--type T]
  *   herald-cli room create|list|get|delete …   the Fishjam room API
  *   herald-cli peer add|delete|refresh-token …
@@ -45,6 +47,13 @@ static void usage(FILE *out)
           "                                publish one event, print its id\n"
           "  publish                       publish the JSON lines of stdin, one event\n"
           "                                object each, print the ids one per line\n"
+          "  publish --stream [--window N] publish the JSON lines of stdin (an event\n"
+          "                                object or an array each) over one socket,\n"
+          "                                N lines in flight (default 1024): print the\n"
+          "                                ids in line order (--json: each answer); a\n"
+          "                                refused line is named on stderr (line number,\n"
+          "                                server's message) and the rest still go;\n"
+          "                                exit 1 naming the first refused line\n"
           "  history [--since N] [--limit N] [--room R] [--user U] [--type T]\n"
           "                                print stored events as JSON lines\n"
           "\n"
@@ -139,7 +148,7 @@ enum {
     OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
     OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
     OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
-    OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID,
+    OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID, OPT_STREAM, OPT_WINDOW,
 };
 #define BIT(opt) (1u << ((opt) - OPT_SERVER))
 
@@ -168,6 +177,8 @@ static const struct option longopts[] = {
     {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
     {"vapi-api-key", required_argument, NULL, OPT_VAPI_API_KEY},
     {"vapi-call-id", required_argument, NULL, OPT_VAPI_CALL_ID},
+    {"stream", no_argument, NULL, OPT_STREAM},
+    {"window", required_argument, NULL, OPT_WINDOW},
     {NULL, 0, NULL, 0},
 };
 
@@ -177,7 +188,8 @@ static const struct {
     unsigned allowed;
 } commands[] = {
     {"listen", BIT(OPT_METRICS)},
-    {"publish", BIT(OPT_ROOM) | BIT(OPT_USER) | BIT(OPT_JSON)},
+    {"publish", BIT(OPT_ROOM) | BIT(OPT_USER) | BIT(OPT_JSON) | BIT(OPT_STREAM) |
+                    BIT(OPT_WINDOW)},
     {"history", BIT(OPT_SINCE) | BIT(OPT_LIMIT) | BIT(OPT_ROOM) | BIT(OPT_USER) |
                     BIT(OPT_TYPE) | BIT(OPT_JSON)},
     {"room create", BIT(OPT_MAX_PEERS) | BIT(OPT_WEBHOOK_URL) | BIT(OPT_ROOM_ID) |
@@ -281,6 +293,13 @@ int main(int argc, char **argv)
         case OPT_NO_RECONNECT: c.no_reconnect = 1; break;
         case OPT_VAPI_API_KEY: c.vapi_api_key = optarg; break;
         case OPT_VAPI_CALL_ID: c.vapi_call_id = optarg; break;
+        case OPT_STREAM: c.stream = 1; break;
+        case OPT_WINDOW:
+            if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > HERALD_PUBLISHER_MAX_WINDOW)
+                return cli_usage_error("--window needs a number from 1 to 65536, got '%s'",
+                                       optarg);
+            c.window = (unsigned)num;
+            break;
         case OPT_AUTH:
             if (!strcmp(optarg, "header"))
                 c.auth = HERALD_PEER_AUTH_HEADER;
@@ -314,6 +333,13 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "publish")) {
         if (nargs > 2)
             return cli_usage_error("publish: unexpected argument '%s'", args[2]);
+        if ((c.stream || (seen & BIT(OPT_WINDOW))) && (nargs > 0 || c.room || c.user))
+            return cli_usage_error("%s", "publish --stream reads stdin: no TYPE, --room or "
+                                         "--user (the lines carry their own)");
+        if (seen & BIT(OPT_WINDOW) && !c.stream)
+            return cli_usage_error("%s", "--window goes with publish --stream");
+        if (c.stream)
+            return cli_publish_stream(&c);
         if (nargs == 0) {
             if (c.room || c.user)
                 return cli_usage_error("%s", "--room/--user need a TYPE (stdin lines carry their own)");

@@ -219,6 +219,8 @@ struct herald_session {
     uv_mutex_t mu;          /* guards what follows (owners may use it too) */
     uv_cond_t cond;
     int started, ready, ended, stop_requested, abort_requested, wake_alive;
+    int end_code;           /* once ended: the close code and reason */
+    char end_reason[128];
 };
 
 /* Parses server (plain http/ws only), keeps path (appended to the URL's

@@ -59,10 +59,6 @@ struct herald_publisher {
     answer_node *ans, *ans_tail;
     uint64_t submitted;      /* seq of the last frame submitted */
     unsigned outstanding;
-    int closed;              /* on_end has run: what follows is set */
-    int close_code;
-    char close_reason[128];
-    uint64_t unanswered;
 };
 
 static void free_frames(out_frame *f)
@@ -196,11 +192,7 @@ static void on_end(herald_session *s, int code, const char *reason)
     uv_mutex_lock(&s->mu); /* nothing waiting can go out any more */
     free_frames(p->out);
     p->out = p->out_tail = NULL;
-    p->closed = 1;
-    p->close_code = code;
-    snprintf(p->close_reason, sizeof(p->close_reason), "%s", reason ? reason : "");
-    p->unanswered = p->submitted - p->answered;
-    uint64_t unanswered = p->unanswered;
+    uint64_t unanswered = p->submitted - p->answered;
     uv_cond_broadcast(&s->cond);
     uv_mutex_unlock(&s->mu);
     if (p->opts.on_close && !herald__session_freed(s))
@@ -287,7 +279,7 @@ int herald_publisher_submit(herald_publisher *p, const char *body, size_t len, u
     memcpy(f->text, body, len);
     uv_mutex_lock(&p->s.mu);
     int rc = !p->s.started                ? HERALD_ESTATE
-             : p->s.ended || p->closed    ? HERALD_ECLOSED
+             : p->s.ended                 ? HERALD_ECLOSED
              : p->outstanding >= p->window ? HERALD_EFULL
                                           : 0;
     if (rc == 0) {
@@ -325,7 +317,7 @@ static int wait_answer(herald_publisher *p, int timeout_ms, answer_node **node)
         }
         if (p->outstanding == 0)
             return HERALD_ESTATE;
-        if (p->closed || s->ended)
+        if (s->ended)
             return HERALD_ECLOSED;
         if (timeout_ms < 0) {
             uv_cond_wait(&s->cond, &s->mu);
@@ -350,10 +342,9 @@ int herald_publisher_next(herald_publisher *p, int timeout_ms, herald_publish_an
     uv_mutex_lock(&p->s.mu);
     int rc = wait_answer(p, timeout_ms, &n);
     if (rc == HERALD_ECLOSED) {
-        herald__fail(rc, errbuf, errlen, "connection closed (%d %s); %llu frame(s) unanswered",
-                     p->closed ? p->close_code : 1006,
-                     p->closed ? p->close_reason : "connection ended",
-                     (unsigned long long)(p->closed ? p->unanswered : p->outstanding));
+        /* every answer that came is taken: the rest never will */
+        herald__fail(rc, errbuf, errlen, "connection closed (%d %s); %u frame(s) unanswered",
+                     p->s.end_code, p->s.end_reason, p->outstanding);
     }
     uv_mutex_unlock(&p->s.mu);
     if (rc == HERALD_ESTATE)
@@ -365,6 +356,20 @@ int herald_publisher_next(herald_publisher *p, int timeout_ms, herald_publish_an
     *out = n->a;
     free(n);
     return 0;
+}
+
+int herald_publisher_closed(herald_publisher *p, int *code, char *reason, size_t len)
+{
+    if (!p)
+        return 0;
+    uv_mutex_lock(&p->s.mu);
+    int ended = p->s.ended;
+    if (ended && code)
+        *code = p->s.end_code;
+    if (ended && reason && len)
+        snprintf(reason, len, "%s", p->s.end_code ? p->s.end_reason : "could not connect");
+    uv_mutex_unlock(&p->s.mu);
+    return ended;
 }
 
 unsigned herald_publisher_outstanding(herald_publisher *p)

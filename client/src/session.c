@@ -150,6 +150,8 @@ static void on_ws_end(herald_ws *ws, int code, const char *reason, void *user)
     uv_mutex_lock(&s->mu);
     s->ready = 0;
     s->ended = 1;
+    s->end_code = code;
+    snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason ? reason : "");
     s->wake_alive = 0;
     uv_cond_broadcast(&s->cond);
     uv_mutex_unlock(&s->mu);

@@ -678,6 +678,12 @@ HERALD_EXTERN int herald_publisher_next(herald_publisher *p, int timeout_ms,
                                         herald_publish_answer *out, char *errbuf,
                                         size_t errlen);
 
+/* herald_publisher_closed — 1 when the connection has ended (*code and
+ * reason, each may be NULL, get the close code and reason, as on_close
+ * gives them), else 0. Any thread. */
+HERALD_EXTERN int herald_publisher_closed(herald_publisher *p, int *code, char *reason,
+                                          size_t len);
+
 /* herald_publisher_outstanding — frames submitted and not yet taken (with
  * on_answer: not yet answered). Any thread. */
 HERALD_EXTERN unsigned herald_publisher_outstanding(herald_publisher *p);
