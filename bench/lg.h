@@ -6,6 +6,8 @@
  *     (subs.c), records publish->receipt latency into a log-bucket histogram
  *     (stats.c) and counts deliveries per subscriber;
  *   - the publisher thread (publisher.c) posts events with libcurl multi.
+ * The publish_ws cells (wspub.c) publish frames over GET
+ * /v1/events/websocket instead, one thread per connection.
  * The webhook cells (webhook.c) add a receiver thread (whrecv.c: libuv +
  * http-parser, answers 200 at once, counts and checks signatures) while the
  * main thread only waits; webhook_recovery also runs the server itself.
@@ -139,6 +141,19 @@ typedef struct lg_pub {
 void lg_pub_run(lg_pub *p);
 /* The publisher thread's entry point (arg is an lg_pub *). */
 void *lg_pub_thread(void *arg);
+
+/* ---- publisher over the publishing socket (wspub.c) ---- */
+typedef struct lg_wspub_cfg {
+    const char *cell, *host, *token;
+    int port, server_pid;
+    long events;        /* frames in all, one event each, split over conns */
+    int conns;          /* connections, one thread each */
+    int window;         /* unanswered frames per connection */
+    int payload;        /* size of each event's "data" object in bytes */
+    double max_seconds; /* stop sending new frames after this long (0 = no cap) */
+} lg_wspub_cfg;
+/* Runs the cell (GET /v1/events/websocket) and prints its JSON line. */
+int lg_wspub_run(const lg_wspub_cfg *cfg);
 
 /* ---- webhook receiver (whrecv.c): libuv + http-parser on its own thread ---- */
 typedef struct lg_recv_stats {

@@ -23,6 +23,10 @@
  *                      growth per connection (VmRSS after - before) / N.
  *   --publish-only     no subscribers: publish M events with --concurrency
  *                      keep-alive connections, report acknowledged events/s.
+ *   --ws-publish       no subscribers: publish M single-event frames over
+ *                      --concurrency publishing sockets (GET
+ *                      /v1/events/websocket), --window unanswered each
+ *                      (wspub.c); the same report as --publish-only
  *   --webhooks K       webhook delivery throughput to K endpoints on a local
  *   --webhook-recovery receiver; outbox recovery after a restart (webhook.c)
  *   --recv-selftest    the webhook receiver alone (webhook.c, whrecv.c)
@@ -64,6 +68,7 @@
 typedef struct opts {
     const char *cell, *host, *token;
     int port, subs, batch, payload, concurrency, server_pid, publish_only, max_pending;
+    int ws_publish, window;
     long events;
     double rate, idle, connect_rate, drain_timeout, max_seconds, connect_timeout;
     /* webhook cells (webhook.c) */
@@ -93,6 +98,9 @@ static void usage(void)
           "  --concurrency K   POSTs in flight (default 4)\n"
           "  --idle SECONDS    connect N subscribers and hold them idle (memory)\n"
           "  --publish-only    no subscribers; measure acknowledged publishes/s\n"
+          "  --ws-publish      the same over --concurrency publishing sockets\n"
+          "                    (GET /v1/events/websocket), one event per frame\n"
+          "  --window W        --ws-publish: unanswered frames per socket (default 1024)\n"
           "  --server-pid PID[,PID…]  read the server's CPU time and VmRSS from /proc\n"
           "                    (several: the nodes of one deployment, summed)\n"
           "  --sub-ports P[,P…]  subscriber i connects to port P[i % count] on the\n"
@@ -263,7 +271,7 @@ static void parse(int argc, char **argv, opts *o)
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
            O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
-           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID };
+           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -282,6 +290,7 @@ static void parse(int argc, char **argv, opts *o)
         {"verify-cmd", 1, 0, O_VERIFYCMD}, {"rooms", 0, 0, O_ROOMS},
         {"jwt-secret", 1, 0, O_JWT},  {"nchan", 0, 0, O_NCHAN},
         {"sub-ports", 1, 0, O_SUBPORTS}, {"redis-pid", 1, 0, O_REDISPID},
+        {"ws-publish", 0, 0, O_WSPUB}, {"window", 1, 0, O_WINDOW},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -338,6 +347,8 @@ static void parse(int argc, char **argv, opts *o)
         case O_ROOMS: o->rooms = 1; break;
         case O_JWT: o->jwt_secret = optarg; break;
         case O_NCHAN: o->nchan = 1; break;
+        case O_WSPUB: o->ws_publish = 1; break;
+        case O_WINDOW: o->window = atoi(optarg); break;
         default: usage();
         }
     }
@@ -349,7 +360,7 @@ static void parse(int argc, char **argv, opts *o)
         optind = argc;
     }
     if (optind < argc || o->batch < 1 || o->batch > 1000 || o->subs < 0 || o->events < 0 ||
-        o->gzip < 0 || o->gzip > 9 || (o->nchan && o->batch != 1) ||
+        o->gzip < 0 || o->gzip > 9 || (o->nchan && o->batch != 1) || o->window < 1 ||
         (o->rooms && !o->nchan && !o->jwt_secret) || (o->rooms && o->subs < 1))
         usage();
     if (ready >= 0)
@@ -426,7 +437,7 @@ int main(int argc, char **argv)
     opts o = {.cell = "custom", .host = "127.0.0.1", .token = "development", .port = 5002,
               .subs = 100, .events = 100, .batch = 1, .payload = 200, .concurrency = 4,
               .max_pending = 512, .connect_rate = 4000, .drain_timeout = 15,
-              .connect_timeout = 30, .verify_every = 100};
+              .connect_timeout = 30, .verify_every = 100, .window = 1024};
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     parse(argc, argv, &o);
@@ -441,6 +452,14 @@ int main(int argc, char **argv)
                         .server_log = o.server_log};
         int rc = o.wh_selftest ? lg_wh_selftest(&wc) : o.wh_recovery ? lg_wh_recovery(&wc)
                                                                      : lg_wh_throughput(&wc);
+        curl_global_cleanup();
+        return rc;
+    }
+    if (o.ws_publish) {
+        lg_wspub_cfg wc = {.cell = o.cell, .host = o.host, .token = o.token, .port = o.port,
+                           .server_pid = o.server_pid, .events = o.events, .conns = o.concurrency,
+                           .window = o.window, .payload = o.payload, .max_seconds = o.max_seconds};
+        int rc = lg_wspub_run(&wc);
         curl_global_cleanup();
         return rc;
     }

@@ -41,6 +41,11 @@
 #                   per connection after holding them 10 s
 #   publish_single  100,000 single-event POSTs, 64 keep-alive connections
 #   publish_batch   1,000,000 events in POSTs of 100, 8 connections
+#   publish_ws      1,000,000 single-event frames over one publishing socket
+#                   (GET /v1/events/websocket), 1024 unanswered at a time;
+#                   publish_per_s and publish_per_cpu_s as publish_single,
+#                   plus the send->answer time of each frame (ack_p50_ms…)
+#   publish_ws_4    the same over 4 sockets x 250,000 frames
 #   webhook_receiver      no server: the load generator's webhook receiver
 #                   alone against a libcurl-multi client (64 keep-alive
 #                   connections, 200,000 signed POSTs), to show it is not
@@ -83,6 +88,7 @@ HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
 ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_batch
+           publish_ws publish_ws_4
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
 JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
@@ -323,6 +329,10 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --publish-only --events "$(scale 100000)" --concurrency 64 --batch 1 --max-seconds 60 ;;
     publish_batch)
         run_cell "$cell" --publish-only --events "$(scale 1000000)" --concurrency 8 --batch 100 --max-seconds 60 ;;
+    publish_ws)
+        run_cell "$cell" --ws-publish --events "$(scale 1000000)" --concurrency 1 --window 1024 --max-seconds 60 ;;
+    publish_ws_4)
+        run_cell "$cell" --ws-publish --events "$(scale 1000000)" --concurrency 4 --window 1024 --max-seconds 60 ;;
     webhook_receiver)
         line=$("${PIN[@]}" "$LG" --cell "$cell" --recv-selftest --events "$(scale 200000)" --concurrency 64) || true
         [ -z "$line" ] && line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"
