@@ -112,6 +112,21 @@ void cli_run_on_close(int code, const char *reason, void *user);
 void cli_print_event(const herald_event *ev, void *user);
 
 /* cli_events.c */
+
+/* stdin read by lines into an own buffer (so that "is a whole line there
+ * already?" has an answer without blocking). Zero it to start; free(buf)
+ * at the end. */
+typedef struct cli_line_reader {
+    char *buf;
+    size_t len, cap, start;
+    int eof;
+} cli_line_reader;
+
+/* Next line of stdin (NUL-terminated, no '\n'; valid until the next call)
+ * or NULL at the end of input. When block is 0 and no whole line is
+ * buffered or readable now, returns NULL with *would_block set. */
+char *cli_next_line(cli_line_reader *r, int block, int *would_block);
+
 int cli_listen(const cli *c);
 int cli_publish_one(const cli *c, const char *type, const char *data);
 int cli_publish_stdin(const cli *c);

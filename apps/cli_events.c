@@ -133,17 +133,8 @@ int cli_publish_one(const cli *c, const char *type, const char *data)
 }
 
 /* Reads stdin by lines into its own buffer, so that it can tell whether
- * more lines are already available without blocking. */
-typedef struct line_reader {
-    char *buf;
-    size_t len, cap, start;
-    int eof;
-} line_reader;
-
-/* Next line (NUL-terminated, no '\n') or NULL at the end of input. When
- * block is 0 and no whole line is buffered or readable now, returns NULL
- * with *would_block set. */
-static char *next_line(line_reader *r, int block, int *would_block)
+ * more lines are already available without blocking (cli.h). */
+char *cli_next_line(cli_line_reader *r, int block, int *would_block)
 {
     *would_block = 0;
     for (;;) {
@@ -196,12 +187,12 @@ static char *next_line(line_reader *r, int block, int *would_block)
 
 int cli_publish_stdin(const cli *c)
 {
-    line_reader r = {0};
+    cli_line_reader r = {0};
     json_t *batch = json_array();
     unsigned long lineno = 0;
     int rc = 0, would_block = 0;
     for (;;) {
-        char *line = next_line(&r, json_array_size(batch) == 0, &would_block);
+        char *line = cli_next_line(&r, json_array_size(batch) == 0, &would_block);
         if (!line || json_array_size(batch) >= BATCH_MAX) {
             if (json_array_size(batch) > 0 && (rc = publish_body(c, batch)) != 0)
                 break;

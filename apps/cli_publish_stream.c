@@ -32,6 +32,7 @@ typedef struct stream {
     herald_publisher *p;
     unsigned long *lines;    /* ring: the line number of each frame in flight */
     unsigned window, head, count;
+    int unflushed;           /* ids printed since the last fflush */
     unsigned long refused, first_refused;
     char first_message[512];
 } stream;
@@ -73,6 +74,7 @@ static int take_one(stream *st, int wait)
     } else {
         for (size_t i = 0; i < a.count; i++)
             printf("%" PRIu64 "\n", a.ids[i]);
+        st->unflushed = 1;
     }
     herald_publish_answer_clear(&a);
     return 0;
@@ -113,17 +115,30 @@ static int send_line(stream *st, const char *line, size_t len, unsigned long lin
     return 0;
 }
 
+/* Reads, sends, prints. Before stdin may block (no whole line there), it
+ * waits for every answer in flight and prints it, so that a reader of
+ * the output sees each line's ids without waiting for the next line. */
 static int run(stream *st)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    cli_line_reader r = {0};
     unsigned long lineno = 0;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, stdin)) >= 0) {
+    int rc = 0, would_block;
+    while (rc == 0) {
+        char *line = cli_next_line(&r, 0, &would_block);
+        if (!line && would_block) {
+            while (rc == 0 && st->count > 0)
+                rc = take_one(st, 1);
+            fflush(stdout);
+            st->unflushed = 0;
+            if (rc != 0)
+                break;
+            line = cli_next_line(&r, 1, &would_block);
+        }
+        if (!line)
+            break; /* end of input */
         lineno++;
-        size_t len = (size_t)n;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        size_t len = strlen(line);
+        while (len > 0 && line[len - 1] == '\r')
             len--;
         size_t skip = strspn(line, " \t");
         if (skip >= len)
@@ -134,7 +149,7 @@ static int run(stream *st)
         if (rc == 2)
             rc = 0;
     }
-    free(line);
+    free(r.buf);
     while (rc == 0 && st->count > 0)
         rc = take_one(st, 1);
     fflush(stdout);

@@ -94,4 +94,24 @@ expect_eq "--stream with a TYPE is a usage error" 2 "$rc"
 expect_eq "--window 0 is a usage error" 2 "$rc"
 
 kill -0 "$HERALD_PID" && ok "herald is still up" || fail "herald died"
+
+# 8. The server shuts down mid-stream: the lines it answered are printed,
+# the first line after that is named as not published (or unknown), exit 1.
+mkfifo "$WORK/eight.fifo"
+"$CLI" publish --stream < "$WORK/eight.fifo" > "$WORK/eight.out" 2> "$WORK/eight.err" &
+EIGHT=$!; PIDS+=("$EIGHT")
+exec 7> "$WORK/eight.fifo"
+printf '%s\n' '{"type":"stream.eight","data":{"n":1}}' '{"type":"stream.eight","data":{"n":2}}' >&7
+lines_in() { [ "$(wc -l < "$1")" -eq "$2" ]; } # file count
+eventually lines_in "$WORK/eight.out" 2 && ok "each line's id is printed before the next line comes" ||
+  fail "the first two ids never came"
+ids8=$(stored_ids stream.eight)
+herald_stop; expect_eq "herald exits 0 on SIGTERM with a publishing socket open" 0 $?
+printf '%s\n' '{"type":"stream.eight","data":{"n":3}}' >&7
+exec 7>&-
+wait "$EIGHT"; rc=$?
+expect_eq "--stream exits 1 when the server goes away" 1 "$rc"
+expect_eq "the lines answered before were printed" "$ids8" "$(cat "$WORK/eight.out")"
+expect_match "the first line after it is named, with the server's close (1001)" \
+  'stdin line 3.*1001|1001.*stdin line 3' "$(cat "$WORK/eight.err")"
 finish

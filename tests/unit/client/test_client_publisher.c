@@ -10,7 +10,8 @@
  *     thread speaking just enough RFC 6455): the Bearer header, waiting
  *     for {"type":"authenticated"}, pipelined frames answered in order
  *     (a refused frame among them), the window (HERALD_EFULL), the
- *     blocking publish, and the connection ending with frames unanswered.
+ *     blocking publish, the connection ending with frames unanswered, and
+ *     the caller's-loop mode with on_answer.
  * Built and registered by client/CMakeLists.txt (cmocka).
  */
 #include <arpa/inet.h>
@@ -256,8 +257,11 @@ static void *fake_main(void *arg)
     send_text(fd, "{\"type\":\"authenticated\"}");
     char payload[65536], answer[256];
     for (int op; (op = read_frame(fd, payload, sizeof(payload))) > 0;) {
-        if (op == 8)
-            break; /* close */
+        if (op == 8) { /* close: reply 1000 */
+            static const uint8_t reply[] = {0x88, 2, 0x03, 0xe8};
+            assert_true(write(fd, reply, sizeof(reply)) == (ssize_t)sizeof(reply));
+            break;
+        }
         if (op != 1)
             continue;
         f->frames++;
@@ -386,13 +390,90 @@ static void test_closed_unanswered(void **state)
     close(f.lfd);
 }
 
+/* On the caller's loop: answers go to on_answer (the window counts
+ * unanswered frames), on_close follows the stop. */
+typedef struct loop_state {
+    herald_publisher *p;
+    int ready, answers, closes, close_code;
+    uint64_t seqs[8], ids[8];
+    int statuses[8];
+} loop_state;
+
+static void loop_on_ready(void *user)
+{
+    loop_state *ls = user;
+    ls->ready++;
+}
+
+static void loop_on_answer(const herald_publish_answer *a, void *user)
+{
+    loop_state *ls = user;
+    ls->seqs[ls->answers] = a->seq;
+    ls->statuses[ls->answers] = a->status;
+    ls->ids[ls->answers] = a->count ? a->ids[0] : 0;
+    if (++ls->answers == 3)
+        herald_publisher_stop(ls->p);
+}
+
+static void loop_on_close(int code, const char *reason, uint64_t unanswered, void *user)
+{
+    (void)reason;
+    loop_state *ls = user;
+    ls->closes++;
+    ls->close_code = code;
+    assert_int_equal(unanswered, 0);
+}
+
+static void test_caller_loop(void **state)
+{
+    (void)state;
+    fake f = {0};
+    fake_start(&f);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    loop_state ls = {0};
+    char url[64], err[256] = "";
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+    herald_publisher_options o = {.server = url, .window = 2, .on_ready = loop_on_ready,
+                                  .on_answer = loop_on_answer, .on_close = loop_on_close,
+                                  .user = &ls};
+    herald_publisher *p = ls.p = herald_publisher_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(herald_publisher_start(p, &loop), 0);
+    /* queued before authentication; the window counts unanswered frames */
+    assert_int_equal(herald_publisher_submit(p, "{\"type\":\"a\"}", 12, NULL), 0);
+    assert_int_equal(herald_publisher_submit(p, "{\"type\":\"bad\"}", 14, NULL), 0);
+    assert_int_equal(herald_publisher_submit(p, "{\"type\":\"c\"}", 12, NULL), HERALD_EFULL);
+    herald_publish_answer a;
+    assert_int_equal(herald_publisher_next(p, 0, &a, NULL, 0), HERALD_ESTATE);
+    while (ls.answers < 2 && uv_run(&loop, UV_RUN_ONCE))
+        ;
+    assert_int_equal(herald_publisher_submit(p, "{\"type\":\"c\"}", 12, NULL), 0);
+    uv_run(&loop, UV_RUN_DEFAULT); /* until the stop after the third answer */
+    assert_int_equal(ls.ready, 1);
+    assert_int_equal(ls.answers, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ls.seqs[i], (uint64_t)i + 1);
+    assert_int_equal(ls.statuses[1], 400);
+    assert_int_equal(ls.ids[0], 10);
+    assert_int_equal(ls.ids[2], 30);
+    assert_int_equal(ls.closes, 1);
+    assert_int_equal(ls.close_code, 1000);
+    herald_publisher_free(p);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    pthread_join(f.th, NULL);
+    close(f.lfd);
+    assert_string_equal(f.auth, "Bearer development");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_ids),       cmocka_unit_test(test_decode_refusals),
         cmocka_unit_test(test_decode_not_answers), cmocka_unit_test(test_body_check),
         cmocka_unit_test(test_new_refuses),      cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_closed_unanswered),
+        cmocka_unit_test(test_closed_unanswered), cmocka_unit_test(test_caller_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
