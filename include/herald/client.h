@@ -698,9 +698,10 @@ HERALD_EXTERN int herald_publisher_publish(herald_publisher *p, const char *body
                                            int timeout_ms, herald_publish_result *out,
                                            char *errbuf, size_t errlen);
 
-/* herald_publisher_stop — closes the connection with code 1000 (frames
- * not yet sent are dropped; take the answers you wait for first). Any
- * thread; returns at once; on_close follows. */
+/* herald_publisher_stop — sends the frames already submitted, then closes
+ * the connection with code 1000: answers that have not arrived by then are
+ * lost (take the answers you wait for first). Any thread; returns at once;
+ * on_close follows. */
 HERALD_EXTERN void herald_publisher_stop(herald_publisher *p);
 
 /* herald_publisher_free — releases the publisher; the same rules as
