@@ -53,7 +53,7 @@ done
 want=$(cd "$SRC/include/herald" && ls -- *.h | sort | tr '\n' ' ')
 got=$(cd "$P/include/herald" 2>/dev/null && ls | sort | tr '\n' ' ')
 expect_eq "include/herald holds the headers of the source's include/herald/" "$want" "$got"
-for h in client.h client_webhooks.h sink.h; do
+for h in client.h client_webhooks.h client_publisher.h sink.h; do
   [ -f "$P/include/herald/$h" ] && ok "include/herald/$h" || fail "include/herald/$h missing"
 done
 soname=$(readelf -d "$P/$LIBDIR/libherald-client.so" 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
