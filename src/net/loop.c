@@ -121,6 +121,8 @@ static void on_wake(uv_async_t *a)
     hv_loop_msg *m = l->inbox_head;
     l->inbox_head = l->inbox_tail = NULL;
     uv_mutex_unlock(&l->inbox_mu);
+    if (l->dirty && m) /* more output joins a flush already under way */
+        l->waves++;
     while (m) {
         hv_loop_msg *next = m->next;
         m->fn(l, m->arg);
@@ -135,7 +137,7 @@ void hv_loop_flush(hv_loop *l)
 {
     unsigned n = 0;
     while (l->dirty) {
-        if (n++ == HV_FLUSH_SLICE && !l->stopping) {
+        if (n++ == HV_FLUSH_SLICE && !l->stopping && l->waves < HV_FLUSH_WAVES) {
             if (!uv_is_active((uv_handle_t *)&l->flush_more))
                 uv_idle_start(&l->flush_more, on_flush_more);
             return;
@@ -148,6 +150,7 @@ void hv_loop_flush(hv_loop *l)
         hv_conn_flush(c);
         hv_conn_release(c);
     }
+    l->waves = 0;
     if (uv_is_active((uv_handle_t *)&l->flush_more))
         uv_idle_stop(&l->flush_more);
 }

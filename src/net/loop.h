@@ -53,6 +53,7 @@ struct hv_loop {
     hv_list conns;     /* every connection of this loop */
     hv_conn *dirty, *dirty_tail; /* connections with output to flush, oldest first */
     uv_idle_t flush_more; /* active while a flush left connections for the next turn */
+    unsigned waves;       /* inbox batches that added output while a flush was under way */
     char *readbuf;     /* one read buffer shared by all connections */
     size_t readbuf_size;
     int stopping;
@@ -86,6 +87,14 @@ void hv_loop_shutdown(hv_loop *l);
  * and events committed while it writes join the queues of the sockets it
  * has not reached yet: they share one write per socket. */
 #define HV_FLUSH_SLICE 256
+/* ... but only while fewer than HV_FLUSH_WAVES batches of new output have
+ * joined the flush under way: past that the loop finishes the flush before
+ * it reads again. Each socket's write then carries at most a few events,
+ * so a pass over thousands of sockets stays short, and a publisher faster
+ * than the fan-out is held back by TCP instead of filling every queue
+ * (fanout_one: p99 1.4 s unbounded, 0.5 s with 4, at 70 % of the
+ * unbounded deliveries per CPU-second). */
+#define HV_FLUSH_WAVES 4
 void hv_loop_flush(hv_loop *l);
 
 /* Creates a listening socket bound to host:port with SO_REUSEPORT.
