@@ -9,6 +9,8 @@
 #   bash bench/compare-nchan.sh idle_rss ...     a subset
 #   BENCH_SCALE=0.1 bash bench/compare-nchan.sh  every size scaled (a quick check)
 #   BENCH_ROOMS_RATE=2000 ...                   rooms_each paced at 2,000/s, not 20,000/s
+#   BENCH_ROOMS_EVENTS=100000 ...               rooms_each publishes 100,000 events (10 per
+#                                                room): a 5 s window instead of 0.5 s
 #   BENCH_LG_CPUS / BENCH_NO_BUILD / BENCH_DATA_ROOT as in bench/run.sh;
 #   BENCH_HERALD=PATH                            another server binary (e.g. one
 #                                                built from a clean export of a
@@ -101,7 +103,7 @@ nchan_args() {
     fanout_flat) echo --subs "$(scale 10000)" --events "$(scale 1000)" --concurrency 16 --batch 1 ;;
     fanout_one)  echo --subs "$(scale 10000)" --events "$(scale 200)" --concurrency 1 --batch 1 ;;
     fanout_rate) echo --subs "$(scale 10000)" --events "$(scale 100)" --rate 5 --concurrency 4 ;;
-    rooms_each)  echo --rooms --subs "$(scale 10000)" --events "$(scale 10000)" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128 ;;
+    rooms_each)  echo --rooms --subs "$(scale 10000)" --events "$(scale "${BENCH_ROOMS_EVENTS:-10000}")" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128 ;;
     idle_rss)    echo --subs "$(scale 19000)" --idle 10 ;;
     esac
 }

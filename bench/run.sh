@@ -36,7 +36,9 @@
 #                   single-event POSTs to room k % 10,000 paced at 20,000/s
 #                   (128 keep-alive connections; publish_per_s is the rate
 #                   achieved), publish->receipt latency, deliveries per
-#                   server-CPU-second (BENCH_ROOMS_RATE=R paces at R/s instead)
+#                   server-CPU-second (BENCH_ROOMS_RATE=R paces at R/s instead;
+#                   BENCH_ROOMS_EVENTS=N publishes N events, room k % 10,000,
+#                   for a longer window than the cell's half second)
 #   idle_rss        19,000 idle subscribers on a fresh server: RSS growth
 #                   per connection after holding them 10 s
 #   publish_single  100,000 single-event POSTs, 64 keep-alive connections
@@ -321,7 +323,7 @@ for cell in "${CELLS[@]}"; do
     rooms_each)
         SERVER_EXTRA=(--jwt-secret bench-rooms-secret)
         run_cell "$cell" --rooms --jwt-secret bench-rooms-secret --subs "$(scale 10000)" \
-            --events "$(scale 10000)" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128
+            --events "$(scale "${BENCH_ROOMS_EVENTS:-10000}")" --rate "${BENCH_ROOMS_RATE:-20000}" --concurrency 128
         SERVER_EXTRA=() ;;
     idle_rss)
         run_cell "$cell" --subs "$(scale 19000)" --idle 10 ;;
