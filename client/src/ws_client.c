@@ -218,10 +218,13 @@ static void pump(herald_ws *ws)
 {
     if (ws->state == HERALD_WS_ENDED || !ws->ctx)
         return;
-    if (wslay_event_want_write(ws->ctx) &&
-        ((wslay_event_send(ws->ctx) != 0) | (flush_out(ws) != 0))) {
-        finish(ws, 1006, "send failed", 1);
-        return;
+    if (wslay_event_want_write(ws->ctx)) {
+        int send_failed = wslay_event_send(ws->ctx) != 0;
+        /* what wslay did queue goes out even when it then failed */
+        if (flush_out(ws) != 0 || send_failed) {
+            finish(ws, 1006, "send failed", 1);
+            return;
+        }
     }
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
         if (ws->close_code)

@@ -265,6 +265,7 @@ static int teardown(void **state)
         close_handle((uv_handle_t *)&f->loop->listener);
         close_handle((uv_handle_t *)&f->loop->tick);
         close_handle((uv_handle_t *)&f->loop->wake);
+        close_handle((uv_handle_t *)&f->loop->flush_more);
         uv_run(&f->loop->uv, UV_RUN_DEFAULT); /* lands what is still out */
         hv_loop_free(f->loop);
     }
