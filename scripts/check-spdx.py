@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 TAG = 'SPDX-License-Identifier: MIT'
-SOURCE_EXT = {'.c', '.h', '.sh', '.py', '.mjs', '.js', '.proto', '.cmake', '.in', '.1', '.7',
+SOURCE_EXT = {'.c', '.h', '.sh', '.py', '.mjs', '.js', '.jsx', '.css', '.html', '.proto', '.cmake', '.in', '.1', '.7',
               '.service', '.default', '.sysusers', '.postinst', '.postrm'}
 SOURCE_NAMES = {'CMakeLists.txt', 'Makefile', 'rules', 'run'}
 NOT_SOURCE = ('tests/data/', 'fuzz/corpus/')

@@ -13,8 +13,9 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       protobuf-c-compiler libcmocka-dev zlib1g-dev libjwt-dev curl netcat-openbsd sqlite3
       libjemalloc-dev libhiredis-dev libmosquitto-dev redis-server mosquitto mosquitto-clients
       python3 janus  # python3: test scripts read JSON; janus: the real Janus of tests/integration/test_janus_real.sh
-      debhelper)     # debhelper: make deb / test-deb build the Debian packages (debian/); it brings
+      debhelper      # debhelper: make deb / test-deb build the Debian packages (debian/); it brings
                      # man-db, whose man renders the pages in tests/integration/test_install.sh
+      chromium)      # the web console's browser tests (tests/console), driven by playwright-core
 
 [ "${1:-}" == "--stress" ] && PKGS+=(stress-ng)
 
@@ -35,6 +36,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The web console's packages (console/package.json: Preact, uPlot, esbuild,
+# playwright-core for its tests) are installed by the build itself (npm ci
+# in scripts/console-build.sh, only when console/package-lock.json changed).
 
 # Test clients from npm (interop tests only), plus the vendored ones the
 # registry does not serve (tests/interop/vendor/README.md): each tarball's

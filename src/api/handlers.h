@@ -12,6 +12,7 @@
 
 void hv_api_health(hv_conn *c, hv_http_req *r);   /* health.c */
 void hv_api_metrics(hv_conn *c, hv_http_req *r);  /* health.c */
+void hv_api_console(hv_conn *c, hv_http_req *r);  /* console.c: the web console's files */
 void hv_api_publish(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_history(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_notifier(hv_conn *c, hv_http_req *r); /* notifier.c */

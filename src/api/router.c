@@ -28,6 +28,10 @@ typedef struct route {
 static const route routes[] = {
     {"GET", "/health", hv_api_health},
     {"GET", "/metrics", hv_api_metrics},
+    /* the web console's files; its handler answers other methods 405
+     * itself, with the console's security headers */
+    {"*", "/console", hv_api_console},
+    {"*", "/console/*", hv_api_console},
     {"POST", "/v1/events", hv_api_publish},
     {"GET", "/v1/events", hv_api_history},
     {"GET", "/v1/events/websocket", hv_api_publish_socket},

@@ -529,9 +529,10 @@ void hv_http_respond(hv_conn *c, int status, const char *content_type,
     }
     int keep = h->req.keep_alive && !c->loop->stopping;
     /* A HEAD reply has the GET's headers (its Content-Length included)
-     * and no body: a body here would be read as the next response. */
-    size_t body_len = h->req.method == HTTP_HEAD ? 0 : len;
-    char head[512];
+     * and no body: a body here would be read as the next response. So has
+     * a 304 (RFC 9110 15.4.5: its Content-Length, if any, is the 200's). */
+    size_t body_len = h->req.method == HTTP_HEAD || status == 304 ? 0 : len;
+    char head[1024]; /* the console's answers carry a long CSP (api/console.c) */
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s",
                      status, hv_http_status_text(status), len,
@@ -650,6 +651,7 @@ const char *hv_http_status_text(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

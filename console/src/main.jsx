@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// main.jsx — the console's shell: the sign-in form, the navigation and the
+// page chosen by the URL's hash (#/overview, #/events, ...). Pages that are
+// not built yet say so. Rendered with Preact; no data lives in the page
+// itself: every figure comes from the public API with the token.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { ApiError, session, validate } from './api.js';
+import { Overview } from './overview.jsx';
+
+const PAGES = [
+  { id: 'overview', title: 'Overview', page: Overview },
+  { id: 'events', title: 'Events', todo: 'a live tail of the server notifier with filters, history search and a test publish' },
+  { id: 'rooms', title: 'Rooms and peers', todo: 'rooms and peers with their live presence, create and delete' },
+  { id: 'webhooks', title: 'Webhooks', todo: 'endpoints, their deliveries and attempts, retry and replay' },
+  { id: 'sinks', title: 'Sinks', todo: 'each sink\'s state, position, lag and last error' },
+];
+
+function currentPage() {
+  const id = location.hash.replace(/^#\/?/, '');
+  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+}
+
+function SignIn({ onSignedIn, notice }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState(notice || '');
+  const [busy, setBusy] = useState(false);
+  async function submit(e) {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      await validate(token);
+      session.signIn(token);
+      onSignedIn();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <main class="signin">
+      <h1>herald console</h1>
+      <form onSubmit={submit} aria-labelledby="signin-title">
+        <h2 id="signin-title">Sign in</h2>
+        <label for="token">Server token</label>
+        <input id="token" name="token" type="password" autocomplete="off" required
+          value={token} onInput={(e) => setToken(e.currentTarget.value)}
+          aria-invalid={error ? 'true' : 'false'} aria-describedby="token-error token-help" />
+        <p id="token-error" class="error" role="alert">{error}</p>
+        <p id="token-help" class="help">The token is kept for this tab only (sessionStorage) and sent to this
+          server's API as a Bearer header.</p>
+        <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+function NotYet({ page }) {
+  return (
+    <section aria-labelledby="page-title">
+      <h2 id="page-title">{page.title}</h2>
+      <p class="notyet">Not yet: this page is not built yet. It will show {page.todo}.
+        Until then the same data is in the JSON API (docs/api.md).</p>
+    </section>
+  );
+}
+
+function App() {
+  const [signedIn, setSignedIn] = useState(!!session.token());
+  const [notice, setNotice] = useState('');
+  const [page, setPage] = useState(currentPage());
+  useEffect(() => {
+    const onHash = () => setPage(currentPage());
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  function signOut(why) {
+    session.signOut();
+    setNotice(typeof why === 'string' ? why : '');
+    setSignedIn(false);
+  }
+  if (!signedIn)
+    return <SignIn notice={notice} onSignedIn={() => { setNotice(''); setSignedIn(true); }} />;
+  const Page = page.page;
+  return (
+    <div class="shell">
+      <header>
+        <h1>herald</h1>
+        <nav aria-label="Pages">
+          <ul>
+            {PAGES.map((p) => (
+              <li key={p.id}>
+                <a href={`#/${p.id}`} aria-current={p.id === page.id ? 'page' : undefined}>
+                  {p.title}{p.page ? '' : ' (not yet)'}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <button type="button" class="signout" onClick={() => signOut()}>Sign out</button>
+      </header>
+      <main>
+        {Page ? <Page onUnauthorized={signOut} /> : <NotYet page={page} />}
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app'));
