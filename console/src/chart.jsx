@@ -6,7 +6,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
-export function Chart({ label, series, data, height = 220 }) {
+// windowS: the seconds the x axis spans, ending at the newest sample.
+export function Chart({ label, series, data, windowS, height = 220 }) {
   const box = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
@@ -14,7 +15,7 @@ export function Chart({ label, series, data, height = 220 }) {
     const opts = {
       width: Math.max(300, el.clientWidth),
       height,
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: { x: { time: true, range: (u, min, max) => [max - windowS, max] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [{}, { label: 'per second', size: 60 }],
       series: [{ label: 'time' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2,
         value: (u, v) => (v == null ? '–' : v.toFixed(1)) }))],

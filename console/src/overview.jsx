@@ -128,7 +128,7 @@ export function Overview({ onUnauthorized }) {
         </dl>
       </div>
       <h3>Events/s and deliveries/s, last {Math.round((HISTORY * POLL_MS) / 60000)} minutes</h3>
-      <Chart label="Events per second and deliveries per second" data={chart}
+      <Chart label="Events per second and deliveries per second" data={chart} windowS={(HISTORY * POLL_MS) / 1000}
         series={[{ label: 'events/s', color: '#2563eb' }, { label: 'deliveries/s', color: '#d97706' }]} />
     </section>
   );
