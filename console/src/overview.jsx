@@ -6,13 +6,14 @@
 // reloading. Events/s and deliveries/s are counter deltas between polls,
 // kept for the last HISTORY samples and drawn with uPlot.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from './api.js';
+import { api, ApiError, openNotifier } from './api.js';
 import { byLabel, parseProm } from './prom.js';
 import { Chart } from './chart.jsx';
 
 const POLL_MS = 1000;      // /health and /metrics
 const SLOW_POLL_MS = 5000; // /v1/webhooks and /v1/sinks
 const HISTORY = 300;       // samples kept for the chart: 5 minutes at POLL_MS
+const RECONNECT_MS = 5000; // after the notifier socket closes
 
 function uptime(s) {
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -30,6 +31,32 @@ function usePoll(fn, ms, onError) {
     tick();
     return () => { stop = true; clearTimeout(timer); };
   }, []);
+}
+
+// The server notifier's JSON socket, subscribed to its metrics reports
+// (every --metrics-interval): shows that the live path works with the
+// token, and the server's own rates. Reconnects after a close.
+function useNotifier() {
+  const [state, setState] = useState('connecting…');
+  useEffect(() => {
+    let ws, timer, stop = false, reports = 0;
+    const connect = () => {
+      ws = openNotifier(['metrics'], (msg) => {
+        if (msg.type === 'subscribe_response') setState('connected, waiting for a report');
+        if (msg.type === 'metrics.report' && msg.data) {
+          reports++;
+          setState(`${reports} report${reports > 1 ? 's' : ''}, last ${msg.data.events_per_s} events/s`);
+        }
+      }, (code, reason) => {
+        if (stop) return;
+        setState(`closed (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
+        timer = setTimeout(connect, RECONNECT_MS);
+      });
+    };
+    connect();
+    return () => { stop = true; clearTimeout(timer); ws.close(); };
+  }, []);
+  return state;
 }
 
 function Stat({ id, label, value, note }) {
@@ -50,6 +77,7 @@ export function Overview({ onUnauthorized }) {
   const [error, setError] = useState('');
   const [chart, setChart] = useState([[], [], []]);
   const last = useRef(null);
+  const notifier = useNotifier();
 
   const fail = (e) => {
     if (e instanceof ApiError && e.status === 401) onUnauthorized(`Signed out: ${e.message}`);
@@ -102,6 +130,7 @@ export function Overview({ onUnauthorized }) {
           <Stat id="version" label="Version" value={health ? health.version : null} />
           <Stat id="uptime" label="Uptime" value={health ? uptime(health.uptime_s) : null} />
           <Stat id="last-event-id" label="Last event id" value={health ? health.last_event_id : null} />
+          <Stat id="notifier" label="Server notifier" value={notifier} />
         </dl>
         <dl class="card" aria-label="Connections">
           {['http', 'ws_server', 'ws_peer', 'sse'].map((k) => (

@@ -22,7 +22,8 @@ const require = createRequire(join(SRC, 'console/package.json'));
 const { chromium } = require('playwright-core');
 const WAIT_MS = 60000; // bounds a failure only: every wait returns when its condition holds
 
-const herald = await startHerald();
+// Metrics reports every 0.2 s: the Overview's notifier socket shows them.
+const herald = await startHerald(['--metrics-interval', '0.2']);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
@@ -69,6 +70,8 @@ try {
   const health = await (await fetch(`${herald.url}/health`)).json();
   assert.equal(await page.locator('#version').textContent(), health.version);
   console.log('ok - token in sessionStorage only; version and store shown');
+  await page.locator('#notifier', { hasText: /^\d+ reports?, last/ }).waitFor();
+  console.log('ok - the server notifier socket authenticates with the token (first frame) and reports arrive');
 
   // An event published by the API moves the counter and the rate, live.
   await page.locator('#events-total', { hasText: /^\d+$/ }).waitFor();
