@@ -132,8 +132,9 @@ void hv_api_console(hv_conn *c, hv_http_req *r)
              a->immutable ? CACHE_ASSET : CACHE_INDEX, a->etag, gz ? "Content-Encoding: gzip\r\n" : "");
     const char *inm = hv_http_header_get(r, "if-none-match");
     if (inm && etag_matches(inm, a->etag)) {
-        /* No body; Content-Length is the 200's, as RFC 9110 15.4.5 allows. */
-        hv_http_respond(c, 304, NULL, headers, NULL, len);
+        /* No body (hv_http_respond sends none with a 304); Content-Length
+         * is the 200's, as RFC 9110 15.4.5 allows. */
+        hv_http_respond(c, 304, NULL, headers, gz ? a->gz : a->raw, len);
         return;
     }
     hv_http_respond(c, 200, a->type, headers, gz ? a->gz : a->raw, len);
