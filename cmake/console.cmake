@@ -4,7 +4,8 @@
 # build runs scripts/console-build.sh (npm ci when console/package-lock.json
 # changed, the esbuild bundle, then scripts/console-embed.py) and compiles
 # its output, ${CMAKE_BINARY_DIR}/gen/console_assets.c, into herald_api.
-# Without node or npm the configuration stops and says so. With
+# Without node (or without npm while console/node_modules is not
+# installed) the configuration stops and says so. With
 # -DHERALD_CONSOLE=OFF /console/ serves console/stub/index.html, a page
 # that says the console was not built.
 option(HERALD_CONSOLE "Build the web console into herald (needs node and npm)" ON)
@@ -13,7 +14,7 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 if(HERALD_CONSOLE)
   find_program(HERALD_NODE node)
   find_program(HERALD_NPM npm)
-  if(NOT HERALD_NODE OR NOT HERALD_NPM)
+  if(NOT HERALD_NODE OR (NOT HERALD_NPM AND NOT EXISTS ${CMAKE_SOURCE_DIR}/console/node_modules/.package-lock.json))
     message(FATAL_ERROR "herald's web console needs node and npm to build (scripts/deps.sh installs them: "
       "`bash scripts/deps.sh`); or configure with -DHERALD_CONSOLE=OFF for a herald whose /console/ only "
       "says the console was not built.")

@@ -16,6 +16,10 @@ console=$src/console
   stamp=$console/node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ "$console/package-lock.json" -nt "$stamp" ]; then
     echo "console: npm ci (console/package-lock.json changed or nothing installed)"
+    if ! command -v npm >/dev/null; then
+      echo "console: npm is needed to install console/package-lock.json's packages (scripts/deps.sh)" >&2
+      exit 1
+    fi
     (cd "$console" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
   fi
 ) 9<"$console/package.json"
