@@ -59,3 +59,35 @@ ssize_t hv_ws_wslay_take(wslay_event_context_ptr ctx, const uint8_t **in, size_t
     *in_len -= n;
     return (ssize_t)n;
 }
+
+/* RFC 3629, strict: no overlong forms, no surrogates, nothing past
+ * U+10FFFF, no truncated sequence (RFC 6455 8.1 closes with 1007). */
+int hv_utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if ((b & 0xE0) == 0xC0) n = 1, cp = b & 0x1F;
+        else if ((b & 0xF0) == 0xE0) n = 2, cp = b & 0x0F;
+        else if ((b & 0xF8) == 0xF0) n = 3, cp = b & 0x07;
+        else return 0;
+        if (i + n >= len)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}

@@ -3,7 +3,9 @@
  * src/net/ws_handshake.c) and the client library (client/src/ws_client.c,
  * client/src/ws_handshake.c) would otherwise each write: the
  * Sec-WebSocket-Accept value, the header token-list test of the upgrade,
- * and the wslay receive callback's copy from the bytes of one read. Part
+ * the wslay receive callback's copy from the bytes of one read, and the
+ * UTF-8 check of a text message (the client checks a publish frame with
+ * it before sending, so the server never has to close for 1007). Part
  * of common/, compiled into both; it knows nothing of either.
  */
 #ifndef HV_WS_SHARED_H
@@ -32,5 +34,9 @@ int hv_ws_header_has_token(const char *list, const char *token);
  * wslay_event_recv stops until the next read. */
 ssize_t hv_ws_wslay_take(wslay_event_context_ptr ctx, const uint8_t **in, size_t *in_len,
                          uint8_t *buf, size_t len);
+
+/* 1 when s (len bytes) is valid UTF-8: no overlong form, no surrogate,
+ * nothing past U+10FFFF, no truncated sequence; 0 otherwise. */
+int hv_utf8_valid(const uint8_t *s, size_t len);
 
 #endif

@@ -21,42 +21,7 @@
 #include <string.h>
 
 #include "client_internal.h"
-#include "hv_parse.h"
-
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
- * above U+10FFFF — what the server's WebSocket layer accepts. */
-static int utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        unsigned min, cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1, min = 0x80, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, min = 0x800, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, min = 0x10000, cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (len - i - 1 < n)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
+#include "hv_ws_shared.h"
 
 int herald__publish_body_check(const char *body, size_t len, size_t max_frame, char *errbuf,
                                size_t errlen)
@@ -67,7 +32,7 @@ int herald__publish_body_check(const char *body, size_t len, size_t max_frame, c
         return herald__fail(HERALD_EINVAL, errbuf, errlen,
                             "body of %zu bytes is larger than the frame limit (%zu)", len,
                             max_frame);
-    if (!utf8_valid((const unsigned char *)body, len))
+    if (!hv_utf8_valid((const uint8_t *)body, len))
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "body is not valid UTF-8");
     return 0;
 }
@@ -80,28 +45,6 @@ void herald_publish_answer_clear(herald_publish_answer *a)
     free(a->errors);
     free(a->response);
     memset(a, 0, sizeof(*a));
-}
-
-static int parse_id(json_t *v, uint64_t *id)
-{
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *id = (uint64_t)json_integer_value(v);
-        return 0;
-    }
-    return json_is_string(v) ? hv_parse_u64(json_string_value(v), id) : -1;
-}
-
-static int take_ids(json_t *ids, herald_publish_answer *out)
-{
-    size_t n = json_array_size(ids);
-    out->ids = calloc(n ? n : 1, sizeof(*out->ids));
-    if (!out->ids)
-        return HERALD_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (parse_id(json_array_get(ids, i), &out->ids[i]) != 0)
-            return HERALD_EPROTO;
-    out->count = n;
-    return 0;
 }
 
 /* The refusal's message: the "errors" string, or any other JSON value as
@@ -136,7 +79,7 @@ int herald__publish_answer_decode(const char *text, size_t len, herald_publish_a
         goto done;
     out->seq = (uint64_t)json_integer_value(seq);
     if (json_is_array(ids) && !status) {
-        rc = take_ids(ids, out);
+        rc = herald__ids_take(ids, &out->ids, &out->count);
     } else if (!ids && json_is_integer(status) && json_integer_value(status) >= 400 &&
                json_integer_value(status) <= 599) {
         out->status = (int)json_integer_value(status);

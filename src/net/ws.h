@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "hv_ws_shared.h" /* hv_utf8_valid */
 #include "net/conn.h"
 #include "net/http.h"
 
@@ -100,8 +101,5 @@ int hv_ws_closing(hv_conn *c);
  * Sec-WebSocket-Accept value, or -1 after answering 400 or 426 with a JSON
  * body (ws_handshake.c). */
 int hv_ws_handshake_check(hv_conn *c, hv_http_req *r, char accept[32]);
-
-/* 1 when data is valid UTF-8 (ws_utf8.c). */
-int hv_utf8_valid(const uint8_t *s, size_t len);
 
 #endif
