@@ -253,6 +253,14 @@ int herald__session_send_json(herald_session *s, json_t *msg);
 int herald__event_deliver(json_t *msg, const char *raw, size_t len,
                           void (*cb)(const herald_event *ev, void *user), void *user);
 
+/* ---- publish answers (rest.c) ---- */
+
+/* The ids of a publish answer's "ids" array (decimal strings, or integers
+ * >= 0), for POST /v1/events and the publishing socket alike: 0 with
+ * *list (malloc'd, never NULL) and *count; HERALD_EPROTO when ids is not
+ * an array or holds anything else; HERALD_ENOMEM. */
+int herald__ids_take(json_t *ids, uint64_t **list, size_t *count);
+
 /* ---- HTTP (http.c) ---- */
 
 /* "<base of server><path>" as a malloc'd string, or NULL with *rc set. */

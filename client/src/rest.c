@@ -26,6 +26,27 @@ static int parse_id(json_t *v, uint64_t *id)
     return hv_parse_u64(json_string_value(v), id);
 }
 
+int herald__ids_take(json_t *ids, uint64_t **list, size_t *count)
+{
+    *list = NULL;
+    *count = 0;
+    if (!json_is_array(ids))
+        return HERALD_EPROTO;
+    size_t n = json_array_size(ids);
+    uint64_t *l = calloc(n ? n : 1, sizeof(*l));
+    if (!l)
+        return HERALD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (parse_id(json_array_get(ids, i), &l[i]) != 0) {
+            free(l);
+            return HERALD_EPROTO;
+        }
+    }
+    *list = l;
+    *count = n;
+    return 0;
+}
+
 void herald_publish_result_clear(herald_publish_result *r)
 {
     if (!r)
@@ -57,22 +78,17 @@ int herald_publish_json(const char *server, const char *token, const char *body,
     json_t *root = json_loadb(answer, answer_len, 0, NULL);
     json_t *ids = json_object_get(root, "ids");
     uint64_t *list = NULL;
-    size_t n = json_array_size(ids);
+    size_t n = 0;
     if (!json_is_array(ids)) {
         rc = herald__fail(HERALD_EPROTO, errbuf, errlen, "answer without \"ids\": %.200s",
                           answer);
         goto done;
     }
-    list = calloc(n ? n : 1, sizeof(*list));
-    if (!list) {
-        rc = herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
+    rc = herald__ids_take(ids, &list, &n);
+    if (rc != 0) {
+        rc = rc == HERALD_ENOMEM ? herald__fail(rc, errbuf, errlen, "out of memory")
+                                 : herald__fail(rc, errbuf, errlen, "bad id in answer: %.200s", answer);
         goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (parse_id(json_array_get(ids, i), &list[i]) != 0) {
-            rc = herald__fail(HERALD_EPROTO, errbuf, errlen, "bad id in answer: %.200s", answer);
-            goto done;
-        }
     }
     if (out) {
         out->ids = list;
