@@ -32,12 +32,10 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
         hv_api_store_failure(c->loop->srv, status, msg, sizeof(msg));
         hv_http_error(c, 503, "%s", msg);
     } else {
-        size_t cap = 16 + n * 24, len = 0;
+        size_t cap = 16 + n * HV_API_ID_TEXT_MAX, len = 0;
         char *body = hv_xmalloc(cap);
         len += (size_t)snprintf(body, cap, "{\"ids\":[");
-        for (size_t i = 0; i < n; i++)
-            len += (size_t)snprintf(body + len, cap - len, "%s\"%llu\"", i ? "," : "",
-                                    (unsigned long long)evs[i]->id);
+        len += hv_api_put_ids(body + len, evs, n);
         len += (size_t)snprintf(body + len, cap - len, "]}");
         hv_http_respond(c, 201, "application/json", NULL, body, len);
         free(body);

@@ -140,12 +140,10 @@ static void answer_error(hv_conn *c, int ws, int status, const char *msg)
 
 static void answer_ids(hv_conn *c, int ws, hv_event **evs, size_t n, size_t dups)
 {
-    size_t cap = 48 + n * 24, len = 0;
+    size_t cap = 48 + n * HV_API_ID_TEXT_MAX, len = 0;
     char *body = hv_xmalloc(cap);
     len += (size_t)snprintf(body, cap, "{\"ids\":[");
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(body + len, cap - len, "%s\"%llu\"", i ? "," : "",
-                                (unsigned long long)evs[i]->id);
+    len += hv_api_put_ids(body + len, evs, n);
     len += (size_t)snprintf(body + len, cap - len, "],\"duplicates\":%zu}", dups);
     answer(c, ws, 200, body, len);
     free(body);

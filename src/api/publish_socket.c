@@ -231,12 +231,10 @@ static void give_ids(pub_sock *ps, const hub_req *q, hv_event **evs, size_t n)
             s->id = evs[k++]->id;
             continue;
         }
-        size_t cap = (size_t)s->nev * 24 + 1, len = 0;
-        s->text = hv_xmalloc(cap);
-        for (uint32_t i = 0; i < s->nev && k < n; i++, k++)
-            len += (size_t)snprintf(s->text + len, cap - len, "%s\"%llu\"", i ? "," : "",
-                                    (unsigned long long)evs[k]->id);
-        s->text[len] = 0;
+        size_t take = s->nev < n - k ? s->nev : n - k;
+        s->text = hv_xmalloc((size_t)s->nev * HV_API_ID_TEXT_MAX + 1);
+        hv_api_put_ids(s->text, evs + k, take);
+        k += take;
     }
 }
 

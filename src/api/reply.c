@@ -116,3 +116,13 @@ void hv_api_change_end(hv_conn *c, hv_reply reply, hv_result res, char *out)
     hv_conn_release(c);
     free(p);
 }
+
+size_t hv_api_put_ids(char *out, hv_event *const *evs, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, HV_API_ID_TEXT_MAX + 1, "%s\"%llu\"", i ? "," : "",
+                                (unsigned long long)evs[i]->id);
+    return len;
+}

@@ -39,6 +39,14 @@ void hv_api_change_end(hv_conn *c, hv_reply reply, hv_result res, char *out);
  * says whether anything may have been stored. */
 void hv_api_store_failure(hv_server *srv, int status, char *buf, size_t len);
 
+/* Room for one id in hv_api_put_ids: 20 digits, two quotes, a comma. */
+#define HV_API_ID_TEXT_MAX 23
+
+/* Writes the ids of evs as JSON strings separated by commas ("7","8"),
+ * the inside of a publish answer's "ids" array, at out, which has room for
+ * n * HV_API_ID_TEXT_MAX + 1 bytes; NUL-terminated. Returns its length. */
+size_t hv_api_put_ids(char *out, hv_event *const *evs, size_t n);
+
 /* While the store is unavailable (hv_store_available), answers 503 and
  * returns 1, so a change is refused before it touches in-memory state;
  * else 0. */
