@@ -9,7 +9,8 @@
 // turn "connected" with the time of the peer.connected event (only the
 // notifier's events carry that time: GET /room has none), closes it and sees
 // "disconnected", gets a new token, sees a room made by the API appear
-// live, then deletes the peer and the rooms through the two-step buttons
+// live, sees another peer's lost connection (no close frame) as "crashed
+// (connection lost)", then deletes the peer and the rooms through the two-step buttons
 // and sees them go. Throughout: no script error, no CSP violation, nothing
 // loaded from another origin. Screenshots rooms.png (1280x800) and
 // rooms-phone.png (390x844) go to $SCREENSHOTS (default: the build dir).
@@ -152,7 +153,8 @@ try {
 
   // A second peer, by the API, connected too: for the screenshots.
   const bob = (await call('POST', '/room/lobby/peer', { type: 'agent', options: { metadata: { name: 'bob' } } })).body.data;
-  sockets.push(await connectPeer(bob.token));
+  const bobWs = await connectPeer(bob.token);
+  sockets.push(bobWs);
   await status(bob.peer.id).filter({ hasText: /^connected$/ }).waitFor();
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, 'rooms.png') });
@@ -186,6 +188,14 @@ try {
   const side = page.locator('article[data-room="side"]');
   await side.waitFor();
   console.log('ok - a room created by the API appears without a reload');
+
+  // A connection lost without a close frame: crashed, with the reason.
+  bobWs.terminate();
+  await status(bob.peer.id).filter({ hasText: /^crashed$/ }).waitFor();
+  await page.locator(`tr[data-peer="${bob.peer.id}"]`, { hasText: '(connection lost)' }).waitFor();
+  const crashedAt = await eventTime('peer.crashed', bob.peer.id);
+  await page.locator(`tr[data-peer="${bob.peer.id}"] time[datetime="${crashedAt}"]`).waitFor();
+  console.log('ok - a socket lost without a close frame: status crashed (connection lost) at that event\'s time');
 
   // Delete the peer, then the rooms, through the two-step buttons (keyboard).
   await page.getByRole('button', { name: `Delete peer ${peerId}` }).click();
