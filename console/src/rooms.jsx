@@ -243,14 +243,19 @@ export function Rooms({ onUnauthorized }) {
     },
   };
 
+  // Done: the token leaves the page's state; keyboard focus goes back to
+  // the page's title rather than to the document's start.
+  const title = useRef(null);
+  const dismiss = () => { setSecret(null); title.current && title.current.focus(); };
+
   return (
     <section aria-labelledby="page-title" class="rooms-page">
-      <h2 id="page-title">Rooms and peers</h2>
+      <h2 id="page-title" tabIndex={-1} ref={title}>Rooms and peers</h2>
       <p class="note">Presence: <span id="rooms-live">{live}</span>. The list is read again every
         {' '}{POLL_MS / 1000} s.</p>
       {error ? <p class="error" role="alert">{error}</p> : null}
       <p class="note" role="status">{notice}</p>
-      {secret ? <TokenBox secret={secret} onDismiss={() => setSecret(null)} /> : null}
+      {secret ? <TokenBox secret={secret} onDismiss={dismiss} /> : null}
       <CreateRoom onCreated={(room) => { setNotice(`Room ${room.id} created.`); refreshQuietly(); }}
         onUnauthorized={onUnauthorized} />
       <h3>Rooms {rooms ? `(${rooms.length})` : ''}</h3>

@@ -136,6 +136,7 @@ try {
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
   await page.getByRole('button', { name: 'Done, hide the token' }).click();
   await tokenField.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'page-title', 'focus back on the title');
   assert.equal(await page.evaluate((t) => document.documentElement.outerHTML.includes(t), token), false,
     'the token is gone from the DOM');
   assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['herald.token']);
