@@ -10,10 +10,11 @@ import './style.css';
 import { ApiError, session, validate } from './api.js';
 import { Overview } from './overview.jsx';
 import { Rooms } from './rooms.jsx';
+import { Events } from './events.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', page: Overview },
-  { id: 'events', title: 'Events', todo: 'a live tail of the server notifier with filters, history search and a test publish' },
+  { id: 'events', title: 'Events', page: Events },
   { id: 'rooms', title: 'Rooms and peers', page: Rooms },
   { id: 'webhooks', title: 'Webhooks', todo: 'endpoints, their deliveries and attempts, retry and replay' },
   { id: 'sinks', title: 'Sinks', todo: 'each sink\'s state, position, lag and last error' },
