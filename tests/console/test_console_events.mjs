@@ -159,9 +159,13 @@ try {
   assert.equal(await page.locator('#pub-type').getAttribute('aria-invalid'), 'false');
   console.log(`ok - the publish form catches bad JSON, shows the API's type error, publishes id ${formId} seen in the tail`);
 
+  // Phone width: the tail (newest row expanded) scrolls sideways in its box.
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.locator('#tail').scrollIntoViewIfNeeded();
-  await page.evaluate(() => scrollTo(0, 0));
+  await page.getByRole('button', { name: `Event ${heldId} as JSON` }).click();
+  await page.getByRole('button', { name: `Event ${formId} as JSON` }).click();
+  await page.locator(`#tail-json-${formId}`).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, 'no page-wide horizontal scroll');
+  await page.evaluate(() => document.getElementById('tail-title').scrollIntoView());
   await page.screenshot({ path: join(SHOTS, 'events-phone.png') });
 
   const origin = new URL(herald.url).origin;
