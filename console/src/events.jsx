@@ -55,12 +55,15 @@ const prepend = (newestFirst, list) => newestFirst.concat(list).slice(0, TAIL_MA
 
 function LiveTail({ onUnauthorized }) {
   const [tail, setTail] = useState([]);               // newest first
-  const [held, setHeld] = useState({ list: [], count: 0 }); // arrived while paused
+  const [held, setHeld] = useState({ list: [], count: 0 }); // arrived while paused (a copy of heldRef)
   const [paused, setPaused] = useState(false);
   const [received, setReceived] = useState(0);
   const [filter, setFilter] = useState({ type: '', room: '', user: '' });
   const queue = useRef({ list: [], dropped: 0, timer: null }); // not drawn yet, oldest first
   const pausedRef = useRef(false);
+  // Held events live in a ref: Resume must take every one flushed so far,
+  // even one whose redraw has not happened yet.
+  const heldRef = useRef({ list: [], count: 0 });
 
   const flush = () => {
     const q = queue.current;
@@ -69,8 +72,13 @@ function LiveTail({ onUnauthorized }) {
     q.dropped = 0;
     q.timer = null;
     setReceived((r) => r + n);
-    if (pausedRef.current) setHeld((h) => ({ list: prepend(batch, h.list), count: h.count + n }));
-    else setTail((t) => prepend(batch, t));
+    if (pausedRef.current) {
+      const h = heldRef.current;
+      heldRef.current = { list: prepend(batch, h.list), count: h.count + n };
+      setHeld(heldRef.current);
+    } else {
+      setTail((t) => prepend(batch, t));
+    }
   };
   const onEvent = (ev) => {
     const q = queue.current;
@@ -83,8 +91,10 @@ function LiveTail({ onUnauthorized }) {
 
   const togglePause = () => {
     if (pausedRef.current) {
-      setTail((t) => prepend(held.list, t));
-      setHeld({ list: [], count: 0 });
+      const h = heldRef.current;
+      heldRef.current = { list: [], count: 0 };
+      setTail((t) => prepend(h.list, t));
+      setHeld(heldRef.current);
     }
     pausedRef.current = !pausedRef.current;
     setPaused(pausedRef.current);
