@@ -58,6 +58,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->description = dup0(ep->description);
     c->enabled = ep->enabled;
     c->disabled_reason = dup0(ep->disabled_reason);
+    c->disabled_ms = ep->disabled_ms;
     c->room_webhook = ep->room_webhook;
     c->batch = ep->batch;
     c->retired = ep->retired;
@@ -217,6 +218,11 @@ json_t *hv_endpoint_view(const hv_endpoint *ep, int with_secret)
                           "room_ids", list_json(ep->rooms, ep->nrooms), "description", ep->description,
                           "enabled", ep->enabled, "disabled_reason", ep->disabled_reason, "room_webhook",
                           ep->room_webhook, "created_at", created);
+    /* when it was disabled: null while enabled, and for a record written before this was kept */
+    char when[32];
+    if (!ep->enabled && ep->disabled_ms > 0)
+        hv_time_iso8601(ep->disabled_ms, when);
+    json_object_set_new(j, "disabled_at", !ep->enabled && ep->disabled_ms > 0 ? json_string(when) : json_null());
     if (with_secret)
         json_object_set_new(j, "secret", json_string(ep->secret));
     return j;
@@ -233,6 +239,8 @@ char *hv_endpoint_record(const hv_endpoint *ep)
                           (json_int_t)ep->created_ms);
     if (ep->batch) /* absent = unbatched: older records read the same */
         json_object_set_new(j, "batch", json_true());
+    if (ep->disabled_ms) /* absent = not known (enabled, or disabled before it was recorded) */
+        json_object_set_new(j, "disabled_ms", json_integer((json_int_t)ep->disabled_ms));
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -271,6 +279,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     ep->description = dup0(json_string_value(json_object_get(j, "description")));
     ep->enabled = json_is_true(json_object_get(j, "enabled"));
     ep->disabled_reason = dup0(json_string_value(json_object_get(j, "disabled_reason")));
+    ep->disabled_ms = json_integer_value(json_object_get(j, "disabled_ms"));
     ep->room_webhook = json_is_true(json_object_get(j, "room_webhook"));
     ep->retired = json_is_true(json_object_get(j, "retired"));
     ep->batch = ep->room_webhook && json_is_true(json_object_get(j, "batch"));

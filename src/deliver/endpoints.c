@@ -288,6 +288,7 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
         c->enabled = 0;
         free(c->disabled_reason);
         c->disabled_reason = hv_xstrdup(reason);
+        c->disabled_ms = hv_now_ms();
         const char *room = c->room_webhook && c->nrooms ? c->rooms[0] : NULL;
         json_t *d = json_pack("{s:s,s:s,s:s}", "component_id", c->id, "component_type", "webhook", "reason", reason);
         if (room)
@@ -518,6 +519,7 @@ hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled,
     c->enabled = enabled;
     free(c->disabled_reason);
     c->disabled_reason = enabled ? NULL : hv_xstrdup("disabled through the API");
+    c->disabled_ms = enabled ? 0 : hv_now_ms(); /* with the reason: both say the latest disable */
     *out = view_text(c, 0);
     hv_kvlist kv = {0};
     replace(e, c, &kv); /* once stored, its undo kicks the engine: rows held are loaded or closed */

@@ -45,6 +45,7 @@ typedef struct hv_endpoint {
     char *description;
     int enabled;
     char *disabled_reason;    /* why it was disabled, or NULL */
+    int64_t disabled_ms;      /* when it was disabled (ms since the epoch), 0 while enabled */
     int room_webhook;         /* made by a room's webhookUrl */
     int batch;                /* room webhook of a room created with batchWebhookNotifications:
                                * bodies are ServerMessage{notification_batch} (webhooks.c) */

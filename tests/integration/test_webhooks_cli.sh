@@ -73,7 +73,12 @@ DID=$(echo "$dl" | tail -1 | jf .delivery_id)
 
 # --- disable stops deliveries (none are even made, issue 13 defect 8);
 # after enable, a replay catches up on the gap
-expect_eq "webhooks disable" "false" "$("$CLI" webhooks disable "$A" | jf .enabled)"
+off=$("$CLI" webhooks disable "$A")
+expect_eq "webhooks disable" "false" "$(echo "$off" | jf .enabled)"
+expect_eq "it says why" "disabled through the API" "$(echo "$off" | jf .disabled_reason)"
+expect_match "and since when" '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "$(echo "$off" | jf .disabled_at)"
+expect_eq "the list says it too" "disabled through the API" \
+  "$("$CLI" webhooks list --json | jf ".webhooks[]|select(.id==\"$A\")|.disabled_reason")"
 GAP=$("$CLI" publish chat.message '{"text":"while disabled"}' --room lobby)
 # A marker after it, through an endpoint of its own to the same receiver:
 # when it has come, A's turn for the event before it has passed.
@@ -82,7 +87,9 @@ M=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/marker" --event-types 'mar
 wait_lines "$WORK/good.out" '"marker.sent"' || fail "the marker did not come: $(cat "$WORK/good.out")"
 expect_eq "nothing is delivered while disabled" 0 "$(grep -c 'while disabled' "$WORK/good.out")"
 expect_eq "no delivery is made while disabled (pending 0)" 0 "$("$CLI" webhooks get "$A" | jf .pending)"
-expect_eq "webhooks enable" "true" "$("$CLI" webhooks enable "$A" | jf .enabled)"
+on=$("$CLI" webhooks enable "$A")
+expect_eq "webhooks enable" "true" "$(echo "$on" | jf .enabled)"
+expect_eq "enabled: no reason, no time" "null null" "$(echo "$on" | jf '[.disabled_reason, .disabled_at]|map(tostring)|join(" ")')"
 expect_eq "replay of the gap" '{"replayed":1}' "$("$CLI" webhooks replay "$A" --since-id $((GAP - 1)))"
 wait_lines "$WORK/good.out" 'while disabled' && ok "the replay delivers the gap" || fail "nothing after enable"
 

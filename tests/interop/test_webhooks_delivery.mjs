@@ -440,6 +440,8 @@ test('410 Gone disables the endpoint at once and emits component.crashed', async
     return e.enabled === false && e;
   }, WAIT_MS, 'the endpoint to be disabled');
   assert.equal(disabled.disabled_reason, '410 Gone');
+  const since = Date.parse(disabled.disabled_at); // and since when (the console shows it)
+  assert.ok(since > Date.now() - 10 * 60000 && since <= Date.now() + 60000, `disabled_at ${disabled.disabled_at}`);
   const crashed = await waitUntil(async () => {
     const r = await hapi(herald.url, 'GET', '/v1/events?type=component.crashed&limit=1000');
     return r.body.events.find((e) => e.data?.component_id === ep.id);
@@ -468,6 +470,7 @@ test('410 Gone disables the endpoint at once and emits component.crashed', async
   assert.equal(en.status, 200);
   assert.equal(en.body.enabled, true);
   assert.equal(en.body.disabled_reason, null);
+  assert.equal(en.body.disabled_at, null);
   const [id3] = await publishOk({ type: 'gone.z', room_id: room, data: {} });
   await rx.waitFor(() => byEvent(rx, id3).length, WAIT_MS, 'an event after enable');
   assert.equal(byEvent(rx, id2).length, 0, 'the event of the gap is not sent by itself');
