@@ -11,12 +11,13 @@ import { ApiError, session, validate } from './api.js';
 import { Overview } from './overview.jsx';
 import { Rooms } from './rooms.jsx';
 import { Events } from './events.jsx';
+import { Webhooks } from './webhooks.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', page: Overview },
   { id: 'events', title: 'Events', page: Events },
   { id: 'rooms', title: 'Rooms and peers', page: Rooms },
-  { id: 'webhooks', title: 'Webhooks', todo: 'endpoints, their deliveries and attempts, retry and replay' },
+  { id: 'webhooks', title: 'Webhooks', page: Webhooks },
   { id: 'sinks', title: 'Sinks', todo: 'each sink\'s state, position, lag and last error' },
 ];
 
