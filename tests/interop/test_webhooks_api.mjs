@@ -19,7 +19,7 @@ after(async () => {
 });
 const api = (method, path, body, token) => hapi(herald.url, method, path, body, token);
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
-const VIEW_KEYS = ['created_at', 'description', 'disabled_reason', 'enabled', 'event_types', 'format', 'id',
+const VIEW_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason', 'enabled', 'event_types', 'format', 'id',
   'room_ids', 'room_webhook', 'url'];
 const secretOf = (n) => 'whsec_' + randomBytes(n).toString('base64');
 
@@ -47,6 +47,7 @@ test('create with only a url: defaults, and the secret in this answer only', asy
   assert.equal(ep.description, null);
   assert.equal(ep.enabled, true);
   assert.equal(ep.disabled_reason, null);
+  assert.equal(ep.disabled_at, null);
   assert.equal(ep.room_webhook, false);
   assert.match(ep.created_at, ISO_Z);
   assert.ok(Math.abs(Date.parse(ep.created_at) - Date.now()) < 10000);
@@ -133,10 +134,13 @@ test('disable and enable', async () => {
   assert.equal(d.status, 200, JSON.stringify(d.body));
   assert.equal(d.body.id, ep.id);
   assert.equal(d.body.enabled, false);
-  assert.equal(typeof d.body.disabled_reason, 'string');
+  assert.equal(d.body.disabled_reason, 'disabled through the API');
+  assert.match(d.body.disabled_at, ISO_Z);
   assert.equal(d.body.secret, undefined);
   assert.equal((await api('GET', `/v1/webhooks/${ep.id}`)).body.enabled, false);
-  assert.equal((await api('GET', '/v1/webhooks')).body.webhooks.find((w) => w.id === ep.id).enabled, false);
+  const listed = (await api('GET', '/v1/webhooks')).body.webhooks.find((w) => w.id === ep.id);
+  assert.equal(listed.enabled, false);
+  assert.equal(listed.disabled_at, d.body.disabled_at, 'the list says since when too');
   // Disabling twice is harmless.
   assert.equal((await api('POST', `/v1/webhooks/${ep.id}/disable`)).status, 200);
 
@@ -148,6 +152,7 @@ test('disable and enable', async () => {
   const g = await api('GET', `/v1/webhooks/${ep.id}`);
   assert.equal(g.body.enabled, true);
   assert.equal(g.body.disabled_reason, null);
+  assert.equal(g.body.disabled_at, null);
   assert.equal((await api('DELETE', `/v1/webhooks/${ep.id}`)).status, 204);
 });
 
@@ -371,8 +376,13 @@ test('endpoints survive a restart (state records), secrets still signing', async
     const ep = c.body;
     const rot = await hapi(h.url, 'PATCH', `/v1/webhooks/${ep.id}`, { rotate_secret: true });
     assert.equal(rot.status, 200);
+    const off = await hapi(h.url, 'POST', '/v1/webhooks', { url: rx.url, event_types: ['never.*'] });
+    const offView = (await hapi(h.url, 'POST', `/v1/webhooks/${off.body.id}/disable`)).body;
+    assert.match(offView.disabled_at, ISO_Z);
     await finish_keep(h);
     h = await startHerald([], { dataDir });
+    const { pending: _p, ...offNow } = (await hapi(h.url, 'GET', `/v1/webhooks/${off.body.id}`)).body;
+    assert.deepEqual(offNow, offView, 'a disabled endpoint keeps its reason and time across a restart');
     const g = await hapi(h.url, 'GET', `/v1/webhooks/${ep.id}`);
     assert.equal(g.status, 200, JSON.stringify(g.body));
     const { secret, ...view } = ep;
