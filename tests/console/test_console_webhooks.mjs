@@ -11,8 +11,9 @@
 // got a request that verifies with the secret (standardwebhooks); edit,
 // replay (and a bad replay value refused next to its field), disable (the
 // reason shown) and enable, rotate (a new secret, which signs the next
-// request), delete behind a second button. Throughout: no script error, no
-// CSP violation, nothing from another origin. Screenshots webhooks.png
+// request), delete behind a second button; Close and open again by
+// keyboard. Throughout: no script error, no CSP violation, nothing from
+// another origin. Screenshots webhooks.png
 // (1280x800) and webhooks-phone.png (390x844) into $SCREENSHOTS (default:
 // the build dir) with an endpoint open showing failed and delivered attempts.
 import assert from 'node:assert/strict';
@@ -160,6 +161,15 @@ try {
     'at phone width the page does not scroll sideways (tables scroll inside their box)');
   await page.setViewportSize({ width: 1280, height: 800 });
   console.log('ok - screenshots at 1280x800 and 390x844; no sideways scroll at phone width');
+
+  // By keyboard: Close, then open it again from the list with Enter.
+  await page.getByRole('button', { name: 'Close' }).press('Enter');
+  assert.equal(await page.locator('.wh-detail').count(), 0);
+  await row.getByRole('button', { name: `Open ${hookUrl}` }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.wh-delivery').nth(1).waitFor(); // both deliveries, read again
+  await page.locator('#wh-url', { hasText: hookUrl }).waitFor();
+  console.log('ok - closed and opened again by keyboard');
 
   // Replay: a bad value refused next to its field, then since event id 0.
   await page.getByLabel('Since', { exact: true }).selectOption('since');
