@@ -66,6 +66,7 @@ void hv_api_janus_ws(hv_conn *c, hv_http_req *r);
 int hv_janus_auth_ok(hv_server *srv, const char *auth);
 /* sinks.c: sink modules and their positions */
 void hv_api_sinks_list(hv_conn *c, hv_http_req *r);
+void hv_api_nodes(hv_conn *c, hv_http_req *r);
 /* rooms.c: the Fishjam room API */
 void hv_api_room_create(hv_conn *c, hv_http_req *r);
 void hv_api_room_list(hv_conn *c, hv_http_req *r);

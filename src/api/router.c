@@ -61,6 +61,7 @@ static const route routes[] = {
     {"*", "/recordings", hv_api_recordings},
     {"*", "/recordings/*", hv_api_recordings},
     {"GET", "/v1/sinks", hv_api_sinks_list},
+    {"GET", "/v1/nodes", hv_api_nodes},
     {"POST", "/v1/webhooks", hv_api_webhook_create},
     {"GET", "/v1/webhooks", hv_api_webhook_list},
     {"GET", "/v1/webhooks/:id", hv_api_webhook_get},

@@ -50,6 +50,8 @@ typedef struct hv_store_engine {
     void (*node_leave)(hv_store *st);
     int (*node_watch)(hv_store *st, hv_node_deaths_fn fn, void *arg, int every_ms);
     int (*lease)(hv_store *st, const char *name, int64_t ttl_ms);
+    int (*nodes)(hv_store *st, const char *const *leases, size_t nleases, size_t max,
+                 hv_nodes_view *out);
     /* state shared with other nodes (store/shared_engine.h; NULL: none) */
     const struct hv_shared_ops *shared;
     /* the outbox, reader side (any thread) */

@@ -582,6 +582,7 @@ static const hv_store_engine redis_engine = {
     .node_watch = hv_redis_node_watch,
     .shared = &hv_redis_shared_ops,
     .lease = hv_redis_lease,
+    .nodes = hv_redis_nodes,
     .attempts_json = hv_redis_attempts_json,
     .row_state = hv_redis_row_state,
     .pending_count = hv_redis_pending_count,

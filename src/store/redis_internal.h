@@ -70,7 +70,7 @@
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
        LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_EVENTS,
-       LUA_COUNT };
+       LUA_NODES, LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
@@ -241,6 +241,8 @@ struct redisAsyncContext *hv_redis_probe_context(hv_redis *r);
 void hv_redis_probe_poke(hv_redis *r);
 void hv_redis_node_leave(hv_store *st);
 int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms);
+int hv_redis_nodes(hv_store *st, const char *const *leases, size_t nleases, size_t max,
+                   hv_nodes_view *out);
 
 /* redis_health.c: whether Redis answers. init before anything can fail
  * (close stops and destroys it), start once open succeeded. fail: a

@@ -519,6 +519,31 @@ static const char by_created_lua[] = PRELUDE
     "  start = start + #ms end\n"
     "return out\n";
 
+/* NODES: ARGV 2 = at most this many nodes, 3.. = lease names. Read only:
+ * what Redis records about the nodes (GET /v1/nodes). {now (Redis's
+ * clock), truncated (0/1), {{node, last beat (0: left; -1: none), taken
+ * over at (0: not), sessions, webhook rows}…}, {holder or false, one per
+ * lease}}. The nodes of P nodes first, newest beat first, then those of P
+ * reaped (taken over) that are not in it. */
+static const char nodes_lua[] = PRELUDE
+    "local max, now, out, cut = tonumber(ARGV[2]), now_ms(), {}, 0\n"
+    "if not is(P .. 'nodes', 'zset') or not is(P .. 'reaped', 'zset') then\n"
+    "  return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
+    "local function add(d, beat, reaped)\n"
+    "  out[#out + 1] = {d, beat, reaped, redis.call('SCARD', P .. 'presence:' .. d),"
+    " redis.call('ZCARD', own(d))} end\n"
+    "local b = redis.call('ZREVRANGE', P .. 'nodes', 0, max - 1, 'WITHSCORES')\n"
+    "for i = 1, #b, 2 do add(b[i], tonumber(b[i + 1]), 0) end\n"
+    "if redis.call('ZCARD', P .. 'nodes') > max then cut = 1 end\n"
+    "local r = redis.call('ZREVRANGE', P .. 'reaped', 0, -1, 'WITHSCORES')\n"
+    "for i = 1, #r, 2 do\n"
+    "  if not redis.call('ZSCORE', P .. 'nodes', r[i]) then\n"
+    "    if #out >= max then cut = 1 break end\n"
+    "    add(r[i], -1, tonumber(r[i + 1])) end end\n"
+    "local leases = {}\n"
+    "for i = 3, #ARGV do leases[#leases + 1] = redis.call('GET', P .. 'lease:' .. ARGV[i]) end\n"
+    "return {now, cut, out, leases}\n";
+
 const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_COMMIT] = commit_lua,
     [LUA_PRUNE] = prune_lua,
@@ -532,4 +557,5 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_FIRST] = first_lua,
     [LUA_BY_CREATED] = by_created_lua,
     [LUA_EVENTS] = events_lua,
+    [LUA_NODES] = nodes_lua,
 };

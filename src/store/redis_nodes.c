@@ -174,3 +174,57 @@ int hv_redis_lease(hv_store *st, const char *name, int64_t ttl_ms)
         freeReplyObject(rep);
     return held;
 }
+
+/* ---- what Redis records about the nodes (GET /v1/nodes) ---- */
+
+static int64_t int_of(const redisReply *x)
+{
+    return x->type == REDIS_REPLY_INTEGER ? (int64_t)x->integer : (int64_t)hv_redis_u64(x);
+}
+
+static void parse_node(const redisReply *d, hv_node_info *o)
+{
+    snprintf(o->node, sizeof(o->node), "%s", d->element[0]->str);
+    o->beat_ms = int_of(d->element[1]);
+    o->reaped_ms = int_of(d->element[2]);
+    o->sessions = (long)int_of(d->element[3]);
+    o->webhook_rows = (long)int_of(d->element[4]);
+}
+
+int hv_redis_nodes(hv_store *st, const char *const *leases, size_t nleases, size_t max,
+                   hv_nodes_view *out)
+{
+    hv_redis *r = hv_redis_of(st);
+    rargs a;
+    hv__rargs_init(&a);
+    hv__rargs_str(&a, r->prefix);
+    hv__rargs_u64(&a, max);
+    for (size_t i = 0; i < nleases; i++)
+        hv__rargs_str(&a, leases[i]);
+    redisReply *rep = hv_redis_reader_run(r, &a, LUA_NODES, 1 /* read only */);
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "nodes") || rep->elements != 4 ||
+        rep->element[2]->type != REDIS_REPLY_ARRAY || rep->element[3]->type != REDIS_REPLY_ARRAY) {
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    const redisReply *ns = rep->element[2], *ls = rep->element[3];
+    out->now_ms = int_of(rep->element[0]);
+    out->truncated = int_of(rep->element[1]) != 0;
+    out->timeout_ms = r->node_timeout_ms;
+    out->nodes = ns->elements ? hv_xcalloc(ns->elements, sizeof(*out->nodes)) : NULL;
+    for (size_t i = 0; i < ns->elements && out->n < max; i++) {
+        const redisReply *d = ns->element[i];
+        if (d->type == REDIS_REPLY_ARRAY && d->elements == 5 && d->element[0]->type == REDIS_REPLY_STRING)
+            parse_node(d, &out->nodes[out->n++]);
+    }
+    out->leases = nleases ? hv_xcalloc(nleases, sizeof(*out->leases)) : NULL;
+    out->nleases = nleases;
+    for (size_t i = 0; i < nleases; i++) {
+        snprintf(out->leases[i].name, sizeof(out->leases[i].name), "%s", leases[i]);
+        if (i < ls->elements && ls->element[i]->type == REDIS_REPLY_STRING)
+            snprintf(out->leases[i].holder, sizeof(out->leases[i].holder), "%s", ls->element[i]->str);
+    }
+    freeReplyObject(rep);
+    return 0;
+}

@@ -7,6 +7,7 @@
  * Every other function forwards to the engine's operation table; the
  * contracts are those of store.h and outbox.h, whatever the engine.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/engine.h"
@@ -211,6 +212,22 @@ void hv_store_node_leave(hv_store *st)
 {
     if (st->ops->node_leave)
         st->ops->node_leave(st);
+}
+
+int hv_store_nodes(hv_store *st, const char *const *leases, size_t nleases, size_t max,
+                   hv_nodes_view *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!st->ops->nodes)
+        return 1;
+    return st->ops->nodes(st, leases, nleases, max < 1 || max > HV_NODES_LIST_MAX ? HV_NODES_LIST_MAX : max, out);
+}
+
+void hv_nodes_view_free(hv_nodes_view *v)
+{
+    free(v->nodes);
+    free(v->leases);
+    memset(v, 0, sizeof(*v));
 }
 
 int hv_store_lease(hv_store *st, const char *name, int64_t ttl_ms)

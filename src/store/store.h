@@ -156,6 +156,42 @@ void hv_store_node_leave(hv_store *st);
  * 0). Always 1 for a store of one node (sqlite). */
 int hv_store_lease(hv_store *st, const char *name, int64_t ttl_ms);
 
+/* What Redis records about the nodes sharing the store (GET /v1/nodes),
+ * read in one step, on the calling thread (a blocking round trip: never on
+ * an I/O loop). Nodes are those of P nodes (beating, silent or left) then
+ * those of P reaped not in it (taken over; listed until their sessions are
+ * ended and a timeout has passed), at most `max` in all, in name order
+ * within each. Each lease of `leases` (e.g. "retention", "sink:<name>")
+ * is reported with its holder as Redis has it. */
+#define HV_NODES_LIST_MAX 1000 /* nodes one answer lists (GET /v1/nodes) */
+typedef struct hv_node_info {
+    char node[128];
+    int64_t beat_ms;    /* last beat (Redis's clock); 0: left (stopped cleanly);
+                         * -1: no beat recorded (taken over) */
+    int64_t reaped_ms;  /* when it was taken over, or 0 */
+    long sessions;      /* peers' sessions recorded on it (P presence:<node>) */
+    long webhook_rows;  /* webhook deliveries it holds (P ob:own:<node>) */
+} hv_node_info;
+typedef struct hv_node_lease {
+    char name[160];
+    char holder[128];   /* "" : nobody holds it now */
+} hv_node_lease;
+typedef struct hv_nodes_view {
+    int64_t now_ms;       /* Redis's clock when read */
+    int64_t timeout_ms;   /* this node's --node-timeout */
+    hv_node_info *nodes;  /* malloc'd */
+    size_t n;             /* listed */
+    int truncated;        /* 1: Redis records more nodes than listed */
+    hv_node_lease *leases; /* malloc'd, one per name asked, same order */
+    size_t nleases;
+} hv_nodes_view;
+/* 0 with *out filled (free with hv_nodes_view_free), 1 for a store of one
+ * node (sqlite: nothing is recorded; the caller describes itself), -1 when
+ * the store could not be reached. */
+int hv_store_nodes(hv_store *st, const char *const *leases, size_t nleases, size_t max,
+                   hv_nodes_view *out);
+void hv_nodes_view_free(hv_nodes_view *v);
+
 /* Following a log that other herald nodes append to (the redis engine;
  * hub/follower.c is the one user). hv_store_tail_open returns NULL when
  * the engine's log is this node's alone (sqlite). One tail has its own
