@@ -2,13 +2,15 @@
 // overview.jsx — the Overview page: health, version and uptime (GET
 // /health), connections, counters and rates (GET /metrics, Prometheus
 // text), webhook endpoints and backlog (GET /v1/webhooks and the
-// herald_webhook_* metrics) and sink lag (GET /v1/sinks), polled without
-// reloading. Events/s and deliveries/s are counter deltas between polls,
-// kept for the last HISTORY samples and drawn with uPlot.
+// herald_webhook_* metrics), sink lag (GET /v1/sinks) and the nodes (GET
+// /v1/nodes, nodes.jsx), polled without reloading. Events/s and
+// deliveries/s are counter deltas between polls, kept for the last HISTORY
+// samples and drawn with uPlot.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, openNotifier } from './api.js';
 import { byLabel, parseProm } from './prom.js';
 import { Chart } from './chart.jsx';
+import { NodesPanel } from './nodes.jsx';
 
 const POLL_MS = 1000;      // /health and /metrics
 const SLOW_POLL_MS = 5000; // /v1/webhooks and /v1/sinks
@@ -159,6 +161,7 @@ export function Overview({ onUnauthorized }) {
       <h3>Events/s and deliveries/s, last {Math.round((HISTORY * POLL_MS) / 60000)} minutes</h3>
       <Chart label="Events per second and deliveries per second" data={chart} windowS={(HISTORY * POLL_MS) / 1000}
         series={[{ label: 'events/s', color: '#2563eb' }, { label: 'deliveries/s', color: '#d97706' }]} />
+      <NodesPanel onUnauthorized={onUnauthorized} />
     </section>
   );
 }

@@ -73,6 +73,14 @@ try {
   await page.locator('#notifier', { hasText: /^\d+ reports?, last/ }).waitFor();
   console.log('ok - the server notifier socket authenticates with the token (first frame) and reports arrive');
 
+  // The Nodes panel (GET /v1/nodes): with SQLite one row, this node, alive.
+  const nodes = await (await fetch(`${herald.url}/v1/nodes`, { headers: { authorization: 'Bearer development' } })).json();
+  const selfRow = page.locator(`#nodes tbody tr[data-node="${nodes.self}"]`);
+  await selfRow.locator('td', { hasText: /^yes$/ }).waitFor();
+  assert.equal(await page.locator('#nodes tbody tr').count(), 1, 'one node with SQLite');
+  assert.match(await selfRow.textContent(), /\(this node\).*webhooks, retention/);
+  console.log('ok - the Nodes panel shows this node alone, alive, owning webhooks and retention');
+
   // An event published by the API moves the counter and the rate, live.
   await page.locator('#events-total', { hasText: /^\d+$/ }).waitFor();
   const before = Number(await page.locator('#events-total').textContent());
