@@ -10,6 +10,7 @@
  *   cli_subscribe.c  subscribe (the subscriber: reconnects and resumes)
  *   cli_token.c    token (mint a user token)
  *   cli_sinks.c    sinks (the sink modules, their states and positions)
+ *   cli_nodes.c    nodes (the nodes sharing the store, alive, what each owns)
  *   cli_webhooks.c  webhooks add/update/list/get/delete/disable/enable/
  *                  deliveries/replay/retry; parses its own options
  *   cli_webhook_listen.c  webhook-listen (a local verifying receiver)
@@ -145,6 +146,9 @@ int cli_peer_connect(const cli *c);
 
 /* cli_sinks.c */
 int cli_sinks(const cli *c);
+
+/* cli_nodes.c */
+int cli_nodes(const cli *c);
 
 /* cli_subscribe.c */
 int cli_subscribe(const cli *c);

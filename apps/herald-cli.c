@@ -17,6 +17,7 @@
  *   herald-cli webhooks add|update|list|get|delete|disable|enable|deliveries|replay|retry …
  *   herald-cli webhook-listen --secret S [--port P] [--host H]   a local verifying receiver
  *   herald-cli sinks [--json]                  sink modules, states, positions
+ *   herald-cli nodes [--json]                  nodes sharing the store, alive, owners
  *
  * Global options: --server URL (env HERALD_SERVER, default
  * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
@@ -121,6 +122,12 @@ static void usage(FILE *out)
           "                                retrying, crashed, failed), position in the\n"
           "                                event log, lag, events, failures, last error\n"
           "\n"
+          "nodes (server token):\n"
+          "  nodes [--json]                print each node sharing the store: state\n"
+          "                                (alive, silent, left, taken_over), last beat,\n"
+          "                                peer sessions, what it owns (webhooks,\n"
+          "                                retention, sink:NAME)\n"
+          "\n"
           "user tokens (development; no server involved):\n"
           "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
           "                                print a user token (JWT, HS256) for user U\n"
@@ -206,6 +213,7 @@ static const struct {
     {"peer connect", BIT(OPT_PEER_TOKEN) | BIT(OPT_AUTH) | BIT(OPT_METADATA)},
     {"subscribe", BIT(OPT_PEER_TOKEN) | BIT(OPT_SINCE) | BIT(OPT_NO_RECONNECT)},
     {"sinks", BIT(OPT_JSON)},
+    {"nodes", BIT(OPT_JSON)},
 };
 
 /* Refuses an option the command does not take. Unknown commands pass:
@@ -370,6 +378,11 @@ int main(int argc, char **argv)
         if (nargs > 0)
             return cli_usage_error("sinks takes no argument, got '%s'", args[0]);
         return cli_sinks(&c);
+    }
+    if (!strcmp(cmd, "nodes")) {
+        if (nargs > 0)
+            return cli_usage_error("nodes takes no argument, got '%s'", args[0]);
+        return cli_nodes(&c);
     }
     if (!strcmp(cmd, "token"))
         return cli_usage_error("%s", "'token' must be the first argument");

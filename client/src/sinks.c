@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* sinks.c — the sinks status call of the client library (server token):
- * herald_sinks_list, GET /v1/sinks, answered as the server's JSON text. */
+/* sinks.c — the status calls of the client library (server token):
+ * herald_sinks_list, GET /v1/sinks, and herald_nodes_list, GET /v1/nodes,
+ * each answered as the server's JSON text. */
 #include <stdlib.h>
 
 #include "client_internal.h"
 
-int herald_sinks_list(const char *server, const char *token, char **json_out, int *status,
-                      char *errbuf, size_t errlen)
+static int get_json(const char *server, const char *path, const char *token, char **json_out,
+                    int *status, char *errbuf, size_t errlen)
 {
     int rc, st = 0;
     size_t len = 0;
@@ -14,7 +15,7 @@ int herald_sinks_list(const char *server, const char *token, char **json_out, in
         *json_out = NULL;
     if (status)
         *status = 0;
-    char *url = herald__api_url(server, "/v1/sinks", &rc, errbuf, errlen);
+    char *url = herald__api_url(server, path, &rc, errbuf, errlen);
     if (!url)
         return rc;
     rc = herald__http("GET", url, token, NULL, 0, json_out, &len, &st, errbuf, errlen);
@@ -22,4 +23,16 @@ int herald_sinks_list(const char *server, const char *token, char **json_out, in
     if (status)
         *status = st;
     return rc;
+}
+
+int herald_sinks_list(const char *server, const char *token, char **json_out, int *status,
+                      char *errbuf, size_t errlen)
+{
+    return get_json(server, "/v1/sinks", token, json_out, status, errbuf, errlen);
+}
+
+int herald_nodes_list(const char *server, const char *token, char **json_out, int *status,
+                      char *errbuf, size_t errlen)
+{
+    return get_json(server, "/v1/nodes", token, json_out, status, errbuf, errlen);
 }

@@ -582,6 +582,15 @@ HERALD_EXTERN int herald_token_mint(const char *secret, const char *user_id,
 HERALD_EXTERN int herald_sinks_list(const char *server, const char *token, char **json_out,
                                     int *status, char *errbuf, size_t errlen);
 
+/* herald_nodes_list — GET /v1/nodes (server token): the herald nodes
+ * sharing the store. *json_out gets {"store":"sqlite"|"redis","self",
+ * "node_timeout_ms","truncated","max_nodes","leases":{name: holder|null},
+ * "nodes":[{"id","alive","state" (alive, silent, left, taken_over),
+ * "last_beat","age_ms","sessions","owns":[…], "webhook_rows",
+ * "taken_over_at"},…]} (docs/api.md). */
+HERALD_EXTERN int herald_nodes_list(const char *server, const char *token, char **json_out,
+                                    int *status, char *errbuf, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,8 @@
 #    to it;
 #  - B stopped (SIGSTOP, --node-timeout 5): A lists it not alive (taken
 #    over), its peer's session ended (sessions 0) and A holds retention;
-#  - Redis stopped: 503 with a JSON body saying the store is unavailable.
+#  - Redis stopped: 503 with a JSON body saying the store is unavailable;
+#  - `herald-cli nodes` prints the same, one line per node.
 . "$(dirname "$0")/lib.sh"
 
 jq_nodes() { # url jq-filter: prints the filter's value over GET /v1/nodes
@@ -32,6 +33,9 @@ expect_eq "SQLite: one node, this one, alive, owning webhooks and retention" \
 expect_eq "no token: 401 with a JSON body" '401 {"errors":"Missing token"}' "$(http GET /v1/nodes)"
 expect_eq "a wrong token: 401" '401 {"errors":"Invalid token"}' \
   "$(http GET /v1/nodes -H 'Authorization: Bearer wrong')"
+expect_match "herald-cli nodes: the store and this node, alive, owning webhooks and retention" \
+  $'^store: sqlite\nNODE .*\nsolo +alive +- +0  webhooks,retention  \\(this node\\)$' \
+  "$("$CLI" --server "$URL" nodes)"
 herald_stop
 
 # --- Redis: two nodes
@@ -74,6 +78,10 @@ for n in A B; do
   expect_match "node $n: node-A's last beat is an ISO 8601 time" \
     '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$' "$(field "${URLS[$n]}" node-A last_beat)"
 done
+
+expect_match "herald-cli nodes on A: both alive, B owning retention" \
+  $'node-A +alive +[0-9.]+s ago +0  -  \\(this node\\)\nnode-B +alive +[0-9.]+s ago +1  retention$|node-B +alive +[0-9.]+s ago +1  retention\nnode-A +alive +[0-9.]+s ago +0  -  \\(this node\\)$' \
+  "$("$CLI" --server "${URLS[A]}" nodes)"
 
 # --- B stops answering: A lists it not alive, then takes its work over
 kill -STOP "${NODE_PID[B]}"
