@@ -524,7 +524,8 @@ static const char by_created_lua[] = PRELUDE
  * clock), truncated (0/1), {{node, last beat (0: left; -1: none), taken
  * over at (0: not), sessions, webhook rows}…}, {holder or false, one per
  * lease}}. The nodes of P nodes first, newest beat first, then those of P
- * reaped (taken over) that are not in it. */
+ * reaped (taken over) that are not in it; each zset read at most max deep
+ * (P reaped is small: the nodes taken over within a timeout). */
 static const char nodes_lua[] = PRELUDE
     "local max, now, out, cut = tonumber(ARGV[2]), now_ms(), {}, 0\n"
     "if not is(P .. 'nodes', 'zset') or not is(P .. 'reaped', 'zset') then\n"
@@ -535,7 +536,8 @@ static const char nodes_lua[] = PRELUDE
     "local b = redis.call('ZREVRANGE', P .. 'nodes', 0, max - 1, 'WITHSCORES')\n"
     "for i = 1, #b, 2 do add(b[i], tonumber(b[i + 1]), 0) end\n"
     "if redis.call('ZCARD', P .. 'nodes') > max then cut = 1 end\n"
-    "local r = redis.call('ZREVRANGE', P .. 'reaped', 0, -1, 'WITHSCORES')\n"
+    "if redis.call('ZCARD', P .. 'reaped') > max then cut = 1 end\n"
+    "local r = redis.call('ZREVRANGE', P .. 'reaped', 0, max - 1, 'WITHSCORES')\n"
     "for i = 1, #r, 2 do\n"
     "  if not redis.call('ZSCORE', P .. 'nodes', r[i]) then\n"
     "    if #out >= max then cut = 1 break end\n"

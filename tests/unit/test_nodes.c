@@ -12,7 +12,8 @@
  * attempts are refused (lost) and not stored; silence of every node (Redis
  * away) kills nobody; a node whose peers' sessions nobody ended is named
  * again by later beats; a clean leave is taken over
- * at the next beat; a manual retry moves a row to the node asked. With
+ * at the next beat; a manual retry moves a row to the node asked; what
+ * hv_store_nodes reads (GET /v1/nodes) is what the beats recorded. With
  * SQLite (one node) the beat is a no-op and the multi-node tests skip.
  *
  * Time is played out, not waited for: every beat is given its time
@@ -340,6 +341,69 @@ static void test_retry_moves_the_row(void **state)
     assert_string_equal(loaded(f->ob, buf, sizeof(buf)), "");
 }
 
+/* What hv_store_nodes reads (GET /v1/nodes): beats, webhook rows and
+ * lease holders as recorded, the bound, a leave and a takeover. */
+static const hv_node_info *find_node(const hv_nodes_view *v, const char *name)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->nodes[i].node, name))
+            return &v->nodes[i];
+    return NULL;
+}
+
+static void test_nodes_view(void **state)
+{
+    fixture *f = *state;
+    const char *leases[] = {"retention", "sink:x"};
+    hv_nodes_view v;
+    if (!f->b) { /* one node: nothing recorded, the caller describes itself */
+        assert_int_equal(hv_store_nodes(f->a, leases, 2, 10, &v), 1);
+        return;
+    }
+    char buf[256];
+    uint64_t ra[2];
+    commit_rows(f->a, 2, ra);
+    beat(f, f->a, buf, sizeof(buf));
+    f->now += 10;
+    beat(f, f->b, buf, sizeof(buf));
+    assert_int_equal(hv_store_lease(f->b, "retention", 60000), 1);
+    assert_int_equal(hv_store_nodes(f->a, leases, 2, 10, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_false(v.truncated);
+    assert_int_equal(v.timeout_ms, TIMEOUT_MS);
+    assert_true(v.now_ms > 0);
+    assert_string_equal(v.nodes[0].node, "b"); /* newest beat first */
+    assert_int_equal(v.nodes[0].beat_ms, f->now);
+    assert_int_equal(find_node(&v, "a")->beat_ms, f->now - 10);
+    assert_int_equal(find_node(&v, "a")->webhook_rows, 2);
+    assert_int_equal(find_node(&v, "b")->webhook_rows, 0);
+    assert_int_equal(find_node(&v, "a")->reaped_ms, 0);
+    assert_int_equal(v.nleases, 2);
+    assert_string_equal(v.leases[0].name, "retention");
+    assert_string_equal(v.leases[0].holder, "b");
+    assert_string_equal(v.leases[1].holder, "");
+    hv_nodes_view_free(&v);
+    /* the bound: one node asked, two recorded */
+    assert_int_equal(hv_store_nodes(f->a, leases, 2, 1, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_true(v.truncated);
+    hv_nodes_view_free(&v);
+    /* a leaves: its beat reads 0; b's next beat takes it over */
+    hv_store_node_leave(f->a);
+    assert_int_equal(hv_store_nodes(f->b, NULL, 0, 10, &v), 0);
+    assert_int_equal(find_node(&v, "a")->beat_ms, 0);
+    hv_nodes_view_free(&v);
+    f->now += 10;
+    assert_string_equal(beat(f, f->b, buf, sizeof(buf)), "a(2)");
+    assert_int_equal(hv_store_nodes(f->b, NULL, 0, 10, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(find_node(&v, "a")->beat_ms, -1);
+    assert_int_equal(find_node(&v, "a")->reaped_ms, f->now);
+    assert_int_equal(find_node(&v, "a")->webhook_rows, 0);
+    assert_int_equal(find_node(&v, "b")->webhook_rows, 2);
+    hv_nodes_view_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_left_over_sessions_named_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_is_taken_over_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_moves_the_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_view, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
