@@ -29,6 +29,15 @@
 
 /* ---- the answer (pure) ---------------------------------------------------- */
 
+/* A name as a JSON string: node names come from Redis (other nodes'
+ * --node-id), so one that is not UTF-8 is shown as such rather than
+ * breaking the answer. */
+static json_t *name_json(const char *s)
+{
+    json_t *j = json_string(s);
+    return j ? j : json_string("(not UTF-8)");
+}
+
 static json_t *time_or_null(int64_t ms)
 {
     if (ms <= 0)
@@ -58,7 +67,7 @@ static json_t *node_json(const hv_node_info *n, const hv_nodes_view *v, int alon
         if (alone || !strcmp(v->leases[i].holder, n->node))
             json_array_append_new(owns, json_string(v->leases[i].name));
     const char *state = alone ? "alive" : state_of(n, v);
-    json_t *o = json_pack("{s:s, s:b, s:s, s:o, s:o, s:I, s:o}", "id", n->node, "alive",
+    json_t *o = json_pack("{s:o, s:b, s:s, s:o, s:o, s:I, s:o}", "id", name_json(n->node), "alive",
                           !strcmp(state, "alive"), "state", state, "last_beat",
                           alone ? json_null() : time_or_null(n->beat_ms), "age_ms",
                           !alone && n->beat_ms > 0 ? json_integer(v->now_ms - n->beat_ms) : json_null(),
@@ -77,9 +86,9 @@ char *hv_api_nodes_json(const char *store, const char *self, const hv_nodes_view
         json_array_append_new(nodes, node_json(&v->nodes[i], v, alone));
     for (size_t i = 0; i < v->nleases; i++)
         json_object_set_new(leases, v->leases[i].name,
-                            alone ? json_string(self)
-                            : v->leases[i].holder[0] ? json_string(v->leases[i].holder) : json_null());
-    json_t *root = json_pack("{s:s, s:s, s:o, s:b, s:I, s:o, s:o}", "store", store, "self", self,
+                            alone ? name_json(self)
+                            : v->leases[i].holder[0] ? name_json(v->leases[i].holder) : json_null());
+    json_t *root = json_pack("{s:s, s:o, s:o, s:b, s:I, s:o, s:o}", "store", store, "self", name_json(self),
                              "node_timeout_ms", alone ? json_null() : json_integer(v->timeout_ms),
                              "truncated", v->truncated,
                              "max_nodes", (json_int_t)HV_NODES_LIST_MAX, "leases", leases, "nodes", nodes);

@@ -2,7 +2,8 @@
 /* test_nodes_json.c — GET /v1/nodes's answer (api/nodes.c,
  * hv_api_nodes_json): alive, silent, left and taken-over nodes from what
  * Redis records, ownership from the lease holders and webhook rows, the
- * truncated flag, and SQLite's single node owning everything. */
+ * truncated flag, SQLite's single node owning everything, and a node name
+ * that is not UTF-8. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,11 +108,26 @@ static void sqlite_alone(void **state)
     json_decref(root);
 }
 
+/* A node name that is not UTF-8 (another node's --node-id) is shown as
+ * such; the answer stays valid JSON. */
+static void name_not_utf8(void **state)
+{
+    (void)state;
+    hv_node_info ns[] = {{.node = "bad\xff", .beat_ms = 5}};
+    hv_node_lease ls[] = {{.name = "retention", .holder = "bad\xff"}};
+    hv_nodes_view v = {.now_ms = 10, .timeout_ms = 3000, .nodes = ns, .n = 1, .leases = ls, .nleases = 1};
+    json_t *root = parse(hv_api_nodes_json("redis", "ok", &v, 0));
+    assert_string_equal(str(node(root, 0), "id"), "(not UTF-8)");
+    assert_string_equal(str(json_object_get(root, "leases"), "retention"), "(not UTF-8)");
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(redis_nodes),
         cmocka_unit_test(sqlite_alone),
+        cmocka_unit_test(name_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
