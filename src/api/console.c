@@ -50,6 +50,16 @@ static void console_error(hv_conn *c, int status, const char *extra, const char 
     free(s);
 }
 
+int hv_api_console_path(const char *path)
+{
+    return !strncmp(path, "/console", 8) && (path[8] == '\0' || path[8] == '/');
+}
+
+void hv_api_console_refuse(hv_conn *c, int status, const char *msg)
+{
+    console_error(c, status, "", msg, "");
+}
+
 /* 1 when Accept-Encoding takes gzip: a "gzip", "x-gzip" or "*" coding
  * whose q is not 0 (RFC 9110 12.5.3). */
 static int accepts_gzip(const char *ae)

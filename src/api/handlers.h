@@ -13,6 +13,12 @@
 void hv_api_health(hv_conn *c, hv_http_req *r);   /* health.c */
 void hv_api_metrics(hv_conn *c, hv_http_req *r);  /* health.c */
 void hv_api_console(hv_conn *c, hv_http_req *r);  /* console.c: the web console's files */
+/* console.c: 1 for "/console" and the paths under it; an error answer
+ * {"errors": msg} with the console's security headers. */
+int hv_api_console_path(const char *path);
+void hv_api_console_refuse(hv_conn *c, int status, const char *msg);
+/* console.c: POST /v1/console/token mints a console token */
+void hv_api_console_token(hv_conn *c, hv_http_req *r);
 void hv_api_publish(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_history(hv_conn *c, hv_http_req *r);  /* events.c */
 void hv_api_notifier(hv_conn *c, hv_http_req *r); /* notifier.c */

@@ -160,18 +160,28 @@ static void shown(const char *v, char out[204])
     out[o] = '\0';
 }
 
+/* The 403: under /console with the console's security headers, like
+ * every other answer there (api/console.c). */
+static void refuse(hv_conn *c, const hv_http_req *r, const char *msg)
+{
+    if (hv_api_console_path(r->path))
+        hv_api_console_refuse(c, 403, msg);
+    else
+        hv_http_error(c, 403, "%s", msg);
+}
+
 int hv_origin_guard(hv_conn *c, hv_http_req *r)
 {
     const hv_config *cfg = &c->loop->srv->cfg;
     int dev = hv_config_is_development(cfg);
     const char *host = hv_http_header_get(r, "host");
-    char text[204];
+    char text[204], msg[512];
     authority a;
     if (dev && host && (parse_authority(host, strlen(host), &a) != 0 || !host_is_loopback(&a))) {
         shown(host, text);
-        hv_http_error(c, 403, "Host %s is not a loopback name: with the development token herald serves only "
-                              "localhost, 127.0.0.1 and [::1] (DNS rebinding guard); set --token to serve others",
-                      text);
+        snprintf(msg, sizeof(msg), "Host %s is not a loopback name: with the development token herald serves only "
+                 "localhost, 127.0.0.1 and [::1] (DNS rebinding guard); set --token to serve others", text);
+        refuse(c, r, msg);
         return -1;
     }
     const char *origin = hv_http_header_get(r, "origin");
@@ -181,6 +191,7 @@ int hv_origin_guard(hv_conn *c, hv_http_req *r)
     if (parse_origin(origin, &a, &https) == 0 && (same_origin(&a, https, host) || (dev && host_is_loopback(&a))))
         return 0;
     shown(origin, text);
-    hv_http_error(c, 403, "origin %s is not allowed (see --allowed-origins)", text);
+    snprintf(msg, sizeof(msg), "origin %s is not allowed (see --allowed-origins)", text);
+    refuse(c, r, msg);
     return -1;
 }
