@@ -11,6 +11,7 @@
  *   cli_token.c    token (mint a user token)
  *   cli_sinks.c    sinks (the sink modules, their states and positions)
  *   cli_nodes.c    nodes (the nodes sharing the store, alive, what each owns)
+ *   cli_console.c  console-token (a short-lived token for the web console)
  *   cli_webhooks.c  webhooks add/update/list/get/delete/disable/enable/
  *                  deliveries/replay/retry; parses its own options
  *   cli_webhook_listen.c  webhook-listen (a local verifying receiver)
@@ -50,6 +51,8 @@ typedef struct cli {
     /* publish --stream */
     int stream;
     unsigned window;
+    /* console-token --ttl (0: the server's default) */
+    long ttl;
 } cli;
 
 /* cli_common.c: the helpers every command uses. */
@@ -149,6 +152,9 @@ int cli_sinks(const cli *c);
 
 /* cli_nodes.c */
 int cli_nodes(const cli *c);
+
+/* cli_console.c */
+int cli_console_token(const cli *c);
 
 /* cli_subscribe.c */
 int cli_subscribe(const cli *c);

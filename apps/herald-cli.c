@@ -18,6 +18,8 @@
  *   herald-cli webhook-listen --secret S [--port P] [--host H]   a local verifying receiver
  *   herald-cli sinks [--json]                  sink modules, states, positions
  *   herald-cli nodes [--json]                  nodes sharing the store, alive, owners
+
+ *   herald-cli console-token [--ttl SECONDS]   a short-lived web console token
  *
  * Global options: --server URL (env HERALD_SERVER, default
  * http://127.0.0.1:5002), --token T (the server token; env HERALD_TOKEN,
@@ -128,6 +130,14 @@ static void usage(FILE *out)
           "                                peer sessions, what it owns (webhooks,\n"
           "                                retention, sink:NAME)\n"
           "\n"
+          "web console (server token):\n"
+          "  console-token [--ttl SECONDS] [--json]\n"
+          "                                mint a short-lived console token (default\n"
+          "                                3600 s, at most 86400) and print it; stderr\n"
+          "                                says when it expires and where to sign in\n"
+          "                                (the console's URL; the token never goes\n"
+          "                                into a URL)\n"
+          "\n"
           "user tokens (development; no server involved):\n"
           "  token --user U [--rooms r1,r2] [--ttl SECONDS] [--secret S]\n"
           "                                print a user token (JWT, HS256) for user U\n"
@@ -155,7 +165,7 @@ enum {
     OPT_JSON, OPT_METRICS, OPT_ROOM, OPT_USER, OPT_SINCE, OPT_LIMIT, OPT_TYPE,
     OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
     OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
-    OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID, OPT_STREAM, OPT_WINDOW,
+    OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID, OPT_STREAM, OPT_WINDOW, OPT_TTL,
 };
 #define BIT(opt) (1u << ((opt) - OPT_SERVER))
 
@@ -186,6 +196,7 @@ static const struct option longopts[] = {
     {"vapi-call-id", required_argument, NULL, OPT_VAPI_CALL_ID},
     {"stream", no_argument, NULL, OPT_STREAM},
     {"window", required_argument, NULL, OPT_WINDOW},
+    {"ttl", required_argument, NULL, OPT_TTL},
     {NULL, 0, NULL, 0},
 };
 
@@ -214,6 +225,8 @@ static const struct {
     {"subscribe", BIT(OPT_PEER_TOKEN) | BIT(OPT_SINCE) | BIT(OPT_NO_RECONNECT)},
     {"sinks", BIT(OPT_JSON)},
     {"nodes", BIT(OPT_JSON)},
+
+    {"console-token", BIT(OPT_TTL) | BIT(OPT_JSON)},
 };
 
 /* Refuses an option the command does not take. Unknown commands pass:
@@ -308,6 +321,11 @@ int main(int argc, char **argv)
                                        optarg);
             c.window = (unsigned)num;
             break;
+        case OPT_TTL: /* the server says the bound (1 to 86400) */
+            if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000000000)
+                return cli_usage_error("--ttl needs a number of seconds, got '%s'", optarg);
+            c.ttl = (long)num;
+            break;
         case OPT_AUTH:
             if (!strcmp(optarg, "header"))
                 c.auth = HERALD_PEER_AUTH_HEADER;
@@ -383,6 +401,11 @@ int main(int argc, char **argv)
         if (nargs > 0)
             return cli_usage_error("nodes takes no argument, got '%s'", args[0]);
         return cli_nodes(&c);
+    }
+    if (!strcmp(cmd, "console-token")) {
+        if (nargs > 0)
+            return cli_usage_error("console-token takes no argument, got '%s'", args[0]);
+        return cli_console_token(&c);
     }
     if (!strcmp(cmd, "token"))
         return cli_usage_error("%s", "'token' must be the first argument");

@@ -591,6 +591,19 @@ HERALD_EXTERN int herald_sinks_list(const char *server, const char *token, char 
 HERALD_EXTERN int herald_nodes_list(const char *server, const char *token, char **json_out,
                                     int *status, char *errbuf, size_t errlen);
 
+/* ------------------------------------------------------------------ */
+/* The web console                                                      */
+/* ------------------------------------------------------------------ */
+
+/* herald_console_token_create — POST /v1/console/token (server token; a
+ * console token cannot mint another): a short-lived token that signs in
+ * to the web console (/console/) and works where the server token does
+ * on the HTTP API and the server notifier socket. ttl_s: its lifetime in
+ * seconds, 1 to 86400, or 0 for the server's default (3600). *json_out
+ * gets {"token":"hct_…","expires_at":"<ISO 8601>"}. */
+HERALD_EXTERN int herald_console_token_create(const char *server, const char *token, long ttl_s,
+                                              char **json_out, int *status, char *errbuf, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,7 +56,14 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
         hv_ws_close(c, 1000, "invalid auth request");
         return -1;
     }
-    if (!hv_auth_token_ok(c->loop->srv, token, strlen(token))) {
+    /* The console's pages use this socket: a console token is taken too. */
+    hv_token_kind k = hv_auth_token_kind(c->loop->srv, token, strlen(token), NULL);
+    if (k == HV_TOKEN_CONSOLE_EXPIRED) {
+        hv_info("Server WS authentication failed: console token expired");
+        hv_ws_close(c, 1000, "console token expired");
+        return -1;
+    }
+    if (k == HV_TOKEN_INVALID) {
         hv_info("Server WS authentication failed: invalid token");
         hv_auth_failed(c);
         hv_ws_close(c, 1000, "invalid token");

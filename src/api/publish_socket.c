@@ -421,7 +421,7 @@ void hv_api_publish_socket(hv_conn *c, hv_http_req *r)
 {
     /* A token in the header is checked before the upgrade: a wrong one
      * gets POST /v1/events's 401. Without it the first frame authenticates. */
-    if (hv_http_header_get(r, "authorization") && hv_auth_require_server(c, r) != 0)
+    if (hv_http_header_get(r, "authorization") && hv_auth_require_server_token(c, r) != 0)
         return;
     pub_sock *ps = hv_xcalloc(1, sizeof(*ps));
     ps->conn = c;

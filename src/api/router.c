@@ -62,6 +62,7 @@ static const route routes[] = {
     {"*", "/recordings/*", hv_api_recordings},
     {"GET", "/v1/sinks", hv_api_sinks_list},
     {"GET", "/v1/nodes", hv_api_nodes},
+    {"POST", "/v1/console/token", hv_api_console_token},
     {"POST", "/v1/webhooks", hv_api_webhook_create},
     {"GET", "/v1/webhooks", hv_api_webhook_list},
     {"GET", "/v1/webhooks/:id", hv_api_webhook_get},
@@ -179,7 +180,7 @@ void hv_router_dispatch(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 404, "no such endpoint: %s", r->path);
 }
 
-int hv_auth_require_server(hv_conn *c, hv_http_req *r)
+static int require_token(hv_conn *c, hv_http_req *r, int console_ok)
 {
     if (hv_auth_backoff_http(c) != 0)
         return -1;
@@ -188,11 +189,32 @@ int hv_auth_require_server(hv_conn *c, hv_http_req *r)
         hv_http_error(c, 401, "Missing token");
         return -1;
     }
-    if (!hv_auth_token_ok(c->loop->srv, tok, strlen(tok))) {
+    hv_token_kind k = hv_auth_token_kind(c->loop->srv, tok, strlen(tok), NULL);
+    /* A correctly signed console token is no guess: its refusals are not
+     * counted toward the back-off. */
+    if (k == HV_TOKEN_CONSOLE_EXPIRED && console_ok) {
+        hv_http_error(c, 401, "Console token expired");
+        return -1;
+    }
+    if (k != HV_TOKEN_SERVER && k != HV_TOKEN_INVALID && !console_ok) {
+        hv_http_error(c, 401, "Console tokens are not accepted here: use the server token");
+        return -1;
+    }
+    if (k == HV_TOKEN_INVALID) {
         hv_auth_failed(c);
         hv_http_error(c, 401, "Invalid token");
         return -1;
     }
     hv_conn_authenticated(c); /* off the unauthenticated caps (core/limits.h) */
     return 0;
+}
+
+int hv_auth_require_server(hv_conn *c, hv_http_req *r)
+{
+    return require_token(c, r, 1);
+}
+
+int hv_auth_require_server_token(hv_conn *c, hv_http_req *r)
+{
+    return require_token(c, r, 0);
 }

@@ -17,9 +17,14 @@ int hv_router_find(const char *method, const char *path, hv_route_handler *out, 
 /* Routes r (on c) to its handler; unknown paths get 404, wrong methods 405. */
 void hv_router_dispatch(hv_conn *c, hv_http_req *r);
 
-/* Checks "Authorization: Bearer <server token>"; on failure answers 401
- * ("Missing token" / "Invalid token") and returns -1; 429 at once, unchecked,
- * while the client's address is backing off (api/backoff.h). */
+/* Checks "Authorization: Bearer <server token>" or an unexpired console
+ * token (auth/console_token.h); on failure answers 401 ("Missing token" /
+ * "Invalid token" / "Console token expired") and returns -1; 429 at once,
+ * unchecked, while the client's address is backing off (api/backoff.h). */
 int hv_auth_require_server(hv_conn *c, hv_http_req *r);
+
+/* The same, for the server token only: a console token gets 401 "Console
+ * tokens are not accepted here: use the server token". */
+int hv_auth_require_server_token(hv_conn *c, hv_http_req *r);
 
 #endif

@@ -2,6 +2,9 @@
 /* server_token.c — the server token check; see server_token.h. */
 #include "auth/server_token.h"
 
+#include "auth/console_token.h"
+#include "core/clock.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -40,6 +43,22 @@ int hv_auth_token_ok(hv_server *srv, const char *token, size_t len)
     return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 }
 
+hv_token_kind hv_auth_token_kind(hv_server *srv, const char *token, size_t len, int64_t *exp_s)
+{
+    if (hv_auth_token_ok(srv, token, len))
+        return HV_TOKEN_SERVER;
+    if (!hv_console_token_is(token, len))
+        return HV_TOKEN_INVALID;
+    switch (hv_console_token_check(srv->cfg.token, token, len, hv_now_ms() / 1000, exp_s)) {
+    case HV_CTOK_OK:
+        return HV_TOKEN_CONSOLE;
+    case HV_CTOK_EXPIRED:
+        return HV_TOKEN_CONSOLE_EXPIRED;
+    default:
+        return HV_TOKEN_INVALID;
+    }
+}
+
 const char *hv_auth_bearer(const char *auth)
 {
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7])
@@ -53,5 +72,8 @@ const char *hv_auth_bearer(const char *auth)
 int hv_auth_is_server(hv_server *srv, const hv_http_req *r)
 {
     const char *tok = hv_auth_bearer(hv_http_header_get(r, "authorization"));
-    return tok && *tok && hv_auth_token_ok(srv, tok, strlen(tok));
+    if (!tok || !*tok)
+        return 0;
+    hv_token_kind k = hv_auth_token_kind(srv, tok, strlen(tok), NULL);
+    return k == HV_TOKEN_SERVER || k == HV_TOKEN_CONSOLE;
 }
