@@ -12,6 +12,9 @@
  * Fishjam's: 1000 "invalid token", 1000 "invalid auth request",
  * 1003 "operation not allowed"; a socket that does not authenticate within
  * --auth-timeout is closed with 1008 "authentication timeout" (ws.c).
+ * A console token (auth/console_token.h) authenticates too; an expired
+ * one gets 1000 "console token expired", and a socket it opened is
+ * closed so when the token expires.
  * A subscribed socket sits on its loop's lists in deliver/notifiers.c,
  * which fan-out walks.
  */
@@ -26,6 +29,7 @@
 #include "auth/server_token.h"
 #include "codec/fishjam_pb.h"
 #include "codec/ws_frame.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "deliver/notifiers.h"
@@ -37,6 +41,7 @@ enum { FMT_NONE, FMT_PB, FMT_JSON };
 typedef struct notif {
     hv_notifier_sub sub; /* its place on the loop's lists (deliver/notifiers.h) */
     uint8_t authed, format;
+    int64_t expires_ms; /* authenticated by a console token: its expiry (wall clock); else 0 */
 } notif;
 
 static void send_pb(hv_conn *c, void (*enc)(uint8_t **, size_t *))
@@ -57,7 +62,8 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
         return -1;
     }
     /* The console's pages use this socket: a console token is taken too. */
-    hv_token_kind k = hv_auth_token_kind(c->loop->srv, token, strlen(token), NULL);
+    int64_t exp_s = 0;
+    hv_token_kind k = hv_auth_token_kind(c->loop->srv, token, strlen(token), &exp_s);
     if (k == HV_TOKEN_CONSOLE_EXPIRED) {
         hv_info("Server WS authentication failed: console token expired");
         hv_ws_close(c, 1000, "console token expired");
@@ -70,6 +76,7 @@ static int authenticate(hv_conn *c, notif *n, const char *token, int format)
         return -1;
     }
     n->authed = 1;
+    n->expires_ms = k == HV_TOKEN_CONSOLE ? exp_s * 1000 : 0;
     hv_conn_authenticated(c);
     n->format = (uint8_t)format;
     hv_info("Server WS authenticated.");
@@ -160,8 +167,21 @@ static void on_close(hv_conn *c, int lost, const char *reason)
     free(n);
 }
 
+/* A socket a console token opened ends with the token: it would
+ * otherwise carry the stream on past the token's life. */
+static void on_tick(hv_conn *c, int64_t now)
+{
+    (void)now; /* loop time; the expiry is wall-clock time */
+    notif *n = hv_ws_app(c);
+    if (n->expires_ms && hv_now_ms() >= n->expires_ms) {
+        n->expires_ms = 0;
+        hv_info("Server WS closed: its console token expired");
+        hv_ws_close(c, 1000, "console token expired");
+    }
+}
+
 /* Fishjam has no auth deadline; herald's closes with 1008. */
-static const hv_ws_handler handler = {on_message, on_close, NULL, NULL, 1008, NULL, NULL, NULL};
+static const hv_ws_handler handler = {on_message, on_close, on_tick, NULL, 1008, NULL, NULL, NULL};
 
 void hv_api_notifier(hv_conn *c, hv_http_req *r)
 {

@@ -131,6 +131,31 @@ s, rest = h.ws_connect(port, "/v1/events/websocket",
 frames = h.ws_until_close(s, rest or b"")
 check("and in its auth frame (a close)", frames and frames[-1][0] == 0x8, str(frames))
 s.close()
+# A notifier socket a console token opened closes when the token expires.
+# Minted for 2 s; should the auth frame come after that on a loaded
+# machine, it is refused with the same reason: tried again with a new one.
+def mint(ttl):
+    s = h.connect(port)
+    body = json.dumps({"ttl_s": ttl}).encode()
+    s.sendall(h.http_request("POST", "/v1/console/token", {"Authorization": "Bearer " + server_token,
+                                                           "Connection": "close"}, body))
+    status, _, answer = h.read_response(s)
+    s.close()
+    return json.loads(answer)["token"]
+seen = None
+for _ in range(10):
+    s, rest = h.ws_connect(port, "/socket/server/websocket",
+                           frames=h.ws_frame(json.dumps({"type": "auth", "token": mint(2)}).encode()) +
+                           h.ws_frame(json.dumps({"type": "subscribe", "event_type": "server_notification"}).encode()))
+    frames = h.ws_until_close(s, rest or b"")
+    s.close()
+    texts = [json.loads(p)["type"] for op, p in frames if op == 0x1]
+    if texts[:1] == ["authenticated"]:
+        seen = (texts, h.close_code(frames[-1][1]) if frames and frames[-1][0] == 0x8 else None)
+        break
+check("a notifier socket opened by a console token is closed when it expires",
+      seen is not None and seen[0][:2] == ["authenticated", "subscribe_response"] and
+      seen[1] == (1000, "console token expired"), str(seen))
 check("herald is alive", os.path.exists("/proc/%s" % os.environ["HERALD_PID"]))
 sys.exit(1 if check.failed else 0)
 PY
