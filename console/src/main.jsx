@@ -12,14 +12,22 @@ import { Overview } from './overview.jsx';
 import { Rooms } from './rooms.jsx';
 import { Events } from './events.jsx';
 import { Webhooks } from './webhooks.jsx';
+import { Sinks } from './sinks.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', page: Overview },
   { id: 'events', title: 'Events', page: Events },
   { id: 'rooms', title: 'Rooms and peers', page: Rooms },
   { id: 'webhooks', title: 'Webhooks', page: Webhooks },
-  { id: 'sinks', title: 'Sinks', todo: 'each sink\'s state, position, lag and last error' },
+  { id: 'sinks', title: 'Sinks', page: Sinks },
 ];
+
+// A console token (POST /v1/console/token) names its expiry:
+// hct_<Unix seconds>_<MAC>. Its expiry as a Date, or null for another token.
+function consoleExpiry(token) {
+  const m = /^hct_([1-9][0-9]{0,11})_[0-9a-f]{64}$/.exec(token || '');
+  return m ? new Date(Number(m[1]) * 1000) : null;
+}
 
 function currentPage() {
   const id = location.hash.replace(/^#\/?/, '');
@@ -49,13 +57,14 @@ function SignIn({ onSignedIn, notice }) {
       <h1>herald console</h1>
       <form onSubmit={submit} aria-labelledby="signin-title">
         <h2 id="signin-title">Sign in</h2>
-        <label for="token">Server token</label>
+        <label for="token">Server token or console token</label>
         <input id="token" name="token" type="password" autocomplete="off" required
           value={token} onInput={(e) => setToken(e.currentTarget.value)}
           aria-invalid={error ? 'true' : 'false'} aria-describedby="token-error token-help" />
         <p id="token-error" class="error" role="alert">{error}</p>
-        <p id="token-help" class="help">The token is kept for this tab only (sessionStorage) and sent to this
-          server's API as a Bearer header.</p>
+        <p id="token-help" class="help">A console token (<code>herald-cli console-token</code>) expires by
+          itself. The token is kept for this tab only (sessionStorage) and sent to this server's API as a
+          Bearer header.</p>
         <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Sign in'}</button>
       </form>
     </main>
@@ -86,6 +95,15 @@ function App() {
     setNotice(typeof why === 'string' ? why : '');
     setSignedIn(false);
   }
+  // A console token signs out when it expires (the API would refuse it
+  // from then on with 401 "Console token expired").
+  const expires = signedIn ? consoleExpiry(session.token()) : null;
+  useEffect(() => {
+    if (!expires) return undefined;
+    const t = setTimeout(() => signOut('Signed out: Console token expired'),
+      Math.min(Math.max(0, expires.getTime() - Date.now()), 2 ** 31 - 1));
+    return () => clearTimeout(t);
+  }, [signedIn, expires && expires.getTime()]);
   if (!signedIn)
     return <SignIn notice={notice} onSignedIn={() => { setNotice(''); setSignedIn(true); }} />;
   const Page = page.page;
@@ -104,6 +122,10 @@ function App() {
             ))}
           </ul>
         </nav>
+        {expires ? (
+          <p class="token-expiry" id="token-expiry">Console token, expires{' '}
+            <time datetime={expires.toISOString()}>{expires.toLocaleString()}</time></p>
+        ) : null}
         <button type="button" class="signout" onClick={() => signOut()}>Sign out</button>
       </header>
       <main>
