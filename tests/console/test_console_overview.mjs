@@ -8,9 +8,10 @@
 // events counter and the events/s figure without a reload. Signing out
 // forgets the token. Throughout, the page loads nothing from outside its
 // origin, the CSP refuses nothing (a violation would mean a part of the
-// page does not work) and no script error happens. Takes a 1280x800
-// screenshot of the Overview into $SCREENSHOT (default: the build dir;
-// docs/console/overview.png is made with SCREENSHOT set).
+// page does not work) and no script error happens. Screenshots of the
+// Overview, overview.png (1280x800) and overview-phone.png (390x844), go
+// to $SCREENSHOTS (default: the build dir; SCREENSHOTS=docs/console
+// refreshes the committed ones).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { startHerald } from '../interop/herald.mjs';
 
 const SRC = process.env.SRC ?? new URL('../..', import.meta.url).pathname;
 const BUILD = process.env.BUILD ?? join(SRC, 'build');
+const SHOTS = process.env.SCREENSHOTS ?? BUILD;
 const require = createRequire(join(SRC, 'console/package.json'));
 const { chromium } = require('playwright-core');
 const WAIT_MS = 60000; // bounds a failure only: every wait returns when its condition holds
@@ -95,7 +97,13 @@ try {
   await page.locator('#webhook-endpoints', { hasText: '0' }).waitFor();
   await page.locator('#sinks', { hasText: 'none configured' }).waitFor();
   console.log('ok - webhooks and sinks shown');
-  await page.screenshot({ path: process.env.SCREENSHOT ?? join(BUILD, 'console-overview.png') });
+  await page.screenshot({ path: join(SHOTS, 'overview.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, null,
+    { polling: 50, timeout: WAIT_MS });
+  await page.screenshot({ path: join(SHOTS, 'overview-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  console.log('ok - at 390 px the Overview fits the width');
 
   // A page not built yet (while any is left) says so.
   const notYet = page.getByRole('link', { name: /\(not yet\)$/ });
