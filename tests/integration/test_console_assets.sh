@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # test_console_assets.sh — the web console's files as herald serves them
 # (issue 17, src/api/console.c), seen with curl: every answer under
-# /console (200, HEAD, 304, 404, 405) carries the strict CSP, nosniff and
+# /console (200, HEAD, 304, 404, 405, the origin guard's 403) carries the strict CSP, nosniff and
 # no-referrer; no token is needed for the files; gzip when the client
 # takes it (the bytes then gunzip to the identity ones), identity
 # otherwise; ETag and If-None-Match give 304 with no body; an unknown
@@ -104,6 +104,20 @@ head_of POST /console/ -d x
 expect_eq "POST /console/: 405" 405 "$(status)"
 check_security "405"
 expect_eq "405 names the allowed methods" "GET, HEAD" "$(hdr allow)"
+
+# The origin guard answers before the console: its 403 under /console
+# carries the headers too; elsewhere its answer is unchanged.
+head_of GET /console/ -H 'Origin: http://evil.example'
+expect_eq "a foreign Origin under /console: 403" 403 "$(status)"
+check_security "the origin guard's 403 under /console"
+expect_eq "... naming the origin" '{"errors":"origin http://evil.example is not allowed (see --allowed-origins)"}' "$(cat "$WORK/b")"
+head_of GET /console/assets/x.js -H 'Host: evil.example'
+expect_eq "a rebinding Host under /console: 403" 403 "$(status)"
+check_security "the rebinding guard's 403 under /console"
+head_of GET /health -H 'Origin: http://evil.example'
+expect_eq "a foreign Origin elsewhere: 403" 403 "$(status)"
+grep -qi '^Content-Security-Policy' "$WORK/h" && fail "the API's 403 got the console's CSP" ||
+  ok "the API's 403 is as before (no console headers)"
 
 # The console adds no way in: the API still wants the token.
 r=$(http GET /v1/sinks)
