@@ -71,16 +71,6 @@ function SignIn({ onSignedIn, notice }) {
   );
 }
 
-function NotYet({ page }) {
-  return (
-    <section aria-labelledby="page-title">
-      <h2 id="page-title">{page.title}</h2>
-      <p class="notyet">Not yet: this page is not built yet. It will show {page.todo}.
-        Until then the same data is in the JSON API (docs/api.md).</p>
-    </section>
-  );
-}
-
 function App() {
   const [signedIn, setSignedIn] = useState(!!session.token());
   const [notice, setNotice] = useState('');
@@ -116,7 +106,7 @@ function App() {
             {PAGES.map((p) => (
               <li key={p.id}>
                 <a href={`#/${p.id}`} aria-current={p.id === page.id ? 'page' : undefined}>
-                  {p.title}{p.page ? '' : ' (not yet)'}
+                  {p.title}
                 </a>
               </li>
             ))}
@@ -129,7 +119,7 @@ function App() {
         <button type="button" class="signout" onClick={() => signOut()}>Sign out</button>
       </header>
       <main>
-        {Page ? <Page onUnauthorized={signOut} /> : <NotYet page={page} />}
+        <Page onUnauthorized={signOut} />
       </main>
     </div>
   );
