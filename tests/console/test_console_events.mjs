@@ -14,23 +14,11 @@
 // events.png (1280x800) and events-phone.png (390x844) into $SCREENSHOTS
 // (default: the build dir; docs/console/ is made with SCREENSHOTS set).
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startHerald } from '../interop/herald.mjs';
-
-const SRC = process.env.SRC ?? new URL('../..', import.meta.url).pathname;
-const BUILD = process.env.BUILD ?? join(SRC, 'build');
-const SHOTS = process.env.SCREENSHOTS ?? BUILD;
-const require = createRequire(join(SRC, 'console/package.json'));
-const { chromium } = require('playwright-core');
-const WAIT_MS = 60000; // bounds a failure only: every wait returns when its condition holds
+import { SHOTS, assertClean, runConsoleTest, watchPage } from './browser.mjs';
 
 const herald = await startHerald();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox'], // root in CI; the page is our own
-});
 
 async function publish(events) {
   const r = await herald.publish(events);
@@ -38,20 +26,9 @@ async function publish(events) {
   return r.body.ids;
 }
 
-let failed = false;
-try {
+await runConsoleTest(herald, async (browser) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(WAIT_MS);
-  const problems = [];
-  const requests = [];
-  let refused400 = 0; // the browser logs each 400 the test provokes (below)
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    if (/Failed to load resource: .* status of 400/.test(m.text())) refused400++;
-    else problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('request', (r) => requests.push(r.url()));
+  const w = watchPage(page);
 
   await page.goto(`${herald.url}/console/#/events`);
   await page.getByLabel('Server token').fill('development');
@@ -63,12 +40,12 @@ try {
   const row = (table, id) => page.locator(`#${table} tr[data-event-id="${id}"]`);
 
   // Live tail: published from node, pushed by the socket, no HTTP in between.
-  const before = requests.length;
+  const before = w.requests.length;
   const t0 = Date.now();
   const [liveId] = await publish({ type: 'console.live', room_id: 'r1', data: { n: 1 } });
   await row('tail', liveId).waitFor();
   const latency = Date.now() - t0;
-  assert.deepEqual(requests.slice(before), [], 'the page made no HTTP request: the row came from the socket');
+  assert.deepEqual(w.requests.slice(before), [], 'the page made no HTTP request: the row came from the socket');
   assert.equal(await row('tail', liveId).locator('td.type').textContent(), 'console.live');
   console.log(`ok - a published event (id ${liveId}) appears in the live tail from the socket push, ${latency} ms after the POST`);
 
@@ -140,11 +117,11 @@ try {
 
   // Test publish: bad JSON caught in the page, a bad type refused by the
   // API next to the field, then a good one whose id is the tail's row.
-  const sent = requests.length;
+  const sent = w.requests.length;
   await page.locator('#pub-data').fill('{"from": form}');
   await page.getByRole('button', { name: 'Publish' }).click();
   await page.locator('#pub-data-error', { hasText: 'data is not valid JSON' }).waitFor();
-  assert.equal(requests.length, sent, 'bad JSON is not sent');
+  assert.equal(w.requests.length, sent, 'bad JSON is not sent');
   await page.locator('#pub-data').fill('{"from": "form"}');
   await page.locator('#pub-type').fill('Bad Type');
   await page.getByRole('button', { name: 'Publish' }).click();
@@ -168,20 +145,5 @@ try {
   await page.evaluate(() => document.getElementById('tail-title').scrollIntoView());
   await page.screenshot({ path: join(SHOTS, 'events-phone.png') });
 
-  const origin = new URL(herald.url).origin;
-  const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('data:'));
-  assert.deepEqual(foreign, [], 'nothing loaded from outside the origin');
-  assert.ok(requests.every((u) => !u.includes('development')), 'the token is in no URL');
-  assert.deepEqual(problems, [], 'no CSP violation and no script error');
-  assert.equal(refused400, 2, 'two 400s: the bad since and the bad type');
-  console.log(`ok - ${requests.length} requests, all same-origin; no CSP violation, no error`);
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(herald.log());
-} finally {
-  await browser.close();
-  await herald.stop();
-}
-console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+  assertClean(w, herald, { refused: { 400: 2 } }); // the bad since and the bad type
+});
