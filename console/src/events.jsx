@@ -7,48 +7,12 @@
 // The tail keeps the newest TAIL_MAX events in the page (and, while paused,
 // holds at most TAIL_MAX more): an endless stream cannot grow the tab.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { openNotifier } from './api.js';
+import { useNotifier } from './notifier.js';
 import { EventTable, globRegExp } from './events_row.jsx';
 import { HistorySearch, PublishForm } from './events_forms.jsx';
 
 export const TAIL_MAX = 500;  // events kept in the tail (and held while paused)
 const FLUSH_MS = 50;          // arrivals are drawn in batches: at most 20 redraws/s
-const BACKOFF_MIN_MS = 500;   // first reconnect after a close, doubled each time
-const BACKOFF_MAX_MS = 30000; // ... up to this; back to the minimum once subscribed
-
-// The notifier socket, reconnecting with backoff; calls onEvent(envelope)
-// for each event and returns the connection's state for the page to show.
-// The server closes a wrong token with 1000 "invalid token": that signs out.
-function useNotifierTail(onEvent, onUnauthorized) {
-  const [state, setState] = useState({ live: false, text: 'connecting…' });
-  useEffect(() => {
-    let ws, timer, stop = false, delay = BACKOFF_MIN_MS;
-    const connect = () => {
-      setState({ live: false, text: 'connecting…' });
-      ws = openNotifier(['server_notification'], (msg) => {
-        if (msg.type === 'subscribe_response') {
-          delay = BACKOFF_MIN_MS;
-          setState({ live: true, text: 'live' });
-        } else if (msg.id !== undefined && typeof msg.type === 'string') {
-          onEvent(msg);
-        }
-      }, (code, reason) => {
-        if (stop) return;
-        if (reason === 'invalid token') {
-          onUnauthorized('Signed out: the server notifier refused the token (invalid token)');
-          return;
-        }
-        const s = delay / 1000;
-        setState({ live: false, text: `closed (${code}${reason ? ` ${reason}` : ''}), reconnecting in ${s} s` });
-        timer = setTimeout(connect, delay);
-        delay = Math.min(delay * 2, BACKOFF_MAX_MS);
-      });
-    };
-    connect();
-    return () => { stop = true; clearTimeout(timer); ws.close(); };
-  }, []);
-  return state;
-}
 
 // Newest first, at most TAIL_MAX.
 const prepend = (newestFirst, list) => newestFirst.concat(list).slice(0, TAIL_MAX);
@@ -87,7 +51,11 @@ function LiveTail({ onUnauthorized }) {
     if (!q.timer) q.timer = setTimeout(flush, FLUSH_MS);
   };
   useEffect(() => () => clearTimeout(queue.current.timer), []);
-  const conn = useNotifierTail(onEvent, onUnauthorized);
+  // Every event (an envelope has an id and a type), not other frames.
+  const conn = useNotifier(['server_notification'], {
+    onMessage: (msg) => { if (msg.id !== undefined && typeof msg.type === 'string') onEvent(msg); },
+    onUnauthorized,
+  });
 
   const togglePause = () => {
     if (pausedRef.current) {

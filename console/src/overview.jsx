@@ -7,7 +7,8 @@
 // deliveries/s are counter deltas between polls, kept for the last HISTORY
 // samples and drawn with uPlot.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, openNotifier } from './api.js';
+import { api, ApiError } from './api.js';
+import { useNotifier } from './notifier.js';
 import { byLabel, parseProm } from './prom.js';
 import { Chart } from './chart.jsx';
 import { NodesPanel } from './nodes.jsx';
@@ -15,7 +16,6 @@ import { NodesPanel } from './nodes.jsx';
 const POLL_MS = 1000;      // /health and /metrics
 const SLOW_POLL_MS = 5000; // /v1/webhooks and /v1/sinks
 const HISTORY = 300;       // samples kept for the chart: 5 minutes at POLL_MS
-const RECONNECT_MS = 5000; // after the notifier socket closes
 
 function uptime(s) {
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -38,27 +38,18 @@ function usePoll(fn, ms, onError) {
 // The server notifier's JSON socket, subscribed to its metrics reports
 // (every --metrics-interval): shows that the live path works with the
 // token, and the server's own rates. Reconnects after a close.
-function useNotifier() {
-  const [state, setState] = useState('connecting…');
-  useEffect(() => {
-    let ws, timer, stop = false, reports = 0;
-    const connect = () => {
-      ws = openNotifier(['metrics'], (msg) => {
-        if (msg.type === 'subscribe_response') setState('connected, waiting for a report');
-        if (msg.type === 'metrics.report' && msg.data) {
-          reports++;
-          setState(`${reports} report${reports > 1 ? 's' : ''}, last ${msg.data.events_per_s} events/s`);
-        }
-      }, (code, reason) => {
-        if (stop) return;
-        setState(`closed (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
-        timer = setTimeout(connect, RECONNECT_MS);
-      });
-    };
-    connect();
-    return () => { stop = true; clearTimeout(timer); ws.close(); };
-  }, []);
-  return state;
+function useMetricsReports(onUnauthorized) {
+  const [last, setLast] = useState(null); // {n, eventsPerS}
+  const conn = useNotifier(['metrics'], {
+    onMessage: (msg) => {
+      if (msg.type === 'metrics.report' && msg.data)
+        setLast((l) => ({ n: (l ? l.n : 0) + 1, eventsPerS: msg.data.events_per_s }));
+    },
+    onUnauthorized,
+  });
+  if (!conn.live) return conn.text;
+  if (!last) return 'connected, waiting for a report';
+  return `${last.n} report${last.n > 1 ? 's' : ''}, last ${last.eventsPerS} events/s`;
 }
 
 function Stat({ id, label, value, note }) {
@@ -79,7 +70,7 @@ export function Overview({ onUnauthorized }) {
   const [error, setError] = useState('');
   const [chart, setChart] = useState([[], [], []]);
   const last = useRef(null);
-  const notifier = useNotifier();
+  const notifier = useMetricsReports(onUnauthorized);
 
   const fail = (e) => {
     if (e instanceof ApiError && e.status === 401) onUnauthorized(`Signed out: ${e.message}`);

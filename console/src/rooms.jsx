@@ -11,11 +11,11 @@
 // when dismissed: herald keeps only its hash, so the page is the only place
 // it is ever visible again (never in the URL or any storage).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, openNotifier } from './api.js';
+import { api, ApiError } from './api.js';
+import { useNotifier } from './notifier.js';
 import { CreateRoom, AddPeer } from './rooms_forms.jsx';
 
 const POLL_MS = 5000;      // GET /room again: corrects whatever a lost socket missed
-const RECONNECT_MS = 5000; // after the notifier socket closes
 const REFRESH_TRIES = 3;   // a GET /room overtaken by an event is read again, at most this often
 const PRESENCE = new Set(['peer.connected', 'peer.disconnected', 'peer.crashed']);
 
@@ -146,7 +146,6 @@ export function Rooms({ onUnauthorized }) {
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
   const [secret, setSecret] = useState(null);   // {title, token, url}: the token shown once
-  const [live, setLive] = useState('connecting…');
   const gen = useRef(0); // counts room and peer events: a GET /room started before one is stale
 
   const fail = (e) => {
@@ -192,27 +191,19 @@ export function Rooms({ onUnauthorized }) {
   }
 
   useEffect(() => {
-    let stop = false, timer, poll, ws;
+    let stop = false, poll;
     const tick = async () => {
       await refreshQuietly();
       if (!stop) poll = setTimeout(tick, POLL_MS);
     };
-    const connect = () => {
-      ws = openNotifier(['server_notification'], (msg) => {
-        if (msg.type === 'subscribe_response') {
-          setLive('live');
-          refreshQuietly(); // whatever happened while the socket was down
-        } else onEvent(msg);
-      }, (code, reason) => {
-        if (stop) return;
-        setLive(`closed (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
-        timer = setTimeout(connect, RECONNECT_MS);
-      });
-    };
     tick();
-    connect();
-    return () => { stop = true; clearTimeout(timer); clearTimeout(poll); ws.close(); };
+    return () => { stop = true; clearTimeout(poll); };
   }, []);
+  const live = useNotifier(['server_notification'], {
+    onLive: refreshQuietly, // whatever happened while the socket was down
+    onMessage: onEvent,
+    onUnauthorized,
+  }).text;
 
   const actions = {
     unauthorized: onUnauthorized,

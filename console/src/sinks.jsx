@@ -6,10 +6,10 @@
 // arrive (a sink failing for its crash_after_s). The table scrolls
 // sideways at phone width.
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, openNotifier } from './api.js';
+import { api, ApiError } from './api.js';
+import { useNotifier } from './notifier.js';
 
 const POLL_MS = 2000;      // GET /v1/sinks
-const RECONNECT_MS = 5000; // after the notifier socket closes
 const ALERTS_KEPT = 50;    // newest herald.sink_crashed alerts shown
 
 // The columns: API field, heading, and how a value is shown.
@@ -27,26 +27,16 @@ const COLUMNS = [
 ];
 
 // The notifier socket subscribed to every event; keeps herald.sink_crashed.
-function useCrashAlerts() {
+function useCrashAlerts(onUnauthorized) {
   const [alerts, setAlerts] = useState([]);
-  const [state, setState] = useState('connecting…');
-  useEffect(() => {
-    let ws, timer, stop = false;
-    const connect = () => {
-      ws = openNotifier(['server_notification'], (msg) => {
-        if (msg.type === 'subscribe_response') setState('live');
-        if (msg.type === 'herald.sink_crashed' && msg.data)
-          setAlerts((a) => [msg, ...a].slice(0, ALERTS_KEPT));
-      }, (code, reason) => {
-        if (stop) return;
-        setState(`closed (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
-        timer = setTimeout(connect, RECONNECT_MS);
-      });
-    };
-    connect();
-    return () => { stop = true; clearTimeout(timer); ws.close(); };
-  }, []);
-  return [alerts, state];
+  const conn = useNotifier(['server_notification'], {
+    onMessage: (msg) => {
+      if (msg.type === 'herald.sink_crashed' && msg.data)
+        setAlerts((a) => [msg, ...a].slice(0, ALERTS_KEPT));
+    },
+    onUnauthorized,
+  });
+  return [alerts, conn.text];
 }
 
 function Cell({ sink, field }) {
@@ -59,7 +49,7 @@ function Cell({ sink, field }) {
 export function Sinks({ onUnauthorized }) {
   const [sinks, setSinks] = useState(null);
   const [error, setError] = useState('');
-  const [alerts, live] = useCrashAlerts();
+  const [alerts, live] = useCrashAlerts(onUnauthorized);
   useEffect(() => {
     let stop = false, timer;
     const tick = async () => {
