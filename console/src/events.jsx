@@ -6,7 +6,11 @@
 // /v1/events) and a test publish (POST /v1/events), in events_forms.jsx.
 // The tail keeps the newest TAIL_MAX events in the page (and, while paused,
 // holds at most TAIL_MAX more): an endless stream cannot grow the tab.
+// After the socket reconnects, the events published while it was closed
+// are read from the history and put in the tail before the live ones that
+// came meanwhile (useGapFree): a lost connection leaves no hole.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from './api.js';
 import { useNotifier } from './notifier.js';
 import { EventTable, globRegExp } from './events_row.jsx';
 import { HistorySearch, PublishForm } from './events_forms.jsx';
@@ -16,6 +20,78 @@ const FLUSH_MS = 50;          // arrivals are drawn in batches: at most 20 redra
 
 // Newest first, at most TAIL_MAX.
 const prepend = (newestFirst, list) => newestFirst.concat(list).slice(0, TAIL_MAX);
+
+// The notifier's events, gap-free from the moment the page opened: each
+// event goes to onEvent once, in id order. The last id committed is read
+// (GET /health) before the socket opens; each time the socket is
+// subscribed (the first time and after every reconnect), GET
+// /v1/events?since=<the last id seen> (one page of TAIL_MAX) fills what
+// the socket did not carry, while the live events arriving meanwhile wait
+// (at most TAIL_MAX) and follow. What cannot be filled (more than a page
+// was missed, or the read failed) is said by onGap(text), as is what a
+// reconnect filled. Returns the socket's state: live once the history
+// has filled what the socket did not carry.
+function useGapFree(onEvent, onGap, onUnauthorized) {
+  const s = useRef({ last: null, filling: false, waiting: [], subscribed: 0 }).current;
+  const [ready, setReady] = useState(false);
+  const [catching, setCatching] = useState(false);
+  const fail = (e, what) => {
+    if (e instanceof ApiError && e.status === 401) onUnauthorized(`Signed out: ${e.message}`);
+    else onGap(`${what} (${e.message}); search the history for them.`);
+  };
+  useEffect(() => {
+    api('/health')
+      .then((h) => { s.last = BigInt(String(h.last_event_id ?? 0)); })
+      .catch((e) => fail(e, 'The tail could not learn where the log ends, so events may be missing'))
+      .finally(() => setReady(true));
+  }, []);
+  const take = (ev) => {
+    const id = BigInt(ev.id);
+    if (s.last !== null && id <= s.last) return; // already in the tail
+    s.last = id;
+    onEvent(ev);
+  };
+  const fill = async () => {
+    const reconnect = s.subscribed++ > 0;
+    if (s.last === null || s.filling) return;
+    s.filling = true;
+    setCatching(true);
+    try {
+      const res = await api(`/v1/events?since=${s.last}&limit=${TAIL_MAX}`);
+      const missed = res.events || [];
+      missed.forEach(take);
+      if (missed.length === TAIL_MAX)
+        onGap(`More than ${TAIL_MAX} events were published while the socket was closed: the tail ` +
+          `skips some after id ${missed[missed.length - 1].id}; search the history for them.`);
+      else if (reconnect && missed.length)
+        onGap(`${missed.length} event${missed.length === 1 ? '' : 's'} published while the socket was ` +
+          'closed were read from the history.');
+    } catch (e) {
+      fail(e, 'The events published while the socket was closed could not be read');
+    } finally {
+      s.filling = false;
+      const waiting = s.waiting;
+      s.waiting = [];
+      waiting.forEach(take);
+      setCatching(false);
+    }
+  };
+  const conn = useNotifier(['server_notification'], {
+    onLive: fill,
+    // Every event (an envelope has an id and a type), not other frames.
+    onMessage: (msg) => {
+      if (msg.id === undefined || typeof msg.type !== 'string') return;
+      if (!s.filling) return take(msg);
+      s.waiting.push(msg);
+      if (s.waiting.length > TAIL_MAX) {
+        s.waiting.shift();
+        onGap(`More than ${TAIL_MAX} live events came while the history was read: some were skipped.`);
+      }
+    },
+    onUnauthorized,
+  }, ready);
+  return conn.live && catching ? { live: false, text: 'catching up from the history…' } : conn;
+}
 
 function LiveTail({ onUnauthorized }) {
   const [tail, setTail] = useState([]);               // newest first
@@ -51,11 +127,8 @@ function LiveTail({ onUnauthorized }) {
     if (!q.timer) q.timer = setTimeout(flush, FLUSH_MS);
   };
   useEffect(() => () => clearTimeout(queue.current.timer), []);
-  // Every event (an envelope has an id and a type), not other frames.
-  const conn = useNotifier(['server_notification'], {
-    onMessage: (msg) => { if (msg.id !== undefined && typeof msg.type === 'string') onEvent(msg); },
-    onUnauthorized,
-  });
+  const [gap, setGap] = useState('');
+  const conn = useGapFree(onEvent, setGap, onUnauthorized);
 
   const togglePause = () => {
     if (pausedRef.current) {
@@ -99,8 +172,8 @@ function LiveTail({ onUnauthorized }) {
             {held.count > TAIL_MAX ? ` (the newest ${TAIL_MAX} kept)` : ''}; Resume shows them. </strong>
           : null}
         Showing {shown.length} of the {tail.length} newest events kept (the page keeps the last {TAIL_MAX});
-        {' '}{received} received since this page opened. Events published while the socket was closed are
-        not in the tail: search the history below.
+        {' '}{received} received since this page opened.
+        {gap ? <span id="tail-gap"> {gap}</span> : null}
       </p>
       <EventTable id="tail" prefix="tail" caption="Live tail, newest first" events={shown}
         empty={tail.length ? 'No event kept matches the filters.' : 'Waiting for events…'} />

@@ -17,13 +17,15 @@ const REFUSED = new Set(['invalid token', 'console token expired']);
 // as long as the component is shown. handlers (read at each call, so they
 // may change between renders): onMessage(msg) for every frame after the
 // subscription's answer, onLive() each time the socket is (re)subscribed,
-// onUnauthorized(why) when the server refuses the token. Returns
-// {live, text}: text is what the page shows of the connection.
-export function useNotifier(subscriptions, handlers) {
+// onUnauthorized(why) when the server refuses the token. Nothing opens
+// until `ready` is true (a page may need to read something first).
+// Returns {live, text}: text is what the page shows of the connection.
+export function useNotifier(subscriptions, handlers, ready = true) {
   const [state, setState] = useState({ live: false, text: 'connecting…' });
   const current = useRef(handlers);
   current.current = handlers;
   useEffect(() => {
+    if (!ready) return undefined;
     let ws, timer, stop = false, delay = BACKOFF_MIN_MS;
     const connect = () => {
       ws = openNotifier(subscriptions, (msg) => {
@@ -47,6 +49,6 @@ export function useNotifier(subscriptions, handlers) {
     };
     connect();
     return () => { stop = true; clearTimeout(timer); ws.close(); };
-  }, []);
+  }, [ready]);
   return state;
 }

@@ -4,7 +4,9 @@
 // in, opens Events, and checks what an operator sees: an event published
 // with POST /v1/events (from node) appears in the live tail pushed by the
 // server notifier's socket (the page makes no HTTP request between the
-// publish and the row; the latency is printed, not asserted); the type glob
+// publish and the row; the latency is printed, not asserted); events
+// published while its socket is cut (reconnects refused) appear once it
+// reconnects, in order, read from the history; the type glob
 // filter hides and shows; pause holds new events and resume shows them; a
 // row expands to its JSON; the history search finds by type and pages with
 // "Next page"; a bad `since` gets the API's message next to the field; the
@@ -29,6 +31,14 @@ async function publish(events) {
 await runConsoleTest(herald, async (browser) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const w = watchPage(page);
+  // The page's notifier sockets go through this route, so the test can cut
+  // one and keep the page from reconnecting until it has published.
+  const sockets = [];
+  let refuse = false;
+  await page.routeWebSocket(/\/socket\/server\/websocket$/, (ws) => {
+    if (refuse) return ws.close({ code: 1013, reason: 'test: refused' });
+    sockets.push({ page: ws, server: ws.connectToServer() });
+  });
 
   await page.goto(`${herald.url}/console/#/events`);
   await page.getByLabel('Server token').fill('development');
@@ -48,6 +58,22 @@ await runConsoleTest(herald, async (browser) => {
   assert.deepEqual(w.requests.slice(before), [], 'the page made no HTTP request: the row came from the socket');
   assert.equal(await row('tail', liveId).locator('td.type').textContent(), 'console.live');
   console.log(`ok - a published event (id ${liveId}) appears in the live tail from the socket push, ${latency} ms after the POST`);
+
+  // A lost socket leaves no hole: cut it, publish while the page cannot
+  // reconnect, let it reconnect: the events come from the history, in order.
+  refuse = true;
+  const cut = sockets[sockets.length - 1];
+  cut.server.close();
+  await cut.page.close({ code: 1012, reason: 'test: cut' });
+  await page.locator('#tail-conn', { hasText: 'closed' }).waitFor();
+  const missed = await publish([{ type: 'console.missed', data: { n: 1 } }, { type: 'console.missed', data: { n: 2 } }]);
+  refuse = false;
+  await page.locator('#tail-conn', { hasText: /live$/ }).waitFor();
+  await row('tail', missed[1]).waitFor();
+  const order = await page.locator('#tail tr[data-event-id]').evaluateAll((rows) => rows.map((r) => r.dataset.eventId));
+  assert.deepEqual(order.slice(0, 3), [missed[1], missed[0], liveId], 'newest first, nothing missing');
+  await page.locator('#tail-gap', { hasText: '2 events published while the socket was closed were read from the history' }).waitFor();
+  console.log('ok - events published while the socket was closed are read from the history after it reconnects');
 
   // Type glob: hides what does not match, shows what does.
   const [alphaId, betaId] = await publish([{ type: 'peer.alpha', user_id: 'u1' }, { type: 'other.beta' }]);
