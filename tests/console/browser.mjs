@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { startHerald } from '../interop/herald.mjs';
 
 export const SRC = process.env.SRC ?? new URL('../..', import.meta.url).pathname;
 export const BUILD = process.env.BUILD ?? join(SRC, 'build');
@@ -18,6 +19,12 @@ export const SHOTS = process.env.SCREENSHOTS ?? BUILD;
 export const WAIT_MS = 60000;
 
 const { chromium } = createRequire(join(SRC, 'console/package.json'))('playwright-core');
+
+// A herald for a console test (tests/interop/herald.mjs), logging at debug
+// level so that assertClean's look for tokens in the log sees every line.
+export function startConsoleHerald(args = []) {
+  return startHerald(['--log-level', 'debug', ...args]);
+}
 
 // Watches page: `problems` (script errors, CSP violations: the browser
 // logs both as console errors), `requests` (every URL asked for) and
@@ -37,15 +44,21 @@ export function watchPage(page) {
 }
 
 // What a user must never see, checked at the end of a test: every request
-// same-origin, none of `secrets` (tokens) in a URL, no script error or CSP
+// same-origin, none of `secrets` (tokens) in a URL or herald's log (at
+// debug level: startConsoleHerald), no script error or CSP
 // violation, and exactly the refusals the test provoked (`refused`, e.g.
 // {400: 2}).
 export function assertClean(w, herald, { secrets = ['development'], refused = {} } = {}) {
   const origin = new URL(herald.url).origin;
   const foreign = w.requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('data:'));
   assert.deepEqual(foreign, [], 'nothing loaded from outside the origin');
-  for (const s of secrets)
+  // herald names its built-in default token, 'development', in the one
+  // start-up warning that says it is in use: that line is no leak.
+  const log = herald.log().split('\n').filter((l) => !l.includes('DEVELOPMENT DEFAULT'));
+  for (const s of secrets) {
     assert.ok(w.requests.every((u) => !u.includes(s)), 'no token in any URL');
+    assert.deepEqual(log.filter((l) => l.includes(s)), [], 'no token in herald\'s log');
+  }
   assert.deepEqual(w.problems, [], 'no CSP violation and no script error');
   const want = Object.fromEntries(Object.entries(refused).map(([k, v]) => [String(k), v]));
   assert.deepEqual(w.refused, want, 'exactly the API refusals the test provoked');

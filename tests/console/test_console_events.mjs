@@ -17,10 +17,9 @@
 // (default: the build dir; docs/console/ is made with SCREENSHOTS set).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHerald } from '../interop/herald.mjs';
-import { SHOTS, assertClean, runConsoleTest, watchPage } from './browser.mjs';
+import { SHOTS, assertClean, runConsoleTest, watchPage, startConsoleHerald } from './browser.mjs';
 
-const herald = await startHerald();
+const herald = await startConsoleHerald();
 
 async function publish(events) {
   const r = await herald.publish(events);

@@ -14,11 +14,10 @@
 // refreshes the committed ones).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHerald } from '../interop/herald.mjs';
-import { SHOTS, WAIT_MS, assertClean, runConsoleTest, watchPage } from './browser.mjs';
+import { SHOTS, WAIT_MS, assertClean, runConsoleTest, watchPage, startConsoleHerald } from './browser.mjs';
 
 // Metrics reports every 0.2 s: the Overview's notifier socket shows them.
-const herald = await startHerald(['--metrics-interval', '0.2']);
+const herald = await startConsoleHerald(['--metrics-interval', '0.2']);
 await runConsoleTest(herald, async (browser) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const w = watchPage(page);

@@ -17,13 +17,12 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { startHerald } from '../interop/herald.mjs';
-import { SHOTS, WAIT_MS, assertClean, runConsoleTest, watchPage, SRC } from './browser.mjs';
+import { SHOTS, WAIT_MS, assertClean, runConsoleTest, watchPage, SRC, startConsoleHerald } from './browser.mjs';
 
 const WebSocket = createRequire(join(SRC, 'tests/interop/package.json'))('ws');
 const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
 
-const herald = await startHerald();
+const herald = await startConsoleHerald();
 async function call(method, path, body) {
   const res = await fetch(herald.url + path, { method, headers: AUTH, body: body && JSON.stringify(body) });
   const text = await res.text();

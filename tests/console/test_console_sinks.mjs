@@ -23,8 +23,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHerald } from '../interop/herald.mjs';
-import { SHOTS, WAIT_MS, assertClean, runConsoleTest, until, watchPage } from './browser.mjs';
+import { SHOTS, WAIT_MS, assertClean, runConsoleTest, until, watchPage, startConsoleHerald } from './browser.mjs';
 
 const FIELDS = ['module', 'state', 'position', 'last_event_id', 'lag', 'batches', 'events', 'failures',
   'attempt', 'last_error'];
@@ -38,7 +37,7 @@ writeFileSync(join(dir, 'herald.json'), JSON.stringify({
     { name: 'broken', module: 'nosuch' },
   ],
 }));
-const herald = await startHerald(['--config', join(dir, 'herald.json')]);
+const herald = await startConsoleHerald(['--config', join(dir, 'herald.json')]);
 const auth = { authorization: 'Bearer development' };
 const getJson = async (path) => (await fetch(herald.url + path, { headers: auth })).json();
 // A console token as docs/security.md describes it (the server token is 'development').

@@ -20,8 +20,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { startHerald } from '../interop/herald.mjs';
-import { SHOTS, assertClean, runConsoleTest, until, watchPage, SRC } from './browser.mjs';
+import { SHOTS, assertClean, runConsoleTest, until, watchPage, SRC, startConsoleHerald } from './browser.mjs';
 
 const { Webhook } = createRequire(join(SRC, 'tests/interop/package.json'))('standardwebhooks');
 
@@ -41,7 +40,7 @@ const receiver = createServer((req, res) => {
 await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
 
-const herald = await startHerald(['--webhook-retry-schedule', '0.3,0.3']);
+const herald = await startConsoleHerald(['--webhook-retry-schedule', '0.3,0.3']);
 await runConsoleTest(herald, async (browser) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const w = watchPage(page);
