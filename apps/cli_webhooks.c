@@ -5,7 +5,9 @@
  *
  *   webhooks add --url U [--event-types a,b] [--room-ids r1,r2]
  *                [--format json|protobuf|jellyfish-json] [--secret S]
- *                [--description D]        prints the endpoint with its secret
+ *                [--description D] [--filter JSON]  prints the endpoint with its secret
+ *                                          (--filter: a payload filter, docs/webhooks.md;
+ *                                          on update, --filter null removes it)
  *   webhooks update ID [the options of add] [--rotate-secret]
  *                                          prints the endpoint (the secret
  *                                          when it changed)
@@ -35,7 +37,7 @@
 enum {
     W_SERVER = 256, W_TOKEN, W_JSON, W_URL, W_EVENT_TYPES, W_ROOM_IDS, W_FORMAT, W_SECRET,
     W_DESCRIPTION, W_ROTATE, W_LIMIT, W_BEFORE, W_SINCE_ID, W_SINCE, W_PORT, W_HOST,
-    W_TOLERANCE,
+    W_TOLERANCE, W_FILTER,
 };
 #define WBIT(o) (1u << ((o) - W_SERVER))
 
@@ -58,12 +60,13 @@ static const struct option wopts[] = {
     {"port", required_argument, NULL, W_PORT},
     {"host", required_argument, NULL, W_HOST},
     {"tolerance", required_argument, NULL, W_TOLERANCE},
+    {"filter", required_argument, NULL, W_FILTER},
     {NULL, 0, NULL, 0},
 };
 
 #define ENDPOINT_OPTS                                                                    \
     (WBIT(W_URL) | WBIT(W_EVENT_TYPES) | WBIT(W_ROOM_IDS) | WBIT(W_FORMAT) | WBIT(W_SECRET) | \
-     WBIT(W_DESCRIPTION))
+     WBIT(W_DESCRIPTION) | WBIT(W_FILTER))
 
 /* Each subcommand: its options (besides --server, --token, --json) and
  * how many ids follow it. */
@@ -88,6 +91,7 @@ static const struct {
 typedef struct wcli {
     cli c;
     const char *url, *event_types, *room_ids, *format, *secret, *description, *since;
+    const char *filter; /* --filter JSON (payload filter; "null" removes it on update) */
     int rotate, has_since_id;
     unsigned limit;
     uint64_t before, since_id;
@@ -141,6 +145,15 @@ static json_t *endpoint_body(const wcli *w, int *rc)
             return NULL;
         }
         json_object_set_new(b, lkeys[i], arr);
+    }
+    if (w->filter) {
+        json_t *f = json_loads(w->filter, JSON_DECODE_ANY, NULL);
+        if (!f) {
+            json_decref(b);
+            *rc = cli_usage_error("%s", "--filter is a JSON object (or null to remove it)");
+            return NULL;
+        }
+        json_object_set_new(b, "filter", f);
     }
     return b;
 }
@@ -204,7 +217,8 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
             }
             herald_webhook_config cfg = {w->url, types, nt, rooms, nr, w->format, w->secret,
                                          w->description};
-            rc = herald_webhook_create(c->server, c->token, &cfg, &out, NULL, err, sizeof(err));
+            rc = herald_webhook_create_filtered(c->server, c->token, &cfg, w->filter, &out, NULL,
+                                                err, sizeof(err));
         } else {
             char *patch = json_dumps(b, JSON_COMPACT);
             rc = patch ? herald_webhook_update(c->server, c->token, ids[0], patch, &out, NULL,
@@ -306,6 +320,7 @@ int cli_webhooks_dispatch(int argc, char **argv)
         case W_HOST: host = optarg; break;
         case W_PORT: port = optarg; break;
         case W_TOLERANCE: tolerance = optarg; break;
+        case W_FILTER: w.filter = optarg; break;
         case W_LIMIT:
             if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
                 return cli_usage_error("--limit needs a number from 1 to 1000, got '%s'", optarg);

@@ -12,6 +12,8 @@
  *   herald_webhook_deliveries  GET    /v1/webhooks/{id}/deliveries?limit=&before=
  *   herald_webhook_replay      POST   /v1/webhooks/{id}/replay         {"replayed":n}
  *   herald_webhook_retry       POST   /v1/webhooks/{id}/deliveries/{did}/retry
+ *   herald_webhook_create_filtered  POST /v1/webhooks with "filter"  201 view + secret
+ *   herald_webhook_set_filter  PATCH  /v1/webhooks/{id} {"filter":…}  view
  *
  * Each is one synchronous request (http.c); the server's answer is handed
  * back whole, as its JSON text. Values are checked by the server, so a
@@ -102,9 +104,20 @@ static int add_str(json_t *obj, const char *key, const char *value)
     return s ? json_object_set_new(obj, key, s) : -1;
 }
 
-int herald_webhook_create(const char *server, const char *token,
-                          const herald_webhook_config *cfg, char **json_out, int *status,
-                          char *errbuf, size_t errlen)
+/* Adds key: the JSON value of text (a payload filter, issue 18 item 5);
+ * NULL text adds nothing; -1 when text is not JSON. */
+static int add_json(json_t *obj, const char *key, const char *text)
+{
+    if (!text)
+        return 0;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+/* POST /v1/webhooks with cfg's fields and, if not NULL, "filter". */
+static int create(const char *server, const char *token, const herald_webhook_config *cfg,
+                  const char *filter_json, char **json_out, int *status, char *errbuf,
+                  size_t errlen)
 {
     if (json_out)
         *json_out = NULL;
@@ -120,6 +133,10 @@ int herald_webhook_create(const char *server, const char *token,
               add_list(b, "room_ids", cfg->room_ids, cfg->n_room_ids) ||
               add_str(b, "format", cfg->format) || add_str(b, "secret", cfg->secret) ||
               add_str(b, "description", cfg->description);
+    if (!bad && add_json(b, "filter", filter_json) != 0) {
+        json_decref(b);
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "filter is not JSON");
+    }
     char *body = bad ? NULL : json_dumps(b, JSON_COMPACT);
     json_decref(b);
     if (bad)
@@ -130,6 +147,43 @@ int herald_webhook_create(const char *server, const char *token,
     int rc = call(server, token, "POST", wh_path(NULL, NULL, NULL), body, json_out, status,
                   errbuf, errlen);
     free(body);
+    return rc;
+}
+
+int herald_webhook_create(const char *server, const char *token,
+                          const herald_webhook_config *cfg, char **json_out, int *status,
+                          char *errbuf, size_t errlen)
+{
+    return create(server, token, cfg, NULL, json_out, status, errbuf, errlen);
+}
+
+int herald_webhook_create_filtered(const char *server, const char *token,
+                                   const herald_webhook_config *cfg, const char *filter_json,
+                                   char **json_out, int *status, char *errbuf, size_t errlen)
+{
+    return create(server, token, cfg, filter_json, json_out, status, errbuf, errlen);
+}
+
+int herald_webhook_set_filter(const char *server, const char *token, const char *id,
+                              const char *filter_json, char **json_out, int *status,
+                              char *errbuf, size_t errlen)
+{
+    if (need_id(id, json_out, status, errbuf, errlen) != 0)
+        return HERALD_EINVAL;
+    json_t *b = json_object();
+    if (!b)
+        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
+    if (filter_json ? add_json(b, "filter", filter_json) != 0
+                    : json_object_set_new(b, "filter", json_null()) != 0) {
+        json_decref(b);
+        return herald__fail(HERALD_EINVAL, errbuf, errlen, "filter is not JSON");
+    }
+    char *patch = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    if (!patch)
+        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
+    int rc = herald_webhook_update(server, token, id, patch, json_out, status, errbuf, errlen);
+    free(patch);
     return rc;
 }
 

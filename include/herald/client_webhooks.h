@@ -169,4 +169,27 @@ HERALD_EXTERN int herald_webhook_retry(const char *server, const char *token, co
                                        uint64_t delivery_id, char **json_out, int *status,
                                        char *errbuf, size_t errlen);
 
+/* Payload filters (issue 18 item 5; the language: docs/webhooks.md,
+ * "Payload filters"). A filter is JSON text such as
+ * {"data.amount":{"$gte":100},"$or":[{"data.kind":{"$prefix":"invoice."}}]};
+ * only events it matches get deliveries. The server checks it and answers
+ * a bad one with 400 "filter: <what>, at <where>" (HERALD_EHTTP). New
+ * functions, so herald_webhook_config keeps its size (ABI). The view of
+ * an endpoint has "filter": the object, or null. */
+
+/* herald_webhook_create_filtered — herald_webhook_create with a filter
+ * (filter_json NULL: none). HERALD_EINVAL when filter_json is not JSON. */
+HERALD_EXTERN int herald_webhook_create_filtered(const char *server, const char *token,
+                                                 const herald_webhook_config *cfg,
+                                                 const char *filter_json, char **json_out,
+                                                 int *status, char *errbuf, size_t errlen);
+
+/* herald_webhook_set_filter — PATCH /v1/webhooks/{id} {"filter": …}:
+ * sets or replaces the filter; filter_json NULL (or "null", or "{}")
+ * removes it. *json_out gets the new view. */
+HERALD_EXTERN int herald_webhook_set_filter(const char *server, const char *token,
+                                            const char *id, const char *filter_json,
+                                            char **json_out, int *status, char *errbuf,
+                                            size_t errlen);
+
 #endif /* HERALD_CLIENT_WEBHOOKS_H */

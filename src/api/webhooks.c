@@ -24,6 +24,7 @@
 #include "api/router.h"
 #include "core/clock.h"
 #include "core/xalloc.h"
+#include "deliver/endpoint_filter.h"
 #include "deliver/endpoints.h"
 #include "deliver/webhooks.h"
 #include "hv_parse.h"
@@ -198,7 +199,11 @@ static void replay_work(uv_work_t *w)
             return;
         }
         for (size_t i = 0; i < got; i++) {
-            if (n < REPLAY_MAX && hv_endpoint_wants(rj->ep, evs[i])) {
+            hv_filter_subject subj;
+            hv_filter_subject_init(&subj, evs[i]);
+            int wanted = hv_endpoint_accepts(rj->ep, evs[i], &subj); /* its filter too */
+            hv_filter_subject_done(&subj);
+            if (n < REPLAY_MAX && wanted) {
                 if (n == cap)
                     ids = hv_xrealloc(ids, (cap *= 2) * sizeof(*ids));
                 ids[n++] = evs[i]->id;

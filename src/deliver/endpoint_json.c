@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/xalloc.h"
+#include "deliver/endpoint_filter.h"
 
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
@@ -63,6 +64,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->batch = ep->batch;
     c->retired = ep->retired;
     c->created_ms = ep->created_ms;
+    c->filter = hv_filter_ref(ep->filter);
     return c;
 }
 
@@ -138,7 +140,7 @@ static int any_string(const char *s)
 
 int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", NULL};
+    static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter", NULL};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -175,6 +177,13 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
         free_list(types, nt);
         return -1;
     }
+    hv_endpoint_filter_change filter;
+    if (hv_endpoint_filter_read(body, &filter, err, errlen) != 0) {
+        free_list(types, nt);
+        free_list(rooms, nr);
+        return -1;
+    }
+    hv_endpoint_filter_set(ep, &filter);
     /* Everything is valid: apply. */
     if (url) {
         free(ep->url);
@@ -223,6 +232,7 @@ json_t *hv_endpoint_view(const hv_endpoint *ep, int with_secret)
     if (!ep->enabled && ep->disabled_ms > 0)
         hv_time_iso8601(ep->disabled_ms, when);
     json_object_set_new(j, "disabled_at", !ep->enabled && ep->disabled_ms > 0 ? json_string(when) : json_null());
+    hv_endpoint_filter_view(ep, j);
     if (with_secret)
         json_object_set_new(j, "secret", json_string(ep->secret));
     return j;
@@ -241,6 +251,7 @@ char *hv_endpoint_record(const hv_endpoint *ep)
         json_object_set_new(j, "batch", json_true());
     if (ep->disabled_ms) /* absent = not known (enabled, or disabled before it was recorded) */
         json_object_set_new(j, "disabled_ms", json_integer((json_int_t)ep->disabled_ms));
+    hv_endpoint_filter_record(ep, j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -284,6 +295,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     ep->retired = json_is_true(json_object_get(j, "retired"));
     ep->batch = ep->room_webhook && json_is_true(json_object_get(j, "batch"));
     ep->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+    hv_endpoint_filter_load(ep, j);
     json_decref(j);
     return ep;
 }

@@ -22,6 +22,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "deliver/endpoint_filter.h"
 #include "deliver/endpoint_json.h"
 #include "deliver/webhooks.h"
 #include "store/outbox.h"
@@ -56,6 +57,7 @@ void hv_endpoint_unref(hv_endpoint *ep)
     free(ep->prev_secret);
     free(ep->description);
     free(ep->disabled_reason);
+    hv_filter_unref(ep->filter);
     free(ep);
 }
 
@@ -203,9 +205,11 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
     size_t it;
     hv_endpoint *retire = NULL;
     int crash = !strcmp(ev->type, "component.crashed") || !strcmp(ev->type, "herald.endpoint_disabled");
+    hv_filter_subject subj; /* ev's data, parsed once for all the filters that look at it */
+    hv_filter_subject_init(&subj, ev);
     for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
         hv_endpoint *ep = m->value;
-        if (!hv_endpoint_wants(ep, ev) || (crash && about(ev, ep->id)))
+        if (!hv_endpoint_accepts(ep, ev, &subj) || (crash && about(ev, ep->id)))
             continue;
         /* A disabled endpoint gets no rows (issue 13, defect 8): rows for
          * it would pin their events against retention for as long as it
@@ -222,6 +226,7 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
         replace(e, c, kv);
     }
     uv_mutex_unlock(&e->mu);
+    hv_filter_subject_done(&subj);
 }
 
 char *hv_endpoints_list_json(hv_endpoints *e)

@@ -51,6 +51,7 @@ typedef struct hv_endpoint {
                                * bodies are ServerMessage{notification_batch} (webhooks.c) */
     int retired;              /* room deleted: matches nothing more */
     int64_t created_ms;
+    struct hv_filter *filter; /* payload filter (event_filter.h), NULL: none; shared by snapshots */
 } hv_endpoint;
 
 typedef struct hv_endpoints hv_endpoints;
