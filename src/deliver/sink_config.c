@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "deliver/event_filter.h"
 
 /* Janus event-handler mask labels, their type bits and herald's types. */
 static const struct {
@@ -208,6 +209,14 @@ static int parse_key(hv_sink_spec *s, const char *k, json_t *v, char *err, size_
         s->start_at_beginning = !strcmp(w, "beginning");
         return 0;
     }
+    if (!strcmp(k, "filter")) {
+        char ferr[300];
+        hv_filter_unref(s->filter);
+        s->filter = hv_filter_compile(v, ferr, sizeof(ferr));
+        if (!s->filter && ferr[0])
+            return fail(err, errlen, "sink '%s': %s", s->name, ferr);
+        return 0;
+    }
     if (!strcmp(k, "config")) {
         if (!json_is_object(v))
             return fail(err, errlen, "sink '%s': \"config\" must be an object", s->name);
@@ -287,6 +296,7 @@ void hv_sink_specs_free(hv_sink_spec *specs, size_t n)
             free(s->globs[g]);
         free(s->globs);
         free(s->config_json);
+        hv_filter_unref(s->filter);
     }
     free(specs);
 }

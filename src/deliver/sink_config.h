@@ -7,6 +7,7 @@
  *               "events": ["room.*", "peer.*"],      (or "sessions,core", or 257)
  *               "batch": {"max_events": 100, "max_delay_ms": 200},
  *               "retry": {"initial_ms": 500, "max_ms": 60000},
+ *               "filter": {"data.amount": {"$gte": 100}},  (event_filter.h)
  *               "crash_after_s": 300, "start": "end",
  *               "config": {"path": "/var/log/herald.jsonl"}}]}
  *
@@ -34,6 +35,7 @@ typedef struct hv_sink_spec {
     double crash_after_s;  /* failing this long marks it crashed (default 300) */
     int start_at_beginning; /* a new sink starts at the oldest retained event */
     char *config_json;     /* the module's own settings, compact JSON ("{}") */
+    struct hv_filter *filter; /* "filter": a payload filter (event_filter.h), NULL: none */
 } hv_sink_spec;
 
 /* Parses the "sinks" value (a JSON array) of the config file, given as

@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "deliver/sink_config.h"
+#include "deliver/event_filter.h"
 #include "deliver/sink_module.h"
 #include "hub/hub.h"
 #include "net/server.h"
@@ -166,6 +167,19 @@ static void deliver(sink *k)
     k->mod.table->deliver(k->inst, &k->batch);
 }
 
+/* The sink's payload filter ("filter", issue 18 item 5); its own parse
+ * of the data: each sink runs on its own thread. */
+static int sink_filter_passes(const hv_sink_spec *spec, const hv_event *ev)
+{
+    if (!spec->filter)
+        return 1;
+    hv_filter_subject subj;
+    hv_filter_subject_init(&subj, ev);
+    int r = hv_filter_match(spec->filter, &subj);
+    hv_filter_subject_done(&subj);
+    return r;
+}
+
 /* Takes the matching events of a page as the next batch (the others are
  * skipped); 1 when there is one, 0 when the page had none. */
 static int build_batch(sink *k, hv_event **page, size_t n)
@@ -177,7 +191,7 @@ static int build_batch(sink *k, hv_event **page, size_t n)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         hv_event *ev = page[i];
-        if (!hv_sink_spec_wants(k->spec, ev->type)) {
+        if (!hv_sink_spec_wants(k->spec, ev->type) || !sink_filter_passes(k->spec, ev)) {
             hv_event_unref(ev);
             continue;
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver/event_filter.h"
 #include "deliver/sink_config.h"
 
 static void expect_error(const char *json, const char *msg)
@@ -132,9 +133,29 @@ static void errors(void **state)
     hv_sink_specs_free(s, n);
 }
 
+/* "filter": a payload filter (issue 18 item 5), checked at start. */
+static void filters(void **state)
+{
+    (void)state;
+    hv_sink_spec *s;
+    size_t n;
+    char err[512];
+    assert_int_equal(hv_sink_specs_parse("[{\"name\":\"a\",\"module\":\"f\",\"filter\":{\"data.n\":{\"$gt\":1}}},"
+                                         "{\"name\":\"b\",\"module\":\"f\",\"filter\":{}},{\"name\":\"c\",\"module\":\"f\"}]",
+                                         &s, &n, err, sizeof(err)), 0);
+    assert_non_null(s[0].filter);
+    assert_string_equal(hv_filter_text(s[0].filter), "{\"data.n\":{\"$gt\":1}}");
+    assert_null(s[1].filter); /* {}: none */
+    assert_null(s[2].filter);
+    hv_sink_specs_free(s, n);
+    expect_error("[{\"name\":\"a\",\"module\":\"f\",\"filter\":{\"data.n\":{\"$gt\":\"1\"}}}]",
+                 "sink 'a': filter: $gt takes a number, at data.n.$gt");
+    expect_error("[{\"name\":\"a\",\"module\":\"f\",\"filter\":[]}]", "sink 'a': filter: must be a JSON object, at the top");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(defaults_and_settings), cmocka_unit_test(janus_masks),
-                                       cmocka_unit_test(errors)};
+                                       cmocka_unit_test(errors), cmocka_unit_test(filters)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
