@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_webhook_body.c — libFuzzer target for webhook endpoint bodies
  * (POST/PATCH /v1/webhooks): validation, then the API view and the stored
- * record round trip of whatever is accepted. */
+ * record round trip of whatever is accepted, its payload filter too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "deliver/endpoint_json.h"
+#include "deliver/event_filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hv_endpoint *back = hv_endpoint_from_record(rec);
         if (!back)
             abort(); /* an accepted endpoint must survive a restart */
+        if (!ep->filter != !back->filter || (ep->filter && strcmp(hv_filter_text(ep->filter), hv_filter_text(back->filter))))
+            abort(); /* and so must its payload filter (issue 18 item 5) */
         hv_endpoint_unref(back);
         free(rec);
     }
