@@ -232,6 +232,7 @@ typedef struct lg_wh_cfg {
     char **server_argv;  /* recovery: the server command (after "--") */
     int server_argc;
     const char *server_log;
+    const char *filter;  /* throughput: each endpoint's payload filter (JSON), or NULL */
 } lg_wh_cfg;
 int lg_wh_throughput(const lg_wh_cfg *c);
 int lg_wh_recovery(const lg_wh_cfg *c);

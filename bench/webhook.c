@@ -175,6 +175,9 @@ static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const cha
     snprintf(url, sizeof url, "http://%s:%d/v1/webhooks", c->host, c->port);
     json_t *req = json_pack("{s:s, s:s, s:s}", "url", target_url, "secret", secret, "description",
                             "herald bench");
+    json_t *filter = c->filter ? json_loads(c->filter, 0, NULL) : NULL;
+    if (filter) /* --wh-filter: a payload filter (issue 18 item 5) */
+        json_object_set_new(req, "filter", filter);
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     lg_membuf b = {0};
