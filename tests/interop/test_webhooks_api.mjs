@@ -20,7 +20,8 @@ after(async () => {
 const api = (method, path, body, token) => hapi(herald.url, method, path, body, token);
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const VIEW_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason', 'enabled', 'event_types', 'format', 'id',
-  'room_ids', 'room_webhook', 'url'];
+  'room_ids', 'room_webhook', 'url',
+  'filter']; // issue 18 item 5: the payload filter, null when none
 const secretOf = (n) => 'whsec_' + randomBytes(n).toString('base64');
 
 function assertSecret(s) {
@@ -49,6 +50,7 @@ test('create with only a url: defaults, and the secret in this answer only', asy
   assert.equal(ep.disabled_reason, null);
   assert.equal(ep.disabled_at, null);
   assert.equal(ep.room_webhook, false);
+  assert.equal(ep.filter, null);
   assert.match(ep.created_at, ISO_Z);
   assert.ok(Math.abs(Date.parse(ep.created_at) - Date.now()) < 10000);
   assertSecret(ep.secret);
