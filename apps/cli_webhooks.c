@@ -219,6 +219,11 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
                                          w->description};
             rc = herald_webhook_create_filtered(c->server, c->token, &cfg, w->filter, &out, NULL,
                                                 err, sizeof(err));
+        } else if (w->filter && json_object_size(b) == 1) {
+            /* only --filter: the client library's call for it ("null" removes) */
+            json_t *f = json_object_get(b, "filter");
+            rc = herald_webhook_set_filter(c->server, c->token, ids[0], json_is_null(f) ? NULL : w->filter,
+                                           &out, NULL, err, sizeof(err));
         } else {
             char *patch = json_dumps(b, JSON_COMPACT);
             rc = patch ? herald_webhook_update(c->server, c->token, ids[0], patch, &out, NULL,

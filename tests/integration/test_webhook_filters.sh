@@ -52,8 +52,9 @@ expect_eq "they came again, in order" "1 4 7 1 4 7 " "$(received)"
 eventually settled
 
 # --- PATCH replaces it
-up=$("$CLI" webhooks update "$A" --filter '{"data.kind":"refund","room_id":"shop"}')
-expect_eq "webhooks update --filter replaces it" '{"data.kind":"refund","room_id":"shop"}' "$(echo "$up" | jq -c .filter)"
+up=$("$CLI" webhooks update "$A" --description refunds --filter '{"data.kind":"refund","room_id":"shop"}')
+expect_eq "webhooks update --filter replaces it (with another field: one PATCH)" \
+  '{"data.kind":"refund","room_id":"shop"} refunds' "$(echo "$up" | jq -j '.filter|tojson' ; echo " $(echo "$up" | jq -r .description)")"
 pub pay.done '{"n":8,"amount":900,"kind":"invoice.paid"}'     # no more
 pub pay.done '{"n":9,"kind":"refund"}'                        # yes now
 wait_n 9
@@ -86,7 +87,7 @@ wait_n 11
 expect_eq "and applies it" "1 4 7 1 4 7 9 11 " "$(received)"
 eventually settled
 
-# --- null removes it: everything of its types comes again
+# --- null removes it (only --filter: herald_webhook_set_filter): everything of its types comes again
 up=$("$CLI" webhooks update "$A" --filter null)
 expect_eq "webhooks update --filter null removes it" null "$(echo "$up" | jq -c .filter)"
 pub pay.done '{"n":12}'
