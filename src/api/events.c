@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/idempotency.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "codec/envelope.h"
@@ -44,17 +45,73 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
     hv_conn_release(c);
 }
 
+/* A publish with idempotency keys: the connection and its keys. */
+typedef struct idem_pub {
+    hv_conn *conn;
+    hv_api_idem *idem;
+} idem_pub;
+
+static void publish_idem_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
+{
+    idem_pub *p = arg;
+    if (status != 0) {
+        publish_done(l, p->conn, status, evs, n);
+    } else {
+        hv_api_idem_answer(p->conn, p->idem, evs, n);
+        hv_conn_flush(p->conn);
+        hv_conn_release(p->conn);
+    }
+    hv_api_idem_free(p->idem);
+    free(p);
+}
+
+/* Parses the body; with keys (header or per event) queues an idempotent
+ * publish and returns 1; 0 with the events when there is no key; -1
+ * after answering 400. */
+static int parse_publish(hv_conn *c, hv_http_req *r, hv_event ***evs, size_t *n)
+{
+    char err[320], **keys;
+    const char *header = hv_http_header_get(r, "idempotency-key");
+    if (hv_api_idem_header(c, header) != 0)
+        return -1;
+    if (hv_event_parse_publish_keys(r->body, r->body_len, evs, n, &keys, err, sizeof(err)) != 0) {
+        hv_http_error(c, 400, "%s", err);
+        return -1;
+    }
+    for (size_t i = 0; header && i < *n; i++)
+        if (keys[i]) {
+            hv_idem_keys_free(keys, *n);
+            for (size_t j = 0; j < *n; j++)
+                hv_event_unref((*evs)[j]);
+            free(*evs);
+            hv_http_error(c, 400, "events[%zu].idempotency_key: use the Idempotency-Key header or "
+                                  "idempotency_key per event, not both", i);
+            return -1;
+        }
+    hv_api_idem *m = hv_api_idem_new(header, r->body, r->body_len, *evs, *n, keys);
+    if (!m)
+        return 0;
+    idem_pub *p = hv_xmalloc(sizeof(*p));
+    *p = (idem_pub){c, m};
+    hv_conn_hold(c);
+    if (hv_hub_publish_idem(c->loop->srv->hub, *evs, *n, m->claims, m->n, c->loop,
+                            publish_idem_done, p) != 0) {
+        hv_http_error(c, 503, "server is shutting down");
+        hv_conn_release(c);
+        hv_api_idem_free(m);
+        free(p);
+    }
+    return 1;
+}
+
 void hv_api_publish(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
         return;
     hv_event **evs;
     size_t n;
-    char err[256];
-    if (hv_event_parse_publish(r->body, r->body_len, &evs, &n, err, sizeof(err)) != 0) {
-        hv_http_error(c, 400, "%s", err);
+    if (parse_publish(c, r, &evs, &n) != 0)
         return;
-    }
     /* The connection is not paused: net/http.c keeps whatever the client
      * sends meanwhile and stops reading only then, so the common case (one
      * request at a time) costs no epoll_ctl pair per publish. */

@@ -89,6 +89,8 @@ static const opt options[] = {
     O("ping-interval", OPT_DOUBLE, ping_interval_s, "seconds between WebSocket pings; no pong within it closes (default 30)"),
     O("retention-events", OPT_U64, retention_events, "keep at most this many events (default 1000000, 0 = no limit)"),
     O("retention-age", OPT_DOUBLE, retention_age_s, "drop events older than this many seconds (default 604800, 0 = no limit)"),
+    O("idempotency-window", OPT_DOUBLE, idempotency_window_s,
+      "seconds an Idempotency-Key of a publish is remembered; a repeat within it stores nothing new and gets the first ids (default 86400)"),
     O("sync-full", OPT_BOOL, sync_full, "fsync every group commit, power-loss safe (default 1)"),
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
     O("jwt-secret", OPT_STR, jwt_secret, "HS256 secret of user tokens (JWT); unset = user tokens refused"),
@@ -193,6 +195,7 @@ static void set_defaults(hv_config *c)
     c->auth_fail_addresses = 16384;
     c->retention_events = 1000000;
     c->retention_age_s = 7 * 24 * 3600;
+    c->idempotency_window_s = 24 * 3600;
     c->sync_full = 1;
     c->open_metrics = 1;
     strcpy(c->webhook_retry_schedule, "5,300,1800,7200,18000,36000,36000");

@@ -50,6 +50,7 @@ typedef struct hv_config {
     double ping_interval_s;        /* WebSocket ping period; a pong must come within it */
     uint64_t retention_events;     /* keep at most this many events (0 = no limit) */
     double retention_age_s;        /* drop events older than this (0 = no limit) */
+    double idempotency_window_s;   /* how long a publish's idempotency key is remembered */
     int sync_full;                 /* fsync each group commit */
     int open_metrics;              /* /metrics without token */
     char jwt_secret[512];          /* HS256 secret of user tokens; "" = user tokens off */

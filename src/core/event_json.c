@@ -30,6 +30,7 @@ typedef struct where {
     long index;
     char *err;
     size_t errlen;
+    char **keys; /* NULL: idempotency_key is an unknown field */
 } where;
 
 static void fail(const where *w, const char *field, const char *fmt, ...)
@@ -98,7 +99,7 @@ static int check_keys(json_t *obj, const where *w)
     json_t *v;
     json_object_foreach(obj, key, v) {
         if (strcmp(key, "type") && strcmp(key, "data") && strcmp(key, "room_id") &&
-            strcmp(key, "user_id")) {
+            strcmp(key, "user_id") && (!w->keys || strcmp(key, "idempotency_key"))) {
             char safe[68];
             printable(key, safe, 64);
             fail(w, NULL, "unknown field \"%s\"", safe);
@@ -154,6 +155,37 @@ static int check_id(json_t *obj, const char *field, const char **out, const wher
     return 0;
 }
 
+int hv_idem_key_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > HV_IDEM_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* The optional per-event idempotency_key, copied to w->keys[index]. */
+static int check_idem_key(json_t *obj, const where *w)
+{
+    json_t *v = json_object_get(obj, "idempotency_key");
+    size_t i = w->index < 0 ? 0 : (size_t)w->index;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || !hv_idem_key_valid(json_string_value(v), json_string_length(v))) {
+        fail(w, "idempotency_key", "must be 1 to %d printable ASCII characters (no spaces)",
+             HV_IDEM_KEY_MAX);
+        return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (w->keys[j] && !strcmp(w->keys[j], json_string_value(v))) {
+            fail(w, "idempotency_key", "repeats the key of events[%zu] in this request", j);
+            return -1;
+        }
+    w->keys[i] = hv_xstrdup(json_string_value(v));
+    return 0;
+}
+
 /* Validates one object and makes its event; NULL (and err set) if invalid. */
 static hv_event *parse_one(json_t *obj, const where *w)
 {
@@ -171,6 +203,8 @@ static hv_event *parse_one(json_t *obj, const where *w)
         fail(w, "data", "must be an object");
         return NULL;
     }
+    if (w->keys && check_idem_key(obj, w) != 0)
+        return NULL;
     char *text = json_is_object(data) ? json_dumps(data, JSON_COMPACT) : NULL;
     if (json_is_object(data) && !text)
         abort();
@@ -238,9 +272,17 @@ static int check_batch_size(json_t *root, const where *w)
 int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t *n,
                            char *err, size_t errlen)
 {
-    where w = {-1, err, errlen};
+    return hv_event_parse_publish_keys(body, len, out, n, NULL, err, errlen);
+}
+
+int hv_event_parse_publish_keys(const char *body, size_t len, hv_event ***out, size_t *n,
+                                char ***keys, char *err, size_t errlen)
+{
+    where w = {-1, err, errlen, NULL};
     *out = NULL;
     *n = 0;
+    if (keys)
+        *keys = NULL;
     if (err && errlen)
         err[0] = 0;
     json_t *root = load_body(body, len, &w);
@@ -253,6 +295,8 @@ int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t
     }
     size_t count = is_array ? json_array_size(root) : 1;
     hv_event **evs = hv_xcalloc(count, sizeof(*evs));
+    if (keys)
+        w.keys = hv_xcalloc(count, sizeof(*w.keys));
     int rc = 0;
     if (is_array) {
         rc = parse_array(root, evs, &w);
@@ -264,6 +308,17 @@ int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t
     if (rc == 0) {
         *out = evs;
         *n = count;
+        if (keys)
+            *keys = w.keys;
+    } else if (keys) {
+        hv_idem_keys_free(w.keys, count);
     }
     return rc;
+}
+
+void hv_idem_keys_free(char **keys, size_t n)
+{
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
 }

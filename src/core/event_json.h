@@ -26,6 +26,18 @@
 int hv_event_parse_publish(const char *body, size_t len, hv_event ***out, size_t *n,
                            char *err, size_t errlen);
 
+/* hv_event_parse_publish, also accepting an optional "idempotency_key"
+ * per event (1..HV_IDEM_KEY_MAX printable ASCII characters, no spaces;
+ * unique within the request). *keys (when keys is not NULL) is a malloc'd
+ * array of *n strings, NULL for an event without a key; free it with
+ * hv_idem_keys_free. */
+#define HV_IDEM_KEY_MAX 255
+int hv_event_parse_publish_keys(const char *body, size_t len, hv_event ***out, size_t *n,
+                                char ***keys, char *err, size_t errlen);
+void hv_idem_keys_free(char **keys, size_t n);
+/* 1 when s (len bytes) is a valid idempotency key. */
+int hv_idem_key_valid(const char *s, size_t len);
+
 /* 1 when s is a valid event type name. */
 int hv_event_type_valid(const char *s);
 

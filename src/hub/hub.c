@@ -42,11 +42,14 @@
 #include "core/xalloc.h"
 #include "hub/catchup.h"
 #include "hub/follower.h"
+#include "hub/idem.h"
 #include "hub/replica.h"
 #include "net/server.h"
 #include "store/outbox.h"
 
 #define PRUNE_EVERY_MS 1000
+
+struct pub_req;
 
 typedef struct pub_req {
     struct pub_req *next;
@@ -58,6 +61,9 @@ typedef struct pub_req {
     hv_publish_done done;
     void *arg;
     int status;
+    hv_idem_claim *idem;  /* the caller's (hub/idem.c); NULL: no keys */
+    size_t nidem;
+    unsigned char *skip;  /* with idem: events not to store */
 } pub_req;
 
 struct hv_hub {
@@ -75,6 +81,10 @@ struct hv_hub {
     hv_catchup *catchup;   /* catch-ups on request (NULL without a replica) */
     int64_t last_stamp;    /* the newest created_at stamped (core/created_at.h) */
 };
+
+static int hub_queue(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
+                     hv_idem_claim *claims, size_t nclaims, hv_loop *origin,
+                     hv_publish_done done, void *arg);
 
 void hv_kvlist_put(hv_kvlist *l, const char *ns, const char *key, const char *value)
 {
@@ -145,6 +155,7 @@ static void free_req(pub_req *r)
     for (size_t i = 0; i < r->n; i++)
         hv_event_unref(r->evs[i]);
     free(r->evs);
+    free(r->skip);
     hv_kvlist_clear(&r->kv);
     free(r);
 }
@@ -196,17 +207,30 @@ typedef struct group {
     size_t nrows, cap;
     size_t cur;             /* the event being matched */
     int64_t now;
+    hv_idem_put *idem;      /* the new keys, event indexes in the group */
+    size_t nidem;
 } group;
+
+/* How many of the request's events before index i are stored. */
+static size_t kept_before(const pub_req *r, size_t i)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < i; j++)
+        n += !r->skip[j];
+    return n;
+}
 
 static void gather(group *g, pub_req *list)
 {
-    size_t nkv = 0, npres = 0;
+    size_t nkv = 0, npres = 0, nidem = 0;
     for (pub_req *r = list; r; r = r->next) {
         g->n += r->n;
         nkv += r->kv.n;
         npres += r->kv.npresence;
+        nidem += r->nidem;
     }
     g->evs = hv_xmalloc((g->n + 1) * sizeof(*g->evs));
+    g->idem = hv_xmalloc((nidem + 1) * sizeof(*g->idem));
     g->kv = hv_xmalloc((nkv + 1) * sizeof(*g->kv));
     g->pres = hv_xmalloc((npres + 1) * sizeof(*g->pres));
     size_t k = 0;
@@ -217,11 +241,18 @@ static void gather(group *g, pub_req *list)
                 op.event_index += k; /* the request's events start at k */
             g->pres[g->npres++] = op;
         }
+        for (size_t i = 0; i < r->nidem; i++)
+            if (r->idem[i].state == HV_IDEM_NEW && !r->skip[r->idem[i].first])
+                g->idem[g->nidem++] = (hv_idem_put){r->idem[i].key, r->idem[i].hash,
+                                                    k + kept_before(r, r->idem[i].first),
+                                                    r->idem[i].count};
         for (size_t i = 0; i < r->n; i++)
-            g->evs[k++] = r->evs[i];
+            if (!r->skip || !r->skip[i])
+                g->evs[k++] = r->evs[i];
         for (size_t i = 0; i < r->kv.n; i++)
             g->kv[g->nkv++] = r->kv.items[i];
     }
+    g->n = k; /* events of replayed or refused keys left out */
 }
 
 static void add_row(void *arg, const char *endpoint_id)
@@ -257,6 +288,7 @@ static void group_free(group *g)
     free(g->rows);
     free(g->kv);
     free(g->pres);
+    free(g->idem);
     hv_kvlist_clear(&g->kv_extra);
     free(g->evs);
 }
@@ -416,10 +448,64 @@ static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
     return list;
 }
 
+/* Screens the idempotency keys of the group's requests (hub/idem.c) and
+ * takes out of *list those that must wait for the next group; returns
+ * them, in order. */
+static pub_req *idem_screen(hv_hub *hub, pub_req **list)
+{
+    size_t keys = 0;
+    for (pub_req *r = *list; r; r = r->next)
+        keys += r->nidem;
+    if (keys == 0)
+        return NULL;
+    double window = hub->srv->cfg.idempotency_window_s;
+    int64_t since = hv_now_ms() - (int64_t)(window * 1000);
+    hv__idem_set set;
+    hv__idem_set_init(&set, keys);
+    pub_req *waiting = NULL, **wtail = &waiting, **p = list;
+    while (*p) {
+        pub_req *r = *p;
+        if (r->nidem && hv__idem_screen(hub->srv->store, since, &set, r->idem, r->nidem,
+                                        r->skip, r->n)) {
+            *p = r->next;
+            r->next = NULL;
+            *wtail = r;
+            wtail = &r->next;
+        } else {
+            p = &r->next;
+        }
+    }
+    hv__idem_set_free(&set);
+    return waiting;
+}
+
+/* Puts requests back at the head of the queue, for the next group. */
+static void requeue(hv_hub *hub, pub_req *waiting)
+{
+    if (!waiting)
+        return;
+    pub_req *last = waiting;
+    size_t n = 1;
+    while (last->next)
+        last = last->next, n++;
+    uv_mutex_lock(&hub->mu);
+    last->next = hub->head;
+    hub->head = waiting;
+    if (!hub->tail)
+        hub->tail = last;
+    hub->queued += n;
+    uv_mutex_unlock(&hub->mu);
+}
+
 static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
     const hv_hub_hooks *h = &hub->hooks;
+    pub_req *waiting = hv_store_available(srv->store, NULL, 0) ? idem_screen(hub, &list) : NULL;
+    if (!list) {
+        requeue(hub, waiting);
+        return;
+    }
     group g = {0};
     gather(&g, list);
     match_endpoints(h, &g);
@@ -427,7 +513,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
     /* Here, in commit order, so stamps increase with the ids. */
     hv_created_stamp(g.evs, g.n, hv_now_ms(), &hub->last_stamp);
     uint64_t t0 = uv_hrtime();
-    hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows, g.pres, g.npres};
+    hv_commit c = {g.evs, g.n, g.kv, g.nkv, g.rows, g.nrows, g.pres, g.npres, g.idem, g.nidem};
     int status = HV_PUBLISH_REFUSED;
     if (hv_store_available(srv->store, NULL, 0)) {
         status = hv_store_commit(srv->store, &c);
@@ -455,6 +541,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
         hv_follower_after(hub->follower, last, after);
     else
         hv_after_post(after);
+    requeue(hub, waiting);
 }
 
 static void maybe_prune(hv_hub *hub)
@@ -475,6 +562,10 @@ static void maybe_prune(hv_hub *hub)
     if (n > 0)
         atomic_fetch_add_explicit(&hub->srv->metrics.events_pruned, (uint64_t)n, memory_order_relaxed);
     if (n >= HV_STORE_PRUNE_BATCH) /* more to delete: again after the commits waiting now */
+        hub->next_prune = now;
+    /* Idempotency keys past their window (a lookup already ignores them). */
+    if (hv_store_idem_prune(hub->srv->store, hv_now_ms() - (int64_t)(cfg->idempotency_window_s * 1000)) >=
+        HV_IDEM_PRUNE_BATCH)
         hub->next_prune = now;
 }
 
@@ -578,10 +669,28 @@ int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
     return hv_hub_commit(hub, evs, n, NULL, NULL, origin, done, arg);
 }
 
+int hv_hub_publish_idem(hv_hub *hub, hv_event **evs, size_t n, hv_idem_claim *claims,
+                        size_t nclaims, hv_loop *origin, hv_publish_done done, void *arg)
+{
+    return hub_queue(hub, evs, n, NULL, NULL, claims, nclaims, origin, done, arg);
+}
+
 int hv_hub_commit(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
                   hv_loop *origin, hv_publish_done done, void *arg)
 {
+    return hub_queue(hub, evs, n, kv, after, NULL, 0, origin, done, arg);
+}
+
+static int hub_queue(hv_hub *hub, hv_event **evs, size_t n, hv_kvlist *kv, hv_after *after,
+                     hv_idem_claim *claims, size_t nclaims, hv_loop *origin,
+                     hv_publish_done done, void *arg)
+{
     pub_req *r = hv_xcalloc(1, sizeof(*r));
+    if (nclaims) {
+        r->idem = claims;
+        r->nidem = nclaims;
+        r->skip = hv_xcalloc(n ? n : 1, 1);
+    }
     r->evs = evs;
     r->n = n;
     r->after = after;

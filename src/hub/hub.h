@@ -18,6 +18,7 @@
 #include "hub/catchup.h"
 #include "hub/hooks.h"
 #include "net/loop.h"
+#include "store/idem.h"
 #include "store/shared.h"
 #include "store/store.h"
 
@@ -64,6 +65,31 @@ size_t hv_hub_queued(hv_hub *hub);
  * their 503 at once instead of waiting on a store that does not answer. */
 int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
                    hv_publish_done done, void *arg);
+
+/* An idempotency key of a publish (store/idem.h; issue 18 item 1): it
+ * covers events first..first+count-1 of the request (all of them for an
+ * Idempotency-Key header, one for a per-event idempotency_key). The
+ * caller owns the claims and reads what the hub wrote into them in its
+ * done callback: state, and for HV_IDEM_REPLAYED the ids the key got the
+ * first time (ids, malloc'd: the caller frees them). Events of a replayed
+ * claim are not stored (id 0); a conflict (same key, other hash) or a
+ * failed lookup stores none of the request's events. */
+enum { HV_IDEM_NEW, HV_IDEM_REPLAYED, HV_IDEM_CONFLICT, HV_IDEM_ERROR };
+typedef struct hv_idem_claim {
+    const char *key;
+    char hash[HV_IDEM_HASH_HEX + 1];
+    size_t first, count;
+    int state;
+    uint64_t *ids;
+    size_t nids;
+} hv_idem_claim;
+
+/* hv_hub_publish with idempotency keys (nclaims may be 0). A key already
+ * recorded within --idempotency-window is looked up on the commit thread
+ * before the commit; a request whose key an earlier request of the same
+ * group claims waits for the next group, so it sees that key recorded. */
+int hv_hub_publish_idem(hv_hub *hub, hv_event **evs, size_t n, hv_idem_claim *claims,
+                        size_t nclaims, hv_loop *origin, hv_publish_done done, void *arg);
 
 /* How to take back an in-memory change made ahead of its commit. The
  * registries (rooms, webhook endpoints) change memory, then commit; when

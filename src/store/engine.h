@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "store/idem.h"
 #include "store/outbox.h"
 #include "store/store.h"
 
@@ -67,6 +68,10 @@ typedef struct hv_store_engine {
     int (*load_events)(hv_outbox *ob, const uint64_t *ids, size_t n, hv_event **out);
     int (*record)(hv_outbox *ob, hv_attempt *a, size_t n);
     int (*retry)(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
+    /* idempotency keys (store/idem.h; NULL: not kept) */
+    int (*idem_get)(hv_store *st, const char *key, int64_t since_ms, char *hash, uint64_t **ids,
+                    size_t *n);
+    long (*idem_prune)(hv_store *st, int64_t before_ms);
     long (*insert)(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
                    int64_t now_ms, uint64_t *first_id);
 } hv_store_engine;

@@ -45,6 +45,9 @@ typedef struct hv_commit {
      * outbox rows get id 0). Ignored by a store that is one node's. */
     const hv_presence_op *presence;
     size_t npresence;
+    /* Idempotency keys recorded with the events (store/idem.h). */
+    const struct hv_idem_put *idem;
+    size_t nidem;
 } hv_commit;
 
 /* hv_store_append_kv plus outbox rows, one transaction (hub thread). */

@@ -277,6 +277,7 @@ static void sq_close(hv_store *base)
     }
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(st->w[i]);
+    hv_sqlite_idem_finalize(st);
     for (int i = 0; i < OW_COUNT; i++)
         sqlite3_finalize(st->ow[i]);
     sqlite3_close(st->db);
@@ -333,6 +334,8 @@ static int commit_txn(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now)
             return -1;
     if (c->noutbox > 0 && hv_sqlite_outbox_rows(st, c, base, now) != 0)
         return -1;
+    if (c->nidem > 0 && hv_sqlite_idem_rows(st, c, base, now) != 0)
+        return -1;
     sqlite3_stmt *meta = st->w[W_META];
     bind_u64(meta, 1, base + c->n);
     sqlite3_bind_int64(meta, 2, now);
@@ -344,7 +347,7 @@ static int commit_txn(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t now)
 static int sq_commit(hv_store *store, hv_commit *c)
 {
     hv_sqlite *st = hv_sqlite_of(store);
-    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0)
+    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0 && c->nidem == 0)
         return 0;
     uint64_t base = atomic_load(&st->last_id);
     int64_t now = hv_now_ms();
@@ -588,6 +591,8 @@ static int sq_history(hv_store *base, const hv_history_query *q, hv_event ***out
 static const hv_store_engine sqlite_engine = {
     .name = "sqlite",
     .close = sq_close,
+    .idem_get = hv_sqlite_idem_get,
+    .idem_prune = hv_sqlite_idem_prune,
     .commit = sq_commit,
     .kv_load = sq_kv_load,
     .history = sq_history,

@@ -51,6 +51,7 @@ typedef struct hv_sqlite {
     sqlite3 *db; /* the writer connection */
     sqlite3_stmt *w[W_COUNT];
     sqlite3_stmt *ow[OW_COUNT];
+    sqlite3_stmt *idem[3]; /* sqlite_idem.c, prepared on first use */
     int sync_full;
     int64_t last_time_ms; /* writer thread only */
     uint64_t horizon;     /* writer thread only: every id >= horizon is retained */
@@ -125,6 +126,14 @@ int hv_sqlite_outbox_rows(hv_sqlite *st, hv_commit *c, uint64_t base, int64_t no
  * finished outbox rows created before cutoff_ms and of attempts made
  * before it (except those of pending rows). 0 or -1. */
 int hv_sqlite_outbox_prune(hv_sqlite *st, int64_t cutoff_ms);
+
+/* sqlite_idem.c: records the commit's idempotency keys inside the open
+ * transaction (events have ids base + 1 ...); 0 or -1. */
+int hv_sqlite_idem_rows(hv_sqlite *st, const hv_commit *c, uint64_t base, int64_t now);
+void hv_sqlite_idem_finalize(hv_sqlite *st);
+int hv_sqlite_idem_get(hv_store *st, const char *key, int64_t since_ms, char *hash,
+                       uint64_t **ids, size_t *n);
+long hv_sqlite_idem_prune(hv_store *st, int64_t before_ms);
 
 /* The engine's operations in sqlite_outbox.c and sqlite_audience.c (engine.h). */
 char *hv_sqlite_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,

@@ -67,6 +67,11 @@ static const char *const migrations[] = {
      * the page (store/sqlite_audience.c; issue 13). events_room_id also holds the
      * room events addressed to users, which a room's audience skips. */
     "CREATE INDEX events_room_audience ON events(room_id, id) WHERE user_id IS NULL AND room_id IS NOT NULL;",
+    /* 7: idempotency keys of publishes (store/sqlite_idem.c, issue 18):
+     * the hash of what was published under the key and the ids it got. */
+    "CREATE TABLE idempotency(key TEXT PRIMARY KEY, hash TEXT NOT NULL, ids TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_time ON idempotency(time_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

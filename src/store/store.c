@@ -89,6 +89,19 @@ long hv_store_prune_at(hv_store *st, uint64_t keep_events, int64_t max_age_ms, i
     return st->ops->prune(st, keep_events, max_age_ms, now_ms > 0 ? now_ms : 0);
 }
 
+int hv_store_idem_get(hv_store *st, const char *key, int64_t since_ms, char *hash,
+                      uint64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    return st->ops->idem_get ? st->ops->idem_get(st, key, since_ms, hash, ids, n) : 0;
+}
+
+long hv_store_idem_prune(hv_store *st, int64_t before_ms)
+{
+    return st->ops->idem_prune ? st->ops->idem_prune(st, before_ms) : 0;
+}
+
 uint64_t hv_store_last_id(hv_store *st)
 {
     return st->ops->last_id(st);

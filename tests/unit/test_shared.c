@@ -214,7 +214,7 @@ static void test_dropped_rows(void **state)
     hv_presence_op ops[2] = {{HV_PRESENCE_CONNECT, "p1", "a/1", 0},
                              {HV_PRESENCE_CONNECT, "p1", "a/2", 1}};
     hv_outbox_new rows[3] = {{"ep1", 0, 1, 0}, {"ep1", 1, 1, 0}, {"ep1", 2, 1, 0}};
-    hv_commit c = {evs, 3, NULL, 0, rows, 3, ops, 2};
+    hv_commit c = {evs, 3, NULL, 0, rows, 3, ops, 2, NULL, 0};
     assert_int_equal(hv_store_commit(f->a, &c), 0);
     assert_int_equal(evs[0]->id, 1);
     assert_int_equal(evs[1]->id, 0);

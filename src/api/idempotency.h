@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* idempotency.h — idempotent publish on the HTTP API (issue 18 item 1):
+ * the Idempotency-Key header of POST /v1/events and the per-event
+ * idempotency_key of a batch or of /push_events items. */
+#ifndef HV_API_IDEMPOTENCY_H
+#define HV_API_IDEMPOTENCY_H
+
+#include <stddef.h>
+
+#include "core/event.h"
+#include "hub/hub.h"
+#include "net/server.h"
+
+/* A publish with keys, from the handler to its answer. */
+typedef struct hv_api_idem {
+    hv_idem_claim *claims;
+    size_t n;
+    char **keys;  /* the per-event keys (owned), or NULL */
+    size_t nkeys;
+    char *header; /* the Idempotency-Key header (owned), or NULL */
+} hv_api_idem;
+
+/* Builds the claims of a parsed publish: the header key (may be NULL)
+ * covering the whole body, or the per-event keys (keys[i] NULL: none;
+ * taken over). Returns NULL (keys freed) when there is no key at all. */
+hv_api_idem *hv_api_idem_new(const char *header, const char *body, size_t len, hv_event **evs,
+                             size_t n, char **keys);
+void hv_api_idem_free(hv_api_idem *m);
+
+/* Answers a publish with keys whose commit succeeded (status 0): 409 when
+ * a key was used with a different body, 503 when a key could not be read,
+ * otherwise 201 with each event's id (the first publish's for a replayed
+ * key) and Idempotent-Replayed: true when any key was replayed. */
+void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t n);
+
+/* Checks the Idempotency-Key header: 0 (absent or valid), or -1 after
+ * answering 400. */
+int hv_api_idem_header(hv_conn *c, const char *value);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* idem.c — idempotency keys on the commit thread (issue 18 item 1).
+ *
+ * Before a group is committed, each request carrying keys is screened:
+ * a key the store already holds (within the window) is a replay (same
+ * hash: its events are not stored, the first ids are answered) or a
+ * conflict (other hash: none of the request's events are stored). The
+ * commit thread is the store's only writer, and the keys of new claims
+ * are recorded in the group's own transaction, so a lookup followed by
+ * that commit cannot be overtaken on this node. Two requests of one
+ * group with the same key: the later one waits for the next group, where
+ * the lookup finds the key the earlier one recorded (hence the set).
+ */
+#include "hub/idem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+
+static size_t hash_key(const char *k)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return h;
+}
+
+void hv__idem_set_init(hv__idem_set *s, size_t keys)
+{
+    s->cap = 16;
+    while (s->cap < keys * 2)
+        s->cap *= 2;
+    s->slot = hv_xcalloc(s->cap, sizeof(*s->slot));
+}
+
+void hv__idem_set_free(hv__idem_set *s)
+{
+    free(s->slot);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The slot of key: where it is, or the empty one where it would go. */
+static const char **find(hv__idem_set *s, const char *key)
+{
+    size_t i = hash_key(key) & (s->cap - 1);
+    while (s->slot[i] && strcmp(s->slot[i], key))
+        i = (i + 1) & (s->cap - 1);
+    return &s->slot[i];
+}
+
+static void screen_one(hv_store *st, int64_t since_ms, hv_idem_claim *c)
+{
+    char hash[HV_IDEM_HASH_HEX + 1];
+    int got = hv_store_idem_get(st, c->key, since_ms, hash, &c->ids, &c->nids);
+    if (got < 0) {
+        hv_error("store: idempotency key lookup failed");
+        c->state = HV_IDEM_ERROR;
+    } else if (got == 0) {
+        c->state = HV_IDEM_NEW;
+    } else if (strcmp(hash, c->hash) || c->nids != c->count) {
+        c->state = HV_IDEM_CONFLICT;
+    } else {
+        c->state = HV_IDEM_REPLAYED;
+    }
+    if (c->state != HV_IDEM_REPLAYED) {
+        free(c->ids);
+        c->ids = NULL;
+        c->nids = 0;
+    }
+}
+
+int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
+                    size_t nclaims, unsigned char *skip, size_t n)
+{
+    for (size_t i = 0; i < nclaims; i++)
+        if (*find(set, claims[i].key))
+            return 1;
+    int refused = 0;
+    for (size_t i = 0; i < nclaims; i++) {
+        hv_idem_claim *c = &claims[i];
+        screen_one(st, since_ms, c);
+        refused |= c->state == HV_IDEM_CONFLICT || c->state == HV_IDEM_ERROR;
+        for (size_t j = c->first; c->state == HV_IDEM_REPLAYED && j < c->first + c->count && j < n; j++)
+            skip[j] = 1;
+    }
+    for (size_t j = 0; refused && j < n; j++)
+        skip[j] = 1;
+    for (size_t i = 0; !refused && i < nclaims; i++)
+        if (claims[i].state == HV_IDEM_NEW)
+            *find(set, claims[i].key) = claims[i].key;
+    return 0;
+}

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+# test_idempotency.sh — idempotent publish (issue 18 item 1).
+#
+# POST /v1/events with an Idempotency-Key header, and batches with an
+# idempotency_key per event: a repeat within the window stores nothing
+# and answers the first ids (201, Idempotent-Replayed: true); a key reused
+# with another body is a 409; keys survive a clean restart and kill -9;
+# many requests with one key at once store one event; a key past its
+# window (a small --idempotency-window) publishes again.
+. "$(dirname "$0")/lib.sh"
+herald_start
+
+# "<status> <ids> <replayed header>" of a publish with key $1 and body $2.
+pub() { # key body [extra curl args]
+  local key=$1 body=$2; shift 2
+  local hdr=()
+  [ -n "$key" ] && hdr=(-H "Idempotency-Key: $key")
+  curl -s -D "$WORK/h" -o "$WORK/b" -w '%{http_code}' -X POST "$URL/v1/events" "${auth[@]}" \
+    "${hdr[@]}" -d "$body" "$@" > "$WORK/s"
+  local rep
+  rep=$(tr -d '\r' < "$WORK/h" | sed -n 's/^[Ii]dempotent-[Rr]eplayed: *//p')
+  echo "$(cat "$WORK/s") $(tr -d '\n' < "$WORK/b") ${rep:-fresh}"
+}
+count_type() { # type: events of that type in history
+  curl -s "${auth[@]}" "$URL/v1/events?since=0&limit=10000&type=$1" | grep -o '"id":"[0-9]*"' | wc -l
+}
+
+# --- the header key ---
+a=$(pub k-one '{"type":"idem.one","data":{"n":1}}')
+expect_match "first publish with a key is stored" '^201 \{"ids":\["[0-9]+"\]\} fresh$' "$a"
+b=$(pub k-one '{"type":"idem.one","data":{"n":1}}')
+expect_eq "the same key and body again answers the first ids, replayed" \
+  "${a% fresh} true" "$b"
+expect_eq "one event in history" 1 "$(count_type idem.one)"
+c=$(pub k-one '{"type":"idem.one","data":{"n":2}}')
+expect_eq "the key with another body is a 409 naming it" \
+  '409 {"errors":"Idempotency-Key k-one was used with a different body"} fresh' "$c"
+expect_eq "still one event after the 409" 1 "$(count_type idem.one)"
+d=$(pub k-two '{"type":"idem.one","data":{"n":1}}')
+[ "${d% fresh}" != "${a% fresh}" ] && [[ "$d" == 201* ]] && ok "another key publishes anew" ||
+  fail "another key: $d"
+
+# a batch under one header key
+ba=$(pub k-batch '[{"type":"idem.batch"},{"type":"idem.batch","room_id":"r"}]')
+bb=$(pub k-batch '[{"type":"idem.batch"},{"type":"idem.batch","room_id":"r"}]')
+expect_match "a batch under a key gets two ids" '^201 \{"ids":\["[0-9]+","[0-9]+"\]\} fresh$' "$ba"
+expect_eq "the batch repeated answers both first ids" "${ba% fresh} true" "$bb"
+expect_eq "two events of the batch in history" 2 "$(count_type idem.batch)"
+
+# --- per-event keys ---
+e1=$(pub "" '[{"type":"idem.ev","idempotency_key":"e-1"},{"type":"idem.ev","idempotency_key":"e-2"}]')
+e2=$(pub "" '[{"type":"idem.ev","idempotency_key":"e-2"},{"type":"idem.ev","idempotency_key":"e-3"},{"type":"idem.ev"}]')
+id1=$(echo "$e1" | grep -o '"[0-9]*"' | sed -n 2p)
+first2=$(echo "$e2" | grep -o '"[0-9]*"' | sed -n 1p)
+expect_eq "a per-event key seen before answers that event's first id" "$id1" "$first2"
+expect_match "the other events of the batch are new, replayed marked" '^201 .* true$' "$e2"
+expect_eq "four idem.ev events stored (e-1, e-2, e-3, unkeyed)" 4 "$(count_type idem.ev)"
+e3=$(pub "" '[{"type":"idem.ev","data":{"x":1},"idempotency_key":"e-3"},{"type":"idem.ev"}]')
+expect_eq "a per-event key with another event is a 409 and stores nothing" \
+  '409 {"errors":"events[0].idempotency_key e-3 was used with a different event"} fresh' "$e3"
+expect_eq "still four idem.ev events" 4 "$(count_type idem.ev)"
+e4=$(pub k-mix '[{"type":"idem.ev","idempotency_key":"e-9"}]')
+expect_match "header and per-event keys together are a 400" '^400 .*not both' "$e4"
+
+# --- survives restart and kill -9 ---
+herald_stop
+herald_start
+r1=$(pub k-one '{"type":"idem.one","data":{"n":1}}')
+expect_eq "after a restart the key still replays" "${a% fresh} true" "$r1"
+k9=$(pub k-nine '{"type":"idem.nine"}')
+kill -9 "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null
+herald_start
+r2=$(pub k-nine '{"type":"idem.nine"}')
+expect_eq "after kill -9 the key still replays" "${k9% fresh} true" "$r2"
+expect_eq "one idem.nine event after kill -9" 1 "$(count_type idem.nine)"
+
+# --- one key in flight many times at once on one node ---
+for round in 1 2 3 4 5; do
+  racers=()
+  for i in $(seq 1 8); do
+    curl -s -o /dev/null -X POST "$URL/v1/events" "${auth[@]}" -H "Idempotency-Key: race-$round" \
+      -d "{\"type\":\"idem.race$round\"}" &
+    racers+=($!)
+  done
+  wait "${racers[@]}"
+  expect_eq "round $round: eight concurrent requests with one key store one event" 1 \
+    "$(count_type idem.race$round)"
+done
+herald_stop
+
+# --- the window: a small one, then the key publishes anew ---
+DATA_DIR=$WORK/data-window herald_start --idempotency-window 0.3
+w1=$(pub k-win '{"type":"idem.win"}')
+expect_match "published under a key with a 0.3 s window" '^201 ' "$w1"
+anew() { # a fresh 201 with another id than the first
+  local r
+  r=$(pub k-win '{"type":"idem.win"}')
+  [[ "$r" == 201*fresh ]] && [ "${r% fresh}" != "${w1% fresh}" ]
+}
+eventually anew && ok "past the window the same key publishes a new event" ||
+  fail "the key was still replayed after the window"
+expect_eq "two idem.win events once the window passed" 2 "$(count_type idem.win)"
+herald_stop
+finish
