@@ -209,6 +209,7 @@ typedef struct group {
     int64_t now;
     hv_idem_put *idem;      /* the new keys, event indexes in the group */
     size_t nidem;
+    int64_t idem_ttl;       /* --idempotency-window in ms */
 } group;
 
 /* How many of the request's events before index i are stored. */
@@ -245,7 +246,7 @@ static void gather(group *g, pub_req *list)
             if (r->idem[i].state == HV_IDEM_NEW && !r->skip[r->idem[i].first])
                 g->idem[g->nidem++] = (hv_idem_put){r->idem[i].key, r->idem[i].hash,
                                                     k + kept_before(r, r->idem[i].first),
-                                                    r->idem[i].count};
+                                                    r->idem[i].count, g->idem_ttl, &r->idem[i], 0};
         for (size_t i = 0; i < r->n; i++)
             if (!r->skip || !r->skip[i])
                 g->evs[k++] = r->evs[i];
@@ -507,6 +508,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
         return;
     }
     group g = {0};
+    g.idem_ttl = (int64_t)(srv->cfg.idempotency_window_s * 1000);
     gather(&g, list);
     match_endpoints(h, &g);
 
@@ -520,6 +522,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
         hv_metrics_commit(&srv->metrics, (uv_hrtime() - t0) / 1000, status == 0 ? stored(&g) : 0);
     }
     if (status == 0) {
+        hv__idem_lost(srv->store, g.idem, g.nidem);
         for (size_t i = 0; i < g.n; i++)
             hv_event_encode(g.evs[i]);
         size_t rows = kept_rows(&g);

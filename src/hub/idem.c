@@ -92,3 +92,15 @@ int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_c
             *find(set, claims[i].key) = claims[i].key;
     return 0;
 }
+
+void hv__idem_lost(hv_store *st, hv_idem_put *puts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!puts[i].lost)
+            continue;
+        hv_idem_claim *c = puts[i].owner;
+        screen_one(st, 0, c);
+        if (c->state == HV_IDEM_NEW) /* expired at once: report it, nothing stored */
+            c->state = HV_IDEM_ERROR;
+    }
+}

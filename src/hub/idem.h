@@ -24,4 +24,9 @@ void hv__idem_set_free(hv__idem_set *s);
 int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
                     size_t nclaims, unsigned char *skip, size_t n);
 
+/* After a commit: each key the store found recorded by another node
+ * meanwhile (put->lost; its events were not stored) is looked up again,
+ * so its request answers the first ids (or 409). */
+void hv__idem_lost(hv_store *st, hv_idem_put *puts, size_t n);
+
 #endif

@@ -26,6 +26,11 @@ typedef struct hv_idem_put {
     const char *key;
     const char *hash; /* HV_IDEM_HASH_HEX hex digits */
     size_t first, count;
+    int64_t ttl_ms;   /* how long the key is kept (the redis engine) */
+    void *owner;      /* the caller's, untouched */
+    int lost;         /* out: another node recorded the key first (the
+                       * redis engine, decided in the commit script): the
+                       * events were not stored (ids 0), look the key up */
 } hv_idem_put;
 
 /* What the store holds for a key recorded at or after since_ms: 1 with

@@ -46,7 +46,7 @@ typedef struct hv_commit {
     const hv_presence_op *presence;
     size_t npresence;
     /* Idempotency keys recorded with the events (store/idem.h). */
-    const struct hv_idem_put *idem;
+    struct hv_idem_put *idem;
     size_t nidem;
 } hv_commit;
 

@@ -45,6 +45,7 @@
  * retained) so history never shows holes; first_id is the oldest event at
  * or above it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,7 +274,7 @@ static uint64_t oldest_retained(hv_redis *r, uint64_t fallback)
 static int rd_commit(hv_store *base, hv_commit *c)
 {
     hv_redis *r = hv_redis_of(base);
-    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0)
+    if (c->n == 0 && c->nkv == 0 && c->noutbox == 0 && c->nidem == 0)
         return 0;
     for (size_t i = 0; i < c->noutbox; i++)
         if (c->outbox[i].event_index >= c->n || !c->outbox[i].endpoint_id) {
@@ -318,11 +319,20 @@ static int rd_commit(hv_store *base, hv_commit *c)
         commit_failed(c);
         return -1;
     }
+    hv__rargs_u64(&a, c->nidem);
+    for (size_t i = 0; i < c->nidem; i++) {
+        const hv_idem_put *p = &c->idem[i];
+        hv__rargs_str(&a, p->key);
+        hv__rargs_str(&a, p->hash);
+        hv__rargs_u64(&a, p->first);
+        hv__rargs_u64(&a, p->count);
+        hv__rargs_i64(&a, p->ttl_ms > 0 ? p->ttl_ms : 1);
+    }
     r->writer.gate = r->commit_gate[0] ? r->commit_gate : NULL;
     redisReply *rep = hv_redis_eval(r, &r->writer, LUA_COMMIT, &a, 0);
     r->writer.gate = NULL;
     hv__rargs_free(&a);
-    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 3 + c->noutbox) {
+    if (!hv_redis_ok(rep, REDIS_REPLY_ARRAY, "commit") || rep->elements != 4 + c->noutbox) {
         hv_error("store: commit of %zu events failed", c->n);
         int unknown = !rep && r->writer.sent; /* sent, no answer: it may have run */
         if (rep)
@@ -336,6 +346,9 @@ static int rd_commit(hv_store *base, hv_commit *c)
         c->outbox[i].id = (uint64_t)rep->element[2 + i]->integer;
     /* A presence condition may have dropped events (redis_shared.c). */
     size_t kept = hv_redis_kept_ids(c, rep->element[2 + c->noutbox], first, now);
+    const redisReply *im = rep->element[3 + c->noutbox];
+    for (size_t i = 0; i < c->nidem; i++)
+        c->idem[i].lost = im->type == REDIS_REPLY_STRING && i < im->len && im->str[i] == '0';
     freeReplyObject(rep);
     if (kept == 0)
         return 0;
@@ -344,6 +357,43 @@ static int rd_commit(hv_store *base, hv_commit *c)
         from = oldest_retained(r, from);
     hv_redis_publish(r, from, first + kept);
     return 0;
+}
+
+/* P idem:<key> holds "<hash> <id>,<id>..." until the window passes
+ * (written by the commit script, IDEM_RECORD in redis_lua.c). */
+static int hv_redis_idem_get(hv_store *base, const char *key, int64_t since_ms, char *hash,
+                      uint64_t **ids, size_t *n)
+{
+    (void)since_ms; /* the key expires in Redis after the window */
+    hv_redis *r = hv_redis_of(base);
+    char name[512], suffix[300];
+    snprintf(suffix, sizeof(suffix), "idem:%s", key);
+    hv_redis_key(r, name, sizeof(name), suffix);
+    const char *argv[2] = {"GET", name};
+    redisReply *rep = writer_cmd(r, 2, argv);
+    if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    int found = rep->type == REDIS_REPLY_STRING;
+    if (found) {
+        const char *sp = memchr(rep->str, ' ', rep->len);
+        size_t hl = sp ? (size_t)(sp - rep->str) : rep->len;
+        snprintf(hash, HV_IDEM_HASH_HEX + 1, "%.*s", (int)(hl > HV_IDEM_HASH_HEX ? HV_IDEM_HASH_HEX : hl), rep->str);
+        size_t cnt = 1;
+        for (size_t i = 0; i < rep->len; i++)
+            cnt += rep->str[i] == ',';
+        *ids = hv_xmalloc(cnt * sizeof(**ids));
+        const char *p = sp ? sp + 1 : rep->str + rep->len, *end = rep->str + rep->len;
+        while (p < end && *n < cnt) {
+            (*ids)[(*n)++] = strtoull(p, NULL, 10);
+            const char *c = memchr(p, ',', (size_t)(end - p));
+            p = c ? c + 1 : end;
+        }
+    }
+    freeReplyObject(rep);
+    return found;
 }
 
 static int rd_kv_load(hv_store *base, const char *ns, hv_kv_fn fn, void *arg)
@@ -566,6 +616,7 @@ static const hv_store_engine redis_engine = {
     .name = "redis",
     .close = rd_close,
     .commit = rd_commit,
+    .idem_get = hv_redis_idem_get,
     .kv_load = rd_kv_load,
     .history = rd_history,
     .audience = rd_audience,

@@ -134,12 +134,45 @@
     "for _, m in ipairs(moved) do feed('presence', m[1], m[2]) end\n"                         \
     "out[#out + 1] = table.concat(mask)\n"
 
+/* The COMMIT script's part for idempotency keys (store/idem.h; issue 18
+ * item 1). After the presence conditions: the number of keys, then per
+ * key its name, hash, first event index, event count and time to live
+ * (ms). A key P idem:<key> ("<hash> <id>,<id>...", expiring after the
+ * window) already there means another node published under it first
+ * (this node looked it up before the commit): the key's events are not
+ * stored (keep false) and its letter in the returned key mask is "0";
+ * otherwise the key is recorded with the ids its events got ("1"). The
+ * script runs alone, so of two nodes committing one key at the same
+ * instant exactly one stores its events. */
+#define IDEM_CHECK                                                                           \
+    "local i0 = p0 + 4 * npres\n"                                                             \
+    "local nidem = tonumber(ARGV[i0]) or 0\n"                                                \
+    "for j = 0, nidem - 1 do local b = i0 + 1 + 5 * j\n"                                     \
+    "  local f, c, ttl = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])\n" \
+    "  if not ARGV[b] or ARGV[b] == '' or not f or not c or not ttl or f < 0 or c < 1 or f + c > n or ttl < 1 then\n" \
+    "    return redis.error_reply('bad idempotency key') end\n"                                \
+    "  ok = ok and is(P .. 'idem:' .. ARGV[b], 'string') end\n"
+
+#define IDEM_DECIDE                                                                          \
+    "local lost, imask = {}, {}\n"                                                           \
+    "for j = 0, nidem - 1 do local b = i0 + 1 + 5 * j\n"                                     \
+    "  if redis.call('EXISTS', P .. 'idem:' .. ARGV[b]) == 1 then lost[j] = true\n"          \
+    "    local f = tonumber(ARGV[b + 2])\n"                                                   \
+    "    for e = f, f + tonumber(ARGV[b + 3]) - 1 do keep[e] = false end end end\n"
+
+#define IDEM_RECORD                                                                          \
+    "for j = 0, nidem - 1 do local b = i0 + 1 + 5 * j\n"                                     \
+    "  if lost[j] then imask[j + 1] = '0' else imask[j + 1] = '1'\n"                         \
+    "    local t, f = {}, tonumber(ARGV[b + 2])\n"                                            \
+    "    for e = f, f + tonumber(ARGV[b + 3]) - 1 do t[#t + 1] = n2s(ids[e] or 0) end\n"      \
+    "    redis.call('SET', P .. 'idem:' .. ARGV[b], ARGV[b + 1] .. ' ' .. table.concat(t, ','), 'PX', ARGV[b + 4]) end end\n"
+
 /* COMMIT: ARGV 2..4 = n events, n kv changes, n outbox rows; then per
  * event type, room, user, data, created key ("" or "=" and the key: the
  * event joins P acc:<user>); per change ns, key, value; per row
  * endpoint, event index (0-based), next_at; then this node's name, then
- * the shared part (SHARED_CHECK above). Returns {base id, time, row ids…,
- * kept mask}: the events kept get ids base + 1, base + 2, ... in order,
+ * the shared part (SHARED_CHECK above), then the keys (IDEM_CHECK).
+ * Returns {base id, time, row ids…, kept mask, key mask}: the events kept get ids base + 1, base + 2, ... in order,
  * a dropped event's rows get id 0, the mask has "1" or "0" per event. The new rows are queued on P ob:q and read
  * at once through the consumer group `webhooks` by this node, which thus
  * owns them (its pending entries) until they are delivered or failed. */
@@ -160,12 +193,14 @@ static const char commit_lua[] = PRELUDE
     "if not node or node == '' then return redis.error_reply('commit without a node name') end\n"
     "if nrows > 0 then ok = ok and is(own(node), 'zset') end\n"
     SHARED_CHECK
+    IDEM_CHECK
     "if not ok then return redis.error_reply('WRONGTYPE a herald key holds another type') end\n"
     "if nrows > 0 then group() end\n"
     "local now, base = now_ms(), meta('last_id')\n"
     "local last_t = meta('last_time_ms')\n"
     "if now < last_t then now = last_t end\n"
     SHARED_DECIDE
+    IDEM_DECIDE
     "for i = 0, nkv - 1 do\n"
     "  local ns, key, v = ARGV[k0 + 3 * i], ARGV[k0 + 3 * i + 1], opt(ARGV[k0 + 3 * i + 2])\n"
     "  if v then redis.call('HSET', P .. 'kv:' .. ns, key, v)\n"
@@ -185,6 +220,7 @@ static const char commit_lua[] = PRELUDE
     "    redis.call('ZADD', P .. 'acc:' .. user, ck, pad(lid)) end\n"
     "  redis.call(unpack(a))\n"
     "end end\n"
+    IDEM_RECORD
     "redis.call('HSET', P .. 'meta', 'last_id', n2s(lid), 'last_time_ms', n2s(now))\n"
     "local out = {base, now}\n"
     "for i = 0, nrows - 1 do\n"
@@ -193,6 +229,7 @@ static const char commit_lua[] = PRELUDE
     "end\n"
     "if nrows > 0 then claim_new(node) end\n"
     SHARED_FEED
+    "out[#out + 1] = table.concat(imask)\n"
     "return out\n";
 
 /* PRUNE: ARGV 2..5 = keep_events (0: no count limit), max_age_ms (0: no

@@ -23,11 +23,11 @@ static void test_migrate_from_v2(void **state)
     f->st = NULL;
     /* a version 2 database: without what versions 3 (the outbox), 4 (the
      * seeds' created_key) and 6 (the rooms' audience index) added */
-    sql_exec(f, "DROP TABLE outbox; DROP TABLE attempts; DROP INDEX events_created;"
+    sql_exec(f, "DROP TABLE idempotency; DROP TABLE outbox; DROP TABLE attempts; DROP INDEX events_created;"
                 " DROP INDEX events_room_audience;"
                 " ALTER TABLE events DROP COLUMN created_key; PRAGMA user_version = 2");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
     assert_int_equal(hv_store_last_id(f->st), 3);
     assert_int_equal(hv_store_first_id(f->st), 1);
     assert_int_equal(commit_n(f->st, 2, "e", "ep", NULL, NULL), 0);
@@ -64,9 +64,9 @@ static void test_migrate_peer_channels_from_v4(void **state)
                 " (3, 3, 'x.private', NULL, 'alice', '{}'),"
                 " (4, 4, 'x.private', 'r', 'p2', '{}');"
                 " INSERT INTO kv(ns, key, value) VALUES('peer', 'p2', '{}');"
-                " DROP INDEX events_room_audience; PRAGMA user_version = 4");
+                " DROP TABLE idempotency; DROP INDEX events_room_audience; PRAGMA user_version = 4");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
     char ids[64];
     audience_ids(f->st, "peer:p1", ids, sizeof(ids));
     assert_string_equal(ids, "2");
@@ -90,12 +90,12 @@ static void test_migrate_audience_index_from_v5(void **state)
     assert_int_equal(commit_n(f->st, 3, "e", NULL, NULL, NULL), 0); /* 1-3 in room1 */
     hv_store_close(f->st);
     f->st = NULL;
-    sql_exec(f, "DROP INDEX events_room_audience; PRAGMA user_version = 5;"
+    sql_exec(f, "DROP TABLE idempotency; DROP INDEX events_room_audience; PRAGMA user_version = 5;"
                 "INSERT INTO events(id, time_ms, type, room_id, user_id, data) VALUES"
                 " (4, 1, 'e', 'room1', 'u1', '{}'), (5, 1, 'e', 'room1', NULL, '{}');"
                 "UPDATE meta SET value = 5 WHERE key = 'last_id';");
     f->st = open_store(f);
-    assert_int_equal(sql_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM events INDEXED BY events_room_audience"
                                 " WHERE room_id = 'room1' AND user_id IS NULL"), 4);
     const char *rooms[] = {"room1"};

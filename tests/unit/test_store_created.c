@@ -188,7 +188,7 @@ static void test_sqlite_migration_keys_old_events(void **state)
     char sql[1024];
     long long now = (long long)hv_now_ms();
     snprintf(sql, sizeof(sql),
-             "DROP INDEX events_room_audience; DROP INDEX events_created; ALTER TABLE events DROP COLUMN created_key;"
+             "DROP TABLE idempotency; DROP INDEX events_room_audience; DROP INDEX events_created; ALTER TABLE events DROP COLUMN created_key;"
              " PRAGMA user_version = 3;"
              "INSERT INTO events(id, time_ms, type, user_id, data) VALUES"
              " (2, %lld, 'access.event', 'u', '{\"payload\":2,\"created_at\":30}'),"
