@@ -74,17 +74,11 @@ r2=$(pub k-nine '{"type":"idem.nine"}')
 expect_eq "after kill -9 the key still replays" "${k9% fresh} true" "$r2"
 expect_eq "one idem.nine event after kill -9" 1 "$(count_type idem.nine)"
 
-# --- one key in flight many times at once on one node ---
+# --- one key in flight many times at once on one node, in one group commit ---
 for round in 1 2 3 4 5; do
-  racers=()
-  for i in $(seq 1 8); do
-    curl -s -o /dev/null -X POST "$URL/v1/events" "${auth[@]}" -H "Idempotency-Key: race-$round" \
-      -d "{\"type\":\"idem.race$round\"}" &
-    racers+=($!)
-  done
-  wait "${racers[@]}"
-  expect_eq "round $round: eight concurrent requests with one key store one event" 1 \
-    "$(count_type idem.race$round)"
+  out=$(python3 "$(dirname "$0")/idem_burst.py" "$PORT" "race-$round" "idem.race$round" 16)
+  expect_eq "round $round: sixteen requests with one key at once get one answer, all 201" "1 201" "$out"
+  expect_eq "round $round: and store one event" 1 "$(count_type idem.race$round)"
 done
 herald_stop
 
