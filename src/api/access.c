@@ -33,12 +33,14 @@
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "api/idempotency.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "auth/identity.h"
 #include "codec/ws_frame.h"
 #include "core/clock.h"
 #include "core/created_at.h"
+#include "core/event_json.h"
 #include "core/xalloc.h"
 #include "deliver/channels.h"
 #include "hub/hub.h"
@@ -61,6 +63,28 @@ static void push_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t 
     } else
         hv_http_respond(c, 200, "application/json", NULL, "true", 4);
     hv_conn_release(c);
+}
+
+/* /push_events with idempotency_key on items (issue 18 item 1). */
+typedef struct push_idem {
+    hv_conn *conn;
+    hv_api_idem *idem;
+} push_idem;
+
+static void push_idem_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
+{
+    push_idem *p = arg;
+    if (status != 0) {
+        push_done(l, p->conn, status, evs, n);
+    } else {
+        if (!hv_api_idem_refused(p->conn, p->idem))
+            hv_http_respond(p->conn, 200, "application/json",
+                            hv_api_idem_replayed(p->idem) ? "Idempotent-Replayed: true\r\n" : NULL,
+                            "true", 4);
+        hv_conn_release(p->conn);
+    }
+    hv_api_idem_free(p->idem);
+    free(p);
 }
 
 static hv_event *access_event(json_t *item, size_t i, char *err, size_t errlen)
@@ -108,23 +132,35 @@ void hv_api_push_events(hv_conn *c, hv_http_req *r)
     }
     size_t n = json_array_size(body);
     hv_event **evs = hv_xcalloc(n, sizeof(*evs));
+    char **keys = hv_xcalloc(n, sizeof(*keys));
     char err[160];
     for (size_t i = 0; i < n; i++) {
-        evs[i] = access_event(json_array_get(body, i), i, err, sizeof(err));
-        if (!evs[i]) {
-            for (size_t k = 0; k < i; k++)
-                hv_event_unref(evs[k]);
+        json_t *item = json_array_get(body, i);
+        evs[i] = access_event(item, i, err, sizeof(err));
+        if (!evs[i] || hv_api_idem_item_key(item, i, keys, err, sizeof(err)) != 0) {
+            for (size_t k = 0; k <= i && k < n; k++)
+                if (evs[k])
+                    hv_event_unref(evs[k]);
             free(evs);
+            hv_idem_keys_free(keys, n);
             json_decref(body);
             hv_http_error(c, 400, "%s", err);
             return;
         }
     }
     json_decref(body);
+    hv_api_idem *m = hv_api_idem_new(NULL, NULL, 0, evs, n, keys);
+    push_idem *p = m ? hv_xmalloc(sizeof(*p)) : NULL;
+    if (p)
+        *p = (push_idem){c, m};
     hv_conn_hold(c);
-    if (hv_hub_publish(c->loop->srv->hub, evs, n, c->loop, push_done, c) != 0) {
+    if ((m ? hv_hub_publish_idem(c->loop->srv->hub, evs, n, m->claims, m->n, c->loop,
+                                 push_idem_done, p)
+           : hv_hub_publish(c->loop->srv->hub, evs, n, c->loop, push_done, c)) != 0) {
         hv_http_error(c, 503, "server is shutting down");
         hv_conn_release(c);
+        hv_api_idem_free(m);
+        free(p);
     }
 }
 

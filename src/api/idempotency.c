@@ -13,6 +13,7 @@
  */
 #include "api/idempotency.h"
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static const hv_idem_claim *claim_of(const hv_api_idem *m, size_t i)
     return NULL;
 }
 
-static int refused(hv_conn *c, const hv_api_idem *m)
+int hv_api_idem_refused(hv_conn *c, const hv_api_idem *m)
 {
     for (size_t k = 0; k < m->n; k++) {
         const hv_idem_claim *cl = &m->claims[k];
@@ -152,7 +153,7 @@ static int refused(hv_conn *c, const hv_api_idem *m)
 
 void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t n)
 {
-    if (refused(c, m))
+    if (hv_api_idem_refused(c, m))
         return;
     size_t cap = 16 + n * HV_API_ID_TEXT_MAX, len = 0;
     char *body = hv_xmalloc(cap);
@@ -172,4 +173,32 @@ void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t
     hv_http_respond(c, 201, "application/json", replayed ? "Idempotent-Replayed: true\r\n" : NULL,
                     body, len);
     free(body);
+}
+
+int hv_api_idem_replayed(const hv_api_idem *m)
+{
+    for (size_t k = 0; m && k < m->n; k++)
+        if (m->claims[k].state == HV_IDEM_REPLAYED)
+            return 1;
+    return 0;
+}
+
+int hv_api_idem_item_key(json_t *item, size_t i, char **keys, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(item, "idempotency_key");
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || !hv_idem_key_valid(json_string_value(v), json_string_length(v))) {
+        snprintf(err, errlen, "events[%zu].idempotency_key must be 1 to %d printable ASCII "
+                 "characters (no spaces)", i, HV_IDEM_KEY_MAX);
+        return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (keys[j] && !strcmp(keys[j], json_string_value(v))) {
+            snprintf(err, errlen, "events[%zu].idempotency_key repeats the key of events[%zu] in "
+                     "this request", i, j);
+            return -1;
+        }
+    keys[i] = hv_xstrdup(json_string_value(v));
+    return 0;
 }

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/event.h"
 #include "hub/hub.h"
 #include "net/server.h"
@@ -32,6 +34,18 @@ void hv_api_idem_free(hv_api_idem *m);
  * otherwise 201 with each event's id (the first publish's for a replayed
  * key) and Idempotent-Replayed: true when any key was replayed. */
 void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t n);
+
+/* When a key of the request was used for something else (409) or could
+ * not be read (503): answers that and returns 1; else 0. */
+int hv_api_idem_refused(hv_conn *c, const hv_api_idem *m);
+/* 1 when a key of the request was replayed (m may be NULL). */
+int hv_api_idem_replayed(const hv_api_idem *m);
+
+/* The optional "idempotency_key" of item i of a JSON array (/push_events),
+ * copied to keys[i]: 0, or -1 with err set (not a valid key, or a key of
+ * an earlier item of the request). */
+
+int hv_api_idem_item_key(json_t *item, size_t i, char **keys, char *err, size_t errlen);
 
 /* Checks the Idempotency-Key header: 0 (absent or valid), or -1 after
  * answering 400. */

@@ -62,6 +62,41 @@ expect_eq "still four idem.ev events" 4 "$(count_type idem.ev)"
 e4=$(pub k-mix '[{"type":"idem.ev","idempotency_key":"e-9"}]')
 expect_match "header and per-event keys together are a 400" '^400 .*not both' "$e4"
 
+# --- /push_events items ---
+push() { # body: "<status> <body> <replayed>"
+  curl -s -D "$WORK/h" -o "$WORK/b" -w '%{http_code}' -X POST "$URL/push_events" "${auth[@]}" \
+    -d "$1" > "$WORK/s"
+  local rep
+  rep=$(tr -d '\r' < "$WORK/h" | sed -n 's/^[Ii]dempotent-[Rr]eplayed: *//p')
+  echo "$(cat "$WORK/s") $(cat "$WORK/b") ${rep:-fresh}"
+}
+access_count() { # user: access events stored for that accessid
+  curl -s "${auth[@]}" "$URL/v1/events?since=0&limit=10000&user_id=$1" | grep -o '"id":"[0-9]*"' | wc -l
+}
+p1=$(push '[{"accessid":"acc1","payload":{"v":1},"idempotency_key":"push-1"}]')
+expect_eq "/push_events with an item key is stored" "200 true fresh" "$p1"
+p2=$(push '[{"accessid":"acc1","payload":{"v":1},"idempotency_key":"push-1"},{"accessid":"acc1","payload":{"v":2}}]')
+expect_eq "/push_events: the keyed item again is replayed, the other stored" "200 true true" "$p2"
+expect_eq "/push_events: two access events stored" 2 "$(access_count acc1)"
+p3=$(push '[{"accessid":"acc1","payload":{"v":3},"idempotency_key":"push-1"}]')
+expect_match "/push_events: the key with another item is a 409" '^409 .*events\[0\]\.idempotency_key push-1 was used with a different event' "$p3"
+long=$(printf 'k%.0s' $(seq 1 256))
+p4=$(push "[{\"accessid\":\"acc1\",\"payload\":{},\"idempotency_key\":\"$long\"}]")
+expect_match "/push_events: a 256-character key is a 400 naming the field" '^400 .*events\[0\]\.idempotency_key must be 1 to 255' "$p4"
+expect_eq "/push_events: still two access events" 2 "$(access_count acc1)"
+
+# --- bad keys ---
+h1=$(pub "$long" '{"type":"idem.bad"}')
+expect_match "a 256-character Idempotency-Key is a 400 naming the header" '^400 .*Idempotency-Key must be 1 to 255' "$h1"
+h2=$(pub "" '[{"type":"idem.bad","idempotency_key":"a b"}]')
+expect_match "a per-event key with a space is a 400 naming the field" '^400 .*events\[0\]\.idempotency_key must be' "$h2"
+h3=$(pub "" '[{"type":"idem.bad","idempotency_key":"d"},{"type":"idem.bad","idempotency_key":"d"}]')
+expect_match "a key repeated within one batch is a 400" '^400 .*events\[1\]\.idempotency_key repeats the key of events\[0\]' "$h3"
+expect_eq "no idem.bad event stored" 0 "$(count_type idem.bad)"
+k255=$(printf 'k%.0s' $(seq 1 255))
+h4=$(pub "$k255" '{"type":"idem.max"}')
+expect_match "a 255-character key is taken" '^201 ' "$h4"
+
 # --- survives restart and kill -9 ---
 herald_stop
 herald_start
