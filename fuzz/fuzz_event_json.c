@@ -5,7 +5,9 @@
  * gets a fake id and time and is encoded (native JSON envelope and Fishjam
  * protobuf), exactly as the hub would after the append. Checks on the way:
  * an error message is printable ASCII, the envelope is valid JSON, and a
- * protobuf form, when there is one, decodes as a ServerMessage.
+ * protobuf form, when there is one, decodes as a ServerMessage. The same
+ * bytes go through hv_event_parse_publish_keys (per-event idempotency_key,
+ * issue 18 item 1): every key it returns is valid and unique in the body.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -41,8 +43,32 @@ static void check_encoded(hv_event *ev)
     }
 }
 
+static void check_keys(const uint8_t *data, size_t size)
+{
+    hv_event **evs = NULL;
+    char **keys = NULL, err[320];
+    size_t n = 0;
+    if (hv_event_parse_publish_keys((const char *)data, size, &evs, &n, &keys, err, sizeof(err)) != 0) {
+        check_error_text(err);
+        if (evs || keys)
+            abort();
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] && !hv_idem_key_valid(keys[i], strlen(keys[i])))
+            abort();
+        for (size_t j = 0; keys[i] && j < i; j++)
+            if (keys[j] && !strcmp(keys[i], keys[j]))
+                abort();
+        hv_event_unref(evs[i]);
+    }
+    free(evs);
+    hv_idem_keys_free(keys, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_keys(data, size);
     hv_event **evs = NULL;
     size_t n = 0;
     char err[256];
