@@ -53,6 +53,8 @@ typedef struct cli {
     unsigned window;
     /* console-token --ttl (0: the server's default) */
     long ttl;
+    /* publish --idempotency-key (NULL: none) */
+    const char *idempotency_key;
 } cli;
 
 /* cli_common.c: the helpers every command uses. */

@@ -3,7 +3,7 @@
  * event REST calls of the client library.
  *
  *   listen [--metrics]          notifications as JSON lines
- *   publish TYPE [DATA_JSON] [--room R] [--user U]
+ *   publish TYPE [DATA_JSON] [--room R] [--user U] [--idempotency-key K]
  *   publish < events.jsonl      one event object per line
  *   history [--since N] [--limit N] [--room R] [--user U] [--type T]
  *
@@ -91,10 +91,15 @@ static int publish_body(const cli *c, json_t *body)
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text)
         return cli_fail("publish", HERALD_ENOMEM, "");
-    int rc = herald_publish_json(c->server, c->token, text, strlen(text), &r, err, sizeof(err));
+    int replayed = 0;
+    int rc = herald_publish_json_idem(c->server, c->token, text, strlen(text), c->idempotency_key,
+                                      &r, &replayed, err, sizeof(err));
     free(text);
     if (rc != 0)
         return cli_fail("publish", rc, err);
+    if (replayed)
+        fprintf(stderr, "herald-cli: replayed: idempotency key '%s' was used before; these are "
+                        "the ids it got then\n", c->idempotency_key);
     print_ids(c, &r);
     herald_publish_result_clear(&r);
     return 0;
@@ -103,7 +108,7 @@ static int publish_body(const cli *c, json_t *body)
 int cli_publish_one(const cli *c, const char *type, const char *data)
 {
     char err[512] = "";
-    if (!c->json) {
+    if (!c->json && !c->idempotency_key) {
         uint64_t id;
         int rc = herald_publish(c->server, c->token, type, c->room, c->user, data, &id, err,
                                 sizeof(err));

@@ -3,7 +3,7 @@
  * client library (herald/client.h). This file: options, usage, dispatch.
  *
  *   herald-cli listen [--metrics]          notifications as JSON lines
- *   herald-cli publish TYPE [DATA_JSON] [--room R] [--user U]
+ *   herald-cli publish TYPE [DATA_JSON] [--room R] [--user U] [--idempotency-key K]
  *   herald-cli publish < events.jsonl      one event object per line
  *   herald-cli publish --stream [--window N] < events.jsonl
  *                                          the same over one publishing socket
@@ -46,8 +46,11 @@ static void usage(FILE *out)
           "events:\n"
           "  listen [--metrics]            print every notification as one JSON line\n"
           "                                (--metrics: metrics reports too)\n"
-          "  publish TYPE [DATA_JSON] [--room R] [--user U]\n"
-          "                                publish one event, print its id\n"
+          "  publish TYPE [DATA_JSON] [--room R] [--user U] [--idempotency-key K]\n"
+          "                                publish one event, print its id; with K a\n"
+          "                                retry within the server's window prints the\n"
+          "                                first id (and says so on stderr), the key\n"
+          "                                with another event fails (HTTP 409)\n"
           "  publish                       publish the JSON lines of stdin, one event\n"
           "                                object each, print the ids one per line\n"
           "  publish --stream [--window N] publish the JSON lines of stdin (an event\n"
@@ -168,6 +171,7 @@ enum {
     OPT_MAX_PEERS, OPT_WEBHOOK_URL, OPT_ROOM_ID, OPT_VIDEO_CODEC, OPT_ROOM_TYPE, OPT_PUBLIC,
     OPT_METADATA, OPT_SUBSCRIBE_MODE, OPT_TOKEN_ONLY, OPT_PEER_TOKEN, OPT_AUTH,
     OPT_NO_RECONNECT, OPT_VAPI_API_KEY, OPT_VAPI_CALL_ID, OPT_STREAM, OPT_WINDOW, OPT_TTL,
+    OPT_IDEMPOTENCY_KEY,
 };
 #define BIT(opt) (1u << ((opt) - OPT_SERVER))
 
@@ -198,6 +202,7 @@ static const struct option longopts[] = {
     {"vapi-call-id", required_argument, NULL, OPT_VAPI_CALL_ID},
     {"stream", no_argument, NULL, OPT_STREAM},
     {"window", required_argument, NULL, OPT_WINDOW},
+    {"idempotency-key", required_argument, NULL, OPT_IDEMPOTENCY_KEY},
     {"ttl", required_argument, NULL, OPT_TTL},
     {NULL, 0, NULL, 0},
 };
@@ -209,7 +214,7 @@ static const struct {
 } commands[] = {
     {"listen", BIT(OPT_METRICS)},
     {"publish", BIT(OPT_ROOM) | BIT(OPT_USER) | BIT(OPT_JSON) | BIT(OPT_STREAM) |
-                    BIT(OPT_WINDOW)},
+                    BIT(OPT_WINDOW) | BIT(OPT_IDEMPOTENCY_KEY)},
     {"history", BIT(OPT_SINCE) | BIT(OPT_LIMIT) | BIT(OPT_ROOM) | BIT(OPT_USER) |
                     BIT(OPT_TYPE) | BIT(OPT_JSON)},
     {"room create", BIT(OPT_MAX_PEERS) | BIT(OPT_WEBHOOK_URL) | BIT(OPT_ROOM_ID) |
@@ -323,6 +328,9 @@ int main(int argc, char **argv)
                                        optarg);
             c.window = (unsigned)num;
             break;
+        case OPT_IDEMPOTENCY_KEY: /* the client library checks it */
+            c.idempotency_key = optarg;
+            break;
         case OPT_TTL: /* the server says the bound (1 to 86400) */
             if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000000000)
                 return cli_usage_error("--ttl needs a number of seconds, got '%s'", optarg);
@@ -366,6 +374,9 @@ int main(int argc, char **argv)
                                          "--user (the lines carry their own)");
         if (seen & BIT(OPT_WINDOW) && !c.stream)
             return cli_usage_error("%s", "--window goes with publish --stream");
+        if (c.idempotency_key && nargs == 0)
+            return cli_usage_error("%s", "--idempotency-key needs a TYPE (stdin lines may carry "
+                                         "their own \"idempotency_key\")");
         if (c.stream)
             return cli_publish_stream(&c);
         if (nargs == 0) {

@@ -276,6 +276,12 @@ char *herald__api_url(const char *server, const char *path, int *rc, char *errbu
 int herald__http(const char *method, const char *url, const char *token, const char *body,
                  size_t body_len, char **out, size_t *out_len, int *status, char *errbuf,
                  size_t errlen);
+/* herald__http with one more request header line ("Name: value", NULL:
+ * none) and, when replayed is not NULL, *replayed set to 1 when the
+ * answer says Idempotent-Replayed: true (else 0). */
+int herald__http_ex(const char *method, const char *url, const char *token, const char *body,
+                    size_t body_len, const char *extra_header, int *replayed, char **out,
+                    size_t *out_len, int *status, char *errbuf, size_t errlen);
 
 /* ---- the publisher's frames (publish_frame.c) ---- */
 

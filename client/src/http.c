@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -84,6 +85,29 @@ int herald__http(const char *method, const char *url, const char *token, const c
                  size_t body_len, char **out, size_t *out_len, int *status, char *errbuf,
                  size_t errlen)
 {
+    return herald__http_ex(method, url, token, body, body_len, NULL, NULL, out, out_len, status,
+                           errbuf, errlen);
+}
+
+/* Sets *(int *)arg when the answer carries Idempotent-Replayed: true. */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    static const char name[] = "idempotent-replayed:";
+    size_t len = size * n, k = sizeof(name) - 1;
+    if (len > k && !strncasecmp(line, name, k)) {
+        const char *v = line + k;
+        while (v < line + len && (*v == ' ' || *v == '\t'))
+            v++;
+        if ((size_t)(line + len - v) >= 4 && !strncasecmp(v, "true", 4))
+            *(int *)arg = 1;
+    }
+    return len;
+}
+
+int herald__http_ex(const char *method, const char *url, const char *token, const char *body,
+                    size_t body_len, const char *extra_header, int *replayed, char **out,
+                    size_t *out_len, int *status, char *errbuf, size_t errlen)
+{
     char curl_err[CURL_ERROR_SIZE] = "";
     buffer b = {0};
     int is_post = !strcmp(method, "POST");
@@ -102,7 +126,7 @@ int herald__http(const char *method, const char *url, const char *token, const c
         goto out;
     snprintf(auth, alen, "Authorization: Bearer %s", token ? token : HERALD_DEFAULT_TOKEN);
     const char *lines[] = {auth, "Accept: application/json",
-                           body ? "Content-Type: application/json" : NULL, "Expect:"};
+                           body ? "Content-Type: application/json" : NULL, "Expect:", extra_header};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!lines[i])
             continue;
@@ -119,6 +143,11 @@ int herald__http(const char *method, const char *url, const char *token, const c
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "herald-client/0.1");
+    if (replayed) {
+        *replayed = 0;
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, replayed);
+    }
     if (is_post || body) { /* a PATCH sends its body the same way */
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");

@@ -5,6 +5,7 @@
  *
  *   herald_publish       POST /v1/events  {"type","room_id"?,"user_id"?,"data"?}
  *   herald_publish_json  POST /v1/events  caller's body (object or array)
+ *   herald_publish_json_idem  the same with an Idempotency-Key header
  *   herald_history       GET  /v1/events?since=&limit=&room_id=&user_id=&type=
  */
 #include <inttypes.h>
@@ -59,7 +60,39 @@ void herald_publish_result_clear(herald_publish_result *r)
 int herald_publish_json(const char *server, const char *token, const char *body, size_t len,
                         herald_publish_result *out, char *errbuf, size_t errlen)
 {
+    return herald_publish_json_idem(server, token, body, len, NULL, out, NULL, errbuf, errlen);
+}
+
+/* The server's rule (1 to 255 printable ASCII characters, no spaces),
+ * checked here too so a key cannot smuggle a header line in. */
+static int key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return 0;
+    for (const char *p = k; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return 0;
+    return 1;
+}
+
+int herald_publish_json_idem(const char *server, const char *token, const char *body, size_t len,
+                             const char *idempotency_key, herald_publish_result *out,
+                             int *replayed, char *errbuf, size_t errlen)
+{
     int rc;
+    char header[300] = "";
+    if (replayed)
+        *replayed = 0;
+    if (idempotency_key) {
+        if (!key_ok(idempotency_key)) {
+            if (out)
+                memset(out, 0, sizeof(*out));
+            return herald__fail(HERALD_EINVAL, errbuf, errlen, "an idempotency key is 1 to 255 "
+                                "printable ASCII characters without spaces");
+        }
+        snprintf(header, sizeof(header), "Idempotency-Key: %s", idempotency_key);
+    }
     char *answer = NULL;
     size_t answer_len = 0;
     if (out)
@@ -69,8 +102,8 @@ int herald_publish_json(const char *server, const char *token, const char *body,
     char *url = herald__api_url(server, "/v1/events", &rc, errbuf, errlen);
     if (!url)
         return rc;
-    rc = herald__http("POST", url, token, body, len, &answer, &answer_len, NULL, errbuf,
-                      errlen);
+    rc = herald__http_ex("POST", url, token, body, len, header[0] ? header : NULL, replayed,
+                         &answer, &answer_len, NULL, errbuf, errlen);
     free(url);
     if (rc != 0)
         return rc;

@@ -201,6 +201,21 @@ HERALD_EXTERN int herald_publish_json(const char *server, const char *token,
                                       herald_publish_result *out,
                                       char *errbuf, size_t errlen);
 
+/* herald_publish_json_idem — herald_publish_json with an Idempotency-Key
+ * header (idempotency_key NULL: none; else 1 to 255 printable ASCII
+ * characters without spaces, or HERALD_EINVAL). Retrying with the same
+ * key and body within the server's --idempotency-window stores nothing
+ * new: *out gets the first publish's ids and *replayed (if not NULL) is
+ * set to 1 (0 for a fresh publish). The key with another body fails with
+ * HERALD_EHTTP, errbuf "Idempotency-Key … was used with a different body
+ * (HTTP 409)". Per-event keys: put "idempotency_key" in the events of
+ * body and pass NULL here. */
+HERALD_EXTERN int herald_publish_json_idem(const char *server, const char *token,
+                                           const char *body, size_t len,
+                                           const char *idempotency_key,
+                                           herald_publish_result *out, int *replayed,
+                                           char *errbuf, size_t errlen);
+
 /* herald_publish_result_clear — frees what *r holds and zeroes it. */
 HERALD_EXTERN void herald_publish_result_clear(herald_publish_result *r);
 

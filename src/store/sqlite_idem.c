@@ -20,12 +20,12 @@ enum { I_PUT, I_GET, I_PRUNE, I_COUNT };
 
 static const char *const idem_sql[I_COUNT] = {
     /* an expired row the prune has not reached yet is replaced */
-    [I_PUT] = "INSERT INTO idempotency(key, hash, ids, time_ms) VALUES(?1, ?2, ?3, ?4) "
-              "ON CONFLICT(key) DO UPDATE SET hash = excluded.hash, ids = excluded.ids, "
-              "time_ms = excluded.time_ms",
+    [I_PUT] = ("INSERT INTO idempotency(key, hash, ids, time_ms) VALUES(?1, ?2, ?3, ?4) "
+               "ON CONFLICT(key) DO UPDATE SET hash = excluded.hash, ids = excluded.ids, "
+               "time_ms = excluded.time_ms"),
     [I_GET] = "SELECT hash, ids FROM idempotency WHERE key = ?1 AND time_ms >= ?2",
-    [I_PRUNE] = "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency "
-                "WHERE time_ms < ?1 LIMIT ?2)",
+    [I_PRUNE] = ("DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency "
+                 "WHERE time_ms < ?1 LIMIT ?2)"),
 };
 
 static sqlite3_stmt *stmt(hv_sqlite *st, int which)

@@ -97,6 +97,21 @@ k255=$(printf 'k%.0s' $(seq 1 255))
 h4=$(pub "$k255" '{"type":"idem.max"}')
 expect_match "a 255-character key is taken" '^201 ' "$h4"
 
+# --- the CLI (and through it the C client's herald_publish_json_idem) ---
+c1=$("$CLI" --server "$URL" publish idem.cli '{"n":1}' --idempotency-key cli-1 2>"$WORK/cli.err")
+c2=$("$CLI" --server "$URL" publish idem.cli '{"n":1}' --idempotency-key cli-1 2>"$WORK/cli.err")
+expect_eq "herald-cli publish --idempotency-key twice prints the same id" "$c1" "$c2"
+expect_match "and says on stderr that the second was replayed" "replayed: idempotency key 'cli-1'" "$(cat "$WORK/cli.err")"
+expect_eq "one idem.cli event" 1 "$(count_type idem.cli)"
+"$CLI" --server "$URL" publish idem.cli '{"n":2}' --idempotency-key cli-1 >/dev/null 2>"$WORK/cli.err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "Idempotency-Key cli-1 was used with a different body (HTTP 409)" "$WORK/cli.err" &&
+  ok "herald-cli: the key with another event fails naming the 409" || fail "rc $rc: $(cat "$WORK/cli.err")"
+"$CLI" --server "$URL" publish idem.cli --idempotency-key 'a b' >/dev/null 2>"$WORK/cli.err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "printable ASCII" "$WORK/cli.err" &&
+  ok "herald-cli: a key with a space is refused before sending" || fail "rc $rc: $(cat "$WORK/cli.err")"
+
 # --- survives restart and kill -9 ---
 herald_stop
 herald_start
