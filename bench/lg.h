@@ -121,6 +121,7 @@ typedef struct lg_pub_cfg {
     const lg_janus_tpl *janus; /* Janus bodies to url (…/janus/events), Basic auth */
     int gzip;        /* Janus mode: gzip level of each body (0 = plain) */
     int new_conn;    /* a new TCP connection per POST */
+    int idem_keys;   /* a fresh Idempotency-Key header on every POST */
 } lg_pub_cfg;
 
 typedef struct lg_pub {

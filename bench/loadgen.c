@@ -80,6 +80,7 @@ typedef struct opts {
     /* Janus and sink cells */
     const char *janus, *sink, *sink_module, *verify_cmd;
     int gzip, new_conn;
+    int idem_keys; /* --idempotency-keys: a fresh Idempotency-Key per POST */
     /* rooms and Nchan */
     int rooms, nchan;
     const char *jwt_secret;
@@ -99,6 +100,7 @@ static void usage(void)
           "  --concurrency K   POSTs in flight (default 4)\n"
           "  --idle SECONDS    connect N subscribers and hold them idle (memory)\n"
           "  --publish-only    no subscribers; measure acknowledged publishes/s\n"
+          "  --idempotency-keys  every POST carries a fresh Idempotency-Key header\n"
           "  --ws-publish      the same over --concurrency publishing sockets\n"
           "                    (GET /v1/events/websocket), one event per frame\n"
           "  --window W        --ws-publish: unanswered frames per socket (default 1024)\n"
@@ -273,7 +275,7 @@ static void parse(int argc, char **argv, opts *o)
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
            O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
-           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER };
+           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER, O_IDEM };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -294,6 +296,7 @@ static void parse(int argc, char **argv, opts *o)
         {"jwt-secret", 1, 0, O_JWT},  {"nchan", 0, 0, O_NCHAN},
         {"sub-ports", 1, 0, O_SUBPORTS}, {"redis-pid", 1, 0, O_REDISPID},
         {"ws-publish", 0, 0, O_WSPUB}, {"window", 1, 0, O_WINDOW},
+        {"idempotency-keys", 0, 0, O_IDEM},
         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     static char hostbuf[128];
     double ready = -1;
@@ -353,6 +356,7 @@ static void parse(int argc, char **argv, opts *o)
         case O_NCHAN: o->nchan = 1; break;
         case O_WSPUB: o->ws_publish = 1; break;
         case O_WINDOW: o->window = atoi(optarg); break;
+        case O_IDEM: o->idem_keys = 1; break;
         default: usage();
         }
     }
@@ -532,7 +536,8 @@ int main(int argc, char **argv)
         lg_pub pub = {.cfg = {.token = o.token, .events = o.events, .rate = o.rate,
                               .batch = o.batch, .payload = o.payload,
                               .concurrency = o.concurrency, .max_seconds = o.max_seconds,
-                              .nchan = o.nchan, .rooms = o.rooms ? o.subs : 0}};
+                              .nchan = o.nchan, .rooms = o.rooms ? o.subs : 0,
+                              .idem_keys = o.idem_keys}};
         char url[256];
         snprintf(url, sizeof url, o.nchan ? "http://%s:%d/pub/" : "http://%s:%d/v1/events", o.host,
                  o.port);
@@ -600,6 +605,7 @@ int main(int argc, char **argv)
         put_int(out, "publish_failed", atomic_load(&pub.failed));
         put_int(out, "requests", atomic_load(&pub.requests));
         put_int(out, "batch", o.batch);
+        json_object_set_new(out, "idempotency_keys", json_boolean(o.idem_keys));
         put_int(out, "concurrency", o.concurrency);
         put_real(out, "rate", o.rate, 3);
         put_int(out, "payload", o.payload);

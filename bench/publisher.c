@@ -29,6 +29,8 @@
  * is deflated (zlib, gzip wrapper) per send and sent with
  * Content-Encoding: gzip. cfg.new_conn forbids connection reuse, so every
  * POST opens a new TCP connection (as the sample handler does).
+ * With cfg.idem_keys every POST carries a fresh Idempotency-Key (issue
+ * 18 item 1: the cost of the key path per publish).
  * With p->lat set, each request's time from being handed to libcurl to
  * its completion is recorded there (µs).
  */
@@ -41,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T_DIGITS 19
 
@@ -55,6 +58,8 @@ typedef struct slot {
     unsigned char *zbody; /* gzip mode: the compressed body */
     size_t zcap, zlen;
     int64_t sent_ns;
+    struct curl_slist *ihdrs; /* idem_keys: the headers, the key line last */
+    char *ikey;               /* its 20 digits, rewritten per POST */
     int busy;
     char *resp;
     size_t resplen;
@@ -274,6 +279,25 @@ void lg_pub_run(lg_pub *p)
         if (cfg->new_conn)
             curl_easy_setopt(s->h, CURLOPT_FORBID_REUSE, 1L);
     }
+    /* idem_keys: each POST gets a key never used before (this run's
+     * start time and pid, then a counter), so every publish takes the
+     * key path (lookup, then record) without ever being a replay. */
+    char kpre[64];
+    snprintf(kpre, sizeof kpre, "Idempotency-Key: lg-%lld-%d-", (long long)lg_realtime_ns(), (int)getpid());
+    unsigned long long kseq = 0;
+    for (int i = 0; cfg->idem_keys && i < k; i++) {
+        slot *s = &slots[i];
+        for (struct curl_slist *h = hdrs; h; h = h->next)
+            s->ihdrs = curl_slist_append(s->ihdrs, h->data);
+        char line[128];
+        snprintf(line, sizeof line, "%s%020d", kpre, 0);
+        s->ihdrs = curl_slist_append(s->ihdrs, line);
+        struct curl_slist *last = s->ihdrs;
+        while (last->next)
+            last = last->next;
+        s->ikey = last->data + strlen(kpre);
+        curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->ihdrs);
+    }
     int64_t t0 = lg_now_ns();
     uint64_t jts0 = (uint64_t)(lg_realtime_ns() / 1000), jseq = 0;
     int64_t cap_ns = cfg->max_seconds > 0 ? (int64_t)(cfg->max_seconds * 1e9) : 0;
@@ -324,6 +348,11 @@ void lg_pub_run(lg_pub *p)
                 curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
                 curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->bodylen);
             }
+            if (s->ikey) {
+                char d[21];
+                snprintf(d, sizeof d, "%020llu", ++kseq);
+                memcpy(s->ikey, d, 20);
+            }
             s->sent_ns = lg_now_ns();
             if (!p->first_send_ns)
                 p->first_send_ns = now;
@@ -371,6 +400,8 @@ void lg_pub_run(lg_pub *p)
         free(slots[i].zbody);
         free(slots[i].resp);
     }
+    for (int i = 0; i < k; i++)
+        curl_slist_free_all(slots[i].ihdrs);
     free(slots);
     curl_slist_free_all(hdrs);
     curl_multi_cleanup(m);

@@ -42,6 +42,8 @@
 #   idle_rss        19,000 idle subscribers on a fresh server: RSS growth
 #                   per connection after holding them 10 s
 #   publish_single  100,000 single-event POSTs, 64 keep-alive connections
+#   publish_single_idem  the same, each POST with a fresh Idempotency-Key
+#                   (issue 18 item 1: the key's lookup and record per publish)
 #   publish_batch   1,000,000 events in POSTs of 100, 8 connections
 #   publish_ws      1,000,000 single-event frames over one publishing socket
 #                   (GET /v1/events/websocket), 1024 unanswered at a time;
@@ -93,7 +95,7 @@ SCALE=${BENCH_SCALE:-1}
 HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
-ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_batch
+ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_single_idem publish_batch
            publish_ws publish_ws_4
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_throughput_filter webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
@@ -333,6 +335,8 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --subs "$(scale 19000)" --idle 10 ;;
     publish_single)
         run_cell "$cell" --publish-only --events "$(scale 100000)" --concurrency 64 --batch 1 --max-seconds 60 ;;
+    publish_single_idem)
+        run_cell "$cell" --publish-only --idempotency-keys --events "$(scale 100000)" --concurrency 64 --batch 1 --max-seconds 60 ;;
     publish_batch)
         run_cell "$cell" --publish-only --events "$(scale 1000000)" --concurrency 8 --batch 100 --max-seconds 60 ;;
     publish_ws)
