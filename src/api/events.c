@@ -72,7 +72,7 @@ static int parse_publish(hv_conn *c, hv_http_req *r, hv_event ***evs, size_t *n)
 {
     char err[320], **keys;
     const char *header = hv_http_header_get(r, "idempotency-key");
-    if (hv_api_idem_header(c, header) != 0)
+    if (hv_api_idem_header(c, r, header) != 0)
         return -1;
     if (hv_event_parse_publish_keys(r->body, r->body_len, evs, n, &keys, err, sizeof(err)) != 0) {
         hv_http_error(c, 400, "%s", err);

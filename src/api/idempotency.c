@@ -112,8 +112,15 @@ void hv_api_idem_free(hv_api_idem *m)
     free(m);
 }
 
-int hv_api_idem_header(hv_conn *c, const char *value)
+int hv_api_idem_header(hv_conn *c, const hv_http_req *r, const char *value)
 {
+    int seen = 0;
+    for (int i = 0; i < r->nheaders; i++)
+        seen += !strcmp(r->headers[i].name, "idempotency-key");
+    if (seen > 1) {
+        hv_http_error(c, 400, "Idempotency-Key must be given once");
+        return -1;
+    }
     if (value && !hv_idem_key_valid(value, strlen(value))) {
         hv_http_error(c, 400, "Idempotency-Key must be 1 to %d printable ASCII characters (no spaces)",
                       HV_IDEM_KEY_MAX);

@@ -47,8 +47,8 @@ int hv_api_idem_replayed(const hv_api_idem *m);
 
 int hv_api_idem_item_key(json_t *item, size_t i, char **keys, char *err, size_t errlen);
 
-/* Checks the Idempotency-Key header: 0 (absent or valid), or -1 after
- * answering 400. */
-int hv_api_idem_header(hv_conn *c, const char *value);
+/* Checks the Idempotency-Key header (value, from r): 0 (absent or valid),
+ * or -1 after answering 400 (invalid, or given more than once). */
+int hv_api_idem_header(hv_conn *c, const hv_http_req *r, const char *value);
 
 #endif
