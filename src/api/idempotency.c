@@ -18,11 +18,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "api/reply.h"
 #include "core/event_json.h"
 #include "core/xalloc.h"
 #include "net/http.h"
+
+/* EVP_sha256() makes OpenSSL look the algorithm up on every init (see
+ * auth/server_token.c): fetched once instead. */
+static EVP_MD *g_sha256;
+static uv_once_t g_sha256_once = UV_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!g_sha256)
+        abort(); /* OpenSSL without SHA-256 */
+}
+
+static EVP_MD_CTX *sha256_begin(void)
+{
+    uv_once(&g_sha256_once, sha256_fetch);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, g_sha256, NULL))
+        abort();
+    return ctx;
+}
 
 static void hex_digest(EVP_MD_CTX *ctx, char *out)
 {
@@ -47,9 +69,7 @@ static void update_field(EVP_MD_CTX *ctx, const char *s, size_t len)
 
 static void hash_body(const char *body, size_t len, char *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        abort();
+    EVP_MD_CTX *ctx = sha256_begin();
     EVP_DigestUpdate(ctx, body, len);
     hex_digest(ctx, out);
     EVP_MD_CTX_free(ctx);
@@ -57,9 +77,7 @@ static void hash_body(const char *body, size_t len, char *out)
 
 static void hash_event(const hv_event *ev, char *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        abort();
+    EVP_MD_CTX *ctx = sha256_begin();
     update_field(ctx, ev->type, ev->type ? strlen(ev->type) : 0);
     update_field(ctx, ev->room_id, ev->room_id ? strlen(ev->room_id) : 0);
     update_field(ctx, ev->user_id, ev->user_id ? strlen(ev->user_id) : 0);
