@@ -28,6 +28,12 @@
  * other nodes change. Commits may carry conditions on peers' sessions
  * (store/shared.h): an event the store dropped has id 0 and gets no
  * webhook row and no fan-out.
+ *
+ * Idempotency keys of publishes (issue 18 item 1) are screened before a
+ * group is gathered (hub/idem.c): a replayed or refused request's events
+ * are left out of the commit, and a request whose key an earlier request
+ * of the group claims goes back to the head of the queue for the next
+ * group. The new keys are recorded by the commit itself (hv_commit.idem).
  */
 #include "hub/hub.h"
 
@@ -42,6 +48,7 @@
 #include "core/xalloc.h"
 #include "hub/catchup.h"
 #include "hub/follower.h"
+#include "hub/hub_internal.h"
 #include "hub/idem.h"
 #include "hub/replica.h"
 #include "net/server.h"
@@ -49,22 +56,6 @@
 
 #define PRUNE_EVERY_MS 1000
 
-struct pub_req;
-
-typedef struct pub_req {
-    struct pub_req *next;
-    hv_event **evs;
-    size_t n;
-    hv_kvlist kv;
-    hv_after *after;
-    hv_loop *origin;
-    hv_publish_done done;
-    void *arg;
-    int status;
-    hv_idem_claim *idem;  /* the caller's (hub/idem.c); NULL: no keys */
-    size_t nidem;
-    unsigned char *skip;  /* with idem: events not to store */
-} pub_req;
 
 struct hv_hub {
     hv_server *srv;
@@ -449,37 +440,6 @@ static pub_req *undo_failed(hv_hub *hub, pub_req *list, hv_kvlist *matched)
     return list;
 }
 
-/* Screens the idempotency keys of the group's requests (hub/idem.c) and
- * takes out of *list those that must wait for the next group; returns
- * them, in order. */
-static pub_req *idem_screen(hv_hub *hub, pub_req **list)
-{
-    size_t keys = 0;
-    for (pub_req *r = *list; r; r = r->next)
-        keys += r->nidem;
-    if (keys == 0)
-        return NULL;
-    double window = hub->srv->cfg.idempotency_window_s;
-    int64_t since = hv_now_ms() - (int64_t)(window * 1000);
-    hv__idem_set set;
-    hv__idem_set_init(&set, keys);
-    pub_req *waiting = NULL, **wtail = &waiting, **p = list;
-    while (*p) {
-        pub_req *r = *p;
-        if (r->nidem && hv__idem_screen(hub->srv->store, since, &set, r->idem, r->nidem,
-                                        r->skip, r->n)) {
-            *p = r->next;
-            r->next = NULL;
-            *wtail = r;
-            wtail = &r->next;
-        } else {
-            p = &r->next;
-        }
-    }
-    hv__idem_set_free(&set);
-    return waiting;
-}
-
 /* Puts requests back at the head of the queue, for the next group. */
 static void requeue(hv_hub *hub, pub_req *waiting)
 {
@@ -502,7 +462,7 @@ static void commit_group(hv_hub *hub, pub_req *list)
 {
     hv_server *srv = hub->srv;
     const hv_hub_hooks *h = &hub->hooks;
-    pub_req *waiting = hv_store_available(srv->store, NULL, 0) ? idem_screen(hub, &list) : NULL;
+    pub_req *waiting = hv_store_available(srv->store, NULL, 0) ? hv__idem_screen_group(srv->store, srv->cfg.idempotency_window_s, &list) : NULL;
     if (!list) {
         requeue(hub, waiting);
         return;

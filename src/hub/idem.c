@@ -13,9 +13,12 @@
  */
 #include "hub/idem.h"
 
+#include "hub/hub_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -103,4 +106,30 @@ void hv__idem_lost(hv_store *st, hv_idem_put *puts, size_t n)
         if (c->state == HV_IDEM_NEW) /* expired at once: report it, nothing stored */
             c->state = HV_IDEM_ERROR;
     }
+}
+
+pub_req *hv__idem_screen_group(hv_store *st, double window_s, pub_req **list)
+{
+    size_t keys = 0;
+    for (pub_req *r = *list; r; r = r->next)
+        keys += r->nidem;
+    if (keys == 0)
+        return NULL;
+    int64_t since = hv_now_ms() - (int64_t)(window_s * 1000);
+    hv__idem_set set;
+    hv__idem_set_init(&set, keys);
+    pub_req *waiting = NULL, **wtail = &waiting, **p = list;
+    while (*p) {
+        pub_req *r = *p;
+        if (r->nidem && hv__idem_screen(st, since, &set, r->idem, r->nidem, r->skip, r->n)) {
+            *p = r->next;
+            r->next = NULL;
+            *wtail = r;
+            wtail = &r->next;
+        } else {
+            p = &r->next;
+        }
+    }
+    hv__idem_set_free(&set);
+    return waiting;
 }

@@ -24,6 +24,12 @@ void hv__idem_set_free(hv__idem_set *s);
 int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
                     size_t nclaims, unsigned char *skip, size_t n);
 
+/* Screens the idempotency keys of a group's requests (keys recorded
+ * within window_s seconds) and takes out of *list those that must wait
+ * for the next group; returns them, in order (NULL: none). */
+struct pub_req;
+struct pub_req *hv__idem_screen_group(hv_store *st, double window_s, struct pub_req **list);
+
 /* After a commit: each key the store found recorded by another node
  * meanwhile (put->lost; its events were not stored) is looked up again,
  * so its request answers the first ids (or 409). */
