@@ -23,6 +23,9 @@
  *                      keys order by id), score the key; the index of the
  *                      seeds' replay by created_at (redis_created.c); the
  *                      prune removes the members of the events it deletes
+ *   P idem:<key>       string "<sha256 hex> <id>,<id>...": a publish's
+ *                      idempotency key (store/idem.h), set by the commit
+ *                      script with its events, expiring after the window
  *   P meta             hash: last_id, last_time_ms, horizon, outbox_seq,
  *                      attempt_seq, kv_seq
  *   P kv:<ns>          hash key -> value of one state namespace
