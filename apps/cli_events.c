@@ -97,9 +97,12 @@ static int publish_body(const cli *c, json_t *body)
     free(text);
     if (rc != 0)
         return cli_fail("publish", rc, err);
-    if (replayed)
+    if (replayed && c->idempotency_key)
         fprintf(stderr, "herald-cli: replayed: idempotency key '%s' was used before; these are "
                         "the ids it got then\n", c->idempotency_key);
+    else if (replayed) /* stdin lines with their own idempotency_key */
+        fprintf(stderr, "herald-cli: replayed: some events' idempotency_key was used before; "
+                        "those ids are the ones they got then\n");
     print_ids(c, &r);
     herald_publish_result_clear(&r);
     return 0;

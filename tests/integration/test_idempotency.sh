@@ -112,6 +112,12 @@ rc=$?
 [ "$rc" -ne 0 ] && grep -q "printable ASCII" "$WORK/cli.err" &&
   ok "herald-cli: a key with a space is refused before sending" || fail "rc $rc: $(cat "$WORK/cli.err")"
 
+l1=$(printf '{"type":"idem.lines","idempotency_key":"line-1"}\n{"type":"idem.lines"}\n' |
+  "$CLI" --server "$URL" publish 2>"$WORK/cli.err" | head -1)
+l2=$(printf '{"type":"idem.lines","idempotency_key":"line-1"}\n' | "$CLI" --server "$URL" publish 2>"$WORK/cli.err")
+expect_eq "herald-cli publish from stdin: a line's own idempotency_key replays its first id" "$l1" "$l2"
+expect_match "and stderr says some events were replayed" "replayed: some events' idempotency_key" "$(cat "$WORK/cli.err")"
+
 # --- survives restart and kill -9 ---
 herald_stop
 herald_start
