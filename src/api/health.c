@@ -142,6 +142,9 @@ static void metrics_respond(hv_conn *c, long pending)
                   (unsigned long long)ws.in_flight, (unsigned long long)ws.queued);
         tb_printf(&b, "# HELP herald_webhook_pending Deliveries pending in the outbox.\n# TYPE herald_webhook_pending gauge\n"
                       "herald_webhook_pending %ld\n", pending);
+        tb_printf(&b, "# HELP herald_webhook_breaker_open Webhook endpoints paused by their circuit breaker (open "
+                      "or half_open).\n# TYPE herald_webhook_breaker_open gauge\nherald_webhook_breaker_open %llu\n",
+                  (unsigned long long)ws.breakers_open);
     }
     char *sinks = hv_sinks_metrics_text(srv->sinks);
     tb_printf(&b, "%s", sinks);

@@ -141,6 +141,13 @@ static const opt options[] = {
       "--webhook-allow wins (default none: loopback, private, CGNAT, ULA, link-local, multicast and reserved "
       "networks are refused; loopback is allowed with the development token)"),
     O("webhook-response-cap", OPT_SIZE, webhook_response_cap, "bytes of a webhook response kept (default 1024)"),
+    O("webhook-breaker-threshold", OPT_INT, webhook_breaker_threshold,
+      "failed requests in a row that pause an endpoint's deliveries (circuit breaker) until a probe succeeds; "
+      "an endpoint's breaker_threshold overrides it; 0 = never (default 0, 0 to 10000)"),
+    O("webhook-breaker-probe-min", OPT_DOUBLE, webhook_breaker_probe_min_s,
+      "seconds before the first probe of a paused endpoint; each failed probe doubles the wait (default 30)"),
+    O("webhook-breaker-probe-max", OPT_DOUBLE, webhook_breaker_probe_max_s,
+      "the longest wait between probes of a paused endpoint, seconds (default 600)"),
     O("room-webhook-secret", OPT_STR, room_webhook_secret,
       "secret of the x-fishjam-signature-256 header (sha256=<hex HMAC-SHA256 of the body>) on the webhooks of "
       "rooms created with a webhookUrl, as Fishjam signs them (default none: no such header)"),
@@ -206,6 +213,8 @@ static void set_defaults(hv_config *c)
     c->webhook_disable_after_s = 5 * 24 * 3600;
     strcpy(c->webhook_deny, "169.254.0.0/16,fe80::/10,0.0.0.0/8,100.100.100.200/32,fd00:ec2::254/128");
     c->webhook_response_cap = 1024;
+    c->webhook_breaker_probe_min_s = 30;
+    c->webhook_breaker_probe_max_s = 600;
     strcpy(c->janus_path, "/janus/events");
     strcpy(c->janus_room_from, "opaque_id");
     c->janus_dedup = 65536;
@@ -542,6 +551,13 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         c->peer_url_scheme[0] = 0;
     if (c->peer_url_scheme[0] && strcmp(c->peer_url_scheme, "ws") != 0 && strcmp(c->peer_url_scheme, "wss") != 0) {
         fprintf(stderr, "herald: --peer-url-scheme must be none, ws or wss\n");
+        return -1;
+    }
+    if (c->webhook_breaker_threshold < 0 || c->webhook_breaker_threshold > 10000 ||
+        !(c->webhook_breaker_probe_min_s >= 0.05 && c->webhook_breaker_probe_max_s <= 86400 &&
+          c->webhook_breaker_probe_min_s <= c->webhook_breaker_probe_max_s)) {
+        fprintf(stderr, "herald: --webhook-breaker-threshold must be 0 to 10000, and 0.05 <= "
+                        "--webhook-breaker-probe-min <= --webhook-breaker-probe-max <= 86400 s\n");
         return -1;
     }
     if (strcmp(c->engine, "sqlite") != 0 && strcmp(c->engine, "redis") != 0) {

@@ -76,6 +76,9 @@ typedef struct hv_config {
     char webhook_allow[1024];         /* if set, only these CIDRs are called */
     size_t webhook_response_cap;      /* bytes of a response body kept */
     char room_webhook_secret[512];    /* key of x-fishjam-signature-256 on room webhooks; "" = no header */
+    int webhook_breaker_threshold;    /* failed requests in a row that pause an endpoint; 0 = never */
+    double webhook_breaker_probe_min_s; /* first wait before a probe of a paused endpoint */
+    double webhook_breaker_probe_max_s; /* the doubling of that wait stops here */
     /* config file and sink modules (deliver/sinks.c) */
     char config_path[1024];           /* --config: JSON file of settings and "sinks" */
     char modules_dir[1024];           /* where sink modules are looked for; "" = default */

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "deliver/endpoint_filter.h"
+#include "deliver/endpoint_delivery.h"
 
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
@@ -25,6 +26,7 @@ hv_endpoint *hv_endpoint_alloc(void)
     hv_endpoint *ep = hv_xcalloc(1, sizeof(*ep));
     atomic_init(&ep->refs, 1);
     ep->enabled = 1;
+    ep->breaker_threshold = -1;
     return ep;
 }
 
@@ -65,6 +67,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->retired = ep->retired;
     c->created_ms = ep->created_ms;
     c->filter = hv_filter_ref(ep->filter);
+    hv_endpoint_delivery_clone(c, ep);
     return c;
 }
 
@@ -140,7 +143,8 @@ static int any_string(const char *s)
 
 int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter", NULL};
+    static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter",
+                                       HV_ENDPOINT_DELIVERY_KEYS, NULL};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -183,8 +187,16 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
         free_list(rooms, nr);
         return -1;
     }
-    hv_endpoint_filter_set(ep, &filter);
+    hv_endpoint_delivery d;
+    if (hv_endpoint_delivery_parse(ep, body, &d, err, errlen) != 0) {
+        hv_endpoint_filter_discard(&filter);
+        free_list(types, nt);
+        free_list(rooms, nr);
+        return -1;
+    }
     /* Everything is valid: apply. */
+    hv_endpoint_filter_set(ep, &filter);
+    hv_endpoint_delivery_set(ep, &d);
     if (url) {
         free(ep->url);
         ep->url = hv_xstrdup(url);
@@ -235,6 +247,7 @@ json_t *hv_endpoint_view(const hv_endpoint *ep, int with_secret)
     hv_endpoint_filter_view(ep, j);
     if (with_secret)
         json_object_set_new(j, "secret", json_string(ep->secret));
+    hv_endpoint_delivery_view(ep, j);
     return j;
 }
 
@@ -252,6 +265,7 @@ char *hv_endpoint_record(const hv_endpoint *ep)
     if (ep->disabled_ms) /* absent = not known (enabled, or disabled before it was recorded) */
         json_object_set_new(j, "disabled_ms", json_integer((json_int_t)ep->disabled_ms));
     hv_endpoint_filter_record(ep, j);
+    hv_endpoint_delivery_record(ep, j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -296,6 +310,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     ep->batch = ep->room_webhook && json_is_true(json_object_get(j, "batch"));
     ep->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     hv_endpoint_filter_load(ep, j);
+    hv_endpoint_delivery_from_record(ep, j);
     json_decref(j);
     return ep;
 }

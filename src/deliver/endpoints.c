@@ -58,6 +58,7 @@ void hv_endpoint_unref(hv_endpoint *ep)
     free(ep->description);
     free(ep->disabled_reason);
     hv_filter_unref(ep->filter);
+    free(ep->retry);
     free(ep);
 }
 
@@ -204,7 +205,8 @@ void hv_endpoints_match(hv_endpoints *e, const hv_event *ev, hv_kvlist *kv,
     uv_mutex_lock(&e->mu);
     size_t it;
     hv_endpoint *retire = NULL;
-    int crash = !strcmp(ev->type, "component.crashed") || !strcmp(ev->type, "herald.endpoint_disabled");
+    int crash = !strcmp(ev->type, "component.crashed") || !strcmp(ev->type, "herald.endpoint_disabled") ||
+                !strcmp(ev->type, "herald.endpoint_paused");
     hv_filter_subject subj; /* ev's data, parsed once for all the filters that look at it */
     hv_filter_subject_init(&subj, ev);
     for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
@@ -234,8 +236,11 @@ char *hv_endpoints_list_json(hv_endpoints *e)
     json_t *arr = json_array();
     uv_mutex_lock(&e->mu);
     size_t it;
-    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it))
-        json_array_append_new(arr, hv_endpoint_view(m->value, 0));
+    for (hv_map_entry *m = hv_map_first(&e->map, &it); m; m = hv_map_next(&e->map, m, &it)) {
+        json_t *v = hv_endpoint_view(m->value, 0);
+        hv_webhooks_breaker_view(e->srv->webhooks, m->key, v);
+        json_array_append_new(arr, v);
+    }
     uv_mutex_unlock(&e->mu);
     json_t *j = json_pack("{s:o}", "webhooks", arr);
     char *s = json_dumps(j, JSON_COMPACT);
@@ -310,6 +315,15 @@ void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason)
     uv_mutex_unlock(&e->mu);
 }
 
+void hv_endpoints_alert(hv_endpoints *e, const char *type, const char *data)
+{
+    hv_event *ev = hv_event_new(type, NULL, NULL, data, strlen(data));
+    hv_kvlist kv = {0};
+    uv_mutex_lock(&e->mu);
+    commit(e, ev, &kv, no_reply);
+    uv_mutex_unlock(&e->mu);
+}
+
 void hv_endpoints_drop_retired(hv_endpoints *e, const char *id)
 {
     uv_mutex_lock(&e->mu);
@@ -374,9 +388,10 @@ void hv_endpoints_add_room(hv_endpoints *e, const char *room_id, const char *url
 
 /* ---- API operations ------------------------------------------------------ */
 
-static char *view_text(const hv_endpoint *ep, int with_secret)
+static char *view_text(hv_endpoints *e, const hv_endpoint *ep, int with_secret)
 {
     json_t *j = hv_endpoint_view(ep, with_secret);
+    hv_webhooks_breaker_view(e->srv->webhooks, ep->id, j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -427,7 +442,7 @@ hv_result hv_endpoints_create(hv_endpoints *e, const char *body, size_t len, cha
         ep->secret = hv_xstrdup(secret);
     }
     ep->created_ms = hv_now_ms();
-    *out = view_text(ep, 1); /* the secret is shown once, here */
+    *out = view_text(e, ep, 1); /* the secret is shown once, here */
     uv_mutex_lock(&e->mu);
     hv_kvlist kv = {0};
     replace(e, ep, &kv);
@@ -442,6 +457,7 @@ hv_result hv_endpoints_get_json(hv_endpoints *e, const char *id, char **out)
     if (!ep)
         return not_found(out, id);
     json_t *j = hv_endpoint_view(ep, 0);
+    hv_webhooks_breaker_view(e->srv->webhooks, id, j);
     json_object_set_new(j, "pending", json_integer(hv_outbox_pending_count(e->srv->store, id)));
     *out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -489,7 +505,7 @@ hv_result hv_endpoints_update(hv_endpoints *e, const char *id, const char *body,
         c->prev_secret = hv_xstrdup(old->secret);
         c->prev_until_ms = hv_now_ms() + ROTATION_GRACE_MS;
     }
-    *out = view_text(c, new_secret);
+    *out = view_text(e, c, new_secret);
     hv_kvlist kv = {0};
     replace(e, c, &kv);
     int rc = commit(e, NULL, &kv, reply);
@@ -525,7 +541,7 @@ hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled,
     free(c->disabled_reason);
     c->disabled_reason = enabled ? NULL : hv_xstrdup("disabled through the API");
     c->disabled_ms = enabled ? 0 : hv_now_ms(); /* with the reason: both say the latest disable */
-    *out = view_text(c, 0);
+    *out = view_text(e, c, 0);
     hv_kvlist kv = {0};
     replace(e, c, &kv); /* once stored, its undo kicks the engine: rows held are loaded or closed */
     int rc = commit(e, NULL, &kv, reply);

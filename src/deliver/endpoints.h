@@ -52,6 +52,9 @@ typedef struct hv_endpoint {
     int retired;              /* room deleted: matches nothing more */
     int64_t created_ms;
     struct hv_filter *filter; /* payload filter (event_filter.h), NULL: none; shared by snapshots */
+    /* issue 18 items 4 and 3 (endpoint_delivery.c) */
+    struct hv_wh_schedules *retry; /* its own retry schedules (webhook_schedules.h); NULL = the server's */
+    int breaker_threshold;         /* failures in a row that pause it; -1 = --webhook-breaker-threshold */
 } hv_endpoint;
 
 typedef struct hv_endpoints hv_endpoints;
@@ -100,6 +103,12 @@ hv_result hv_endpoints_set_enabled(hv_endpoints *e, const char *id, int enabled,
  * emits component.crashed {"component_id": id, "room_id"?: …, "reason"}.
  * Any thread. */
 void hv_endpoints_disable(hv_endpoints *e, const char *id, const char *reason);
+
+/* Commits one of herald's own alerts about an endpoint (type
+ * "herald.endpoint_paused" / "herald.endpoint_resumed", data a JSON object
+ * with "endpoint_id"), as hv_endpoints_disable does herald.endpoint_disabled.
+ * Any thread. */
+void hv_endpoints_alert(hv_endpoints *e, const char *type, const char *data);
 
 /* A room endpoint has delivered everything it will ever get: forget it. */
 void hv_endpoints_drop_retired(hv_endpoints *e, const char *id);

@@ -21,6 +21,7 @@
 #include "core/map.h"
 #include "deliver/endpoints.h"
 #include "deliver/netguard.h"
+#include "deliver/webhook_breaker.h"
 #include "deliver/webhook_policy.h"
 #include "deliver/webhooks.h"
 
@@ -58,6 +59,7 @@ struct wh_ep {
     uint64_t cursor;     /* when spilled: they all have ids above this */
     hv_list refill_link; /* in w->refill while a refill is due */
     int off;             /* scratch of hv__webhook_release_off: deleted or disabled */
+    hv_breaker brk;      /* its circuit breaker (webhook_controls.c) */
 };
 
 /* One finished attempt, as webhook_http.c reports it. */
@@ -145,6 +147,14 @@ struct hv_webhooks {
     /* counters for /metrics */
     atomic_uint_fast64_t delivered, failed_attempts, gave_up;
     atomic_int_fast64_t in_flight, queued;
+
+    /* circuit breakers (webhook_controls.c): the settings, the timer of
+     * the next probe, and each non-closed breaker's state for the API and
+     * /metrics (brk_pub: id -> hv_breaker copy, under brk_mu) */
+    hv_breaker_cfg brk_cfg;
+    uv_timer_t breaker_timer;
+    uv_mutex_t brk_mu;
+    hv_map brk_pub;
 };
 
 /* webhook_http.c */
@@ -221,5 +231,38 @@ void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 /* Starts what can start now, then publishes the queued/in-flight counts. */
 void hv__webhook_pump(hv_webhooks *w);
 void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
+void hv__webhook_mark_dirty(hv_webhooks *w, wh_ep *ep);
+/* Takes a waiting item out of the retry heap (it is then nowhere). */
+void hv__webhook_unschedule(hv_webhooks *w, wh_item *it);
+
+/* webhook_controls.c: an endpoint's own retry schedules and its circuit
+ * breaker (issue 18 items 4 and 3) */
+void hv__webhook_controls_init(hv_webhooks *w);  /* before the thread starts */
+void hv__webhook_controls_close(hv_webhooks *w); /* engine thread, closing */
+void hv__webhook_controls_free(hv_webhooks *w);  /* after the thread ended */
+/* The wait before the next attempt of it (which has made it->attempts):
+ * 1 with *base_ms from the endpoint's schedule for its event type (or the
+ * server's), 0 when that schedule has run out. */
+int hv__webhook_retry_base(const hv_webhooks *w, const hv_endpoint *snap, const wh_item *it, int64_t *base_ms);
+/* Whether ep's breaker holds its deliveries back (open or half_open):
+ * they wait, parked in row order on its ready queue, and never run out of
+ * retries. */
+int hv__webhook_breaker_holds(const wh_ep *ep);
+/* Puts a held item on ep's ready queue in row order. */
+void hv__webhook_breaker_park(hv_webhooks *w, wh_item *it);
+/* Whether the next request of ep may start now (2: it is the probe). */
+int hv__webhook_breaker_gate(hv_webhooks *w, wh_ep *ep);
+/* After a pump: a probe that could not be started does not leave the
+ * breaker half_open with nothing in flight. */
+void hv__webhook_breaker_settle(hv_webhooks *w, wh_ep *ep);
+/* A request of ep ended (once per request): the breaker's streak, its
+ * opening (herald.endpoint_paused) and closing (herald.endpoint_resumed).
+ * disabled: the endpoint was just disabled (410, or failing too long). */
+void hv__webhook_breaker_judge(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap, int ok, int disabled,
+                               int64_t now);
+/* Endpoints whose breaker is open or half_open, for /metrics. */
+uint64_t hv__webhooks_breakers_open(hv_webhooks *w);
+/* ep's state is being freed. */
+void hv__webhook_breaker_forget(hv_webhooks *w, wh_ep *ep);
 
 #endif

@@ -153,11 +153,24 @@ static void mark_dirty(hv_webhooks *w, wh_ep *ep)
         hv_list_push(&w->dirty, &ep->dirty_link);
 }
 
+void hv__webhook_mark_dirty(hv_webhooks *w, wh_ep *ep)
+{
+    mark_dirty(w, ep);
+}
+
+void hv__webhook_unschedule(hv_webhooks *w, wh_item *it)
+{
+    heap_remove(w, it);
+    rearm(w);
+}
+
 /* Puts a (not in flight) item where it belongs for its due time. */
 void hv__webhook_schedule(hv_webhooks *w, wh_item *it, int64_t due_ms)
 {
     it->due_ms = due_ms;
-    if (due_ms <= hv_now_ms()) {
+    if (hv__webhook_breaker_holds(it->ep)) {
+        hv__webhook_breaker_park(w, it); /* waits for the breaker, in row order */
+    } else if (due_ms <= hv_now_ms()) {
         hv_list_push(&it->ep->ready, &it->link);
         mark_dirty(w, it->ep);
     } else {
@@ -424,12 +437,15 @@ static int is_final_event(const hv_event *ev)
 /* The endpoint's side of an outcome: its failure streak, 410 Gone, and
  * disabling it after --webhook-disable-after of failures. Once per
  * request, however many rows it carried. */
-static void judge_endpoint(hv_webhooks *w, wh_ep *ep, const wh_result *r, int outcome, int64_t now)
+static void judge_endpoint(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap, const wh_result *r, int outcome,
+                           int64_t now)
 {
     if (outcome == HV_WH_OK) {
         ep->failing_since_ms = 0;
+        hv__webhook_breaker_judge(w, ep, snap, 1, 0, now);
         return;
     }
+    int disabled = outcome == HV_WH_GONE;
     if (!ep->failing_since_ms)
         ep->failing_since_ms = r->time_ms;
     if (outcome == HV_WH_GONE) {
@@ -442,14 +458,16 @@ static void judge_endpoint(hv_webhooks *w, wh_ep *ep, const wh_result *r, int ou
         snprintf(reason, sizeof(reason), "failing since %s", iso);
         hv_endpoints_disable(w->srv->endpoints, ep->id, reason);
         ep->failing_since_ms = 0;
+        disabled = 1;
     }
+    hv__webhook_breaker_judge(w, ep, snap, 0, disabled, now);
 }
 
 /* One row's side of an outcome: delivered, failed for good, or scheduled
  * for its next attempt. jitter: the one draw of the request, so the rows of
  * a batch with the same attempt count stay together for the retry. */
-static void row_done(hv_webhooks *w, wh_item *it, const wh_result *r, int outcome, const char *error,
-                     double jitter, int64_t now)
+static void row_done(hv_webhooks *w, const hv_endpoint *snap, wh_item *it, const wh_result *r, int outcome,
+                     const char *error, double jitter, int64_t now)
 {
     wh_ep *ep = it->ep;
     it->in_flight = 0;
@@ -462,10 +480,15 @@ static void row_done(hv_webhooks *w, wh_item *it, const wh_result *r, int outcom
         atomic_fetch_add(&w->delivered, 1);
     } else {
         atomic_fetch_add(&w->failed_attempts, 1);
-        if (outcome == HV_WH_GONE || it->attempts > w->nsched)
+        int64_t base = 0;
+        if (outcome == HV_WH_GONE)
+            state = HV_OUTBOX_FAILED;
+        else if (hv__webhook_breaker_holds(ep)) /* paused: waits for the breaker, never runs out */
+            next_at = ep->brk.next_probe_ms > now ? ep->brk.next_probe_ms : now;
+        else if (!hv__webhook_retry_base(w, snap, it, &base)) /* its schedule (item 4) ran out */
             state = HV_OUTBOX_FAILED;
         else
-            next_at = now + hv_wh_retry_delay(w->sched[it->attempts - 1], r->retry_after_ms, jitter);
+            next_at = now + hv_wh_retry_delay(base, r->retry_after_ms, jitter);
         if (state == HV_OUTBOX_FAILED) {
             atomic_fetch_add(&w->gave_up, 1);
             hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good after %d "
@@ -502,10 +525,12 @@ void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const w
         snprintf(httperr, sizeof(httperr), "HTTP %ld", r->status);
         error = httperr;
     }
-    judge_endpoint(w, ep, r, outcome, now);
+    hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
+    judge_endpoint(w, ep, snap, r, outcome, now);
     double jitter = outcome == HV_WH_OK ? 0.5 : rand01(w);
     for (size_t i = 0; i < n; i++)
-        row_done(w, items[i], r, outcome, error, jitter, now);
+        row_done(w, snap, items[i], r, outcome, error, jitter, now);
+    hv_endpoint_unref(snap);
 }
 
 /* ---- starting requests ---------------------------------------------------- */
@@ -536,10 +561,11 @@ static void settle_ep(hv_webhooks *w, wh_ep *ep)
     hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
     if (snap && snap->retired && ep->final_seen)
         hv_endpoints_drop_retired(w->srv->endpoints, ep->id);
-    int keep = snap && !snap->retired && ep->failing_since_ms;
+    int keep = snap && !snap->retired && (ep->failing_since_ms || hv__webhook_breaker_holds(ep));
     hv_endpoint_unref(snap);
     if (keep)
         return;
+    hv__webhook_breaker_forget(w, ep);
     hv_list_remove(&ep->dirty_link);
     hv_map_del(&w->eps, ep->id);
     free(ep);
@@ -566,8 +592,8 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
         }
         /* A room webhook gets one request at a time, so a healthy receiver
          * sees its room's notifications in order, as from Fishjam. */
-        if (snap->room_webhook && ep->in_flight >= 1) {
-            hv_endpoint_unref(snap);
+        if ((snap->room_webhook && ep->in_flight >= 1) || !hv__webhook_breaker_gate(w, ep)) {
+            hv_endpoint_unref(snap); /* a paused endpoint sends only its probe (webhook_controls.c) */
             break;
         }
         if (snap->batch) { /* a room with batchWebhookNotifications (webhook_batch.c) */
@@ -591,6 +617,7 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
         hv_endpoint_unref(snap);
     }
     hv_list_remove(&ep->dirty_link); /* hv__webhook_give_up may have marked it */
+    hv__webhook_breaker_settle(w, ep);
     settle_ep(w, ep);
 }
 
@@ -613,8 +640,7 @@ static void on_retry_timer(uv_timer_t *t)
     while (w->nheap && w->heap[0]->due_ms <= now) {
         wh_item *it = w->heap[0];
         heap_remove(w, it);
-        hv_list_push(&it->ep->ready, &it->link);
-        mark_dirty(w, it->ep);
+        hv__webhook_schedule(w, it, it->due_ms); /* ready (or held in row order by a breaker) */
     }
     rearm(w);
     hv__webhook_pump(w);

@@ -187,6 +187,7 @@ static void close_all(hv_webhooks *w)
     w->closing = 1;
     hv__webhook_http_shutdown(w);
     hv__webhook_queue_free(w);
+    hv__webhook_controls_close(w);
     uv_close((uv_handle_t *)&w->load_timer, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
@@ -288,6 +289,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     uv_timer_init(&w->loop, &w->load_timer);
     w->load_timer.data = w;
     hv__webhook_queue_init(w);
+    hv__webhook_controls_init(w);
     if (hv__webhook_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
         hv_error("webhooks: cannot start the delivery engine");
         w->stop = 1;
@@ -295,6 +297,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
         uv_mutex_destroy(&w->mu);
+        hv__webhook_controls_free(w);
         hv_outbox_close(w->ob);
         hv_netguard_free(w->guard);
         curl_global_cleanup();
@@ -318,6 +321,7 @@ void hv_webhooks_stop(hv_webhooks *w)
     free_msgs(w->inbox); /* nothing arrives after stop, but be thorough */
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->mu);
+    hv__webhook_controls_free(w);
     hv_outbox_close(w->ob);
     hv_netguard_free(w->guard);
     curl_global_cleanup();
@@ -404,4 +408,5 @@ void hv_webhooks_stats(hv_webhooks *w, hv_webhook_stats *out)
     int_fast64_t f = atomic_load(&w->in_flight), q = atomic_load(&w->queued);
     out->in_flight = f > 0 ? (uint64_t)f : 0;
     out->queued = q > 0 ? (uint64_t)q : 0;
+    out->breakers_open = hv__webhooks_breakers_open(w);
 }

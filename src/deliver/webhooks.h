@@ -13,6 +13,7 @@
 #ifndef HV_WEBHOOKS_H
 #define HV_WEBHOOKS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "core/event.h"
@@ -46,7 +47,13 @@ void hv_webhooks_retry(hv_webhooks *w, const char *endpoint_id, uint64_t outbox_
 /* Figures for /metrics. */
 typedef struct hv_webhook_stats {
     uint64_t delivered, failed_attempts, gave_up, in_flight, queued;
+    uint64_t breakers_open; /* endpoints whose circuit breaker is open or half_open */
 } hv_webhook_stats;
 void hv_webhooks_stats(hv_webhooks *w, hv_webhook_stats *out);
+
+/* Sets obj's "breaker": {"state": "closed"|"open"|"half_open",
+ * "consecutive_failures", "next_probe_at"} for endpoint id (this node's
+ * breaker; webhook_controls.c). Any thread; w may be NULL (closed). */
+void hv_webhooks_breaker_view(hv_webhooks *w, const char *id, json_t *obj);
 
 #endif
