@@ -5,9 +5,13 @@
  *
  *   webhooks add --url U [--event-types a,b] [--room-ids r1,r2]
  *                [--format json|protobuf|jellyfish-json] [--secret S]
- *                [--description D] [--filter JSON]  prints the endpoint with its secret
+ *                [--description D] [--filter JSON] [--retry-schedule S,…]
+ *                [--retry-schedules JSON] [--breaker-threshold N]
+ *                                          prints the endpoint with its secret
  *                                          (--filter: a payload filter, docs/webhooks.md;
- *                                          on update, --filter null removes it)
+ *                                          on update, --filter null removes it and
+ *                                          "default" for the last three goes back to
+ *                                          the server's)
  *   webhooks update ID [the options of add] [--rotate-secret]
  *                                          prints the endpoint (the secret
  *                                          when it changed)
@@ -37,7 +41,7 @@
 enum {
     W_SERVER = 256, W_TOKEN, W_JSON, W_URL, W_EVENT_TYPES, W_ROOM_IDS, W_FORMAT, W_SECRET,
     W_DESCRIPTION, W_ROTATE, W_LIMIT, W_BEFORE, W_SINCE_ID, W_SINCE, W_PORT, W_HOST,
-    W_TOLERANCE, W_FILTER,
+    W_TOLERANCE, W_FILTER, W_RETRY_SCHEDULE, W_RETRY_SCHEDULES, W_BREAKER_THRESHOLD,
 };
 #define WBIT(o) (1u << ((o) - W_SERVER))
 
@@ -61,12 +65,16 @@ static const struct option wopts[] = {
     {"host", required_argument, NULL, W_HOST},
     {"tolerance", required_argument, NULL, W_TOLERANCE},
     {"filter", required_argument, NULL, W_FILTER},
+    {"retry-schedule", required_argument, NULL, W_RETRY_SCHEDULE},
+    {"retry-schedules", required_argument, NULL, W_RETRY_SCHEDULES},
+    {"breaker-threshold", required_argument, NULL, W_BREAKER_THRESHOLD},
     {NULL, 0, NULL, 0},
 };
 
 #define ENDPOINT_OPTS                                                                    \
     (WBIT(W_URL) | WBIT(W_EVENT_TYPES) | WBIT(W_ROOM_IDS) | WBIT(W_FORMAT) | WBIT(W_SECRET) | \
-     WBIT(W_DESCRIPTION) | WBIT(W_FILTER))
+     WBIT(W_DESCRIPTION) | WBIT(W_FILTER) | WBIT(W_RETRY_SCHEDULE) | WBIT(W_RETRY_SCHEDULES) |  \
+     WBIT(W_BREAKER_THRESHOLD))
 
 /* Each subcommand: its options (besides --server, --token, --json) and
  * how many ids follow it. */
@@ -92,6 +100,7 @@ typedef struct wcli {
     cli c;
     const char *url, *event_types, *room_ids, *format, *secret, *description, *since;
     const char *filter; /* --filter JSON (payload filter; "null" removes it on update) */
+    const char *retry_schedule, *retry_schedules, *breaker_threshold; /* issue 18 */
     int rotate, has_since_id;
     unsigned limit;
     uint64_t before, since_id;
@@ -117,6 +126,40 @@ static json_t *split_list(const char *list)
         }
     }
     return arr;
+}
+
+/* --retry-schedule, --retry-schedules and --breaker-threshold into b
+ * ("default": null, the server's again); NULL (b freed, *rc = 2) when one
+ * is not even of the right kind (the server checks the rest). */
+static json_t *delivery_controls(const wcli *w, json_t *b, int *rc)
+{
+    const char *opt = NULL;
+    if (w->retry_schedule)
+        json_object_set_new(b, "retry_schedule", !strcmp(w->retry_schedule, "default")
+                                                     ? json_null()
+                                                     : json_string(w->retry_schedule));
+    if (w->retry_schedules) {
+        json_t *v = !strcmp(w->retry_schedules, "default") ? json_null() : json_loads(w->retry_schedules, 0, NULL);
+        if (!v)
+            opt = "--retry-schedules needs a JSON object such as '{\"payment.*\":[1,5,30]}' or default";
+        else
+            json_object_set_new(b, "retry_schedules", v);
+    }
+    if (w->breaker_threshold) {
+        uint64_t n;
+        if (!strcmp(w->breaker_threshold, "default"))
+            json_object_set_new(b, "breaker_threshold", json_null());
+        else if (hv_parse_u64(w->breaker_threshold, &n) != 0 || n > 10000)
+            opt = "--breaker-threshold needs a number from 0 to 10000 or default";
+        else
+            json_object_set_new(b, "breaker_threshold", json_integer((json_int_t)n));
+    }
+    if (opt) {
+        json_decref(b);
+        *rc = cli_usage_error("%s", opt);
+        return NULL;
+    }
+    return b;
 }
 
 /* The endpoint fields given on the command line as a JSON object; NULL
@@ -155,7 +198,7 @@ static json_t *endpoint_body(const wcli *w, int *rc)
         }
         json_object_set_new(b, "filter", f);
     }
-    return b;
+    return delivery_controls(w, b, rc);
 }
 
 /* Prints an answer: whole, or each element of its array member one per
@@ -217,8 +260,16 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
             }
             herald_webhook_config cfg = {w->url, types, nt, rooms, nr, w->format, w->secret,
                                          w->description};
-            rc = herald_webhook_create_filtered(c->server, c->token, &cfg, w->filter, &out, NULL,
-                                                err, sizeof(err));
+            /* the fields herald_webhook_config does not carry go as extra JSON */
+            json_t *extra = json_object();
+            static const char *const more[] = {"filter", "retry_schedule", "retry_schedules", "breaker_threshold"};
+            for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+                if (json_object_get(b, more[i]))
+                    json_object_set(extra, more[i], json_object_get(b, more[i]));
+            char *extra_text = json_object_size(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
+            json_decref(extra);
+            rc = herald_webhook_create_ex(c->server, c->token, &cfg, extra_text, &out, NULL, err, sizeof(err));
+            free(extra_text);
         } else if (w->filter && json_object_size(b) == 1) {
             /* only --filter: the client library's call for it ("null" removes) */
             json_t *f = json_object_get(b, "filter");
@@ -326,6 +377,9 @@ int cli_webhooks_dispatch(int argc, char **argv)
         case W_PORT: port = optarg; break;
         case W_TOLERANCE: tolerance = optarg; break;
         case W_FILTER: w.filter = optarg; break;
+        case W_RETRY_SCHEDULE: w.retry_schedule = optarg; break;
+        case W_RETRY_SCHEDULES: w.retry_schedules = optarg; break;
+        case W_BREAKER_THRESHOLD: w.breaker_threshold = optarg; break;
         case W_LIMIT:
             if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
                 return cli_usage_error("--limit needs a number from 1 to 1000, got '%s'", optarg);

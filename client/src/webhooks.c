@@ -13,6 +13,7 @@
  *   herald_webhook_replay      POST   /v1/webhooks/{id}/replay         {"replayed":n}
  *   herald_webhook_retry       POST   /v1/webhooks/{id}/deliveries/{did}/retry
  *   herald_webhook_create_filtered  POST /v1/webhooks with "filter"  201 view + secret
+ *   herald_webhook_create_ex  POST /v1/webhooks with further fields  201 view + secret
  *   herald_webhook_set_filter  PATCH  /v1/webhooks/{id} {"filter":…}  view
  *
  * Each is one synchronous request (http.c); the server's answer is handed
@@ -114,10 +115,24 @@ static int add_json(json_t *obj, const char *key, const char *text)
     return v ? json_object_set_new(obj, key, v) : -1;
 }
 
-/* POST /v1/webhooks with cfg's fields and, if not NULL, "filter". */
+/* Adds every member of extra_json, a JSON object of further endpoint
+ * fields (issue 18: filter, retry_schedule, retry_schedules,
+ * breaker_threshold); NULL adds nothing; -1 when it is not an object. */
+static int add_extra(json_t *obj, const char *extra_json)
+{
+    if (!extra_json)
+        return 0;
+    json_t *x = json_loads(extra_json, 0, NULL);
+    int rc = json_is_object(x) ? json_object_update(obj, x) : -1;
+    json_decref(x);
+    return rc;
+}
+
+/* POST /v1/webhooks with cfg's fields, then extra_json's, then (if not
+ * NULL) "filter". */
 static int create(const char *server, const char *token, const herald_webhook_config *cfg,
-                  const char *filter_json, char **json_out, int *status, char *errbuf,
-                  size_t errlen)
+                  const char *extra_json, const char *filter_json, char **json_out, int *status,
+                  char *errbuf, size_t errlen)
 {
     if (json_out)
         *json_out = NULL;
@@ -133,9 +148,10 @@ static int create(const char *server, const char *token, const herald_webhook_co
               add_list(b, "room_ids", cfg->room_ids, cfg->n_room_ids) ||
               add_str(b, "format", cfg->format) || add_str(b, "secret", cfg->secret) ||
               add_str(b, "description", cfg->description);
-    if (!bad && add_json(b, "filter", filter_json) != 0) {
+    if (!bad && (add_extra(b, extra_json) != 0 || add_json(b, "filter", filter_json) != 0)) {
         json_decref(b);
-        return herald__fail(HERALD_EINVAL, errbuf, errlen, "filter is not JSON");
+        return herald__fail(HERALD_EINVAL, errbuf, errlen,
+                            extra_json ? "extra_json is not a JSON object" : "filter is not JSON");
     }
     char *body = bad ? NULL : json_dumps(b, JSON_COMPACT);
     json_decref(b);
@@ -154,14 +170,21 @@ int herald_webhook_create(const char *server, const char *token,
                           const herald_webhook_config *cfg, char **json_out, int *status,
                           char *errbuf, size_t errlen)
 {
-    return create(server, token, cfg, NULL, json_out, status, errbuf, errlen);
+    return create(server, token, cfg, NULL, NULL, json_out, status, errbuf, errlen);
+}
+
+int herald_webhook_create_ex(const char *server, const char *token, const herald_webhook_config *cfg,
+                             const char *extra_json, char **json_out, int *status, char *errbuf,
+                             size_t errlen)
+{
+    return create(server, token, cfg, extra_json, NULL, json_out, status, errbuf, errlen);
 }
 
 int herald_webhook_create_filtered(const char *server, const char *token,
                                    const herald_webhook_config *cfg, const char *filter_json,
                                    char **json_out, int *status, char *errbuf, size_t errlen)
 {
-    return create(server, token, cfg, filter_json, json_out, status, errbuf, errlen);
+    return create(server, token, cfg, NULL, filter_json, json_out, status, errbuf, errlen);
 }
 
 int herald_webhook_set_filter(const char *server, const char *token, const char *id,

@@ -122,7 +122,9 @@ HERALD_EXTERN int herald_webhook_get(const char *server, const char *token, cons
 
 /* herald_webhook_update — PATCH /v1/webhooks/{id} with patch_json, an
  * object of the fields to change (those of herald_webhook_config, lists
- * as JSON arrays) or {"rotate_secret":true}. *json_out gets the new view,
+ * as JSON arrays; "retry_schedule", "retry_schedules" and
+ * "breaker_threshold" as in docs/webhooks.md, null for the server's) or
+ * {"rotate_secret":true}. *json_out gets the new view,
  * with "secret" when it changed. */
 HERALD_EXTERN int herald_webhook_update(const char *server, const char *token, const char *id,
                                         const char *patch_json, char **json_out, int *status,
@@ -183,6 +185,19 @@ HERALD_EXTERN int herald_webhook_create_filtered(const char *server, const char 
                                                  const herald_webhook_config *cfg,
                                                  const char *filter_json, char **json_out,
                                                  int *status, char *errbuf, size_t errlen);
+
+/* herald_webhook_create_ex — herald_webhook_create with further endpoint
+ * fields: extra_json is a JSON object sent with cfg's fields, e.g.
+ * {"retry_schedule":[5,300,1800],"retry_schedules":{"payment.*":[1,5,30]},
+ * "breaker_threshold":5,"filter":{…}} (docs/webhooks.md; the server checks
+ * them and answers a bad one with 400 naming the field, HERALD_EHTTP).
+ * Fields later versions of herald add go here too, so
+ * herald_webhook_config keeps its size (ABI). extra_json NULL: none;
+ * HERALD_EINVAL when it is not a JSON object. */
+HERALD_EXTERN int herald_webhook_create_ex(const char *server, const char *token,
+                                           const herald_webhook_config *cfg, const char *extra_json,
+                                           char **json_out, int *status, char *errbuf,
+                                           size_t errlen);
 
 /* herald_webhook_set_filter — PATCH /v1/webhooks/{id} {"filter": …}:
  * sets or replaces the filter; filter_json NULL (or "null", or "{}")

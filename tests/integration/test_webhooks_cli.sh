@@ -169,6 +169,25 @@ expect_match "a wrong server token: exit 1" '^1 .*Invalid token' "$rc $out"
 expect_eq "webhooks update" "a new description" \
   "$("$CLI" webhooks update "$A" --description 'a new description' | jf .description)"
 expect_match "rotating shows the new secret" '^whsec_' "$("$CLI" webhooks update "$A" --rotate-secret | jf .secret)"
+# --- the endpoint's own retry schedules and breaker threshold (issue 18 items 4 and 3)
+R=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/r" --retry-schedule '1, 2.5' \
+  --retry-schedules '{"pay.*":[1,5,30],"*":"60"}' --breaker-threshold 4 | jq -c '[.id, .retry_schedule, .retry_schedules, .breaker_threshold]')
+expect_match "webhooks add --retry-schedule/--retry-schedules/--breaker-threshold" \
+  '^\["ep_[A-Za-z0-9]+",\[1,2.5\],\{"pay.\*":\[1,5,30\],"\*":\[60\]\},4\]$' "$R"
+R=$(echo "$R" | jq -r '.[0]')
+expect_eq "webhooks update --retry-schedule default (the server's again), --breaker-threshold 0" 'null {"pay.*":[1,5,30],"*":[60]} 0' \
+  "$("$CLI" webhooks update "$R" --retry-schedule default --breaker-threshold 0 | jq -c '.retry_schedule, .retry_schedules, .breaker_threshold' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "webhooks update --retry-schedules default" 'null null' \
+  "$("$CLI" webhooks update "$R" --retry-schedules default --breaker-threshold default | jq -c '.retry_schedules, .breaker_threshold' | tr '\n' ' ' | sed 's/ $//')"
+out=$("$CLI" webhooks update "$R" --retry-schedule '5,-1' 2>&1); rc=$?
+expect_match "a bad schedule: exit 1, the server's 400 naming the field" '^1 .*retry_schedule must be.*\(HTTP 400\)' "$rc $out"
+out=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/r" --retry-schedules '{"pay.*":[99999]}' 2>&1); rc=$?
+expect_match "a bad per-type schedule: exit 1, named" '^1 .*retry_schedules\["pay.\*"\]\[0\].*\(HTTP 400\)' "$rc $out"
+out=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/r" --retry-schedules 'nope' 2>&1); rc=$?
+expect_match "--retry-schedules not JSON: usage, exit 2" '^2 .*--retry-schedules needs a JSON object' "$rc $out"
+out=$("$CLI" webhooks add --url "http://127.0.0.1:$GOOD/r" --breaker-threshold lots 2>&1); rc=$?
+expect_match "--breaker-threshold not a number: usage, exit 2" '^2 .*--breaker-threshold needs a number' "$rc $out"
+"$CLI" webhooks delete "$R" || fail "delete $R"
 for id in "$A" "$B" "$P" "$M"; do "$CLI" webhooks delete "$id" || fail "delete $id"; done
 out=$("$CLI" webhooks get "$A" 2>&1); rc=$?
 expect_match "a deleted endpoint is gone: exit 1, 404 message" "^1 .*Webhook $A does not exist \\(HTTP 404\\)" "$rc $out"
