@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_webhook_body.c — libFuzzer target for webhook endpoint bodies
  * (POST/PATCH /v1/webhooks): validation, then the API view and the stored
- * record round trip of whatever is accepted, its payload filter too. */
+ * record round trip of whatever is accepted: its payload filter, and
+ * issue 18's retry_schedule, retry_schedules and breaker_threshold. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* an accepted endpoint must survive a restart */
         if (!ep->filter != !back->filter || (ep->filter && strcmp(hv_filter_text(ep->filter), hv_filter_text(back->filter))))
             abort(); /* and so must its payload filter (issue 18 item 5) */
+        /* and keep its retry schedules and breaker threshold as accepted */
+        json_t *v1 = hv_endpoint_view(ep, 0), *v2 = hv_endpoint_view(back, 0);
+        static const char *const keys[] = {"retry_schedule", "retry_schedules", "breaker_threshold"};
+        for (size_t i = 0; i < 3; i++)
+            if (!json_equal(json_object_get(v1, keys[i]), json_object_get(v2, keys[i])))
+                abort();
+        json_decref(v1);
+        json_decref(v2);
         hv_endpoint_unref(back);
         free(rec);
     }
