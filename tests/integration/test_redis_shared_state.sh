@@ -102,6 +102,11 @@ wait_lines "$WORK/hook.out" '"from C"' && ok "an event published on C reached B'
   || fail "no delivery: $(cat "$WORK/hook.out" "$WORK/hook.err")"
 expect_eq "verified and delivered once" "true 1" \
   "$(jq -r 'select(.body.data.text == "from C") | .verified' "$WORK/hook.out" | sort | uniq -c | awk '{print $2, $1}')"
+# issue 18 items 4 and 3: an endpoint's own retry schedules and breaker threshold reach the other nodes
+on B webhooks update "$EP" --retry-schedule '1,2' --retry-schedules '{"chat.*":[0.5]}' --breaker-threshold 5 >/dev/null
+ctl_on_c() { [ "$(on C webhooks get "$EP" | jq -c '[.retry_schedule, .retry_schedules, .breaker_threshold]')" = '[[1,2],{"chat.*":[0.5]},5]' ]; }
+until_ok ctl_on_c && ok "its retry schedules and breaker threshold set on B reached C" \
+  || fail "C has $(on C webhooks get "$EP" | jq -c '[.retry_schedule, .retry_schedules, .breaker_threshold]')"
 on B webhooks delete "$EP"
 until_ok bash -c "! '$CLI' --server '${URLS[C]}' webhooks get '$EP'" && ok "its deletion on B reached C" || fail "C still has $EP"
 

@@ -21,7 +21,9 @@ const api = (method, path, body, token) => hapi(herald.url, method, path, body, 
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const VIEW_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason', 'enabled', 'event_types', 'format', 'id',
   'room_ids', 'room_webhook', 'url',
-  'filter']; // issue 18 item 5: the payload filter, null when none
+  'filter', // issue 18 item 5: the payload filter, null when none
+  // issue 18 items 4 and 3: the endpoint's own retry schedules, breaker threshold and breaker state
+  'retry_schedule', 'retry_schedules', 'breaker_threshold', 'breaker'];
 const secretOf = (n) => 'whsec_' + randomBytes(n).toString('base64');
 
 function assertSecret(s) {
@@ -51,6 +53,10 @@ test('create with only a url: defaults, and the secret in this answer only', asy
   assert.equal(ep.disabled_at, null);
   assert.equal(ep.room_webhook, false);
   assert.equal(ep.filter, null);
+  assert.equal(ep.retry_schedule, null);
+  assert.equal(ep.retry_schedules, null);
+  assert.equal(ep.breaker_threshold, null);
+  assert.deepEqual(ep.breaker, { state: 'closed', consecutive_failures: 0, next_probe_at: null });
   assert.match(ep.created_at, ISO_Z);
   assert.ok(Math.abs(Date.parse(ep.created_at) - Date.now()) < 10000);
   assertSecret(ep.secret);

@@ -130,10 +130,10 @@ static void test_endpoint_round_trip(void **state)
     char *rec = hv_endpoint_record(ep);
     hv_endpoint *back = hv_endpoint_from_record(rec);
     json_t *v = hv_endpoint_view(back, 0);
-    char *text = json_dumps(json_pack("{s:O,s:O,s:O}", "a", json_object_get(v, "retry_schedule"), "b",
-                                      json_object_get(v, "retry_schedules"), "c",
-                                      json_object_get(v, "breaker_threshold")),
-                            JSON_COMPACT);
+    json_t *picked = json_pack("{s:O,s:O,s:O}", "a", json_object_get(v, "retry_schedule"), "b",
+                               json_object_get(v, "retry_schedules"), "c", json_object_get(v, "breaker_threshold"));
+    char *text = json_dumps(picked, JSON_COMPACT);
+    json_decref(picked);
     /* the globs keep their order: it is the order they are tried in */
     assert_string_equal(text, "{\"a\":[0.5,2],\"b\":{\"z.*\":[],\"a.*\":[1.5]},\"c\":4}");
     free(text);
