@@ -150,8 +150,21 @@ static void on_breaker_timer(uv_timer_t *t)
     rearm(w);
 }
 
-int hv__webhook_breaker_gate(hv_webhooks *w, wh_ep *ep)
+static void alert(hv_webhooks *w, const wh_ep *ep, const hv_endpoint *snap, int paused, int failures);
+
+int hv__webhook_breaker_gate(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
 {
+    int threshold = snap->breaker_threshold >= 0 ? snap->breaker_threshold : w->brk_cfg.threshold;
+    if (ep->brk.state != HV_BRK_CLOSED && threshold == 0) {
+        /* its breaker was switched off (PATCH breaker_threshold 0) while
+         * it was paused: resume now rather than at the next good probe */
+        int failures = ep->brk.failures;
+        hv_breaker_reset(&ep->brk);
+        publish(w, ep);
+        hv_info("webhooks: endpoint %s resumed: its breaker was switched off", ep->id);
+        alert(w, ep, snap, 0, failures);
+        return 1;
+    }
     int may = hv_breaker_may_send(&ep->brk, hv_now_ms(), ep->in_flight);
     if (may == 2) {
         hv_info("webhooks: endpoint %s: probe after %d failures in a row", ep->id, ep->brk.failures);

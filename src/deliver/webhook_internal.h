@@ -250,8 +250,9 @@ int hv__webhook_retry_base(const hv_webhooks *w, const hv_endpoint *snap, const 
 int hv__webhook_breaker_holds(const wh_ep *ep);
 /* Puts a held item on ep's ready queue in row order. */
 void hv__webhook_breaker_park(hv_webhooks *w, wh_item *it);
-/* Whether the next request of ep may start now (2: it is the probe). */
-int hv__webhook_breaker_gate(hv_webhooks *w, wh_ep *ep);
+/* Whether the next request of ep (snap: its settings) may start now (2:
+ * it is the probe). A breaker switched off while paused closes here. */
+int hv__webhook_breaker_gate(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
 /* After a pump: a probe that could not be started does not leave the
  * breaker half_open with nothing in flight. */
 void hv__webhook_breaker_settle(hv_webhooks *w, wh_ep *ep);

@@ -592,7 +592,7 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
         }
         /* A room webhook gets one request at a time, so a healthy receiver
          * sees its room's notifications in order, as from Fishjam. */
-        if ((snap->room_webhook && ep->in_flight >= 1) || !hv__webhook_breaker_gate(w, ep)) {
+        if ((snap->room_webhook && ep->in_flight >= 1) || !hv__webhook_breaker_gate(w, ep, snap)) {
             hv_endpoint_unref(snap); /* a paused endpoint sends only its probe (webhook_controls.c) */
             break;
         }

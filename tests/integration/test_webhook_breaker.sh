@@ -143,5 +143,19 @@ expect_eq "closed again" '{"state":"closed","consecutive_failures":0,"next_probe
 expect_match "the gauge is back to 0" '^herald_webhook_breaker_open 0$' "$(curl -s "$URL/metrics" | grep '^herald_webhook_breaker_open ')"
 expect_eq "no delivery failed for good" 0 \
   "$(curl -s "${auth[@]}" "$URL/v1/webhooks/$EPB/deliveries?limit=1000" | jq '[.deliveries[] | select(.state == "failed")] | length')"
+
+# --- 5. a breaker switched off while paused (PATCH breaker_threshold 0) resumes, though the
+# receiver still fails (so no probe could have closed it): its delivery runs on its schedule again
+start_receiver off
+EPC=$(add_endpoint "{\"url\":\"$HOOK/off\",\"event_types\":[\"off.*\"],\"breaker_threshold\":1,\"retry_schedule\":[0.05]}")
+EPB_SAVED=$EPB EPB=$EPC
+EOFF=$(publish off.e 0)
+eventually paused_seen || fail "switch-off: not paused"
+expect_match "PATCH breaker_threshold 0" '^200 ' "$(http PATCH "/v1/webhooks/$EPC" "${auth[@]}" -d '{"breaker_threshold":0}')"
+eventually resumed_seen || fail "switch-off: no herald.endpoint_resumed"
+newest_failed() { [ "$(attempts_of "$EPC" "$EOFF" | cut -d' ' -f2)" = failed ]; }
+eventually newest_failed || fail "switch-off: the delivery is still held: $(attempts_of "$EPC" "$EOFF")"
+ok "a breaker switched off while paused resumes; its delivery ran out of its own schedule"
+EPB=$EPB_SAVED
 herald_stop
 finish
