@@ -11,7 +11,8 @@
 #  3. bad schedules and thresholds get 400 naming the field; a schedule
 #     set by PATCH shows in the endpoint, survives a restart, null clears;
 #  4. the breaker: after 3 failed requests in a row the endpoint is paused
-#     (herald.endpoint_paused in the history and to an alert endpoint,
+#     (herald.endpoint_paused in the history, to an alert endpoint and a
+#     JSON listener,
 #     breaker "open" in the endpoint, herald_webhook_breaker_open 1); then
 #     only probes of the first delivery go, none of the events published
 #     meanwhile; the receiver fixed, the next probe succeeds,
@@ -98,6 +99,10 @@ expect_eq "null clears them (the server's again)" 'null null null' \
   "$(curl -s "${auth[@]}" "$URL/v1/webhooks/$EP1" | jq -c '.retry_schedule, .retry_schedules, .breaker_threshold' | tr '\n' ' ' | sed 's/ $//')"
 
 # --- 4. the circuit breaker
+# a JSON notifier listener (server token) sees herald's own alerts too
+"$CLI" --server "$URL" listen >"$WORK/listen.out" 2>"$WORK/listen.err" &
+PIDS+=($!)
+wait_for "$WORK/listen.err" 'listening' || fail "the listener did not start: $(cat "$WORK/listen.err")"
 start_receiver alerts ok
 ALERTS=$OUT
 EPA=$(add_endpoint "{\"url\":\"$HOOK/alerts\",\"event_types\":[\"herald.*\"]}")
@@ -123,6 +128,9 @@ alert_has() { jq -e --arg t "$1" --arg ep "$EPB" 'select(.body.type == $t and .b
 eventually alert_has herald.endpoint_paused || fail "the alert endpoint did not get herald.endpoint_paused"
 ok "herald.endpoint_paused reached the alert endpoint"
 IDS="msg_${FIRST}_$EPB "
+listener_has() { jq -e --arg t "$1" --arg ep "$EPB" 'select(.type == $t and .data.endpoint_id == $ep)' "$WORK/listen.out" >/dev/null 2>&1; }
+eventually listener_has herald.endpoint_paused || fail "the JSON listener did not get herald.endpoint_paused"
+ok "herald.endpoint_paused reached a JSON listener"
 for i in 1 2 3 4; do IDS+="msg_$(publish brk.e "$i")_$EPB "; done
 requests() { wc -l <"$BRK"; }
 n0=$(requests)
@@ -138,6 +146,7 @@ expect_eq "every delivery arrived once, in order" "$IDS" \
 resumed_seen() { [ -n "$(history_has herald.endpoint_resumed)" ]; }
 eventually resumed_seen || fail "no herald.endpoint_resumed in the history"
 eventually alert_has herald.endpoint_resumed || fail "the alert endpoint did not get herald.endpoint_resumed"
+eventually listener_has herald.endpoint_resumed || fail "the JSON listener did not get herald.endpoint_resumed"
 expect_eq "closed again" '{"state":"closed","consecutive_failures":0,"next_probe_at":null}' \
   "$(curl -s "${auth[@]}" "$URL/v1/webhooks/$EPB" | jq -c .breaker)"
 expect_match "the gauge is back to 0" '^herald_webhook_breaker_open 0$' "$(curl -s "$URL/metrics" | grep '^herald_webhook_breaker_open ')"
