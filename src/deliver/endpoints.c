@@ -188,9 +188,10 @@ static void replace(hv_endpoints *e, hv_endpoint *ep, hv_kvlist *kv)
     swap(e, ep->id, ep, kv);
 }
 
-/* 1 when a component.crashed or herald.endpoint_disabled event is about
- * endpoint id: a disabled endpoint is not sent the news of its own
- * disabling. */
+/* 1 when a component.crashed, herald.endpoint_disabled or
+ * herald.endpoint_paused event is about endpoint id: an endpoint is not
+ * sent the news of its own disabling or pausing (it would only wait
+ * behind its own breaker). */
 static int about(const hv_event *ev, const char *id)
 {
     const char *key = !strcmp(ev->type, "component.crashed") ? "component_id" : "endpoint_id";
