@@ -105,7 +105,8 @@ static int open_store(hv_server *srv)
     hv_store_options opt = {.dir = cfg->data_dir, .sync_full = cfg->sync_full,
                             .engine = cfg->engine, .redis_url = cfg->redis_url,
                             .redis_prefix = cfg->redis_prefix, .node_id = cfg->node_id,
-                            .node_timeout_ms = (int64_t)(cfg->node_timeout_s * 1000)};
+                            .node_timeout_ms = (int64_t)(cfg->node_timeout_s * 1000),
+                            .busy_timeout_ms = (int)(cfg->sqlite_busy_timeout_s * 1000)};
     srv->store = hv_store_open(&opt, err, sizeof(err));
     if (!srv->store) {
         hv_error("cannot open the %s store in %s: %s", cfg->engine,

@@ -92,6 +92,8 @@ static const opt options[] = {
     O("idempotency-window", OPT_DOUBLE, idempotency_window_s,
       "seconds an Idempotency-Key of a publish is remembered; a repeat within it stores nothing new and gets the first ids (default 86400)"),
     O("sync-full", OPT_BOOL, sync_full, "fsync every group commit, power-loss safe (default 1)"),
+    O("sqlite-busy-timeout", OPT_DOUBLE, sqlite_busy_timeout_s,
+      "seconds a commit waits for SQLite's write lock held by another process before it fails (503); 0.01 to 600 (default 5)"),
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
     O("jwt-secret", OPT_STR, jwt_secret, "HS256 secret of user tokens (JWT); unset = user tokens refused"),
     O("jwt-audience", OPT_STR, jwt_audience, "if set, user tokens must carry this \"aud\""),
@@ -204,6 +206,7 @@ static void set_defaults(hv_config *c)
     c->retention_age_s = 7 * 24 * 3600;
     c->idempotency_window_s = 24 * 3600;
     c->sync_full = 1;
+    c->sqlite_busy_timeout_s = 5;
     c->open_metrics = 1;
     strcpy(c->webhook_retry_schedule, "5,300,1800,7200,18000,36000,36000");
     c->webhook_timeout_s = 30;
@@ -534,6 +537,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
             snprintf(c->node_id, sizeof(c->node_id), "%s:%d", host, c->listen_port);
         else /* an ephemeral port: the process id tells nodes on one host apart */
             snprintf(c->node_id, sizeof(c->node_id), "%s:0:%d", host, (int)getpid());
+    }
+    if (c->sqlite_busy_timeout_s < 0.01 || c->sqlite_busy_timeout_s > 600) {
+        fprintf(stderr, "herald: --sqlite-busy-timeout must be 0.01 to 600 s\n");
+        return -1;
     }
     if (c->node_timeout_s < 0.5) {
         fprintf(stderr, "herald: --node-timeout must be at least 0.5 s\n");

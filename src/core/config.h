@@ -52,6 +52,7 @@ typedef struct hv_config {
     double retention_age_s;        /* drop events older than this (0 = no limit) */
     double idempotency_window_s;   /* how long a publish's idempotency key is remembered */
     int sync_full;                 /* fsync each group commit */
+    double sqlite_busy_timeout_s;  /* how long a commit waits for SQLite's write lock */
     int open_metrics;              /* /metrics without token */
     char jwt_secret[512];          /* HS256 secret of user tokens; "" = user tokens off */
     char jwt_audience[256];        /* required "aud" of user tokens; "" = not checked */

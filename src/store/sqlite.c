@@ -120,9 +120,9 @@ int hv_sqlite_query_int64(sqlite3 *db, const char *sql, sqlite3_int64 *out)
 
 /* Journal mode, durability level and lock waiting for a read-write
  * connection (the writer, the webhook engine's). */
-int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen)
+int hv_sqlite_configure(sqlite3 *db, int sync_full, int busy_ms, char *err, size_t errlen)
 {
-    sqlite3_busy_timeout(db, HV_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db, busy_ms);
     if (sqlite3_db_readonly(db, "main") == 1) {
         set_err(err, errlen, "database is read-only");
         return -1;
@@ -193,7 +193,7 @@ static int open_readers(hv_sqlite *st, char *err, size_t errlen)
                     r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
             return -1;
         }
-        sqlite3_busy_timeout(r->db, HV_BUSY_TIMEOUT_MS);
+        sqlite3_busy_timeout(r->db, st->busy_ms);
         st->idle[st->nidle++] = r;
     }
     return 0;
@@ -220,7 +220,7 @@ static int open_writer(hv_sqlite *st, int sync_full, char *err, size_t errlen)
                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
         return -1;
     }
-    if (hv_sqlite_configure(st->db, sync_full, err, errlen) != 0 ||
+    if (hv_sqlite_configure(st->db, sync_full, st->busy_ms, err, errlen) != 0 ||
         hv_sqlite_schema_migrate(st->db, err, errlen) != 0)
         return -1;
     if (load_state(st) != 0 || prepare_writer(st) != 0) {
@@ -250,6 +250,7 @@ hv_store *hv_sqlite_open(const hv_store_options *opt, char *err, size_t errlen)
     st->base.ops = &sqlite_engine;
     snprintf(st->path, plen, "%s/herald.db", opt->dir);
     st->sync_full = opt->sync_full;
+    st->busy_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : HV_BUSY_TIMEOUT_MS;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     if (open_writer(st, opt->sync_full, err, errlen) != 0 ||

@@ -25,7 +25,7 @@
 #include "store/engine.h"
 
 #define HV_STORE_READERS 4
-#define HV_BUSY_TIMEOUT_MS 5000
+#define HV_BUSY_TIMEOUT_MS 5000 /* --sqlite-busy-timeout's default */
 
 /* History filter bits; one prepared statement per combination. */
 enum { F_ROOM = 1, F_USER = 2, F_TYPE = 4, F_TIME = 8, F_VARIANTS = 16 };
@@ -53,6 +53,7 @@ typedef struct hv_sqlite {
     sqlite3_stmt *ow[OW_COUNT];
     sqlite3_stmt *idem[3]; /* sqlite_idem.c, prepared on first use */
     int sync_full;
+    int busy_ms; /* sqlite3_busy_timeout of every connection (--sqlite-busy-timeout) */
     int64_t last_time_ms; /* writer thread only */
     uint64_t horizon;     /* writer thread only: every id >= horizon is retained */
     _Atomic uint64_t last_id;
@@ -89,7 +90,7 @@ static inline int run(sqlite3_stmt *s)
 
 /* sqlite.c: WAL, synchronous level and busy timeout of a read-write
  * connection; 0 or -1 with err set. */
-int hv_sqlite_configure(sqlite3 *db, int sync_full, char *err, size_t errlen);
+int hv_sqlite_configure(sqlite3 *db, int sync_full, int busy_ms, char *err, size_t errlen);
 
 /* Borrows a reader connection from the pool (waits for one). */
 static inline hv_reader *hv_sqlite_reader_acquire(hv_sqlite *st)

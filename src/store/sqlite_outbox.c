@@ -154,7 +154,7 @@ hv_outbox *hv_sqlite_outbox_open(hv_store *base, char *err, size_t errlen)
                 ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc));
         goto fail;
     }
-    if (hv_sqlite_configure(ob->db, st->sync_full, err, errlen) != 0)
+    if (hv_sqlite_configure(ob->db, st->sync_full, st->busy_ms, err, errlen) != 0)
         goto fail;
     for (int i = 0; i < E_COUNT; i++)
         if (sqlite3_prepare_v3(ob->db, engine_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ob->s[i],

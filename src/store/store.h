@@ -27,6 +27,7 @@ typedef struct hv_store_options {
     const char *redis_prefix; /* key prefix, NULL or "": "herald:" */
     const char *node_id;      /* this node's name among those sharing the store */
     int64_t node_timeout_ms;  /* a node silent this long is dead (redis) */
+    int busy_timeout_ms;      /* how long a commit waits for SQLite's write lock; 0: 5000 (sqlite) */
 } hv_store_options;
 
 /* Opens (creating if needed) the store. On failure returns NULL and writes

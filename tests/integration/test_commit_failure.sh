@@ -10,7 +10,8 @@
 #    first write, and a deletion's first write frees memory);
 #  - ENGINE=sqlite (test_commit_failure_sqlite.sh): another process holds
 #    SQLite's write lock (BEGIN IMMEDIATE), so each commit fails with
-#    SQLITE_BUSY after herald's 5 s busy timeout.
+#    SQLITE_BUSY after herald's busy timeout (--sqlite-busy-timeout, here
+#    0.2 s instead of 5: each refused change waits for it).
 # While writes are refused, each change is answered 503 "nothing was
 # stored", and afterwards a user sees exactly the state from before:
 #  - POST /room (plain and with a webhookUrl), DELETE /room, POST and
@@ -37,7 +38,7 @@ if [ "$ENGINE" == redis ]; then
   refuse_writes() { "${R[@]}" config set min-replicas-to-write 1 >/dev/null; }
   take_writes() { "${R[@]}" config set min-replicas-to-write 0 >/dev/null; }
 else
-  herald_start
+  herald_start --sqlite-busy-timeout 0.2
   refuse_writes() { # another process holds the write lock until take_writes
     mkfifo "$WORK/lock.in"
     python3 -u -c '
