@@ -65,15 +65,10 @@ static void push_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t 
     hv_conn_release(c);
 }
 
-/* /push_events with idempotency_key on items (issue 18 item 1). */
-typedef struct push_idem {
-    hv_conn *conn;
-    hv_api_idem *idem;
-} push_idem;
-
+/* The hub's answer to /push_events with idempotency_key on items (issue 18 item 1). */
 static void push_idem_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
 {
-    push_idem *p = arg;
+    hv_api_idem_call *p = arg;
     if (status != 0) {
         push_done(l, p->conn, status, evs, n);
     } else {
@@ -150,9 +145,9 @@ void hv_api_push_events(hv_conn *c, hv_http_req *r)
     }
     json_decref(body);
     hv_api_idem *m = hv_api_idem_new(NULL, NULL, 0, evs, n, keys);
-    push_idem *p = m ? hv_xmalloc(sizeof(*p)) : NULL;
+    hv_api_idem_call *p = m ? hv_xmalloc(sizeof(*p)) : NULL;
     if (p)
-        *p = (push_idem){c, m};
+        *p = (hv_api_idem_call){c, m};
     hv_conn_hold(c);
     if ((m ? hv_hub_publish_idem(c->loop->srv->hub, evs, n, m->claims, m->n, c->loop,
                                  push_idem_done, p)

@@ -45,15 +45,10 @@ static void publish_done(hv_loop *l, void *arg, int status, hv_event **evs, size
     hv_conn_release(c);
 }
 
-/* A publish with idempotency keys: the connection and its keys. */
-typedef struct idem_pub {
-    hv_conn *conn;
-    hv_api_idem *idem;
-} idem_pub;
-
+/* The hub's answer to a publish with idempotency keys. */
 static void publish_idem_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
 {
-    idem_pub *p = arg;
+    hv_api_idem_call *p = arg;
     if (status != 0) {
         publish_done(l, p->conn, status, evs, n);
     } else {
@@ -91,8 +86,8 @@ static int parse_publish(hv_conn *c, hv_http_req *r, hv_event ***evs, size_t *n)
     hv_api_idem *m = hv_api_idem_new(header, r->body, r->body_len, *evs, *n, keys);
     if (!m)
         return 0;
-    idem_pub *p = hv_xmalloc(sizeof(*p));
-    *p = (idem_pub){c, m};
+    hv_api_idem_call *p = hv_xmalloc(sizeof(*p));
+    *p = (hv_api_idem_call){c, m};
     hv_conn_hold(c);
     if (hv_hub_publish_idem(c->loop->srv->hub, *evs, *n, m->claims, m->n, c->loop,
                             publish_idem_done, p) != 0) {

@@ -29,6 +29,13 @@ hv_api_idem *hv_api_idem_new(const char *header, const char *body, size_t len, h
                              size_t n, char **keys);
 void hv_api_idem_free(hv_api_idem *m);
 
+/* A keyed publish on its way to the hub: the callback argument of POST
+ * /v1/events and /push_events alike (the connection, held, and its keys). */
+typedef struct hv_api_idem_call {
+    hv_conn *conn;
+    hv_api_idem *idem;
+} hv_api_idem_call;
+
 /* Answers a publish with keys whose commit succeeded (status 0): 409 when
  * a key was used with a different body, 503 when a key could not be read,
  * otherwise 201 with each event's id (the first publish's for a replayed
