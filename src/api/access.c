@@ -72,7 +72,8 @@ static void push_idem_done(hv_loop *l, void *arg, int status, hv_event **evs, si
     if (status != 0) {
         push_done(l, p->conn, status, evs, n);
     } else {
-        if (!hv_api_idem_refused(p->conn, p->idem))
+        if (!hv_api_idem_refused(p->conn, p->idem) &&
+            (hv_api_idem_count_replays(p->conn->loop->srv, p->idem), 1))
             hv_http_respond(p->conn, 200, "application/json",
                             hv_api_idem_replayed(p->idem) ? "Idempotent-Replayed: true\r\n" : NULL,
                             "true", 4);

@@ -56,6 +56,7 @@ typedef struct hv_publish_verdict {
     size_t n;
     int status;
     char err[256];
+    char **keys; /* per event: its idempotency_key or NULL; NULL when none has one (the caller's) */
 } hv_publish_verdict;
 void hv_publish_frame_read(int opcode, const uint8_t *data, size_t len, int authed, hv_publish_verdict *v);
 void hv_api_stream(hv_conn *c, hv_http_req *r);      /* sse.c */

@@ -82,6 +82,10 @@ static void metrics_respond(hv_conn *c, long pending)
     counter(&b, "herald_events_appended_total", "Events durably appended to the store.", LOAD(m->events_appended));
     counter(&b, "herald_publish_requests_total", "Publish requests accepted by the hub.", LOAD(m->publish_requests));
     counter(&b, "herald_publish_errors_total", "Publish requests that failed to commit.", LOAD(m->publish_errors));
+    counter(&b, "herald_publish_idempotent_replays_total", "Idempotency keys answered as replays: the first "
+            "publish's ids, nothing stored.", LOAD(m->idem_replays));
+    counter(&b, "herald_publish_idempotency_conflicts_total", "Publishes refused 409: an idempotency key "
+            "used with other content.", LOAD(m->idem_conflicts));
     counter(&b, "herald_deliveries_total", "Event frames queued to subscribers.", (unsigned long long)hv_server_deliveries(srv));
     counter(&b, "herald_http_requests_total", "HTTP requests received.", LOAD(m->http_requests));
     counter(&b, "herald_http_errors_total", "HTTP responses with status 400 or more.", LOAD(m->http_errors));

@@ -75,7 +75,7 @@ static void hash_body(const char *body, size_t len, char *out)
     EVP_MD_CTX_free(ctx);
 }
 
-static void hash_event(const hv_event *ev, char *out)
+void hv_api_idem_hash_event(const hv_event *ev, char *out)
 {
     EVP_MD_CTX *ctx = sha256_begin();
     update_field(ctx, ev->type, ev->type ? strlen(ev->type) : 0);
@@ -113,7 +113,7 @@ hv_api_idem *hv_api_idem_new(const char *header, const char *body, size_t len, h
             continue;
         hv_idem_claim *c = &m->claims[m->n++];
         *c = (hv_idem_claim){.key = keys[i], .first = i, .count = 1};
-        hash_event(evs[i], c->hash);
+        hv_api_idem_hash_event(evs[i], c->hash);
     }
     return m;
 }
@@ -166,6 +166,7 @@ int hv_api_idem_refused(hv_conn *c, const hv_api_idem *m)
         }
         if (cl->state != HV_IDEM_CONFLICT)
             continue;
+        atomic_fetch_add_explicit(&c->loop->srv->metrics.idem_conflicts, 1, memory_order_relaxed);
         if (m->header)
             hv_http_error(c, 409, "Idempotency-Key %s was used with a different body", cl->key);
         else
@@ -180,6 +181,7 @@ void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t
 {
     if (hv_api_idem_refused(c, m))
         return;
+    hv_api_idem_count_replays(c->loop->srv, m);
     size_t cap = 16 + n * HV_API_ID_TEXT_MAX, len = 0;
     char *body = hv_xmalloc(cap);
     int replayed = 0;
@@ -198,6 +200,15 @@ void hv_api_idem_answer(hv_conn *c, const hv_api_idem *m, hv_event **evs, size_t
     hv_http_respond(c, 201, "application/json", replayed ? "Idempotent-Replayed: true\r\n" : NULL,
                     body, len);
     free(body);
+}
+
+void hv_api_idem_count_replays(hv_server *srv, const hv_api_idem *m)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; m && k < m->n; k++)
+        n += m->claims[k].state == HV_IDEM_REPLAYED;
+    if (n)
+        atomic_fetch_add_explicit(&srv->metrics.idem_replays, n, memory_order_relaxed);
 }
 
 int hv_api_idem_replayed(const hv_api_idem *m)

@@ -54,6 +54,15 @@ int hv_api_idem_replayed(const hv_api_idem *m);
 
 int hv_api_idem_item_key(json_t *item, size_t i, char **keys, char *err, size_t errlen);
 
+/* The hash a per-event key is compared by (type, room_id, user_id, data),
+ * HV_IDEM_HASH_HEX hex digits and a terminator into out; the publishing
+ * socket's keys use it too (publish_socket_keys.c). */
+void hv_api_idem_hash_event(const hv_event *ev, char *out);
+
+/* Counts on /metrics (issue 18 item 1): keys of m answered as replays
+ * (m may be NULL). */
+void hv_api_idem_count_replays(hv_server *srv, const hv_api_idem *m);
+
 /* Checks the Idempotency-Key header (value, from r): 0 (absent or valid),
  * or -1 after answering 400 (invalid, or given more than once). */
 int hv_api_idem_header(hv_conn *c, const hv_http_req *r, const char *value);

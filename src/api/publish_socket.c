@@ -32,6 +32,7 @@
 
 #include "api/backoff.h"
 #include "api/handlers.h"
+#include "api/publish_socket_internal.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "auth/server_token.h"
@@ -45,14 +46,8 @@
 
 #define CLOSE_AUTH 4001 /* the spec's "invalid token" / "authenticate first" */
 
-/* One frame's answer, waiting for its turn. */
-typedef struct slot {
-    int status;    /* 0 pending at the hub, 200 committed, else 400 / 503 */
-    uint32_t nev;  /* events of the frame */
-    size_t bytes;  /* the frame's size, counted against --max-body */
-    uint64_t id;   /* 200 with one event */
-    char *text;    /* 200 with several: the ids list; an error: its message */
-} slot;
+typedef hv__pub_slot slot; /* one frame's answer, waiting for its turn */
+typedef hv__pub_batch batch;
 
 typedef struct pub_sock {
     hv_conn *conn;
@@ -63,10 +58,8 @@ typedef struct pub_sock {
     slot *ring;               /* unanswered frames, in order */
     size_t cap, head, len, bytes;
     int at_hub;               /* requests at the hub (each holds conn and this) */
-    /* the request gathered from one read */
-    hv_event **evs;
-    size_t nev, evcap;
-    uint64_t first_seq;
+    int keyed_at_hub;         /* one of them carries keys: the batches wait */
+    batch *bhead, *btail;     /* frames gathered, not yet at the hub, in order */
     /* scratch for laying out answers */
     char *out;
     size_t outcap;
@@ -74,7 +67,7 @@ typedef struct pub_sock {
 
 typedef struct hub_req {
     pub_sock *ps;
-    uint64_t first, last; /* the frames (seq) it carries events of */
+    batch *b; /* its frames and their claims (the events are the hub's) */
 } hub_req;
 
 /* ---- what a frame is (pure; fuzz/fuzz_publish_frame.c) ------------------ */
@@ -98,8 +91,18 @@ void hv_publish_frame_read(int opcode, const uint8_t *data, size_t len, int auth
         snprintf(v->reason, sizeof(v->reason), "publish frames are JSON text");
         return;
     }
-    if (hv_event_parse_publish((const char *)data, len, &v->evs, &v->n, v->err, sizeof(v->err)) != 0)
+    if (hv_event_parse_publish_keys((const char *)data, len, &v->evs, &v->n, &v->keys, v->err,
+                                    sizeof(v->err)) != 0) {
         v->status = 400;
+        return;
+    }
+    size_t i = 0;
+    while (i < v->n && !v->keys[i])
+        i++;
+    if (i == v->n) { /* no key: no claims */
+        free(v->keys);
+        v->keys = NULL;
+    }
 }
 
 /* ---- answers, in frame order ------------------------------------------- */
@@ -145,13 +148,14 @@ static size_t lay_out(pub_sock *ps, size_t at, uint64_t seq, const slot *s)
 {
     char small[96], *p = small, *dumped = NULL;
     int n;
+    const char *rp = s->replayed ? ",\"replayed\":true" : "";
     if (s->status == 200 && !s->text) {
-        n = snprintf(small, sizeof(small), "{\"seq\":%llu,\"ids\":[\"%llu\"]}", (unsigned long long)seq,
-                     (unsigned long long)s->id);
+        n = snprintf(small, sizeof(small), "{\"seq\":%llu,\"ids\":[\"%llu\"]%s}", (unsigned long long)seq,
+                     (unsigned long long)s->id, rp);
     } else if (s->status == 200) {
-        n = (int)strlen(s->text) + 40;
+        n = (int)strlen(s->text) + 60;
         p = dumped = hv_xmalloc((size_t)n);
-        n = snprintf(p, (size_t)n, "{\"seq\":%llu,\"ids\":[%s]}", (unsigned long long)seq, s->text);
+        n = snprintf(p, (size_t)n, "{\"seq\":%llu,\"ids\":[%s]%s}", (unsigned long long)seq, s->text, rp);
     } else {
         json_t *j = json_pack("{s:I,s:i,s:s}", "seq", (json_int_t)seq, "status", s->status, "errors",
                               s->text ? s->text : "");
@@ -210,22 +214,32 @@ static void ps_free(pub_sock *ps)
 {
     for (size_t i = 0; i < ps->len; i++)
         free(ps->ring[(ps->head + i) % ps->cap].text);
-    for (size_t i = 0; i < ps->nev; i++)
-        hv_event_unref(ps->evs[i]);
-    free(ps->evs);
+    while (ps->bhead) {
+        batch *b = ps->bhead;
+        ps->bhead = b->next;
+        for (size_t i = 0; i < b->nev; i++)
+            hv_event_unref(b->evs[i]);
+        free(b->evs);
+        hv__pub_batch_free(b);
+    }
     free(ps->ring);
     free(ps->out);
     free(ps);
 }
 
 /* Splits the ids of the request's events back to its frames. */
-static void give_ids(pub_sock *ps, const hub_req *q, hv_event **evs, size_t n)
+static void give_ids(pub_sock *ps, const batch *b, hv_event **evs, size_t n)
 {
-    size_t k = 0;
-    for (uint64_t seq = q->first; seq <= q->last; seq++) {
+    size_t k = 0, ci = 0;
+    for (uint64_t seq = b->first; seq <= b->last; seq++) {
         slot *s = slot_at(ps, seq);
         if (s->status != 0)
             continue;
+        if (b->nclaims) { /* each frame's answer by its keys */
+            hv__pub_keyed_answer(ps->conn->loop->srv, b, &ci, s, evs, k);
+            k += s->nev;
+            continue;
+        }
         s->status = 200;
         if (s->nev == 1) {
             s->id = evs[k++]->id;
@@ -238,6 +252,8 @@ static void give_ids(pub_sock *ps, const hub_req *q, hv_event **evs, size_t n)
     }
 }
 
+static void pump(hv_conn *c, pub_sock *ps);
+
 static void hub_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n)
 {
     (void)l;
@@ -245,6 +261,8 @@ static void hub_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n
     pub_sock *ps = q->ps;
     hv_conn *c = ps->conn;
     ps->at_hub--;
+    if (q->b->nclaims)
+        ps->keyed_at_hub = 0;
     if (ps->closed) {
         if (!ps->at_hub)
             ps_free(ps);
@@ -252,38 +270,61 @@ static void hub_done(hv_loop *l, void *arg, int status, hv_event **evs, size_t n
         atomic_fetch_add_explicit(&c->loop->srv->metrics.publish_errors, 1, memory_order_relaxed);
         char msg[400];
         hv_api_store_failure(c->loop->srv, status, msg, sizeof(msg));
-        fail_range(ps, q->first, q->last, 503, msg);
+        fail_range(ps, q->b->first, q->b->last, 503, msg);
+        pump(c, ps);
         send_ready(c, ps);
     } else {
-        give_ids(ps, q, evs, n);
+        give_ids(ps, q->b, evs, n);
+        pump(c, ps);
         send_ready(c, ps);
         hv_conn_flush(c); /* the answers go out before this loop's fan-out work */
     }
+    hv__pub_batch_free(q->b);
     free(q);
     hv_conn_release(c);
 }
 
-/* One request for every frame of the last read (ws.c's on_input_end). */
+/* Hands the gathered batches to the hub, in order. A batch with keys goes
+ * alone: the batches after it wait for its answer, so that their keys are
+ * screened once its keys are recorded and none of their frames is
+ * committed before its frames (the hub may hold a keyed request back for
+ * a group). Without keys, every batch goes at once. */
+static void pump(hv_conn *c, pub_sock *ps)
+{
+    while (ps->bhead && !ps->keyed_at_hub) {
+        batch *b = ps->bhead;
+        if (!(ps->bhead = b->next))
+            ps->btail = NULL;
+        b->next = NULL;
+        hub_req *q = hv_xmalloc(sizeof(*q));
+        *q = (hub_req){ps, b};
+        hv_hub *hub = c->loop->srv->hub;
+        hv_conn_hold(c);
+        ps->at_hub++;
+        ps->keyed_at_hub = b->nclaims > 0;
+        int rc = b->nclaims ? hv_hub_publish_idem(hub, b->evs, b->nev, b->claims, b->nclaims, c->loop,
+                                                  hub_done, q)
+                            : hv_hub_publish(hub, b->evs, b->nev, c->loop, hub_done, q);
+        if (rc != 0) {
+            ps->at_hub--;
+            ps->keyed_at_hub = 0;
+            fail_range(ps, b->first, b->last, 503, "server is shutting down");
+            hv__pub_batch_free(b);
+            free(q);
+            hv_conn_release(c);
+        }
+    }
+}
+
+/* The frames of the last read go to the hub (ws.c's on_input_end): one
+ * request for all of them, unless keys split them (publish). */
 static void on_input_end(hv_conn *c)
 {
     pub_sock *ps = hv_ws_app(c);
-    if (!ps || ps->nev == 0)
+    if (!ps || !ps->bhead)
         return;
-    hub_req *q = hv_xmalloc(sizeof(*q));
-    *q = (hub_req){ps, ps->first_seq, ps->next_seq - 1};
-    hv_event **evs = ps->evs;
-    size_t n = ps->nev;
-    ps->evs = NULL;
-    ps->nev = ps->evcap = 0;
-    hv_conn_hold(c);
-    ps->at_hub++;
-    if (hv_hub_publish(c->loop->srv->hub, evs, n, c->loop, hub_done, q) != 0) {
-        ps->at_hub--;
-        fail_range(ps, q->first, q->last, 503, "server is shutting down");
-        free(q);
-        send_ready(c, ps);
-        hv_conn_release(c);
-    }
+    pump(c, ps);
+    send_ready(c, ps);
 }
 
 /* ---- frames ------------------------------------------------------------ */
@@ -340,6 +381,34 @@ static void authenticate(hv_conn *c, pub_sock *ps, const char *token)
     hv_api_ws_send_json(c, json_pack("{s:s}", "type", "authenticated"));
 }
 
+/* Adds a frame's events (and keys) to the last batch not yet at the hub,
+ * or to a new one: when there is none, or when the frame repeats a key of
+ * that batch (a key is claimed once per request; the repeat is screened
+ * after the first is recorded, as a replay or a conflict). */
+static void gather(pub_sock *ps, hv_publish_verdict *v)
+{
+    batch *b = ps->btail;
+    if (!b || hv__pub_batch_has_key(b, v->keys, v->n)) {
+        b = hv_xcalloc(1, sizeof(*b));
+        b->first = ps->next_seq - 1;
+        if (ps->btail)
+            ps->btail->next = b;
+        else
+            ps->bhead = b;
+        ps->btail = b;
+    }
+    b->last = ps->next_seq - 1;
+    if (b->nev + v->n > b->evcap) {
+        b->evcap = (b->nev + v->n) * 2;
+        b->evs = hv_xrealloc(b->evs, b->evcap * sizeof(*b->evs));
+    }
+    memcpy(b->evs + b->nev, v->evs, v->n * sizeof(*v->evs));
+    if (v->keys)
+        hv__pub_batch_add_keys(b, v->keys, v->evs, v->n, b->nev);
+    v->keys = NULL;
+    b->nev += v->n;
+}
+
 static void publish(hv_conn *c, pub_sock *ps, hv_publish_verdict *v, size_t len)
 {
     slot *s = slot_push(ps);
@@ -350,14 +419,7 @@ static void publish(hv_conn *c, pub_sock *ps, hv_publish_verdict *v, size_t len)
         s->text = hv_xstrdup(v->err);
         send_ready(c, ps); /* at once, unless an earlier frame waits for its commit */
     } else {
-        if (ps->nev == 0)
-            ps->first_seq = ps->next_seq - 1;
-        if (ps->nev + v->n > ps->evcap) {
-            ps->evcap = (ps->nev + v->n) * 2;
-            ps->evs = hv_xrealloc(ps->evs, ps->evcap * sizeof(*ps->evs));
-        }
-        memcpy(ps->evs + ps->nev, v->evs, v->n * sizeof(*v->evs));
-        ps->nev += v->n;
+        gather(ps, v);
         s->nev = (uint32_t)v->n;
     }
     if (!ps->paused && !ps->close_code && over_window(c, ps)) {
@@ -383,7 +445,8 @@ static void on_message(hv_conn *c, int opcode, const uint8_t *data, size_t len)
     else
         publish(c, ps, &v, len);
     free(v.token);
-    free(v.evs); /* the references moved to ps->evs */
+    free(v.evs); /* the references moved to a batch */
+    hv_idem_keys_free(v.keys, v.n); /* NULL unless refused before publish */
 }
 
 /* ---- the socket -------------------------------------------------------- */

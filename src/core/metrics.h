@@ -40,6 +40,9 @@ typedef struct hv_metrics {
     atomic_uint_fast64_t token_catchups;        /* catch-ups run for them */
     atomic_uint_fast64_t token_lookups_refused; /* refused past --max-token-lookups */
     atomic_int_fast64_t token_lookups_waiting;  /* gauge: waiting for a catch-up now */
+    /* Idempotent publish (issue 18 item 1), every path (HTTP, the publishing socket): */
+    atomic_uint_fast64_t idem_replays;   /* keys answered as replays (nothing stored) */
+    atomic_uint_fast64_t idem_conflicts; /* publishes refused 409: a key used for other content */
 } hv_metrics;
 
 extern const double hv_commit_bucket_bounds_ms[HV_COMMIT_BUCKETS];

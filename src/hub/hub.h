@@ -73,7 +73,8 @@ int hv_hub_publish(hv_hub *hub, hv_event **evs, size_t n, hv_loop *origin,
  * done callback: state, and for HV_IDEM_REPLAYED the ids the key got the
  * first time (ids, malloc'd: the caller frees them). Events of a replayed
  * claim are not stored (id 0); a conflict (same key, other hash) or a
- * failed lookup stores none of the request's events. */
+ * failed lookup stores none of the request's events (or, with a scope,
+ * none of the scope's). */
 enum { HV_IDEM_NEW, HV_IDEM_REPLAYED, HV_IDEM_CONFLICT, HV_IDEM_ERROR };
 typedef struct hv_idem_claim {
     const char *key;
@@ -82,6 +83,11 @@ typedef struct hv_idem_claim {
     int state;
     uint64_t *ids;
     size_t nids;
+    /* What a conflict or a failed lookup refuses: events scope_first..
+     * scope_first+scope_count-1 of the request (the publishing socket: the
+     * claim's frame, so the other frames of its request go on); 0: every
+     * event of the request (HTTP). */
+    size_t scope_first, scope_count;
 } hv_idem_claim;
 
 /* hv_hub_publish with idempotency keys (nclaims may be 0). A key already

@@ -10,6 +10,9 @@
  * that commit cannot be overtaken on this node. Two requests of one
  * group with the same key: the later one waits for the next group, where
  * the lookup finds the key the earlier one recorded (hence the set).
+ * A claim with a scope (the publishing socket's frames, which share one
+ * request) refuses only its scope's events on a conflict, not the whole
+ * request.
  */
 #include "hub/idem.h"
 
@@ -74,6 +77,12 @@ static void screen_one(hv_store *st, int64_t since_ms, hv_idem_claim *c)
     }
 }
 
+static void skip_range(unsigned char *skip, size_t n, size_t first, size_t count)
+{
+    for (size_t j = first; j < first + count && j < n; j++)
+        skip[j] = 1;
+}
+
 int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
                     size_t nclaims, unsigned char *skip, size_t n)
 {
@@ -84,14 +93,17 @@ int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_c
     for (size_t i = 0; i < nclaims; i++) {
         hv_idem_claim *c = &claims[i];
         screen_one(st, since_ms, c);
-        refused |= c->state == HV_IDEM_CONFLICT || c->state == HV_IDEM_ERROR;
-        for (size_t j = c->first; c->state == HV_IDEM_REPLAYED && j < c->first + c->count && j < n; j++)
-            skip[j] = 1;
+        int bad = c->state == HV_IDEM_CONFLICT || c->state == HV_IDEM_ERROR;
+        refused |= bad && !c->scope_count;
+        if (c->state == HV_IDEM_REPLAYED)
+            skip_range(skip, n, c->first, c->count);
+        else if (bad && c->scope_count) /* its frame alone (the publishing socket) */
+            skip_range(skip, n, c->scope_first, c->scope_count);
     }
     for (size_t j = 0; refused && j < n; j++)
         skip[j] = 1;
     for (size_t i = 0; !refused && i < nclaims; i++)
-        if (claims[i].state == HV_IDEM_NEW)
+        if (claims[i].state == HV_IDEM_NEW && claims[i].first < n && !skip[claims[i].first])
             *find(set, claims[i].key) = claims[i].key;
     return 0;
 }
