@@ -9,7 +9,9 @@
  * the answers come back in line order, so the ids are printed in input
  * order while later lines are already on their way. A refused line is
  * reported on stderr with its line number and the server's message and
- * does not stop the stream: the lines after it are still published. The
+ * does not stop the stream: the lines after it are still published. A
+ * line whose events' idempotency_key was used before (answered with the
+ * first ids, "replayed":true) prints those ids and is named on stderr. The
  * exit status is 1 when any line was refused (the summary names the
  * first) or the connection ended early (naming the first line whose
  * answer never came, whose fate is therefore unknown), else 0.
@@ -72,6 +74,9 @@ static int take_one(stream *st, int wait)
     } else if (st->c->json) {
         cli_print_line(a.response, strlen(a.response));
     } else {
+        if (herald_publish_answer_replayed(&a))
+            fprintf(stderr, "herald-cli: stdin line %lu: replayed: its idempotency_key was used "
+                            "before; the ids are the ones it got then\n", line);
         for (size_t i = 0; i < a.count; i++)
             printf("%" PRIu64 "\n", a.ids[i]);
         st->unflushed = 1;

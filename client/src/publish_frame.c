@@ -10,7 +10,9 @@
  *                                every frame in flight with it)
  *   herald__publish_answer_decode  one answer frame of the server:
  *                                {"seq":N,"ids":["<id>",…]} or
- *                                {"seq":N,"status":400,"errors":"…"}
+ *                                {"seq":N,"status":400,"errors":"…"};
+ *                                herald_publish_answer_replayed reads
+ *                                its "replayed":true (idempotency keys)
  *
  * The body is not parsed as JSON here: the server validates it with the
  * same code and messages as POST /v1/events, and its refusal is an answer
@@ -45,6 +47,16 @@ void herald_publish_answer_clear(herald_publish_answer *a)
     free(a->errors);
     free(a->response);
     memset(a, 0, sizeof(*a));
+}
+
+int herald_publish_answer_replayed(const herald_publish_answer *a)
+{
+    if (!a || a->status != 0 || !a->response)
+        return 0;
+    json_t *root = json_loads(a->response, 0, NULL);
+    int replayed = json_is_true(json_object_get(root, "replayed"));
+    json_decref(root);
+    return replayed;
 }
 
 /* The refusal's message: the "errors" string, or any other JSON value as

@@ -47,8 +47,9 @@
 typedef struct herald_publish_answer {
     uint64_t seq;       /* the frame's number, 1 for the first */
     int status;         /* 0: published (ids below); else the server's
-                         * status: 400 refused, 503 store failure or
-                         * shutting down */
+                         * status: 400 refused, 409 an idempotency_key
+                         * used before with another event, 503 store
+                         * failure or shutting down */
     uint64_t *ids;      /* status 0: the new ids, in the frame's order */
     size_t count;
     char *errors;       /* status != 0: the server's message */
@@ -57,6 +58,13 @@ typedef struct herald_publish_answer {
 
 /* herald_publish_answer_clear — frees what *a holds and zeroes it. */
 HERALD_EXTERN void herald_publish_answer_clear(herald_publish_answer *a);
+
+/* herald_publish_answer_replayed — 1 when a published frame's answer says
+ * "replayed":true: an idempotency_key of its events was used before within
+ * the server's window, so those events were not stored again and their ids
+ * are the ones they got then; else 0 (a is NULL, refused, or all new). A
+ * key used before with another event is a refusal instead (status 409). */
+HERALD_EXTERN int herald_publish_answer_replayed(const herald_publish_answer *a);
 
 #define HERALD_PUBLISHER_WINDOW 1024         /* default window */
 #define HERALD_PUBLISHER_MAX_WINDOW 65536    /* largest window accepted */

@@ -116,9 +116,30 @@ static hv_event *access_event(json_t *item, size_t i, char *err, size_t errlen)
     return ev;
 }
 
+/* The Idempotency-Key header covers the whole request, as on POST
+ * /v1/events; with it no item may carry its own key. 0, or -1 after
+ * answering 400 (which frees evs and keys). */
+static int push_header_key(hv_conn *c, const char *header, hv_event **evs, char **keys, size_t n)
+{
+    for (size_t i = 0; header && i < n; i++)
+        if (keys[i]) {
+            for (size_t k = 0; k < n; k++)
+                hv_event_unref(evs[k]);
+            free(evs);
+            hv_idem_keys_free(keys, n);
+            hv_http_error(c, 400, "events[%zu].idempotency_key: use the Idempotency-Key header or "
+                                  "idempotency_key per event, not both", i);
+            return -1;
+        }
+    return 0;
+}
+
 void hv_api_push_events(hv_conn *c, hv_http_req *r)
 {
     if (hv_auth_require_server(c, r) != 0)
+        return;
+    const char *header = hv_http_header_get(r, "idempotency-key");
+    if (hv_api_idem_header(c, r, header) != 0)
         return;
     json_t *body = json_loadb(r->body, r->body_len, 0, NULL);
     if (!json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > MAX_PUSH) {
@@ -145,7 +166,9 @@ void hv_api_push_events(hv_conn *c, hv_http_req *r)
         }
     }
     json_decref(body);
-    hv_api_idem *m = hv_api_idem_new(NULL, NULL, 0, evs, n, keys);
+    if (push_header_key(c, header, evs, keys, n) != 0)
+        return;
+    hv_api_idem *m = hv_api_idem_new(header, r->body, r->body_len, evs, n, keys);
     hv_api_idem_call *p = m ? hv_xmalloc(sizeof(*p)) : NULL;
     if (p)
         *p = (hv_api_idem_call){c, m};
