@@ -8,7 +8,8 @@
 # the key to both nodes, waits until BOTH commits are blocked there (each
 # node has already looked the key up and found nothing), then opens the
 # gate: the commit script alone decides which node stores the event. A key
-# repeated later on either node, and after both restart, replays.
+# repeated later on either node, and after both restart, replays; the
+# publishing socket shares the key space across nodes.
 . "$(dirname "$0")/lib.sh"
 
 redis_setup
@@ -61,4 +62,20 @@ expect_eq "the key with another body is a 409 on any node" 409 "$(cat "$WORK/d.s
 ttl=$("${R[@]}" pttl "${P}idem:race-6")
 [ "$ttl" -gt 86000000 ] && [ "$ttl" -le 86400000 ] && ok "the key expires in Redis after the window (pttl $ttl)" ||
   fail "pttl of the key: $ttl"
+
+# The publishing socket (herald-cli publish --stream) shares the key space
+# across nodes: a per-event key published over HTTP on A replays on B's
+# socket, and one first sent on B's socket replays on A's.
+ida=$(curl -s -X POST "${URLS[A]}/v1/events" "${auth[@]}" -d '[{"type":"idem.sock","idempotency_key":"sock-1"}]' |
+  grep -o '[0-9][0-9]*' | head -1)
+sock() { # node line: the --json answer of the line over that node's publishing socket
+  echo "$2" | "$CLI" --server "${URLS[$1]}" publish --stream --json
+}
+expect_eq "a key published over HTTP on A replays on B's publishing socket" \
+  "{\"seq\":1,\"ids\":[\"$ida\"],\"replayed\":true}" "$(sock B '{"type":"idem.sock","idempotency_key":"sock-1"}')"
+b1=$(sock B '{"type":"idem.sock","data":{"n":2},"idempotency_key":"sock-2"}')
+idb=$(echo "$b1" | grep -o '"[0-9][0-9]*"' | head -1)
+expect_eq "a key first sent on B's socket replays on A's" "{\"seq\":1,\"ids\":[$idb],\"replayed\":true}" \
+  "$(sock A '{"type":"idem.sock","data":{"n":2},"idempotency_key":"sock-2"}')"
+expect_eq "two idem.sock events in Redis" 2 "$(in_log idem.sock)"
 finish
