@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # test_idempotency.sh — idempotent publish (issue 18 item 1).
 #
-# POST /v1/events with an Idempotency-Key header, and batches with an
-# idempotency_key per event: a repeat within the window stores nothing
+# POST /v1/events (and POST /push_events) with an Idempotency-Key header,
+# and batches with an idempotency_key per event: a repeat within the window stores nothing
 # and answers the first ids (201, Idempotent-Replayed: true); a key reused
 # with another body is a 409; keys survive a clean restart and kill -9;
 # many requests with one key at once store one event; a key past its
@@ -84,6 +84,25 @@ long=$(printf 'k%.0s' $(seq 1 256))
 p4=$(push "[{\"accessid\":\"acc1\",\"payload\":{},\"idempotency_key\":\"$long\"}]")
 expect_match "/push_events: a 256-character key is a 400 naming the field" '^400 .*events\[0\]\.idempotency_key must be 1 to 255' "$p4"
 expect_eq "/push_events: still two access events" 2 "$(access_count acc1)"
+hpush() { # key body: push with the Idempotency-Key header
+  curl -s -D "$WORK/h" -o "$WORK/b" -w '%{http_code}' -X POST "$URL/push_events" "${auth[@]}" \
+    -H "Idempotency-Key: $1" -d "$2" > "$WORK/s"
+  local rep
+  rep=$(tr -d '\r' < "$WORK/h" | sed -n 's/^[Ii]dempotent-[Rr]eplayed: *//p')
+  echo "$(cat "$WORK/s") $(cat "$WORK/b") ${rep:-fresh}"
+}
+expect_eq "/push_events with the Idempotency-Key header is stored" "200 true fresh" \
+  "$(hpush push-h '[{"accessid":"acc2","payload":{"v":1}},{"accessid":"acc2","payload":{"v":2}}]')"
+expect_eq "/push_events: the header key and body again are replayed" "200 true true" \
+  "$(hpush push-h '[{"accessid":"acc2","payload":{"v":1}},{"accessid":"acc2","payload":{"v":2}}]')"
+expect_eq "/push_events: the header key with another body is a 409 naming it" \
+  '409 {"errors":"Idempotency-Key push-h was used with a different body"} fresh' \
+  "$(hpush push-h '[{"accessid":"acc2","payload":{"v":3}}]')"
+expect_match "/push_events: the header and an item key together are a 400" '^400 .*events\[0\]\.idempotency_key: .*not both' \
+  "$(hpush push-h2 '[{"accessid":"acc2","payload":{"v":4},"idempotency_key":"i"}]')"
+expect_match "/push_events: a bad header key is a 400 naming the header" '^400 .*Idempotency-Key must be 1 to 255' \
+  "$(hpush 'a b' '[{"accessid":"acc2","payload":{"v":5}}]')"
+expect_eq "/push_events: two access events of acc2" 2 "$(access_count acc2)"
 
 # --- bad keys ---
 h1=$(pub "$long" '{"type":"idem.bad"}')
