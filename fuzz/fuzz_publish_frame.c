@@ -13,7 +13,13 @@
  * - after it: binary closes 1003; text is either 1 to 1000 events, each
  *   with a valid type outside herald.*, or a 400 whose message is
  *   non-empty printable ASCII, exactly what POST /v1/events answers for
- *   the same body (hv_event_parse_publish, called again on a copy);
+ *   the same body (hv_event_parse_publish_keys, called again on a copy);
+ * - idempotency keys (issue 18 item 1): an accepted frame's keys are NULL
+ *   when no event has "idempotency_key", else one per event, each the
+ *   event's own string, valid (1-255 printable ASCII) and unique in the
+ *   frame; a batch holding them finds every one of them (the set that
+ *   splits a read's frames on a repeated key) and scopes each claim to the
+ *   frame; the 409 answer naming a key is printable;
  * - the answer's frame header announces exactly the payload's length.
  * The seeds in fuzz/corpus/fuzz_publish_frame/ are auth frames (right,
  * wrong, malformed), single events, arrays, refused bodies and binary.
@@ -25,6 +31,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/publish_socket_internal.h"
 #include "codec/ws_frame.h"
 #include "core/event_json.h"
 
@@ -84,7 +91,55 @@ static void before_auth(int text, const uint8_t *msg, size_t len, const hv_publi
     json_decref(j);
 }
 
-static void after_auth(int text, const uint8_t *msg, size_t len, const hv_publish_verdict *v)
+/* The event i's "idempotency_key" in the message (NULL: none or null). */
+static const char *key_in(json_t *root, size_t i)
+{
+    json_t *o = json_is_array(root) ? json_array_get(root, i) : root;
+    return json_string_value(json_object_get(o, "idempotency_key"));
+}
+
+static void check_keys(const uint8_t *msg, size_t len, hv_publish_verdict *v)
+{
+    json_t *root = json_loadb((const char *)msg, len, JSON_DECODE_ANY, NULL);
+    size_t nkeys = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *want = key_in(root, i), *got = v->keys ? v->keys[i] : NULL;
+        if (!want != !got || (got && (strcmp(want, got) || !hv_idem_key_valid(got, strlen(got)))))
+            abort();
+        for (size_t j = 0; got && j < i; j++)
+            if (v->keys[j] && !strcmp(v->keys[j], got))
+                abort();
+        nkeys += got != NULL;
+    }
+    json_decref(root);
+    if (!v->keys)
+        return;
+    if (nkeys == 0)
+        abort(); /* an all-NULL array is dropped */
+    hv__pub_batch *b = calloc(1, sizeof(*b));
+    char **keys = v->keys;
+    v->keys = NULL;
+    hv__pub_batch_add_keys(b, keys, v->evs, v->n, 0); /* takes keys */
+    if (b->nclaims != nkeys)
+        abort();
+    for (size_t k = 0; k < b->nclaims; k++) {
+        const hv_idem_claim *c = &b->claims[k];
+        char *one[1] = {(char *)c->key};
+        if (!hv__pub_batch_has_key(b, one, 1) || c->scope_first != 0 || c->scope_count != v->n ||
+            c->first >= v->n || c->count != 1 || strlen(c->hash) != HV_IDEM_HASH_HEX)
+            abort();
+        char msg409[400];
+        snprintf(msg409, sizeof(msg409), "events[%zu].idempotency_key %s was used with a different event",
+                 c->first, c->key);
+        printable(msg409);
+    }
+    char *absent[1] = {"\x01not a key"};
+    if (hv__pub_batch_has_key(b, absent, 1))
+        abort();
+    hv__pub_batch_free(b);
+}
+
+static void after_auth(int text, const uint8_t *msg, size_t len, hv_publish_verdict *v)
 {
     if (v->token || (!text && v->code != 1003) || (text && v->code != 0))
         abort();
@@ -97,7 +152,8 @@ static void after_auth(int text, const uint8_t *msg, size_t len, const hv_publis
         hv_event **evs;
         size_t n;
         char err[256];
-        if (hv_event_parse_publish((const char *)msg, len, &evs, &n, err, sizeof(err)) == 0 ||
+        char **keys;
+        if (hv_event_parse_publish_keys((const char *)msg, len, &evs, &n, &keys, err, sizeof(err)) == 0 ||
             strcmp(err, v->err) != 0)
             abort();
         json_t *a = json_pack("{s:I,s:i,s:s}", "seq", (json_int_t)1, "status", 400, "errors", v->err);
@@ -113,9 +169,11 @@ static void after_auth(int text, const uint8_t *msg, size_t len, const hv_publis
         if (!hv_event_type_valid(v->evs[i]->type) ||
             !strncmp(v->evs[i]->type, HV_EVENT_OWN_PREFIX, strlen(HV_EVENT_OWN_PREFIX)))
             abort();
-    char ids[64];
-    snprintf(ids, sizeof(ids), "{\"seq\":%zu,\"ids\":[\"%zu\"]}", v->n, len);
+    char ids[96];
+    snprintf(ids, sizeof(ids), "{\"seq\":%zu,\"ids\":[\"%zu\"]%s}", v->n, len,
+             v->keys ? ",\"replayed\":true" : "");
     check_frame(ids);
+    check_keys(msg, len, v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -137,6 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < v.n; i++)
         hv_event_unref(v.evs[i]);
     free(v.evs);
+    hv_idem_keys_free(v.keys, v.n);
     free(v.token);
     free(msg);
     return 0;
