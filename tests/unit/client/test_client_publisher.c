@@ -91,6 +91,31 @@ static void test_decode_refusals(void **state)
     herald_publish_answer_clear(&a);
 }
 
+/* Idempotency keys (issue 18 item 1): "replayed":true on an answer, and a 409. */
+static void test_decode_replayed(void **state)
+{
+    (void)state;
+    herald_publish_answer a;
+    decode_ok("{\"seq\":2,\"ids\":[\"41\",\"7\"],\"replayed\":true}", &a);
+    assert_int_equal(a.count, 2);
+    assert_int_equal(a.ids[1], 7);
+    assert_int_equal(herald_publish_answer_replayed(&a), 1);
+    herald_publish_answer_clear(&a);
+    decode_ok("{\"seq\":3,\"ids\":[\"42\"]}", &a);
+    assert_int_equal(herald_publish_answer_replayed(&a), 0);
+    herald_publish_answer_clear(&a);
+    decode_ok("{\"seq\":4,\"ids\":[\"42\"],\"replayed\":false}", &a);
+    assert_int_equal(herald_publish_answer_replayed(&a), 0);
+    herald_publish_answer_clear(&a);
+    decode_ok("{\"seq\":5,\"status\":409,\"errors\":\"events[0].idempotency_key k was used with a different "
+              "event\"}", &a);
+    assert_int_equal(a.status, 409);
+    assert_int_equal(herald_publish_answer_replayed(&a), 0);
+    herald_publish_answer_clear(&a);
+    assert_int_equal(herald_publish_answer_replayed(NULL), 0);
+    assert_int_equal(herald_publish_answer_replayed(&a), 0); /* cleared */
+}
+
 static void test_decode_not_answers(void **state)
 {
     (void)state;
@@ -471,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_ids),       cmocka_unit_test(test_decode_refusals),
+        cmocka_unit_test(test_decode_replayed),
         cmocka_unit_test(test_decode_not_answers), cmocka_unit_test(test_body_check),
         cmocka_unit_test(test_new_refuses),      cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_closed_unanswered), cmocka_unit_test(test_caller_loop),
