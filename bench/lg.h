@@ -152,6 +152,7 @@ typedef struct lg_wspub_cfg {
     int window;         /* unanswered frames per connection */
     int payload;        /* size of each event's "data" object in bytes */
     double max_seconds; /* stop sending new frames after this long (0 = no cap) */
+    int idem_keys;      /* --idempotency-keys: each event carries a fresh idempotency_key */
 } lg_wspub_cfg;
 /* Runs the cell (GET /v1/events/websocket) and prints its JSON line. */
 int lg_wspub_run(const lg_wspub_cfg *cfg);

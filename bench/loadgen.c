@@ -100,7 +100,8 @@ static void usage(void)
           "  --concurrency K   POSTs in flight (default 4)\n"
           "  --idle SECONDS    connect N subscribers and hold them idle (memory)\n"
           "  --publish-only    no subscribers; measure acknowledged publishes/s\n"
-          "  --idempotency-keys  every POST carries a fresh Idempotency-Key header\n"
+          "  --idempotency-keys  every POST carries a fresh Idempotency-Key header (--ws-publish: every\n"
+          "                      event a fresh idempotency_key)\n"
           "  --ws-publish      the same over --concurrency publishing sockets\n"
           "                    (GET /v1/events/websocket), one event per frame\n"
           "  --window W        --ws-publish: unanswered frames per socket (default 1024)\n"
@@ -466,7 +467,8 @@ int main(int argc, char **argv)
     if (o.ws_publish) {
         lg_wspub_cfg wc = {.cell = o.cell, .host = o.host, .token = o.token, .port = o.port,
                            .server_pid = o.server_pid, .events = o.events, .conns = o.concurrency,
-                           .window = o.window, .payload = o.payload, .max_seconds = o.max_seconds};
+                           .window = o.window, .payload = o.payload, .max_seconds = o.max_seconds,
+                           .idem_keys = o.idem_keys};
         int rc = lg_wspub_run(&wc);
         curl_global_cleanup();
         return rc;

@@ -50,6 +50,8 @@
 #                   publish_per_s and publish_per_cpu_s as publish_single,
 #                   plus the send->answer time of each frame (ack_p50_ms…)
 #   publish_ws_4    the same over 4 sockets x 250,000 frames
+#   publish_ws_idem publish_ws with a fresh idempotency_key on every event
+#                   (issue 18 item 1: keyed frames go one commit at a time)
 #   webhook_receiver      no server: the load generator's webhook receiver
 #                   alone against a libcurl-multi client (64 keep-alive
 #                   connections, 200,000 signed POSTs), to show it is not
@@ -96,7 +98,7 @@ HERALD=${BENCH_HERALD:-$ROOT/build/herald}
 LG=${BENCH_LG:-$ROOT/build/bench/loadgen}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
 ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_single_idem publish_batch
-           publish_ws publish_ws_4
+           publish_ws publish_ws_4 publish_ws_idem
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_throughput_filter webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
 JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
@@ -343,6 +345,8 @@ for cell in "${CELLS[@]}"; do
         run_cell "$cell" --ws-publish --events "$(scale 1000000)" --concurrency 1 --window 1024 --max-seconds 60 ;;
     publish_ws_4)
         run_cell "$cell" --ws-publish --events "$(scale 1000000)" --concurrency 4 --window 1024 --max-seconds 60 ;;
+    publish_ws_idem)
+        run_cell "$cell" --ws-publish --idempotency-keys --events "$(scale 1000000)" --concurrency 1 --window 1024 --max-seconds 60 ;;
     webhook_receiver)
         line=$("${PIN[@]}" "$LG" --cell "$cell" --recv-selftest --events "$(scale 200000)" --concurrency 64) || true
         [ -z "$line" ] && line="{\"cell\":\"$cell\",\"ok\":false,\"error\":\"loadgen printed nothing\"}"

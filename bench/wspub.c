@@ -7,7 +7,8 @@
  * it waits for {"type":"authenticated"} and keeps up to `window` publish
  * frames unanswered. Every frame is one event of the standard shape
  * (publisher.c): {"type":"bench.tick","data":{"t":<ns>,"pad":"x…"}} with a
- * `payload`-byte data object, "t" stamped just before the frame is built.
+ * `payload`-byte data object, "t" stamped just before the frame is built
+ * (with --idempotency-keys, and a fresh "idempotency_key" per event).
  * Frames are built (masked, as RFC 6455 requires of a client) into one
  * buffer as the window opens and written with as few writes as the socket
  * takes; answers are parsed by hand ({"seq":N,"ids":["…"]} counts its ids
@@ -67,8 +68,9 @@ static uint32_t next_mask(wconn *c)
     return (uint32_t)c->rng;
 }
 
-/* The event's text into buf (the same shape as publisher.c's). */
-static size_t event_text(const lg_wspub_cfg *cfg, char *buf, int64_t t_ns)
+/* The event's text into buf (the same shape as publisher.c's), with
+ * "idempotency_key" when key is set (--idempotency-keys). */
+static size_t event_text(const lg_wspub_cfg *cfg, char *buf, int64_t t_ns, const char *key)
 {
     int pad = cfg->payload - 34; /* {"t":19 digits,"pad":""} is 34 bytes */
     if (pad < 0)
@@ -77,7 +79,10 @@ static size_t event_text(const lg_wspub_cfg *cfg, char *buf, int64_t t_ns)
                     (long long)t_ns);
     memset(buf + n, 'x', (size_t)pad);
     n += pad;
-    n += sprintf(buf + n, "\"}}");
+    n += sprintf(buf + n, "\"}");
+    if (key)
+        n += sprintf(buf + n, ",\"idempotency_key\":\"%s\"", key);
+    n += sprintf(buf + n, "}");
     return (size_t)n;
 }
 
@@ -85,7 +90,7 @@ static size_t event_text(const lg_wspub_cfg *cfg, char *buf, int64_t t_ns)
 static void add_frame(wconn *c)
 {
     const lg_wspub_cfg *cfg = c->cfg;
-    size_t max = (size_t)cfg->payload + 64 + 14;
+    size_t max = (size_t)cfg->payload + 64 + 14 + 96; /* 96: a key */
     if (c->out_len + max > c->out_cap) {
         c->out_cap = (c->out_len + max) * 2;
         if (!(c->out = realloc(c->out, c->out_cap)))
@@ -93,7 +98,11 @@ static void add_frame(wconn *c)
     }
     int64_t now = lg_now_ns();
     char *text = c->text;
-    size_t len = event_text(cfg, text, lg_realtime_ns());
+    char key[64];
+    int64_t t = lg_realtime_ns();
+    if (cfg->idem_keys) /* unique: this connection's address, its frame, the time */
+        snprintf(key, sizeof key, "w%llx-%ld-%lld", (unsigned long long)(uintptr_t)c, c->sent, (long long)t);
+    size_t len = event_text(cfg, text, t, cfg->idem_keys ? key : NULL);
     uint8_t *p = (uint8_t *)c->out + c->out_len;
     *p++ = 0x81;
     if (len < 126) {
@@ -343,7 +352,7 @@ int lg_wspub_run(const lg_wspub_cfg *cfg)
         cs[i].target = cfg->events / n + (i < cfg->events % n);
         cs[i].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
         cs[i].sent_ns = calloc((size_t)cfg->window, sizeof(int64_t));
-        cs[i].text = malloc((size_t)cfg->payload + 128);
+        cs[i].text = malloc((size_t)cfg->payload + 128 + 96);
         if (!cs[i].sent_ns || !cs[i].text)
             abort();
         pthread_create(&th[i], NULL, conn_thread, &cs[i]);
@@ -388,6 +397,7 @@ int lg_wspub_run(const lg_wspub_cfg *cfg)
     json_object_set_new(out, "connections", json_integer(n));
     json_object_set_new(out, "window", json_integer(cfg->window));
     json_object_set_new(out, "payload", json_integer(cfg->payload));
+    json_object_set_new(out, "idempotency_keys", json_boolean(cfg->idem_keys));
     json_object_set_new(out, "loadgen_cpu_s", json_real(round((lg_self_cpu_s() - self0) * 100) / 100));
     if (error)
         json_object_set_new(out, "publish_error", json_string(error));
