@@ -17,6 +17,15 @@
  * answers ready together are laid out as frames in one shared buffer,
  * queued with one reference (no wslay context per answer).
  *
+ * Idempotency keys (issue 18 item 1): a frame's events may carry
+ * "idempotency_key" as a POST batch's do. A batch of frames with keys goes
+ * to the hub alone (pump): the batches after it wait for its answer, so
+ * their keys are screened once its keys are recorded and none of their
+ * frames is committed before its frames; a frame repeating a key of the
+ * batch being gathered starts a new batch. Each frame's answer is decided
+ * by its own keys (publish_socket_keys.c): a replay's first ids with
+ * "replayed":true, or a 409 for that frame alone.
+ *
  * Bounds: a frame past --max-body (before authentication, past
  * --max-ws-message) closes 1009 (ws.c, from its header);
  * at most --publish-window unanswered frames and --max-body bytes of them:
