@@ -7,7 +7,9 @@
  *                            created_at (a number, or an ISO 8601 time) is
  *                            also kept as an order key (core/created_at.h);
  *                            without one, the commit stamps storage time (ms);
- *                            answers true once stored
+ *                            answers true once stored; an item may carry
+ *                            idempotency_key, or the request an
+ *                            Idempotency-Key header (issue 18 item 1)
  *   POST /drop_user          {"drop_access_id": …}  server token: closes that
  *                            user's connections at once (4006 "dropped");
  *                            answers true
