@@ -13,6 +13,7 @@
 #include "core/xalloc.h"
 #include "deliver/endpoint_filter.h"
 #include "deliver/endpoint_delivery.h"
+#include "deliver/endpoint_jsonbatch.h"
 
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
@@ -68,6 +69,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->created_ms = ep->created_ms;
     c->filter = hv_filter_ref(ep->filter);
     hv_endpoint_delivery_clone(c, ep);
+    hv_endpoint_jsonbatch_clone(c, ep);
     return c;
 }
 
@@ -144,7 +146,7 @@ static int any_string(const char *s)
 int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, size_t errlen)
 {
     static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter",
-                                       HV_ENDPOINT_DELIVERY_KEYS, NULL};
+                                       HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_JSONBATCH_KEYS, NULL};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -188,7 +190,10 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
         return -1;
     }
     hv_endpoint_delivery d;
-    if (hv_endpoint_delivery_parse(ep, body, &d, err, errlen) != 0) {
+    hv_endpoint_jsonbatch jb;
+    if (hv_endpoint_delivery_parse(ep, body, &d, err, errlen) != 0 ||
+        hv_endpoint_jsonbatch_parse(ep, body, format >= 0 ? format : ep->format, &jb, err, errlen) != 0) {
+        free(d.retry); /* NULL unless delivery_parse succeeded */
         hv_endpoint_filter_discard(&filter);
         free_list(types, nt);
         free_list(rooms, nr);
@@ -197,6 +202,7 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
     /* Everything is valid: apply. */
     hv_endpoint_filter_set(ep, &filter);
     hv_endpoint_delivery_set(ep, &d);
+    hv_endpoint_jsonbatch_set(ep, &jb);
     if (url) {
         free(ep->url);
         ep->url = hv_xstrdup(url);
@@ -248,6 +254,7 @@ json_t *hv_endpoint_view(const hv_endpoint *ep, int with_secret)
     if (with_secret)
         json_object_set_new(j, "secret", json_string(ep->secret));
     hv_endpoint_delivery_view(ep, j);
+    hv_endpoint_jsonbatch_view(ep, j);
     return j;
 }
 
@@ -266,6 +273,7 @@ char *hv_endpoint_record(const hv_endpoint *ep)
         json_object_set_new(j, "disabled_ms", json_integer((json_int_t)ep->disabled_ms));
     hv_endpoint_filter_record(ep, j);
     hv_endpoint_delivery_record(ep, j);
+    hv_endpoint_jsonbatch_record(ep, j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -311,6 +319,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     ep->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     hv_endpoint_filter_load(ep, j);
     hv_endpoint_delivery_from_record(ep, j);
+    hv_endpoint_jsonbatch_from_record(ep, j);
     json_decref(j);
     return ep;
 }

@@ -55,6 +55,9 @@ typedef struct hv_endpoint {
     /* issue 18 items 4 and 3 (endpoint_delivery.c) */
     struct hv_wh_schedules *retry; /* its own retry schedules (webhook_schedules.h); NULL = the server's */
     int breaker_threshold;         /* failures in a row that pause it; -1 = --webhook-breaker-threshold */
+    /* issue 18 item 6 (endpoint_jsonbatch.c, webhook_jsonbatch.c): batched
+     * JSON delivery, "batch" in the API; jb_max_events 0 = off */
+    int jb_max_events, jb_max_wait_ms, jb_gzip;
 } hv_endpoint;
 
 typedef struct hv_endpoints hv_endpoints;

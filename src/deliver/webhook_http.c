@@ -43,6 +43,8 @@ typedef struct wh_req {
     int64_t started_ms;
     uint64_t t0_ns;
     char refused[200];    /* why the netguard refused the address, if it did */
+    char *gz;             /* a batched JSON endpoint's gzip body, sent instead of body */
+    size_t gzlen;
 } wh_req;
 
 typedef struct wh_sock {
@@ -205,6 +207,7 @@ static void free_req(hv_webhooks *w, wh_req *r)
     if (r->items != &r->one)
         free(r->items);
     free(r->body);
+    free(r->gz);
     free(r->resp);
     free(r);
 }
@@ -278,6 +281,10 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item **items, size_t n, const hv_e
     if (ep->batch) {
         body = batch_body(r, &blen);
         ctype = "application/x-protobuf";
+    } else if (ep->jb_max_events) { /* a JSON array (webhook_jsonbatch.c) */
+        r->body = hv__webhook_jsonbatch_body(r->items, n, &blen);
+        body = r->body;
+        ctype = "application/json";
     } else if (ep->format == HV_WH_PROTOBUF) {
         body = hv_frame_payload(&ev->pb);
         blen = hv_frame_payload_len(&ev->pb);
@@ -325,6 +332,15 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item **items, size_t n, const hv_e
         free_req(w, r);
         return -1;
     }
+    /* gzip after signing: the signature covers the JSON a receiver gets
+     * once it has inflated the body (docs/webhooks.md) */
+    if (ep->jb_max_events && ep->jb_gzip &&
+        (hv__webhook_jsonbatch_gzip(body, blen, &r->gz, &r->gzlen) != 0 ||
+         add_header(r, "Content-Encoding: gzip%s%s", "", ""))) {
+        snprintf(err, errlen, "cannot compress the batch");
+        free_req(w, r);
+        return -1;
+    }
     if (add_header(r, "Content-Type: %s%s", ctype, "") || add_header(r, "webhook-id: %s%s", msg_id, "") ||
         add_header(r, "webhook-timestamp: %s%s", ts, "") ||
         add_header(r, "webhook-signature: %s%s", sig, "") ||
@@ -343,8 +359,8 @@ int hv__webhook_http_start(hv_webhooks *w, wh_item **items, size_t n, const hv_e
     r->easy = e;
     curl_easy_setopt(e, CURLOPT_URL, ep->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->gz ? r->gz : body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->gz ? r->gzlen : blen));
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "herald/" HERALD_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

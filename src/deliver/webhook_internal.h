@@ -60,6 +60,7 @@ struct wh_ep {
     hv_list refill_link; /* in w->refill while a refill is due */
     int off;             /* scratch of hv__webhook_release_off: deleted or disabled */
     hv_breaker brk;      /* its circuit breaker (webhook_controls.c) */
+    int64_t jb_due_ms;   /* batched JSON endpoint: send what is ready by then, 0 = no wait (webhook_jsonbatch.c) */
 };
 
 /* One finished attempt, as webhook_http.c reports it. */
@@ -155,6 +156,11 @@ struct hv_webhooks {
     uv_timer_t breaker_timer;
     uv_mutex_t brk_mu;
     hv_map brk_pub;
+
+    /* batched JSON endpoints (webhook_jsonbatch.c): one timer at the
+     * earliest wh_ep.jb_due_ms, armed for jb_armed_ms (0 = not armed) */
+    uv_timer_t jb_timer;
+    int64_t jb_armed_ms;
 };
 
 /* webhook_http.c */
@@ -192,6 +198,20 @@ int hv__webhook_batch_may_read_back(const hv_webhooks *w, const char *endpoint_i
 void hv__webhook_start_batch(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
 /* Whether an event may share a batch (VAD notifications go alone). */
 int hv__webhook_batchable(const hv_event *ev);
+
+/* webhook_jsonbatch.c: batched delivery of JSON endpoints that opt in
+ * (issue 18 item 6) */
+void hv__webhook_jsonbatch_init(hv_webhooks *w);
+void hv__webhook_jsonbatch_close(hv_webhooks *w);
+/* pump_ep's turn for a batched JSON endpoint (snap->jb_max_events > 0):
+ * starts one request with up to max_events ready rows when enough are
+ * ready, the wait is over, or they are retries; else arms the wait.
+ * Returns 1 when it took rows off ep->ready (pump again), 0 to stop. */
+int hv__webhook_jsonbatch_pump(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
+/* The body of a batch: a JSON array of the rows' events (malloc'd). */
+char *hv__webhook_jsonbatch_body(wh_item *const *items, size_t n, size_t *len);
+/* gzip of in (malloc'd into *out): 0, or -1. */
+int hv__webhook_jsonbatch_gzip(const void *in, size_t len, char **out, size_t *outlen);
 
 /* webhook_queue.c */
 void hv__webhook_queue_init(hv_webhooks *w);

@@ -601,6 +601,13 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
             hv_endpoint_unref(snap);
             continue;
         }
+        if (snap->jb_max_events) { /* a JSON endpoint with "batch" (webhook_jsonbatch.c) */
+            int more = hv__webhook_jsonbatch_pump(w, ep, snap);
+            hv_endpoint_unref(snap);
+            if (more)
+                continue;
+            break;
+        }
         char err[160] = "";
         wh_item *it = hv__webhook_take_ready(w, ep, err, sizeof(err));
         if (!it) {

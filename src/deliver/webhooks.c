@@ -188,6 +188,7 @@ static void close_all(hv_webhooks *w)
     hv__webhook_http_shutdown(w);
     hv__webhook_queue_free(w);
     hv__webhook_controls_close(w);
+    hv__webhook_jsonbatch_close(w);
     uv_close((uv_handle_t *)&w->load_timer, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
@@ -290,6 +291,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->load_timer.data = w;
     hv__webhook_queue_init(w);
     hv__webhook_controls_init(w);
+    hv__webhook_jsonbatch_init(w);
     if (hv__webhook_http_init(w) != 0 || uv_thread_create(&w->thread, run_thread, w) != 0) {
         hv_error("webhooks: cannot start the delivery engine");
         w->stop = 1;
