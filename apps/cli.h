@@ -15,6 +15,7 @@
  *   cli_webhooks.c  webhooks add/update/list/get/delete/disable/enable/
  *                  deliveries/replay/retry; parses its own options
  *   cli_webhook_listen.c  webhook-listen (a local verifying receiver)
+ *   cli_webhook_batch.c   webhooks add/update --batch
  *
  * Every command returns the process exit status: 0 success, 1 an error
  * (the server's message on stderr), 2 a usage error.
@@ -165,6 +166,13 @@ int cli_subscribe(const cli *c);
  * "webhook-listen", runs it (with its own options) and returns the exit
  * status; otherwise returns -1. */
 int cli_webhooks_dispatch(int argc, char **argv);
+
+/* cli_webhook_batch.c: --batch N[:T_ms][:gzip] | off into body's "batch";
+ * NULL, or the usage message. */
+const char *cli_webhook_batch(const char *spec, json_t *body);
+/* webhooks update ID --batch alone: herald_webhook_set_batch (batch null: off). */
+int cli_webhook_set_batch(const cli *c, const char *id, const json_t *batch, char **out, char *err,
+                          size_t errlen);
 
 /* cli_webhook_listen.c: secret required; host, port, tolerance as given
  * on the command line (NULL: 127.0.0.1, 0 (any free port), 300 s). */

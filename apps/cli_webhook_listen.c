@@ -12,7 +12,8 @@
  * with "error" (the reason) when not verified. JSON bodies are printed as
  * JSON (a Jellyfish {"notification": …} body also as "decoded"),
  * protobuf bodies decoded by herald_receive_binary (its JSON rendering),
- * anything else as "body_text" or "body_base64". Other methods get 405,
+ * anything else as "body_text" or "body_base64"; a gzip body (a batch)
+ * is inflated first ("content_encoding":"gzip"). Other methods get 405,
  * requests that do not parse 400, bodies over 16 MiB 413. The bound
  * address goes to stderr ("listening on http://127.0.0.1:PORT"; --port 0
  * picks a free port). SIGINT/SIGTERM stop it with exit status 0.
@@ -286,7 +287,13 @@ static int on_message_complete(http_parser *p)
         json_object_set_new(line, "error", json_string(err));
     json_object_set_new(line, "status", json_integer(rc == 0 ? 204 : 401));
     json_object_set_new(line, "content_type", ctype ? json_string(ctype) : json_null());
-    add_body(line, ctype, c->body, c->body_len);
+    /* a gzip batch is shown (and was verified) as herald signed it, inflated */
+    void *plain = NULL;
+    size_t plain_len = 0;
+    if (herald_webhook_inflate(h, c->nhdr, c->body, c->body_len, &plain, &plain_len, NULL, 0) == 0 && plain)
+        json_object_set_new(line, "content_encoding", json_string("gzip"));
+    add_body(line, ctype, plain ? plain : c->body, plain ? plain_len : c->body_len);
+    free(plain);
     cli_print_json(line);
     json_decref(line);
     if (rc == 0) {

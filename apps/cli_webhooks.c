@@ -7,6 +7,7 @@
  *                [--format json|protobuf|jellyfish-json] [--secret S]
  *                [--description D] [--filter JSON] [--retry-schedule S,…]
  *                [--retry-schedules JSON] [--breaker-threshold N]
+ *                [--batch N[:T_ms][:gzip] | off]
  *                                          prints the endpoint with its secret
  *                                          (--filter: a payload filter, docs/webhooks.md;
  *                                          on update, --filter null removes it and
@@ -41,7 +42,7 @@
 enum {
     W_SERVER = 256, W_TOKEN, W_JSON, W_URL, W_EVENT_TYPES, W_ROOM_IDS, W_FORMAT, W_SECRET,
     W_DESCRIPTION, W_ROTATE, W_LIMIT, W_BEFORE, W_SINCE_ID, W_SINCE, W_PORT, W_HOST,
-    W_TOLERANCE, W_FILTER, W_RETRY_SCHEDULE, W_RETRY_SCHEDULES, W_BREAKER_THRESHOLD,
+    W_TOLERANCE, W_FILTER, W_RETRY_SCHEDULE, W_RETRY_SCHEDULES, W_BREAKER_THRESHOLD, W_BATCH,
 };
 #define WBIT(o) (1u << ((o) - W_SERVER))
 
@@ -68,13 +69,14 @@ static const struct option wopts[] = {
     {"retry-schedule", required_argument, NULL, W_RETRY_SCHEDULE},
     {"retry-schedules", required_argument, NULL, W_RETRY_SCHEDULES},
     {"breaker-threshold", required_argument, NULL, W_BREAKER_THRESHOLD},
+    {"batch", required_argument, NULL, W_BATCH},
     {NULL, 0, NULL, 0},
 };
 
 #define ENDPOINT_OPTS                                                                    \
     (WBIT(W_URL) | WBIT(W_EVENT_TYPES) | WBIT(W_ROOM_IDS) | WBIT(W_FORMAT) | WBIT(W_SECRET) | \
      WBIT(W_DESCRIPTION) | WBIT(W_FILTER) | WBIT(W_RETRY_SCHEDULE) | WBIT(W_RETRY_SCHEDULES) |  \
-     WBIT(W_BREAKER_THRESHOLD))
+     WBIT(W_BREAKER_THRESHOLD) | WBIT(W_BATCH))
 
 /* Each subcommand: its options (besides --server, --token, --json) and
  * how many ids follow it. */
@@ -101,6 +103,7 @@ typedef struct wcli {
     const char *url, *event_types, *room_ids, *format, *secret, *description, *since;
     const char *filter; /* --filter JSON (payload filter; "null" removes it on update) */
     const char *retry_schedule, *retry_schedules, *breaker_threshold; /* issue 18 */
+    const char *batch; /* --batch N[:T_ms][:gzip] | off (cli_webhook_batch.c) */
     int rotate, has_since_id;
     unsigned limit;
     uint64_t before, since_id;
@@ -154,6 +157,8 @@ static json_t *delivery_controls(const wcli *w, json_t *b, int *rc)
         else
             json_object_set_new(b, "breaker_threshold", json_integer((json_int_t)n));
     }
+    if (w->batch && !opt)
+        opt = cli_webhook_batch(w->batch, b);
     if (opt) {
         json_decref(b);
         *rc = cli_usage_error("%s", opt);
@@ -262,7 +267,8 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
                                          w->description};
             /* the fields herald_webhook_config does not carry go as extra JSON */
             json_t *extra = json_object();
-            static const char *const more[] = {"filter", "retry_schedule", "retry_schedules", "breaker_threshold"};
+            static const char *const more[] = {"filter", "retry_schedule", "retry_schedules", "breaker_threshold",
+                                               "batch"};
             for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
                 if (json_object_get(b, more[i]))
                     json_object_set(extra, more[i], json_object_get(b, more[i]));
@@ -270,6 +276,8 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
             json_decref(extra);
             rc = herald_webhook_create_ex(c->server, c->token, &cfg, extra_text, &out, NULL, err, sizeof(err));
             free(extra_text);
+        } else if (w->batch && json_object_size(b) == 1) {
+            rc = cli_webhook_set_batch(c, ids[0], json_object_get(b, "batch"), &out, err, sizeof(err));
         } else if (w->filter && json_object_size(b) == 1) {
             /* only --filter: the client library's call for it ("null" removes) */
             json_t *f = json_object_get(b, "filter");
@@ -380,6 +388,7 @@ int cli_webhooks_dispatch(int argc, char **argv)
         case W_RETRY_SCHEDULE: w.retry_schedule = optarg; break;
         case W_RETRY_SCHEDULES: w.retry_schedules = optarg; break;
         case W_BREAKER_THRESHOLD: w.breaker_threshold = optarg; break;
+        case W_BATCH: w.batch = optarg; break;
         case W_LIMIT:
             if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
                 return cli_usage_error("--limit needs a number from 1 to 1000, got '%s'", optarg);

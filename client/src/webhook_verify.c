@@ -175,8 +175,16 @@ int herald_webhook_verify(const char *secret, const herald_header *headers, size
 {
     if (!headers && nheaders)
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "headers is NULL");
-    return herald_webhook_verify_values(secret, header(headers, nheaders, "webhook-id"),
-                                        header(headers, nheaders, "webhook-timestamp"),
-                                        header(headers, nheaders, "webhook-signature"), body, len,
-                                        opts, errbuf, errlen);
+    /* a gzip batch is signed before compression (webhook_batch.c) */
+    void *plain = NULL;
+    size_t plain_len = 0;
+    int rc = herald_webhook_inflate(headers, nheaders, body, len, &plain, &plain_len, errbuf, errlen);
+    if (rc != 0)
+        return rc;
+    rc = herald_webhook_verify_values(secret, header(headers, nheaders, "webhook-id"),
+                                      header(headers, nheaders, "webhook-timestamp"),
+                                      header(headers, nheaders, "webhook-signature"), plain ? plain : body,
+                                      plain ? plain_len : len, opts, errbuf, errlen);
+    free(plain);
+    return rc;
 }

@@ -44,10 +44,12 @@ typedef struct herald_webhook_verify_options {
  * nheaders headers (the first "webhook-id", "webhook-timestamp" and
  * "webhook-signature", in any case, are used; others are ignored); body is
  * the raw body exactly as received (len bytes, any content: JSON or
- * protobuf). opts may be NULL for the defaults. Returns 0 when one v1
- * signature of webhook-signature matches (compared in constant time) and
- * the timestamp is within the tolerance; otherwise, with errbuf saying
- * why:
+ * protobuf; a body with "Content-Encoding: gzip" among the headers, a
+ * batch, is inflated first, as herald signs it before compressing).
+ * opts may be NULL for the defaults. Returns 0 when one v1 signature of
+ * webhook-signature matches (compared in constant time) and the timestamp
+ * is within the tolerance; otherwise, with errbuf saying why (and
+ * HERALD_EPROTO for a gzip body that does not inflate):
  *   HERALD_EINVAL              secret is not "whsec_" + base64 (or prefix-less
  *                              base64), or a bad argument
  *   HERALD_EWEBHOOK_HEADER     a webhook-* header is missing or empty
@@ -206,5 +208,38 @@ HERALD_EXTERN int herald_webhook_set_filter(const char *server, const char *toke
                                             const char *id, const char *filter_json,
                                             char **json_out, int *status, char *errbuf,
                                             size_t errlen);
+
+/* ---- batched delivery (docs/webhooks.md, "Batched delivery") ----------
+ * An endpoint with "batch" gets up to max_events events per request (1 to
+ * 1000), waiting at most max_wait_ms (0 to 60000) for them; the body is a
+ * JSON array of the event objects, gzip-compressed when gzip is set. */
+
+/* herald_webhook_create_batched — herald_webhook_create with "batch"
+ * (max_events > 0). Other extra fields: herald_webhook_create_ex with
+ * {"batch":{"max_events":…,"max_wait_ms":…,"gzip":…}}. */
+HERALD_EXTERN int herald_webhook_create_batched(const char *server, const char *token,
+                                                const herald_webhook_config *cfg, int max_events,
+                                                int max_wait_ms, int gzip, char **json_out,
+                                                int *status, char *errbuf, size_t errlen);
+
+/* herald_webhook_set_batch — PATCH /v1/webhooks/{id} {"batch": …}:
+ * max_events 0 turns batching off ("batch": null). */
+HERALD_EXTERN int herald_webhook_set_batch(const char *server, const char *token, const char *id,
+                                           int max_events, int max_wait_ms, int gzip,
+                                           char **json_out, int *status, char *errbuf,
+                                           size_t errlen);
+
+/* The most herald_webhook_inflate gives back (16 MiB). */
+#define HERALD_WEBHOOK_INFLATE_MAX (16u * 1024 * 1024)
+
+/* herald_webhook_inflate — the body herald signed: when the headers say
+ * "Content-Encoding: gzip", *out gets the inflated body (malloc'd, NUL
+ * after outlen bytes; free it); otherwise *out is NULL and the body is
+ * used as received. HERALD_EPROTO when it is not a whole gzip stream or
+ * inflates past HERALD_WEBHOOK_INFLATE_MAX. herald_webhook_verify does
+ * this itself, so it accepts gzip batches as received. */
+HERALD_EXTERN int herald_webhook_inflate(const herald_header *headers, size_t nheaders,
+                                         const void *body, size_t len, void **out,
+                                         size_t *outlen, char *errbuf, size_t errlen);
 
 #endif /* HERALD_CLIENT_WEBHOOKS_H */
