@@ -19,6 +19,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdlib.h>
+#include <zlib.h>
 
 #include "herald/client.h"
 
@@ -259,6 +261,51 @@ static void test_bad_secrets(void **state)
                                          err, sizeof(err)), HERALD_EINVAL);
 }
 
+/* A gzip batch (issue 18 item 6): herald signs the JSON array and sends it
+ * compressed with Content-Encoding: gzip; herald_webhook_verify inflates
+ * it first, herald_webhook_inflate hands the JSON over, and a body that is
+ * not a whole gzip stream is refused. */
+static void test_gzip_batch(void **state)
+{
+    (void)state;
+    const char *json = "[{\"id\":\"1\",\"type\":\"a\"},{\"id\":\"2\",\"type\":\"a\"}]";
+    const char *id = "msg_1-2x2_ep_x";
+    char err[256] = "", sig[HERALD_WEBHOOK_SIGNATURE_SIZE];
+    assert_int_equal(herald_webhook_sign(VEC_SECRET, id, VEC_TS, json, strlen(json), sig, sizeof(sig), err,
+                                         sizeof(err)), 0);
+    unsigned char gz[512];
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)json;
+    z.avail_in = (unsigned)strlen(json);
+    z.next_out = gz;
+    z.avail_out = sizeof(gz);
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t gzlen = sizeof(gz) - z.avail_out;
+    deflateEnd(&z);
+    herald_header h[] = {
+        {"webhook-id", id}, {"webhook-timestamp", "1614265330"}, {"webhook-signature", sig},
+        {"Content-Encoding", "gzip"},
+    };
+    assert_int_equal(herald_webhook_verify(VEC_SECRET, h, 4, gz, gzlen, &AT_VEC, err, sizeof(err)), 0);
+    /* without the header the compressed bytes are checked as they are */
+    assert_int_equal(herald_webhook_verify(VEC_SECRET, h, 3, gz, gzlen, &AT_VEC, err, sizeof(err)),
+                     HERALD_EWEBHOOK_SIGNATURE);
+    void *plain = NULL;
+    size_t plen = 0;
+    assert_int_equal(herald_webhook_inflate(h, 4, gz, gzlen, &plain, &plen, err, sizeof(err)), 0);
+    assert_int_equal(plen, strlen(json));
+    assert_memory_equal(plain, json, plen);
+    free(plain);
+    assert_int_equal(herald_webhook_inflate(h, 3, gz, gzlen, &plain, &plen, err, sizeof(err)), 0);
+    assert_null(plain); /* not compressed: use the body as received */
+    assert_int_equal(herald_webhook_verify(VEC_SECRET, h, 4, gz, gzlen - 4, &AT_VEC, err, sizeof(err)),
+                     HERALD_EPROTO);
+    assert_int_equal(herald_webhook_verify(VEC_SECRET, h, 4, json, strlen(json), &AT_VEC, err, sizeof(err)),
+                     HERALD_EPROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_bad_secrets),
+        cmocka_unit_test(test_gzip_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
