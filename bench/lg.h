@@ -235,6 +235,7 @@ typedef struct lg_wh_cfg {
     int server_argc;
     const char *server_log;
     const char *filter;  /* throughput: each endpoint's payload filter (JSON), or NULL */
+    const char *jbatch;  /* throughput: each endpoint's "batch" (JSON, issue 18 item 6), or NULL */
 } lg_wh_cfg;
 int lg_wh_throughput(const lg_wh_cfg *c);
 int lg_wh_recovery(const lg_wh_cfg *c);

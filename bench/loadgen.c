@@ -74,6 +74,7 @@ typedef struct opts {
     /* webhook cells (webhook.c) */
     int webhooks, wh_recovery, wh_selftest, recv_port, verify_every, max_in_flight;
     const char *wh_filter; /* --wh-filter: the endpoints' payload filter */
+    const char *wh_batch;  /* --wh-batch: the endpoints' "batch" setting */
     const char *dead, *server_log;
     char **server_argv;
     int server_argc;
@@ -118,6 +119,7 @@ static void usage(void)
           "  --webhooks K      webhook throughput: K endpoints to a local receiver,\n"
           "                    publish --events, count signed deliveries\n"
           "  --wh-filter JSON  throughput: give each endpoint this payload filter\n"
+          "  --wh-batch JSON   throughput: give each endpoint this \"batch\" setting\n"
           "  --webhook-recovery -- SERVER ARGS…  run the server twice: fill the\n"
           "                    outbox with nobody answering, restart, time the drain\n"
           "  --dead hang|closed  recovery: the dead receiver hangs (default) or refuses\n"
@@ -276,7 +278,7 @@ static void parse(int argc, char **argv, opts *o)
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
            O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
-           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER, O_IDEM };
+           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER, O_IDEM, O_WHBATCH };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -288,6 +290,7 @@ static void parse(int argc, char **argv, opts *o)
         {"free-port", 0, 0, O_FREEPORT}, {"wait-ready", 1, 0, O_READY},
         {"webhooks", 1, 0, O_WEBHOOKS}, {"webhook-recovery", 0, 0, O_WHREC},
         {"wh-filter", 1, 0, O_WHFILTER},
+        {"wh-batch", 1, 0, O_WHBATCH},
         {"dead", 1, 0, O_DEAD},       {"recv-port", 1, 0, O_RPORT},
         {"verify-every", 1, 0, O_VERIFY}, {"max-in-flight", 1, 0, O_MIF},
         {"server-log", 1, 0, O_SLOG}, {"recv-selftest", 0, 0, O_SELFTEST},
@@ -339,6 +342,7 @@ static void parse(int argc, char **argv, opts *o)
         case O_READY: ready = atof(optarg); break;
         case O_WEBHOOKS: o->webhooks = atoi(optarg); break;
         case O_WHFILTER: o->wh_filter = optarg; break;
+        case O_WHBATCH: o->wh_batch = optarg; break;
         case O_WHREC: o->wh_recovery = 1; break;
         case O_DEAD: o->dead = optarg; break;
         case O_RPORT: o->recv_port = atoi(optarg); break;
@@ -458,7 +462,8 @@ int main(int argc, char **argv)
                         .recv_port = o.recv_port, .verify_every = o.verify_every,
                         .max_in_flight = o.max_in_flight, .drain_timeout = o.drain_timeout,
                         .dead = o.dead, .server_argv = o.server_argv, .server_argc = o.server_argc,
-                        .server_log = o.server_log, .filter = o.wh_filter};
+                        .server_log = o.server_log, .filter = o.wh_filter,
+                        .jbatch = o.wh_batch};
         int rc = o.wh_selftest ? lg_wh_selftest(&wc) : o.wh_recovery ? lg_wh_recovery(&wc)
                                                                      : lg_wh_throughput(&wc);
         curl_global_cleanup();

@@ -178,6 +178,9 @@ static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const cha
     json_t *filter = c->filter ? json_loads(c->filter, 0, NULL) : NULL;
     if (filter) /* --wh-filter: a payload filter (issue 18 item 5) */
         json_object_set_new(req, "filter", filter);
+    json_t *jb = c->jbatch ? json_loads(c->jbatch, 0, NULL) : NULL;
+    if (jb) /* --wh-batch: batched delivery (issue 18 item 6) */
+        json_object_set_new(req, "batch", jb);
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     lg_membuf b = {0};

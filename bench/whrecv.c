@@ -4,7 +4,9 @@
  * request "200 OK" (empty body) at once and counts what it got.
  *
  * Per request it reads the Standard Webhooks headers herald sends:
- *   webhook-id         msg_<event id>_<endpoint id>
+ *   webhook-id         msg_<event id>_<endpoint id>, or for an endpoint
+ *                      with "batch" msg_<first>-<last>x<n>_<endpoint id>
+ *                      (the whole id range is marked seen)
  *   webhook-timestamp  Unix seconds
  *   webhook-signature  "v1,<base64 HMAC-SHA256>" (space-separated list)
  * and keeps, per endpoint id, a bitmap of the event ids seen, so the
@@ -320,7 +322,17 @@ static int on_message_complete(http_parser *p)
     uint64_t ev = 0;
     while (q < end && *q >= '0' && *q <= '9')
         ev = ev * 10 + (uint64_t)(*q++ - '0');
-    if (q == end || *q != '_' || ev == 0 || ev > (1ULL << 36)) {
+    uint64_t last = ev, n = 1;
+    if (q < end && *q == '-') { /* a batched JSON endpoint: msg_<first>-<last>x<n>_<endpoint> */
+        last = n = 0;
+        for (q++; q < end && *q >= '0' && *q <= '9'; q++)
+            last = last * 10 + (uint64_t)(*q - '0');
+        if (q < end && *q == 'x')
+            for (q++; q < end && *q >= '0' && *q <= '9'; q++)
+                n = n * 10 + (uint64_t)(*q - '0');
+    }
+    /* the bench has no filter: an endpoint's batch is a run of consecutive ids */
+    if (q == end || *q != '_' || ev == 0 || last > (1ULL << 36) || last < ev || n != last - ev + 1) {
         atomic_fetch_add(&r->st.bad, 1);
         return 0;
     }
@@ -333,7 +345,8 @@ static int on_message_complete(http_parser *p)
         return 0;
     }
     e->requests++;
-    mark_seen(r, e, ev);
+    for (uint64_t x = ev; x <= last; x++)
+        mark_seen(r, e, x);
     if (e->requests == 1 || (r->verify_every > 0 && nreq % (uint64_t)r->verify_every == 0)) {
         c->hts[c->hts_len] = 0;
         long long ts = atoll(c->hts);
