@@ -80,16 +80,17 @@ void hv__webhook_jsonbatch_close(hv_webhooks *w)
 
 /* ---- starting a batch ------------------------------------------------------ */
 
-/* Whether ep's ready rows should leave now rather than wait for more. */
+/* Whether ep's ready rows should leave now rather than wait for more:
+ * max_events of them are ready, the wait is over (or 0), one of the next
+ * batch's rows is a retry (it has waited already), or it is a probe. */
 static int ready_to_go(const wh_ep *ep, const hv_endpoint *snap, int64_t now)
 {
-    const wh_item *first = hv_container_of(ep->ready.next, wh_item, link);
-    if (snap->jb_max_wait_ms == 0 || first->attempts > 0 || hv__webhook_breaker_holds(ep) ||
-        (ep->jb_due_ms && ep->jb_due_ms <= now))
+    if (snap->jb_max_wait_ms == 0 || hv__webhook_breaker_holds(ep) || (ep->jb_due_ms && ep->jb_due_ms <= now))
         return 1;
     int n = 0;
-    for (const hv_list *l = ep->ready.next; l != &ep->ready && n < snap->jb_max_events; l = l->next)
-        n++;
+    for (const hv_list *l = ep->ready.next; l != &ep->ready && n < snap->jb_max_events; l = l->next, n++)
+        if (hv_container_of(l, wh_item, link)->attempts > 0)
+            return 1;
     return n >= snap->jb_max_events;
 }
 

@@ -7,8 +7,9 @@
 //    field, null turns it off, kept across a restart;
 //  - max_events reached with a wait of a minute: one request, a JSON array
 //    in id order, webhook-id msg_<first>-<last>x<n>_<endpoint>;
-//  - a lone event with a short wait goes (as an array of one) when the
-//    wait is over — nothing else would send it;
+//  - an event waits (a minute) for a second one and both go together; a
+//    lone event with a short wait goes (as an array of one) when the wait
+//    is over — nothing but the engine's timer would send it;
 //  - gzip: Content-Encoding: gzip, verifies once inflated;
 //  - a failing receiver gets the same rows again in one request, same
 //    webhook-id and order; each row keeps its own attempts;
@@ -138,14 +139,29 @@ test('max_events reached: one request, a JSON array in id order, verified; webho
   assert.deepEqual(rx.requests.slice(1).map((q) => ids(batchOf(ep.secret, q))), [more.slice(0, 5), more.slice(5)]);
 });
 
-test('a lone event goes when max_wait_ms is over, as an array of one', async () => {
+test('an event waits for more (up to max_wait_ms), and a lone one goes when the wait is over', async () => {
+  // A minute's wait and room for two: the first event waits for the
+  // second and both go in one request (sent at once, the first would come
+  // alone).
   const rx = await receiver();
-  const type = typeFor('lone');
-  const ep = await endpoint({ url: rx.url, event_types: [type], batch: { max_events: 100, max_wait_ms: 150 } });
-  const [id] = await publish(type, 1);
-  const [rec] = await rx.waitCount(1);
-  assert.deepEqual(ids(batchOf(ep.secret, rec)), [id]);
-  assert.equal(rec.headers['webhook-id'], `msg_${id}_${ep.id}`);
+  const type = typeFor('wait');
+  const ep = await endpoint({ url: rx.url, event_types: [type], batch: { max_events: 2, max_wait_ms: 60000 } });
+  const [a] = await publish(type, 1);
+  const [b] = await publish(type, 1);
+  const [first] = await rx.waitCount(1);
+  assert.deepEqual(ids(batchOf(ep.secret, first)), [a, b], 'the first event waited for the second');
+
+  // A short wait and room for a hundred: only the end of the wait (the
+  // engine's timer) can send a lone event.
+  const rx2 = await receiver();
+  const type2 = typeFor('lone');
+  const ep2 = await endpoint({ url: rx2.url, event_types: [type2], batch: { max_events: 100, max_wait_ms: 150 } });
+  const [id] = await publish(type2, 1);
+  const [rec] = await rx2.waitCount(1);
+  assert.deepEqual(ids(batchOf(ep2.secret, rec)), [id]);
+  assert.equal(rec.headers['webhook-id'], `msg_${id}_${ep2.id}`);
+  await settled(herald.url, ep.id);
+  assert.equal(rx.requests.length, 1);
 });
 
 test('gzip: Content-Encoding gzip, verifies once inflated', async () => {

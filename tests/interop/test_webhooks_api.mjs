@@ -23,7 +23,9 @@ const VIEW_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason'
   'room_ids', 'room_webhook', 'url',
   'filter', // issue 18 item 5: the payload filter, null when none
   // issue 18 items 4 and 3: the endpoint's own retry schedules, breaker threshold and breaker state
-  'retry_schedule', 'retry_schedules', 'breaker_threshold', 'breaker'];
+  'retry_schedule', 'retry_schedules', 'breaker_threshold', 'breaker',
+  'batch', // issue 18 item 6: batched delivery, null when off
+];
 const secretOf = (n) => 'whsec_' + randomBytes(n).toString('base64');
 
 function assertSecret(s) {
