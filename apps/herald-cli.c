@@ -109,6 +109,8 @@ static void usage(FILE *out)
           "                                (docs/webhooks.md; update: null removes the\n"
           "                                filter, \"default\" for the last three = the\n"
           "                                server's)\n"
+          "               [--batch N[:T_ms][:gzip] | off]  up to N events per request,\n"
+          "                                waiting at most T_ms (default 1000), gzip\n"
           "  webhooks update ID [options of add] [--rotate-secret]\n"
           "                                change an endpoint, print it\n"
           "  webhooks list                 print every endpoint, one JSON line each\n"

@@ -12,10 +12,12 @@
  * endpoint has one request in flight at a time, so batches arrive in
  * order; and a request may WAIT to fill up: it leaves when max_events rows
  * are ready, or max_wait_ms after the endpoint first had one ready (the
- * wait starts even while the previous batch is in flight), or at once when
- * max_wait_ms is 0, when the rows are retries (they have waited already),
- * or when it is a circuit breaker's probe. The wait is one uv timer for the
- * engine at the earliest endpoint's deadline (no polling). A batch is also
+ * wait starts even while the previous batch is in flight, unless
+ * --webhook-max-in-flight is 1: then it starts when that batch ends), or
+ * at once when max_wait_ms is 0, when one of the rows is a retry (it has
+ * waited already), or when it is a circuit breaker's probe. The wait is
+ * one uv timer for the engine, at the earliest endpoint's deadline (no
+ * polling). A batch is also
  * cut at HV_JB_MAX_BYTES of JSON (a larger lone event goes alone).
  * The signature covers the JSON array before gzip (what a receiver's
  * framework hands its verifier after inflating); see webhook_http.c.
