@@ -57,7 +57,7 @@ redis_setup
 redis_start
 GATE=halfclose:gate
 "${R[@]}" rpush "$GATE" open >/dev/null
-DATA_DIR=$WORK/data.redis herald_start --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" \
+DATA_DIR=$WORK/data.redis HERALD_TEST_REDIS_COMMIT_GATE=$GATE herald_start --engine redis --redis-url "redis://127.0.0.1:$RPORT/0" \
   --redis-prefix "halfclose:" --log-level debug
 "${R[@]}" del "$GATE" >/dev/null # closed: the next commit waits
 python3 - "$PORT" "$TOKEN" >"$WORK/gated.out" <<'PY' &
@@ -73,6 +73,7 @@ PY
 CLIENT=$!
 wait_for "$LOG" 'closed its end while its request is in hand' 1200 ||
   fail "herald did not read the EOF while the commit was held"
+[ ! -s "$WORK/gated.out" ] || fail "answered before the gate opened: the commit was not held"
 "${R[@]}" rpush "$GATE" open >/dev/null
 wait "$CLIENT"
 expect_match "EOF read with the request in hand: the 201 comes, then the server closes" \
