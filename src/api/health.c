@@ -149,6 +149,8 @@ static void metrics_respond(hv_conn *c, long pending)
         tb_printf(&b, "# HELP herald_webhook_breaker_open Webhook endpoints paused by their circuit breaker (open "
                       "or half_open).\n# TYPE herald_webhook_breaker_open gauge\nherald_webhook_breaker_open %llu\n",
                   (unsigned long long)ws.breakers_open);
+        counter(&b, "herald_webhook_rate_limited_total", "Webhook requests that waited for their endpoint's rate_limit.", ws.rate_limited);
+        counter(&b, "herald_webhook_throttled_total", "Webhook answers that paused an endpoint (429, or 503 with Retry-After).", ws.throttled);
     }
     char *sinks = hv_sinks_metrics_text(srv->sinks);
     tb_printf(&b, "%s", sinks);

@@ -14,6 +14,7 @@
 #include "deliver/endpoint_filter.h"
 #include "deliver/endpoint_delivery.h"
 #include "deliver/endpoint_jsonbatch.h"
+#include "deliver/endpoint_ratelimit.h"
 
 static const char *const format_names[] = {"json", "protobuf", "jellyfish-json"};
 
@@ -70,6 +71,7 @@ hv_endpoint *hv_endpoint_clone(const hv_endpoint *ep)
     c->filter = hv_filter_ref(ep->filter);
     hv_endpoint_delivery_clone(c, ep);
     hv_endpoint_jsonbatch_clone(c, ep);
+    hv_endpoint_ratelimit_clone(c, ep);
     return c;
 }
 
@@ -147,6 +149,7 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
 {
     static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter",
                                        HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_JSONBATCH_KEYS, NULL};
+                                       HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_RATELIMIT_KEYS, NULL};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -174,6 +177,9 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
     const char *desc = json_string_value(json_object_get(body, "description"));
     if (json_object_get(body, "description") && (!desc || strlen(desc) > 512))
         return snprintf(err, errlen, "description must be a string of at most 512 bytes"), -1;
+    hv_endpoint_rate_change rate;
+    if (hv_endpoint_ratelimit_parse(body, &rate, err, errlen) != 0)
+        return -1;
     char **types = NULL, **rooms = NULL;
     size_t nt = 0, nr = 0;
     if ((v = json_object_get(body, "event_types")) &&
@@ -203,6 +209,7 @@ int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, si
     hv_endpoint_filter_set(ep, &filter);
     hv_endpoint_delivery_set(ep, &d);
     hv_endpoint_jsonbatch_set(ep, &jb);
+    hv_endpoint_ratelimit_set(ep, &rate);
     if (url) {
         free(ep->url);
         ep->url = hv_xstrdup(url);
@@ -255,6 +262,7 @@ json_t *hv_endpoint_view(const hv_endpoint *ep, int with_secret)
         json_object_set_new(j, "secret", json_string(ep->secret));
     hv_endpoint_delivery_view(ep, j);
     hv_endpoint_jsonbatch_view(ep, j);
+    hv_endpoint_ratelimit_view(ep, j);
     return j;
 }
 
@@ -274,6 +282,7 @@ char *hv_endpoint_record(const hv_endpoint *ep)
     hv_endpoint_filter_record(ep, j);
     hv_endpoint_delivery_record(ep, j);
     hv_endpoint_jsonbatch_record(ep, j);
+    hv_endpoint_ratelimit_record(ep, j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -320,6 +329,7 @@ hv_endpoint *hv_endpoint_from_record(const char *rec)
     hv_endpoint_filter_load(ep, j);
     hv_endpoint_delivery_from_record(ep, j);
     hv_endpoint_jsonbatch_from_record(ep, j);
+    hv_endpoint_ratelimit_from_record(ep, j);
     json_decref(j);
     return ep;
 }

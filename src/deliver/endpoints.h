@@ -58,6 +58,9 @@ typedef struct hv_endpoint {
     /* issue 18 item 6 (endpoint_jsonbatch.c, webhook_jsonbatch.c): batched
      * JSON delivery, "batch" in the API; jb_max_events 0 = off */
     int jb_max_events, jb_max_wait_ms, jb_gzip;
+    /* issue 18 item 2 (endpoint_ratelimit.c, enforced by webhook_ratelimit.c) */
+    double rate_per_second;        /* requests per second; 0 = no limit */
+    int rate_burst;
 } hv_endpoint;
 
 typedef struct hv_endpoints hv_endpoints;

@@ -63,6 +63,7 @@ void hv__webhook_breaker_forget(hv_webhooks *w, wh_ep *ep)
 {
     hv_breaker_reset(&ep->brk);
     publish(w, ep);
+    hv__webhook_rl_forget(w, ep); /* and its rate state (webhook_ratelimit.c) */
 }
 
 void hv_webhooks_breaker_view(hv_webhooks *w, const char *id, json_t *obj)
@@ -82,6 +83,7 @@ void hv_webhooks_breaker_view(hv_webhooks *w, const char *id, json_t *obj)
                         json_pack("{s:s,s:i,s:o}", "state", hv_breaker_state_name(b.state), "consecutive_failures",
                                   b.failures, "next_probe_at",
                                   b.state != HV_BRK_CLOSED ? json_string(when) : json_null()));
+    hv__webhook_rl_view(w, id, obj); /* "throttled_until" (issue 18 item 2) */
 }
 
 uint64_t hv__webhooks_breakers_open(hv_webhooks *w)
@@ -265,11 +267,13 @@ void hv__webhook_controls_init(hv_webhooks *w)
     hv_map_init(&w->brk_pub);
     uv_timer_init(&w->loop, &w->breaker_timer);
     w->breaker_timer.data = w;
+    hv__webhook_rl_init(w);
 }
 
 void hv__webhook_controls_close(hv_webhooks *w)
 {
     uv_close((uv_handle_t *)&w->breaker_timer, NULL);
+    hv__webhook_rl_close(w);
 }
 
 void hv__webhook_controls_free(hv_webhooks *w)
@@ -279,4 +283,5 @@ void hv__webhook_controls_free(hv_webhooks *w)
         free(e->value);
     hv_map_free(&w->brk_pub);
     uv_mutex_destroy(&w->brk_mu);
+    hv__webhook_rl_free(w);
 }

@@ -13,6 +13,7 @@
 #define HV_WEBHOOK_INTERNAL_H
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <uv.h>
@@ -23,9 +24,19 @@
 #include "deliver/netguard.h"
 #include "deliver/webhook_breaker.h"
 #include "deliver/webhook_policy.h"
+#include "deliver/webhook_rate.h"
 #include "deliver/webhooks.h"
 
 typedef struct wh_ep wh_ep;
+
+/* One endpoint's rate state (webhook_ratelimit.c, issue 18 item 2). */
+typedef struct wh_rate {
+    double tat_ms;       /* its bucket (SQLite mode; with Redis the bucket is shared there) */
+    hv_wh_throttle thr;  /* back-pressure from its receiver (429, 503 + Retry-After) */
+    int64_t wake_ms;     /* refused: nothing of it starts before then */
+    hv_list wait_link;   /* in the rate engine's waiting list while refused */
+    int counted;         /* the request waiting now is counted in rate_limited */
+} wh_rate;
 
 /* One outbox row in memory: ready (on its endpoint's FIFO), waiting (in
  * the retry heap) or in flight. */
@@ -61,6 +72,7 @@ struct wh_ep {
     int off;             /* scratch of hv__webhook_release_off: deleted or disabled */
     hv_breaker brk;      /* its circuit breaker (webhook_controls.c) */
     int64_t jb_due_ms;   /* batched JSON endpoint: send what is ready by then, 0 = no wait (webhook_jsonbatch.c) */
+    wh_rate rl;          /* its rate limit and back-pressure (webhook_ratelimit.c) */
 };
 
 /* One finished attempt, as webhook_http.c reports it. */
@@ -161,6 +173,7 @@ struct hv_webhooks {
      * earliest wh_ep.jb_due_ms, armed for jb_armed_ms (0 = not armed) */
     uv_timer_t jb_timer;
     int64_t jb_armed_ms;
+    struct wh_rl_engine *rl; /* rate limits and back-pressure (webhook_ratelimit.c) */
 };
 
 /* webhook_http.c */
@@ -285,5 +298,33 @@ void hv__webhook_breaker_judge(hv_webhooks *w, wh_ep *ep, const hv_endpoint *sna
 uint64_t hv__webhooks_breakers_open(hv_webhooks *w);
 /* ep's state is being freed. */
 void hv__webhook_breaker_forget(hv_webhooks *w, wh_ep *ep);
+
+/* webhook_ratelimit.c: an endpoint's rate limit and its receiver's
+ * back-pressure (issue 18 item 2). init/close/free as the controls'. */
+void hv__webhook_rl_init(hv_webhooks *w);
+void hv__webhook_rl_close(hv_webhooks *w);
+void hv__webhook_rl_free(hv_webhooks *w);
+/* Whether the next request of ep may start now: not while its receiver
+ * asked for a pause, and only when its bucket has a token (taken then).
+ * Refused: ep is pumped again when it may (a timer), its rows wait. */
+int hv__webhook_rl_gate(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
+/* A request of ep ended: 1 when the answer was back-pressure (ep is
+ * paused; the caller hands the rows to hv__webhook_rl_requeue), else 0
+ * (a success resets the backoff). */
+int hv__webhook_rl_answer(hv_webhooks *w, wh_ep *ep, const wh_result *r, int outcome, int64_t now);
+/* The rows of a back-pressured request: recorded (the attempt log shows
+ * the 429), not counted as an attempt, back on the ready queue in row
+ * order for when the pause ends. */
+void hv__webhook_rl_requeue(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r, const char *error);
+/* Whether ep's state must outlive its rows (a bucket or a pause running). */
+int hv__webhook_rl_hot(const wh_ep *ep);
+/* ep is disabled or being freed. */
+void hv__webhook_rl_forget(hv_webhooks *w, wh_ep *ep);
+/* Sets obj's "throttled_until" (ISO time or null). Any thread. */
+void hv__webhook_rl_view(hv_webhooks *w, const char *id, json_t *obj);
+void hv__webhook_rl_stats(hv_webhooks *w, hv_webhook_stats *out);
+/* webhook_queue.c: queues one attempt of it for the outbox. */
+void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
+                        int64_t next_at_ms);
 
 #endif

@@ -388,8 +388,8 @@ static void on_flush_timer(uv_timer_t *t)
     hv__webhook_flush(t->data);
 }
 
-static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
-                   int64_t next_at_ms)
+void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
+                        int64_t next_at_ms)
 {
     if (w->nbatch == w->capbatch) {
         w->capbatch = w->capbatch ? w->capbatch * 2 : 64;
@@ -422,7 +422,7 @@ static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const 
 void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why)
 {
     it->attempts++;
-    record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
+    hv__webhook_record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
     atomic_fetch_add(&w->gave_up, 1);
     hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good: %s", it->row_id,
             it->event_id, it->ep->id, why);
@@ -498,7 +498,7 @@ static void row_done(hv_webhooks *w, const hv_endpoint *snap, wh_item *it, const
                      " ms", it->attempts, it->row_id, ep->id, error, next_at - now);
         }
     }
-    record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
+    hv__webhook_record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
     mark_dirty(w, ep);
     if (state == HV_OUTBOX_PENDING) {
         if (next_at - now > PARK_EVENT_MS) {
@@ -524,6 +524,10 @@ void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const w
     if (!error && outcome != HV_WH_OK) {
         snprintf(httperr, sizeof(httperr), "HTTP %ld", r->status);
         error = httperr;
+    }
+    if (hv__webhook_rl_answer(w, ep, r, outcome, now)) { /* 429: back-pressure, no failure (webhook_ratelimit.c) */
+        hv__webhook_rl_requeue(w, items, n, r, error);
+        return;
     }
     hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
     judge_endpoint(w, ep, snap, r, outcome, now);
@@ -561,7 +565,8 @@ static void settle_ep(hv_webhooks *w, wh_ep *ep)
     hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
     if (snap && snap->retired && ep->final_seen)
         hv_endpoints_drop_retired(w->srv->endpoints, ep->id);
-    int keep = snap && !snap->retired && (ep->failing_since_ms || hv__webhook_breaker_holds(ep));
+    int keep = snap && !snap->retired && (ep->failing_since_ms || hv__webhook_breaker_holds(ep) ||
+                                                  hv__webhook_rl_hot(ep));
     hv_endpoint_unref(snap);
     if (keep)
         return;
@@ -583,8 +588,8 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
              * its window is refilled. */
             while (!hv_list_empty(&ep->ready)) {
                 wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
-                record(w, it, NULL, snap ? "endpoint disabled" : "endpoint deleted", HV_OUTBOX_FAILED,
-                       0);
+                hv__webhook_record(w, it, NULL, snap ? "endpoint disabled" : "endpoint deleted",
+                                   HV_OUTBOX_FAILED, 0);
                 forget_item(w, it, 1);
             }
             hv_endpoint_unref(snap);
@@ -592,7 +597,8 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
         }
         /* A room webhook gets one request at a time, so a healthy receiver
          * sees its room's notifications in order, as from Fishjam. */
-        if ((snap->room_webhook && ep->in_flight >= 1) || !hv__webhook_breaker_gate(w, ep, snap)) {
+        if ((snap->room_webhook && ep->in_flight >= 1) || !hv__webhook_breaker_gate(w, ep, snap) ||
+            !hv__webhook_rl_gate(w, ep, snap)) { /* its rate_limit or its receiver's 429 (webhook_ratelimit.c) */
             hv_endpoint_unref(snap); /* a paused endpoint sends only its probe (webhook_controls.c) */
             break;
         }

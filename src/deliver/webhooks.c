@@ -411,4 +411,5 @@ void hv_webhooks_stats(hv_webhooks *w, hv_webhook_stats *out)
     out->in_flight = f > 0 ? (uint64_t)f : 0;
     out->queued = q > 0 ? (uint64_t)q : 0;
     out->breakers_open = hv__webhooks_breakers_open(w);
+    hv__webhook_rl_stats(w, out);
 }

@@ -48,12 +48,16 @@ void hv_webhooks_retry(hv_webhooks *w, const char *endpoint_id, uint64_t outbox_
 typedef struct hv_webhook_stats {
     uint64_t delivered, failed_attempts, gave_up, in_flight, queued;
     uint64_t breakers_open; /* endpoints whose circuit breaker is open or half_open */
+    uint64_t rate_limited;  /* requests that waited for their endpoint's rate_limit */
+    uint64_t throttled;     /* back-pressure answers (429, 503 with Retry-After) */
 } hv_webhook_stats;
 void hv_webhooks_stats(hv_webhooks *w, hv_webhook_stats *out);
 
 /* Sets obj's "breaker": {"state": "closed"|"open"|"half_open",
  * "consecutive_failures", "next_probe_at"} for endpoint id (this node's
- * breaker; webhook_controls.c). Any thread; w may be NULL (closed). */
+ * breaker; webhook_controls.c), then "throttled_until" (ISO time while
+ * its receiver asked for a pause, else null; webhook_ratelimit.c). Any
+ * thread; w may be NULL (closed). */
 void hv_webhooks_breaker_view(hv_webhooks *w, const char *id, json_t *obj);
 
 #endif

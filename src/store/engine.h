@@ -74,6 +74,8 @@ typedef struct hv_store_engine {
     long (*idem_prune)(hv_store *st, int64_t before_ms);
     long (*insert)(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids, size_t n,
                    int64_t now_ms, uint64_t *first_id);
+    /* endpoints' rate limits shared by the nodes (outbox.h; NULL: kept in memory) */
+    int (*rate_take)(hv_outbox *ob, const char *endpoint_id, double per_second, int burst, int64_t *wait_ms);
 } hv_store_engine;
 
 struct hv_store {

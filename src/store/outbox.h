@@ -137,4 +137,13 @@ int hv_outbox_row_state(hv_store *st, const char *endpoint_id, uint64_t outbox_i
 /* Counts for /metrics and the API: pending rows (all endpoints, or one). */
 long hv_outbox_pending_count(hv_store *st, const char *endpoint_id);
 
+/* An endpoint's rate limit shared by every node (issue 18 item 2): one
+ * GCRA bucket per endpoint in the store, the same rule as
+ * deliver/webhook_rate.h. Whether this engine keeps one (0: the caller
+ * keeps the bucket in memory, the store being this node's alone). */
+int hv_outbox_rate_shared(hv_outbox *ob);
+/* Takes one request of endpoint_id's bucket: 0 taken, 1 refused (*wait_ms
+ * until one may be), -1 on a store error. */
+int hv_outbox_rate_take(hv_outbox *ob, const char *endpoint_id, double per_second, int burst, int64_t *wait_ms);
+
 #endif

@@ -644,4 +644,5 @@ static const hv_store_engine redis_engine = {
     .record = hv_redis_record,
     .retry = hv_redis_retry,
     .insert = hv_redis_insert,
+    .rate_take = hv_redis_rate_take,
 };

@@ -73,7 +73,7 @@
 /* The scripts (redis_lua.c). */
 enum { LUA_COMMIT, LUA_PRUNE, LUA_LOAD_PENDING, LUA_RECORD, LUA_RETRY,
        LUA_INSERT, LUA_ATTEMPTS, LUA_BEAT, LUA_LEASE, LUA_FIRST, LUA_BY_CREATED, LUA_EVENTS,
-       LUA_NODES, LUA_COUNT };
+       LUA_NODES, LUA_RATE, LUA_COUNT };
 extern const char *const hv_redis_lua[LUA_COUNT];
 
 typedef struct rconn {
@@ -232,6 +232,12 @@ int hv_redis_record(hv_outbox *ob, hv_attempt *a, size_t n);
 int hv_redis_retry(hv_outbox *ob, const char *endpoint_id, uint64_t outbox_id, int64_t now_ms);
 long hv_redis_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *event_ids,
                      size_t n, int64_t now_ms, uint64_t *first_id);
+/* Runs script s on the delivery engine's connection (redis_outbox.c). */
+redisReply *hv_redis_outbox_eval(hv_outbox *ob, int s, rargs *a);
+hv_redis *hv_redis_outbox_redis(hv_outbox *ob);
+/* Endpoints' shared rate limits (redis_rate.c, outbox.h hv_outbox_rate_take). */
+extern const char hv_redis_rate_lua[];
+int hv_redis_rate_take(hv_outbox *ob, const char *endpoint_id, double per_second, int burst, int64_t *wait_ms);
 
 /* redis_nodes.c: heartbeats and takeover of dead nodes. */
 int hv_redis_node_beat(hv_store *st, int64_t now_ms, hv_node_death **dead, size_t *n);

@@ -597,4 +597,5 @@ const char *const hv_redis_lua[LUA_COUNT] = {
     [LUA_BY_CREATED] = by_created_lua,
     [LUA_EVENTS] = events_lua,
     [LUA_NODES] = nodes_lua,
+    [LUA_RATE] = hv_redis_rate_lua, /* redis_rate.c */
 };

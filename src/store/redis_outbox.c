@@ -70,6 +70,16 @@ static redisReply *ob_eval(rd_outbox *ob, int s, rargs *a, int retry)
     return rep;
 }
 
+redisReply *hv_redis_outbox_eval(hv_outbox *base, int s, rargs *a)
+{
+    return ob_eval((rd_outbox *)base, s, a, 0);
+}
+
+hv_redis *hv_redis_outbox_redis(hv_outbox *base)
+{
+    return ((rd_outbox *)base)->r;
+}
+
 static void free_items(hv_outbox_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -185,6 +185,17 @@ long hv_outbox_insert(hv_outbox *ob, const char *endpoint_id, const uint64_t *ev
     return ob->ops->insert(ob, endpoint_id, event_ids, n, now_ms, first_id);
 }
 
+int hv_outbox_rate_shared(hv_outbox *ob)
+{
+    return ob->ops->rate_take != NULL;
+}
+
+int hv_outbox_rate_take(hv_outbox *ob, const char *endpoint_id, double per_second, int burst, int64_t *wait_ms)
+{
+    *wait_ms = 0;
+    return ob->ops->rate_take ? ob->ops->rate_take(ob, endpoint_id, per_second, burst, wait_ms) : 0;
+}
+
 char *hv_outbox_attempts_json(hv_store *st, const char *endpoint_id, uint64_t before_id,
                               size_t limit)
 {
