@@ -8,6 +8,7 @@
  *                [--description D] [--filter JSON] [--retry-schedule S,…]
  *                [--retry-schedules JSON] [--breaker-threshold N]
  *                [--batch N[:T_ms][:gzip] | off]
+ *                [--rate-limit PER_SECOND[:BURST] | none]
  *                                          prints the endpoint with its secret
  *                                          (--filter: a payload filter, docs/webhooks.md;
  *                                          on update, --filter null removes it and
@@ -43,6 +44,7 @@ enum {
     W_SERVER = 256, W_TOKEN, W_JSON, W_URL, W_EVENT_TYPES, W_ROOM_IDS, W_FORMAT, W_SECRET,
     W_DESCRIPTION, W_ROTATE, W_LIMIT, W_BEFORE, W_SINCE_ID, W_SINCE, W_PORT, W_HOST,
     W_TOLERANCE, W_FILTER, W_RETRY_SCHEDULE, W_RETRY_SCHEDULES, W_BREAKER_THRESHOLD, W_BATCH,
+    W_RATE_LIMIT,
 };
 #define WBIT(o) (1u << ((o) - W_SERVER))
 
@@ -70,13 +72,14 @@ static const struct option wopts[] = {
     {"retry-schedules", required_argument, NULL, W_RETRY_SCHEDULES},
     {"breaker-threshold", required_argument, NULL, W_BREAKER_THRESHOLD},
     {"batch", required_argument, NULL, W_BATCH},
+    {"rate-limit", required_argument, NULL, W_RATE_LIMIT},
     {NULL, 0, NULL, 0},
 };
 
 #define ENDPOINT_OPTS                                                                    \
     (WBIT(W_URL) | WBIT(W_EVENT_TYPES) | WBIT(W_ROOM_IDS) | WBIT(W_FORMAT) | WBIT(W_SECRET) | \
      WBIT(W_DESCRIPTION) | WBIT(W_FILTER) | WBIT(W_RETRY_SCHEDULE) | WBIT(W_RETRY_SCHEDULES) |  \
-     WBIT(W_BREAKER_THRESHOLD) | WBIT(W_BATCH))
+     WBIT(W_BREAKER_THRESHOLD) | WBIT(W_BATCH) | WBIT(W_RATE_LIMIT))
 
 /* Each subcommand: its options (besides --server, --token, --json) and
  * how many ids follow it. */
@@ -104,6 +107,7 @@ typedef struct wcli {
     const char *filter; /* --filter JSON (payload filter; "null" removes it on update) */
     const char *retry_schedule, *retry_schedules, *breaker_threshold; /* issue 18 */
     const char *batch; /* --batch N[:T_ms][:gzip] | off (cli_webhook_batch.c) */
+    const char *rate_limit; /* --rate-limit PER_SECOND[:BURST] or none (issue 18 item 2) */
     int rotate, has_since_id;
     unsigned limit;
     uint64_t before, since_id;
@@ -129,6 +133,28 @@ static json_t *split_list(const char *list)
         }
     }
     return arr;
+}
+
+/* --rate-limit "10", "2.5:20" or "none" (per_second 0): 1, or 0 when it
+ * is not of that form (the server checks the bounds). burst 0: not given. */
+static int rate_limit_arg(const char *s, double *per_second, int *burst)
+{
+    *per_second = 0;
+    *burst = 0;
+    if (!strcmp(s, "none"))
+        return 1;
+    char *end;
+    *per_second = strtod(s, &end);
+    if (end == s || !(*per_second > 0))
+        return 0;
+    if (*end == ':') {
+        uint64_t n;
+        if (hv_parse_u64(end + 1, &n) != 0 || n == 0 || n > 1000000)
+            return 0;
+        *burst = (int)n;
+        return 1;
+    }
+    return *end == '\0';
 }
 
 /* --retry-schedule, --retry-schedules and --breaker-threshold into b
@@ -159,6 +185,17 @@ static json_t *delivery_controls(const wcli *w, json_t *b, int *rc)
     }
     if (w->batch && !opt)
         opt = cli_webhook_batch(w->batch, b);
+    if (w->rate_limit) {
+        double per_second;
+        int burst;
+        if (!rate_limit_arg(w->rate_limit, &per_second, &burst))
+            opt = "--rate-limit needs PER_SECOND[:BURST] (e.g. 10 or 10:20) or none";
+        else
+            json_object_set_new(b, "rate_limit", per_second <= 0 ? json_null()
+                                                 : burst <= 0    ? json_real(per_second)
+                                                                 : json_pack("{s:f,s:i}", "per_second", per_second,
+                                                                             "burst", burst));
+    }
     if (opt) {
         json_decref(b);
         *rc = cli_usage_error("%s", opt);
@@ -268,7 +305,7 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
             /* the fields herald_webhook_config does not carry go as extra JSON */
             json_t *extra = json_object();
             static const char *const more[] = {"filter", "retry_schedule", "retry_schedules", "breaker_threshold",
-                                               "batch"};
+                                               "batch", "rate_limit"};
             for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
                 if (json_object_get(b, more[i]))
                     json_object_set(extra, more[i], json_object_get(b, more[i]));
@@ -283,6 +320,13 @@ static int run_sub(const wcli *w, const char *sub, char **ids)
             json_t *f = json_object_get(b, "filter");
             rc = herald_webhook_set_filter(c->server, c->token, ids[0], json_is_null(f) ? NULL : w->filter,
                                            &out, NULL, err, sizeof(err));
+        } else if (w->rate_limit && json_object_size(b) == 1) {
+            /* only --rate-limit: the client library's call for it */
+            double per_second;
+            int burst;
+            rate_limit_arg(w->rate_limit, &per_second, &burst);
+            rc = herald_webhook_set_rate_limit(c->server, c->token, ids[0], per_second, burst, &out, NULL, err,
+                                               sizeof(err));
         } else {
             char *patch = json_dumps(b, JSON_COMPACT);
             rc = patch ? herald_webhook_update(c->server, c->token, ids[0], patch, &out, NULL,
@@ -389,6 +433,7 @@ int cli_webhooks_dispatch(int argc, char **argv)
         case W_RETRY_SCHEDULES: w.retry_schedules = optarg; break;
         case W_BREAKER_THRESHOLD: w.breaker_threshold = optarg; break;
         case W_BATCH: w.batch = optarg; break;
+        case W_RATE_LIMIT: w.rate_limit = optarg; break;
         case W_LIMIT:
             if (hv_parse_u64(optarg, &num) != 0 || num == 0 || num > 1000)
                 return cli_usage_error("--limit needs a number from 1 to 1000, got '%s'", optarg);

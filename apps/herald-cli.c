@@ -104,6 +104,7 @@ static void usage(FILE *out)
           "               [--format json|protobuf|jellyfish-json] [--secret S]\n"
           "               [--description D] [--filter JSON] [--retry-schedule S,...]\n"
           "               [--retry-schedules '{\"glob\":[s,...],...}'] [--breaker-threshold N]\n"
+          "               [--rate-limit PER_SECOND[:BURST]|none]\n"
           "                                create an endpoint, print it with its secret;\n"
           "                                --filter: only events whose data match it\n"
           "                                (docs/webhooks.md; update: null removes the\n"

@@ -242,4 +242,14 @@ HERALD_EXTERN int herald_webhook_inflate(const herald_header *headers, size_t nh
                                          const void *body, size_t len, void **out,
                                          size_t *outlen, char *errbuf, size_t errlen);
 
+/* herald_webhook_set_rate_limit — PATCH /v1/webhooks/{id} {"rate_limit": …}
+ * (issue 18 item 2): at most per_second requests a second to the endpoint
+ * (0.01 to 100000), with bursts of up to burst (1 to 10000; 0: the
+ * server's default, one second's worth); per_second <= 0 removes the
+ * limit. Deliveries over it wait, none is dropped (docs/webhooks.md).
+ * *json_out gets the new view. */
+HERALD_EXTERN int herald_webhook_set_rate_limit(const char *server, const char *token, const char *id,
+                                                double per_second, int burst, char **json_out, int *status,
+                                                char *errbuf, size_t errlen);
+
 #endif /* HERALD_CLIENT_WEBHOOKS_H */

@@ -70,6 +70,18 @@ expect_eq "after a restart" '{"per_second":7,"burst":20}' "$(ep_json "$EP1" | jq
 expect_match "PATCH null" '^200 ' "$(http PATCH "/v1/webhooks/$EP1" "${auth[@]}" -d '{"rate_limit":null}')"
 expect_eq "null removes it" null "$(ep_json "$EP1" | jq -c .rate_limit)"
 expect_eq "listed too" null "$(curl -s "${auth[@]}" "$URL/v1/webhooks" | jq -c --arg id "$EP1" '.webhooks[] | select(.id == $id) | .rate_limit')"
+# herald-cli (the C client library's herald_webhook_create_ex and herald_webhook_set_rate_limit)
+cli() { "$CLI" --server "$URL" --token "$TOKEN" "$@"; }
+EPC=$(cli webhooks add --url "$HOOK/cli" --event-types cli.x --rate-limit 4:8 | jq -r .id)
+expect_match "herald-cli webhooks add --rate-limit 4:8" '^ep_' "$EPC"
+expect_eq "its rate_limit" '{"per_second":4,"burst":8}' "$(ep_json "$EPC" | jq -c .rate_limit)"
+expect_eq "herald-cli webhooks update --rate-limit 0.5" '{"per_second":0.5,"burst":1}' \
+  "$(cli webhooks update "$EPC" --rate-limit 0.5 | jq -c .rate_limit)"
+expect_eq "herald-cli webhooks update --rate-limit none" null "$(cli webhooks update "$EPC" --rate-limit none | jq -c .rate_limit)"
+cli webhooks update "$EPC" --rate-limit 5:x >/dev/null 2>&1
+expect_eq "--rate-limit 5:x is a usage error" 2 "$?"
+out=$(cli webhooks update "$EPC" --rate-limit 200000 2>&1)
+expect_match "--rate-limit 200000: the server's 400 naming the field" 'rate_limit' "$out"
 
 # --- 2. the limit holds: 5/s, burst 5, 40 events
 start_receiver rate
