@@ -236,6 +236,7 @@ typedef struct lg_wh_cfg {
     const char *server_log;
     const char *filter;  /* throughput: each endpoint's payload filter (JSON), or NULL */
     const char *jbatch;  /* throughput: each endpoint's "batch" (JSON, issue 18 item 6), or NULL */
+    const char *rate_limit; /* throughput: each endpoint's rate_limit (JSON), or NULL (issue 18 item 2) */
 } lg_wh_cfg;
 int lg_wh_throughput(const lg_wh_cfg *c);
 int lg_wh_recovery(const lg_wh_cfg *c);

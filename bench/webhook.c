@@ -181,6 +181,9 @@ static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const cha
     json_t *jb = c->jbatch ? json_loads(c->jbatch, 0, NULL) : NULL;
     if (jb) /* --wh-batch: batched delivery (issue 18 item 6) */
         json_object_set_new(req, "batch", jb);
+    json_t *rate = c->rate_limit ? json_loads(c->rate_limit, JSON_DECODE_ANY, NULL) : NULL;
+    if (rate) /* --wh-rate-limit: the endpoint's rate_limit (issue 18 item 2) */
+        json_object_set_new(req, "rate_limit", rate);
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     lg_membuf b = {0};
