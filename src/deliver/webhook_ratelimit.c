@@ -121,11 +121,14 @@ int hv__webhook_rl_gate(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
 {
     int64_t now = hv_now_ms();
     /* refused before and not due yet: no new question (with Redis, no
-     * round trip for every row that arrives meanwhile) */
-    int64_t wait = hv_list_linked(&ep->rl.wait_link) && ep->rl.wake_ms > now ? ep->rl.wake_ms - now
-                                                                               : take(w, ep, snap, now);
+     * round trip for every row that arrives meanwhile), unless the limit
+     * was just removed and nothing else holds it */
+    int waiting = hv_list_linked(&ep->rl.wait_link) && ep->rl.wake_ms > now &&
+                  (snap->rate_per_second > 0 || ep->rl.thr.until_ms > now);
+    int64_t wait = waiting ? ep->rl.wake_ms - now : take(w, ep, snap, now);
     if (wait <= 0) {
         ep->rl.counted = 0;
+        hv_list_remove(&ep->rl.wait_link);
         return 1;
     }
     if (ep->brk.state == HV_BRK_HALF_OPEN && ep->in_flight == 0)

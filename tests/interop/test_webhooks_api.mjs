@@ -25,7 +25,8 @@ const VIEW_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason'
   // issue 18 items 4 and 3: the endpoint's own retry schedules, breaker threshold and breaker state
   'retry_schedule', 'retry_schedules', 'breaker_threshold', 'breaker',
   'batch', // issue 18 item 6: batched delivery, null when off
-];
+  // issue 18 item 2: the endpoint's rate limit and its receiver's pause (null when none)
+  'rate_limit', 'throttled_until'];
 const secretOf = (n) => 'whsec_' + randomBytes(n).toString('base64');
 
 function assertSecret(s) {
@@ -59,6 +60,8 @@ test('create with only a url: defaults, and the secret in this answer only', asy
   assert.equal(ep.retry_schedules, null);
   assert.equal(ep.breaker_threshold, null);
   assert.deepEqual(ep.breaker, { state: 'closed', consecutive_failures: 0, next_probe_at: null });
+  assert.equal(ep.rate_limit, null);
+  assert.equal(ep.throttled_until, null);
   assert.match(ep.created_at, ISO_Z);
   assert.ok(Math.abs(Date.parse(ep.created_at) - Date.now()) < 10000);
   assertSecret(ep.secret);
