@@ -332,22 +332,29 @@ test('500, 500, then 200: delivered on the 3rd attempt, same webhook-id, 3 attem
   assert.equal((await getEndpoint(herald, ep.id)).pending, 0);
 });
 
-test('Retry-After is honoured, clamped to [delay, 2 × delay]', async () => {
+test('Retry-After is honoured, clamped to [delay, 2 × delay]; 429 and 503 + Retry-After pause the endpoint instead', async () => {
+  // A 500 with Retry-After is a failure as ever: its retry waits the schedule's step, the
+  // Retry-After clamped to [step, 2 × step]. A 503 with Retry-After and a 429 are back-pressure
+  // (issue 18 item 2): no attempt spent, the endpoint pauses for the Retry-After in full, or
+  // (429 without a usable one: Retry-After 0) for 1 s.
   const rx = await receiver({
-    respond: (rec) => (rec.n === 0 ? { status: 503, headers: { 'retry-after': '30' } }
-      : rec.n === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 204 }),
+    respond: (rec) => (rec.n === 0 ? { status: 500, headers: { 'retry-after': '30' } }
+      : rec.n === 1 ? { status: 503, headers: { 'retry-after': '2' } }
+      : rec.n === 2 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 204 }),
   });
   const room = roomFor('ra');
   const ep = await endpoint({ url: rx.url, room_ids: [room] });
   await publishOk({ type: 'ra.x', room_id: room, data: {} });
-  const reqs = await rx.waitCount(3, WAIT_MS, 'three attempts');
-  const gap1 = reqs[1].at - reqs[0].at, gap2 = reqs[2].at - reqs[1].at;
-  // Retry-After 30 s with a 0.2 s step: 2 × 0.2 s. Retry-After 0 with a 0.4 s step: 0.4 s.
-  // Upper bounds: well under the 30 s asked for / the default 5 s step.
+  const reqs = await rx.waitCount(4, WAIT_MS, 'four attempts');
+  const gap1 = reqs[1].at - reqs[0].at, gap2 = reqs[2].at - reqs[1].at, gap3 = reqs[3].at - reqs[2].at;
+  // 500, Retry-After 30 s with a 0.2 s step: 2 × 0.2 s; well under the 30 s asked for.
   assert.ok(gap1 >= 2 * SCHEDULE[0] * 1000 * 0.8 && gap1 < 15000, `Retry-After: 30 clamped to 2 × ${SCHEDULE[0]} s, waited ${gap1} ms`);
-  assert.ok(gap2 >= SCHEDULE[1] * 1000 * 0.75 && gap2 < DEFAULT_SCHEDULE[0] * 800, `Retry-After: 0 clamped up to ${SCHEDULE[1]} s, waited ${gap2} ms`);
-  const list = await waitDeliveries(herald, ep.id, (d) => d.length >= 3 && d[0].status_code === 204, WAIT_MS, '3 attempts');
-  assert.deepEqual(list.map((d) => d.status_code), [204, 429, 503]);
+  // 503, Retry-After 2 s: honoured in full (not clamped to the 0.4 s step).
+  assert.ok(gap2 >= 1900 && gap2 < 15000, `503 with Retry-After: 2 paused 2 s, waited ${gap2} ms`);
+  // 429, Retry-After 0: the endpoint's backoff, 1 s.
+  assert.ok(gap3 >= 950 && gap3 < DEFAULT_SCHEDULE[0] * 800, `429 without a usable Retry-After paused 1 s, waited ${gap3} ms`);
+  const list = await waitDeliveries(herald, ep.id, (d) => d.length >= 4 && d[0].status_code === 204, WAIT_MS, '4 attempts');
+  assert.deepEqual(list.map((d) => d.status_code), [204, 429, 503, 500]);
 });
 
 test('a receiver that is down, then back: everything is delivered', async () => {
