@@ -388,8 +388,8 @@ static void on_flush_timer(uv_timer_t *t)
     hv__webhook_flush(t->data);
 }
 
-void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
-                        int64_t next_at_ms)
+static void record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
+                   int64_t next_at_ms)
 {
     if (w->nbatch == w->capbatch) {
         w->capbatch = w->capbatch ? w->capbatch * 2 : 64;
@@ -418,11 +418,17 @@ void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, c
         uv_timer_start(&w->flush_timer, on_flush_timer, FLUSH_MS, 0);
 }
 
+void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
+                        int64_t next_at_ms)
+{
+    record(w, it, r, error, state, next_at_ms);
+}
+
 /* Fails a row for good without a request (it could not be built). */
 void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why)
 {
     it->attempts++;
-    hv__webhook_record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
+    record(w, it, NULL, why, HV_OUTBOX_FAILED, 0);
     atomic_fetch_add(&w->gave_up, 1);
     hv_warn("webhooks: delivery %" PRIu64 " (event %" PRIu64 ") to %s failed for good: %s", it->row_id,
             it->event_id, it->ep->id, why);
@@ -498,7 +504,7 @@ static void row_done(hv_webhooks *w, const hv_endpoint *snap, wh_item *it, const
                      " ms", it->attempts, it->row_id, ep->id, error, next_at - now);
         }
     }
-    hv__webhook_record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
+    record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
     mark_dirty(w, ep);
     if (state == HV_OUTBOX_PENDING) {
         if (next_at - now > PARK_EVENT_MS) {
@@ -565,8 +571,8 @@ static void settle_ep(hv_webhooks *w, wh_ep *ep)
     hv_endpoint *snap = hv_endpoints_get(w->srv->endpoints, ep->id);
     if (snap && snap->retired && ep->final_seen)
         hv_endpoints_drop_retired(w->srv->endpoints, ep->id);
-    int keep = snap && !snap->retired && (ep->failing_since_ms || hv__webhook_breaker_holds(ep) ||
-                                                  hv__webhook_rl_hot(ep));
+    int keep = snap && !snap->retired &&
+               (ep->failing_since_ms || hv__webhook_breaker_holds(ep) || hv__webhook_rl_hot(ep));
     hv_endpoint_unref(snap);
     if (keep)
         return;
@@ -588,8 +594,8 @@ static void pump_ep(hv_webhooks *w, wh_ep *ep)
              * its window is refilled. */
             while (!hv_list_empty(&ep->ready)) {
                 wh_item *it = hv_container_of(ep->ready.next, wh_item, link);
-                hv__webhook_record(w, it, NULL, snap ? "endpoint disabled" : "endpoint deleted",
-                                   HV_OUTBOX_FAILED, 0);
+                record(w, it, NULL, snap ? "endpoint disabled" : "endpoint deleted", HV_OUTBOX_FAILED,
+                       0);
                 forget_item(w, it, 1);
             }
             hv_endpoint_unref(snap);
