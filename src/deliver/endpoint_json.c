@@ -148,8 +148,8 @@ static int any_string(const char *s)
 int hv_endpoint_apply(hv_endpoint *ep, json_t *body, int creating, char *err, size_t errlen)
 {
     static const char *const keys[] = {"url", "event_types", "room_ids", "format", "secret", "description", "filter",
-                                       HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_JSONBATCH_KEYS, NULL};
-                                       HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_RATELIMIT_KEYS, NULL};
+                                       HV_ENDPOINT_DELIVERY_KEYS, HV_ENDPOINT_JSONBATCH_KEYS,
+                                       HV_ENDPOINT_RATELIMIT_KEYS, NULL};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {

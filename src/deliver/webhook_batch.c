@@ -14,7 +14,7 @@
  * upstream: it goes alone, as a bare ServerMessage, and ends the batch
  * before it. Rows stay rows: each notification keeps its own outbox row,
  * attempt count and attempt log; the rows of a request succeed or fail
- * together (webhook_queue.c, hv__webhook_attempt_done), and rows that fail
+ * together (webhook_outcome.c, hv__webhook_attempt_done), and rows that fail
  * together with the same attempt count get the same retry time, so they
  * come back as one batch. The rows of a batch go in row (commit) order
  * even when retried rows and newer ones meet in the ready queue.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* webhook_internal.h — the delivery engine's insides, shared by its files:
  * webhooks.c (the thread, the inbox, the public functions),
- * webhook_queue.c (queues, retries, outcomes, the attempt log) and
+ * webhook_queue.c (queues, retries, starting requests),
+ * webhook_outcome.c (a request's outcome and the attempt log),
  * webhook_http.c (libcurl multi driven by libuv, one request per attempt)
  * webhook_window.c (the in-memory window of each endpoint's rows) and
  * webhook_batch.c (the batched requests of rooms that asked for them).
@@ -216,11 +217,14 @@ int hv__webhook_batchable(const hv_event *ev);
  * (issue 18 item 6) */
 void hv__webhook_jsonbatch_init(hv_webhooks *w);
 void hv__webhook_jsonbatch_close(hv_webhooks *w);
-/* pump_ep's turn for a batched JSON endpoint (snap->jb_max_events > 0):
- * starts one request with up to max_events ready rows when enough are
- * ready, the wait is over, or they are retries; else arms the wait.
- * Returns 1 when it took rows off ep->ready (pump again), 0 to stop. */
-int hv__webhook_jsonbatch_pump(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
+/* Whether a batched JSON endpoint (snap->jb_max_events > 0) holds its
+ * next request back: one is in flight, or too few rows are ready and the
+ * wait is not over (nor are they retries); then the wait is armed. Asked
+ * before the rate limit's gate, so a batch still filling takes no token. */
+int hv__webhook_jsonbatch_waits(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
+/* Starts one request with up to max_events ready rows (the endpoint does
+ * not wait); always takes at least one row off ep->ready. */
+void hv__webhook_jsonbatch_start(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
 /* The body of a batch: a JSON array of the rows' events (malloc'd). */
 char *hv__webhook_jsonbatch_body(wh_item *const *items, size_t n, size_t *len);
 /* gzip of in (malloc'd into *out): 0, or -1. */
@@ -244,11 +248,6 @@ void hv__webhook_add_refilled(hv_webhooks *w, wh_ep *ep, uint64_t row_id, uint64
 void hv__webhook_release_off(hv_webhooks *w);
 /* Forgets finished row ids the hub has moved past (w->hub_high). */
 void hv__webhook_prune_done(hv_webhooks *w);
-/* Writes the batched attempts to the outbox now. */
-void hv__webhook_flush(hv_webhooks *w);
-/* A request ended (called from webhook_http.c): its n rows share the
- * outcome, each is recorded and retried (or finished) as its own row. */
-void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r);
 /* Puts a (not in flight) item where it belongs for its due time. */
 void hv__webhook_schedule(hv_webhooks *w, wh_item *it, int64_t due_ms);
 /* Loads it->ev (and those of the items queued after it): 1 loaded, 0 gone,
@@ -259,14 +258,25 @@ int hv__webhook_load_event(hv_webhooks *w, wh_ep *ep, wh_item *it);
  * or left empty; NULL when the store is failing (the item was scheduled
  * again for a retry: send what is in hand). */
 wh_item *hv__webhook_take_ready(hv_webhooks *w, wh_ep *ep, char *err, size_t errlen);
-/* Fails a row for good without a request (it could not be built). */
-void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 /* Starts what can start now, then publishes the queued/in-flight counts. */
 void hv__webhook_pump(hv_webhooks *w);
 void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
 void hv__webhook_mark_dirty(hv_webhooks *w, wh_ep *ep);
 /* Takes a waiting item out of the retry heap (it is then nowhere). */
 void hv__webhook_unschedule(hv_webhooks *w, wh_item *it);
+/* Removes an item from memory (from wherever it waits). remember: the row
+ * is finished in the outbox, so a late hand-over from the hub must not
+ * bring it back. */
+void hv__webhook_forget_item(hv_webhooks *w, wh_item *it, int remember);
+
+/* webhook_outcome.c: a request's outcome, and the attempts recorded */
+/* Writes the batched attempts to the outbox now. */
+void hv__webhook_flush(hv_webhooks *w);
+/* A request ended (called from webhook_http.c): its n rows share the
+ * outcome, each is recorded and retried (or finished) as its own row. */
+void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r);
+/* Fails a row for good without a request (it could not be built). */
+void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 
 /* webhook_controls.c: an endpoint's own retry schedules and its circuit
  * breaker (issue 18 items 4 and 3) */
@@ -323,7 +333,7 @@ void hv__webhook_rl_forget(hv_webhooks *w, wh_ep *ep);
 /* Sets obj's "throttled_until" (ISO time or null). Any thread. */
 void hv__webhook_rl_view(hv_webhooks *w, const char *id, json_t *obj);
 void hv__webhook_rl_stats(hv_webhooks *w, hv_webhook_stats *out);
-/* webhook_queue.c: queues one attempt of it for the outbox. */
+/* webhook_outcome.c: queues one attempt of it for the outbox. */
 void hv__webhook_record(hv_webhooks *w, const wh_item *it, const wh_result *r, const char *error, int state,
                         int64_t next_at_ms);
 

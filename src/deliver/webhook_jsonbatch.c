@@ -135,16 +135,20 @@ static size_t take_rows(hv_webhooks *w, wh_ep *ep, int max, wh_item **items)
     return n;
 }
 
-int hv__webhook_jsonbatch_pump(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
+int hv__webhook_jsonbatch_waits(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
 {
     int64_t now = hv_now_ms();
-    if (ep->in_flight || !ready_to_go(ep, snap, now)) {
-        if (!ep->jb_due_ms) { /* the wait starts with the first ready row */
-            ep->jb_due_ms = now + snap->jb_max_wait_ms;
-            arm(w, ep->jb_due_ms);
-        }
+    if (!ep->in_flight && ready_to_go(ep, snap, now))
         return 0;
+    if (!ep->jb_due_ms) { /* the wait starts with the first ready row */
+        ep->jb_due_ms = now + snap->jb_max_wait_ms;
+        arm(w, ep->jb_due_ms);
     }
+    return 1;
+}
+
+void hv__webhook_jsonbatch_start(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
+{
     ep->jb_due_ms = 0;
     wh_item **items = hv_xmalloc((size_t)snap->jb_max_events * sizeof(*items));
     size_t n = take_rows(w, ep, snap->jb_max_events, items);
@@ -162,7 +166,6 @@ int hv__webhook_jsonbatch_pump(hv_webhooks *w, wh_ep *ep, const hv_endpoint *sna
         }
     }
     free(items);
-    return 1;
 }
 
 /* ---- the body --------------------------------------------------------------- */
