@@ -11,9 +11,10 @@
  *                [--rate-limit PER_SECOND[:BURST] | none]
  *                                          prints the endpoint with its secret
  *                                          (--filter: a payload filter, docs/webhooks.md;
- *                                          on update, --filter null removes it and
- *                                          "default" for the last three goes back to
- *                                          the server's)
+ *                                          on update, --filter null removes it,
+ *                                          --rate-limit none and --batch off too, and
+ *                                          "default" for the retry schedule(s) and the
+ *                                          breaker threshold goes back to the server's)
  *   webhooks update ID [the options of add] [--rotate-secret]
  *                                          prints the endpoint (the secret
  *                                          when it changed)
