@@ -150,6 +150,9 @@ static const opt options[] = {
       "seconds before the first probe of a paused endpoint; each failed probe doubles the wait (default 30)"),
     O("webhook-breaker-probe-max", OPT_DOUBLE, webhook_breaker_probe_max_s,
       "the longest wait between probes of a paused endpoint, seconds (default 600)"),
+    O("webhook-park-after", OPT_DOUBLE, webhook_park_after_s,
+      "seconds a pending delivery must wait for its next attempt (a retry, a receiver's 429 pause) before "
+      "its event leaves memory, read back by id when due (default 30, 0.05 to 86400)"),
     O("room-webhook-secret", OPT_STR, room_webhook_secret,
       "secret of the x-fishjam-signature-256 header (sha256=<hex HMAC-SHA256 of the body>) on the webhooks of "
       "rooms created with a webhookUrl, as Fishjam signs them (default none: no such header)"),
@@ -218,6 +221,7 @@ static void set_defaults(hv_config *c)
     c->webhook_response_cap = 1024;
     c->webhook_breaker_probe_min_s = 30;
     c->webhook_breaker_probe_max_s = 600;
+    c->webhook_park_after_s = 30;
     strcpy(c->janus_path, "/janus/events");
     strcpy(c->janus_room_from, "opaque_id");
     c->janus_dedup = 65536;
@@ -558,6 +562,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         c->peer_url_scheme[0] = 0;
     if (c->peer_url_scheme[0] && strcmp(c->peer_url_scheme, "ws") != 0 && strcmp(c->peer_url_scheme, "wss") != 0) {
         fprintf(stderr, "herald: --peer-url-scheme must be none, ws or wss\n");
+        return -1;
+    }
+    if (!(c->webhook_park_after_s >= 0.05 && c->webhook_park_after_s <= 86400)) {
+        fprintf(stderr, "herald: --webhook-park-after must be 0.05 to 86400 s\n");
         return -1;
     }
     if (c->webhook_breaker_threshold < 0 || c->webhook_breaker_threshold > 10000 ||

@@ -80,6 +80,7 @@ typedef struct hv_config {
     int webhook_breaker_threshold;    /* failed requests in a row that pause an endpoint; 0 = never */
     double webhook_breaker_probe_min_s; /* first wait before a probe of a paused endpoint */
     double webhook_breaker_probe_max_s; /* the doubling of that wait stops here */
+    double webhook_park_after_s;      /* a delivery waiting longer lets go of its event in memory */
     /* config file and sink modules (deliver/sinks.c) */
     char config_path[1024];           /* --config: JSON file of settings and "sinks" */
     char modules_dir[1024];           /* where sink modules are looked for; "" = default */

@@ -117,6 +117,7 @@ struct hv_webhooks {
     int max_in_flight;
     size_t window;           /* rows in memory per endpoint (--webhook-window) */
     int64_t disable_after_ms;
+    int64_t park_after_ms;   /* a longer wait lets go of the item's event (--webhook-park-after) */
     size_t response_cap;
     const char *room_secret; /* --room-webhook-secret (the server config's), or NULL */
 

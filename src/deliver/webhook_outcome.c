@@ -23,7 +23,6 @@
 #include "net/server.h"
 #include "store/store.h"
 
-#define PARK_EVENT_MS 30000    /* a retry further away lets go of its event */
 #define BATCH_MAX 256          /* attempts per outbox transaction */
 #define FLUSH_MS 20
 
@@ -198,7 +197,7 @@ static void row_done(hv_webhooks *w, const hv_endpoint *snap, wh_item *it, const
     record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
     hv__webhook_mark_dirty(w, ep);
     if (state == HV_OUTBOX_PENDING) {
-        if (next_at - now > PARK_EVENT_MS) {
+        if (next_at - now > w->park_after_ms /* a retry further away lets go of its event */) {
             hv_event_unref(it->ev);
             it->ev = NULL;
         }

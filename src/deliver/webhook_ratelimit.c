@@ -30,7 +30,6 @@
 #include "store/outbox.h"
 
 #define STORE_WAIT_MS 1000  /* the shared bucket could not be read: ask again then */
-#define PARK_EVENT_MS 30000 /* a longer pause lets go of the event (read by id again), as a retry does */
 
 struct wh_rl_engine {
     uv_timer_t timer;   /* the earliest wake_ms of the waiting list */
@@ -165,7 +164,7 @@ void hv__webhook_rl_requeue(hv_webhooks *w, wh_item **items, size_t n, const wh_
         w->ninflight--;
         /* it->attempts unchanged: the pause spends no retry */
         hv__webhook_record(w, it, r, error, HV_OUTBOX_PENDING, it->ep->rl.thr.until_ms);
-        if (it->ep->rl.thr.until_ms - hv_now_ms() > PARK_EVENT_MS) {
+        if (it->ep->rl.thr.until_ms - hv_now_ms() > w->park_after_ms) {
             hv_event_unref(it->ev);
             it->ev = NULL;
         }

@@ -277,6 +277,7 @@ hv_webhooks *hv_webhooks_start(hv_server *srv)
     w->max_in_flight = cfg->webhook_max_in_flight > 0 ? cfg->webhook_max_in_flight : 1;
     w->window = cfg->webhook_window > 0 ? cfg->webhook_window : 1;
     w->disable_after_ms = (int64_t)(cfg->webhook_disable_after_s * 1000);
+    w->park_after_ms = cfg->webhook_park_after_s > 0 ? (int64_t)(cfg->webhook_park_after_s * 1000) : 30000;
     w->response_cap = cfg->webhook_response_cap;
     w->room_secret = cfg->room_webhook_secret[0] ? cfg->room_webhook_secret : NULL;
 

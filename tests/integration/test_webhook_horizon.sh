@@ -6,10 +6,11 @@
 # events pending rows owe, but history hides everything below its horizon:
 # the engine must read a parked delivery's event by id, not through history.
 #
-# Forced deterministically: the receiver answers 503 with Retry-After: 31,
-# so the retry is 31 s away (the schedule's 16 s clamped to [16, 32] s)
-# and the engine lets go of the event while it waits (more than 30 s);
-# then events the endpoint does not want are published past
+# Forced deterministically: the receiver answers 503 with Retry-After: 3,
+# which pauses the endpoint for 3 s (back-pressure, docs/webhooks.md), and
+# with --webhook-park-after 1 the engine lets go of the event while it
+# waits (more than 1 s; each answer while the receiver fails parks it
+# again); then events the endpoint does not want are published past
 # --retention-events 5, and the pruner (about once a second) moves the
 # horizon past the owed event; then the receiver recovers. Both engines.
 . "$(dirname "$0")/lib.sh"
@@ -24,9 +25,9 @@ delivered() { jq -e --arg w "$1" 'select(.webhook_id == $w and .status == 204)' 
 
 check_horizon() { # label, then herald flags
   local label=$1; shift
-  DATA_DIR=$WORK/data.$label herald_start --retention-events 5 --webhook-retry-schedule 16 "$@"
+  DATA_DIR=$WORK/data.$label herald_start --retention-events 5 --webhook-park-after 1 "$@"
   local mode=$WORK/mode.$label out=$WORK/recv.$label
-  echo "fail 31" >"$mode"
+  echo "fail 3" >"$mode"
   python3 "$(dirname "$0")/webhook_switch.py" "$mode" >"$out.out" 2>"$out.err" &
   PIDS+=($!)
   wait_for "$out.err" '^listening on ' || fail "$label: receiver did not start"
