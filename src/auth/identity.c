@@ -30,8 +30,9 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
     }
     hv_identity who;
     char why[128];
-    if (hv_jwt_verify(srv->cfg.jwt_secret, srv->cfg.jwt_audience, token, hv_now_ms() / 1000, &who, why,
-                      sizeof(why)) != 0) {
+    int64_t leeway = (int64_t)srv->cfg.jwt_leeway_s;
+    if (hv_jwt_verify_leeway(srv->cfg.jwt_secret, srv->cfg.jwt_audience, token, hv_now_ms() / 1000, leeway, &who,
+                             why, sizeof(why)) != 0) {
         snprintf(err, errlen, "invalid token: %s", why);
         return -1;
     }
@@ -45,7 +46,7 @@ int hv_client_id_resolve(hv_server *srv, const char *token, hv_client_id *id, ch
      * hv_jwt_verify allows): a socket authenticated inside the leeway is
      * not closed at once, which would only make its client reconnect in a
      * loop with the same token. */
-    id->exp_ms = (who.exp + HV_JWT_LEEWAY_S) * 1000;
+    id->exp_ms = (who.exp + leeway) * 1000;
     hv_identity_clear(&who);
     return 0;
 }

@@ -173,7 +173,7 @@ static int check_shape(const char *token, char *err, size_t errlen)
 }
 
 /* Step 4 on the verified claims object. */
-static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv_identity *out,
+static int check_claims(const json_t *c, const char *audience, int64_t now_s, int64_t leeway_s, hv_identity *out,
                         char *err, size_t errlen)
 {
     const json_t *sub = json_object_get(c, "sub");
@@ -191,7 +191,7 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
         return fail(err, errlen, "exp must be an integer");
     int64_t e = (int64_t)json_integer_value(exp);
     int64_t oldest; /* a token is good while now_s < exp + leeway */
-    if (__builtin_sub_overflow(now_s, (int64_t)HV_JWT_LEEWAY_S, &oldest))
+    if (__builtin_sub_overflow(now_s, leeway_s, &oldest))
         oldest = INT64_MIN;
     if (e <= oldest)
         return fail(err, errlen, "token expired");
@@ -203,7 +203,7 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
         if (!json_is_integer(nbf))
             return fail(err, errlen, "nbf must be an integer");
         int64_t latest;
-        if (__builtin_add_overflow(now_s, (int64_t)HV_JWT_LEEWAY_S, &latest))
+        if (__builtin_add_overflow(now_s, leeway_s, &latest))
             latest = INT64_MAX;
         if ((int64_t)json_integer_value(nbf) > latest)
             return fail(err, errlen, "token not yet valid");
@@ -253,6 +253,12 @@ static int check_claims(const json_t *c, const char *audience, int64_t now_s, hv
 int hv_jwt_verify(const char *secret, const char *audience, const char *token, int64_t now_s,
                   hv_identity *out, char *err, size_t errlen)
 {
+    return hv_jwt_verify_leeway(secret, audience, token, now_s, HV_JWT_LEEWAY_S, out, err, errlen);
+}
+
+int hv_jwt_verify_leeway(const char *secret, const char *audience, const char *token, int64_t now_s,
+                         int64_t leeway_s, hv_identity *out, char *err, size_t errlen)
+{
     if (err && errlen > 0)
         err[0] = '\0';
     if (!out)
@@ -282,7 +288,7 @@ int hv_jwt_verify(const char *secret, const char *audience, const char *token, i
         json_decref(claims);
         return fail(err, errlen, "malformed token");
     }
-    int rc = check_claims(claims, audience, now_s, out, err, errlen);
+    int rc = check_claims(claims, audience, now_s, leeway_s, out, err, errlen);
     json_decref(claims);
     return rc;
 }

@@ -21,7 +21,7 @@
 #define HV_JWT_MAX_TOKEN 8192 /* longest token accepted, in bytes */
 #define HV_JWT_MAX_ID 256     /* longest sub / room id, in bytes */
 #define HV_JWT_MAX_ROOMS 1000 /* most entries in the rooms claim */
-#define HV_JWT_LEEWAY_S 30    /* clock skew allowed on exp and nbf */
+#define HV_JWT_LEEWAY_S 30    /* clock skew allowed on exp and nbf (--jwt-leeway's default) */
 #define HV_JWT_MAX_EXP 253402300799LL /* 9999-12-31T23:59:59Z: exp * 1000 never overflows */
 
 /* The user channel of a peer token is "peer:<peer id>" (an event addressed
@@ -60,6 +60,10 @@ typedef struct hv_identity {
  * so hv_identity_clear on it is harmless. Thread-safe. */
 int hv_jwt_verify(const char *secret, const char *audience, const char *token, int64_t now_s,
                   hv_identity *out, char *err, size_t errlen);
+/* The same with leeway_s seconds of clock skew (>= 0) instead of
+ * HV_JWT_LEEWAY_S on exp and nbf (--jwt-leeway). */
+int hv_jwt_verify_leeway(const char *secret, const char *audience, const char *token, int64_t now_s,
+                         int64_t leeway_s, hv_identity *out, char *err, size_t errlen);
 
 /* hv_identity_clear — releases what hv_jwt_verify allocated (the rooms
  * array and its strings, one block) and zeroes *id. NULL is ignored. */

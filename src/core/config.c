@@ -97,6 +97,9 @@ static const opt options[] = {
     O("open-metrics", OPT_BOOL, open_metrics, "serve /metrics without the token (default 1)"),
     O("jwt-secret", OPT_STR, jwt_secret, "HS256 secret of user tokens (JWT); unset = user tokens refused"),
     O("jwt-audience", OPT_STR, jwt_audience, "if set, user tokens must carry this \"aud\""),
+    O("jwt-leeway", OPT_INT, jwt_leeway_s,
+      "seconds of clock skew allowed on a user token's exp and nbf; a socket it opened is closed at exp plus "
+      "this (default 30, 0 to 300)"),
     O("max-connections", OPT_SIZE, max_connections,
       "client connections at once (each a file descriptor); past it a new one gets 503; 0 = no limit "
       "(default: the file limit, ulimit -n, minus a reserve of 64 + 1/64 of it)"),
@@ -222,6 +225,7 @@ static void set_defaults(hv_config *c)
     c->webhook_breaker_probe_min_s = 30;
     c->webhook_breaker_probe_max_s = 600;
     c->webhook_park_after_s = 30;
+    c->jwt_leeway_s = 30;
     strcpy(c->janus_path, "/janus/events");
     strcpy(c->janus_room_from, "opaque_id");
     c->janus_dedup = 65536;
@@ -562,6 +566,10 @@ int hv_config_load(hv_config *c, int argc, char **argv)
         c->peer_url_scheme[0] = 0;
     if (c->peer_url_scheme[0] && strcmp(c->peer_url_scheme, "ws") != 0 && strcmp(c->peer_url_scheme, "wss") != 0) {
         fprintf(stderr, "herald: --peer-url-scheme must be none, ws or wss\n");
+        return -1;
+    }
+    if (c->jwt_leeway_s < 0 || c->jwt_leeway_s > 300) {
+        fprintf(stderr, "herald: --jwt-leeway must be 0 to 300 s\n");
         return -1;
     }
     if (!(c->webhook_park_after_s >= 0.05 && c->webhook_park_after_s <= 86400)) {

@@ -56,6 +56,7 @@ typedef struct hv_config {
     int open_metrics;              /* /metrics without token */
     char jwt_secret[512];          /* HS256 secret of user tokens; "" = user tokens off */
     char jwt_audience[256];        /* required "aud" of user tokens; "" = not checked */
+    int jwt_leeway_s;              /* clock skew allowed on a user token's exp and nbf */
     size_t max_connections;        /* client connections; 0 = no limit; default from RLIMIT_NOFILE */
     size_t max_unauthenticated;    /* connections not yet authenticated; default half the above */
     size_t max_unauthenticated_per_address; /* the same from one address (IPv6: /64) */

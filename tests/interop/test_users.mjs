@@ -19,7 +19,10 @@ function jwt(claims, { secret = SECRET, alg = 'HS256' } = {}) {
 const now = () => Math.floor(Date.now() / 1000);
 const AUTH = { authorization: 'Bearer development', 'content-type': 'application/json' };
 
-const herald = await startHerald(['--jwt-secret', SECRET, '--jwt-audience', 'herald-test', '--max-connections-per-user', '2']);
+// --jwt-leeway 10 (instead of 30): the expiry tests below wait for exp + leeway.
+const LEEWAY = 10;
+const herald = await startHerald(['--jwt-secret', SECRET, '--jwt-audience', 'herald-test', '--max-connections-per-user', '2',
+  '--jwt-leeway', String(LEEWAY)]);
 after(() => herald.stop());
 const wsUrl = (p) => herald.url.replace('http', 'ws') + p;
 const api = async (method, path, body, headers = AUTH) => {
@@ -95,6 +98,8 @@ test('a user token whose sub is a peer id and that peer do not share a channel',
 test('expired, badly signed, alg none, wrong audience and garbage tokens are refused', async () => {
   const cases = [
     [jwt({ sub: 'u', exp: now() - 3600, aud: 'herald-test' }), /expired/],
+    // past exp + --jwt-leeway (10 s here): accepted under the default 30 s
+    [jwt({ sub: 'u', exp: now() - LEEWAY - 5, aud: 'herald-test' }), /expired/],
     [jwt({ sub: 'u', exp: now() + 600, aud: 'herald-test' }, { secret: 'wrong' }), /signature/],
     [jwt({ sub: 'u', exp: now() + 600, aud: 'herald-test' }, { alg: 'none' }), /alg/],
     [jwt({ sub: 'u', exp: now() + 600, aud: 'someone-else' }), /audience/],
@@ -113,21 +118,24 @@ test('expired, badly signed, alg none, wrong audience and garbage tokens are ref
 });
 
 test('a socket is closed when its token expires', async () => {
-  // Valid for 10 s (at least 9): time enough to authenticate on a loaded machine.
-  const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'brief', exp: now() + 10, aud: 'herald-test' }) });
+  // Valid for 2 s, then the leeway: at least 11 s, time enough to authenticate on a loaded machine.
+  const exp = now() + 2;
+  const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'brief', exp, aud: 'herald-test' }) });
   await waitFor(() => s.msgs.find((m) => m.type === 'authenticated'), 'authenticated');
   assert.deepEqual(await s.closedP, { code: 4003, reason: 'token expired' });
+  const at = Date.now();
+  assert.ok(at >= (exp + LEEWAY) * 1000 - 1000, `closed ${((exp + LEEWAY) * 1000 - at) / 1000} s before exp + --jwt-leeway`);
 });
 
-test('a token inside the clock-skew leeway (exp passed, by less than 30 s) is served until the leeway ends', async () => {
-  // exp 20 s ago: accepted for 10 s more (at least 9 on a loaded machine).
-  const exp = now() - 20;
+test('a token inside the clock-skew leeway (exp passed, by less than --jwt-leeway) is served until the leeway ends', async () => {
+  // exp 1 s ago: accepted for LEEWAY - 1 s more (at least 8 on a loaded machine).
+  const exp = now() - 1;
   const s = socket('/socket/peer/websocket', { type: 'auth', token: jwt({ sub: 'skewed', exp, aud: 'herald-test' }) });
   await waitFor(() => s.msgs.find((m) => m.type === 'authenticated'), 'authenticated');
   const closed = await s.closedP;
   const at = Date.now();
   assert.deepEqual(closed, { code: 4003, reason: 'token expired' });
-  assert.ok(at >= (exp + 30) * 1000 - 1000, `closed ${((exp + 30) * 1000 - at) / 1000} s before the leeway ended`);
+  assert.ok(at >= (exp + LEEWAY) * 1000 - 1000, `closed ${((exp + LEEWAY) * 1000 - at) / 1000} s before the leeway ended`);
 });
 
 test('access-id API: push_events, subscribe_to_events with replay after a timestamp, drop_user', async () => {
