@@ -51,6 +51,11 @@ typedef struct herald_url {
     char *base;     /* "http(s)://host:port<prefix>", for REST calls */
 } herald_url;
 
+/* PATCH /v1/webhooks/{id} with the JSON object b (taken: released here,
+ * NULL counts as out of memory): herald_webhook_update's answer. */
+int herald__webhook_patch(const char *server, const char *token, const char *id, json_t *b, char **json_out,
+                          int *status, char *errbuf, size_t errlen);
+
 /* Parses url (http, https, ws, wss); NULL means HERALD_DEFAULT_SERVER.
  * Returns 0 or HERALD_EINVAL / HERALD_ENOMEM with errbuf filled. */
 int herald__url_parse(const char *url, herald_url *u, char *errbuf, size_t errlen);

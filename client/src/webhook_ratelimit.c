@@ -17,12 +17,6 @@ int herald_webhook_set_rate_limit(const char *server, const char *token, const c
     json_t *v = per_second <= 0 ? json_null()
                 : burst <= 0    ? json_real(per_second)
                                 : json_pack("{s:f,s:i}", "per_second", per_second, "burst", burst);
-    json_t *b = json_pack("{s:o}", "rate_limit", v);
-    char *patch = b ? json_dumps(b, JSON_COMPACT) : NULL;
-    json_decref(b);
-    if (!patch)
-        return herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");
-    int rc = herald_webhook_update(server, token, id, patch, json_out, status, errbuf, errlen);
-    free(patch);
-    return rc;
+    return herald__webhook_patch(server, token, id, json_pack("{s:o}", "rate_limit", v), json_out, status, errbuf,
+                                 errlen);
 }

@@ -201,7 +201,13 @@ int herald_webhook_set_filter(const char *server, const char *token, const char 
         json_decref(b);
         return herald__fail(HERALD_EINVAL, errbuf, errlen, "filter is not JSON");
     }
-    char *patch = json_dumps(b, JSON_COMPACT);
+    return herald__webhook_patch(server, token, id, b, json_out, status, errbuf, errlen);
+}
+
+int herald__webhook_patch(const char *server, const char *token, const char *id, json_t *b, char **json_out,
+                          int *status, char *errbuf, size_t errlen)
+{
+    char *patch = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (!patch)
         return herald__fail(HERALD_ENOMEM, errbuf, errlen, "out of memory");

@@ -51,9 +51,9 @@ static wh_item *take_ready(hv_webhooks *w, wh_ep *ep, int *again)
     return it;
 }
 
-/* Insertion sort by row id: at most HV_WH_BATCH_MAX items, nearly always
- * in order already. */
-static void sort_rows(wh_item **items, size_t n)
+/* Insertion sort by row id: the items of one request, nearly always in
+ * order already. */
+void hv__webhook_sort_rows(wh_item **items, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         wh_item *x = items[i];
@@ -89,7 +89,7 @@ void hv__webhook_start_batch(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap)
     }
     if (!n)
         return;
-    sort_rows(items, n);
+    hv__webhook_sort_rows(items, n);
     char err[160] = "";
     if (hv__webhook_http_start(w, items, n, snap, err, sizeof(err)) != 0) {
         for (size_t i = 0; i < n; i++)

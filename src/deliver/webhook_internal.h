@@ -213,6 +213,8 @@ int hv__webhook_batch_may_read_back(const hv_webhooks *w, const char *endpoint_i
 void hv__webhook_start_batch(hv_webhooks *w, wh_ep *ep, const hv_endpoint *snap);
 /* Whether an event may share a batch (VAD notifications go alone). */
 int hv__webhook_batchable(const hv_event *ev);
+/* Puts the items of one request in row (commit) order (JSON batches too). */
+void hv__webhook_sort_rows(wh_item **items, size_t n);
 
 /* webhook_jsonbatch.c: batched delivery of JSON endpoints that opt in
  * (issue 18 item 6) */

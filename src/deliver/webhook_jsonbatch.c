@@ -96,18 +96,6 @@ static int ready_to_go(const wh_ep *ep, const hv_endpoint *snap, int64_t now)
     return n >= snap->jb_max_events;
 }
 
-/* Insertion sort by row id: the ready queue is nearly always in order. */
-static void sort_rows(wh_item **items, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        wh_item *x = items[i];
-        size_t j = i;
-        for (; j > 0 && items[j - 1]->row_id > x->row_id; j--)
-            items[j] = items[j - 1];
-        items[j] = x;
-    }
-}
-
 /* Takes up to max rows (and HV_JB_MAX_BYTES of JSON) off ep->ready into
  * items; rows that cannot go are failed as in a single delivery. */
 static size_t take_rows(hv_webhooks *w, wh_ep *ep, int max, wh_item **items)
@@ -153,7 +141,7 @@ void hv__webhook_jsonbatch_start(hv_webhooks *w, wh_ep *ep, const hv_endpoint *s
     wh_item **items = hv_xmalloc((size_t)snap->jb_max_events * sizeof(*items));
     size_t n = take_rows(w, ep, snap->jb_max_events, items);
     if (n) {
-        sort_rows(items, n);
+        hv__webhook_sort_rows(items, n);
         char err[160] = "";
         if (hv__webhook_http_start(w, items, n, snap, err, sizeof(err)) != 0) {
             for (size_t i = 0; i < n; i++)
