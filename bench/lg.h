@@ -122,6 +122,8 @@ typedef struct lg_pub_cfg {
     int gzip;        /* Janus mode: gzip level of each body (0 = plain) */
     int new_conn;    /* a new TCP connection per POST */
     int idem_keys;   /* a fresh Idempotency-Key header on every POST */
+    int half;        /* data gets "odd":0|1 by the event's place in its POST (a
+                      * filter {"data.odd":1} passes half; batch must be even) */
 } lg_pub_cfg;
 
 typedef struct lg_pub {
@@ -237,6 +239,7 @@ typedef struct lg_wh_cfg {
     const char *filter;  /* throughput: each endpoint's payload filter (JSON), or NULL */
     const char *jbatch;  /* throughput: each endpoint's "batch" (JSON, issue 18 item 6), or NULL */
     const char *rate_limit; /* throughput: each endpoint's rate_limit (JSON), or NULL (issue 18 item 2) */
+    int half;            /* throughput: publish with lg_pub_cfg.half and expect half the events */
 } lg_wh_cfg;
 int lg_wh_throughput(const lg_wh_cfg *c);
 int lg_wh_recovery(const lg_wh_cfg *c);

@@ -76,6 +76,7 @@ typedef struct opts {
     const char *wh_filter; /* --wh-filter: the endpoints' payload filter */
     const char *wh_batch;  /* --wh-batch: the endpoints' "batch" setting */
     const char *wh_rate;   /* --wh-rate-limit: the endpoints' rate_limit */
+    int wh_half;           /* --wh-half: "odd":0|1 in the data, half the events expected */
     const char *dead, *server_log;
     char **server_argv;
     int server_argc;
@@ -122,6 +123,8 @@ static void usage(void)
           "  --wh-filter JSON  throughput: give each endpoint this payload filter\n"
           "  --wh-batch JSON   throughput: give each endpoint this \"batch\" setting\n"
           "  --wh-rate-limit JSON  throughput: give each endpoint this rate_limit\n"
+          "  --wh-half         throughput: data gets \"odd\":0|1 (by place in the POST; --batch even),\n"
+          "                    and half the events are expected (with --wh-filter '{\"data.odd\":1}')\n"
           "  --webhook-recovery -- SERVER ARGS…  run the server twice: fill the\n"
           "                    outbox with nobody answering, restart, time the drain\n"
           "  --dead hang|closed  recovery: the dead receiver hangs (default) or refuses\n"
@@ -280,7 +283,7 @@ static void parse(int argc, char **argv, opts *o)
            O_CONC, O_IDLE, O_PUBONLY, O_PID, O_CRATE, O_PENDING, O_DRAIN, O_MAXS, O_CTIMEOUT,
            O_FREEPORT, O_READY, O_WEBHOOKS, O_WHREC, O_DEAD, O_RPORT, O_VERIFY, O_MIF, O_SLOG,
            O_SELFTEST, O_JANUS, O_GZIP, O_NEWCONN, O_SINK, O_SINKMOD, O_VERIFYCMD, O_ROOMS,
-           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER, O_IDEM, O_WHBATCH, O_WHRATE };
+           O_JWT, O_NCHAN, O_SUBPORTS, O_REDISPID, O_WSPUB, O_WINDOW, O_WHFILTER, O_IDEM, O_WHBATCH, O_WHRATE, O_WHHALF };
     static const struct option lo[] = {
         {"server", 1, 0, O_SERVER},   {"token", 1, 0, O_TOKEN},     {"cell", 1, 0, O_CELL},
         {"subs", 1, 0, O_SUBS},       {"events", 1, 0, O_EVENTS},   {"rate", 1, 0, O_RATE},
@@ -294,6 +297,7 @@ static void parse(int argc, char **argv, opts *o)
         {"wh-filter", 1, 0, O_WHFILTER},
         {"wh-batch", 1, 0, O_WHBATCH},
         {"wh-rate-limit", 1, 0, O_WHRATE},
+        {"wh-half", 0, 0, O_WHHALF},
         {"dead", 1, 0, O_DEAD},       {"recv-port", 1, 0, O_RPORT},
         {"verify-every", 1, 0, O_VERIFY}, {"max-in-flight", 1, 0, O_MIF},
         {"server-log", 1, 0, O_SLOG}, {"recv-selftest", 0, 0, O_SELFTEST},
@@ -347,6 +351,7 @@ static void parse(int argc, char **argv, opts *o)
         case O_WHFILTER: o->wh_filter = optarg; break;
         case O_WHBATCH: o->wh_batch = optarg; break;
         case O_WHRATE: o->wh_rate = optarg; break;
+        case O_WHHALF: o->wh_half = 1; break;
         case O_WHREC: o->wh_recovery = 1; break;
         case O_DEAD: o->dead = optarg; break;
         case O_RPORT: o->recv_port = atoi(optarg); break;
@@ -468,7 +473,7 @@ int main(int argc, char **argv)
                         .dead = o.dead, .server_argv = o.server_argv, .server_argc = o.server_argc,
                         .server_log = o.server_log, .filter = o.wh_filter,
                         .jbatch = o.wh_batch,
-                        .rate_limit = o.wh_rate};
+                        .rate_limit = o.wh_rate, .half = o.wh_half};
         int rc = o.wh_selftest ? lg_wh_selftest(&wc) : o.wh_recovery ? lg_wh_recovery(&wc)
                                                                      : lg_wh_throughput(&wc);
         curl_global_cleanup();

@@ -31,6 +31,10 @@
  * POST opens a new TCP connection (as the sample handler does).
  * With cfg.idem_keys every POST carries a fresh Idempotency-Key (issue
  * 18 item 1: the cost of the key path per publish).
+ * With cfg.half "data" starts with "odd":0|1 by the event's place in its
+ * POST, so a payload filter {"data.odd":1} passes exactly half of an even
+ * batch (the ids of a POST are consecutive: the odd places hold every
+ * other id).
  * With p->lat set, each request's time from being handed to libcurl to
  * its completion is recorded there (µs).
  */
@@ -84,7 +88,7 @@ static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
     int pad = cfg->payload - 34; /* {"t":19 digits,"pad":""} is 34 bytes */
     if (pad < 0)
         pad = 0;
-    size_t one = 40 + 34 + 24 + (size_t)pad;
+    size_t one = 40 + 34 + 24 + 10 + (size_t)pad;
     free(s->body);
     free(s->toff);
     free(s->roff);
@@ -118,7 +122,10 @@ static void build_body(const lg_pub_cfg *cfg, slot *s, int n)
             p += LG_ROOM_LEN;
             p += sprintf(p, "\",");
         }
-        p += sprintf(p, "\"data\":{\"t\":");
+        p += sprintf(p, "\"data\":{");
+        if (cfg->half) /* event i of the POST: a filter on "odd" passes half */
+            p += sprintf(p, "\"odd\":%d,", i & 1);
+        p += sprintf(p, "\"t\":");
         s->toff[i] = (size_t)(p - s->body);
         memset(p, '1', T_DIGITS);
         p += T_DIGITS;

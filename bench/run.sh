@@ -75,6 +75,12 @@
 #                   delivered rate must track the limit (about 2,000/s)
 #   webhook_throughput_ratelimit_high  webhook_throughput with a limit that
 #                   never binds (100,000/s, burst 10,000): the gate's cost
+#   webhook_throughput_controls  one endpoint with a payload filter passing
+#                   every other event ({"data.odd":1}, the publisher's
+#                   --wh-half), "batch": {"max_events":100,"max_wait_ms":0}
+#                   and "rate_limit": {"per_second":100,"burst":10}: a
+#                   limit that binds (<= 10,000 events/s delivered);
+#                   100,000 events published, 50,000 delivered
 #   webhook_recovery      100,000 deliveries left pending in the outbox (the
 #                   receiver hangs), SIGTERM, restart on the same data dir:
 #                   time from the restart to the last delivery (the load
@@ -109,7 +115,7 @@ OUT=${BENCH_OUT:-$ROOT/build/bench/results.jsonl}
 ALL_CELLS=(fanout_flat fanout_serial fanout_one fanout_rate rooms_each idle_rss publish_single publish_single_idem publish_batch
            publish_ws publish_ws_4 publish_ws_idem
            webhook_receiver webhook_throughput webhook_throughput_4 webhook_throughput_filter webhook_throughput_batch
-           webhook_throughput_ratelimit webhook_throughput_ratelimit_high webhook_recovery
+           webhook_throughput_ratelimit webhook_throughput_ratelimit_high webhook_throughput_controls webhook_recovery
            janus_ingest janus_ingest_gzip janus_ingest_newconn sink_throughput)
 JANUS_SAMPLE=$ROOT/tests/data/janus/14-batch-100-events.json
 CELLS=("$@")
@@ -386,6 +392,12 @@ for cell in "${CELLS[@]}"; do
         SERVER_EXTRA=(--webhook-max-in-flight 64)
         run_cell "$cell" --webhooks 1 --events "$(scale 100000)" --batch 1000 --concurrency 2 \
           --wh-rate-limit '{"per_second":100000,"burst":10000}'
+        SERVER_EXTRA=() ;;
+    webhook_throughput_controls)
+        SERVER_EXTRA=(--webhook-max-in-flight 64)
+        run_cell "$cell" --webhooks 1 --events "$(scale 100000)" --batch 1000 --concurrency 2 --wh-half \
+          --wh-filter '{"data.odd":1}' --wh-batch '{"max_events":100,"max_wait_ms":0}' \
+          --wh-rate-limit '{"per_second":100,"burst":10}'
         SERVER_EXTRA=() ;;
     webhook_throughput_4)
         SERVER_EXTRA=(--webhook-max-in-flight 64)

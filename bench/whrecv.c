@@ -6,7 +6,9 @@
  * Per request it reads the Standard Webhooks headers herald sends:
  *   webhook-id         msg_<event id>_<endpoint id>, or for an endpoint
  *                      with "batch" msg_<first>-<last>x<n>_<endpoint id>
- *                      (the whole id range is marked seen)
+ *                      (the whole id range is marked seen; when n is less
+ *                      than the range, a filter left gaps: the ids are
+ *                      read from the JSON array in the body)
  *   webhook-timestamp  Unix seconds
  *   webhook-signature  "v1,<base64 HMAC-SHA256>" (space-separated list)
  * and keeps, per endpoint id, a bitmap of the event ids seen, so the
@@ -32,6 +34,7 @@
 #include "lg.h"
 
 #include <http_parser.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -285,6 +288,27 @@ static int on_body(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+/* A batch with gaps (a payload filter): its body is a JSON array of n
+ * events whose "id"s rise from first to last; each is marked seen. */
+static int mark_batch_ids(lg_recv *r, rep *e, const char *body, size_t len, uint64_t first, uint64_t last,
+                          uint64_t n)
+{
+    json_t *a = json_loadb(body, len, 0, NULL);
+    int ok = json_is_array(a) && json_array_size(a) == n;
+    uint64_t prev = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *id = json_object_get(json_array_get(a, i), "id");
+        uint64_t v = json_is_string(id) ? strtoull(json_string_value(id), NULL, 10)
+                     : json_is_integer(id) ? (uint64_t)json_integer_value(id) : 0;
+        ok = v > prev && (i || v == first) && (i + 1 < n || v == last);
+        prev = v;
+        if (ok)
+            mark_seen(r, e, v);
+    }
+    json_decref(a);
+    return ok;
+}
+
 static int on_message_complete(http_parser *p)
 {
     rconn *c = p->data;
@@ -331,8 +355,8 @@ static int on_message_complete(http_parser *p)
             for (q++; q < end && *q >= '0' && *q <= '9'; q++)
                 n = n * 10 + (uint64_t)(*q - '0');
     }
-    /* the bench has no filter: an endpoint's batch is a run of consecutive ids */
-    if (q == end || *q != '_' || ev == 0 || last > (1ULL << 36) || last < ev || n != last - ev + 1) {
+    /* a run of consecutive ids, or fewer when a payload filter left gaps */
+    if (q == end || *q != '_' || ev == 0 || last > (1ULL << 36) || last < ev || n > last - ev + 1 || !n) {
         atomic_fetch_add(&r->st.bad, 1);
         return 0;
     }
@@ -345,8 +369,13 @@ static int on_message_complete(http_parser *p)
         return 0;
     }
     e->requests++;
-    for (uint64_t x = ev; x <= last; x++)
-        mark_seen(r, e, x);
+    if (n == last - ev + 1) {
+        for (uint64_t x = ev; x <= last; x++)
+            mark_seen(r, e, x);
+    } else if (!mark_batch_ids(r, e, c->body, c->body_len, ev, last, n)) {
+        atomic_fetch_add(&r->st.bad, 1);
+        return 0;
+    }
     if (e->requests == 1 || (r->verify_every > 0 && nreq % (uint64_t)r->verify_every == 0)) {
         c->hts[c->hts_len] = 0;
         long long ts = atoll(c->hts);
