@@ -19,7 +19,10 @@
 //     event delivered, none failed, the successes in id order;
 //  D. SIGTERM and kill -9 with deliveries pending (one request hanging):
 //     after each restart every pending matching event arrives, in order,
-//     and the endpoint's settings are intact.
+//     and the endpoint's settings are intact;
+//  E. what breaks order and what restores it (docs/webhooks.md, "Controls
+//     together"): a failed batch lets the next one pass without a breaker;
+//     with breaker_threshold 1 the failed batch is taken first.
 // Waits are conditions (the receiver's requests, the history, `pending`);
 // the branches are forced (probe intervals of 0.3-1 s, short schedules, a
 // hanging receiver); the 60 s deadlines only bound failures.
@@ -290,4 +293,53 @@ test('D: kill -9 with deliveries pending: they all arrive after the restart', as
   // herald never sends its events again).
   assert.deepEqual(new Set(deliveredIds()), expected);
   assert.equal(deliveredIds().length, expected.size, 'no event in two requests answered 2xx');
+});
+
+// What breaks order and how the breaker restores it (docs/webhooks.md,
+// "Controls together"): the first request of a batched endpoint is held by
+// the receiver until the next batch is ready, then answered 500. Without a
+// breaker the next batch goes while the failed one waits for its retry, so
+// the receiver takes the newer events first; with breaker_threshold 1 the
+// failed batch is the probe and everything after it waits.
+async function failFirstThenOk(threshold) {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let n = 0;
+  const r2 = await startReceiver({ respond: async (rec) => { if (n++ === 0) { await held; rec.mode = '500'; return { status: 500 }; } rec.mode = 'ok'; return { status: 200 }; } });
+  try {
+    const type = `ord${threshold}.x`;
+    const c = await hapi(herald.url, 'POST', '/v1/webhooks', {
+      url: r2.url, event_types: [type], batch: { max_events: 3, max_wait_ms: 0 },
+      retry_schedule: [0.3, 0.3, 0.3], breaker_threshold: threshold,
+    });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    const pub = async () => (await publish([0, 1, 2].map((i) => ({ type, data: { i } })))).out.map((e) => e.id);
+    const first = await pub();
+    await r2.waitCount(1);
+    const second = await pub();
+    await waitUntil(async () => (await hapi(herald.url, 'GET', `/v1/webhooks/${c.body.id}`)).body.pending === 6,
+      WAIT_MS, 'the second batch queued');
+    release();
+    await r2.waitFor((q) => q.filter((x) => x.mode === 'ok').length >= 2, WAIT_MS, 'both batches taken');
+    await settled(herald.url, c.body.id);
+    const ids = (q) => eventsOfSecret(c.body.secret, q).map((e) => BigInt(e.id));
+    await hapi(herald.url, 'DELETE', `/v1/webhooks/${c.body.id}`);
+    return { first, second, oks: r2.requests.filter((q) => q.mode === 'ok').map(ids) };
+  } finally {
+    await r2.close();
+  }
+}
+function eventsOfSecret(secret, rec) {
+  return new Webhook(secret).verify(rec.body.toString('utf8'), {
+    'webhook-id': rec.headers['webhook-id'],
+    'webhook-timestamp': rec.headers['webhook-timestamp'],
+    'webhook-signature': rec.headers['webhook-signature'],
+  });
+}
+
+test('E: a failure lets newer events pass without a breaker; breaker_threshold 1 keeps order', async () => {
+  const loose = await failFirstThenOk(0);
+  assert.deepEqual(loose.oks, [loose.second, loose.first], 'no breaker: the newer batch is taken first');
+  const strict = await failFirstThenOk(1);
+  assert.deepEqual(strict.oks, [strict.first, strict.second], 'breaker_threshold 1: the failed batch first, then the rest');
 });
