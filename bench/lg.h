@@ -16,6 +16,7 @@
 #ifndef HERALD_BENCH_LG_H
 #define HERALD_BENCH_LG_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,13 @@ double lg_proc_cpu_s(int pid);
 long lg_proc_rss_kib(int pid);
 /* This process's own CPU time (user+system) in seconds. */
 double lg_self_cpu_s(void);
+
+/* ---- a cell's result: one JSON line on stdout (stats.c) ---- */
+/* Sets key to v rounded to `dec` decimals, or null when v is negative/NaN. */
+void lg_put_real(json_t *o, const char *key, double v, int dec);
+void lg_put_int(json_t *o, const char *key, long long v);
+/* Prints out as one compact line, flushes, and releases it. */
+void lg_emit(json_t *out);
 
 /* ---- HDR-style histogram: 64 linear sub-buckets per power of two,
  * so every recorded value is kept within ~1.6 %. Values are microseconds. */
@@ -183,6 +191,8 @@ int lg_recv_port(const lg_recv *r);
 /* Before any delivery to it can arrive. Returns 0, or -1 when full. */
 int lg_recv_add_endpoint(lg_recv *r, const char *id, const char *secret);
 const lg_recv_stats *lg_recv_stats_get(const lg_recv *r);
+/* Puts the receiver's counters and CPU time into a cell's result (webhook.c). */
+void lg_put_recv(json_t *out, const lg_recv_stats *rs);
 /* Stops the thread (closes every connection); the counts stay readable. */
 void lg_recv_stop(lg_recv *r);
 void lg_recv_free(lg_recv *r);

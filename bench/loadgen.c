@@ -196,22 +196,6 @@ static void raise_nofile(void)
     }
 }
 
-/* Sets key to v rounded to `dec` decimals, or null when v is negative/NaN. */
-static void put_real(json_t *o, const char *key, double v, int dec)
-{
-    if (!(v >= 0)) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    double f = pow(10, dec);
-    json_object_set_new(o, key, json_real(round(v * f) / f));
-}
-
-static void put_int(json_t *o, const char *key, long long v)
-{
-    json_object_set_new(o, key, json_integer(v));
-}
-
 /* "1,2,3" into out[LG_MAX_NODES]; the count, or usage() when malformed. */
 static int int_list(const char *arg, int *out)
 {
@@ -264,16 +248,16 @@ static void put_nodes(json_t *out, const opts *o, const double *cpu0, double red
             json_array_append_new(cpu, json_real(c >= 0 && cpu0[i] >= 0 ? round((c - cpu0[i]) * 100) / 100 : -1));
             json_array_append_new(rss, json_integer(lg_proc_rss_kib(o->pids[i])));
         }
-        put_int(out, "nodes", o->npids);
+        lg_put_int(out, "nodes", o->npids);
         json_object_set_new(out, "node_cpu_s", cpu);
         json_object_set_new(out, "node_rss_kib", rss);
     }
     if (o->redis_pid) {
         double r1 = lg_proc_cpu_s(o->redis_pid);
         double r = redis0 >= 0 && r1 >= 0 ? r1 - redis0 : -1;
-        put_real(out, "redis_cpu_s", r, 2);
-        put_real(out, "redis_cpu_us_per_event", r >= 0 && acked > 0 ? r * 1e6 / (double)acked : -1, 1);
-        put_real(out, "redis_rss_kib", (double)lg_proc_rss_kib(o->redis_pid), 0);
+        lg_put_real(out, "redis_cpu_s", r, 2);
+        lg_put_real(out, "redis_cpu_us_per_event", r >= 0 && acked > 0 ? r * 1e6 / (double)acked : -1, 1);
+        lg_put_real(out, "redis_rss_kib", (double)lg_proc_rss_kib(o->redis_pid), 0);
     }
 }
 
@@ -417,39 +401,35 @@ static int run_janus(const opts *o)
     double secs = pub.last_ack_ns > pub.first_send_ns && pub.first_send_ns
                       ? (double)(pub.last_ack_ns - pub.first_send_ns) / 1e9 : -1;
     double cpu = pid ? cpu1 - cpu0 : -1;
-    put_int(out, "events", acked);
-    put_real(out, "seconds", secs, 3);
-    put_real(out, "events_per_s", secs > 0 ? (double)acked / secs : -1, 1);
-    put_real(out, "server_cpu_s", cpu, 2);
-    put_real(out, "events_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
-    put_real(out, "p50_ms", (double)lg_hist_quantile(&lat, 0.50) / 1000, 3);
-    put_real(out, "p90_ms", (double)lg_hist_quantile(&lat, 0.90) / 1000, 3);
-    put_real(out, "p99_ms", (double)lg_hist_quantile(&lat, 0.99) / 1000, 3);
-    put_real(out, "max_ms", (double)lat.max / 1000, 3);
+    lg_put_int(out, "events", acked);
+    lg_put_real(out, "seconds", secs, 3);
+    lg_put_real(out, "events_per_s", secs > 0 ? (double)acked / secs : -1, 1);
+    lg_put_real(out, "server_cpu_s", cpu, 2);
+    lg_put_real(out, "events_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
+    lg_put_real(out, "p50_ms", (double)lg_hist_quantile(&lat, 0.50) / 1000, 3);
+    lg_put_real(out, "p90_ms", (double)lg_hist_quantile(&lat, 0.90) / 1000, 3);
+    lg_put_real(out, "p99_ms", (double)lg_hist_quantile(&lat, 0.99) / 1000, 3);
+    lg_put_real(out, "max_ms", (double)lat.max / 1000, 3);
     json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
-    put_int(out, "requests", reqs);
-    put_real(out, "requests_per_s", secs > 0 ? (double)reqs / secs : -1, 1);
-    put_int(out, "batch", o->batch);
-    put_int(out, "concurrency", o->concurrency);
+    lg_put_int(out, "requests", reqs);
+    lg_put_real(out, "requests_per_s", secs > 0 ? (double)reqs / secs : -1, 1);
+    lg_put_int(out, "batch", o->batch);
+    lg_put_int(out, "concurrency", o->concurrency);
     json_object_set_new(out, "new_conn", json_boolean(o->new_conn));
-    put_int(out, "gzip", o->gzip);
-    put_real(out, "body_bytes", reqs ? (double)pub.body_bytes / (double)reqs : -1, 0);
-    put_real(out, "wire_bytes", reqs ? (double)pub.wire_bytes / (double)reqs : -1, 0);
-    put_int(out, "duplicates", atomic_load(&pub.dups));
-    put_real(out, "server_janus_events", taken0 >= 0 && taken1 >= 0 ? taken1 - taken0 : -1, 0);
-    put_int(out, "publish_failed", atomic_load(&pub.failed));
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    lg_put_int(out, "gzip", o->gzip);
+    lg_put_real(out, "body_bytes", reqs ? (double)pub.body_bytes / (double)reqs : -1, 0);
+    lg_put_real(out, "wire_bytes", reqs ? (double)pub.wire_bytes / (double)reqs : -1, 0);
+    lg_put_int(out, "duplicates", atomic_load(&pub.dups));
+    lg_put_real(out, "server_janus_events", taken0 >= 0 && taken1 >= 0 ? taken1 - taken0 : -1, 0);
+    lg_put_int(out, "publish_failed", atomic_load(&pub.failed));
+    lg_put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
     if (!err[0] && pub.error[0])
         snprintf(err, sizeof err, "%s", pub.error);
     if (err[0])
         json_object_set_new(out, "error", json_string(err));
     json_object_set_new(out, "ok", json_boolean(!err[0] && acked == o->events && pub.failed == 0 &&
                                                 pub.dups == 0 && taken1 - taken0 == (double)acked));
-    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    puts(line);
-    fflush(stdout);
-    free(line);
-    json_decref(out);
+    lg_emit(out);
     lg_janus_free(tpl);
     return 0;
 }
@@ -529,9 +509,9 @@ int main(int argc, char **argv)
     json_t *out = json_object();
     json_object_set_new(out, "cell", json_string(o.cell));
     json_object_set_new(out, "server", json_string(o.nchan ? "nchan" : "herald"));
-    put_int(out, "subs", o.subs);
+    lg_put_int(out, "subs", o.subs);
     if (o.rooms)
-        put_int(out, "rooms", o.subs);
+        lg_put_int(out, "rooms", o.subs);
 
     if (o.idle > 0) {
         int64_t end = lg_now_ns() + (int64_t)(o.idle * 1e9);
@@ -541,12 +521,12 @@ int main(int argc, char **argv)
         double cpu1 = pid ? servers_cpu_s(&o) : -1;
         long rss1 = pid ? servers_rss_kib(&o) : -1;
         int conns = st ? st->subscribed - st->closed : 0;
-        put_int(out, "conns", conns);
-        put_real(out, "seconds", o.idle, 3);
-        put_real(out, "server_cpu_s", pid ? cpu1 - cpu0 : -1, 3);
+        lg_put_int(out, "conns", conns);
+        lg_put_real(out, "seconds", o.idle, 3);
+        lg_put_real(out, "server_cpu_s", pid ? cpu1 - cpu0 : -1, 3);
         json_object_set_new(out, "rss0_kib", rss0 >= 0 ? json_integer(rss0) : json_null());
         json_object_set_new(out, "rss_kib", rss1 >= 0 ? json_integer(rss1) : json_null());
-        put_real(out, "kib_per_conn", rss0 >= 0 && rss1 >= 0 && conns > 0
+        lg_put_real(out, "kib_per_conn", rss0 >= 0 && rss1 >= 0 && conns > 0
                                           ? (double)(rss1 - rss0) / conns : -1, 3);
         json_object_set_new(out, "ok", json_boolean(st && st->failed == 0 && st->closed == 0));
     } else {
@@ -598,39 +578,39 @@ int main(int argc, char **argv)
         double secs = t_end > t_begin ? (double)(t_end - t_begin) / 1e9 : -1;
         double pub_secs = pub.last_ack_ns > t_begin ? (double)(pub.last_ack_ns - t_begin) / 1e9 : -1;
         double cpu = pid ? cpu1 - cpu0 : -1;
-        put_int(out, "events", acked);
+        lg_put_int(out, "events", acked);
         if (st) {
-            put_int(out, "deliveries", (long long)st->deliveries);
-            put_int(out, "missing", (long long)missing);
+            lg_put_int(out, "deliveries", (long long)st->deliveries);
+            lg_put_int(out, "missing", (long long)missing);
         }
-        put_real(out, "seconds", secs, 3);
+        lg_put_real(out, "seconds", secs, 3);
         if (st)
-            put_real(out, "deliveries_per_s", secs > 0 ? (double)st->deliveries / secs : -1, 1);
-        put_real(out, "server_cpu_s", cpu, 2);
+            lg_put_real(out, "deliveries_per_s", secs > 0 ? (double)st->deliveries / secs : -1, 1);
+        lg_put_real(out, "server_cpu_s", cpu, 2);
         if (st)
-            put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)st->deliveries / cpu : -1, 1);
+            lg_put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)st->deliveries / cpu : -1, 1);
         if (st && hist.total) {
-            put_real(out, "p50_ms", (double)lg_hist_quantile(&hist, 0.50) / 1000, 3);
-            put_real(out, "p90_ms", (double)lg_hist_quantile(&hist, 0.90) / 1000, 3);
-            put_real(out, "p99_ms", (double)lg_hist_quantile(&hist, 0.99) / 1000, 3);
-            put_real(out, "max_ms", (double)hist.max / 1000, 3);
+            lg_put_real(out, "p50_ms", (double)lg_hist_quantile(&hist, 0.50) / 1000, 3);
+            lg_put_real(out, "p90_ms", (double)lg_hist_quantile(&hist, 0.90) / 1000, 3);
+            lg_put_real(out, "p99_ms", (double)lg_hist_quantile(&hist, 0.99) / 1000, 3);
+            lg_put_real(out, "max_ms", (double)hist.max / 1000, 3);
         }
         json_object_set_new(out, "rss_kib", rss1 >= 0 ? json_integer(rss1) : json_null());
-        put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
+        lg_put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
         if (!subs)
-            put_real(out, "publish_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
-        put_int(out, "publish_failed", atomic_load(&pub.failed));
-        put_int(out, "requests", atomic_load(&pub.requests));
-        put_int(out, "batch", o.batch);
+            lg_put_real(out, "publish_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
+        lg_put_int(out, "publish_failed", atomic_load(&pub.failed));
+        lg_put_int(out, "requests", atomic_load(&pub.requests));
+        lg_put_int(out, "batch", o.batch);
         json_object_set_new(out, "idempotency_keys", json_boolean(o.idem_keys));
-        put_int(out, "concurrency", o.concurrency);
-        put_real(out, "rate", o.rate, 3);
-        put_int(out, "payload", o.payload);
+        lg_put_int(out, "concurrency", o.concurrency);
+        lg_put_real(out, "rate", o.rate, 3);
+        lg_put_int(out, "payload", o.payload);
         put_nodes(out, &o, node_cpu0, redis0, acked);
         if (st) {
-            put_int(out, "dups", (long long)dups);
-            put_int(out, "reordered", (long long)st->reordered);
-            put_int(out, "bad_frames", (long long)st->bad);
+            lg_put_int(out, "dups", (long long)dups);
+            lg_put_int(out, "reordered", (long long)st->reordered);
+            lg_put_int(out, "bad_frames", (long long)st->bad);
         }
         if (pub.error[0])
             json_object_set_new(out, "publish_error", json_string(pub.error));
@@ -638,18 +618,14 @@ int main(int argc, char **argv)
                                                    (!st || (st->failed == 0 && st->closed == 0))));
     }
     if (st) {
-        put_int(out, "connect_failed", st->failed);
-        put_int(out, "closed_by_server", st->closed);
-        put_real(out, "connect_s", connect_s, 2);
+        lg_put_int(out, "connect_failed", st->failed);
+        lg_put_int(out, "closed_by_server", st->closed);
+        lg_put_real(out, "connect_s", connect_s, 2);
         if (st->error[0])
             json_object_set_new(out, "sub_error", json_string(st->error));
     }
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
-    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    puts(line);
-    fflush(stdout);
-    free(line);
-    json_decref(out);
+    lg_put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    lg_emit(out);
     lg_subs_free(subs);
     curl_global_cleanup();
     return 0;

@@ -70,21 +70,6 @@ static int poll_sink(CURL *h, lg_membuf *b, const char *name, sink_state *st)
     return rc;
 }
 
-static void put_real(json_t *o, const char *key, double v, int dec)
-{
-    if (!(v >= 0)) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    double f = pow(10, dec);
-    json_object_set_new(o, key, json_real(round(v * f) / f));
-}
-
-static void put_int(json_t *o, const char *key, long long v)
-{
-    json_object_set_new(o, key, json_integer(v));
-}
-
 /* Runs cmd with sh; the first number it prints, or -1. */
 static long long run_count(const char *cmd)
 {
@@ -183,40 +168,40 @@ int lg_sink_throughput(const lg_sink_cfg *c)
     double pub_secs = pub.last_ack_ns > begin ? (double)(pub.last_ack_ns - begin) / 1e9 : -1;
     double cpu = cpu1 >= 0 && cpu0 >= 0 ? cpu1 - cpu0 : -1;
     long long moved = st.events - st0.events, batches = st.batches - st0.batches;
-    put_int(out, "events", acked);
-    put_real(out, "seconds", secs, 3);
-    put_real(out, "events_per_s", secs > 0 ? (double)acked / secs : -1, 1);
-    put_real(out, "server_cpu_s", cpu, 2);
-    put_real(out, "events_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
-    put_real(out, "publish_s", pub_secs, 3);
-    put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
-    put_real(out, "drain_after_publish_s", secs > 0 && pub_secs > 0 ? secs - pub_secs : -1, 3);
-    put_int(out, "sink_events", moved);
-    put_int(out, "sink_batches", batches);
-    put_real(out, "events_per_batch", batches > 0 ? (double)moved / (double)batches : -1, 1);
-    put_int(out, "sink_failures", st.failures - st0.failures);
+    lg_put_int(out, "events", acked);
+    lg_put_real(out, "seconds", secs, 3);
+    lg_put_real(out, "events_per_s", secs > 0 ? (double)acked / secs : -1, 1);
+    lg_put_real(out, "server_cpu_s", cpu, 2);
+    lg_put_real(out, "events_per_cpu_s", cpu > 0 ? (double)acked / cpu : -1, 1);
+    lg_put_real(out, "publish_s", pub_secs, 3);
+    lg_put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
+    lg_put_real(out, "drain_after_publish_s", secs > 0 && pub_secs > 0 ? secs - pub_secs : -1, 3);
+    lg_put_int(out, "sink_events", moved);
+    lg_put_int(out, "sink_batches", batches);
+    lg_put_real(out, "events_per_batch", batches > 0 ? (double)moved / (double)batches : -1, 1);
+    lg_put_int(out, "sink_failures", st.failures - st0.failures);
     json_object_set_new(out, "sink_state", json_string(st.state));
-    put_int(out, "polls", polls);
+    lg_put_int(out, "polls", polls);
     uint64_t rdeliv = 0, rdups = 0, rbad = 0;
     if (r) {
         const lg_recv_stats *rs = lg_recv_stats_get(r);
         rdeliv = atomic_load(&rs->deliveries);
         rdups = atomic_load(&rs->dups);
         rbad = atomic_load(&rs->bad);
-        put_int(out, "receiver_requests", (long long)atomic_load(&rs->requests));
-        put_int(out, "receiver_events", (long long)rdeliv);
-        put_int(out, "receiver_dups", (long long)rdups);
-        put_int(out, "receiver_bad", (long long)rbad);
-        put_real(out, "receiver_cpu_s", rs->cpu_s, 2);
+        lg_put_int(out, "receiver_requests", (long long)atomic_load(&rs->requests));
+        lg_put_int(out, "receiver_events", (long long)rdeliv);
+        lg_put_int(out, "receiver_dups", (long long)rdups);
+        lg_put_int(out, "receiver_bad", (long long)rbad);
+        lg_put_real(out, "receiver_cpu_s", rs->cpu_s, 2);
         target = (long long)rdeliv;
     }
     json_object_set_new(out, "target_events", target >= 0 ? json_integer(target) : json_null());
     json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
-    put_int(out, "publish_failed", atomic_load(&pub.failed));
-    put_int(out, "batch", c->batch);
-    put_int(out, "payload", c->payload);
-    put_int(out, "concurrency", c->concurrency);
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    lg_put_int(out, "publish_failed", atomic_load(&pub.failed));
+    lg_put_int(out, "batch", c->batch);
+    lg_put_int(out, "payload", c->payload);
+    lg_put_int(out, "concurrency", c->concurrency);
+    lg_put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
     if (!err[0] && pub.error[0])
         snprintf(err, sizeof err, "%s", pub.error);
     if (err[0])
@@ -224,11 +209,7 @@ int lg_sink_throughput(const lg_sink_cfg *c)
     int ok = !err[0] && acked == c->events && moved == acked && st.failures == st0.failures &&
              (target < 0 || target == acked) && rdups == 0 && rbad == 0;
     json_object_set_new(out, "ok", json_boolean(ok));
-    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    puts(line);
-    fflush(stdout);
-    free(line);
-    json_decref(out);
+    lg_emit(out);
     curl_slist_free_all(hd);
     curl_easy_cleanup(h);
     free(b.p);

@@ -13,6 +13,8 @@
  * from the VmRSS line of /proc/PID/status.
  */
 #include "lg.h"
+#include <jansson.h>
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,4 +134,30 @@ uint64_t lg_hist_quantile(const lg_hist *h, double q)
         }
     }
     return h->max;
+}
+
+/* ---- the result line ---------------------------------------------------- */
+
+void lg_put_real(json_t *o, const char *key, double v, int dec)
+{
+    if (!(v >= 0)) {
+        json_object_set_new(o, key, json_null());
+        return;
+    }
+    double f = pow(10, dec);
+    json_object_set_new(o, key, json_real(round(v * f) / f));
+}
+
+void lg_put_int(json_t *o, const char *key, long long v)
+{
+    json_object_set_new(o, key, json_integer(v));
+}
+
+void lg_emit(json_t *out)
+{
+    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    puts(line);
+    fflush(stdout);
+    free(line);
+    json_decref(out);
 }

@@ -25,9 +25,7 @@
  *      again (1 s retry schedule) and the clock runs from its fork to the
  *      M-th distinct delivery received.
  *
- * lg_wh_selftest: the receiver alone against a libcurl-multi client doing
- * what herald does (keep-alive POSTs of a signed 250-byte JSON body with
- * the three webhook-* headers), to show the receiver is not the limit.
+ * The receiver alone (lg_wh_selftest) is whselftest.c.
  */
 #include "lg.h"
 
@@ -206,39 +204,15 @@ static int create_endpoint(const lg_wh_cfg *c, const char *target_url, const cha
 
 /* ---- JSON output helpers --------------------------------------------------- */
 
-static void put_real(json_t *o, const char *key, double v, int dec)
+void lg_put_recv(json_t *out, const lg_recv_stats *rs)
 {
-    if (!(v >= 0)) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    double f = pow(10, dec);
-    json_object_set_new(o, key, json_real(round(v * f) / f));
-}
-
-static void put_int(json_t *o, const char *key, long long v)
-{
-    json_object_set_new(o, key, json_integer(v));
-}
-
-static void emit(json_t *out)
-{
-    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    puts(line);
-    fflush(stdout);
-    free(line);
-    json_decref(out);
-}
-
-static void put_recv(json_t *out, const lg_recv_stats *rs)
-{
-    put_int(out, "requests", (long long)atomic_load(&rs->requests));
-    put_int(out, "dups", (long long)atomic_load(&rs->dups));
-    put_int(out, "verified", (long long)atomic_load(&rs->verified));
-    put_int(out, "bad_signatures", (long long)atomic_load(&rs->bad_sig));
-    put_int(out, "bad_requests", (long long)atomic_load(&rs->bad));
-    put_int(out, "connections", (long long)atomic_load(&rs->connections));
-    put_real(out, "receiver_cpu_s", rs->cpu_s, 2);
+    lg_put_int(out, "requests", (long long)atomic_load(&rs->requests));
+    lg_put_int(out, "dups", (long long)atomic_load(&rs->dups));
+    lg_put_int(out, "verified", (long long)atomic_load(&rs->verified));
+    lg_put_int(out, "bad_signatures", (long long)atomic_load(&rs->bad_sig));
+    lg_put_int(out, "bad_requests", (long long)atomic_load(&rs->bad));
+    lg_put_int(out, "connections", (long long)atomic_load(&rs->connections));
+    lg_put_real(out, "receiver_cpu_s", rs->cpu_s, 2);
 }
 
 /* Waits until the receiver has `expect` distinct deliveries (once the
@@ -301,7 +275,7 @@ int lg_wh_throughput(const lg_wh_cfg *c)
     if (!r) {
         json_object_set_new(out, "ok", json_false());
         json_object_set_new(out, "error", json_string("receiver could not listen"));
-        emit(out);
+        lg_emit(out);
         return 1;
     }
     int port = lg_recv_port(r);
@@ -340,24 +314,24 @@ int lg_wh_throughput(const lg_wh_cfg *c)
     double secs = t_end > pub.first_send_ns && pub.first_send_ns ? (double)(t_end - pub.first_send_ns) / 1e9 : -1;
     double pub_secs = pub.last_ack_ns > pub.first_send_ns ? (double)(pub.last_ack_ns - pub.first_send_ns) / 1e9 : -1;
     double cpu = pid ? cpu1 - cpu0 : -1;
-    put_int(out, "endpoints", neps);
-    put_int(out, "events", acked);
-    put_int(out, "deliveries", (long long)deliveries);
-    put_int(out, "missing", (long long)missing);
-    put_real(out, "seconds", secs, 3);
-    put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
-    put_real(out, "server_cpu_s", cpu, 2);
-    put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
-    put_real(out, "publish_s", pub_secs, 3);
-    put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
-    put_int(out, "publish_failed", atomic_load(&pub.failed));
-    put_int(out, "batch", c->batch);
-    put_int(out, "payload", c->payload);
-    put_recv(out, rs);
+    lg_put_int(out, "endpoints", neps);
+    lg_put_int(out, "events", acked);
+    lg_put_int(out, "deliveries", (long long)deliveries);
+    lg_put_int(out, "missing", (long long)missing);
+    lg_put_real(out, "seconds", secs, 3);
+    lg_put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
+    lg_put_real(out, "server_cpu_s", cpu, 2);
+    lg_put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
+    lg_put_real(out, "publish_s", pub_secs, 3);
+    lg_put_real(out, "publish_per_s", pub_secs > 0 ? (double)acked / pub_secs : -1, 1);
+    lg_put_int(out, "publish_failed", atomic_load(&pub.failed));
+    lg_put_int(out, "batch", c->batch);
+    lg_put_int(out, "payload", c->payload);
+    lg_put_recv(out, rs);
     json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
-    put_real(out, "server_pending_after", pending_after, 0);
-    put_real(out, "server_delivered_total", delivered_total, 0);
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    lg_put_real(out, "server_pending_after", pending_after, 0);
+    lg_put_real(out, "server_delivered_total", delivered_total, 0);
+    lg_put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
     if (!err[0] && pub.error[0])
         snprintf(err, sizeof err, "%s", pub.error);
     if (err[0])
@@ -367,7 +341,7 @@ int lg_wh_throughput(const lg_wh_cfg *c)
              atomic_load(&rs->bad) == 0 && pending_after == 0 &&
              (!c->half || deliveries == (uint64_t)acked / 2 * (uint64_t)neps); /* the filter passed half */
     json_object_set_new(out, "ok", json_boolean(ok));
-    emit(out);
+    lg_emit(out);
     lg_recv_free(r);
     return 0;
 }
@@ -548,28 +522,28 @@ int lg_wh_recovery(const lg_wh_cfg *c)
                                       : (uint64_t)(acked > 0 ? acked : 0);
     int64_t first = atomic_load(&rs->first_ns), last = atomic_load(&rs->last_ns);
     double secs = last > t0 ? (double)(last - t0) / 1e9 : -1;
-    put_int(out, "events", acked);
-    put_real(out, "pending", pending, 0);
-    put_real(out, "seconds_to_drain", secs, 3);
-    put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
-    put_int(out, "deliveries", (long long)deliveries);
-    put_int(out, "missing", (long long)missing);
-    put_real(out, "ready_s", ready2, 3);
-    put_real(out, "first_delivery_s", first > t0 ? (double)(first - t0) / 1e9 : -1, 3);
-    put_real(out, "drain_only_per_s",
+    lg_put_int(out, "events", acked);
+    lg_put_real(out, "pending", pending, 0);
+    lg_put_real(out, "seconds_to_drain", secs, 3);
+    lg_put_real(out, "deliveries_per_s", secs > 0 ? (double)deliveries / secs : -1, 1);
+    lg_put_int(out, "deliveries", (long long)deliveries);
+    lg_put_int(out, "missing", (long long)missing);
+    lg_put_real(out, "ready_s", ready2, 3);
+    lg_put_real(out, "first_delivery_s", first > t0 ? (double)(first - t0) / 1e9 : -1, 3);
+    lg_put_real(out, "drain_only_per_s",
              last > first && first > 0 ? (double)deliveries / ((double)(last - first) / 1e9) : -1, 1);
-    put_real(out, "server_cpu_s", cpu, 2);
-    put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
+    lg_put_real(out, "server_cpu_s", cpu, 2);
+    lg_put_real(out, "deliveries_per_cpu_s", cpu > 0 ? (double)deliveries / cpu : -1, 1);
     json_object_set_new(out, "rss_kib", rss >= 0 ? json_integer(rss) : json_null());
-    put_real(out, "fill_s", fill_s, 3);
-    put_real(out, "fill_failed_attempts", failed_attempts, 0);
-    put_real(out, "stop_s", stop1_s, 3);
+    lg_put_real(out, "fill_s", fill_s, 3);
+    lg_put_real(out, "fill_failed_attempts", failed_attempts, 0);
+    lg_put_real(out, "stop_s", stop1_s, 3);
     json_object_set_new(out, "dead", json_string(closed ? "closed" : "hang"));
     json_object_set_new(out, "stop1", json_string(how1));
     json_object_set_new(out, "stop2", json_string(how2));
-    put_real(out, "server_pending_after", pending_after, 0);
-    put_recv(out, rs);
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
+    lg_put_real(out, "server_pending_after", pending_after, 0);
+    lg_put_recv(out, rs);
+    lg_put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
     if (!err[0] && pub.error[0])
         snprintf(err, sizeof err, "%s", pub.error);
     if (err[0])
@@ -578,130 +552,7 @@ int lg_wh_recovery(const lg_wh_cfg *c)
              atomic_load(&rs->bad_sig) == 0 && atomic_load(&rs->verified) > 0 &&
              atomic_load(&rs->bad) == 0 && pending_after == 0;
     json_object_set_new(out, "ok", json_boolean(ok));
-    emit(out);
-    lg_recv_free(r);
-    return 0;
-}
-
-/* ---- the receiver alone ---------------------------------------------------- */
-
-typedef struct st_slot {
-    CURL *h;
-    struct curl_slist *hd;
-    char body[256];
-} st_slot;
-
-static size_t st_discard(char *p, size_t s, size_t n, void *u)
-{
-    (void)p, (void)u;
-    return s * n;
-}
-
-/* Fills a slot for request number i: headers with a valid signature. */
-static void st_prepare(st_slot *s, const uint8_t *key, int keylen, long i)
-{
-    char id[64], ts[32], sig[128], line[200];
-    snprintf(id, sizeof id, "msg_%ld_ep_selftest", i + 1);
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-    int bl = snprintf(s->body, sizeof s->body,
-                      "{\"id\":%ld,\"type\":\"bench.tick\",\"data\":{\"t\":1,\"pad\":\"%0180d\"}}", i + 1, 0);
-    char msg[512];
-    int ml = snprintf(msg, sizeof msg, "%s.%s.%s", id, ts, s->body);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned ln = 0;
-    HMAC(EVP_sha256(), key, keylen, (unsigned char *)msg, (size_t)ml, mac, &ln);
-    memcpy(sig, "v1,", 3);
-    EVP_EncodeBlock((unsigned char *)sig + 3, mac, (int)ln);
-    curl_slist_free_all(s->hd);
-    s->hd = curl_slist_append(NULL, "Content-Type: application/json");
-    snprintf(line, sizeof line, "webhook-id: %s", id);
-    s->hd = curl_slist_append(s->hd, line);
-    snprintf(line, sizeof line, "webhook-timestamp: %s", ts);
-    s->hd = curl_slist_append(s->hd, line);
-    snprintf(line, sizeof line, "webhook-signature: %s", sig);
-    s->hd = curl_slist_append(s->hd, line);
-    s->hd = curl_slist_append(s->hd, "Expect:");
-    curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hd);
-    curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
-    curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)bl);
-}
-
-int lg_wh_selftest(const lg_wh_cfg *c)
-{
-    char secret[64];
-    lg_wh_make_secret(secret);
-    uint8_t key[64];
-    int keylen = EVP_DecodeBlock(key, (unsigned char *)secret + 6, 44) - 1; /* one '=' */
-    lg_recv *r = lg_recv_start("127.0.0.1", 0, c->verify_every, secret);
-    if (!r)
-        return 1;
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook/0", lg_recv_port(r));
-    int k = c->concurrency > 0 ? c->concurrency : 64;
-    CURLM *m = curl_multi_init();
-    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)k);
-    st_slot *slots = calloc((size_t)k, sizeof *slots);
-    long started = 0, done = 0, failed = 0;
-    double self0 = lg_self_cpu_s();
-    int64_t t0 = lg_now_ns();
-    for (int i = 0; i < k && started < c->events; i++) {
-        slots[i].h = curl_easy_init();
-        curl_easy_setopt(slots[i].h, CURLOPT_URL, url);
-        curl_easy_setopt(slots[i].h, CURLOPT_WRITEFUNCTION, st_discard);
-        curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);
-        curl_easy_setopt(slots[i].h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(slots[i].h, CURLOPT_TCP_NODELAY, 1L);
-        st_prepare(&slots[i], key, keylen, started++);
-        curl_multi_add_handle(m, slots[i].h);
-    }
-    while (done < started) {
-        int running, left;
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            st_slot *s = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            long code = 0;
-            curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-            if (msg->data.result != CURLE_OK || code != 200)
-                failed++;
-            done++;
-            curl_multi_remove_handle(m, s->h);
-            if (started < c->events) {
-                st_prepare(s, key, keylen, started++);
-                curl_multi_add_handle(m, s->h);
-            }
-        }
-        curl_multi_poll(m, NULL, 0, 100, NULL);
-    }
-    double secs = (double)(lg_now_ns() - t0) / 1e9;
-    lg_recv_stop(r);
-    const lg_recv_stats *rs = lg_recv_stats_get(r);
-    json_t *out = json_object();
-    json_object_set_new(out, "cell", json_string(c->cell));
-    put_int(out, "requests_sent", done);
-    put_int(out, "failed", failed);
-    put_int(out, "concurrency", k);
-    put_real(out, "seconds", secs, 3);
-    put_real(out, "requests_per_s", (double)done / secs, 1);
-    put_int(out, "deliveries", (long long)atomic_load(&rs->deliveries));
-    put_recv(out, rs);
-    put_real(out, "receiver_us_per_request", rs->cpu_s / (double)(done ? done : 1) * 1e6, 2);
-    put_real(out, "loadgen_cpu_s", lg_self_cpu_s() - self0, 2);
-    json_object_set_new(out, "ok", json_boolean(failed == 0 && atomic_load(&rs->bad_sig) == 0 &&
-                                                (long)atomic_load(&rs->deliveries) == done));
-    emit(out);
-    for (int i = 0; i < k; i++) {
-        if (slots[i].h) {
-            curl_multi_remove_handle(m, slots[i].h);
-            curl_easy_cleanup(slots[i].h);
-        }
-        curl_slist_free_all(slots[i].hd);
-    }
-    free(slots);
-    curl_multi_cleanup(m);
+    lg_emit(out);
     lg_recv_free(r);
     return 0;
 }

@@ -402,11 +402,7 @@ int lg_wspub_run(const lg_wspub_cfg *cfg)
     if (error)
         json_object_set_new(out, "publish_error", json_string(error));
     json_object_set_new(out, "ok", json_boolean(!error && failed == 0 && acked == sent && acked > 0));
-    char *line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    puts(line);
-    fflush(stdout);
-    free(line);
-    json_decref(out);
+    lg_emit(out);
     for (int i = 0; i < n; i++) {
         free(cs[i].sent_ns);
         free(cs[i].out);
