@@ -20,50 +20,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHerald } from './herald.mjs';
 import { finish, within } from './wsutil.mjs';
+import { hasRedis, startRedis } from './redis.mjs';
 import { startReceiver, hapi, waitUntil, settled, WAIT_MS } from './webhook_receiver.mjs';
 
-function hasRedis() {
-  try { execFileSync('redis-server', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
-}
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-ctl-redis-'));
-  for (;;) {
-    const port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    proc.stdout.on('data', (d) => { log += d; });
-    const up = await within(new Promise((resolve) => {
-      proc.stdout.on('data', () => { if (/Ready to accept connections/.test(log)) resolve(true); });
-      proc.on('exit', () => resolve(false));
-    }), WAIT_MS, 'redis-server to start');
-    if (up) {
-      return {
-        url: `redis://127.0.0.1:${port}/0`,
-        async stop() {
-          if (proc.exitCode === null) { const gone = new Promise((r) => proc.once('exit', r)); proc.kill('SIGTERM'); await gone; }
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    if (!/Address already in use/.test(log)) throw new Error(`redis-server did not start:\n${log}`);
-  }
-}
 
 const RATE = 4;
 const BURST = 1;

@@ -16,15 +16,11 @@
 // replay is complete and can be compared exactly.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startHerald } from './herald.mjs';
 import { WAIT_MS, waitUntil, within } from './wsutil.mjs';
+import { hasRedis, startRedis } from './redis.mjs';
 
 const SECRET = 'seed-secret-0123456789';
 const b64u = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
@@ -32,43 +28,6 @@ function userToken(sub) {
   const head = b64u({ alg: 'HS256', typ: 'JWT' });
   const body = b64u({ sub, exp: Math.floor(Date.now() / 1000) + 3600 });
   return `${head}.${body}.${createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url')}`;
-}
-
-// ---- a throwaway redis-server for the Redis engine ----
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-function hasRedis() {
-  try { execFileSync('redis-server', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
-}
-async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-seeds-redis-'));
-  for (;;) {
-    const port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    proc.stdout.on('data', (d) => { log += d; });
-    const up = await within(new Promise((resolve) => {
-      proc.stdout.on('data', () => { if (/Ready to accept connections/.test(log)) resolve(true); });
-      proc.on('exit', () => resolve(false));
-    }), WAIT_MS, 'redis-server to start');
-    if (up) {
-      return {
-        url: `redis://127.0.0.1:${port}`,
-        async stop() {
-          if (proc.exitCode === null) { const gone = new Promise((r) => proc.once('exit', r)); proc.kill('SIGTERM'); await gone; }
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    if (!/Address already in use/.test(log)) throw new Error(`redis-server did not start:\n${log}`);
-  }
 }
 
 // ---- the seed's two sides ----
