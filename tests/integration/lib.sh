@@ -73,6 +73,29 @@ herald_start() {
 # dir ($RPORT, $RDIR; redis-cli as "${R[@]}"), redis_start starts it
 # (append-only, fsync always: what Redis acknowledged survives its own
 # kill -9; restartable on the same port and data) with $REDIS_PID set.
+# Whether file has at least n lines matching the regex (for eventually).
+has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; } # file regex n
+# Several nodes on one store: starts herald once per name with
+# "${FLAGS[@]}" and --node-id <name>, each with its own data directory;
+# URLS[<name>] is its URL, and `on <name> ARGS...` runs herald-cli on it.
+declare -A URLS
+nodes_start() { # name...
+  local n
+  for n; do
+    DATA_DIR=$WORK/data.$n herald_start "${FLAGS[@]}" --node-id "$n"
+    URLS[$n]=$URL
+  done
+}
+on() { local n=$1; shift; "$CLI" --server "${URLS[$n]}" "$@"; }
+# A receiver that verifies with $SECRET: `herald-cli webhook-listen` on a
+# free port, its requests as JSON lines in $WORK/<name>.out; sets
+# LISTEN_PORT.
+webhook_listen() { # name
+  "$CLI" webhook-listen --secret "$SECRET" --port 0 >"$WORK/$1.out" 2>"$WORK/$1.err" &
+  PIDS+=($!)
+  wait_for "$WORK/$1.err" '^listening on http://127.0.0.1:[0-9]+$' || { cat "$WORK/$1.err"; exit 1; }
+  LISTEN_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/$1.err")
+}
 redis_setup() {
   command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps.sh)"; exit 1; }
   RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

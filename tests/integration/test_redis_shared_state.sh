@@ -30,7 +30,6 @@ redis_start
 # would end its peers' sessions; kill -9 of B below waits that long.
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "st:" --threads 2
        --node-timeout 20 --webhook-retry-schedule 0.3,0.3)
-has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 wait_lines() { # file regex [count]: until count lines match (up to WAIT_S)
   eventually has_lines "$1" "$2" "${3:-1}"
 }

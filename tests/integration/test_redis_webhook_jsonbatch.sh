@@ -16,22 +16,13 @@ redis_setup
 redis_start
 FLAGS=(--engine redis --redis-url "redis://127.0.0.1:$RPORT/0" --redis-prefix "jb:" --threads 1
        --node-timeout 20 --webhook-retry-schedule 0.3,0.3 --webhook-timeout 60)
-has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
-declare -A URLS
-for n in A B; do
-  DATA_DIR=$WORK/data.$n
-  herald_start "${FLAGS[@]}" --node-id "$n"
-  URLS[$n]=$URL
-done
-on() { local n=$1; shift; "$CLI" --server "${URLS[$n]}" "$@"; }
+nodes_start A B
 batch_on() { on "$1" webhooks get "$EP" 2>/dev/null | jq -c .batch; }
 has_batch() { [ "$(batch_on "$1")" == "$2" ]; }
 
 SECRET="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
-"$CLI" webhook-listen --secret "$SECRET" --port 0 >"$WORK/rx.out" 2>"$WORK/rx.err" &
-PIDS+=($!)
-eventually has_lines "$WORK/rx.err" '^listening on' 1 || { cat "$WORK/rx.err"; exit 1; }
-HPORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/rx.err")
+webhook_listen rx
+HPORT=$LISTEN_PORT
 
 r=$(on A webhooks add --url "http://127.0.0.1:$HPORT/hook" --batch 3:x 2>&1) && fail "--batch 3:x accepted: $r"
 expect_match "a malformed --batch is a usage error" 'needs N\[:T_ms\]\[:gzip\]' "$r"

@@ -10,13 +10,10 @@
 herald_start --webhook-retry-schedule 0.3,0.3 --webhook-timeout 60
 export HERALD_SERVER=$URL
 
-has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 jf() { jq -r "$1"; }
 SECRET="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
-"$CLI" webhook-listen --secret "$SECRET" --port 0 > "$WORK/rx.out" 2> "$WORK/rx.err" &
-PIDS+=("$!")
-eventually has_lines "$WORK/rx.err" '^listening on http://127.0.0.1:[0-9]+$' 1 || { cat "$WORK/rx.err"; exit 1; }
-LPORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/rx.err")
+webhook_listen rx
+LPORT=$LISTEN_PORT
 # The n of every delivered event, in arrival order, each verified.
 received() { jq -r 'select(.verified == true) | .body.data.n' "$WORK/rx.out" | tr '\n' ' '; }
 wait_n() { eventually has_lines "$WORK/rx.out" "\"n\":$1[,}]" 1 || fail "event n=$1 never came: $(received)"; }

@@ -11,7 +11,6 @@
 herald_start --webhook-retry-schedule 0.3,0.3 --webhook-timeout 60
 export HERALD_SERVER=$URL
 
-has_lines() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 wait_lines() { # file regex [count]: until count lines match (up to WAIT_S)
   eventually has_lines "$1" "$2" "${3:-1}"
 }
