@@ -130,12 +130,7 @@ static void rearm(hv_webhooks *w)
         if (ep->brk.state == HV_BRK_OPEN && ep->brk.next_probe_ms < first)
             first = ep->brk.next_probe_ms;
     }
-    if (first == INT64_MAX) {
-        uv_timer_stop(&w->breaker_timer);
-        return;
-    }
-    int64_t wait = first - hv_now_ms();
-    uv_timer_start(&w->breaker_timer, on_breaker_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+    hv__webhook_timer_at(&w->breaker_timer, on_breaker_timer, first);
 }
 
 static void on_breaker_timer(uv_timer_t *t)

@@ -265,6 +265,10 @@ wh_item *hv__webhook_take_ready(hv_webhooks *w, wh_ep *ep, char *err, size_t err
 void hv__webhook_pump(hv_webhooks *w);
 void hv__webhook_publish_stats(hv_webhooks *w, size_t nitems, size_t ninflight);
 void hv__webhook_mark_dirty(hv_webhooks *w, wh_ep *ep);
+/* Starts t to fire cb at wall-clock at_ms (at once if that is past);
+ * INT64_MAX stops it. The engine's timers (retries, breaker probes, rate
+ * limits, batch waits) are each armed at their earliest due time. */
+void hv__webhook_timer_at(uv_timer_t *t, uv_timer_cb cb, int64_t at_ms);
 /* Takes a waiting item out of the retry heap (it is then nowhere). */
 void hv__webhook_unschedule(hv_webhooks *w, wh_item *it);
 /* Removes an item from memory (from wherever it waits). remember: the row

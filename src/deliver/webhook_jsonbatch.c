@@ -63,9 +63,8 @@ static void arm(hv_webhooks *w, int64_t due_ms)
 {
     if (w->closing || (w->jb_armed_ms && w->jb_armed_ms <= due_ms))
         return;
-    int64_t wait = due_ms - hv_now_ms();
     w->jb_armed_ms = due_ms;
-    uv_timer_start(&w->jb_timer, on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+    hv__webhook_timer_at(&w->jb_timer, on_timer, due_ms);
 }
 
 void hv__webhook_jsonbatch_init(hv_webhooks *w)

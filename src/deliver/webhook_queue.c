@@ -106,16 +106,20 @@ static void heap_remove(hv_webhooks *w, wh_item *it)
 
 static void on_retry_timer(uv_timer_t *t);
 
-static void rearm(hv_webhooks *w)
+void hv__webhook_timer_at(uv_timer_t *t, uv_timer_cb cb, int64_t at_ms)
 {
-    if (w->closing)
-        return;
-    if (!w->nheap) {
-        uv_timer_stop(&w->retry_timer);
+    if (at_ms == INT64_MAX) {
+        uv_timer_stop(t);
         return;
     }
-    int64_t wait = w->heap[0]->due_ms - hv_now_ms();
-    uv_timer_start(&w->retry_timer, on_retry_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+    int64_t wait = at_ms - hv_now_ms();
+    uv_timer_start(t, cb, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+static void rearm(hv_webhooks *w)
+{
+    if (!w->closing)
+        hv__webhook_timer_at(&w->retry_timer, on_retry_timer, w->nheap ? w->heap[0]->due_ms : INT64_MAX);
 }
 
 /* ---- endpoints and items ------------------------------------------------- */

@@ -53,12 +53,7 @@ static void rearm(hv_webhooks *w)
         if (ep->rl.wake_ms < first)
             first = ep->rl.wake_ms;
     }
-    if (first == INT64_MAX) {
-        uv_timer_stop(&rl->timer);
-        return;
-    }
-    int64_t wait = first - hv_now_ms();
-    uv_timer_start(&rl->timer, on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+    hv__webhook_timer_at(&rl->timer, on_timer, first);
 }
 
 static void on_timer(uv_timer_t *t)
