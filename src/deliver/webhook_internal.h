@@ -282,6 +282,10 @@ void hv__webhook_flush(hv_webhooks *w);
 /* A request ended (called from webhook_http.c): its n rows share the
  * outcome, each is recorded and retried (or finished) as its own row. */
 void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r);
+/* A pending item that waits longer than --webhook-park-after for its next
+ * attempt (a retry, a receiver's pause) lets go of its event: read back
+ * by id when due, so long waits hold only their row in memory. */
+void hv__webhook_park_event(hv_webhooks *w, wh_item *it, int64_t wait_ms);
 /* Fails a row for good without a request (it could not be built). */
 void hv__webhook_give_up(hv_webhooks *w, wh_item *it, const char *why);
 

@@ -197,16 +197,21 @@ static void row_done(hv_webhooks *w, const hv_endpoint *snap, wh_item *it, const
     record(w, it, r, outcome == HV_WH_OK ? NULL : error, state, next_at);
     hv__webhook_mark_dirty(w, ep);
     if (state == HV_OUTBOX_PENDING) {
-        if (next_at - now > w->park_after_ms /* a retry further away lets go of its event */) {
-            hv_event_unref(it->ev);
-            it->ev = NULL;
-        }
+        hv__webhook_park_event(w, it, next_at - now);
         hv__webhook_schedule(w, it, next_at);
         return;
     }
     if (is_final_event(it->ev))
         ep->final_seen = 1;
     hv__webhook_forget_item(w, it, 1);
+}
+
+void hv__webhook_park_event(hv_webhooks *w, wh_item *it, int64_t wait_ms)
+{
+    if (wait_ms > w->park_after_ms) {
+        hv_event_unref(it->ev);
+        it->ev = NULL;
+    }
 }
 
 void hv__webhook_attempt_done(hv_webhooks *w, wh_item **items, size_t n, const wh_result *r)

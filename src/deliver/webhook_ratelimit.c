@@ -159,10 +159,7 @@ void hv__webhook_rl_requeue(hv_webhooks *w, wh_item **items, size_t n, const wh_
         w->ninflight--;
         /* it->attempts unchanged: the pause spends no retry */
         hv__webhook_record(w, it, r, error, HV_OUTBOX_PENDING, it->ep->rl.thr.until_ms);
-        if (it->ep->rl.thr.until_ms - hv_now_ms() > w->park_after_ms) {
-            hv_event_unref(it->ev);
-            it->ev = NULL;
-        }
+        hv__webhook_park_event(w, it, it->ep->rl.thr.until_ms - hv_now_ms());
         hv__webhook_breaker_park(w, it);
     }
 }
@@ -194,9 +191,10 @@ void hv__webhook_rl_view(hv_webhooks *w, const char *id, json_t *obj)
         uv_mutex_unlock(&w->rl->mu);
     }
     char when[32];
-    if (until > hv_now_ms())
+    int paused = until > hv_now_ms();
+    if (paused)
         hv_time_iso8601(until, when);
-    json_object_set_new(obj, "throttled_until", until > hv_now_ms() ? json_string(when) : json_null());
+    json_object_set_new(obj, "throttled_until", paused ? json_string(when) : json_null());
 }
 
 void hv__webhook_rl_stats(hv_webhooks *w, hv_webhook_stats *out)
