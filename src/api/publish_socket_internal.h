@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "core/map.h"
 #include "hub/hub.h"
 #include "net/server.h"
 
@@ -34,8 +35,7 @@ typedef struct hv__pub_batch {
     hv_idem_claim *claims;
     size_t nclaims, ccap;
     char **keys;       /* the claims' keys (owned) */
-    const char **set;  /* the same keys, open addressing (cap a power of two) */
-    size_t setcap;
+    hv_map keyset;     /* the same keys, to find a repeat (zeroed = empty) */
 } hv__pub_batch;
 
 /* 1 when one of the n keys (NULL: none) is claimed by a frame of b. */

@@ -23,44 +23,10 @@
 #include "api/reply.h"
 #include "core/xalloc.h"
 
-static size_t key_hash(const char *k)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-    return h;
-}
-
-/* The slot of key in the set: where it is, or the empty one for it. */
-static const char **set_find(const char **set, size_t cap, const char *key)
-{
-    size_t i = key_hash(key) & (cap - 1);
-    while (set[i] && strcmp(set[i], key))
-        i = (i + 1) & (cap - 1);
-    return &set[i];
-}
-
-/* Room for more keys in the set: kept at most half full. */
-static void set_grow(hv__pub_batch *b, size_t keys)
-{
-    if (keys * 2 <= b->setcap)
-        return;
-    size_t cap = b->setcap ? b->setcap : 16;
-    while (cap < keys * 2)
-        cap *= 2;
-    const char **set = hv_xcalloc(cap, sizeof(*set));
-    for (size_t i = 0; i < b->setcap; i++)
-        if (b->set[i])
-            *set_find(set, cap, b->set[i]) = b->set[i];
-    free(b->set);
-    b->set = set;
-    b->setcap = cap;
-}
-
 int hv__pub_batch_has_key(const hv__pub_batch *b, char *const *keys, size_t n)
 {
-    for (size_t i = 0; b->setcap && keys && i < n; i++)
-        if (keys[i] && *set_find(b->set, b->setcap, keys[i]))
+    for (size_t i = 0; keys && i < n; i++)
+        if (keys[i] && hv_map_get(&b->keyset, keys[i]))
             return 1;
     return 0;
 }
@@ -76,7 +42,6 @@ void hv__pub_batch_add_keys(hv__pub_batch *b, char **keys, hv_event **evs, size_
         b->keys = hv_xrealloc(b->keys, b->ccap * sizeof(*b->keys));
         /* the claims' key pointers are the strings, which do not move */
     }
-    set_grow(b, b->nclaims + more);
     for (size_t i = 0; i < n; i++) {
         if (!keys[i])
             continue;
@@ -85,7 +50,7 @@ void hv__pub_batch_add_keys(hv__pub_batch *b, char **keys, hv_event **evs, size_
                              .scope_count = n};
         hv_api_idem_hash_event(evs[i], c->hash);
         b->keys[b->nclaims++] = keys[i];
-        *set_find(b->set, b->setcap, keys[i]) = keys[i];
+        hv_map_put(&b->keyset, keys[i], keys[i]);
     }
     free(keys);
 }
@@ -98,7 +63,7 @@ void hv__pub_batch_free(hv__pub_batch *b)
     }
     free(b->claims);
     free(b->keys);
-    free(b->set);
+    hv_map_free(&b->keyset);
     free(b);
 }
 

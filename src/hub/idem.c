@@ -25,37 +25,6 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-static size_t hash_key(const char *k)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-    return h;
-}
-
-void hv__idem_set_init(hv__idem_set *s, size_t keys)
-{
-    s->cap = 16;
-    while (s->cap < keys * 2)
-        s->cap *= 2;
-    s->slot = hv_xcalloc(s->cap, sizeof(*s->slot));
-}
-
-void hv__idem_set_free(hv__idem_set *s)
-{
-    free(s->slot);
-    memset(s, 0, sizeof(*s));
-}
-
-/* The slot of key: where it is, or the empty one where it would go. */
-static const char **find(hv__idem_set *s, const char *key)
-{
-    size_t i = hash_key(key) & (s->cap - 1);
-    while (s->slot[i] && strcmp(s->slot[i], key))
-        i = (i + 1) & (s->cap - 1);
-    return &s->slot[i];
-}
-
 static void screen_one(hv_store *st, int64_t since_ms, hv_idem_claim *c)
 {
     char hash[HV_IDEM_HASH_HEX + 1];
@@ -83,11 +52,11 @@ static void skip_range(unsigned char *skip, size_t n, size_t first, size_t count
         skip[j] = 1;
 }
 
-int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
+int hv__idem_screen(hv_store *st, int64_t since_ms, hv_map *set, hv_idem_claim *claims,
                     size_t nclaims, unsigned char *skip, size_t n)
 {
     for (size_t i = 0; i < nclaims; i++)
-        if (*find(set, claims[i].key))
+        if (hv_map_get(set, claims[i].key))
             return 1;
     int refused = 0;
     for (size_t i = 0; i < nclaims; i++) {
@@ -104,7 +73,7 @@ int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_c
         skip[j] = 1;
     for (size_t i = 0; !refused && i < nclaims; i++)
         if (claims[i].state == HV_IDEM_NEW && claims[i].first < n && !skip[claims[i].first])
-            *find(set, claims[i].key) = claims[i].key;
+            hv_map_put(set, claims[i].key, (void *)claims[i].key);
     return 0;
 }
 
@@ -128,8 +97,8 @@ pub_req *hv__idem_screen_group(hv_store *st, double window_s, pub_req **list)
     if (keys == 0)
         return NULL;
     int64_t since = hv_now_ms() - (int64_t)(window_s * 1000);
-    hv__idem_set set;
-    hv__idem_set_init(&set, keys);
+    hv_map set;
+    hv_map_init(&set);
     pub_req *waiting = NULL, **wtail = &waiting, **p = list;
     while (*p) {
         pub_req *r = *p;
@@ -142,6 +111,6 @@ pub_req *hv__idem_screen_group(hv_store *st, double window_s, pub_req **list)
             p = &r->next;
         }
     }
-    hv__idem_set_free(&set);
+    hv_map_free(&set);
     return waiting;
 }

@@ -4,24 +4,17 @@
 #ifndef HV_HUB_IDEM_H
 #define HV_HUB_IDEM_H
 
+#include "core/map.h"
 #include "hub/hub.h"
 
-/* The keys claimed by the requests of one group so far. */
-typedef struct hv__idem_set {
-    const char **slot;
-    size_t cap; /* a power of two, at least twice the keys it holds */
-} hv__idem_set;
-
-void hv__idem_set_init(hv__idem_set *s, size_t keys);
-void hv__idem_set_free(hv__idem_set *s);
-
 /* Screens one request's claims against the store (keys recorded at or
- * after since_ms) and the group's earlier requests (set). Returns 1 when
+ * after since_ms) and the group's earlier requests (set: the keys they claimed, each the
+ * claim's own string). Returns 1 when
  * an earlier request of the group claims one of its keys: it must wait
  * for the next group (nothing is changed). Otherwise returns 0 with each
  * claim's state set, skip[i] set for each of the n events not to store,
  * and the request's new keys added to set. */
-int hv__idem_screen(hv_store *st, int64_t since_ms, hv__idem_set *set, hv_idem_claim *claims,
+int hv__idem_screen(hv_store *st, int64_t since_ms, hv_map *set, hv_idem_claim *claims,
                     size_t nclaims, unsigned char *skip, size_t n);
 
 /* Screens the idempotency keys of a group's requests (keys recorded

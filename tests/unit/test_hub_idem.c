@@ -59,7 +59,7 @@ static void free_claims(hv_idem_claim *c, size_t n)
 
 /* Frames [0,1] [2,3]: "K" with another hash in the first, a new key in
  * the second, "K" again with its own hash in a third [4]. */
-static void screen(hv_store *st, int scoped, unsigned char *skip, hv_idem_claim *c, hv__idem_set *set)
+static void screen(hv_store *st, int scoped, unsigned char *skip, hv_idem_claim *c, hv_map *set)
 {
     c[0] = claim("K", HASH_B, 0, 0, scoped ? 2 : 0);
     c[1] = claim("N", HASH_A, 2, 2, scoped ? 2 : 0);
@@ -75,8 +75,8 @@ static void screen(hv_store *st, int scoped, unsigned char *skip, hv_idem_claim 
 static void test_unscoped_conflict_refuses_the_request(void **state)
 {
     fixture *f = *state;
-    hv__idem_set set;
-    hv__idem_set_init(&set, 3);
+    hv_map set;
+    hv_map_init(&set);
     hv_idem_claim c[3];
     unsigned char skip[5];
     screen(f->st, 0, skip, c, &set);
@@ -88,14 +88,14 @@ static void test_unscoped_conflict_refuses_the_request(void **state)
     assert_int_equal(hv__idem_screen(f->st, 0, &set, &later, 1, s1, 1), 0);
     free_claims(c, 3);
     free_claims(&later, 1);
-    hv__idem_set_free(&set);
+    hv_map_free(&set);
 }
 
 static void test_scoped_conflict_refuses_its_frame(void **state)
 {
     fixture *f = *state;
-    hv__idem_set set;
-    hv__idem_set_init(&set, 3);
+    hv_map set;
+    hv_map_init(&set);
     hv_idem_claim c[3];
     unsigned char skip[5];
     screen(f->st, 1, skip, c, &set);
@@ -106,14 +106,14 @@ static void test_scoped_conflict_refuses_its_frame(void **state)
     unsigned char s1[1] = {0};
     assert_int_equal(hv__idem_screen(f->st, 0, &set, &later, 1, s1, 1), 1);
     free_claims(c, 3);
-    hv__idem_set_free(&set);
+    hv_map_free(&set);
 }
 
 static void test_new_key_in_a_refused_frame_is_not_claimed(void **state)
 {
     fixture *f = *state;
-    hv__idem_set set;
-    hv__idem_set_init(&set, 2);
+    hv_map set;
+    hv_map_init(&set);
     /* one frame of two events: "K" conflicts, "M" is new but not stored */
     hv_idem_claim c[2] = {claim("K", HASH_B, 0, 0, 2), claim("M", HASH_A, 1, 0, 2)};
     unsigned char skip[2] = {0, 0};
@@ -124,7 +124,7 @@ static void test_new_key_in_a_refused_frame_is_not_claimed(void **state)
     assert_int_equal(hv__idem_screen(f->st, 0, &set, &later, 1, s1, 1), 0);
     assert_int_equal(later.state, HV_IDEM_NEW);
     free_claims(c, 2);
-    hv__idem_set_free(&set);
+    hv_map_free(&set);
 }
 
 int main(void)
